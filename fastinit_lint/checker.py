@@ -1,0 +1,213 @@
+"""Phase 2 for one file: gate, parse with LibCST, run rules in one batched traversal, suppress, fix."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .config import Settings
+from .diagnostics import SAFE, FileError, FileResult, Finding, Fix, Location
+from .facts import FileFacts
+from .fixes import apply_changes, edit_between
+from .index import ProjectIndex
+from .rule import Context, Report, Rule
+from .suppressions import Suppressions, UnusedSuppression
+
+MAX_FIX_PASSES = 10
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    fix: bool = False
+    unsafe_fixes: bool = False
+    report_unused_suppressions: bool = False
+
+    def applies(self, fix: Fix | None) -> bool:
+        return fix is not None and (fix.applicability == SAFE or self.unsafe_fixes)
+
+
+def gate(rules: Sequence[type[Rule]], text_markers: frozenset[str], facts: FileFacts, index: ProjectIndex,
+         settings: Settings) -> list[type[Rule]]:
+    """The rules that could fire in this file, decided without LibCST."""
+    return [
+        rule for rule in rules
+        if rule.code != UnusedSuppression.code
+        and (not rule.markers or not text_markers.isdisjoint(rule.markers))
+        and rule.relevant(facts, index, settings)
+    ]
+
+
+class _ScopeTracker:
+    """Keeps `Context.scope` equal to the chain the phase-1 names table is keyed by."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def enter(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.ClassDef):
+            self.context.scope = (*self.context.scope, ("class", node.name.value))
+        elif isinstance(node, cst.FunctionDef):
+            self.context.scope = (*self.context.scope, ("def", node.name.value))
+        elif isinstance(node, cst.Lambda):
+            self.context.scope = (*self.context.scope, ("def", "<lambda>"))
+
+    def leave(self, node: cst.CSTNode) -> None:
+        if isinstance(node, (cst.ClassDef, cst.FunctionDef, cst.Lambda)):
+            self.context.scope = self.context.scope[:-1]
+
+
+def _run(rules: Sequence[type[Rule]], context: Context) -> None:
+    tracker = _ScopeTracker(context)
+    instances = [rule(context) for rule in rules]
+    cst.visit_batched(context.module, instances, before_visit=tracker.enter, after_leave=tracker.leave)
+
+
+def _run_isolated(filename: str, rules: Sequence[type[Rule]], context: Context) -> list[FileError]:
+    """Run all rules in one traversal; if one crashes, rerun each alone so the others still report."""
+    try:
+        _run(rules, context)
+        return []
+    except Exception:  # noqa: BLE001 - a rule bug must not stop the run; it is reported below
+        pass
+    errors = []
+    context.reports.clear()
+    for rule in rules:
+        kept = len(context.reports)
+        context.scope = ()
+        try:
+            _run([rule], context)
+        except Exception as exc:  # noqa: BLE001
+            del context.reports[kept:]
+            errors.append(FileError(filename, f"internal error in rule {rule.code} ({rule.name}): "
+                                              f"{type(exc).__name__}: {exc} (please report this)"))
+    return errors
+
+
+@dataclass
+class _Pass:
+    module: cst.Module
+    reports: list[Report]
+    findings: list[Finding]
+
+
+def _finding(filename: str, report: Report, positions, module: cst.Module) -> Finding:
+    span = positions[report.node]
+    fix = None
+    if report.fix is not None:
+        edit = edit_between(module.code, apply_changes(module, [report.fix.changes]))
+        fix = Fix(report.fix.applicability, report.fix.message, (edit,))
+    return Finding(
+        code=report.rule.code,
+        name=report.rule.name,
+        message=report.message,
+        filename=filename,
+        location=Location(span.start.line, span.start.column + 1),
+        end_location=Location(span.end.line, span.end.column + 1),
+        fix=fix,
+        no_fix_reason=report.no_fix_reason,
+    )
+
+
+def _lint(filename: str, module: cst.Module, rules, facts, index, settings, suppressions: Suppressions,
+          errors: list[FileError]) -> _Pass:
+    context = Context(filename, module, facts, index, settings)
+    errors.extend(_run_isolated(filename, rules, context))
+    if not context.reports:
+        return _Pass(module, [], [])
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    kept_reports, findings = [], []
+    for report in context.reports:
+        span = positions[report.node]
+        if suppressions.suppressed(report.rule.code, (span.start.line, span.end.line)):
+            continue
+        kept_reports.append(report)
+        findings.append(_finding(filename, report, positions, module))
+    return _Pass(module, kept_reports, findings)
+
+
+def _non_overlapping(reports: list[Report], positions) -> list[Report]:
+    """Fixes whose changed nodes do not overlap any earlier chosen fix; the rest wait for the next pass."""
+    chosen, taken = [], []
+    for report in reports:
+        spans = [positions[node] for node in report.fix.changes]
+        ranges = [((s.start.line, s.start.column), (s.end.line, s.end.column)) for s in spans]
+        if any(a[0] < b[1] and b[0] < a[1] for a in ranges for b in taken):
+            continue
+        chosen.append(report)
+        taken.extend(ranges)
+    return chosen
+
+
+def _parse(filename: str, text: str) -> cst.Module | FileError:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        return FileError(filename, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
+    except RecursionError:
+        return FileError(filename, "too deeply nested to parse")
+
+
+def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, settings: Settings,
+               rules: Sequence[type[Rule]], text_markers: frozenset[str], options: CheckOptions,
+               enabled: frozenset[str]) -> FileResult:
+    result = FileResult(filename)
+    active = gate(rules, text_markers, facts, index, settings)
+    suppressions = Suppressions(text)
+    if active:
+        parsed = _parse(filename, text)
+        if isinstance(parsed, FileError):
+            result.errors.append(parsed)
+            return result
+        current = _lint(filename, parsed, active, facts, index, settings, suppressions, result.errors)
+        if options.fix:
+            current = _fix_to_fixpoint(filename, text, current, active, facts, index, settings, options, result)
+        result.findings = current.findings
+    if options.report_unused_suppressions and UnusedSuppression.code in enabled:
+        result.findings.extend(_unused(filename, suppressions, enabled))
+    result.errors = list(dict.fromkeys(result.errors))  # a crashing rule crashes again on every fix pass
+    return result
+
+
+def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settings, options, result: FileResult) -> _Pass:
+    fixed_text = text
+    for _ in range(MAX_FIX_PASSES):
+        pending = [(r, f) for r, f in zip(current.reports, current.findings) if options.applies(f.fix)]
+        if not pending:
+            break
+        positions = MetadataWrapper(current.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        chosen = _non_overlapping([r for r, _ in pending], positions)
+        candidate = apply_changes(current.module, [r.fix.changes for r in chosen])
+        parsed = _parse(filename, candidate)
+        if isinstance(parsed, FileError) or not _ast_ok(candidate):
+            codes = ", ".join(sorted({r.rule.code for r in chosen}))
+            result.errors.append(FileError(filename, f"fix for {codes} produced code that does not parse; "
+                                                     f"file left unchanged (please report this)"))
+            result.fixed.clear()
+            return _lint(filename, cst.parse_module(text), rules, facts, index, settings, Suppressions(text), [])
+        chosen_ids = {id(r) for r in chosen}
+        result.fixed.extend(f for r, f in pending if id(r) in chosen_ids)
+        fixed_text = candidate
+        current = _lint(filename, parsed, rules, facts, index, settings, Suppressions(candidate), result.errors)
+    if fixed_text != text:
+        result.original, result.fixed_source = text, fixed_text
+    return current
+
+
+def _ast_ok(text: str) -> bool:
+    try:
+        ast.parse(text)
+        return True
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+
+
+def _unused(filename: str, suppressions: Suppressions, enabled: frozenset[str]) -> list[Finding]:
+    return [
+        Finding(UnusedSuppression.code, UnusedSuppression.name, message, filename,
+                Location(d.row, d.column + 1), Location(d.row, d.end_column + 1))
+        for d, message in suppressions.unused(set(enabled))
+    ]

@@ -1,0 +1,254 @@
+"""The `fastinit-lint` command: ruff's flags and exit codes, so CI and pre-commit configs carry over.
+
+`fastinit-lint [PATHS]` is `fastinit-lint check [PATHS]`; `rules` and `explain CODE` document the rules.
+Exit codes: 0 nothing left to report, 1 findings left (or files fixed with --exit-non-zero-on-fix, or
+diffs with --diff), 2 bad usage/config or a file that could not be read, parsed or written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+
+import click
+
+from . import __version__
+from .add_noqa import add_noqa
+from .checker import CheckOptions
+from .config import ConfigError, load_settings, parse_table
+from .diagnostics import FileError
+from .pipeline import RunRequest, run
+from .registry import Registry
+from .reporters import FORMATS, HUMAN_FORMATS, render
+from .reporters.text import statistics as render_statistics
+from .source import SourceError, decode
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _DefaultToCheck(click.Group):
+    """Lets `fastinit-lint src/` mean `fastinit-lint check src/` (paths are the common case)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+def _split_codes(values: tuple[str, ...]) -> list[str] | None:
+    if not values:
+        return None
+    return [code.strip() for value in values for code in value.split(",") if code.strip()]
+
+
+def _colorizer(stream) -> callable:
+    enabled = stream.isatty() and "NO_COLOR" not in os.environ
+    styles = {"bold": {"bold": True}, "red": {"fg": "red", "bold": True}, "green": {"fg": "green"}}
+    return (lambda text, style: click.style(text, **styles[style])) if enabled else (lambda text, _style: text)
+
+
+def _registry(ctx: click.Context) -> Registry:
+    return ctx.obj if isinstance(ctx.obj, Registry) else Registry.default()
+
+
+def _error(line: str) -> None:
+    click.echo(line, err=True)
+
+
+@click.group(cls=_DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="fastinit-lint")
+def main() -> None:
+    """Lint and autofix PyTorch / Lightning model initialization. `fastinit-lint [PATHS]` checks PATHS."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--fix/--no-fix", default=False, help="Apply safe fixes (and unsafe ones with --unsafe-fixes).")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also show and apply fixes classed unsafe.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff, write nothing; exit 1 if any.")
+@click.option("--select", multiple=True, help="Rule codes, prefixes or names to enable (comma-separated; ALL).")
+@click.option("--extend-select", multiple=True, help="Enable these in addition to `select`.")
+@click.option("--ignore", multiple=True, help="Rule codes, prefixes or names to disable.")
+@click.option("--output-format", type=click.Choice(sorted(FORMATS)), default=None,
+              help="Output format (default: full; env FASTINIT_LINT_OUTPUT_FORMAT).")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the report to this file.")
+@click.option("--statistics", is_flag=True, help="Print counts per rule instead of each finding.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (still 2 on errors).")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 if any file was fixed, even if nothing remains.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Use this config file.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes (0 = one per CPU).")
+@click.option("--strategy", help="Assume a Trainer with this strategy (e.g. fsdp, deepspeed_stage_3).")
+@click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` to every line with a finding.")
+@click.option("--force-exclude", is_flag=True, help="Apply excludes to paths given explicitly (for pre-commit).")
+@click.option("--stdin-filename", help="Read source from stdin; this name drives config and per-file-ignores.")
+@click.option("--report-unused-suppressions", is_flag=True, help="Report suppression comments that suppress nothing (FI900).")
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[str, ...], **flags) -> None:
+    """Check PATHS (files or directories; default `.`)."""
+    sys.exit(_check(_registry(ctx), list(paths), flags))
+
+
+def _check(registry: Registry, paths: list[str], flags: dict) -> int:
+    stdin = None
+    if flags["stdin_filename"] is not None or paths == ["-"]:
+        name = flags["stdin_filename"] or "-"
+        try:
+            stdin = (name, decode(sys.stdin.buffer.read(), 1 << 62).text)
+        except SourceError as exc:
+            _error(FileError(name, exc.message, exc.row, exc.column).line())
+            return EXIT_ERROR
+        paths = [name]
+    paths = paths or ["."]
+    overrides = {}
+    try:
+        for key, value in (("select", _split_codes(flags["select"])), ("ignore", _split_codes(flags["ignore"])),
+                           ("extend-select", _split_codes(flags["extend_select"])), ("strategy", flags["strategy"]),
+                           ("unsafe-fixes", flags["unsafe_fixes"])):
+            if value is not None:
+                overrides.update(parse_table({key: value}, "command line"))
+        settings = load_settings(paths[0] if stdin is None else os.path.dirname(os.path.abspath(paths[0])),
+                                 flags["config_path"], overrides)
+        enabled = registry.enabled(settings.select, settings.extend_select, settings.ignore)
+    except ConfigError as exc:
+        _error(f"error: {exc}")
+        return EXIT_ERROR
+    if flags["report_unused_suppressions"]:
+        enabled.add("FI900")  # the flag is the request; --select need not repeat it
+    output_format = flags["output_format"] or os.environ.get("FASTINIT_LINT_OUTPUT_FORMAT", "full")
+    if output_format not in FORMATS:
+        _error(f"error: unknown output format {output_format!r} (choose from {', '.join(sorted(FORMATS))})")
+        return EXIT_ERROR
+    diff_mode = flags["diff"]
+    options = CheckOptions(fix=flags["fix"] or diff_mode, unsafe_fixes=settings.unsafe_fixes,
+                           report_unused_suppressions=flags["report_unused_suppressions"])
+    rules = [registry.by_code[code] for code in sorted(enabled)]
+    request = RunRequest(paths, settings, rules, options, jobs=flags["jobs"], use_cache=not flags["no_cache"],
+                         force_exclude=flags["force_exclude"], stdin=stdin, write=not diff_mode)
+    result = run(request, registry.expand)
+
+    for error in (*result.errors, *result.write_errors):
+        _error(error.line())
+    findings = sorted((f for r in result.files for f in r.findings), key=lambda f: f.sort_key())
+    fixed = sorted((f for r in result.files for f in r.fixed), key=lambda f: f.sort_key())
+    changed_files = [r for r in result.files if r.fixed_source is not None]
+
+    if stdin is not None and flags["fix"] and not diff_mode:
+        fixed_text = changed_files[0].fixed_source if changed_files else stdin[1]
+        sys.stdout.write(fixed_text)
+        out = sys.stderr
+    else:
+        out = sys.stdout
+    if flags["add_noqa"]:
+        added, noqa_errors = add_noqa(findings)
+        for error in noqa_errors:
+            _error(error.line())
+        click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
+        return EXIT_ERROR if result.errors or noqa_errors else EXIT_CLEAN
+    if diff_mode:
+        return _report_diff(changed_files, fixed, result, flags)
+
+    color = _colorizer(out) if not flags["output_file"] else (lambda t, _s: t)
+    if flags["statistics"]:
+        report = render_statistics(findings, unsafe_fixes=settings.unsafe_fixes)
+    else:
+        sources = {stdin[0]: stdin[1].splitlines()} if stdin else None
+        report = render(output_format, findings, rules=rules, unsafe_fixes=settings.unsafe_fixes, color=color,
+                        sources=sources)
+    human = output_format in HUMAN_FORMATS or flags["statistics"]
+    if human and not flags["quiet"]:
+        report += _summary(findings, fixed, settings.unsafe_fixes, flags["show_fixes"])
+    if flags["output_file"]:
+        with open(flags["output_file"], "w", encoding="utf-8") as handle:
+            handle.write(report)
+    else:
+        out.write(report)
+    if result.errors or result.write_errors:
+        return EXIT_ERROR
+    if flags["exit_zero"]:
+        return EXIT_CLEAN
+    if findings or (flags["exit_non_zero_on_fix"] and changed_files):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool) -> str:
+    lines = []
+    if show_fixes and fixed:
+        lines.append(f"Fixed {_plural(len(fixed), 'error')}:")
+        by_file: dict[str, dict[tuple[str, str], int]] = {}
+        for f in fixed:
+            counts = by_file.setdefault(f.filename, {})
+            counts[(f.code, f.name)] = counts.get((f.code, f.name), 0) + 1
+        for filename, counts in by_file.items():
+            lines.append(f"- {filename}:")
+            lines.extend(f"    {n} × {code} ({name})" for (code, name), n in sorted(counts.items()))
+        lines.append("")
+    if not findings and not fixed:
+        lines.append("All checks passed!")
+        return "\n".join(lines) + "\n"
+    if fixed:
+        lines.append(f"Found {_plural(len(findings) + len(fixed), 'error')} ({len(fixed)} fixed, {len(findings)} remaining).")
+    else:
+        lines.append(f"Found {_plural(len(findings), 'error')}.")
+    fixable = sum(1 for f in findings if f.fix and (f.fix.applicability == "safe" or unsafe_fixes))
+    hidden = sum(1 for f in findings if f.fix and f.fix.applicability == "unsafe" and not unsafe_fixes)
+    if fixable:
+        lines.append(f"[*] {fixable} fixable with the `--fix` option"
+                     + (f" ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option)." if hidden else "."))
+    elif hidden:
+        lines.append(f"No fixes available ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option).")
+    return "\n".join(lines) + "\n"
+
+
+def _report_diff(changed_files, fixed, result, flags) -> int:
+    for file_result in changed_files:
+        sys.stdout.writelines(difflib.unified_diff(
+            file_result.original.splitlines(keepends=True), file_result.fixed_source.splitlines(keepends=True),
+            fromfile=f"a/{file_result.filename}", tofile=f"b/{file_result.filename}"))
+    if not flags["quiet"]:
+        click.echo(f"Would fix {_plural(len(fixed), 'error')}." if fixed else "No errors would be fixed.", err=True)
+    if result.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if changed_files else EXIT_CLEAN
+
+
+@main.command("rules")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def list_rules(ctx: click.Context, output_format: str) -> None:
+    """List every rule: code, name, fix availability, summary."""
+    rules = _registry(ctx).all()
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps([{"code": r.code, "name": r.name, "fix": r.fixable, "summary": r.summary(),
+                                "docs": r.docs()} for r in rules], indent=2))
+        return
+    for rule in rules:
+        click.echo(f"{rule.code}  {rule.name:<40} fix: {rule.fixable:<9} {rule.summary()}")
+
+
+@main.command()
+@click.argument("code")
+@click.pass_context
+def explain(ctx: click.Context, code: str) -> None:
+    """Print a rule's documentation (by code or name)."""
+    rule = _registry(ctx).lookup(code)
+    if rule is None:
+        _error(f"error: unknown rule '{code}' (see `fastinit-lint rules`)")
+        sys.exit(EXIT_ERROR)
+    click.echo(explain_text(rule))
+
+
+def explain_text(rule) -> str:
+    availability = {"always": "Fix is always available.", "sometimes": "Fix is sometimes available.",
+                    "never": "No automatic fix."}[rule.fixable]
+    return f"# {rule.name} ({rule.code})\n\n{availability}\n\n{rule.docs()}\n"

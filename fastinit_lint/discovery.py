@@ -1,0 +1,144 @@
+"""Which files a run checks: paths from the command line, walked with excludes and `.gitignore`.
+
+Directory symlinks are not followed while walking (as git does), which is what makes symlink loops
+harmless; a symlinked directory given explicitly is walked. Display names keep the spelling the user
+typed, so `examples/train.py` stays relative in every output format.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .diagnostics import FileError
+from .ignore_patterns import PatternSet
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+YAML_SUFFIXES = (".yaml", ".yml")
+DEFAULT_EXCLUDES = (".git", ".hg", ".venv", "venv", "build", "dist", "__pycache__", "node_modules", ".tox",
+                    ".mypy_cache", ".nox", ".pytest_cache", ".ruff_cache", ".fastinit_cache", "site-packages")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    display: str  # as the user would spell it
+    path: str  # absolute
+    kind: str  # "python" or "yaml"
+
+
+def file_kind(name: str) -> str | None:
+    if name.endswith(PYTHON_SUFFIXES):
+        return "python"
+    if name.endswith(YAML_SUFFIXES):
+        return "yaml"
+    return None
+
+
+class Excluder:
+    """Config excludes (gitignore syntax, relative to the project root) plus every `.gitignore` on the way down.
+
+    `exclude` replaces DEFAULT_EXCLUDES and `extend-exclude` adds to them, as in ruff.
+    """
+
+    def __init__(self, root: str, excludes: tuple[str, ...], respect_gitignore: bool = True) -> None:
+        self.root = os.path.abspath(root)
+        self.config = PatternSet(list(excludes))
+        self.respect_gitignore = respect_gitignore
+        self._gitignores: dict[str, PatternSet | None] = {}
+
+    def _gitignore(self, directory: str) -> PatternSet | None:
+        if directory not in self._gitignores:
+            path = os.path.join(directory, ".gitignore")
+            patterns = None
+            if self.respect_gitignore and os.path.isfile(path):
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        patterns = PatternSet(handle.read().splitlines())
+                except OSError:
+                    patterns = None
+            self._gitignores[directory] = patterns
+        return self._gitignores[directory]
+
+    def excluded(self, path: str, is_dir: bool) -> bool:
+        path = os.path.abspath(path)
+        rel = os.path.relpath(path, self.root).replace(os.sep, "/")
+        if not rel.startswith("../") and self.config.match(rel, is_dir):
+            return True
+        return self._ignored_by_git(path, is_dir)
+
+    def _ignored_by_git(self, path: str, is_dir: bool) -> bool:
+        if not self.respect_gitignore:
+            return False
+        # Ancestors from the project root down; deeper .gitignore files win, as in git.
+        directory = os.path.dirname(path)
+        chain = []
+        while True:
+            chain.append(directory)
+            if directory == self.root or os.path.dirname(directory) == directory:
+                break
+            directory = os.path.dirname(directory)
+        verdict = None
+        for base in reversed(chain):
+            patterns = self._gitignore(base)
+            if patterns is None:
+                continue
+            rel = os.path.relpath(path, base).replace(os.sep, "/")
+            said = patterns.match(rel, is_dir)
+            if said is not None:
+                verdict = said
+        return bool(verdict)
+
+
+def _walk(display: str, path: str, excluder: Excluder, found: list[SourceFile], seen: set) -> None:
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as exc:
+        raise FileNotFoundError(exc.strerror or str(exc)) from None
+    for entry in entries:
+        child_display = os.path.join(display, entry.name) if display != "." else entry.name
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            continue
+        if excluder.excluded(entry.path, is_dir):
+            continue
+        if is_dir:
+            _walk(child_display, entry.path, excluder, found, seen)
+            continue
+        kind = file_kind(entry.name)
+        if kind is None:
+            continue
+        key = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
+        if key not in seen:
+            seen.add(key)
+            found.append(SourceFile(child_display, os.path.abspath(entry.path), kind))
+
+
+def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) -> tuple[list[SourceFile], list[FileError]]:
+    found: list[SourceFile] = []
+    errors: list[FileError] = []
+    seen: set = set()
+    for given in paths:
+        absolute = os.path.abspath(given)
+        if os.path.isdir(absolute):
+            if force_exclude and excluder.excluded(absolute, True):
+                continue
+            try:
+                _walk(given.rstrip("/") or "/", absolute, excluder, found, seen)
+            except FileNotFoundError as exc:
+                errors.append(FileError(given, f"cannot list directory: {exc}"))
+            continue
+        if not os.path.lexists(absolute):
+            errors.append(FileError(given, "no such file or directory"))
+            continue
+        kind = file_kind(given)
+        if kind is None:
+            continue  # an explicit file we do not lint (pre-commit may pass any staged file)
+        if force_exclude and excluder.excluded(absolute, False):
+            continue
+        key = os.path.realpath(absolute)
+        if key not in seen:
+            seen.add(key)
+            found.append(SourceFile(given, absolute, kind))
+    found.sort(key=lambda f: f.display)
+    return found, errors

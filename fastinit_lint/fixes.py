@@ -1,0 +1,51 @@
+"""Applying fix plans: one identity-keyed transformer pass, outermost change wins, edits for reporters.
+
+Node identity (not equality) keys the changes, because LibCST nodes are rebuilt on every transform:
+applying fixes one `deep_replace` at a time loses track of the later ones (Fixit#322).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import libcst as cst
+
+from .diagnostics import Edit, Location
+from .rule import Replacement
+
+
+class _Applier(cst.CSTTransformer):
+    def __init__(self, changes: Mapping[int, Replacement]) -> None:
+        super().__init__()
+        self.changes = changes
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return id(node) not in self.changes
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        return self.changes.get(id(original_node), updated_node)
+
+
+def apply_changes(module: cst.Module, plans: Iterable[Mapping[cst.CSTNode, Replacement]]) -> str:
+    changes: dict[int, Replacement] = {}
+    for plan in plans:
+        changes.update((id(node), replacement) for node, replacement in plan.items())
+    return module.visit(_Applier(changes)).code
+
+
+def _location(text: str, offset: int) -> Location:
+    row = text.count("\n", 0, offset) + 1
+    return Location(row, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
+def edit_between(old: str, new: str) -> Edit:
+    """The single smallest replacement turning `old` into `new` (common prefix and suffix trimmed)."""
+    start = 0
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end_old, end_new = len(old), len(new)
+    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
+        end_old -= 1
+        end_new -= 1
+    return Edit(new[start:end_new], _location(old, start), _location(old, end_old))

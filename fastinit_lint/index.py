@@ -1,0 +1,85 @@
+"""The project index: every file's phase-1 facts, joined so rules can ask cross-file questions."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+
+from .facts import ClassFact, FileFacts, RunnerFact
+from .lightning_facts import Strategy
+
+LIGHTNING_MODULE_QNAMES = frozenset(
+    f"{ns}{suffix}"
+    for ns in ("lightning", "lightning.pytorch", "pytorch_lightning")
+    for suffix in (".LightningModule", ".core.LightningModule", ".core.module.LightningModule")
+)
+NN_MODULE_QNAMES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "torch.nn.modules.Module"})
+
+
+@dataclass(frozen=True)
+class StrategyEvidence:
+    strategy: Strategy
+    where: str  # "train.py:12", "config fastinit-lint.toml", "--strategy"
+    runner: RunnerFact | None = None
+
+    def __str__(self) -> str:
+        return f"strategy {self.strategy.describe()} at {self.where}"
+
+
+class ProjectIndex:
+    def __init__(self, files: list[FileFacts], assumed_strategy: Strategy | None = None, assumed_where: str = "") -> None:
+        self.files = {f.filename: f for f in files}
+        self.assumed = StrategyEvidence(assumed_strategy, assumed_where) if assumed_strategy else None
+        self.classes: dict[str, ClassFact] = {}
+        for facts in files:
+            for cls in facts.classes:
+                self.classes.setdefault(cls.qualname, cls)
+        self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
+
+    @cached_property
+    def runners(self) -> list[RunnerFact]:
+        return [runner for facts in self.files.values() for runner in facts.runners]
+
+    def inherits(self, qualname: str, targets: frozenset[str], _seen: frozenset[str] = frozenset()) -> bool:
+        """Whether project class `qualname` derives from any of `targets`, through any chain of project classes."""
+        key = (qualname, targets)
+        if key in self._subclass_memo:
+            return self._subclass_memo[key]
+        cls = self.classes.get(qualname)
+        result = False
+        if cls is not None and qualname not in _seen:
+            seen = _seen | {qualname}
+            result = any(
+                candidate in targets or self.inherits(candidate, targets, seen)
+                for base in cls.bases
+                for candidate in base
+            )
+        self._subclass_memo[key] = result
+        return result
+
+    def is_lightning_module(self, qualname: str) -> bool:
+        return self.inherits(qualname, LIGHTNING_MODULE_QNAMES)
+
+    def is_nn_module(self, qualname: str) -> bool:
+        return self.inherits(qualname, NN_MODULE_QNAMES | LIGHTNING_MODULE_QNAMES)
+
+    def strategy_evidence(self) -> list[StrategyEvidence]:
+        """Every Trainer/Fabric strategy the project states, plus the configured assumption."""
+        evidence = [StrategyEvidence(r.strategy, str(r.strategy_site), r) for r in self.runners]
+        if self.assumed is not None:
+            evidence.append(self.assumed)
+        return evidence
+
+    def sharded_trainer_evidence(self) -> StrategyEvidence | None:
+        """The first sharded Trainer strategy in the project (deterministic: file order, then row)."""
+        for item in self.strategy_evidence():
+            if item.strategy.sharded and (item.runner is None or item.runner.kind == "trainer"):
+                return item
+        return None
+
+    def digest(self) -> str:
+        """Changes whenever any cross-file fact changes; part of every cached result's key."""
+        # repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.
+        payload = repr((sorted((name, f.module, f.classes, f.runners) for name, f in self.files.items()), self.assumed))
+        return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()

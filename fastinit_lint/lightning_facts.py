@@ -1,0 +1,123 @@
+"""What Lightning 2.6 does with strategy and precision names, as plain data.
+
+Sources: `lightning.pytorch.strategies.StrategyRegistry`, `lightning.fabric.strategies.STRATEGY_REGISTRY`
+and `lightning/fabric/connector.py` (precision aliases). tests/test_lightning_facts.py checks these
+tables against the installed Lightning so they cannot drift silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NAMESPACES = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
+
+FSDP_NAMES = frozenset({"fsdp", "fsdp_cpu_offload", "xla_fsdp"})
+DEEPSPEED_NAMES = frozenset(
+    {
+        "deepspeed",
+        "deepspeed_stage_1",
+        "deepspeed_stage_1_offload",
+        "deepspeed_stage_2",
+        "deepspeed_stage_2_offload",
+        "deepspeed_stage_3",
+        "deepspeed_stage_3_offload",
+        "deepspeed_stage_3_offload_nvme",
+    }
+)
+# ModelParallelStrategy has no registry string; this is the name our config and --strategy accept for it.
+MODEL_PARALLEL = "model_parallel"
+OTHER_NAMES = frozenset(
+    {
+        "auto",
+        "ddp",
+        "ddp_spawn",
+        "ddp_fork",
+        "ddp_notebook",
+        "ddp_find_unused_parameters_true",
+        "ddp_find_unused_parameters_false",
+        "ddp_spawn_find_unused_parameters_true",
+        "ddp_spawn_find_unused_parameters_false",
+        "ddp_fork_find_unused_parameters_true",
+        "ddp_fork_find_unused_parameters_false",
+        "ddp_notebook_find_unused_parameters_true",
+        "ddp_notebook_find_unused_parameters_false",
+        "dp",
+        "single_device",
+        "single_tpu",
+        "single_xla",
+        "xla",
+        "xla_debug",
+    }
+)
+KNOWN_STRATEGY_NAMES = FSDP_NAMES | DEEPSPEED_NAMES | OTHER_NAMES | {MODEL_PARALLEL}
+
+STRATEGY_CLASSES = {"FSDPStrategy": "fsdp", "DeepSpeedStrategy": "deepspeed", "ModelParallelStrategy": MODEL_PARALLEL,
+                    "XLAFSDPStrategy": "xla_fsdp"}
+
+TRUE_PRECISIONS = frozenset({"16-true", "bf16-true", "64-true", "64", "transformer-engine", "transformer-engine-float16"})
+# Lightning maps these legacy spellings to *mixed* precision (connector.py), parameters stay float32.
+LEGACY_MIXED = {"16": "16-mixed", "bf16": "bf16-mixed"}
+MIXED_PRECISIONS = frozenset({"16-mixed", "bf16-mixed"}) | frozenset(LEGACY_MIXED)
+FULL_PRECISIONS = frozenset({"32", "32-true"})
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A strategy as far as static analysis can know it; `name` is None when it is not statically known."""
+
+    name: str | None
+    deepspeed_stage: int | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.name is not None
+
+    @property
+    def is_fsdp(self) -> bool:
+        return self.name in FSDP_NAMES
+
+    @property
+    def is_deepspeed(self) -> bool:
+        return self.name in DEEPSPEED_NAMES
+
+    @property
+    def is_model_parallel(self) -> bool:
+        return self.name == MODEL_PARALLEL
+
+    @property
+    def sharded(self) -> bool:
+        return self.is_fsdp or self.is_deepspeed or self.is_model_parallel
+
+    @property
+    def meta_init(self) -> bool:
+        """Whether `init_module(empty_init=True)` puts parameters on the meta device (FSDP, ModelParallel)."""
+        return self.is_fsdp or self.is_model_parallel
+
+    @property
+    def zero3(self) -> bool:
+        return self.is_deepspeed and self.deepspeed_stage == 3
+
+    def describe(self) -> str:
+        if self.name is None:
+            return "unknown strategy"
+        if self.is_deepspeed and self.deepspeed_stage is not None:
+            return f"'{self.name}' (ZeRO stage {self.deepspeed_stage})"
+        return f"'{self.name}'"
+
+
+def strategy_from_name(name: str) -> Strategy:
+    if name in DEEPSPEED_NAMES:
+        stage = int(name.split("_")[2]) if name.startswith("deepspeed_stage_") else 2  # bare "deepspeed" is stage 2
+        return Strategy(name, stage)
+    return Strategy(name)
+
+
+def precision_kind(value: str) -> str:
+    """'true', 'mixed', 'full' or 'unknown' for a precision flag given as text (ints are passed as str)."""
+    if value in TRUE_PRECISIONS:
+        return "true"
+    if value in MIXED_PRECISIONS:
+        return "mixed"
+    if value in FULL_PRECISIONS:
+        return "full"
+    return "unknown"

@@ -1,0 +1,263 @@
+"""One run, in one direction: discover -> index (phase 1) -> check (phase 2) -> write fixes.
+
+Both phases fan out over a fork-based process pool; workers inherit the rules, settings and (in phase 2)
+the finished project index through module state set before the fork, so nothing large is pickled per
+task. Results are sorted by file name, so output never depends on scheduling.
+"""
+
+from __future__ import annotations
+
+import ast
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .cache import Cache
+from .checker import CheckOptions, check_text, gate
+from .config import Settings
+from .diagnostics import FileError, FileResult
+from .discovery import Excluder, SourceFile, discover, DEFAULT_EXCLUDES
+from .facts import FileFacts, python_facts
+from .ignore_patterns import PatternSet
+from .index import ProjectIndex
+from .rule import Rule
+from .source import SourceError, decode, digest_bytes, read_bytes
+from .suppressions import parse_directives
+from .writer import ChangedOnDisk, write_atomic
+from .yaml_facts import yaml_facts
+
+
+@dataclass
+class IndexEntry:
+    size: int
+    mtime_ns: int
+    digest: str
+    facts: FileFacts | None
+    markers: frozenset[str]
+    has_directives: bool
+    error: FileError | None
+
+
+@dataclass
+class RunRequest:
+    paths: list[str]
+    settings: Settings
+    rules: list[type[Rule]]
+    options: CheckOptions = field(default_factory=CheckOptions)
+    jobs: int = 0  # 0 = one per CPU
+    use_cache: bool = True
+    force_exclude: bool = False
+    stdin: tuple[str, str] | None = None  # (filename, text)
+    write: bool = True  # False for --diff: compute fixes, write nothing
+
+
+@dataclass
+class RunResult:
+    files: list[FileResult]
+    errors: list[FileError]
+    checked: int
+    write_errors: list[FileError] = field(default_factory=list)
+
+
+# Module state inherited by forked workers; set only by `run` just before it forks.
+_STATE: dict = {}
+
+
+def _index_one(source: SourceFile) -> tuple[str, IndexEntry]:
+    try:
+        stat = os.stat(source.path)
+        size, mtime = stat.st_size, stat.st_mtime_ns
+    except OSError:
+        size, mtime = -1, -1
+    try:
+        text_source = decode(read_bytes(source.path), _STATE["settings"].max_file_bytes)
+        return source.display, _facts_for(source, text_source.text, text_source.digest, size, mtime)
+    except SourceError as exc:
+        error = FileError(source.display, exc.message, exc.row, exc.column)
+        return source.display, IndexEntry(size, mtime, "", None, frozenset(), False, error)
+
+
+def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int) -> IndexEntry:
+    markers = frozenset(m for m in _STATE["markers"] if m in text)
+    try:
+        if source.kind == "yaml":
+            facts = yaml_facts(source.display, text)
+        else:
+            facts = python_facts(source.display, source.path, ast.parse(text, filename=source.display))
+    except SyntaxError as exc:
+        row, col = exc.lineno or 1, exc.offset or 1
+        error = FileError(source.display, f"syntax error: {exc.msg}", row, col)
+        return IndexEntry(size, mtime, digest, None, markers, False, error)
+    except (RecursionError, MemoryError):
+        error = FileError(source.display, "too deeply nested to parse; skipped")
+        return IndexEntry(size, mtime, digest, None, markers, False, error)
+    except SourceError as exc:
+        return IndexEntry(size, mtime, digest, None, markers, False, FileError(source.display, exc.message, exc.row, exc.column))
+    has_directives = source.kind == "python" and bool(parse_directives(text))
+    return IndexEntry(size, mtime, digest, facts, markers, has_directives, None)
+
+
+def _check_one(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
+    source, codes = task
+    state = _STATE
+    entry: IndexEntry = state["entries"][source.display]
+    rules = [rule for rule in state["rules"] if rule.code in codes]
+    try:
+        if "stdin" in state and state["stdin"][0] == source.display:
+            text, encoding, digest = state["stdin"][1], "utf-8", None
+        else:
+            text_source = decode(read_bytes(source.path), state["settings"].max_file_bytes)
+            text, encoding, digest = text_source.text, text_source.encoding, text_source.digest
+        result = check_text(source.display, text, entry.facts, state["index"], state["settings"], rules,
+                            entry.markers, state["options"], codes)
+    except SourceError as exc:
+        return FileResult(source.display, errors=[FileError(source.display, exc.message, exc.row, exc.column)])
+    except RecursionError:
+        return FileResult(source.display, errors=[FileError(source.display, "too deeply nested to check; skipped")])
+    result.encoding, result.digest = encoding, digest
+    return result
+
+
+def _map(function: Callable, items: Sequence, jobs: int) -> list:
+    if jobs <= 1 or len(items) < 4:
+        return [function(item) for item in items]
+    context = multiprocessing.get_context("fork")
+    chunksize = max(1, min(64, len(items) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        return list(pool.map(function, items, chunksize=chunksize))
+
+
+class _PerFileIgnores:
+    def __init__(self, settings: Settings) -> None:
+        self.root = settings.root
+        self.entries = [(PatternSet([glob]), frozenset(codes)) for glob, codes in settings.per_file_ignores]
+
+    def codes_ignored(self, source: SourceFile, expand: Callable[[str], set[str]]) -> set[str]:
+        rel = os.path.relpath(source.path, self.root).replace(os.sep, "/")
+        ignored: set[str] = set()
+        for patterns, codes in self.entries:
+            if patterns.match(rel, False):
+                for code in codes:
+                    ignored |= expand(code)
+        return ignored
+
+
+def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
+    settings = request.settings
+    jobs = request.jobs or os.cpu_count() or 1
+    excludes = (*(settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDES), *settings.extend_exclude)
+    excluder = Excluder(settings.root, excludes)
+    errors: list[FileError] = []
+    if request.stdin is not None:
+        name = request.stdin[0]
+        sources = [SourceFile(name, os.path.abspath(name), "python")]
+    else:
+        sources, errors = discover(request.paths, excluder, request.force_exclude)
+    checked = {s.display for s in sources}
+    context_sources = _project_context(request, excluder, sources)
+
+    cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None)
+    _STATE.clear()
+    _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in r.markers),
+                  rules=request.rules, options=request.options)
+
+    entries = _phase_one(sources + context_sources, cache, jobs, request)
+    for source in sources:
+        if entries[source.display].error is not None:
+            errors.append(entries[source.display].error)
+
+    where = "--strategy" if settings.strategy and not settings.config_path else f"config {settings.config_path}"
+    index = ProjectIndex([e.facts for e in entries.values() if e.facts is not None], settings.strategy, where)
+    index_digest = index.digest()
+    _STATE.update(index=index, entries=entries)
+    if request.stdin is not None:
+        _STATE["stdin"] = request.stdin
+
+    ignores = _PerFileIgnores(settings)
+    all_codes = frozenset(r.code for r in request.rules)
+    results: dict[str, FileResult] = {}
+    keys: dict[str, tuple] = {}
+    tasks = []
+    for source in sources:
+        entry = entries[source.display]
+        if entry.facts is None or source.kind != "python":
+            continue
+        codes = all_codes - ignores.codes_ignored(source, expand)
+        keys[source.display] = key = (entry.digest, index_digest, codes, request.options)
+        cached = cache.results.get(source.display)
+        if cached is not None and cached[0] == key and not (request.options.fix and cached[1].findings):
+            results[source.display] = cached[1]
+        elif gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index, settings) \
+                or (request.options.report_unused_suppressions and entry.has_directives):
+            tasks.append((source, codes))
+        else:
+            results[source.display] = FileResult(source.display)
+    for result in _map(_check_one, tasks, jobs):
+        results[result.filename] = result
+    for name, result in results.items():
+        if result.errors or result.fixed_source is not None:
+            cache.results.pop(name, None)
+        else:
+            cache.results[name] = (keys[name], result)
+    write_errors = _write_fixes(results.values()) if request.write and request.stdin is None else []
+    cache.save()
+    ordered = [results[name] for name in sorted(results)]
+    for result in ordered:
+        errors.extend(result.errors)
+    return RunResult(ordered, errors, len(checked), write_errors)
+
+
+def _project_context(request: RunRequest, excluder: Excluder, sources: list[SourceFile]) -> list[SourceFile]:
+    """Given only files (as pre-commit does), index the rest of the project too: a Trainer's strategy in
+    `train.py` must still be known when only `model.py` changed. Directories given are their own context."""
+    if request.stdin is None and any(os.path.isdir(p) for p in request.paths):
+        return []
+    context, _ = discover([request.settings.root], excluder)
+    given = {s.path for s in sources}
+    return [s for s in context if s.path not in given]
+
+
+def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunRequest) -> dict[str, IndexEntry]:
+    entries: dict[str, IndexEntry] = {}
+    todo = []
+    for source in sources:
+        if request.stdin is not None and source.display == request.stdin[0]:
+            text = request.stdin[1]
+            entries[source.display] = _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
+            continue
+        cached = cache.facts.get(source.path)
+        if cached is not None:
+            try:
+                stat = os.stat(source.path)
+                if (stat.st_size, stat.st_mtime_ns) == (cached.size, cached.mtime_ns) and cached.facts is not None \
+                        and cached.facts.filename == source.display:
+                    entries[source.display] = cached
+                    continue
+            except OSError:
+                pass
+        todo.append(source)
+    for display, entry in _map(_index_one, todo, jobs):
+        entries[display] = entry
+    by_display = {s.display: s for s in sources}
+    for display, entry in entries.items():
+        if entry.error is None and entry.size >= 0:
+            cache.facts[by_display[display].path] = entry
+    return entries
+
+
+def _write_fixes(results) -> list[FileError]:
+    errors = []
+    for result in results:
+        if result.fixed_source is None:
+            continue
+        path = result.filename
+        try:
+            write_atomic(path, result.fixed_source.encode(result.encoding), result.digest)
+        except ChangedOnDisk:
+            errors.append(FileError(path, "file changed on disk while being checked; fixes not written"))
+        except OSError as exc:
+            errors.append(FileError(path, f"cannot write fixed file: {exc.strerror or exc}"))
+    return errors
+

@@ -1,0 +1,73 @@
+"""SARIF 2.1.0 for GitHub code scanning: rules with their docs as help, results with regions and fixes."""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from .. import __version__
+from ..diagnostics import Finding, Location
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _region(start: Location, end: Location) -> dict:
+    return {"startLine": start.row, "startColumn": start.column, "endLine": end.row, "endColumn": end.column}
+
+
+def _uri(filename: str) -> str:
+    return filename.replace("\\", "/")
+
+
+def _rule(rule) -> dict:
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary()},
+        "fullDescription": {"text": rule.docs()},
+        "help": {"text": rule.docs(), "markdown": rule.docs()},
+        "defaultConfiguration": {"level": "error"},
+    }
+
+
+def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
+    result = {
+        "ruleId": finding.code,
+        "ruleIndex": rule_index[finding.code],
+        "level": "error",
+        "message": {"text": finding.message},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": _uri(finding.filename)},
+            "region": _region(finding.location, finding.end_location),
+        }}],
+    }
+    if finding.fix is not None:
+        result["fixes"] = [{
+            "description": {"text": f"{finding.fix.message} ({finding.fix.applicability})"},
+            "artifactChanges": [{
+                "artifactLocation": {"uri": _uri(finding.filename)},
+                "replacements": [
+                    {"deletedRegion": _region(e.location, e.end_location), "insertedContent": {"text": e.content}}
+                    for e in finding.fix.edits
+                ],
+            }],
+        }]
+    return result
+
+
+def render(findings: Sequence[Finding], *, rules: Sequence = (), **_: object) -> str:
+    rule_list = sorted(rules, key=lambda r: r.code)
+    rule_index = {rule.code: i for i, rule in enumerate(rule_list)}
+    document = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "fastinit-lint",
+                "version": __version__,
+                "rules": [_rule(rule) for rule in rule_list],
+            }},
+            "results": [_result(f, rule_index) for f in findings],
+        }],
+    }
+    return json.dumps(document, indent=2) + "\n"

@@ -1,0 +1,67 @@
+"""Human formats: `concise` (one line each, like ruff) and `full` (with the source line and fix hint)."""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from ..diagnostics import Finding
+
+
+def _marker(finding: Finding, unsafe_fixes: bool) -> str:
+    fixable = finding.fix is not None and (finding.fix.applicability == "safe" or unsafe_fixes)
+    return " [*]" if fixable else ""
+
+
+def _head(finding: Finding, unsafe_fixes: bool, color) -> str:
+    where = color(f"{finding.filename}:{finding.location.row}:{finding.location.column}:", "bold")
+    return f"{where} {color(finding.code, 'red')}{_marker(finding, unsafe_fixes)} {finding.message}"
+
+
+def concise(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=lambda t, _s: t, **_: object) -> str:
+    return "".join(_head(f, unsafe_fixes, color) + "\n" for f in findings)
+
+
+def _source_line(filename: str, row: int, cache: dict) -> str | None:
+    if filename not in cache:
+        try:
+            with open(filename, encoding="utf-8", errors="replace") as handle:
+                cache[filename] = handle.read().splitlines()
+        except OSError:
+            cache[filename] = []
+    lines = cache[filename]
+    return lines[row - 1] if 0 < row <= len(lines) else None
+
+
+def full(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=lambda t, _s: t,
+         sources: dict | None = None, **_: object) -> str:
+    cache: dict = dict(sources or {})
+    out = []
+    for f in findings:
+        out.append(_head(f, unsafe_fixes, color) + "\n")
+        line = _source_line(f.filename, f.location.row, cache) if os.path.exists(f.filename) or f.filename in cache else None
+        if line is not None:
+            gutter = str(f.location.row)
+            pad = " " * len(gutter)
+            width = max(1, (f.end_location.column - f.location.column) if f.end_location.row == f.location.row
+                        else len(line) - f.location.column + 1)
+            out.append(f"{pad} |\n{gutter} | {line}\n{pad} | {' ' * (f.location.column - 1)}{color('^' * width, 'red')}\n")
+        if f.fix is not None:
+            hint = f.fix.message if _marker(f, unsafe_fixes) else f"{f.fix.message} (unsafe: needs --unsafe-fixes)"
+            out.append(f"  = help: {hint}\n")
+        elif f.no_fix_reason:
+            out.append(f"  = note: no automatic fix: {f.no_fix_reason}\n")
+        out.append("\n")
+    return "".join(out)
+
+
+def statistics(findings: Sequence[Finding], *, unsafe_fixes: bool = False, **_: object) -> str:
+    counts: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        counts.setdefault((f.code, f.name), []).append(f)
+    rows = sorted(counts.items(), key=lambda item: (-len(item[1]), item[0]))
+    width = max((len(str(len(v))) for _, v in rows), default=1)
+    return "".join(
+        f"{len(items):>{width}}\t{code}\t{'[*]' if any(_marker(f, unsafe_fixes) for f in items) else '[ ]'} {name}\n"
+        for (code, name), items in rows
+    )

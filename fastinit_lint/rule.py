@@ -1,0 +1,143 @@
+"""The rule API: one class per rule, its docs and its examples beside it (Fixit's pattern, stricter).
+
+A rule is a LibCST `BatchableCSTVisitor`, so every enabled rule shares one traversal of a file. Two
+cheap gates run before any LibCST parse: `markers` (text that must occur in the file) and `relevant`
+(a question to the phase-1 facts and the project index). Most files fail both and are never parsed
+with LibCST at all.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Mapping, Union
+
+import libcst as cst
+
+from .diagnostics import SAFE, UNSAFE
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .facts import FileFacts
+    from .index import ProjectIndex
+    from .names import ScopeKey
+
+Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Code the rule must accept. `files` adds other project files (e.g. a `train.py` with a Trainer)."""
+
+    code: str
+    files: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Code the rule must flag: exactly at `rows` (one entry per finding), with an exact fix outcome.
+
+    `fixed` is the whole file after applying the rule's fixes (None = the rule must offer no fix);
+    `unsafe` says the fix must be classed unsafe. The fixed code must itself produce no finding.
+    """
+
+    code: str
+    rows: tuple[int, ...]
+    fixed: str | None = None
+    unsafe: bool = False
+    message_contains: tuple[str, ...] = ()
+    files: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    changes: Mapping[cst.CSTNode, Replacement]
+    message: str
+    applicability: str = SAFE
+
+
+@dataclass
+class Report:
+    rule: "Rule"
+    node: cst.CSTNode
+    message: str
+    fix: FixPlan | None
+    no_fix_reason: str | None
+
+
+class Context:
+    """What a rule may know about the file it checks and the project around it."""
+
+    def __init__(self, filename: str, module: cst.Module, facts: "FileFacts", index: "ProjectIndex", settings: "Settings") -> None:
+        self.filename = filename
+        self.module = module
+        self.facts = facts
+        self.index = index
+        self.settings = settings
+        self.scope: ScopeKey = ()
+        self.reports: list[Report] = []
+
+    def qualified_names(self, node: cst.CSTNode) -> frozenset[str]:
+        """Every qualified name `node` (a Name/Attribute chain) can denote in the current scope."""
+        dotted = cst_dotted(node)
+        return self.facts.names.resolve(dotted, self.scope) if dotted else frozenset()
+
+    def matches(self, node: cst.CSTNode, qualified: frozenset[str] | set[str]) -> bool:
+        return not self.qualified_names(node).isdisjoint(qualified)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def enclosing_class_qualname(self) -> str | None:
+        """Qualified name of the innermost class whose body (or method) we are in."""
+        for depth in range(len(self.scope), 0, -1):
+            if self.scope[depth - 1][0] == "class":
+                inner = ".".join(name for _, name in self.scope[:depth])
+                return f"{self.facts.module}.{inner}" if self.facts.module else inner
+        return None
+
+
+def cst_dotted(node: cst.CSTNode) -> str | None:
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+class Rule(cst.BatchableCSTVisitor):
+    code: ClassVar[str]
+    name: ClassVar[str]
+    markers: ClassVar[tuple[str, ...]] = ()
+    fixable: ClassVar[str] = "never"  # "always", "sometimes" or "never" (ruff's "fix availability")
+    VALID: ClassVar[list[Valid]] = []
+    INVALID: ClassVar[list[Invalid]] = []
+
+    def __init__(self, context: Context) -> None:
+        super().__init__()
+        self.context = context
+
+    @classmethod
+    def docs(cls) -> str:
+        return inspect.getdoc(cls) or ""
+
+    @classmethod
+    def summary(cls) -> str:
+        return cls.docs().split("\n", 1)[0]
+
+    @classmethod
+    def relevant(cls, facts: "FileFacts", index: "ProjectIndex", settings: "Settings") -> bool:
+        """Cheap phase-1 gate: False means this file cannot hold a finding, so it is not parsed for us."""
+        return True
+
+    def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None) -> None:
+        self.context.reports.append(Report(self, node, message, fix, no_fix_reason))
+
+
+def fix(changes: Mapping[cst.CSTNode, Replacement], message: str, *, unsafe: bool = False) -> FixPlan:
+    return FixPlan(changes, message, UNSAFE if unsafe else SAFE)

@@ -1,0 +1,70 @@
+"""Reading source files exactly, so that a fix can write back every untouched byte as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tokenize
+from dataclasses import dataclass
+
+
+class SourceError(Exception):
+    """A file that cannot be checked; carries the position for the `path:row:col: error:` line."""
+
+    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.row = row
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Source:
+    text: str
+    encoding: str  # "utf-8-sig" when the file had a BOM, so encoding the text restores it
+    digest: str
+
+    def encode(self, text: str) -> bytes:
+        return text.encode(self.encoding)
+
+
+def digest_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def decode(data: bytes, max_bytes: int) -> Source:
+    if len(data) > max_bytes:
+        raise SourceError(f"file too large to check ({len(data) / 1e6:.1f} MB > limit {max_bytes / 1e6:.1f} MB)")
+    if b"\0" in data:
+        raise SourceError("binary file (contains NUL bytes), not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceError(f"bad encoding declaration: {exc.msg}", exc.lineno or 1) from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        start = getattr(exc, "start", 0)
+        row = data.count(b"\n", 0, start) + 1
+        col = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise SourceError(f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}", row, col) from None
+    return Source(text=text, encoding=encoding, digest=digest_bytes(data))
+
+
+def read_bytes(path: str) -> bytes:
+    try:
+        if os.path.isdir(path):
+            raise SourceError("is a directory, not a file")
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise SourceError("no such file (or a broken symlink)") from None
+    except PermissionError:
+        raise SourceError("permission denied") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror or exc}") from None
+
+
+def read_source(path: str, max_bytes: int) -> Source:
+    return decode(read_bytes(path), max_bytes)

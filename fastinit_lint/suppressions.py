@@ -1,0 +1,119 @@
+"""Suppression comments: `# noqa[: FI001]`, `# fastinit: ignore[FI001]`, file-level `# fastinit: noqa[: ...]`.
+
+Comments are found with a regex over the text first and confirmed with `tokenize` only when the regex
+hits, so a `# noqa` inside a string never counts and files without any directive pay almost nothing.
+`# noqa` is flake8/ruff-compatible (ruff's `lint.external = ["FI"]` keeps RUF100 quiet about ours).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+
+from .rule import Rule
+
+_CANDIDATE = re.compile(r"#.*(?:noqa|fastinit\s*:)", re.IGNORECASE)
+_FILE_NOQA = re.compile(r"#\s*fastinit\s*:\s*noqa(?:\s*:\s*(?P<codes>[\w\s,]+))?\s*$", re.IGNORECASE)
+_LINE_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_LINE_IGNORE = re.compile(r"#\s*fastinit\s*:\s*ignore\[(?P<codes>[^\]]*)\]", re.IGNORECASE)
+
+
+def _codes(text: str | None) -> frozenset[str] | None:
+    if text is None:
+        return None
+    return frozenset(code.strip().upper() for code in re.split(r"[\s,]+", text) if code.strip())
+
+
+@dataclass
+class Directive:
+    row: int
+    column: int
+    end_column: int
+    codes: frozenset[str] | None  # None = every code
+    file_level: bool
+    used: set[str] = field(default_factory=set)
+
+    def covers(self, code: str) -> bool:
+        return self.codes is None or code in self.codes
+
+
+def _comments(text: str) -> list[tuple[int, int, str]]:
+    """(row, column, comment) for real comment tokens; tokenize only runs when the regex hit."""
+    try:
+        return [
+            (tok.start[0], tok.start[1], tok.string)
+            for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+            if tok.type == tokenize.COMMENT
+        ]
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return []
+
+
+def parse_directives(text: str) -> list[Directive]:
+    if not _CANDIDATE.search(text):
+        return []
+    directives = []
+    for row, column, comment in _comments(text):
+        end = column + len(comment)
+        file_match = _FILE_NOQA.match(comment)
+        if file_match:
+            directives.append(Directive(row, column, end, _codes(file_match["codes"]), True))
+            continue
+        for pattern in (_LINE_IGNORE, _LINE_NOQA):
+            for match in pattern.finditer(comment):
+                directives.append(Directive(row, column, end, _codes(match["codes"]), False))
+    return directives
+
+
+class Suppressions:
+    def __init__(self, text: str) -> None:
+        self.directives = parse_directives(text)
+
+    def suppressed(self, code: str, rows: tuple[int, ...]) -> bool:
+        """Whether a finding of `code` on any of `rows` (its first and last line) is suppressed."""
+        for directive in self.directives:
+            if (directive.file_level or directive.row in rows) and directive.covers(code):
+                directive.used.add(code)
+                return True
+        return False
+
+    def unused(self, enabled: set[str]) -> list[tuple[Directive, str]]:
+        """Directives that name one of our enabled codes (or are ours) yet suppressed nothing."""
+        result = []
+        for directive in self.directives:
+            if directive.codes is None:
+                if not directive.used and directive.file_level:
+                    result.append((directive, "`# fastinit: noqa` suppresses nothing in this file"))
+                continue
+            idle = sorted(code for code in directive.codes if code in enabled and code not in directive.used)
+            if idle:
+                result.append((directive, f"unused suppression for {', '.join(idle)}"))
+        return result
+
+
+class UnusedSuppression(Rule):
+    """A suppression comment that suppresses nothing.
+
+    ## What it flags
+    `# noqa: FI001`, `# fastinit: ignore[FI001]` or a file-level `# fastinit: noqa` that did not
+    silence any finding of an enabled fastinit-lint rule. Only reported with
+    `--report-unused-suppressions`. Codes of other tools (`# noqa: E501`) and bare `# noqa` are left
+    alone, since they may serve flake8 or ruff.
+
+    ## Why it matters
+    A stale suppression hides the next real finding on that line: after a refactor, the large layer
+    that really does need `configure_model` would go unreported.
+
+    ## Example
+    ```python
+    self.head = nn.Linear(16, 2)  # noqa: FI001
+    ```
+
+    ## Fix
+    None: delete the comment by hand once you agree it is stale.
+    """
+
+    code = "FI900"
+    name = "unused-suppression"

@@ -1,0 +1,93 @@
+"""LightningCLI configs: a top-level `trainer:` mapping in YAML is a Trainer construction too.
+
+Parsed with `yaml.compose` (not `safe_load`) to keep line numbers for messages, and to reject duplicate
+keys, which PyYAML would otherwise resolve silently to the last one.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from .facts import FileFacts, RunnerFact, Site
+from .lightning_facts import Strategy, strategy_from_name
+from .names import FileNames
+from .source import SourceError
+
+_STRATEGY_CLASS_SUFFIXES = {"FSDPStrategy": "fsdp", "DeepSpeedStrategy": "deepspeed",
+                            "ModelParallelStrategy": "model_parallel", "XLAFSDPStrategy": "xla_fsdp"}
+
+
+def _mapping(node: yaml.Node) -> dict[str, yaml.Node]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    result: dict[str, yaml.Node] = {}
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            if key.value in result:
+                mark = key.start_mark
+                raise SourceError(f"duplicate key '{key.value}' in YAML mapping", mark.line + 1, mark.column + 1)
+            result[key.value] = value
+    return result
+
+
+def _check_duplicates(node: yaml.Node) -> None:
+    if isinstance(node, yaml.MappingNode):
+        _mapping(node)
+        for _, value in node.value:
+            _check_duplicates(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_duplicates(item)
+
+
+def _strategy(node: yaml.Node | None) -> Strategy:
+    if node is None:
+        return Strategy("auto")
+    if isinstance(node, yaml.ScalarNode):
+        return strategy_from_name(node.value)
+    spec = _mapping(node)
+    class_path = spec.get("class_path")
+    if isinstance(class_path, yaml.ScalarNode):
+        kind = _STRATEGY_CLASS_SUFFIXES.get(class_path.value.rsplit(".", 1)[-1])
+        if kind == "deepspeed":
+            stage = _mapping(spec.get("init_args")).get("stage") if spec.get("init_args") else None
+            value = stage.value if isinstance(stage, yaml.ScalarNode) else "2"
+            return Strategy("deepspeed", int(value) if value in ("0", "1", "2", "3") else None)
+        if kind is not None:
+            return Strategy(kind)
+    return Strategy(None)
+
+
+def yaml_facts(filename: str, text: str) -> FileFacts:
+    facts = FileFacts(filename, "", FileNames("", False))
+    if "trainer" not in text:
+        return facts
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SourceError(f"invalid YAML: {problem}", (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1) from None
+    if root is None:
+        return facts
+    _check_duplicates(root)
+    trainer = _mapping(root).get("trainer")
+    if not isinstance(trainer, yaml.MappingNode):
+        return facts
+    fields = _mapping(trainer)
+    strategy_node = fields.get("strategy")
+    precision_node = fields.get("precision")
+    key = next(k for k, v in root.value if v is trainer)
+    site = Site(filename, key.start_mark.line + 1)
+    facts.runners.append(
+        RunnerFact(
+            kind="trainer",
+            bound_to=None,
+            scope=(),
+            site=site,
+            strategy=_strategy(strategy_node),
+            strategy_site=Site(filename, strategy_node.start_mark.line + 1) if strategy_node else site,
+            precision=precision_node.value if isinstance(precision_node, yaml.ScalarNode) else ("32-true" if precision_node is None else None),
+        )
+    )
+    return facts
