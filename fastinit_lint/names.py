@@ -70,9 +70,8 @@ class FileNames:
         bound = self._lookup(head, scope)
         if bound is None:
             stars = [m for depth in range(len(scope), -1, -1) for m in self.star_imports.get(scope[:depth], ())]
-            if stars:
-                return frozenset(f"{m}.{dotted}" for m in stars)
-            return frozenset({f"builtins.{dotted}"}) if head in _BUILTINS else frozenset()
+            builtin = {f"builtins.{dotted}"} if head in _BUILTINS else set()
+            return frozenset({f"{m}.{dotted}" for m in stars} | builtin)
         if LOCAL in bound:
             return frozenset()
         result = set()

@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tokenize
 from dataclasses import dataclass
+
+
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 
 
 class SourceError(Exception):
@@ -41,7 +45,9 @@ def decode(data: bytes, max_bytes: int) -> Source:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SourceError(f"bad encoding declaration: {exc.msg}", exc.lineno or 1) from None
+        if _COOKIE.search(b"\n".join(data.split(b"\n", 2)[:2])):
+            raise SourceError(f"bad encoding declaration: {exc.msg}", exc.lineno or 1) from None
+        encoding = "utf-8"  # no declaration: tokenize just met undecodable bytes; say where below
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:

@@ -1,0 +1,140 @@
+"""Bad input gets one clear line and the rest of the run goes on; fixes preserve every other byte."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+GOOD = "import torch.nn as nn\nnn.Linear(1, 2)\n"
+
+
+def _errors(result):
+    return [line for line in result.stderr.splitlines() if ": error: " in line]
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("syntax.py", b"def f(:\n", "syntax.py:1:7: error: syntax error: invalid syntax"),
+    ("py2.py", b"print 'hello'\n", "py2.py:1:1: error: syntax error: Missing parentheses"),
+    ("latin.py", b"x = '\xff\xfe'\n", "latin.py:1:6: error: cannot decode as utf-8"),
+    ("binary.py", b"\x00\x01\x02ELF", "binary.py:1:1: error: binary file"),
+    ("cookie.py", b"# -*- coding: nosuch -*-\nx = 1\n", "cookie.py:1:1: error: bad encoding declaration"),
+    ("conf.yaml", b"trainer:\n  strategy: [fsdp\n", "conf.yaml:3:1: error: invalid YAML"),
+    ("dup.yaml", b"trainer:\n  strategy: fsdp\n  strategy: ddp\n", "dup.yaml:3:3: error: duplicate key 'strategy'"),
+])
+def test_bad_file_is_one_line_and_run_continues(cli, project, name, content, expected):
+    (project / name).write_bytes(content)
+    (project / "good.py").write_text(GOOD)
+    result = cli("--output-format", "concise", ".")
+    assert result.exit_code == 2
+    errors = _errors(result)
+    assert len(errors) == 1 and errors[0].startswith(expected), errors
+    assert "good.py:2:1: FI990" in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_empty_file_is_fine(cli, project):
+    (project / "empty.py").write_text("")
+    assert cli(".").exit_code == 0
+
+
+def test_huge_file_is_skipped_with_reason(cli, project):
+    (project / "pyproject.toml").write_text("[tool.fastinit-lint]\nmax-file-bytes = 1000\n")
+    (project / "big.py").write_text("x = 1\n" * 1000)
+    result = cli(".")
+    assert result.exit_code == 2 and "big.py:1:1: error: file too large to check (0.0 MB > limit 0.0 MB)" in result.stderr
+
+
+def test_directory_named_py_and_broken_symlink_and_loop(cli, project):
+    (project / "pkg.py").mkdir()
+    (project / "pkg.py" / "inner.py").write_text(GOOD)
+    os.symlink(project / "missing.py", project / "broken.py")
+    (project / "loop").mkdir()
+    os.symlink(project / "loop", project / "loop" / "again")
+    result = cli("--output-format", "concise", ".")
+    assert "broken.py:1:1: error: no such file (or a broken symlink)" in result.stderr
+    assert "pkg.py/inner.py:2:1: FI990" in result.stdout
+    assert result.exit_code == 2
+
+
+def test_missing_path_argument(cli, project):
+    result = cli("nope.py")
+    assert result.exit_code == 2 and "nope.py:1:1: error: no such file or directory" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable files")
+def test_unreadable_file(cli, project):
+    path = project / "secret.py"
+    path.write_text(GOOD)
+    path.chmod(0)
+    assert "secret.py:1:1: error: permission denied" in cli(".").stderr
+
+
+def test_directory_given_to_the_reader(project):
+    from fastinit_lint.source import SourceError, read_source
+    with pytest.raises(SourceError, match="is a directory"):
+        read_source(str(project), 100)
+
+
+def test_crashing_rule_reported_and_others_still_run(cli, project):
+    (project / "c.py").write_text("crash_here\nimport torch.nn as nn\nnn.Linear(1, 2)\n")
+    result = cli("--output-format", "concise", ".")
+    assert result.exit_code == 2
+    assert "c.py:1:1: error: internal error in rule FI992 (test-crashes): ValueError: boom" in result.stderr
+    assert "c.py:3:1: FI990" in result.stdout
+
+
+@pytest.mark.parametrize("content", [
+    "\ufeffimport torch.nn as nn\r\nnn.Linear(1, 2)  # c\r\n",
+    "import torch.nn as nn\r\nx = 1\nnn.Linear(1, 2)\r\nif x:\n\tpass  # tab\n",
+])
+def test_fix_preserves_bom_line_endings_and_untouched_bytes(cli, project, content):
+    path = project / "e.py"
+    path.write_bytes(content.encode("utf-8"))
+    path.chmod(0o640)
+    cli("--fix", ".")
+    data = path.read_bytes()
+    assert data == content.replace("nn.Linear(1, 2)", "nn.Linear(1, 2, bias=True)").encode("utf-8")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert not [p for p in os.listdir(project) if p.startswith(".fastinit-")]  # no temp files left
+
+
+def test_fix_refuses_to_overwrite_a_file_changed_meanwhile(project):
+    from fastinit_lint.source import digest_bytes
+    from fastinit_lint.writer import ChangedOnDisk, write_atomic
+    path = project / "w.py"
+    path.write_text("old\n")
+    stale = digest_bytes(b"older\n")
+    with pytest.raises(ChangedOnDisk):
+        write_atomic(str(path), b"new\n", stale)
+    assert path.read_text() == "old\n"
+    write_atomic(str(path), b"new\n", digest_bytes(b"old\n"))
+    assert path.read_text() == "new\n"
+
+
+def test_fix_through_symlink_writes_target(cli, project):
+    (project / "real.py").write_text(GOOD)
+    os.symlink(project / "real.py", project / "link.py")
+    cli("--fix", "link.py")
+    assert os.path.islink(project / "link.py")
+    assert "bias=True" in (project / "real.py").read_text()
+
+
+def test_corrupted_cache_is_rebuilt(cli, project):
+    (project / "good.py").write_text(GOOD)
+    cli(".")
+    for directory, _, names in os.walk(project / ".fastinit_cache"):
+        for name in names:
+            if name.endswith(".pickle"):
+                (open(os.path.join(directory, name), "wb")).write(b"garbage")
+    result = cli("--output-format", "concise", ".")
+    assert result.exit_code == 1 and "good.py:2:1: FI990" in result.stdout
+
+
+def test_cache_sees_edits(cli, project):
+    path = project / "good.py"
+    path.write_text(GOOD)
+    assert cli(".").exit_code == 1
+    path.write_text("x = 1\n")
+    assert cli(".").exit_code == 0

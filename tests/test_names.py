@@ -1,0 +1,70 @@
+"""Name resolution from our own import map: aliases, relative imports, shadowing, scopes."""
+
+import ast
+
+import pytest
+
+from fastinit_lint.names import collect_names
+
+CODE = '''
+import torch
+import torch.nn
+import torch.nn as tnn
+from torch import nn
+from torch.nn import Linear as L
+from . import sibling
+from ..pkg import thing
+Alias = nn.Linear
+
+class Linear:
+    pass
+
+class Model:
+    layer = nn.Conv2d
+    def method(self, nn):
+        return nn.Linear
+    def other(self):
+        tnn = object()
+        return tnn
+'''
+
+
+@pytest.fixture(scope="module")
+def names():
+    return collect_names(ast.parse(CODE), "proj.sub.mod", False)
+
+
+@pytest.mark.parametrize(("dotted", "scope", "expected"), [
+    ("torch.nn.Linear", (), {"torch.nn.Linear"}),
+    ("tnn.Linear", (), {"torch.nn.Linear"}),
+    ("nn.Linear", (), {"torch.nn.Linear"}),
+    ("L", (), {"torch.nn.Linear"}),
+    ("Alias", (), {"torch.nn.Linear"}),
+    ("Linear", (), {"proj.sub.mod.Linear"}),
+    ("sibling.X", (), {"proj.sub.sibling.X"}),
+    ("thing", (), {"proj.pkg.thing"}),
+    ("nn.Linear", (("class", "Model"), ("def", "method")), set()),  # parameter shadows the import
+    ("tnn", (("class", "Model"), ("def", "other")), set()),  # local assignment shadows
+    ("tnn.Linear", (("class", "Model"), ("def", "method")), {"torch.nn.Linear"}),
+    ("layer", (("class", "Model"), ("def", "method")), set()),  # class body invisible in methods
+    ("len", (), {"builtins.len"}),
+])
+def test_resolve(names, dotted, scope, expected):
+    assert set(names.resolve(dotted, scope)) == expected
+
+
+def test_package_relative_import():
+    names = collect_names(ast.parse("from .models import Block\n"), "proj", True)
+    assert names.resolve("Block") == {"proj.models.Block"}
+
+
+def test_conditional_imports_give_every_candidate():
+    code = "try:\n    import lightning.pytorch as pl\nexcept ImportError:\n    import pytorch_lightning as pl\n"
+    names = collect_names(ast.parse(code), "m", False)
+    assert names.resolve("pl.Trainer") == {"lightning.pytorch.Trainer", "pytorch_lightning.Trainer"}
+
+
+def test_star_imports_are_candidates():
+    names = collect_names(ast.parse("from torch.nn.functional import *\n"), "m", False)
+    assert names.resolve("relu") == {"torch.nn.functional.relu"}
+    assert names.resolve("len") == {"torch.nn.functional.len", "builtins.len"}
