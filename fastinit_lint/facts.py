@@ -57,6 +57,9 @@ class ClassFact:
     site: Site
     bases: tuple[tuple[str, ...], ...]  # sorted candidates per base: deterministic across hash seeds
     methods: tuple[str, ...]
+    scope: ScopeKey = ()  # the class's own scope key, for resolving names inside its methods
+    init_source: str | None = None  # `__init__`, dedented: the estimator re-parses it on demand
+    fields: tuple[tuple[str, str], ...] = ()  # class-level `name[: T] = value` (config dataclass defaults)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class FileFacts:
     names: FileNames
     classes: list[ClassFact] = field(default_factory=list)
     runners: list[RunnerFact] = field(default_factory=list)
+    constants: dict[str, str] = field(default_factory=dict)  # module-level NAME = <call-free expression>
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -122,7 +126,16 @@ class _FactCollector(ast.NodeVisitor):
         bases = tuple(tuple(sorted(self.facts.names.resolve_node(base, self.scope))) for base in node.bases)
         methods = tuple(s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
         qualname = ".".join(p for p in (self.facts.module, *(n for _, n in self.scope), node.name) if p)
-        self.facts.classes.append(ClassFact(node.name, qualname, self._site(node), bases, methods))
+        init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+        fields = tuple(
+            (s.target.id if isinstance(s, ast.AnnAssign) else s.targets[0].id, ast.unparse(s.value))
+            for s in node.body
+            if (isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.value is not None)
+            or (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name))
+        )
+        self.facts.classes.append(ClassFact(node.name, qualname, self._site(node), bases, methods,
+                                            (*self.scope, ("class", node.name)),
+                                            ast.unparse(init) if init is not None else None, fields))
         self._scoped("class", node.name, node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
@@ -131,6 +144,9 @@ class _FactCollector(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Assign(self, node: ast.Assign) -> None:
+        if not self.scope and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and not any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
+            self.facts.constants[node.targets[0].id] = ast.unparse(node.value)
         for target in node.targets:
             if isinstance(target, ast.Name):
                 self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append((node.lineno, node.value))

@@ -1,0 +1,518 @@
+"""Static parameter-size estimation: how many parameters does this expression (or `__init__`) build?
+
+A small abstract interpreter over stdlib `ast`: constants fold (`4 * dim`, module constants, parameter
+defaults, config-dataclass defaults), torch.nn constructors use their real formulas (torch_sizes),
+containers sum or multiply, and project `nn.Module` subclasses are sized by interpreting their own
+`__init__` with the call's arguments bound (memoized, cycle-safe). Anything else is unknown, with the
+names it depends on, and classified "presumed large" when it grows with a product of two dimensions.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from .index import ProjectIndex
+from .names import FileNames, ScopeKey, dotted_name
+from .torch_sizes import LAZY_MODULES, PARAMETER_FREE, TENSOR_FACTORIES, TORCH_MODULES
+
+
+@dataclass(frozen=True)
+class Size:
+    count: int = 0  # exact when not `unknown`, else the known part
+    unknown: bool = False
+    depends: tuple[str, ...] = ()
+    large_kind: bool = False  # grows with the product of two dimensions
+    notes: tuple[str, ...] = ()
+
+    @property
+    def presumed_large(self) -> bool:
+        return self.unknown and self.large_kind
+
+    def __add__(self, other: "Size") -> "Size":
+        return Size(self.count + other.count, self.unknown or other.unknown,
+                    tuple(dict.fromkeys(self.depends + other.depends)), self.large_kind or other.large_kind,
+                    tuple(dict.fromkeys(self.notes + other.notes)))
+
+    def times(self, n: object) -> "Size":
+        if isinstance(n, Unknown):
+            return Size(self.count, True, tuple(dict.fromkeys(self.depends + n.names)), self.large_kind, self.notes)
+        return Size(self.count * int(n), self.unknown, self.depends, self.large_kind, self.notes)
+
+    def describe(self) -> str:
+        if not self.unknown:
+            return f"{self.count:,} parameters"
+        on = f": depends on {', '.join(self.depends)}" if self.depends else ""
+        return f"size unknown{on}"
+
+
+ZERO = Size()
+
+
+@dataclass(frozen=True)
+class Unknown:
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Module:
+    """A value that owns parameters; `weights` maps direct parameter names to sizes (for weight tying)."""
+
+    size: Size
+    weights: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Tensor:
+    numel: int | Unknown
+    dims: int
+
+
+@dataclass(frozen=True)
+class Config:
+    qualname: str
+
+
+@dataclass
+class Frame:
+    names: FileNames
+    scope: ScopeKey
+    env: dict[str, object] = field(default_factory=dict)
+    attrs: dict[str, object] = field(default_factory=dict)  # self.<attr>
+    notes: list[str] = field(default_factory=list)
+
+
+def _unknown_of(*values: object) -> Unknown | None:
+    names = tuple(n for v in values if isinstance(v, Unknown) for n in v.names)
+    return Unknown(tuple(dict.fromkeys(names))) if any(isinstance(v, Unknown) for v in values) else None
+
+
+_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+           ast.FloorDiv: lambda a, b: a // b, ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b,
+           ast.Mod: lambda a, b: a % b}
+_NN_PREFIXES = ("torch.nn.", "torch.nn.modules.")
+_PARAMETER = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+_CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
+_MAX_DEPTH = 12
+
+
+def size_of(value: object) -> Size:
+    if isinstance(value, Module):
+        return value.size
+    if isinstance(value, Tensor):  # only nn.Parameter produces these as sized values
+        if isinstance(value.numel, Unknown):
+            return Size(0, True, value.numel.names, value.dims >= 2)
+        return Size(value.numel)
+    if isinstance(value, (tuple, list)):
+        total = ZERO
+        for item in value:
+            total += size_of(item)
+        return total
+    if isinstance(value, dict):
+        return size_of(list(value.values()))
+    return ZERO
+
+
+class Estimator:
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self._class_memo: dict[tuple, Size] = {}
+        self._active: set[str] = set()
+        self._constants: dict[tuple[str, str], object] = {}
+
+    # Entry points ------------------------------------------------------------------------------
+    def expression(self, expr: ast.expr, frame: Frame) -> Size:
+        return size_of(self.eval(expr, frame))
+
+    def new_frame(self, names: FileNames, scope: ScopeKey) -> Frame:
+        return Frame(names, scope)
+
+    def bind_init_defaults(self, frame: Frame, init: ast.FunctionDef) -> None:
+        """Enter an `__init__` for a rule: parameters take their defaults (noted), else stay unknown."""
+        self._bind(frame, init, [], {}, note_defaults=True)
+
+    def statement(self, stmt: ast.stmt, frame: Frame, depth: int = 0) -> Size:
+        """Parameters a statement of `__init__` registers on `self`, updating the frame."""
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            value = self.eval(stmt.value, frame, depth)
+            return sum((self._assign(t, value, frame) for t in targets), ZERO)
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            return self._effect_call(stmt.value, frame, depth)
+        if isinstance(stmt, ast.For):
+            count = self._range_count(stmt.iter, frame)
+            if count is None:
+                return ZERO if not self._body_size(stmt.body, frame, depth) else \
+                    self._body_size(stmt.body, frame, depth).times(Unknown((ast.unparse(stmt.iter),)))
+            if isinstance(stmt.target, ast.Name):
+                frame.env[stmt.target.id] = Unknown((stmt.target.id,))
+            return self._body_size(stmt.body, frame, depth).times(count)
+        if isinstance(stmt, ast.If):
+            test = self.eval(stmt.test, frame, depth)
+            if not isinstance(test, (Unknown, Module, Tensor)):
+                return self._body_size(stmt.body if test else stmt.orelse, frame, depth)
+            first, second = self._body_size(stmt.body, frame, depth), self._body_size(stmt.orelse, frame, depth)
+            if first.count == second.count and not (first.unknown or second.unknown):
+                return first
+            merged = first if first.count >= second.count else second
+            return Size(merged.count, True, (*merged.depends, ast.unparse(stmt.test)), first.large_kind or second.large_kind)
+        return ZERO
+
+    def _body_size(self, body: list[ast.stmt], frame: Frame, depth: int) -> Size:
+        total = ZERO
+        for stmt in body:
+            total += self.statement(stmt, frame, depth)
+        return total
+
+    # Statements --------------------------------------------------------------------------------
+    def _assign(self, target: ast.expr, value: object, frame: Frame) -> Size:
+        if isinstance(target, ast.Name):
+            frame.env[target.id] = value
+            return ZERO
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            previous = frame.attrs.get(target.attr)
+            frame.attrs[target.attr] = value
+            if isinstance(value, _Shared):
+                return ZERO
+            return size_of(value) + Size(-size_of(previous).count) if isinstance(previous, (Module, Tensor)) else size_of(value)
+        if isinstance(target, ast.Attribute) and isinstance(value, _Shared):
+            # Weight tying, `self.head.weight = self.embed.weight`: the tied-over parameter disappears.
+            owner = self._self_attr(target.value, frame)
+            if isinstance(owner, Module):
+                replaced = dict(owner.weights).get(target.attr)
+                if replaced is not None:
+                    return Size(-replaced)
+        return ZERO
+
+    def _self_attr(self, node: ast.expr, frame: Frame) -> object:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            return frame.attrs.get(node.attr)
+        return None
+
+    def _effect_call(self, call: ast.Call, frame: Frame, depth: int) -> Size:
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            if func.attr in ("register_parameter", "add_module", "register_module") and len(call.args) == 2:
+                return size_of(self.eval(call.args[1], frame, depth))
+            if func.attr in ("append", "extend") and call.args and self._self_attr(func.value, frame) is not None:
+                return size_of(self.eval(call.args[0], frame, depth))
+            if func.attr == "__init__" and isinstance(func.value, ast.Call) and dotted_name(func.value.func) == "super":
+                return self._super_init(call, frame, depth)
+        return ZERO
+
+    def _super_init(self, call: ast.Call, frame: Frame, depth: int) -> Size:
+        owner = frame.env.get("__class__")
+        cls = self.index.classes.get(owner) if isinstance(owner, str) else None
+        if cls is None:
+            return ZERO
+        for base in cls.bases:
+            for candidate in base:
+                if candidate in self.index.classes:
+                    args, kwargs = self._args(call, frame, depth)
+                    return self.project_class(candidate, args, kwargs, depth + 1, frame)
+        return ZERO
+
+    def _range_count(self, node: ast.expr, frame: Frame) -> object | None:
+        if isinstance(node, ast.Call) and dotted_name(node.func) == "range" and 1 <= len(node.args) <= 2:
+            bounds = [self.eval(a, frame) for a in node.args]
+            unknown = _unknown_of(*bounds)
+            if unknown:
+                return unknown
+            if all(isinstance(b, int) for b in bounds):
+                return max(0, bounds[-1] - (bounds[0] if len(bounds) == 2 else 0))
+        return None
+
+    # Expressions -------------------------------------------------------------------------------
+    def eval(self, node: ast.expr, frame: Frame, depth: int = 0) -> object:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return self._name(node.id, frame)
+        if isinstance(node, ast.Attribute):
+            return self._attribute(node, frame, depth)
+        if isinstance(node, ast.BinOp):
+            left, right = self.eval(node.left, frame, depth), self.eval(node.right, frame, depth)
+            if isinstance(node.op, ast.Mult) and isinstance(left, list) and len(left) == 1:
+                return left  # [Block()] * n repeats one module: parameters() counts it once
+            if isinstance(left, Tensor):
+                return left  # tensor arithmetic keeps the factory's shape
+            unknown = _unknown_of(left, right)
+            if unknown:
+                return unknown
+            try:
+                return _BINOPS[type(node.op)](left, right)
+            except Exception:  # noqa: BLE001 - non-foldable operands
+                return Unknown((ast.unparse(node),))
+        if isinstance(node, ast.UnaryOp):
+            operand = self.eval(node.operand, frame, depth)
+            if isinstance(operand, Unknown) or not isinstance(operand, (int, float, bool)):
+                return operand if isinstance(operand, Unknown) else Unknown((ast.unparse(node),))
+            return {ast.USub: lambda v: -v, ast.UAdd: lambda v: v, ast.Not: lambda v: not v}.get(type(node.op), lambda v: Unknown())(operand)
+        if isinstance(node, (ast.Tuple, ast.List)):
+            items = []
+            for element in node.elts:
+                value = self.eval(element.value if isinstance(element, ast.Starred) else element, frame, depth)
+                items.extend(value if isinstance(element, ast.Starred) and isinstance(value, list) else [value])
+            return tuple(items) if isinstance(node, ast.Tuple) else items
+        if isinstance(node, ast.Dict):
+            return {i: self.eval(v, frame, depth) for i, v in enumerate(node.values)}
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            return self._comprehension(node, frame, depth)
+        if isinstance(node, ast.Call):
+            return self._call(node, frame, depth)
+        if isinstance(node, ast.IfExp):
+            test = self.eval(node.test, frame, depth)
+            if not isinstance(test, (Unknown, Module, Tensor)):
+                return self.eval(node.body if test else node.orelse, frame, depth)
+        return Unknown((ast.unparse(node),))
+
+    def _name(self, name: str, frame: Frame) -> object:
+        if name in frame.env:
+            return frame.env[name]
+        if name in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[name]
+        facts = next((f for f in self.index.files.values() if f.names is frame.names), None)
+        if facts is not None and name in facts.constants:
+            key = (facts.filename, name)
+            if key not in self._constants:
+                self._constants[key] = Unknown((name,))  # cycle guard
+                self._constants[key] = self.eval(ast.parse(facts.constants[name], mode="eval").body,
+                                                 Frame(frame.names, ()))
+            return self._constants[key]
+        return Unknown((name,))
+
+    def _attribute(self, node: ast.Attribute, frame: Frame, depth: int) -> object:
+        if isinstance(node.value, ast.Name) and node.value.id == "self":
+            value = frame.attrs.get(node.attr, Unknown((f"self.{node.attr}",)))
+            return _Shared(value) if isinstance(value, (Module, Tensor)) else value
+        owner = self.eval(node.value, frame, depth)
+        owner = owner.value if isinstance(owner, _Shared) else owner
+        if isinstance(owner, Config):
+            cls = self.index.classes[owner.qualname]
+            source = dict(cls.fields).get(node.attr)
+            if source is not None:
+                names = self._names_of(owner.qualname) or frame.names
+                return self.eval(ast.parse(source, mode="eval").body, Frame(names, cls.scope[:-1]), depth + 1)
+        if isinstance(owner, Module):
+            weight = dict(owner.weights).get(node.attr)
+            if weight is not None:
+                return _Shared(Tensor(weight, 2))
+        dotted = dotted_name(node)
+        return Unknown((dotted or ast.unparse(node),))
+
+    def _comprehension(self, node: ast.ListComp | ast.GeneratorExp, frame: Frame, depth: int) -> object:
+        if len(node.generators) != 1:
+            return Unknown((ast.unparse(node),))
+        generator = node.generators[0]
+        count = self._range_count(generator.iter, frame)
+        if count is None:
+            count = Unknown((ast.unparse(generator.iter),))
+        if isinstance(generator.target, ast.Name):
+            frame.env[generator.target.id] = Unknown((generator.target.id,))
+        element = size_of(self.eval(node.elt, frame, depth))
+        return Module(element.times(count))
+
+    def _args(self, call: ast.Call, frame: Frame, depth: int) -> tuple[list, dict]:
+        args = []
+        for arg in call.args:
+            if isinstance(arg, ast.Starred):
+                value = self.eval(arg.value, frame, depth)
+                args.extend(value) if isinstance(value, (list, tuple)) else args.append(value)
+            else:
+                args.append(self.eval(arg, frame, depth))
+        kwargs = {k.arg: self.eval(k.value, frame, depth) for k in call.keywords if k.arg is not None}
+        if any(k.arg is None for k in call.keywords):
+            kwargs["**"] = Unknown(("**kwargs",))
+        return args, kwargs
+
+    def _call(self, call: ast.Call, frame: Frame, depth: int) -> object:
+        if depth > _MAX_DEPTH:
+            return Unknown(("<recursion>",))
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "from_pretrained":
+            return Module(Size(0, True, (f"{ast.unparse(call.func)}(...)",), True))
+        qnames = frame.names.resolve_node(call.func, frame.scope)
+        for qname in sorted(qnames):
+            result = self._known_call(qname, call, frame, depth)
+            if result is not None:
+                return result
+        return Unknown((ast.unparse(call.func) + "(...)",))
+
+    def _known_call(self, qname: str, call: ast.Call, frame: Frame, depth: int) -> object | None:
+        name = qname.rsplit(".", 1)[-1]
+        if qname in _PARAMETER:
+            tensor = self.eval(call.args[0], frame, depth) if call.args else None
+            return tensor if isinstance(tensor, Tensor) else Tensor(Unknown((ast.unparse(call),)), 2)
+        if qname.startswith("torch.") and name in TENSOR_FACTORIES and qname.count(".") == 1:
+            return self._tensor(name, call, frame, depth)
+        if qname.startswith(_NN_PREFIXES):
+            if name in ("TransformerEncoder", "TransformerDecoder"):
+                return self._stack(call, frame, depth)
+            if name in TORCH_MODULES:
+                return self._torch_module(name, call, frame, depth)
+            if name in _CONTAINERS:
+                args, kwargs = self._args(call, frame, depth)
+                return Module(size_of([*args, *kwargs.values()]))
+            if name in PARAMETER_FREE:
+                return Module(ZERO)
+            if name in LAZY_MODULES:
+                return Module(Size(0, True, (f"{name} infers its input size at first forward",), True))
+        if qname in ("builtins.int", "builtins.max", "builtins.min", "builtins.round"):
+            args, _ = self._args(call, frame, depth)
+            unknown = _unknown_of(*args)
+            if unknown:
+                return unknown
+            try:
+                return {"int": int, "max": max, "min": min, "round": round}[name](*args)
+            except Exception:  # noqa: BLE001
+                return None
+        if qname in self.index.classes:
+            if self.index.is_nn_module(qname):
+                args, kwargs = self._args(call, frame, depth)
+                return Module(self.project_class(qname, args, kwargs, depth + 1))
+            return Config(qname) if not call.args and not call.keywords else Unknown((ast.unparse(call),))
+        return None
+
+    def _stack(self, call: ast.Call, frame: Frame, depth: int) -> Module:
+        """`TransformerEncoder(layer, num_layers, norm)` deep-copies `layer` num_layers times."""
+        args, kwargs = self._args(call, frame, depth)
+        bound = dict(zip(("layer", "num_layers", "norm"), args))
+        bound.update(encoder_layer=kwargs.get("encoder_layer"), decoder_layer=kwargs.get("decoder_layer"))
+        layer = bound.get("layer") or bound.get("encoder_layer") or bound.get("decoder_layer")
+        layer = layer.value if isinstance(layer, _Shared) else layer
+        num_layers = bound.get("num_layers", kwargs.get("num_layers", Unknown(("num_layers",))))
+        norm = kwargs.get("norm", bound.get("norm"))
+        return Module(size_of(layer).times(num_layers) + size_of(norm))
+
+    def _tensor(self, name: str, call: ast.Call, frame: Frame, depth: int) -> Tensor:
+        args = [a for a in call.args if not isinstance(a, ast.Starred)]
+        shape_args = args[:1] if name in ("full", "empty_strided") else args
+        if name == "randint":
+            shape_args = [next((k.value for k in call.keywords if k.arg == "size"), args[-1] if args else None)]
+        if name == "normal":
+            return Tensor(Unknown((ast.unparse(call),)), 2)
+        values = [self.eval(a, frame, depth) for a in shape_args if a is not None]
+        if len(values) == 1 and isinstance(values[0], (tuple, list)):
+            values = list(values[0])
+        size_kw = next((k.value for k in call.keywords if k.arg == "size"), None)
+        if size_kw is not None and name != "randint":
+            value = self.eval(size_kw, frame, depth)
+            values = list(value) if isinstance(value, (tuple, list)) else [value]
+        unknown = _unknown_of(*values)
+        if unknown:
+            return Tensor(unknown, len(values))
+        if not all(isinstance(v, int) for v in values):
+            return Tensor(Unknown((ast.unparse(call),)), len(values))
+        numel = 1
+        for v in values:
+            numel *= v
+        return Tensor(numel, len(values))
+
+    def _torch_module(self, name: str, call: ast.Call, frame: Frame, depth: int) -> Module:
+        positional, defaults, formula, large_kind = TORCH_MODULES[name]
+        args, kwargs = self._args(call, frame, depth)
+        bound = dict(defaults)
+        bound.update(zip(positional, args))
+        bound.update((k, v) for k, v in kwargs.items() if k != "**")
+        missing = [p for p in positional if p not in bound]
+        unknown = _unknown_of(*bound.values(), *([kwargs["**"]] if "**" in kwargs else []))
+        if unknown or missing:
+            names = (unknown.names if unknown else ()) + tuple(missing)
+            return Module(Size(0, True, names, large_kind))
+        try:
+            count = formula(bound)
+        except Exception:  # noqa: BLE001 - arguments of the wrong type: say unknown rather than guess
+            return Module(Size(0, True, (ast.unparse(call),), large_kind))
+        weights = ()
+        if name in ("Linear", "Embedding", "EmbeddingBag", "Bilinear"):
+            bias = bound["out_features"] if name in ("Linear", "Bilinear") and bound.get("bias") else 0
+            weights = (("weight", count - bias),)
+        return Module(Size(count, False, (), large_kind), weights)
+
+    # Project classes ---------------------------------------------------------------------------
+    def _names_of(self, qualname: str) -> FileNames | None:
+        cls = self.index.classes.get(qualname)
+        if cls is None:
+            return None
+        facts = self.index.files.get(cls.site.filename)
+        return facts.names if facts else None
+
+    def project_class(self, qualname: str, args: list, kwargs: dict, depth: int = 0, caller: Frame | None = None) -> Size:
+        cls = self.index.classes[qualname]
+        key = (qualname, repr(args), repr(sorted(kwargs.items())))
+        if key in self._class_memo:
+            return self._class_memo[key]
+        if qualname in self._active or depth > _MAX_DEPTH:
+            return Size(0, True, (f"{cls.name} (recursive)",), True)
+        names = self._names_of(qualname)
+        if cls.init_source is None or names is None:
+            # No __init__ of its own: the first project base that has one decides.
+            for base in cls.bases:
+                for candidate in base:
+                    if candidate in self.index.classes:
+                        return self.project_class(candidate, args, kwargs, depth + 1, caller)
+            return ZERO
+        self._active.add(qualname)
+        try:
+            init = ast.parse(cls.init_source).body[0]
+            frame = Frame(names, (*cls.scope, ("def", "__init__")))
+            frame.env["__class__"] = qualname
+            self._bind(frame, init, args, kwargs)
+            size = self._body_size(init.body, frame, depth)
+            if size.unknown and not size.large_kind:
+                size = Size(size.count, True, size.depends, any_large(init), size.notes)
+        finally:
+            self._active.discard(qualname)
+        self._class_memo[key] = size
+        return size
+
+    def _bind(self, frame: Frame, init: ast.FunctionDef, args: list, kwargs: dict, note_defaults: bool = False) -> None:
+        params = [a.arg for a in (*init.args.posonlyargs, *init.args.args)][1:]
+        defaults = dict(zip([a.arg for a in (*init.args.posonlyargs, *init.args.args)][-len(init.args.defaults):],
+                            init.args.defaults)) if init.args.defaults else {}
+        defaults.update({a.arg: d for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None})
+        annotations = {a.arg: a.annotation for a in (*init.args.args, *init.args.kwonlyargs) if a.annotation is not None}
+        bound = dict(zip(params, args))
+        bound.update((k, v) for k, v in kwargs.items() if k != "**")
+        for param in (*params, *(a.arg for a in init.args.kwonlyargs)):
+            if param in bound:
+                frame.env[param] = bound[param]
+            elif param in defaults:
+                value = self.eval(defaults[param], Frame(frame.names, frame.scope[:-1]))
+                frame.env[param] = value
+                if note_defaults and not isinstance(value, Unknown):
+                    frame.notes.append(f"default {param}={ast.unparse(defaults[param])}")
+            else:
+                annotation = annotations.get(param)
+                qnames = frame.names.resolve_node(annotation, frame.scope[:-1]) if annotation is not None else ()
+                config = next((q for q in sorted(qnames) if q in self.index.classes and not self.index.is_nn_module(q)), None)
+                frame.env[param] = _ConfigParam(config, param) if config is not None else Unknown((param,))
+        if init.args.vararg:
+            frame.env[init.args.vararg.arg] = Unknown((init.args.vararg.arg,))
+        if init.args.kwarg:
+            frame.env[init.args.kwarg.arg] = Unknown((init.args.kwarg.arg,))
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """An existing module/parameter read back (`self.embed.weight`): assigning it registers nothing new."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class _ConfigParam(Config):
+    """A parameter annotated with a project config class: attribute reads fall back to the class defaults."""
+
+    param: str = ""
+
+
+def any_large(init: ast.FunctionDef) -> bool:
+    """Whether an `__init__` mentions a constructor that grows with a product of dimensions."""
+    large = {name for name, entry in TORCH_MODULES.items() if entry[3]} | LAZY_MODULES | {"Parameter", "from_pretrained"}
+    for node in ast.walk(init):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in large:
+                return True
+    return False

@@ -1,0 +1,198 @@
+"""Parameter counts of torch.nn constructors: their signatures (torch 2.13) and real formulas.
+
+Each entry binds call arguments to the constructor's parameters (with torch's defaults) and computes
+`sum(p.numel() for p in m.parameters())` without building anything. tests/test_estimate.py compares
+every formula with real modules built on the meta device, over hypothesis-generated arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+Params = dict[str, object]
+
+
+def _prod(shape) -> int:
+    return math.prod(shape) if isinstance(shape, (tuple, list)) else int(shape)
+
+
+def _ntuple(value, n: int) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+def _linear(p: Params) -> int:
+    return p["in_features"] * p["out_features"] + (p["out_features"] if p["bias"] else 0)
+
+
+def _bilinear(p: Params) -> int:
+    return p["in1_features"] * p["in2_features"] * p["out_features"] + (p["out_features"] if p["bias"] else 0)
+
+
+def _embedding(p: Params) -> int:
+    return p["num_embeddings"] * p["embedding_dim"]
+
+
+def _conv(n: int, transposed: bool) -> Callable[[Params], int]:
+    def count(p: Params) -> int:
+        kernel = _prod(_ntuple(p["kernel_size"], n))
+        if transposed:
+            weight = p["in_channels"] * (p["out_channels"] // p["groups"]) * kernel
+        else:
+            weight = p["out_channels"] * (p["in_channels"] // p["groups"]) * kernel
+        return weight + (p["out_channels"] if p["bias"] else 0)
+
+    return count
+
+
+def _layer_norm(p: Params) -> int:
+    if not p["elementwise_affine"]:
+        return 0
+    size = _prod(p["normalized_shape"])
+    return size * (2 if p["bias"] else 1)
+
+
+def _rms_norm(p: Params) -> int:
+    return _prod(p["normalized_shape"]) if p["elementwise_affine"] else 0
+
+
+def _affine(channels: str) -> Callable[[Params], int]:
+    def count(p: Params) -> int:
+        return p[channels] * (2 if p["bias"] else 1) if p["affine"] else 0
+
+    return count
+
+
+def _mha(p: Params) -> int:
+    e = p["embed_dim"]
+    kdim = p["kdim"] if p["kdim"] is not None else e
+    vdim = p["vdim"] if p["vdim"] is not None else e
+    total = e * e + e * kdim + e * vdim  # in_proj_weight, or q/k/v_proj_weight
+    total += e * e + (e if p["bias"] else 0)  # out_proj
+    total += 3 * e if p["bias"] else 0  # in_proj_bias
+    total += 2 * e if p["add_bias_kv"] else 0
+    return total
+
+
+def _mha_params(e, heads, bias) -> Params:
+    return {"embed_dim": e, "num_heads": heads, "bias": bias, "kdim": None, "vdim": None, "add_bias_kv": False}
+
+
+def _encoder_layer(p: Params) -> int:
+    d, ff, bias = p["d_model"], p["dim_feedforward"], p["bias"]
+    linear = {"bias": bias}
+    return (_mha(_mha_params(d, p["nhead"], bias))
+            + _linear({**linear, "in_features": d, "out_features": ff})
+            + _linear({**linear, "in_features": ff, "out_features": d})
+            + 2 * _layer_norm({"normalized_shape": d, "elementwise_affine": True, "bias": bias}))
+
+
+def _decoder_layer(p: Params) -> int:
+    d, bias = p["d_model"], p["bias"]
+    return (_encoder_layer(p) + _mha(_mha_params(d, p["nhead"], bias))
+            + _layer_norm({"normalized_shape": d, "elementwise_affine": True, "bias": bias}))
+
+
+def _transformer(p: Params) -> int:
+    norm = _layer_norm({"normalized_shape": p["d_model"], "elementwise_affine": True, "bias": p["bias"]})
+    return (p["num_encoder_layers"] * _encoder_layer(p) + norm
+            + p["num_decoder_layers"] * _decoder_layer(p) + norm)
+
+
+def _rnn(gates: int) -> Callable[[Params], int]:
+    def count(p: Params) -> int:
+        hidden, proj = p["hidden_size"], p.get("proj_size", 0) or 0
+        real_hidden = proj if proj > 0 else hidden
+        directions = 2 if p["bidirectional"] else 1
+        total = 0
+        for layer in range(p["num_layers"]):
+            layer_input = p["input_size"] if layer == 0 else real_hidden * directions
+            per_direction = gates * hidden * layer_input + gates * hidden * real_hidden
+            per_direction += 2 * gates * hidden if p["bias"] else 0
+            per_direction += proj * hidden if proj > 0 else 0
+            total += directions * per_direction
+        return total
+
+    return count
+
+
+def _cell(gates: int) -> Callable[[Params], int]:
+    def count(p: Params) -> int:
+        h = p["hidden_size"]
+        return gates * h * (p["input_size"] + h) + (2 * gates * h if p["bias"] else 0)
+
+    return count
+
+
+REQUIRED = object()
+_CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias")
+_CONVT = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups", "bias", "dilation")
+_CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "output_padding": 0}
+_NORM_DEFAULTS = {"eps": 1e-5, "momentum": 0.1, "bias": True}
+_RNN_DEFAULTS = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
+                 "nonlinearity": "tanh", "proj_size": 0}
+
+# name -> (positional parameter names, defaults, formula, grows with a product of two dimensions)
+TORCH_MODULES: dict[str, tuple[tuple[str, ...], dict, Callable[[Params], int], bool]] = {
+    "Linear": (("in_features", "out_features", "bias"), {"bias": True}, _linear, True),
+    "Bilinear": (("in1_features", "in2_features", "out_features", "bias"), {"bias": True}, _bilinear, True),
+    "Embedding": (("num_embeddings", "embedding_dim"), {}, _embedding, True),
+    "EmbeddingBag": (("num_embeddings", "embedding_dim"), {}, _embedding, True),
+    **{f"Conv{n}d": (_CONV, _CONV_DEFAULTS, _conv(n, False), True) for n in (1, 2, 3)},
+    **{f"ConvTranspose{n}d": (_CONVT, _CONV_DEFAULTS, _conv(n, True), True) for n in (1, 2, 3)},
+    "LayerNorm": (("normalized_shape", "eps", "elementwise_affine", "bias"),
+                  {"eps": 1e-5, "elementwise_affine": True, "bias": True}, _layer_norm, False),
+    "RMSNorm": (("normalized_shape", "eps", "elementwise_affine"), {"eps": None, "elementwise_affine": True}, _rms_norm, False),
+    "GroupNorm": (("num_groups", "num_channels", "eps", "affine"), {**_NORM_DEFAULTS, "affine": True},
+                  _affine("num_channels"), False),
+    **{f"BatchNorm{n}d": (("num_features", "eps", "momentum", "affine", "track_running_stats"),
+                          {**_NORM_DEFAULTS, "affine": True, "track_running_stats": True}, _affine("num_features"), False)
+       for n in (1, 2, 3)},
+    **{f"InstanceNorm{n}d": (("num_features", "eps", "momentum", "affine", "track_running_stats"),
+                             {**_NORM_DEFAULTS, "affine": False, "track_running_stats": False}, _affine("num_features"), False)
+       for n in (1, 2, 3)},
+    "MultiheadAttention": (("embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim"),
+                           {"dropout": 0.0, "bias": True, "add_bias_kv": False, "add_zero_attn": False, "kdim": None,
+                            "vdim": None}, _mha, True),
+    "TransformerEncoderLayer": (("d_model", "nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps",
+                                 "batch_first", "norm_first", "bias"),
+                                {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu", "layer_norm_eps": 1e-5,
+                                 "batch_first": False, "norm_first": False, "bias": True}, _encoder_layer, True),
+    "TransformerDecoderLayer": (("d_model", "nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps",
+                                 "batch_first", "norm_first", "bias"),
+                                {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu", "layer_norm_eps": 1e-5,
+                                 "batch_first": False, "norm_first": False, "bias": True}, _decoder_layer, True),
+    "Transformer": (("d_model", "nhead", "num_encoder_layers", "num_decoder_layers", "dim_feedforward", "dropout",
+                     "activation", "custom_encoder", "custom_decoder", "layer_norm_eps", "batch_first", "norm_first", "bias"),
+                    {"d_model": 512, "nhead": 8, "num_encoder_layers": 6, "num_decoder_layers": 6, "dim_feedforward": 2048,
+                     "dropout": 0.1, "activation": "relu", "custom_encoder": None, "custom_decoder": None,
+                     "layer_norm_eps": 1e-5, "batch_first": False, "norm_first": False, "bias": True}, _transformer, True),
+    "RNN": (("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout", "bidirectional"),
+            _RNN_DEFAULTS, _rnn(1), True),
+    "LSTM": (("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional", "proj_size"),
+             _RNN_DEFAULTS, _rnn(4), True),
+    "GRU": (("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"),
+            _RNN_DEFAULTS, _rnn(3), True),
+    "RNNCell": (("input_size", "hidden_size", "bias", "nonlinearity"), {"bias": True, "nonlinearity": "tanh"}, _cell(1), True),
+    "LSTMCell": (("input_size", "hidden_size", "bias"), {"bias": True}, _cell(4), True),
+    "GRUCell": (("input_size", "hidden_size", "bias"), {"bias": True}, _cell(3), True),
+    "PReLU": (("num_parameters", "init"), {"num_parameters": 1, "init": 0.25}, lambda p: p["num_parameters"], False),
+}
+
+# Size unknowable from arguments, but grows with the product of dimensions.
+LAZY_MODULES = frozenset({"LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+                          "LazyConvTranspose2d", "LazyConvTranspose3d"})
+
+PARAMETER_FREE = frozenset("""
+ReLU ReLU6 GELU SiLU Mish Tanh Sigmoid Hardtanh Hardswish Hardsigmoid LeakyReLU ELU SELU CELU GLU Softplus Softsign
+Softshrink Hardshrink Tanhshrink Threshold LogSigmoid Softmax Softmax2d LogSoftmax Softmin RReLU Identity Flatten
+Unflatten Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout MaxPool1d MaxPool2d MaxPool3d
+AvgPool1d AvgPool2d AvgPool3d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveMaxPool1d AdaptiveMaxPool2d
+AdaptiveMaxPool3d LPPool1d LPPool2d LPPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d FractionalMaxPool2d FractionalMaxPool3d
+Upsample UpsamplingNearest2d UpsamplingBilinear2d PixelShuffle PixelUnshuffle ChannelShuffle ZeroPad1d ZeroPad2d
+ZeroPad3d ConstantPad1d ConstantPad2d ConstantPad3d ReflectionPad1d ReflectionPad2d ReflectionPad3d ReplicationPad1d
+ReplicationPad2d ReplicationPad3d CircularPad1d CircularPad2d CircularPad3d CosineSimilarity PairwiseDistance
+LocalResponseNorm CrossMapLRN2d Fold Unfold
+""".split())
+
+TENSOR_FACTORIES = frozenset({"randn", "rand", "empty", "zeros", "ones", "full", "randint", "normal", "empty_strided"})
