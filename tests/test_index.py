@@ -1,0 +1,95 @@
+"""Project facts across files: inheritance chains, aliases, namespaces, Trainer/Fabric and YAML configs."""
+
+from __future__ import annotations
+
+import textwrap
+
+from fastinit_lint.config import load_settings
+from fastinit_lint.pipeline import _STATE, RunRequest, run
+from fastinit_lint.registry import Registry
+
+FILES = {
+    "pkg/__init__.py": "",
+    "pkg/base.py": """
+        import pytorch_lightning as pl
+        class Base(pl.LightningModule):
+            pass
+    """,
+    "pkg/mid.py": """
+        from .base import Base as B
+        class Mid(B):
+            pass
+    """,
+    "pkg/leaf.py": """
+        from pkg import mid
+        import torch.nn as tnn
+        class Leaf(mid.Mid):
+            pass
+        class Plain(tnn.Module):
+            pass
+        class NotAModule:
+            pass
+    """,
+    "train.py": """
+        from lightning.pytorch import Trainer
+        from lightning.pytorch.strategies import DeepSpeedStrategy
+        import lightning_fabric as lf
+        from lightning.fabric.strategies.model_parallel import ModelParallelStrategy as MPS
+        def main(args):
+            strategy = DeepSpeedStrategy(stage=3)
+            trainer = Trainer(strategy=strategy, precision="bf16-true")
+            fabric = lf.Fabric(strategy=MPS(), precision=16)
+            other = Trainer(strategy=args.strategy)
+            plain = Trainer()
+    """,
+    "conf/fit.yaml": """
+        trainer:
+          strategy:
+            class_path: lightning.pytorch.strategies.FSDPStrategy
+          precision: bf16-mixed
+    """,
+}
+
+
+def _index(tmp_path):
+    for name, content in FILES.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content).lstrip("\n"))
+    (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\n")
+    settings = load_settings(str(tmp_path))
+    registry = Registry.default()
+    import os
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        run(RunRequest(["."], settings, registry.all(), jobs=1, use_cache=False), registry.expand)
+    finally:
+        os.chdir(cwd)
+    return _STATE["index"]
+
+
+def test_inheritance_three_deep_through_aliases(tmp_path):
+    index = _index(tmp_path)
+    assert index.is_lightning_module("pkg.leaf.Leaf")
+    assert index.is_lightning_module("pkg.mid.Mid")
+    assert not index.is_lightning_module("pkg.leaf.Plain") and index.is_nn_module("pkg.leaf.Plain")
+    assert not index.is_nn_module("pkg.leaf.NotAModule")
+    assert index.is_nn_module("pkg.leaf.Leaf")
+
+
+def test_runner_facts_with_sites(tmp_path):
+    index = _index(tmp_path)
+    runners = {(r.site.filename, r.site.row): r for r in index.runners}
+    ds = runners[("train.py", 7)]
+    assert ds.kind == "trainer" and ds.bound_to == "trainer" and ds.strategy.zero3
+    assert str(ds.strategy_site) == "train.py:6" and ds.precision == "bf16-true"
+    fabric = runners[("train.py", 8)]
+    assert fabric.kind == "fabric" and fabric.strategy.is_model_parallel and fabric.precision == "16"
+    assert not runners[("train.py", 9)].strategy.known
+    assert runners[("train.py", 10)].strategy.name == "auto" and runners[("train.py", 10)].precision == "32-true"
+    yaml_runner = runners[("conf/fit.yaml", 1)]
+    assert yaml_runner.strategy.is_fsdp and yaml_runner.precision == "bf16-mixed"
+    assert str(yaml_runner.strategy_site) == "conf/fit.yaml:3"
+    evidence = index.sharded_trainer_evidence()
+    assert str(evidence) == "strategy 'fsdp' at conf/fit.yaml:3"
