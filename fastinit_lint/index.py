@@ -38,6 +38,13 @@ class ProjectIndex:
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
 
     @cached_property
+    def estimator(self):
+        """One estimator per run (and per worker), so project-class sizes are computed once."""
+        from .estimate import Estimator
+
+        return Estimator(self)
+
+    @cached_property
     def runners(self) -> list[RunnerFact]:
         return [runner for facts in self.files.values() for runner in facts.runners]
 

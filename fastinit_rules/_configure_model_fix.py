@@ -1,0 +1,213 @@
+"""FI001's fix: move what `__init__` builds into an idempotent `configure_model`, behaviour preserved.
+
+The plan is computed on the `ast` view of each statement (what it builds, reads, writes) and applied
+to the LibCST nodes themselves, so moved lines keep their comments and formatting byte for byte.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Iterator
+
+import libcst as cst
+
+from ._lightning import InitAnalysis, Statement, is_docstring, method
+
+# Calls that cannot be reproduced in another method: they bind names we cannot see.
+_DYNAMIC = frozenset({"setattr", "exec", "eval", "locals", "vars"})
+
+
+@dataclass
+class MovePlan:
+    changes: dict
+    unsafe_reasons: list[str]
+
+
+class CannotMove(Exception):
+    """Why no fix is offered; the text goes into the finding's message."""
+
+
+def _closure(analysis: InitAnalysis) -> list[Statement]:
+    statements = analysis.statements
+    moved = {id(s) for s in statements if s.builds}
+    while True:
+        attrs = {a for s in statements if id(s) in moved for a in s.writes_self}
+        grew = False
+        for s in statements:
+            if id(s) in moved or s.is_super_init or s.hparams is not None:
+                continue
+            if s.reads_self & attrs or (s.touches_all and attrs):
+                moved.add(id(s))
+                grew = True
+        # Locals that feed moved code move with it, when nothing that stays reads them.
+        needed = {n for s in statements if id(s) in moved for n in s.loads}
+        for s in statements:
+            if id(s) in moved or not (s.stores & needed) or s.writes_self or s.is_super_init:
+                continue
+            kept_readers = [o for o in statements if id(o) not in moved and o is not s and o.loads & s.stores]
+            if not kept_readers:
+                moved.add(id(s))
+                grew = True
+        if not grew:
+            return [s for s in statements if id(s) in moved]
+
+
+def _walk_own(node: ast.AST) -> Iterator[ast.AST]:
+    """ast.walk that does not enter nested functions, lambdas or classes (their returns are not ours)."""
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            yield from _walk_own(child)
+
+
+def _check_movable(analysis: InitAnalysis, moved: list[Statement]) -> None:
+    ids = {id(s) for s in moved}
+    for s in analysis.statements:
+        for node in (n for stmt in s.tree for n in _walk_own(stmt)):
+            if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)):
+                raise CannotMove(f"`__init__` has a `{type(node).__name__.lower()}` statement")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _DYNAMIC:
+                raise CannotMove(f"`__init__` calls `{node.func.id}()`, which binds names dynamically")
+    super_index = next((i for i, s in enumerate(analysis.statements) if s.is_super_init), None)
+    if super_index is None:
+        raise CannotMove("`__init__` does not call `super().__init__()`")
+    if any(analysis.statements.index(s) < super_index for s in moved):
+        raise CannotMove("layers are built before `super().__init__()`")
+    kept_locals = {n for s in analysis.statements if id(s) not in ids for n in s.stores}
+    for s in moved:
+        shared = (s.loads - {n for m in moved for n in m.stores}) & kept_locals
+        if shared:
+            raise CannotMove(f"moved code reads local `{sorted(shared)[0]}`, which code staying in `__init__` also needs")
+
+
+class _Rename(cst.CSTTransformer):
+    """Rewrites free references to `__init__` parameters (`dim` -> `self.hparams.dim`)."""
+
+    def __init__(self, mapping: dict[str, str]) -> None:
+        super().__init__()
+        self.mapping = mapping
+        self.skip: set[int] = set()
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.skip.add(id(node.attr))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.skip.add(id(node.keyword))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.skip.add(id(node.name))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.skip.add(id(node.name))
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        if id(original_node) in self.skip or original_node.value not in self.mapping:
+            return updated_node
+        return cst.parse_expression(self.mapping[original_node.value])
+
+
+def _self_references_outside_init(classdef: cst.ClassDef) -> set[str]:
+    names: set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if isinstance(node.value, cst.Name) and node.value.value == "self":
+                names.add(node.attr.value)
+
+    for statement in classdef.body.body:
+        if not (isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__"):
+            statement.visit(Collect())
+    return names
+
+
+def _line(code: str) -> cst.BaseStatement:
+    return cst.parse_statement(code)
+
+
+def plan_move(classdef: cst.ClassDef, analysis: InitAnalysis) -> MovePlan:
+    if method(classdef, "configure_sharded_model") is not None:
+        raise CannotMove("the class overrides the deprecated `configure_sharded_model`; rename it first (FI008)")
+    moved = _closure(analysis)
+    _check_movable(analysis, moved)
+    moved_ids = {id(s) for s in moved}
+    attrs = list(dict.fromkeys(
+        target.attr
+        for s in moved for stmt in s.tree if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+        for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
+    ))
+    if not attrs:
+        raise CannotMove("nothing built is assigned to a `self` attribute that could guard `configure_model`")
+    guard_attr = attrs[0]
+    unsafe: list[str] = []
+
+    # Free parameter names: hparams, an attribute already holding the value, or (unsafe) a new attribute.
+    params = set(analysis.params)
+    bound_in_moved = {n for s in moved for n in s.stores}
+    free = sorted({n for s in moved for n in s.loads} & params - bound_in_moved)
+    hparams = next((s.hparams for s in analysis.statements if s.hparams is not None), None)
+    existing = {}
+    for s in analysis.statements:
+        if id(s) in moved_ids:
+            continue
+        for stmt in s.tree:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.Name) \
+                    and stmt.value.id in params and isinstance(stmt.targets[0], ast.Attribute) \
+                    and isinstance(stmt.targets[0].value, ast.Name) and stmt.targets[0].value.id == "self":
+                existing.setdefault(stmt.value.id, stmt.targets[0].attr)
+    elsewhere = _self_references_outside_init(classdef)
+    mapping: dict[str, str] = {}
+    stores: list[str] = []
+    for name in free:
+        if hparams is not None and (hparams[0] is None or name in hparams[0]) and name not in hparams[1]:
+            mapping[name] = f"self.hparams.{name}"
+        elif name in existing:
+            mapping[name] = f"self.{existing[name]}"
+        else:
+            if name in elsewhere or any(name in s.writes_self for s in analysis.statements):
+                raise CannotMove(f"parameter `{name}` is needed in `configure_model` but `self.{name}` is already used")
+            mapping[name] = f"self.{name}"
+            stores.append(name)
+            unsafe.append(f"stores `__init__` argument `{name}` as `self.{name}`")
+
+    renamer = _Rename(mapping)
+    moved_nodes = [s.node.visit(renamer) if mapping else s.node for s in moved]
+    placeholders = [a for a in attrs if a == guard_attr or a in elsewhere]
+
+    # New __init__: placeholders (and stored arguments) where the first moved statement was.
+    new_init_body: list[cst.BaseStatement] = []
+    inserted = False
+    for s in analysis.statements:
+        if id(s) in moved_ids:
+            if not inserted:
+                new_init_body.extend(_line(f"self.{n} = {n}") for n in stores)
+                new_init_body.extend(_line(f"self.{a} = None") for a in placeholders)
+                inserted = True
+            continue
+        new_init_body.append(s.node)
+    init = analysis.init.with_changes(body=analysis.init.body.with_changes(body=new_init_body))
+
+    guard = _line(f"if self.{guard_attr} is not None:\n    return\n")
+    existing_hook = method(classdef, "configure_model")
+    new_body: list[cst.BaseStatement] = []
+    if existing_hook is not None:
+        unsafe.append("merges into the existing `configure_model`, whose remaining code then runs only once")
+        hook_body = list(existing_hook.body.body)
+        doc = hook_body[:1] if hook_body and is_docstring(hook_body[0]) else []
+        hook = existing_hook.with_changes(body=existing_hook.body.with_changes(
+            body=[*doc, guard, *moved_nodes, *hook_body[len(doc):]]))
+        for statement in classdef.body.body:
+            new_body.append(init if statement is analysis.init else hook if statement is existing_hook else statement)
+    else:
+        hook = cst.parse_statement("def configure_model(self):\n    pass\n").with_changes(
+            leading_lines=[cst.EmptyLine(indent=False)],
+        )
+        hook = hook.with_changes(body=hook.body.with_changes(body=[guard, *moved_nodes]))
+        for statement in classdef.body.body:
+            if statement is analysis.init:
+                new_body.extend([init, hook])
+            else:
+                new_body.append(statement)
+    return MovePlan({classdef.body: classdef.body.with_changes(body=new_body)}, unsafe)

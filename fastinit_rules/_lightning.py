@@ -1,0 +1,165 @@
+"""Shared knowledge for the LightningModule rules: which class we are in and what its `__init__` builds."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from fastinit_lint.estimate import ZERO, Frame, Module, Size, Tensor, size_of
+from fastinit_lint.rule import Context
+
+# `self.<method>(...)` calls in `__init__` that do not touch submodules or parameters.
+NEUTRAL_SELF_CALLS = frozenset({"save_hyperparameters", "register_buffer", "log", "print"})
+
+
+def lightning_class(context: Context) -> str | None:
+    """Qualified name of the enclosing class when it is a LightningModule subclass (any chain, any namespace)."""
+    qualname = context.enclosing_class_qualname()
+    return qualname if qualname and context.index.is_lightning_module(qualname) else None
+
+
+def file_has_lightning_module(facts, index) -> bool:
+    return any(index.is_lightning_module(cls.qualname) for cls in facts.classes)
+
+
+def method(classdef: cst.ClassDef, name: str) -> cst.FunctionDef | None:
+    return next((s for s in classdef.body.body if isinstance(s, cst.FunctionDef) and s.name.value == name), None)
+
+
+def to_ast(context: Context, node: cst.CSTNode) -> list[ast.stmt]:
+    return ast.parse(textwrap.dedent(context.code(node))).body
+
+
+def is_docstring(statement: cst.BaseStatement) -> bool:
+    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+@dataclass
+class Statement:
+    node: cst.BaseStatement
+    tree: list[ast.stmt]
+    size: Size  # parameters it registers on self
+    builds: bool  # registers parameters or submodules on self, or builds a module into a local
+    built: Size = ZERO  # what it constructs, counting modules bound to locals (`layer = nn.X(...)`)
+    writes_self: set[str] = field(default_factory=set)
+    reads_self: set[str] = field(default_factory=set)
+    touches_all: bool = False  # self.apply(...), self.parameters(), self.to(...): depends on every submodule
+    stores: set[str] = field(default_factory=set)  # local names bound
+    loads: set[str] = field(default_factory=set)  # names read
+    is_super_init: bool = False
+    hparams: tuple[frozenset[str] | None, frozenset[str]] | None = None  # (saved names or None=all, ignored)
+
+
+def _self_attr(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        return node.attr
+    return None
+
+
+def _describe(tree: list[ast.stmt], statement: Statement) -> None:
+    for top in tree:
+        targets = top.targets if isinstance(top, ast.Assign) else [top.target] if isinstance(top, (ast.AnnAssign, ast.AugAssign, ast.For)) else []
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name):
+                    statement.stores.add(node.id)
+            attr = _self_attr(target)
+            if attr:
+                statement.writes_self.add(attr)
+        for node in ast.walk(top):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                statement.loads.add(node.id)
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        statement.stores |= {n.id for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)}
+            attr = _self_attr(node)
+            if attr and isinstance(node.ctx, ast.Load):
+                statement.reads_self.add(attr)
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = _self_attr(func)
+                if called and called not in NEUTRAL_SELF_CALLS:
+                    statement.touches_all = True
+                if called in ("register_parameter", "add_module", "register_module") and node.args \
+                        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                    statement.writes_self.add(node.args[0].value)
+                if isinstance(func, ast.Attribute) and func.attr == "__init__" and isinstance(func.value, ast.Call) \
+                        and isinstance(func.value.func, ast.Name) and func.value.func.id == "super":
+                    statement.is_super_init = True
+                if called == "save_hyperparameters":
+                    names = frozenset(a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+                    ignored = next((k.value for k in node.keywords if k.arg == "ignore"), None)
+                    ignore = frozenset()
+                    if isinstance(ignored, (ast.List, ast.Tuple)):
+                        ignore = frozenset(e.value for e in ignored.elts if isinstance(e, ast.Constant))
+                    elif isinstance(ignored, ast.Constant) and isinstance(ignored.value, str):
+                        ignore = frozenset({ignored.value})
+                    all_saved = not node.args or not names
+                    statement.hparams = (None if all_saved else names, ignore)
+    statement.reads_self -= {"hparams"}
+
+
+@dataclass
+class InitAnalysis:
+    init: cst.FunctionDef
+    signature: ast.FunctionDef
+    statements: list[Statement]
+    notes: tuple[str, ...]
+
+    @property
+    def total(self) -> Size:
+        total = ZERO
+        for statement in self.statements:
+            total += statement.size
+        return total
+
+    @property
+    def params(self) -> list[str]:
+        args = self.signature.args
+        return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)][1:]
+
+
+def analyse_init(context: Context, init: cst.FunctionDef) -> InitAnalysis | None:
+    """Per-statement parameter sizes of `__init__`, interpreted in order like the real constructor."""
+    try:
+        signature = to_ast(context, init.with_changes(body=cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])]),
+                                                      leading_lines=[], decorators=[]))[0]
+    except SyntaxError:
+        return None
+    estimator = context.index.estimator
+    frame: Frame = estimator.new_frame(context.facts.names, (*context.scope, ("def", "__init__")))
+    frame.env["__class__"] = context.enclosing_class_qualname()
+    estimator.bind_init_defaults(frame, signature)
+    statements = []
+    for node in init.body.body if isinstance(init.body, cst.IndentedBlock) else []:
+        try:
+            tree = to_ast(context, node)
+        except SyntaxError:
+            return None
+        before, before_env = dict(frame.attrs), dict(frame.env)
+        size = ZERO
+        for stmt in tree:
+            size += estimator.statement(stmt, frame)
+        statement = Statement(node, tree, size, False)
+        _describe(tree, statement)
+        new_values = [frame.attrs.get(a) for a in statement.writes_self if frame.attrs.get(a) is not before.get(a)]
+        local_modules = [frame.env[n] for n in statement.stores
+                         if isinstance(frame.env.get(n), (Module, Tensor)) and frame.env.get(n) is not before_env.get(n)]
+        statement.built = size
+        for value in local_modules:
+            statement.built += size_of(value)
+        statement.builds = size != ZERO or bool(local_modules) or any(isinstance(v, (Module, Tensor)) for v in new_values) or (
+            any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("register_parameter", "add_module", "register_module")
+                for stmt in tree for n in ast.walk(stmt)))
+        statements.append(statement)
+    return InitAnalysis(init, signature, statements, tuple(frame.notes))
+
+
+def strategy_note(context: Context) -> str | None:
+    evidence = context.index.sharded_trainer_evidence()
+    return str(evidence) if evidence else None

@@ -1,0 +1,301 @@
+"""FI001 large-layer-in-init."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from fastinit_lint.rule import Invalid, Rule, Valid, fix
+
+from ._configure_model_fix import CannotMove, plan_move
+from ._lightning import analyse_init, file_has_lightning_module, lightning_class, method
+
+_TRAIN_FSDP = {"train.py": "import lightning as L\ntrainer = L.Trainer(strategy='fsdp')\n"}
+
+
+class LargeLayerInInit(Rule):
+    """Large layers built in `LightningModule.__init__` while the project trains with a sharded strategy.
+
+    ## What it flags
+    Statements of a LightningModule's `__init__` that build at least `large-layer-threshold` parameters
+    (default 1,000,000; sizes are computed statically from the torch formulas and the project's own
+    modules), or whose size cannot be computed but grows with a product of two dimensions ("presumed
+    large"; `unknown-size = "small"` turns that off) — when the project uses FSDP, DeepSpeed (any stage)
+    or ModelParallel for a Trainer (in Python, a LightningCLI YAML, `--strategy` or config). If no single
+    statement is large but the whole `__init__` is, one finding on the `def __init__` line.
+
+    ## Why it matters
+    Lightning's "Efficient initialization" guide: "When training sharded models with FSDP or DeepSpeed,
+    `Trainer.init_module` should not be used. Instead, override the `configure_model` hook", because
+    delaying layer creation "is necessary in most cases because otherwise initialization gets very slow
+    (minutes) or ... you run out of CPU memory". `configure_model` runs inside the strategy's
+    `model_sharded_context()` (FSDP `enable_wrap`, DeepSpeed ZeRO-3 `zero.Init`) and in the precision's
+    dtype; `__init__` runs in none of them, so every rank builds the full float32 model on CPU first
+    (Lightning issues #17157, #10510).
+
+    ## Example
+    ```python
+    class GPT(L.LightningModule):
+        def __init__(self, vocab=50_304, dim=2048):
+            super().__init__()
+            self.save_hyperparameters()
+            self.embed = nn.Embedding(vocab, dim)
+    ```
+
+    Use instead:
+    ```python
+    class GPT(L.LightningModule):
+        def __init__(self, vocab=50_304, dim=2048):
+            super().__init__()
+            self.save_hyperparameters()
+            self.embed = None
+
+        def configure_model(self):
+            if self.embed is not None:
+                return
+            self.embed = nn.Embedding(self.hparams.vocab, self.hparams.dim)
+    ```
+
+    ## Fix
+    Moves every statement that builds parameters, and every statement that depends on them (weight tying,
+    `self.apply(init)`, `nn.init.*`, loops that append layers, locals that only feed them), in order and
+    with their comments, into `configure_model` behind an idempotency guard (Lightning calls the hook on
+    every fit/validate/test/predict and in `load_from_checkpoint`). `__init__` keeps `self.<attr> = None`
+    placeholders for the guard attribute and for moved attributes other methods use. `__init__` arguments
+    used by moved code are read from `self.hparams` when `save_hyperparameters()` saved them, or from an
+    attribute already holding them.
+
+    ## Fix safety
+    Safe when only construction time changes. Unsafe when the fix must store an `__init__` argument as a
+    new attribute, or merge into an existing `configure_model` (its remaining code then runs once). No fix
+    when `__init__` has `return`/`yield`, calls `setattr`/`exec`, builds layers before
+    `super().__init__()`, shares a local between moved and kept code, or also defines
+    `configure_sharded_model`; the message says which. Code that uses the module outside Lightning must
+    call `configure_model()` itself after the fix.
+    """
+
+    code = "FI001"
+    name = "large-layer-in-init"
+    fixable = "sometimes"
+    markers = ("Lightning", "lightning", "pl.")
+
+    VALID = [
+        Valid("""
+            import lightning as L
+            from torch import nn
+            class Small(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.head = nn.Linear(32, 10)
+            """, files=_TRAIN_FSDP),
+        Valid("""
+            import lightning as L
+            from torch import nn
+            class Big(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+            """, files={"train.py": "import lightning as L\ntrainer = L.Trainer(strategy='ddp')\n"}),
+        Valid("""
+            from torch import nn
+            class NotLightning(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+            """, files=_TRAIN_FSDP),
+        Valid("""
+            import lightning as L
+            class Linear:
+                def __init__(self, a, b):
+                    pass
+            class UsesOwnLinear(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.layer = Linear(100_000, 100_000)
+            """, files=_TRAIN_FSDP),
+        Valid("""
+            import lightning as L
+            from torch import nn
+            class Deferred(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = nn.Embedding(50_000, 1024)
+            """, files=_TRAIN_FSDP),
+        Valid("""
+            import lightning as L
+            from torch import nn
+            class Unknown(L.LightningModule):
+                def __init__(self, d):
+                    super().__init__()
+                    self.proj = nn.Linear(d, d)
+            """, files=_TRAIN_FSDP, settings={"unknown-size": "small"}),
+    ]
+    INVALID = [
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            class GPT(L.LightningModule):
+                def __init__(self, vocab: int = 50_304, dim: int = 1024):
+                    super().__init__()
+                    self.save_hyperparameters()
+                    # token embedding
+                    self.embed = nn.Embedding(vocab, dim)
+                    self.head = nn.Linear(dim, vocab, bias=False)  # output
+                    self.head.weight = self.embed.weight
+
+                def forward(self, x):
+                    return self.head(self.embed(x))
+            """,
+            rows=(9, 10),
+            message_contains=("51,511,296 parameters", "strategy 'fsdp' at train.py:2", "default vocab=50304"),
+            files=_TRAIN_FSDP,
+            fixed="""
+            import lightning as L
+            from torch import nn
+
+            class GPT(L.LightningModule):
+                def __init__(self, vocab: int = 50_304, dim: int = 1024):
+                    super().__init__()
+                    self.save_hyperparameters()
+                    self.embed = None
+                    self.head = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    # token embedding
+                    self.embed = nn.Embedding(self.hparams.vocab, self.hparams.dim)
+                    self.head = nn.Linear(self.hparams.dim, self.hparams.vocab, bias=False)  # output
+                    self.head.weight = self.embed.weight
+
+                def forward(self, x):
+                    return self.head(self.embed(x))
+            """),
+        Invalid("""
+            import pytorch_lightning as pl
+            import torch.nn as tnn
+
+            class Encoder(pl.LightningModule):
+                def __init__(self, d_model, depth=6):
+                    super().__init__()
+                    self.d_model = d_model
+                    layer = tnn.TransformerEncoderLayer(d_model, 8)
+                    self.encoder = tnn.TransformerEncoder(layer, depth)
+            """,
+            rows=(8, 9),
+            message_contains=("size unknown: depends on d_model",),
+            files={"conf.yaml": "trainer:\n  strategy: deepspeed_stage_3\n"},
+            fixed="""
+            import pytorch_lightning as pl
+            import torch.nn as tnn
+
+            class Encoder(pl.LightningModule):
+                def __init__(self, d_model, depth=6):
+                    super().__init__()
+                    self.d_model = d_model
+                    self.depth = depth
+                    self.encoder = None
+
+                def configure_model(self):
+                    if self.encoder is not None:
+                        return
+                    layer = tnn.TransformerEncoderLayer(self.d_model, 8)
+                    self.encoder = tnn.TransformerEncoder(layer, self.depth)
+            """,
+            unsafe=True),
+        Invalid("""
+            from lightning.pytorch import LightningModule
+            from torch import nn
+
+            class Many(LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.a = nn.Linear(600, 600)
+                    self.b = nn.Linear(600, 600)
+                    self.c = nn.Linear(600, 600)
+            """,
+            rows=(5,),
+            message_contains=("1,081,800 parameters in total",),
+            settings={"strategy": "fsdp"},
+            fixed="""
+            from lightning.pytorch import LightningModule
+            from torch import nn
+
+            class Many(LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.a = None
+
+                def configure_model(self):
+                    if self.a is not None:
+                        return
+                    self.a = nn.Linear(600, 600)
+                    self.b = nn.Linear(600, 600)
+                    self.c = nn.Linear(600, 600)
+            """),
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            class Early(L.LightningModule):
+                def __init__(self, use_head=True):
+                    super().__init__()
+                    self.embed = nn.Embedding(100_000, 64)
+                    if not use_head:
+                        return
+            """,
+            rows=(7,),
+            message_contains=("no automatic fix: `__init__` has a `return` statement",),
+            files=_TRAIN_FSDP),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return index.sharded_trainer_evidence() is not None and file_has_lightning_module(facts, index)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        context = self.context
+        qualname = lightning_class(context)
+        init = method(node, "__init__")
+        if qualname is None or init is None:
+            return
+        analysis = analyse_init(context, init)
+        if analysis is None:
+            return
+        settings = context.settings
+        threshold = settings.large_layer_threshold
+        presume = settings.unknown_size == "large"
+        large = [s for s in analysis.statements if s.built.count >= threshold or (presume and s.built.presumed_large)]
+        total = analysis.total
+        whole = not large and (total.count >= threshold or (presume and total.presumed_large))
+        if not large and not whole:
+            return
+        evidence = context.index.sharded_trainer_evidence()
+        defaults = f"; used {', '.join(analysis.notes)}" if analysis.notes else ""
+        where = f"with {evidence}, build them in `configure_model` so they are created sharded and in the training dtype"
+        plan, reason = None, None
+        try:
+            move = plan_move(node, analysis)
+            plan = fix(move.changes, "Move layer construction into an idempotent `configure_model`"
+                       + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
+                       unsafe=bool(move.unsafe_reasons))
+        except CannotMove as exc:
+            reason = str(exc)
+        suffix = f" (no automatic fix: {reason})" if reason else ""
+        class_name = node.name.value
+        if whole:
+            self.report(init, f"`{class_name}.__init__` builds {total.describe()} in total{defaults}; {where}{suffix}",
+                        fix=plan, no_fix_reason=reason)
+            return
+        for statement in large:
+            first = context.code(statement.node).strip().splitlines()
+            shown = next((line for line in first if not line.lstrip().startswith("#")), first[0])
+            self.report(statement.node,
+                        f"`{shown[:60]}` builds {statement.built.describe()} in `{class_name}.__init__` "
+                        f"(class total {total.describe()}{defaults}); {where}{suffix}",
+                        fix=plan, no_fix_reason=reason)
