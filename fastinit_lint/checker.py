@@ -188,8 +188,8 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
                                                      f"file left unchanged (please report this)"))
             result.fixed.clear()
             return _lint(filename, cst.parse_module(text), rules, facts, index, settings, Suppressions(text), [])
-        chosen_ids = {id(r) for r in chosen}
-        result.fixed.extend(f for r, f in pending if id(r) in chosen_ids)
+        chosen_plans = {id(r.fix) for r in chosen}  # one plan may resolve several findings (FI001)
+        result.fixed.extend(f for r, f in pending if id(r.fix) in chosen_plans)
         fixed_text = candidate
         current = _lint(filename, parsed, rules, facts, index, settings, Suppressions(candidate), result.errors)
     if fixed_text != text:

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from ._lightning import InitAnalysis, Statement, is_docstring, method
+from ._lightning import MethodAnalysis, Statement, is_docstring, method
 
 # Calls that cannot be reproduced in another method: they bind names we cannot see.
 _DYNAMIC = frozenset({"setattr", "exec", "eval", "locals", "vars"})
@@ -28,7 +28,7 @@ class CannotMove(Exception):
     """Why no fix is offered; the text goes into the finding's message."""
 
 
-def _closure(analysis: InitAnalysis) -> list[Statement]:
+def _closure(analysis: MethodAnalysis) -> list[Statement]:
     statements = analysis.statements
     moved = {id(s) for s in statements if s.builds}
     while True:
@@ -61,7 +61,7 @@ def _walk_own(node: ast.AST) -> Iterator[ast.AST]:
             yield from _walk_own(child)
 
 
-def _check_movable(analysis: InitAnalysis, moved: list[Statement]) -> None:
+def _check_movable(analysis: MethodAnalysis, moved: list[Statement]) -> None:
     ids = {id(s) for s in moved}
     for s in analysis.statements:
         for node in (n for stmt in s.tree for n in _walk_own(stmt)):
@@ -126,7 +126,7 @@ def _line(code: str) -> cst.BaseStatement:
     return cst.parse_statement(code)
 
 
-def plan_move(classdef: cst.ClassDef, analysis: InitAnalysis) -> MovePlan:
+def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis) -> MovePlan:
     if method(classdef, "configure_sharded_model") is not None:
         raise CannotMove("the class overrides the deprecated `configure_sharded_model`; rename it first (FI008)")
     moved = _closure(analysis)

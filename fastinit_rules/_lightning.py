@@ -105,7 +105,7 @@ def _describe(tree: list[ast.stmt], statement: Statement) -> None:
 
 
 @dataclass
-class InitAnalysis:
+class MethodAnalysis:
     init: cst.FunctionDef
     signature: ast.FunctionDef
     statements: list[Statement]
@@ -124,15 +124,15 @@ class InitAnalysis:
         return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)][1:]
 
 
-def analyse_init(context: Context, init: cst.FunctionDef) -> InitAnalysis | None:
-    """Per-statement parameter sizes of `__init__`, interpreted in order like the real constructor."""
+def analyse_method(context: Context, init: cst.FunctionDef) -> MethodAnalysis | None:
+    """Per-statement parameter sizes of a method (`__init__`, `configure_model`), interpreted in order."""
     try:
         signature = to_ast(context, init.with_changes(body=cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])]),
                                                       leading_lines=[], decorators=[]))[0]
     except SyntaxError:
         return None
     estimator = context.index.estimator
-    frame: Frame = estimator.new_frame(context.facts.names, (*context.scope, ("def", "__init__")))
+    frame: Frame = estimator.new_frame(context.facts.names, (*context.scope, ("def", init.name.value)))
     frame.env["__class__"] = context.enclosing_class_qualname()
     estimator.bind_init_defaults(frame, signature)
     statements = []
@@ -157,7 +157,7 @@ def analyse_init(context: Context, init: cst.FunctionDef) -> InitAnalysis | None
             any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("register_parameter", "add_module", "register_module")
                 for stmt in tree for n in ast.walk(stmt)))
         statements.append(statement)
-    return InitAnalysis(init, signature, statements, tuple(frame.notes))
+    return MethodAnalysis(init, signature, statements, tuple(frame.notes))
 
 
 def strategy_note(context: Context) -> str | None:

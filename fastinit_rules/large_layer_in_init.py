@@ -7,7 +7,7 @@ import libcst as cst
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
 from ._configure_model_fix import CannotMove, plan_move
-from ._lightning import analyse_init, file_has_lightning_module, lightning_class, method
+from ._lightning import analyse_method, file_has_lightning_module, lightning_class, method
 
 _TRAIN_FSDP = {"train.py": "import lightning as L\ntrainer = L.Trainer(strategy='fsdp')\n"}
 
@@ -264,7 +264,7 @@ class LargeLayerInInit(Rule):
         init = method(node, "__init__")
         if qualname is None or init is None:
             return
-        analysis = analyse_init(context, init)
+        analysis = analyse_method(context, init)
         if analysis is None:
             return
         settings = context.settings
@@ -295,7 +295,8 @@ class LargeLayerInInit(Rule):
         for statement in large:
             first = context.code(statement.node).strip().splitlines()
             shown = next((line for line in first if not line.lstrip().startswith("#")), first[0])
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
             self.report(statement.node,
-                        f"`{shown[:60]}` builds {statement.built.describe()} in `{class_name}.__init__` "
+                        f"`{shown}` builds {statement.built.describe()} in `{class_name}.__init__` "
                         f"(class total {total.describe()}{defaults}); {where}{suffix}",
                         fix=plan, no_fix_reason=reason)
