@@ -146,7 +146,8 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis) -> MovePlan:
     # Free parameter names: hparams, an attribute already holding the value, or (unsafe) a new attribute.
     params = set(analysis.params)
     bound_in_moved = {n for s in moved for n in s.stores}
-    free = sorted({n for s in moved for n in s.loads} & params - bound_in_moved)
+    loaded = {n for s in moved for n in s.loads}
+    free = [p for p in analysis.params if p in loaded and p not in bound_in_moved]  # signature order
     hparams = next((s.hparams for s in analysis.statements if s.hparams is not None), None)
     existing = {}
     for s in analysis.statements:
