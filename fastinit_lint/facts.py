@@ -83,6 +83,8 @@ class FileFacts:
     classes: list[ClassFact] = field(default_factory=list)
     runners: list[RunnerFact] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # module-level NAME = <call-free expression>
+    # `X.init_module(empty_init=True)` (receiver, scope, site) and `torch.device("meta")` sites (None, scope, site)
+    meta_sites: list[tuple[str | None, ScopeKey, Site]] = field(default_factory=list)
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -159,6 +161,13 @@ class _FactCollector(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._maybe_runner(node, None)
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "init_module" and any(
+                k.arg == "empty_init" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords):
+            self.facts.meta_sites.append((dotted_name(func.value), self.scope, self._site(node)))
+        elif node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "meta" \
+                and "torch.device" in self.facts.names.resolve_node(func, self.scope):
+            self.facts.meta_sites.append((None, self.scope, self._site(node)))
         self.generic_visit(node)
 
     def _value_of(self, node: ast.AST, row: int) -> tuple[ast.AST, int]:

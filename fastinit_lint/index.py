@@ -85,8 +85,22 @@ class ProjectIndex:
                 return item
         return None
 
+    def meta_init_evidence(self) -> str | None:
+        """Where the project builds on the meta device: `torch.device("meta")`, or `init_module(empty_init=True)`
+        on a Trainer/Fabric whose strategy is FSDP or ModelParallel (others use `_EmptyInit`, not meta)."""
+        for facts in self.files.values():
+            for receiver, scope, site in facts.meta_sites:
+                if receiver is None:
+                    return f'torch.device("meta") at {site}'
+                runner = next((r for r in facts.runners if r.bound_to == receiver and r.scope in (scope, ())), None)
+                strategy = runner.strategy if runner else (self.assumed.strategy if self.assumed else None)
+                if strategy is not None and strategy.meta_init:
+                    return f"{receiver}.init_module(empty_init=True) at {site} with strategy {strategy.describe()}"
+        return None
+
     def digest(self) -> str:
         """Changes whenever any cross-file fact changes; part of every cached result's key."""
         # repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.
-        payload = repr((sorted((name, f.module, f.classes, f.runners) for name, f in self.files.items()), self.assumed))
+        payload = repr((sorted((name, f.module, f.classes, f.runners, f.meta_sites, sorted(f.constants.items()))
+                               for name, f in self.files.items()), self.assumed))
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()

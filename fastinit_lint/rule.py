@@ -78,6 +78,7 @@ class Context:
         self.settings = settings
         self.scope: ScopeKey = ()
         self.reports: list[Report] = []
+        self.memo: dict = {}  # analyses several rules share (keyed by node identity), computed once per file
 
     def qualified_names(self, node: cst.CSTNode) -> frozenset[str]:
         """Every qualified name `node` (a Name/Attribute chain) can denote in the current scope."""

@@ -1,0 +1,361 @@
+"""What happens to models inside one function, in order: the shared model for the init_module rules.
+
+For a function (or the module body) we record, statement by statement: which Trainer/Fabric the names
+are bound to (from the phase-1 index), `with X.init_module(...)` blocks, model constructions, loads,
+`fabric.setup`, optimizers, re-initializations and casts. Rules then ask ordered questions ("was this
+model loaded after it was built?") instead of each walking the tree again.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES, RunnerFact
+from fastinit_lint.rule import Context, cst_dotted
+
+CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
+LOADS = frozenset({"load_state_dict", "load_from_checkpoint"})
+REINIT = frozenset({"reset_parameters", "init_weights", "_init_weights", "apply"})
+RUNTIME_PREFIX = "fastinit_runtime"
+
+
+def keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def literal(node: cst.BaseExpression | None) -> object:
+    """Python value of a literal (True/False/None/number/string), else a sentinel meaning "not literal"."""
+    if node is None:
+        return ABSENT
+    try:
+        return ast.literal_eval(cst.Module([]).code_for_node(node))
+    except (ValueError, SyntaxError):
+        return NOT_LITERAL
+
+
+ABSENT = object()  # the keyword was not given
+NOT_LITERAL = object()  # given, but not a literal we can read
+
+
+@dataclass
+class InitBlock:
+    with_node: cst.With
+    call: cst.Call
+    receiver: str
+    runner: RunnerFact | None
+    empty_init: object  # True / False / ABSENT / NOT_LITERAL
+
+
+@dataclass
+class Event:
+    kind: str  # build | load | setup | optimizer | reinit | cast | fit
+    node: cst.CSTNode  # the statement or call to report on
+    var: str | None  # the model variable involved
+    block: InitBlock | None  # innermost enclosing init_module block
+    call: cst.Call | None = None
+    detail: dict = field(default_factory=dict)
+    generic_init: bool = False  # inside torch.device(...)/fastinit_runtime.init_module/skip_init context
+    position: int = 0  # index of the statement in walk order, for "the next statement"
+
+
+@dataclass
+class Flow:
+    runners: dict[str, RunnerFact]
+    blocks: list[InitBlock]
+    events: list[Event]
+
+    def after(self, event: Event) -> list[Event]:
+        return self.events[self.events.index(event) + 1:]
+
+    def for_var(self, var: str, kinds: set[str], events: list[Event] | None = None) -> list[Event]:
+        return [e for e in (events if events is not None else self.events) if e.var == var and e.kind in kinds]
+
+
+def _runners_in_scope(context: Context) -> dict[str, RunnerFact]:
+    found: dict[str, RunnerFact] = {}
+    for runner in context.facts.runners:
+        if runner.bound_to and runner.scope in ((), context.scope):
+            if runner.bound_to not in found or runner.scope == context.scope:
+                found[runner.bound_to] = runner
+    return found
+
+
+def model_kind(context: Context, call: cst.Call) -> str | None:
+    """'project', 'checkpoint', 'pretrained' or 'torch' when `call` builds a model, else None."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "load_from_checkpoint":
+        return "checkpoint"
+    if isinstance(func, cst.Attribute) and func.attr.value == "from_pretrained":
+        return "pretrained"
+    for qname in context.qualified_names(func):
+        if qname in context.index.classes and context.index.is_nn_module(qname):
+            return "project"
+        if qname.startswith("torch.nn.") and qname.rsplit(".", 1)[-1][:1].isupper() and ".functional." not in qname \
+                and ".init." not in qname and qname.rsplit(".", 1)[-1] not in ("Parameter", "Module"):
+            return "torch"
+    return None
+
+
+def _class_like(func: cst.BaseExpression) -> bool:
+    name = cst_dotted(func)
+    return bool(name) and name.rsplit(".", 1)[-1][:1].isupper()
+
+
+def root_call(expr: cst.BaseExpression) -> tuple[cst.Call | None, list[cst.Call]]:
+    """For `Model(...).half().to(x)`: the constructing call and the chained method calls after it."""
+    chain: list[cst.Call] = []
+    while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and isinstance(expr.func.value, cst.Call):
+        chain.append(expr)
+        expr = expr.func.value
+    if isinstance(expr, cst.Call):
+        return expr, list(reversed(chain))
+    return None, []
+
+
+class _Walker:
+    def __init__(self, context: Context, runners: dict[str, RunnerFact]) -> None:
+        self.context = context
+        self.runners = runners
+        self.blocks: list[InitBlock] = []
+        self.events: list[Event] = []
+        self.stack: list[InitBlock] = []
+        self.generic = 0
+        self.position = 0
+
+    def block(self, statements) -> None:
+        for statement in statements:
+            self.statement(statement)
+
+    def statement(self, statement: cst.CSTNode) -> None:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            return
+        if isinstance(statement, cst.With):
+            self._with(statement)
+            return
+        if isinstance(statement, cst.SimpleStatementLine):
+            self.position += 1
+            for small in statement.body:
+                self._small(statement, small)
+            return
+        if isinstance(statement, (cst.If, cst.For, cst.While, cst.Try)):
+            for child in statement.children:
+                if isinstance(child, cst.IndentedBlock):
+                    self.block(child.body)
+                elif isinstance(child, (cst.Else, cst.Finally, cst.ExceptHandler, cst.If)):
+                    self.statement(child)
+            if isinstance(statement, cst.Try):
+                for handler in statement.handlers:
+                    self.block(handler.body.body)
+            return
+        if isinstance(statement, (cst.Else, cst.Finally, cst.ExceptHandler)):
+            self.block(statement.body.body)
+
+    def _with(self, node: cst.With) -> None:
+        pushed = 0
+        generic = False
+        for item in node.items:
+            call = item.item
+            if not isinstance(call, cst.Call):
+                continue
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_module":
+                receiver = cst_dotted(call.func.value) or ""
+                if receiver.split(".")[0] == RUNTIME_PREFIX or any(
+                        q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(call.func)):
+                    generic = True
+                    continue
+                empty = keyword(call, "empty_init")
+                block = InitBlock(node, call, receiver, self.runners.get(receiver),
+                                  literal(empty.value) if empty else ABSENT)
+                self.blocks.append(block)
+                self.stack.append(block)
+                pushed += 1
+            elif self.context.matches(call.func, {"torch.device", "torch.nn.utils.skip_init"}) or any(
+                    q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(call.func)):
+                generic = True
+        self.generic += generic
+        self.block(node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body)
+        self.generic -= generic
+        del self.stack[len(self.stack) - pushed:]
+
+    def _event(self, kind: str, node: cst.CSTNode, var: str | None, call: cst.Call | None = None, **detail) -> Event:
+        event = Event(kind, node, var, self.stack[-1] if self.stack else None, call, detail, self.generic > 0,
+                      self.position)
+        self.events.append(event)
+        return event
+
+    def _small(self, line: cst.SimpleStatementLine, small: cst.BaseSmallStatement) -> None:
+        target = None
+        value = None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target, value = cst_dotted(small.targets[0].target), small.value
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            target, value = cst_dotted(small.target), small.value
+        elif isinstance(small, cst.Expr):
+            value = small.value
+        if value is None:
+            return
+        root, chain = root_call(value)
+        if target in self.runners and root is not None and self.context.matches(root.func, TRAINER_QNAMES | FABRIC_QNAMES):
+            self._event("runner", line, target, root)
+        if target and root is not None:
+            kind = model_kind(self.context, root)
+            if kind is None and self.stack and _class_like(root.func):
+                kind = "assumed"  # built inside init_module: a model class we cannot see (another package)
+            if kind is not None:
+                self._event("build", line, target, root, model=kind, chain=chain, expr=value)
+            if isinstance(root.func, cst.Attribute) and root.func.attr.value in ("setup", "setup_module") \
+                    and root.args and cst_dotted(root.args[0].value) == target:
+                self._event("setup", line, target, root)
+        for call in _calls(value):
+            self._call(line, call, target)
+
+    def _call(self, line: cst.SimpleStatementLine, call: cst.Call, target: str | None) -> None:
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            if any(q.startswith("torch.optim.") for q in self.context.qualified_names(func)):
+                self._optimizer(line, call)
+            elif any(q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(func)) and call.args:
+                self._event("reinit", line, cst_dotted(call.args[0].value), call)
+            return
+        name = func.attr.value
+        owner = cst_dotted(func.value)
+        if any(q.startswith("torch.optim.") for q in self.context.qualified_names(func)):
+            self._optimizer(line, call)
+        elif any(q.startswith("torch.nn.init.") for q in self.context.qualified_names(func)) and call.args:
+            head = (cst_dotted(call.args[0].value) or "").split(".")[0]
+            self._event("reinit", line, head or None, call)
+        elif any(q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(func)) and call.args:
+            self._event("reinit", line, cst_dotted(call.args[0].value), call)
+        elif name == "load_from_checkpoint":
+            strict = keyword(call, "strict")
+            self._event("load", line, target, call, how="checkpoint",
+                        strict=literal(strict.value) if strict else ABSENT, cls=cst_dotted(func.value))
+        elif name == "load_state_dict" and owner:
+            strict, assign = keyword(call, "strict"), keyword(call, "assign")
+            self._event("load", line, owner.split(".")[0], call, how="state_dict",
+                        strict=literal(strict.value) if strict else ABSENT,
+                        assign=literal(assign.value) if assign else ABSENT)
+        elif name in ("load", "load_raw") and owner in self.runners and self.runners[owner].kind == "fabric":
+            strict = keyword(call, "strict")
+            for var in _loaded_vars(call, name):
+                self._event("load", line, var, call, how=f"fabric.{name}",
+                            strict=literal(strict.value) if strict else ABSENT, runner=owner)
+        elif name in ("setup", "setup_module") and owner in self.runners:
+            for arg in call.args:
+                var = cst_dotted(arg.value)
+                if var and target != var:
+                    self._event("setup", line, var, call)
+        elif name == "fit" and owner in self.runners and keyword(call, "ckpt_path") is not None and call.args:
+            self._event("load", line, cst_dotted(call.args[0].value), call, how="fit")
+        elif name in REINIT and owner:
+            self._event("reinit", line, owner.split(".")[0], call)
+        elif name in CASTS and owner and "." not in owner:
+            self._event("cast", line, owner, call)
+
+    def _optimizer(self, line, call: cst.Call) -> None:
+        for arg in call.args:
+            inner, _ = root_call(arg.value)
+            if inner is not None and isinstance(inner.func, cst.Attribute) \
+                    and inner.func.attr.value in ("parameters", "named_parameters"):
+                self._event("optimizer", line, (cst_dotted(inner.func.value) or "").split(".")[0] or None, call)
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+        def visit_Lambda(self, _node) -> bool:
+            return False
+
+    node.visit(Collect())
+    return found
+
+
+def _loaded_vars(call: cst.Call, name: str) -> list[str]:
+    if name == "load_raw":
+        return [v for v in (cst_dotted(call.args[1].value),) if v] if len(call.args) > 1 else []
+    state = call.args[1].value if len(call.args) > 1 else (keyword(call, "state").value if keyword(call, "state") else None)
+    if isinstance(state, cst.Dict):
+        return [v for v in (cst_dotted(e.value) for e in state.elements if isinstance(e, cst.DictElement)) if v]
+    return []
+
+
+def flow(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
+    """The flow of the function (or module body) being visited; computed once per node and file."""
+    key = ("flow", id(node))
+    if key not in context.memo:
+        runners = _runners_in_scope(context)
+        walker = _Walker(context, runners)
+        body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
+        walker.block(body)
+        context.memo[key] = Flow(runners, walker.blocks, walker.events)
+    return context.memo[key]
+
+
+def file_has_runner(facts) -> bool:
+    return any(r.bound_to for r in facts.runners)
+
+
+def runner_in_scope(flow_: Flow, runner: RunnerFact, event: Event) -> bool:
+    """A module-level runner is in scope everywhere; a local one only after its construction."""
+    if not runner.scope:
+        return True
+    built = [e for e in flow_.events if e.kind == "runner" and e.var == runner.bound_to]
+    return bool(built) and built[0].position <= event.position
+
+
+def ensure_import(context: Context, module: str) -> dict:
+    """Changes adding `import <module>` after the module's top-level imports, or none if it is there."""
+    body = context.module.body
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Import) and any(cst_dotted(a.name) == module and a.asname is None for a in small.names):
+                    return {}
+    anchor = None
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
+            anchor = statement
+        elif anchor is not None or not (isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Expr)):
+            break
+    new = cst.parse_statement(f"import {module}\n")
+    if anchor is None:
+        first = body[0]
+        return {first: cst.FlattenSentinel([new, first])}
+    return {anchor: cst.FlattenSentinel([anchor, new])}
+
+
+class FlowRule:
+    """Mixin for rules that judge each function (and the module body) through its Flow."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.check(flow(self.context, node))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.check(flow(self.context, node))
+
+    def check(self, flow_: Flow) -> None:
+        raise NotImplementedError
+
+
+
+def partial_load(context: Context, event: Event) -> bool:
+    """A load that tolerates missing keys: `strict=False`, or a class with `strict_loading = False`."""
+    if event.detail.get("strict") is False:
+        return True
+    if event.detail.get("how") == "checkpoint" and event.detail.get("strict") is ABSENT and event.call is not None:
+        for qname in context.qualified_names(event.call.func.value):
+            cls = context.index.classes.get(qname)
+            if cls is not None and dict(cls.fields).get("strict_loading") == "False":
+                return True
+    return False
+
+
+def built_in(flow_: Flow, block: InitBlock) -> list[Event]:
+    return [e for e in flow_.events if e.kind == "build" and e.block is block]

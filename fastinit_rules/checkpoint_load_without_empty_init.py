@@ -1,0 +1,143 @@
+"""FI006 checkpoint-load-without-empty-init."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from fastinit_lint.rule import Invalid, Rule, Valid, fix
+
+from ._flow import Flow, FlowRule, file_has_runner, partial_load
+
+
+class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
+    """A full checkpoint loaded inside `init_module()` without `empty_init=True`: initialization wasted.
+
+    ## What it flags
+    `with trainer.init_module():` (or `fabric.init_module()`) without `empty_init=True`, containing a strict
+    `Model.load_from_checkpoint(...)`, when the Trainer/Fabric's strategy does not initialize on the meta
+    device (anything but FSDP and ModelParallel).
+
+    ## Why it matters
+    Lightning's guide: "with `trainer.init_module(empty_init=True)`: model = MyLightningModule.load_from_checkpoint(...)
+    ... This is safe if you are loading a checkpoint that includes all parameters in the model." Without it,
+    every `torch.nn.init` call runs over every parameter only for the checkpoint to overwrite them: minutes
+    for billion-parameter models. With a strict load every parameter is overwritten, so skipping the
+    initialization (`_EmptyInit`) is free.
+
+    ## Example
+    ```python
+    with trainer.init_module():
+        model = GPT.load_from_checkpoint("last.ckpt")
+    ```
+
+    Use instead:
+    ```python
+    with trainer.init_module(empty_init=True):
+        model = GPT.load_from_checkpoint("last.ckpt")
+    ```
+
+    ## Fix
+    Adds `empty_init=True` to the `init_module` call.
+
+    ## Fix safety
+    Safe: the load is strict (no `strict=False`, no `strict_loading = False` on the class), so a checkpoint
+    missing any parameter raises instead of leaving uninitialized memory. Not offered under FSDP or
+    ModelParallel, where `empty_init=True` means meta tensors that `load_from_checkpoint` cannot fill (FI010).
+    """
+
+    code = "FI006"
+    name = "checkpoint-load-without-empty-init"
+    fixable = "always"
+    markers = ("load_from_checkpoint",)
+
+    VALID = [
+        Valid("""
+            import lightning as L
+            from model import GPT
+            trainer = L.Trainer(precision="bf16-true")
+            with trainer.init_module(empty_init=True):
+                model = GPT.load_from_checkpoint("last.ckpt")
+            """),
+        Valid("""
+            import lightning as L
+            from model import GPT
+            trainer = L.Trainer()
+            with trainer.init_module():
+                model = GPT.load_from_checkpoint("last.ckpt", strict=False)
+            """),
+        Valid("""
+            import lightning as L
+            from model import GPT
+            trainer = L.Trainer(strategy="fsdp")
+            with trainer.init_module():
+                model = GPT.load_from_checkpoint("last.ckpt")
+            """),
+        Valid("""
+            import lightning as L
+            import torch
+
+            class Lenient(L.LightningModule):
+                strict_loading = False
+
+            trainer = L.Trainer()
+            with trainer.init_module():
+                model = Lenient.load_from_checkpoint("last.ckpt")
+            """),
+    ]
+    INVALID = [
+        Invalid("""
+            import lightning as L
+            from model import GPT
+
+            def evaluate(path):
+                trainer = L.Trainer(precision="bf16-true")
+                with trainer.init_module():
+                    model = GPT.load_from_checkpoint(path)
+                trainer.test(model)
+            """, rows=(6,), message_contains=("strategy 'auto' at snippet.py:5",),
+            fixed="""
+            import lightning as L
+            from model import GPT
+
+            def evaluate(path):
+                trainer = L.Trainer(precision="bf16-true")
+                with trainer.init_module(empty_init=True):
+                    model = GPT.load_from_checkpoint(path)
+                trainer.test(model)
+            """),
+        Invalid("""
+            from pytorch_lightning import Trainer
+            trainer = Trainer(strategy="ddp")
+            with trainer.init_module(empty_init=False):
+                model = Net.load_from_checkpoint("a.ckpt", strict=True)
+            """, rows=(3,),
+            fixed="""
+            from pytorch_lightning import Trainer
+            trainer = Trainer(strategy="ddp")
+            with trainer.init_module(empty_init=True):
+                model = Net.load_from_checkpoint("a.ckpt", strict=True)
+            """),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return file_has_runner(facts)
+
+    def check(self, flow_: Flow) -> None:
+        for block in flow_.blocks:
+            runner = block.runner
+            if runner is None or not runner.strategy.known or runner.strategy.meta_init or block.empty_init is True:
+                continue
+            loads = [e for e in flow_.events if e.block is block and e.kind == "load" and e.detail.get("how") == "checkpoint"]
+            if not loads or any(partial_load(self.context, e) for e in loads):
+                continue
+            existing = [a for a in block.call.args if not (a.keyword and a.keyword.value == "empty_init")]
+            empty = cst.Arg(cst.Name("True"), keyword=cst.Name("empty_init"),
+                            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+            if existing:
+                existing[-1] = existing[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            self.report(block.call,
+                        f"`{block.receiver}.init_module()` initializes every parameter only for the strict "
+                        f"`load_from_checkpoint` inside to overwrite them (strategy {runner.strategy.describe()} at "
+                        f"{runner.strategy_site}); pass `empty_init=True`",
+                        fix=fix({block.call: block.call.with_changes(args=[*existing, empty])}, "Add `empty_init=True`"))

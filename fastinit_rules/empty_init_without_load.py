@@ -1,0 +1,123 @@
+"""FI009 empty-init-without-load."""
+
+from __future__ import annotations
+
+from fastinit_lint.rule import Invalid, Rule, Valid
+
+from ._flow import Flow, FlowRule, built_in, file_has_runner
+
+
+class EmptyInitWithoutLoad(FlowRule, Rule):
+    """A model built with `empty_init=True` that is never loaded or initialized: it trains on garbage.
+
+    ## What it flags
+    `with trainer.init_module(empty_init=True)` / `fabric.init_module(empty_init=True)` under a strategy that
+    does not use the meta device (single device, DDP, DeepSpeed stage 1/2), where a model built inside is
+    not loaded afterwards in that function: no `load_from_checkpoint` (inside the block),
+    `load_state_dict`, `fabric.load`/`load_raw`, `trainer.fit(..., ckpt_path=...)`, `reset_parameters()`,
+    `nn.init.*` or `fastinit_runtime` call on it.
+
+    ## Why it matters
+    Under these strategies `empty_init=True` is Lightning's `_EmptyInit`, which skips every `torch.nn.init`
+    call: memory is **allocated but never written**. Training starts from whatever bytes were there; NaNs in
+    practice (a Lightning maintainer: "I just went down a rabbit hole chasing NaNs on FSDP... the weights were
+    initialized to garbage", PR #17627). Under FSDP/ModelParallel the meta tensors are re-initialized by
+    `reset_parameters()` at setup, so those are not flagged here (see FI013).
+
+    ## Example
+    ```python
+    with fabric.init_module(empty_init=True):
+        model = GPT()
+    model = fabric.setup(model)
+    ```
+
+    Use instead: load a full checkpoint into it, or drop `empty_init=True`.
+
+    ## Fix
+    None: whether to load or to initialize is the author's decision.
+    """
+
+    code = "FI009"
+    name = "empty-init-without-load"
+    markers = ("empty_init",)
+
+    VALID = [
+        Valid("""
+            import lightning as L
+            from model import GPT
+            fabric = L.Fabric(precision="bf16-true")
+            with fabric.init_module(empty_init=True):
+                model = GPT()
+            fabric.load_raw("weights.pt", model)
+            """),
+        Valid("""
+            import lightning as L
+            from model import GPT
+            trainer = L.Trainer()
+            with trainer.init_module(empty_init=True):
+                model = GPT.load_from_checkpoint("last.ckpt")
+            """),
+        Valid("""
+            import lightning as L
+            from model import GPT
+            fabric = L.Fabric(strategy="fsdp")
+            with fabric.init_module(empty_init=True):
+                model = GPT()
+            model = fabric.setup(model)
+            """),
+        Valid("""
+            import lightning as L
+            import torch
+            from model import GPT
+            fabric = L.Fabric()
+            with fabric.init_module(empty_init=True):
+                model = GPT()
+            model.load_state_dict(torch.load("w.pt"))
+            """),
+    ]
+    INVALID = [
+        Invalid("""
+            import lightning as L
+            import torch.nn as nn
+
+            class Net(nn.Module):
+                pass
+
+            def train():
+                fabric = L.Fabric(strategy="ddp", precision="bf16-true")
+                with fabric.init_module(empty_init=True):
+                    model = Net()
+                model = fabric.setup(model)
+            """, rows=(9,), message_contains=("`model`", "uninitialized memory", "'ddp' at snippet.py:8")),
+        Invalid("""
+            from lightning.pytorch import Trainer
+            trainer = Trainer()
+            with trainer.init_module(empty_init=True):
+                model = AutoModel.from_pretrained("x").__class__(config)
+                other = Encoder()
+            trainer.fit(model)
+            """, rows=(3,)),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return file_has_runner(facts)
+
+    def check(self, flow_: Flow) -> None:
+        for block in flow_.blocks:
+            runner = block.runner
+            if block.empty_init is not True or runner is None or not runner.strategy.known or runner.strategy.meta_init:
+                continue
+            unloaded = []
+            for build in built_in(flow_, block):
+                if build.detail.get("model") == "checkpoint":
+                    continue
+                later = flow_.for_var(build.var, {"load", "reinit"}, flow_.after(build))
+                if not later:
+                    unloaded.append(build.var)
+            if unloaded:
+                names = ", ".join(f"`{v}`" for v in unloaded)
+                self.report(block.call,
+                            f"{names} built with `empty_init=True` under strategy {runner.strategy.describe()} at "
+                            f"{runner.strategy_site} is never loaded or initialized in this function: its parameters "
+                            f"hold uninitialized memory")

@@ -1,0 +1,100 @@
+"""FI004 init-module-with-sharded-trainer."""
+
+from __future__ import annotations
+
+from fastinit_lint.rule import Invalid, Rule, Valid
+
+from ._flow import Flow, FlowRule, file_has_runner
+
+
+class InitModuleWithShardedTrainer(FlowRule, Rule):
+    """`trainer.init_module()` on a Trainer that uses FSDP or DeepSpeed.
+
+    ## What it flags
+    A `with trainer.init_module(...)` block where `trainer` was constructed in the same function (or at
+    module level) with an FSDP strategy (`"fsdp"`, `"fsdp_cpu_offload"`, `FSDPStrategy(...)`) or any
+    DeepSpeed strategy. ModelParallelStrategy is not flagged: Lightning's own tensor-parallel example uses
+    `trainer.init_module(empty_init=True)` with it.
+
+    ## Why it matters
+    Lightning's guide: "When training sharded models with FSDP or DeepSpeed, `Trainer.init_module` should
+    not be used. Instead, override the `configure_model` hook." `Trainer.init_module` enters only the
+    strategy's `tensor_init_context`, never `model_sharded_context`, so nothing is sharded as it is built;
+    Lightning warns at run time ("`trainer.init_module` cannot fully support proper instantiation of your
+    model with the ... strategy"). Under DeepSpeed ZeRO-3 the context is empty: no `zero.Init`, no dtype,
+    the full model on every rank. (FSDP with `empty_init=True` does work via meta init, but still warns.)
+
+    ## Example
+    ```python
+    trainer = L.Trainer(strategy="fsdp")
+    with trainer.init_module():
+        model = GPT()
+    ```
+
+    Use instead: build the layers in `GPT.configure_model` (FI001's fix does it) and construct
+    `GPT()` without the context.
+
+    ## Fix
+    None: the layers must move into `configure_model`, which FI001 fixes in the model's class.
+    """
+
+    code = "FI004"
+    name = "init-module-with-sharded-trainer"
+    markers = ("init_module",)
+
+    VALID = [
+        Valid("""
+            import lightning as L
+            trainer = L.Trainer(strategy="ddp", precision="bf16-true")
+            with trainer.init_module():
+                model = object()
+            """),
+        Valid("""
+            from lightning.pytorch import Trainer
+            from lightning.pytorch.strategies import ModelParallelStrategy
+            def main():
+                trainer = Trainer(strategy=ModelParallelStrategy())
+                with trainer.init_module(empty_init=True):
+                    model = object()
+            """),
+        Valid("""
+            import lightning as L
+            fabric = L.Fabric(strategy="fsdp")
+            with fabric.init_module(empty_init=True):
+                model = object()
+            """),
+    ]
+    INVALID = [
+        Invalid("""
+            import lightning as L
+
+            def main():
+                trainer = L.Trainer(strategy="fsdp", precision="bf16-true")
+                with trainer.init_module():
+                    model = object()
+            """, rows=(5,), message_contains=("strategy 'fsdp' at snippet.py:4", "configure_model")),
+        Invalid("""
+            import pytorch_lightning as pl
+            from pytorch_lightning.strategies import DeepSpeedStrategy
+
+            strategy = DeepSpeedStrategy(stage=3)
+            trainer = pl.Trainer(strategy=strategy)
+            with trainer.init_module(empty_init=True):
+                model = object()
+            """, rows=(6,), message_contains=("ZeRO stage 3", "snippet.py:4")),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return file_has_runner(facts)
+
+    def check(self, flow_: Flow) -> None:
+        for block in flow_.blocks:
+            runner = block.runner
+            if runner is None or runner.kind != "trainer" or not (runner.strategy.is_fsdp or runner.strategy.is_deepspeed):
+                continue
+            self.report(block.call,
+                        f"`{block.receiver}.init_module()` with strategy {runner.strategy.describe()} at "
+                        f"{runner.strategy_site}: Lightning says it should not be used with FSDP or DeepSpeed "
+                        f"(nothing is sharded while it builds); create the layers in the model's `configure_model` "
+                        f"instead (FI001 moves them)")

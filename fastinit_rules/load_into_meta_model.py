@@ -1,0 +1,130 @@
+"""FI010 load-into-meta-model."""
+
+from __future__ import annotations
+
+from fastinit_lint.rule import Invalid, Rule, Valid
+
+from ._flow import Flow, FlowRule, built_in, file_has_runner
+
+_ORDER = ("set the model up first, then load: `model = fabric.setup(model)` followed by "
+          "`fabric.load(path, {\"model\": model})` or `fabric.load_raw(path, model)`; with a Trainer, "
+          "`trainer.fit(model, ckpt_path=...)` restores after setup; or `load_state_dict(sd, assign=True)`")
+
+
+class LoadIntoMetaModel(FlowRule, Rule):
+    """Loading weights into a model whose parameters are still on the meta device.
+
+    ## What it flags
+    With FSDP or ModelParallel (where `empty_init=True` builds on the meta device):
+    - `Model.load_from_checkpoint(...)` inside `init_module(empty_init=True)`;
+    - `model.load_state_dict(...)` without `assign=True`, or `fabric.load(...)`/`fabric.load_raw(...)` into
+      a model built under `fabric.init_module(empty_init=True)`, before `fabric.setup(model)`.
+
+    ## Why it matters
+    Copying into a meta tensor is a no-op (torch only warns "copying from a non-meta parameter in the
+    checkpoint to a meta parameter ... is a no-op"). `load_from_checkpoint` then calls `model.to(device)`,
+    which fails with `NotImplementedError: Cannot copy out of meta tensor; no data!`. In Fabric the loaded
+    weights are silently lost: `setup` re-initializes the meta parameters with `reset_parameters()` and
+    training starts from random weights (Lightning issue #20490: loss 12 instead of 1).
+
+    ## Example
+    ```python
+    fabric = L.Fabric(strategy="fsdp")
+    with fabric.init_module(empty_init=True):
+        model = GPT()
+    fabric.load_raw("weights.pt", model)
+    model = fabric.setup(model)
+    ```
+
+    Use instead:
+    ```python
+    with fabric.init_module(empty_init=True):
+        model = GPT()
+    model = fabric.setup(model)
+    fabric.load_raw("weights.pt", model)
+    ```
+
+    ## Fix
+    None: the statements must be reordered, and code between them may depend on the order.
+    """
+
+    code = "FI010"
+    name = "load-into-meta-model"
+    markers = ("empty_init",)
+
+    VALID = [
+        Valid("""
+            import lightning as L
+            from model import GPT
+            fabric = L.Fabric(strategy="fsdp")
+            with fabric.init_module(empty_init=True):
+                model = GPT()
+            model = fabric.setup(model)
+            fabric.load("ckpt", {"model": model})
+            """),
+        Valid("""
+            import lightning as L
+            import torch
+            from model import GPT
+            fabric = L.Fabric(strategy="fsdp")
+            with fabric.init_module(empty_init=True):
+                model = GPT()
+            model.load_state_dict(torch.load("w.pt"), assign=True)
+            """),
+        Valid("""
+            import lightning as L
+            from model import GPT
+            trainer = L.Trainer(strategy="ddp")
+            with trainer.init_module(empty_init=True):
+                model = GPT.load_from_checkpoint("last.ckpt")
+            """),
+    ]
+    INVALID = [
+        Invalid("""
+            import lightning as L
+            from lightning.fabric.strategies import FSDPStrategy
+            from model import GPT
+
+            def main():
+                fabric = L.Fabric(strategy=FSDPStrategy(), precision="bf16-true")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                fabric.load_raw("weights.pt", model)
+                model = fabric.setup(model)
+            """, rows=(9,), message_contains=("#20490", "strategy 'fsdp' at snippet.py:6")),
+        Invalid("""
+            from lightning.pytorch import Trainer
+            from model import GPT
+            trainer = Trainer(strategy="fsdp")
+            with trainer.init_module(empty_init=True):
+                model = GPT.load_from_checkpoint("last.ckpt")
+            """, rows=(5,), message_contains=("Cannot copy out of meta tensor",)),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return file_has_runner(facts)
+
+    def check(self, flow_: Flow) -> None:
+        for block in flow_.blocks:
+            runner = block.runner
+            if block.empty_init is not True or runner is None or not runner.strategy.meta_init:
+                continue
+            evidence = f"strategy {runner.strategy.describe()} at {runner.strategy_site}"
+            for event in flow_.events:
+                if event.block is block and event.kind == "load" and event.detail.get("how") == "checkpoint":
+                    self.report(event.call, f"`load_from_checkpoint` inside `{block.receiver}.init_module(empty_init=True)` "
+                                            f"with {evidence}: the model is on the meta device, so loading is a no-op "
+                                            f"and `model.to(device)` fails with \"Cannot copy out of meta tensor\"; {_ORDER}")
+            if runner.kind != "fabric":
+                continue
+            for build in built_in(flow_, block):
+                for event in flow_.after(build):
+                    if event.var != build.var:
+                        continue
+                    if event.kind == "setup":
+                        break
+                    if event.kind == "load" and event.detail.get("assign") is not True and event.detail.get("how") != "fit":
+                        self.report(event.call, f"loading into `{build.var}` before `{block.receiver}.setup({build.var})` "
+                                                f"with {evidence}: its parameters are still meta tensors, so the weights "
+                                                f"are dropped and setup re-initializes them randomly (Lightning #20490); {_ORDER}")

@@ -1,0 +1,106 @@
+"""FI011 optimizer-before-setup."""
+
+from __future__ import annotations
+
+from fastinit_lint.rule import Invalid, Rule, Valid
+
+from ._flow import Flow, FlowRule, built_in, file_has_runner
+
+
+class OptimizerBeforeSetup(FlowRule, Rule):
+    """An optimizer built from a meta-device model before `fabric.setup`: Fabric raises.
+
+    ## What it flags
+    `torch.optim.*(model.parameters(), ...)` where `model` was built under
+    `fabric.init_module(empty_init=True)` with FSDP or ModelParallel, before `fabric.setup(model)` /
+    `fabric.setup_module(model)`.
+
+    ## Why it matters
+    The optimizer would hold references to meta tensors that setup replaces. Fabric checks this
+    (`fabric.py` `_validate_setup`) and raises `RuntimeError("The optimizer has references to the model's
+    meta-device parameters...")`; Lightning PR #19067 documents "create the optimizer only after the model
+    has been set up".
+
+    ## Example
+    ```python
+    with fabric.init_module(empty_init=True):
+        model = GPT()
+    optimizer = torch.optim.AdamW(model.parameters())
+    model, optimizer = fabric.setup(model, optimizer)
+    ```
+
+    Use instead:
+    ```python
+    with fabric.init_module(empty_init=True):
+        model = GPT()
+    model = fabric.setup_module(model)
+    optimizer = fabric.setup_optimizers(torch.optim.AdamW(model.parameters()))
+    ```
+
+    ## Fix
+    None: the setup call must be split, which changes the code around it.
+    """
+
+    code = "FI011"
+    name = "optimizer-before-setup"
+    markers = ("empty_init",)
+
+    VALID = [
+        Valid("""
+            import lightning as L
+            import torch
+            from model import GPT
+            fabric = L.Fabric(strategy="fsdp")
+            with fabric.init_module(empty_init=True):
+                model = GPT()
+            model = fabric.setup_module(model)
+            optimizer = fabric.setup_optimizers(torch.optim.AdamW(model.parameters()))
+            """),
+        Valid("""
+            import lightning as L
+            import torch
+            from model import GPT
+            fabric = L.Fabric(strategy="ddp")
+            with fabric.init_module(empty_init=True):
+                model = GPT()
+            optimizer = torch.optim.AdamW(model.parameters())
+            model, optimizer = fabric.setup(model, optimizer)
+            """),
+    ]
+    INVALID = [
+        Invalid("""
+            import lightning as L
+            from torch import optim
+            from model import GPT
+
+            def main():
+                fabric = L.Fabric(strategy="fsdp")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                optimizer = optim.AdamW(model.parameters(), lr=1e-4)
+                model, optimizer = fabric.setup(model, optimizer)
+            """, rows=(9,), message_contains=("meta-device", "strategy 'fsdp' at snippet.py:6")),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return file_has_runner(facts)
+
+    def check(self, flow_: Flow) -> None:
+        for block in flow_.blocks:
+            runner = block.runner
+            if block.empty_init is not True or runner is None or runner.kind != "fabric" or not runner.strategy.meta_init:
+                continue
+            for build in built_in(flow_, block):
+                for event in flow_.after(build):
+                    if event.var != build.var:
+                        continue
+                    if event.kind == "setup":
+                        break
+                    if event.kind == "optimizer":
+                        self.report(event.call, f"optimizer built from `{build.var}.parameters()` before `{block.receiver}"
+                                                f".setup_module({build.var})`: they are meta-device parameters under strategy "
+                                                f"{runner.strategy.describe()} at {runner.strategy_site}, and Fabric raises "
+                                                f"\"The optimizer has references to the model's meta-device parameters\"")
+                        break
+

@@ -1,0 +1,103 @@
+"""FI014 zero3-empty-init-false."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from fastinit_lint.rule import Invalid, Rule, Valid, fix
+
+from ._flow import Flow, FlowRule, file_has_runner, keyword
+
+
+class Zero3EmptyInitFalse(FlowRule, Rule):
+    """`init_module(empty_init=False)` with DeepSpeed ZeRO stage 3: Lightning raises.
+
+    ## What it flags
+    `with trainer.init_module(empty_init=False)` or `fabric.init_module(empty_init=False)` where the
+    Trainer/Fabric uses `"deepspeed_stage_3*"` or `DeepSpeedStrategy(stage=3)`.
+
+    ## Why it matters
+    Both `DeepSpeedStrategy.tensor_init_context` (Trainer) and `module_init_context` (Fabric) raise
+    `NotImplementedError("`empty_init=False` is not a valid choice with `DeepSpeedStrategy` when ZeRO stage 3
+    is enabled.")`: ZeRO-3 partitions parameters as they are created, so it always initializes empty.
+    The job dies after the cluster allocation, not in review.
+
+    ## Example
+    ```python
+    with fabric.init_module(empty_init=False):
+        model = GPT()
+    ```
+
+    Use instead:
+    ```python
+    with fabric.init_module():
+        model = GPT()
+    ```
+
+    ## Fix
+    Drops the `empty_init=False` argument (`None` means "the strategy decides", which ZeRO-3 treats as True).
+
+    ## Fix safety
+    Safe: the original code cannot run at all.
+    """
+
+    code = "FI014"
+    name = "zero3-empty-init-false"
+    fixable = "always"
+    markers = ("empty_init",)
+
+    VALID = [
+        Valid("""
+            import lightning as L
+            fabric = L.Fabric(strategy="deepspeed_stage_2")
+            with fabric.init_module(empty_init=False):
+                model = object()
+            """),
+    ]
+    INVALID = [
+        Invalid("""
+            import lightning as L
+            fabric = L.Fabric(strategy="deepspeed_stage_3_offload")
+            with fabric.init_module(empty_init=False):
+                model = object()
+            """, rows=(3,), message_contains=("NotImplementedError", "snippet.py:2"),
+            fixed="""
+            import lightning as L
+            fabric = L.Fabric(strategy="deepspeed_stage_3_offload")
+            with fabric.init_module():
+                model = object()
+            """),
+        Invalid("""
+            from lightning.pytorch import Trainer
+            from lightning.pytorch.strategies import DeepSpeedStrategy
+            def main():
+                trainer = Trainer(strategy=DeepSpeedStrategy(stage=3))
+                with trainer.init_module(empty_init=False, ):
+                    model = object()
+            """, rows=(5,),
+            fixed="""
+            from lightning.pytorch import Trainer
+            from lightning.pytorch.strategies import DeepSpeedStrategy
+            def main():
+                trainer = Trainer(strategy=DeepSpeedStrategy(stage=3))
+                with trainer.init_module():
+                    model = object()
+            """),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return file_has_runner(facts)
+
+    def check(self, flow_: Flow) -> None:
+        for block in flow_.blocks:
+            if block.runner is None or not block.runner.strategy.zero3 or block.empty_init is not False:
+                continue
+            arg = keyword(block.call, "empty_init")
+            args = [a for a in block.call.args if a is not arg]
+            if args:
+                args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            self.report(block.call,
+                        f"`empty_init=False` with DeepSpeed ZeRO stage 3 (strategy at {block.runner.strategy_site}): "
+                        f"Lightning raises NotImplementedError; ZeRO-3 always initializes empty",
+                        fix=fix({block.call: block.call.with_changes(args=args)}, "Drop `empty_init=False`"))
