@@ -359,3 +359,28 @@ def partial_load(context: Context, event: Event) -> bool:
 
 def built_in(flow_: Flow, block: InitBlock) -> list[Event]:
     return [e for e in flow_.events if e.kind == "build" and e.block is block]
+
+
+def build_size(context: Context, event: Event):
+    """Estimated parameters of a model build (the class's defaults for `load_from_checkpoint`)."""
+    root = event.call
+    expr = root.func.value if event.detail.get("model") == "checkpoint" else root
+    code = context.code(expr) + ("()" if event.detail.get("model") == "checkpoint" else "")
+    estimator = context.index.estimator
+    return estimator.expression(ast.parse(code.strip(), mode="eval").body,
+                                estimator.new_frame(context.facts.names, context.scope))
+
+
+def small_enough(context: Context, event: Event) -> bool:
+    """Known to be under `large-layer-threshold` (or unknown but presumed small): not worth a finding."""
+    size = build_size(context, event)
+    if size.unknown:
+        return context.settings.unknown_size == "small" or not size.large_kind
+    return size.count < context.settings.large_layer_threshold
+
+
+def wrap_in_with(line: cst.SimpleStatementLine, context_code: str) -> cst.With:
+    """`line` moved into `with <context_code>:`, keeping its comments (leading lines go above the `with`)."""
+    header = cst.parse_statement(f"with {context_code}:\n    pass\n")
+    return header.with_changes(body=header.body.with_changes(body=[line.with_changes(leading_lines=[])]),
+                               leading_lines=line.leading_lines)

@@ -1,0 +1,188 @@
+"""FI003 missing-init-module."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from fastinit_lint.lightning_facts import precision_kind
+from fastinit_lint.rule import Invalid, Rule, Valid, fix
+
+from ._flow import (Flow, FlowRule, build_size, file_has_runner, partial_load, runner_in_scope, small_enough,
+                    wrap_in_with)
+
+_MODELS = {"project", "checkpoint", "pretrained"}
+_NET = {"model.py": """
+    import torch
+    from torch import nn
+    class Net(nn.Module):
+        def __init__(self, dim=1024):
+            super().__init__()
+            self.layers = nn.Sequential(*[nn.Linear(dim, dim) for _ in range(4)])
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(4, 2)
+"""}
+
+
+class MissingInitModule(FlowRule, Rule):
+    """A model built outside `init_module()` while a Trainer/Fabric would build it faster and smaller.
+
+    ## What it flags
+    A model (a project `nn.Module`/LightningModule, `Cls.load_from_checkpoint(...)`, `from_pretrained`) of at
+    least `large-layer-threshold` parameters, built outside any `init_module()` after, in the same function
+    (or at module level), a Trainer with a true precision (`16-true`, `bf16-true`, `64-true`,
+    `transformer-engine*`) and a non-sharded strategy, or a Fabric with a true precision or a sharded strategy.
+
+    ## Why it matters
+    Lightning's guide ("Half-precision"): inside `init_module()` "models created here will be on GPU and in
+    float16". Outside it, the model is materialized in float32 on CPU, initialized there, and only later cast
+    and moved: twice the memory and a slow copy. For Fabric with FSDP/DeepSpeed/ModelParallel the docs say
+    `fabric.init_module(empty_init=True)` "is necessary in most cases".
+
+    ## Example
+    ```python
+    trainer = L.Trainer(precision="bf16-true")
+    model = GPT()
+    ```
+
+    Use instead:
+    ```python
+    trainer = L.Trainer(precision="bf16-true")
+    with trainer.init_module():
+        model = GPT()
+    ```
+
+    ## Fix
+    Wraps the statement in `with trainer.init_module():` (or `fabric.init_module()`); for a strict
+    `load_from_checkpoint` under a non-meta strategy, `init_module(empty_init=True)` (every parameter is
+    overwritten); for Fabric with FSDP, DeepSpeed or ModelParallel, `init_module(empty_init=True)`.
+
+    ## Fix safety
+    Safe, except the Fabric-with-sharded-strategy case: `empty_init=True` there relies on every module that
+    owns parameters implementing `reset_parameters()` (see FI013), so that fix is unsafe.
+    """
+
+    code = "FI003"
+    name = "missing-init-module"
+    fixable = "always"
+    markers = ("precision", "strategy")
+
+    VALID = [
+        Valid("""
+            import lightning as L
+            from model import Net
+            trainer = L.Trainer(precision="bf16-true")
+            with trainer.init_module():
+                model = Net()
+            """, files=_NET),
+        Valid("""
+            import lightning as L
+            from model import Net
+            trainer = L.Trainer(precision="bf16-mixed")
+            model = Net()
+            """, files=_NET),
+        Valid("""
+            import lightning as L
+            from model import Tiny
+            trainer = L.Trainer(precision="bf16-true")
+            model = Tiny()
+            """, files=_NET),
+        Valid("""
+            from model import Net
+            model = Net()
+            """, files=_NET),
+        Valid("""
+            import lightning as L
+            from model import Net
+            def main():
+                model = Net()
+                fabric = L.Fabric(precision="bf16-true")
+            """, files=_NET),
+    ]
+    INVALID = [
+        Invalid("""
+            import lightning as L
+            from model import Net
+
+            def main():
+                trainer = L.Trainer(accelerator="cpu", precision="bf16-true")
+                # the model
+                model = Net(dim=2048)  # big
+                trainer.fit(model)
+            """, rows=(7,), files=_NET, message_contains=("16,785,408 parameters", "'bf16-true'", "snippet.py:5"),
+            fixed="""
+            import lightning as L
+            from model import Net
+
+            def main():
+                trainer = L.Trainer(accelerator="cpu", precision="bf16-true")
+                # the model
+                with trainer.init_module():
+                    model = Net(dim=2048)  # big
+                trainer.fit(model)
+            """),
+        Invalid("""
+            from lightning.pytorch import Trainer
+            from model import Net
+            trainer = Trainer(precision="16-true")
+            model = Net.load_from_checkpoint("last.ckpt")
+            """, rows=(4,), files=_NET,
+            fixed="""
+            from lightning.pytorch import Trainer
+            from model import Net
+            trainer = Trainer(precision="16-true")
+            with trainer.init_module(empty_init=True):
+                model = Net.load_from_checkpoint("last.ckpt")
+            """),
+        Invalid("""
+            import lightning_fabric as lf
+            from model import Net
+            fabric = lf.Fabric(strategy="fsdp")
+            model = Net()
+            """, rows=(4,), files=_NET, unsafe=True,
+            fixed="""
+            import lightning_fabric as lf
+            from model import Net
+            fabric = lf.Fabric(strategy="fsdp")
+            with fabric.init_module(empty_init=True):
+                model = Net()
+            """),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return file_has_runner(facts)
+
+    def check(self, flow_: Flow) -> None:
+        for event in flow_.events:
+            if event.kind != "build" or event.detail.get("model") not in _MODELS or event.block or event.generic_init:
+                continue
+            runner = next((r for r in flow_.runners.values() if self._wants_init_module(r) and runner_in_scope(flow_, r, event)), None)
+            if runner is None or small_enough(self.context, event):
+                continue
+            size = build_size(self.context, event)
+            strategy = runner.strategy
+            sharded_fabric = runner.kind == "fabric" and strategy.sharded
+            strict_checkpoint = event.detail.get("model") == "checkpoint" and not any(
+                partial_load(self.context, e) for e in flow_.events if e.call is event.call and e.kind == "load")
+            empty = sharded_fabric or (strict_checkpoint and strategy.known and not strategy.meta_init)
+            context_code = f"{runner.bound_to}.init_module({'empty_init=True' if empty else ''})"
+            line = event.node
+            reason = (f"with precision '{runner.precision}'" if precision_kind(runner.precision or "") == "true"
+                      else f"with strategy {strategy.describe()}")
+            message = (f"`{event.var}` ({size.describe()}) is built outside `{runner.bound_to}.init_module()` {reason} "
+                       f"(`{runner.bound_to}` at {runner.site}, strategy at {runner.strategy_site}): it is materialized "
+                       f"in float32 on CPU and converted later")
+            if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+                self.report(line, message, no_fix_reason="the statement shares its line with others")
+                continue
+            self.report(line, message, fix=fix({line: wrap_in_with(line, context_code)},
+                                               f"Build it inside `with {context_code}:`", unsafe=sharded_fabric))
+
+    @staticmethod
+    def _wants_init_module(runner) -> bool:
+        true_precision = precision_kind(runner.precision or "") == "true"
+        if runner.kind == "trainer":
+            return true_precision and runner.strategy.known and not runner.strategy.sharded
+        return true_precision or runner.strategy.sharded
