@@ -1,0 +1,216 @@
+"""FI007 create-then-cast."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from fastinit_lint.rule import Invalid, Rule, Valid, fix
+
+from ._flow import Event, Flow, FlowRule, build_size, ensure_import, literal, small_enough, wrap_in_with
+
+RUNTIME = "fastinit_runtime"
+_METHOD_DTYPES = {"half": "torch.float16", "bfloat16": "torch.bfloat16", "double": "torch.float64"}
+_TORCH_DTYPES = frozenset(f"torch.{d}" for d in (
+    "float16", "half", "bfloat16", "float32", "float", "float64", "double"))
+_NET = {"net.py": """
+    from torch import nn
+    class Big(nn.Module):
+        def __init__(self, width=4096):
+            super().__init__()
+            self.proj = nn.Linear(width, width)
+"""}
+
+
+class _Unclear(Exception):
+    pass
+
+
+class CreateThenCast(FlowRule, Rule):
+    """A large model built in float32 on CPU, then cast or moved: build it in place instead.
+
+    ## What it flags
+    Plain PyTorch (no Trainer/Fabric in scope): a model of at least `large-layer-threshold` parameters (or
+    presumed large) built outside any init context and then cast to a dtype (`.half()`, `.bfloat16()`,
+    `.double()`, `.to(dtype)`, `.to(device=..., dtype=...)`) or moved to a device (`.cuda()`, `.to(device)`),
+    chained on the construction or as the next statement on the same variable.
+
+    ## Why it matters
+    The constructor allocates and initializes every parameter in float32 on CPU; the cast then allocates a
+    second copy. Peak memory is about 3x the final bf16 weights and initialization runs on the slow device.
+    Building under `torch.device(...)` and the target default dtype (what Lightning's `init_module` does,
+    and `fastinit_runtime.init_module`) allocates once, in place (TorchFix users asked for exactly this
+    rule: ruff#12349 "initialize directly on device / with dtype").
+
+    ## Example
+    ```python
+    model = GPT().bfloat16().cuda()
+    ```
+
+    Use instead:
+    ```python
+    with fastinit_runtime.init_module(device="cuda", dtype=torch.bfloat16):
+        model = GPT()
+    ```
+
+    ## Fix
+    Wraps the construction in `with fastinit_runtime.init_module(device=..., dtype=...):`, drops the casts,
+    and adds `import fastinit_runtime`.
+
+    ## Fix safety
+    Safe: parameters and floating buffers end up with the same dtype and device. Tensors the constructor
+    creates with an explicit `dtype=` keep it (a cast would have converted them). No fix when it cannot be
+    told whether a `.to(x)` argument is a device or a dtype.
+    """
+
+    code = "FI007"
+    name = "create-then-cast"
+    fixable = "sometimes"
+    markers = (".half(", ".bfloat16(", ".double(", ".to(", ".cuda(")
+
+    VALID = [
+        Valid("""
+            from torch import nn
+            model = nn.Linear(16, 16).half()
+            """),
+        Valid("""
+            import torch
+            import fastinit_runtime
+            from net import Big
+            with fastinit_runtime.init_module(dtype=torch.bfloat16):
+                model = Big()
+            """, files=_NET),
+        Valid("""
+            import torch
+            from net import Big
+            with torch.device("cuda"):
+                model = Big().half()
+            """, files=_NET),
+        Valid("""
+            import lightning as L
+            from net import Big
+            def main():
+                fabric = L.Fabric(precision="bf16-true")
+                model = Big().half()
+            """, files=_NET),
+    ]
+    INVALID = [
+        Invalid("""
+            import torch
+            from net import Big
+
+            def build():
+                model = Big().bfloat16().to("cuda")  # big
+                return model
+            """, rows=(5,), files=_NET, message_contains=("16,781,312 parameters", "`.bfloat16()`"),
+            fixed="""
+            import torch
+            from net import Big
+            import fastinit_runtime
+
+            def build():
+                with fastinit_runtime.init_module(device="cuda", dtype=torch.bfloat16):
+                    model = Big()  # big
+                return model
+            """),
+        Invalid("""
+            import torch
+            import torch.nn as nn
+            model = nn.Transformer(d_model=1024)
+            model = model.to(dtype=torch.float16, device=torch.device("cuda", 0))
+            """, rows=(3,),
+            fixed="""
+            import torch
+            import torch.nn as nn
+            import fastinit_runtime
+            with fastinit_runtime.init_module(device=torch.device("cuda", 0), dtype=torch.float16):
+                model = nn.Transformer(d_model=1024)
+            """),
+        Invalid("""
+            from net import Big
+            def f(device):
+                m = Big()
+                m.to(device)
+            """, rows=(3,), files=_NET, message_contains=("no automatic fix",)),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return True
+
+    def check(self, flow_: Flow) -> None:
+        if flow_.runners:
+            return  # Lightning code: FI003 covers it
+        for event in flow_.events:
+            if event.kind != "build" or event.detail.get("model") not in ("project", "torch") or event.block or event.generic_init:
+                continue
+            chained = [c for c in event.detail.get("chain", []) if isinstance(c.func, cst.Attribute)]
+            casts = [c for c in chained if c.func.attr.value in ("half", "bfloat16", "double", "to", "cuda")]
+            separate = None
+            if not casts:
+                following = [e for e in flow_.after(event) if e.position == event.position + 1 and e.var == event.var and e.kind == "cast"]
+                if not following or following[0].call.func.attr.value not in ("half", "bfloat16", "double", "to", "cuda"):
+                    continue
+                separate = following[0]
+                casts = [separate.call]
+            if len(casts) != len(chained) and not separate or small_enough(self.context, event):
+                continue
+            self._report(event, casts, separate)
+
+    def _report(self, event: Event, casts: list[cst.Call], separate: Event | None) -> None:
+        shown = ", ".join(f"`.{c.func.attr.value}()`" for c in casts)
+        message = (f"`{event.var}` ({build_size(self.context, event).describe()}) is built in float32 on CPU, then {shown}: "
+                   f"build it in place with `fastinit_runtime.init_module(device=..., dtype=...)`")
+        try:
+            device, dtype = self._target(casts)
+        except _Unclear as exc:
+            self.report(event.node, f"{message} (no automatic fix: {exc})", no_fix_reason=str(exc))
+            return
+        line = event.node
+        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or (
+                separate is not None and (not isinstance(separate.node, cst.SimpleStatementLine) or len(separate.node.body) != 1)):
+            self.report(line, message, no_fix_reason="the statements share lines with others")
+            return
+        arguments = ", ".join(f"{k}={v}" for k, v in (("device", device), ("dtype", dtype)) if v)
+        statement = line.body[0]
+        constructed = cst.Module([]).code_for_node(event.call)
+        if separate is None:
+            statement = statement.with_changes(value=cst.parse_expression(constructed))
+        changes = {line: wrap_in_with(line.with_changes(body=[statement]), f"{RUNTIME}.init_module({arguments})")}
+        if separate is not None:
+            changes[separate.node] = cst.RemovalSentinel.REMOVE
+        changes.update(ensure_import(self.context, RUNTIME))
+        self.report(line, message, fix=fix(changes, f"Build inside `{RUNTIME}.init_module({arguments})`"))
+
+    def _target(self, casts: list[cst.Call]) -> tuple[str | None, str | None]:
+        device = dtype = None
+        code = self.context.code
+        for call in casts:
+            method = call.func.attr.value
+            if method in _METHOD_DTYPES:
+                if "torch" not in self.context.qualified_names(cst.Name("torch")):
+                    raise _Unclear("`torch` is not imported under that name here")
+                dtype = _METHOD_DTYPES[method]
+            elif method == "cuda":
+                index = call.args[0].value if call.args else None
+                device = '"cuda"' if index is None else f'"cuda:{code(index)}"' if isinstance(literal(index), int) else None
+                if device is None:
+                    raise _Unclear("`.cuda()` with a non-literal device index")
+            else:
+                for arg in call.args:
+                    kind = arg.keyword.value if arg.keyword else self._classify(arg.value)
+                    if kind == "dtype":
+                        dtype = code(arg.value)
+                    elif kind == "device":
+                        device = code(arg.value)
+                    else:
+                        raise _Unclear(f"cannot tell whether `{code(arg.value)}` is a device or a dtype")
+        return device, dtype
+
+    def _classify(self, value: cst.BaseExpression) -> str | None:
+        if isinstance(value, cst.SimpleString):
+            return "device"
+        if self.context.matches(value, _TORCH_DTYPES):
+            return "dtype"
+        if isinstance(value, cst.Call) and self.context.matches(value.func, {"torch.device"}):
+            return "device"
+        return None

@@ -1,0 +1,173 @@
+"""FI013 missing-reset-parameters."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from fastinit_lint.rule import Invalid, Rule, Valid
+
+from ._lightning import method
+
+_PARAMETER = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+_FSDP_TRAIN = {"train.py": """
+    import lightning as L
+    from model import *
+    def main():
+        fabric = L.Fabric(strategy="fsdp")
+        with fabric.init_module(empty_init=True):
+            model = Net()
+"""}
+
+
+class MissingResetParameters(Rule):
+    """A module owning parameters directly, without `reset_parameters()`, in a project that builds on meta.
+
+    ## What it flags
+    A project `nn.Module` whose `__init__` creates `nn.Parameter`s directly (`self.w = nn.Parameter(...)`,
+    `self.register_parameter(...)`) or registers a computed non-persistent buffer
+    (`register_buffer(..., persistent=False)`), with no `reset_parameters` method in the class or its project
+    bases — when the project builds on the meta device: `torch.device("meta")`, or `init_module(empty_init=True)`
+    on a Trainer/Fabric using FSDP or ModelParallel.
+
+    ## Why it matters
+    Meta tensors have no data. FSDP materializes them with `module.to_empty()` then `module.reset_parameters()`
+    on every module that owns tensors (`torch/distributed/fsdp/_init_utils.py`) and raises when a module has
+    no such method; Lightning's ModelParallel materialization only warns ("Parameter initialization
+    incomplete ... uninitialized memory") and trains on garbage. Non-persistent buffers (RoPE tables,
+    masks) come back as garbage too unless `reset_parameters` recomputes them; Lightning's Fabric docs:
+    empty init "requires that all user-defined modules that manage parameters implement a
+    `reset_parameters()` method".
+
+    ## Example
+    ```python
+    class Scale(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.gain = nn.Parameter(torch.ones(dim))
+    ```
+
+    Use instead:
+    ```python
+    class Scale(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.gain = nn.Parameter(torch.empty(dim))
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            nn.init.ones_(self.gain)  # only this module's own tensors
+    ```
+
+    ## Fix
+    None: only the author knows the intended initialization.
+    """
+
+    code = "FI013"
+    name = "missing-reset-parameters"
+    markers = ("Parameter", "persistent=False")
+
+    VALID = [
+        Valid("""
+            import torch
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.gain = nn.Parameter(torch.ones(4))
+                def reset_parameters(self):
+                    nn.init.ones_(self.gain)
+            """, files=_FSDP_TRAIN),
+        Valid("""
+            import torch
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.gain = nn.Parameter(torch.ones(4))
+            """, files={"train.py": "import lightning as L\nfabric = L.Fabric(strategy='ddp')\n"
+                                    "with fabric.init_module(empty_init=True):\n    pass\n"}),
+        Valid("""
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.proj = nn.Linear(4, 4)
+            """, files=_FSDP_TRAIN),
+    ]
+    INVALID = [
+        Invalid("""
+            import torch
+            from torch import nn
+
+            class Net(nn.Module):
+                def __init__(self, dim=8):
+                    super().__init__()
+                    self.gain = nn.Parameter(torch.ones(dim))
+                    self.register_buffer("freqs", torch.arange(dim) * 0.5, persistent=False)
+            """, rows=(4,), files=_FSDP_TRAIN,
+            message_contains=("`self.gain`", "`freqs`", "fabric.init_module(empty_init=True) at train.py:5")),
+        Invalid("""
+            import torch
+            from torch import nn
+
+            class Base(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.register_parameter("w", nn.Parameter(torch.zeros(3)))
+
+            class Child(Base):
+                pass
+
+            with torch.device("meta"):
+                model = Child()
+            """, rows=(4,), message_contains=('torch.device("meta") at snippet.py:12',)),
+    ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return index.meta_init_evidence() is not None
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        context = self.context
+        qualname = context.enclosing_class_qualname()
+        init = method(node, "__init__")
+        if qualname is None or init is None or not context.index.is_nn_module(qualname) or self._has_reset(qualname):
+            return
+        owned = self._owned(init)
+        if owned:
+            self.report(node, f"`{node.name.value}` owns {', '.join(owned)} directly but has no `reset_parameters()`; "
+                              f"the project builds on the meta device ({context.index.meta_init_evidence()}), where FSDP "
+                              f"raises and ModelParallel leaves uninitialized memory; implement `reset_parameters()` for "
+                              f"this module's own tensors")
+
+    def _has_reset(self, qualname: str, seen: frozenset = frozenset()) -> bool:
+        cls = self.context.index.classes.get(qualname)
+        if cls is None or qualname in seen:
+            return False
+        if "reset_parameters" in cls.methods:
+            return True
+        return any(self._has_reset(c, seen | {qualname}) for base in cls.bases for c in base)
+
+    def _owned(self, init: cst.FunctionDef) -> list[str]:
+        owned: list[str] = []
+        context = self.context
+
+        class Collect(cst.CSTVisitor):
+            def visit_Assign(self, node: cst.Assign) -> None:
+                if isinstance(node.value, cst.Call) and context.matches(node.value.func, _PARAMETER):
+                    owned.extend(f"`{context.code(t.target)}`" for t in node.targets)
+
+            def visit_Call(self, node: cst.Call) -> None:
+                func = node.func
+                if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"):
+                    return
+                name = context.code(node.args[0].value).strip("'\"") if node.args else "?"
+                if func.attr.value == "register_parameter":
+                    owned.append(f"parameter `{name}`")
+                elif func.attr.value == "register_buffer" and any(
+                        a.keyword and a.keyword.value == "persistent" and context.code(a.value) == "False" for a in node.args) \
+                        and len(node.args) > 1 and isinstance(node.args[1].value, (cst.Call, cst.BinaryOperation)):
+                    owned.append(f"computed non-persistent buffer `{name}`")
+
+        init.visit(Collect())
+        return owned
