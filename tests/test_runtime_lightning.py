@@ -1,0 +1,119 @@
+"""fastinit_runtime.lightning with real Trainers on CPU."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import lightning as L
+from fastinit_runtime import verify_initialized
+from fastinit_runtime.lightning import configured_once, load_from_checkpoint, strategy_info
+
+warnings.filterwarnings("ignore")
+
+
+class Net(L.LightningModule):
+    def __init__(self, extra_head: bool = False):
+        super().__init__()
+        self.save_hyperparameters()
+        self.backbone = None
+
+    @configured_once
+    def configure_model(self):
+        self.backbone = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 2)
+        if self.hparams.extra_head:
+            self.extra = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.backbone(x)))
+
+    def training_step(self, batch, _):
+        x, y = batch
+        return nn.functional.cross_entropy(self(x), y)
+
+    validation_step = test_step = lambda self, batch, _: self.log("loss", self.training_step(batch, _))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.5)
+
+
+def _trainer(**kw):
+    return L.Trainer(accelerator="cpu", max_steps=3, logger=False, enable_progress_bar=False,
+                     enable_model_summary=False, **kw)
+
+
+def _data():
+    torch.manual_seed(0)
+    return DataLoader(TensorDataset(torch.randn(16, 8), torch.randint(0, 2, (16,))), batch_size=4)
+
+
+def test_configured_once_keeps_weights_across_fit_validate_test():
+    model, trainer = Net(), _trainer()
+    trainer.fit(model, _data())
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    params = [id(p) for p in model.parameters()]
+    trainer.validate(model, _data(), verbose=False)
+    trainer.test(model, _data(), verbose=False)
+    assert [id(p) for p in model.parameters()] == params
+    assert all(torch.equal(trained[k], v) for k, v in model.state_dict().items())
+
+
+def test_load_from_checkpoint_strict_and_partial(tmp_path):
+    model, trainer = Net(), _trainer(enable_checkpointing=False)
+    trainer.fit(model, _data())
+    path = tmp_path / "m.ckpt"
+    trainer.save_checkpoint(path)
+    loaded = load_from_checkpoint(Net, path, trainer=_trainer(precision="bf16-true"))
+    assert loaded.backbone.weight.dtype == torch.bfloat16
+    assert torch.equal(loaded.backbone.weight, model.backbone.weight.to(torch.bfloat16))
+    partial = load_from_checkpoint(Net, path, strict=False, extra_head=True)
+    assert not verify_initialized(partial)
+    assert torch.equal(partial.head.weight, model.head.weight)
+    assert partial.extra.weight.abs().max() <= 1 / 8 ** 0.5
+
+
+def test_strategy_info_across_namespaces():
+    import lightning_fabric
+    import pytorch_lightning
+    from lightning.pytorch.strategies import FSDPStrategy, ModelParallelStrategy
+    assert strategy_info(FSDPStrategy()).meta_init
+    assert strategy_info(pytorch_lightning.strategies.FSDPStrategy()).sharded
+    assert strategy_info(lightning_fabric.strategies.FSDPStrategy()).meta_init
+    info = strategy_info(L.Trainer(accelerator="cpu", strategy=ModelParallelStrategy(), logger=False))
+    assert info.sharded and info.meta_init
+    info = strategy_info(L.Fabric(accelerator="cpu", devices=1, precision="bf16-true"))
+    assert not info.sharded and info.dtype == torch.bfloat16
+
+
+DDP_SCRIPT = textwrap.dedent('''
+    import sys, warnings, torch
+    warnings.filterwarnings("ignore")
+    sys.path.insert(0, {tests!r})
+    from test_runtime_lightning import Net, _data, _trainer
+    model, trainer = Net(), _trainer(strategy="ddp", devices=2)
+    trainer.fit(model, _data())
+    before = model.backbone.weight.detach().clone()
+    trainer.validate(model, _data(), verbose=False)
+    assert torch.equal(before, model.backbone.weight)
+    if trainer.global_rank == 0:
+        print("OK world", trainer.world_size)
+''')
+
+
+def test_ddp_two_cpu_processes(tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT.format(tests=os.path.dirname(__file__)))
+    env = {**os.environ, "PL_DISABLE_FORK": "1", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    if "gloo" in done.stderr and "not available" in done.stderr:
+        pytest.skip("gloo backend unavailable here")
+    assert "OK world 2" in done.stdout, done.stderr[-2000:]
