@@ -127,7 +127,8 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
                            report_unused_suppressions=flags["report_unused_suppressions"])
     rules = [registry.by_code[code] for code in sorted(enabled)]
     request = RunRequest(paths, settings, rules, options, jobs=flags["jobs"], use_cache=not flags["no_cache"],
-                         force_exclude=flags["force_exclude"], stdin=stdin, write=not diff_mode)
+                         force_exclude=flags["force_exclude"], stdin=stdin, write=not diff_mode,
+                         progress=sys.stderr.isatty() and not flags["quiet"] and "NO_COLOR" not in os.environ)
     result = run(request, registry.expand)
 
     for error in (*result.errors, *result.write_errors):

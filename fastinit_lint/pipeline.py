@@ -22,6 +22,7 @@ from .discovery import Excluder, SourceFile, discover, DEFAULT_EXCLUDES
 from .facts import FileFacts, python_facts
 from .ignore_patterns import PatternSet
 from .index import ProjectIndex
+from .progress import Progress
 from .rule import Rule
 from .source import SourceError, decode, digest_bytes, read_bytes
 from .suppressions import parse_directives
@@ -51,6 +52,7 @@ class RunRequest:
     force_exclude: bool = False
     stdin: tuple[str, str] | None = None  # (filename, text)
     write: bool = True  # False for --diff: compute fixes, write nothing
+    progress: bool = False  # a counter on stderr (the CLI enables it on terminals)
 
 
 @dataclass
@@ -120,13 +122,23 @@ def _check_one(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     return result
 
 
-def _map(function: Callable, items: Sequence, jobs: int) -> list:
-    if jobs <= 1 or len(items) < 4:
-        return [function(item) for item in items]
-    context = multiprocessing.get_context("fork")
-    chunksize = max(1, min(64, len(items) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        return list(pool.map(function, items, chunksize=chunksize))
+def _map(function: Callable, items: Sequence, jobs: int, progress: Progress) -> list:
+    results = []
+    try:
+        if jobs <= 1 or len(items) < 4:
+            for item in items:
+                results.append(function(item))
+                progress.tick()
+            return results
+        context = multiprocessing.get_context("fork")
+        chunksize = max(1, min(64, len(items) // (jobs * 8)))
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for result in pool.map(function, items, chunksize=chunksize):
+                results.append(result)
+                progress.tick()
+        return results
+    finally:
+        progress.close()
 
 
 class _PerFileIgnores:
@@ -194,7 +206,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
             tasks.append((source, codes))
         else:
             results[source.display] = FileResult(source.display)
-    for result in _map(_check_one, tasks, jobs):
+    for result in _map(_check_one, tasks, jobs, Progress("checking", len(tasks), request.progress)):
         results[result.filename] = result
     for name, result in results.items():
         if result.errors or result.fixed_source is not None:
@@ -238,7 +250,7 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
             except OSError:
                 pass
         todo.append(source)
-    for display, entry in _map(_index_one, todo, jobs):
+    for display, entry in _map(_index_one, todo, jobs, Progress("indexing", len(todo), request.progress)):
         entries[display] = entry
     by_display = {s.display: s for s in sources}
     for display, entry in entries.items():

@@ -292,3 +292,44 @@ def test_report_unused_suppressions(cli, project):
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == "s.py:3:8: FI900 unused suppression for FI991"
     assert "s.py:2" not in result.stdout and "s.py:4" not in result.stdout
+
+
+class _Tty:
+    def __init__(self):
+        self.written = []
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.written.append(text)
+
+    def flush(self):
+        pass
+
+
+def test_colors_only_on_tty_and_no_color(monkeypatch):
+    from fastinit_lint.cli import _colorizer
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert _colorizer(_Tty())("x", "red") != "x"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert _colorizer(_Tty())("x", "red") == "x"
+
+
+def test_progress_draws_only_after_a_moment():
+    from fastinit_lint.progress import Progress
+    quick = Progress("checking", 3, True, _Tty())
+    for _ in range(3):
+        quick.tick()
+    quick.close()
+    assert quick.stream.written == []
+    slow = Progress("checking", 2, True, _Tty())
+    slow.start -= 1.0
+    slow.tick()
+    slow.tick()
+    slow.close()
+    assert "\rchecking 2/2 files" in slow.stream.written and slow.stream.written[-1] == "\r\033[K"
+    off = Progress("checking", 2, False, _Tty())
+    off.start -= 1.0
+    off.tick()
+    assert off.stream.written == []
