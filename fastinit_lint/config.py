@@ -37,6 +37,7 @@ class Settings:
     unknown_size: str = "large"
     unsafe_fixes: bool = False
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_file_seconds: int = 60
     root: str = "."
     config_path: str | None = None
 
@@ -96,6 +97,7 @@ _PARSERS = {
     "unknown-size": lambda v: ("unknown_size", _unknown_size(v)),
     "unsafe-fixes": lambda v: ("unsafe_fixes", _bool("unsafe-fixes", v)),
     "max-file-bytes": lambda v: ("max_file_bytes", _positive_int("max-file-bytes", v)),
+    "max-file-seconds": lambda v: ("max_file_seconds", _positive_int("max-file-seconds", v)),
 }
 
 

@@ -22,6 +22,7 @@ from .discovery import Excluder, SourceFile, discover, DEFAULT_EXCLUDES
 from .facts import FileFacts, python_facts
 from .ignore_patterns import PatternSet
 from .index import ProjectIndex
+from .limits import FileTimeout, time_limit
 from .progress import Progress
 from .rule import Rule
 from .source import SourceError, decode, digest_bytes, read_bytes
@@ -69,6 +70,19 @@ _STATE: dict = {}
 
 def _index_one(source: SourceFile) -> tuple[str, IndexEntry]:
     try:
+        with time_limit(_STATE["settings"].max_file_seconds):
+            return _index_unbounded(source)
+    except FileTimeout:
+        limit = _STATE["settings"].max_file_seconds
+        error = FileError(source.display, f"indexing took longer than {limit} s (max-file-seconds); skipped")
+        return source.display, IndexEntry(-1, -1, "", None, frozenset(), False, error)
+    except MemoryError:
+        return source.display, IndexEntry(-1, -1, "", None, frozenset(), False,
+                                          FileError(source.display, "ran out of memory while indexing; skipped"))
+
+
+def _index_unbounded(source: SourceFile) -> tuple[str, IndexEntry]:
+    try:
         stat = os.stat(source.path)
         size, mtime = stat.st_size, stat.st_mtime_ns
     except OSError:
@@ -102,6 +116,19 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
 
 
 def _check_one(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
+    source = task[0]
+    limit = _STATE["settings"].max_file_seconds
+    try:
+        with time_limit(limit):
+            return _check_unbounded(task)
+    except FileTimeout:
+        return FileResult(source.display, errors=[FileError(source.display, f"checking took longer than {limit} s "
+                                                                            f"(max-file-seconds); skipped")])
+    except MemoryError:
+        return FileResult(source.display, errors=[FileError(source.display, "ran out of memory while checking; skipped")])
+
+
+def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     source, codes = task
     state = _STATE
     entry: IndexEntry = state["entries"][source.display]

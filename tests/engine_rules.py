@@ -65,4 +65,18 @@ class Crashes(Rule):
             raise ValueError("boom")
 
 
-TEST_RULES = [LinearWithoutBias, HalfCall, Crashes]
+class Sleeps(Rule):
+    """Hangs on a name `hang_here` (test rule for the per-file time limit)."""
+
+    code = "FI993"
+    name = "test-hangs"
+    markers = ("hang_here",)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "hang_here":
+            import time
+
+            time.sleep(30)
+
+
+TEST_RULES = [LinearWithoutBias, HalfCall, Crashes, Sleeps]

@@ -138,3 +138,31 @@ def test_cache_sees_edits(cli, project):
     assert cli(".").exit_code == 1
     path.write_text("x = 1\n")
     assert cli(".").exit_code == 0
+
+
+def test_pathological_file_is_skipped_after_time_limit(cli, project):
+    import time
+    (project / "pyproject.toml").write_text("[tool.fastinit-lint]\nmax-file-seconds = 1\n")
+    (project / "slow.py").write_text("hang_here\n")
+    (project / "good.py").write_text(GOOD)
+    start = time.monotonic()
+    result = cli("--jobs", "1", "--output-format", "concise", ".")
+    assert time.monotonic() - start < 10
+    assert "slow.py:1:1: error: checking took longer than 1 s (max-file-seconds); skipped" in result.stderr
+    assert "good.py:2:1: FI990" in result.stdout and result.exit_code == 2
+
+
+def test_file_symlink_loop(cli, project):
+    os.symlink(project / "b.py", project / "a.py")
+    os.symlink(project / "a.py", project / "b.py")
+    result = cli(".")
+    assert result.exit_code == 2
+    assert "a.py:1:1: error: cannot read: Too many levels of symbolic links" in result.stderr
+
+
+def test_50_mb_file_hits_default_size_limit(cli, project):
+    (project / "huge.py").write_bytes(b"x = 1\n" * (50_000_000 // 6))
+    (project / "good.py").write_text(GOOD)
+    result = cli("--output-format", "concise", ".")
+    assert "huge.py:1:1: error: file too large to check (50.0 MB > limit 20.0 MB)" in result.stderr
+    assert "good.py:2:1: FI990" in result.stdout
