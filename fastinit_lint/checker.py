@@ -14,6 +14,7 @@ from .diagnostics import SAFE, FileError, FileResult, Finding, Fix, Location
 from .facts import FileFacts
 from .fixes import apply_changes, edit_between
 from .index import ProjectIndex
+from .names import collect_names
 from .rule import Context, Report, Rule
 from .suppressions import Suppressions, UnusedSuppression
 
@@ -25,6 +26,9 @@ class CheckOptions:
     fix: bool = False
     unsafe_fixes: bool = False
     report_unused_suppressions: bool = False
+    # Compute each fix's text edit (JSON/SARIF need them). It costs a transform + codegen of the whole
+    # module per fix, which on a 10k-line file is seconds, so human formats skip it.
+    edits: bool = True
 
     def applies(self, fix: Fix | None) -> bool:
         return fix is not None and (fix.applicability == SAFE or self.unsafe_fixes)
@@ -60,10 +64,50 @@ class _ScopeTracker:
             self.context.scope = self.context.scope[:-1]
 
 
+# Rules that only visit these nodes are run by walking statements, never expressions: on large files that is
+# most of the LibCST cost (a full traversal rebuilds every node).
+_STATEMENT_LEVEL = frozenset(f"{kind}_{node}" for kind in ("visit", "leave") for node in ("Module", "ClassDef", "FunctionDef"))
+
+
+def _statement_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    children: list[cst.CSTNode] = []
+    for name in ("body", "orelse", "handlers", "finalbody"):
+        value = getattr(node, name, None)
+        if value is None:
+            continue
+        if isinstance(value, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            value = value.body
+        if isinstance(value, cst.CSTNode):
+            children.append(value)
+        elif isinstance(value, (list, tuple)):
+            children.extend(v for v in value if isinstance(v, cst.BaseCompoundStatement | cst.Else | cst.ExceptHandler
+                                                         | cst.ExceptStarHandler | cst.Finally))
+    return children
+
+
+def _walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker") -> None:
+    tracker.enter(node)
+    kind = type(node).__name__
+    for visit in methods.get(f"visit_{kind}", ()):
+        visit(node)
+    for child in _statement_children(node):
+        _walk_statements(child, methods, tracker)
+    for leave in methods.get(f"leave_{kind}", ()):
+        leave(node)
+    tracker.leave(node)
+
+
 def _run(rules: Sequence[type[Rule]], context: Context) -> None:
     tracker = _ScopeTracker(context)
     instances = [rule(context) for rule in rules]
-    cst.visit_batched(context.module, instances, before_visit=tracker.enter, after_leave=tracker.leave)
+    methods: dict[str, list] = {}
+    for instance in instances:
+        for name, method in instance.get_visitors().items():
+            methods.setdefault(name, []).append(method)
+    if set(methods) <= _STATEMENT_LEVEL:
+        _walk_statements(context.module, methods, tracker)
+    else:
+        cst.visit_batched(context.module, instances, before_visit=tracker.enter, after_leave=tracker.leave)
 
 
 def _run_isolated(filename: str, rules: Sequence[type[Rule]], context: Context) -> list[FileError]:
@@ -94,12 +138,12 @@ class _Pass:
     findings: list[Finding]
 
 
-def _finding(filename: str, report: Report, positions, module: cst.Module) -> Finding:
+def _finding(filename: str, report: Report, positions, module: cst.Module, edits: bool) -> Finding:
     span = positions[report.node]
     fix = None
     if report.fix is not None:
-        edit = edit_between(module.code, apply_changes(module, [report.fix.changes]))
-        fix = Fix(report.fix.applicability, report.fix.message, (edit,))
+        changed = (edit_between(module.code, apply_changes(module, [report.fix.changes])),) if edits else ()
+        fix = Fix(report.fix.applicability, report.fix.message, changed)
     return Finding(
         code=report.rule.code,
         name=report.rule.name,
@@ -113,7 +157,7 @@ def _finding(filename: str, report: Report, positions, module: cst.Module) -> Fi
 
 
 def _lint(filename: str, module: cst.Module, rules, facts, index, settings, suppressions: Suppressions,
-          errors: list[FileError]) -> _Pass:
+          errors: list[FileError], edits: bool = True) -> _Pass:
     context = Context(filename, module, facts, index, settings)
     errors.extend(_run_isolated(filename, rules, context))
     if not context.reports:
@@ -125,7 +169,7 @@ def _lint(filename: str, module: cst.Module, rules, facts, index, settings, supp
         if suppressions.suppressed(report.rule.code, (span.start.line, span.end.line)):
             continue
         kept_reports.append(report)
-        findings.append(_finding(filename, report, positions, module))
+        findings.append(_finding(filename, report, positions, module, edits))
     return _Pass(module, kept_reports, findings)
 
 
@@ -157,14 +201,21 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
     result = FileResult(filename)
     active = gate(rules, text_markers, facts, index, settings)
     suppressions = Suppressions(text)
+    if active and not facts.names.complete:
+        # Phase 1 kept only module-level names for this file; rules resolve names inside functions too.
+        facts.names = collect_names(ast.parse(text), facts.module, facts.names.is_package)
     if active:
         parsed = _parse(filename, text)
         if isinstance(parsed, FileError):
             result.errors.append(parsed)
             return result
-        current = _lint(filename, parsed, active, facts, index, settings, suppressions, result.errors)
+        current = _lint(filename, parsed, active, facts, index, settings, suppressions, result.errors,
+                        options.edits and not options.fix)
         if options.fix:
             current = _fix_to_fixpoint(filename, text, current, active, facts, index, settings, options, result)
+            if options.edits and any(f.fix for f in current.findings):  # fixes left (unsafe ones): show their edits
+                current = _lint(filename, current.module, active, facts, index, settings,
+                                Suppressions(current.module.code), [], edits=True)
         result.findings = current.findings
     if options.report_unused_suppressions and UnusedSuppression.code in enabled:
         result.findings.extend(_unused(filename, suppressions, enabled))
@@ -191,7 +242,8 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         chosen_plans = {id(r.fix) for r in chosen}  # one plan may resolve several findings (FI001)
         result.fixed.extend(f for r, f in pending if id(r.fix) in chosen_plans)
         fixed_text = candidate
-        current = _lint(filename, parsed, rules, facts, index, settings, Suppressions(candidate), result.errors)
+        current = _lint(filename, parsed, rules, facts, index, settings, Suppressions(candidate), result.errors,
+                        edits=False)
     if fixed_text != text:
         result.original, result.fixed_source = text, fixed_text
     return current

@@ -124,7 +124,8 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
         return EXIT_ERROR
     diff_mode = flags["diff"]
     options = CheckOptions(fix=flags["fix"] or diff_mode, unsafe_fixes=settings.unsafe_fixes,
-                           report_unused_suppressions=flags["report_unused_suppressions"])
+                           report_unused_suppressions=flags["report_unused_suppressions"],
+                           edits=output_format in ("json", "json-lines", "sarif") and not flags["statistics"])
     rules = [registry.by_code[code] for code in sorted(enabled)]
     request = RunRequest(paths, settings, rules, options, jobs=flags["jobs"], use_cache=not flags["no_cache"],
                          force_exclude=flags["force_exclude"], stdin=stdin, write=not diff_mode,

@@ -96,6 +96,18 @@ _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "Param
 _MAX_DEPTH = 12
 
 
+def _leaves(data) -> int | Unknown:
+    if isinstance(data, (list, tuple)):
+        counts = [_leaves(item) for item in data]
+        unknown = _unknown_of(*counts)
+        return unknown if unknown else sum(counts)
+    return data if isinstance(data, Unknown) else 1
+
+
+def _depth(data) -> int:
+    return 1 + max((_depth(item) for item in data), default=0) if isinstance(data, (list, tuple)) else 0
+
+
 def size_of(value: object) -> Size:
     if isinstance(value, Module):
         return value.size
@@ -341,7 +353,13 @@ class Estimator:
         name = qname.rsplit(".", 1)[-1]
         if qname in _PARAMETER:
             tensor = self.eval(call.args[0], frame, depth) if call.args else None
-            return tensor if isinstance(tensor, Tensor) else Tensor(Unknown((ast.unparse(call),)), 2)
+            # A tensor we cannot size is not evidence of a matrix: presume it small (dims unknown -> 0).
+            return tensor if isinstance(tensor, Tensor) else Tensor(Unknown((ast.unparse(call),)), 0)
+        if qname in ("torch.tensor", "torch.as_tensor") and call.args:
+            data = self.eval(call.args[0], frame, depth)
+            if isinstance(data, (list, tuple)):
+                return Tensor(_leaves(data), _depth(data))
+            return Tensor(Unknown((ast.unparse(call),)), 0)
         if qname.startswith("torch.") and name in TENSOR_FACTORIES and qname.count(".") == 1:
             return self._tensor(name, call, frame, depth)
         if qname.startswith(_NN_PREFIXES):

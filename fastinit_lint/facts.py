@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import os
+import re
+import textwrap
 from dataclasses import dataclass, field
 
 from .lightning_facts import (
@@ -60,6 +62,7 @@ class ClassFact:
     scope: ScopeKey = ()  # the class's own scope key, for resolving names inside its methods
     init_source: str | None = None  # `__init__`, dedented: the estimator re-parses it on demand
     fields: tuple[tuple[str, str], ...] = ()  # class-level `name[: T] = value` (config dataclass defaults)
+    owns_tensors: bool = False  # `__init__` mentions nn.Parameter / register_parameter / non-persistent buffers
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class FileFacts:
     classes: list[ClassFact] = field(default_factory=list)
     runners: list[RunnerFact] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # module-level NAME = <call-free expression>
+    cast_hint: bool = False  # text looks like a module cast/move after construction (FI007's gate)
     # `X.init_module(empty_init=True)` (receiver, scope, site) and `torch.device("meta")` sites (None, scope, site)
     meta_sites: list[tuple[str | None, ScopeKey, Site]] = field(default_factory=list)
 
@@ -125,19 +129,6 @@ class _FactCollector(ast.NodeVisitor):
         self.scope = outer
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        bases = tuple(tuple(sorted(self.facts.names.resolve_node(base, self.scope))) for base in node.bases)
-        methods = tuple(s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
-        qualname = ".".join(p for p in (self.facts.module, *(n for _, n in self.scope), node.name) if p)
-        init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
-        fields = tuple(
-            (s.target.id if isinstance(s, ast.AnnAssign) else s.targets[0].id, ast.unparse(s.value))
-            for s in node.body
-            if (isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.value is not None)
-            or (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name))
-        )
-        self.facts.classes.append(ClassFact(node.name, qualname, self._site(node), bases, methods,
-                                            (*self.scope, ("class", node.name)),
-                                            ast.unparse(init) if init is not None else None, fields))
         self._scoped("class", node.name, node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
@@ -146,9 +137,6 @@ class _FactCollector(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        if not self.scope and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                and not any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
-            self.facts.constants[node.targets[0].id] = ast.unparse(node.value)
         for target in node.targets:
             if isinstance(target, ast.Name):
                 self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append((node.lineno, node.value))
@@ -218,9 +206,126 @@ class _FactCollector(ast.NodeVisitor):
         )
 
 
-def python_facts(filename: str, path: str, tree: ast.Module) -> FileFacts:
+_SIMPLE_VALUES = (ast.Constant, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp, ast.Tuple)
+# Text that must occur for a file to construct a Trainer/Fabric or build on the meta device.
+_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", 'device("meta"', "device('meta'")
+_CAST_HINT = re.compile(r"\)\s*\.(?:half|bfloat16|double|cuda|to)\(|^\s*(\w+)\s*(?:=\s*\1\s*)?\.(?:half|bfloat16|double|cuda|to)\(",
+                        re.MULTILINE)
+_OWNS_TENSORS_TEXT = ("Parameter(", "register_parameter", "persistent=False")
+
+
+class _Lines:
+    """Source segments by line range, without `ast.unparse` (which costs as much as the parse)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines(keepends=True)
+
+    def segment(self, node: ast.AST) -> str | None:
+        if node.lineno != node.end_lineno:
+            return None
+        return self.lines[node.lineno - 1].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
+
+    def block(self, node: ast.AST) -> str:
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        return textwrap.dedent("".join(self.lines[first - 1:node.end_lineno]))
+
+
+def _simple(value: ast.AST) -> bool:
+    if isinstance(value, ast.Tuple):
+        return len(value.elts) <= 8 and all(isinstance(e, (ast.Constant, ast.Name, ast.BinOp)) for e in value.elts)
+    return isinstance(value, _SIMPLE_VALUES)
+
+
+def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines: _Lines) -> None:
+    """Classes at module level (also under if/try) and nested in classes; not those local to functions."""
+    for node in body:
+        if isinstance(node, ast.ClassDef):
+            bases = tuple(tuple(sorted(facts.names.resolve_node(base, scope))) for base in node.bases)
+            methods = tuple(s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
+            qualname = ".".join(p for p in (facts.module, *(n for _, n in scope), node.name) if p)
+            init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+            init_source = lines.block(init) if init is not None and node.bases else None
+            fields = []
+            for s in node.body:
+                target = s.target if isinstance(s, ast.AnnAssign) else s.targets[0] if isinstance(s, ast.Assign) and len(s.targets) == 1 else None
+                if isinstance(target, ast.Name) and s.value is not None and _simple(s.value):
+                    text = lines.segment(s.value)
+                    if text is not None:
+                        fields.append((target.id, text))
+            owns = init_source is not None and any(t in init_source for t in _OWNS_TENSORS_TEXT)
+            facts.classes.append(ClassFact(node.name, qualname, Site(facts.filename, node.lineno), bases, methods,
+                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns))
+            _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines)
+        elif isinstance(node, (ast.If, ast.Try)) or type(node).__name__ == "TryStar":
+            for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),
+                          *(h.body for h in getattr(node, "handlers", []))):
+                _scan_classes(facts, block, scope, lines)
+
+
+_CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
+
+
+def _class_like_call(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    name = dotted_name(node.func)
+    return bool(name) and name.rsplit(".", 1)[-1][:1].isupper()
+
+
+def _cast_of(node: ast.AST) -> ast.AST | None:
+    """The receiver of `<receiver>.half()`-style casts, else None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CAST_METHODS:
+        return node.func.value
+    return None
+
+
+def _has_build_then_cast(body: list[ast.stmt]) -> bool:
+    """FI007's precise gate, on statements only: `Cls(...).half()` chains, or `x = Cls(...)` followed by
+    `x = x.to(...)` / `x.to(...)`. Recurses into compound statements and function bodies."""
+    previous_built = None
+    for stmt in body:
+        value = stmt.value if isinstance(stmt, (ast.Assign, ast.Expr, ast.AnnAssign, ast.Return)) else None
+        receiver = value
+        while receiver is not None and _cast_of(receiver) is not None:
+            receiver = _cast_of(receiver)
+            if _class_like_call(receiver):
+                return True
+        cast_target = _cast_of(value) if value is not None else None
+        if previous_built and isinstance(cast_target, ast.Name) and cast_target.id == previous_built:
+            return True
+        previous_built = None
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                and _class_like_call(stmt.value):
+            previous_built = stmt.targets[0].id
+        for block in ("body", "orelse", "finalbody"):
+            if _has_build_then_cast(getattr(stmt, block, None) or []):
+                return True
+        for handler in getattr(stmt, "handlers", []):
+            if _has_build_then_cast(handler.body):
+                return True
+    return False
+
+
+def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and _simple(node.value):
+            text = lines.segment(node.value)
+            if text is not None:
+                facts.constants[node.targets[0].id] = text
+
+
+def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileFacts:
+    """Phase-1 facts. The full walk (runners, meta sites, every scope's names) runs only when the text
+    can contain a Trainer/Fabric or meta-device build; otherwise module-level names suffice."""
     module, is_package = module_name(path)
-    facts = FileFacts(filename, module, collect_names(tree, module, is_package))
-    _FactCollector(facts).visit(tree)
+    full = any(marker in text for marker in _RUNNER_OR_META_TEXT)
+    facts = FileFacts(filename, module, collect_names(tree, module, is_package, module_level_only=not full))
+    facts.cast_hint = bool(_CAST_HINT.search(text)) and _has_build_then_cast(tree.body)
+    lines = _Lines(text)
+    _scan_classes(facts, tree.body, (), lines)
+    _scan_constants(facts, tree, lines)
+    if full:
+        _FactCollector(facts).visit(tree)
     return facts
 

@@ -85,7 +85,14 @@ class ProjectIndex:
                 return item
         return None
 
+    @cached_property
+    def _meta_init_evidence(self) -> str | None:
+        return self._find_meta_init()
+
     def meta_init_evidence(self) -> str | None:
+        return self._meta_init_evidence
+
+    def _find_meta_init(self) -> str | None:
         """Where the project builds on the meta device: `torch.device("meta")`, or `init_module(empty_init=True)`
         on a Trainer/Fabric whose strategy is FSDP or ModelParallel (others use `_EmptyInit`, not meta)."""
         for facts in self.files.values():

@@ -52,6 +52,7 @@ class FileNames:
     is_package: bool
     scopes: dict[ScopeKey, dict[str, frozenset[str]]] = field(default_factory=dict)
     star_imports: dict[ScopeKey, tuple[str, ...]] = field(default_factory=dict)
+    complete: bool = True  # False: module-level bindings only (see collect_names)
 
     def _lookup(self, head: str, scope: ScopeKey) -> frozenset[str] | None:
         """Bindings of `head` as seen from `scope`: class bodies are invisible to nested functions."""
@@ -175,6 +176,9 @@ class _BindingCollector(ast.NodeVisitor):
     # Assignments ---------------------------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
+        self.bind_assign(node)
+
+    def bind_assign(self, node: ast.Assign) -> None:
         alias = dotted_name(node.value)
         for target in node.targets:
             if isinstance(target, ast.Name) and alias is not None and alias.split(".")[0] != target.id:
@@ -215,7 +219,45 @@ class _BindingCollector(ast.NodeVisitor):
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
 
 
-def collect_names(tree: ast.Module, module: str, is_package: bool) -> FileNames:
-    names = FileNames(module, is_package)
-    _BindingCollector(names).visit(tree)
+def _stored_names(target: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+def _module_level(collector: _BindingCollector, statements: list[ast.stmt]) -> None:
+    """Bindings of module scope only: statements, never expressions, never function or class bodies."""
+    for stmt in statements:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            collector.visit(stmt)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            collector._bind(stmt.name, collector._qualify(stmt.name))
+        elif isinstance(stmt, ast.Assign):
+            collector.bind_assign(stmt)
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.Delete)):
+            for target in (stmt.targets if isinstance(stmt, ast.Delete) else [stmt.target]):
+                for name in _stored_names(target):
+                    collector._bind(name, LOCAL)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                for name in _stored_names(item.optional_vars) if item.optional_vars is not None else ():
+                    collector._bind(name, LOCAL)
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            for handler in stmt.handlers:
+                if handler.name:
+                    collector._bind(handler.name, LOCAL)
+                _module_level(collector, handler.body)
+        for block in ("body", "orelse", "finalbody"):
+            if block != "body" or not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                _module_level(collector, getattr(stmt, block, None) or [])
+
+
+def collect_names(tree: ast.Module, module: str, is_package: bool, module_level_only: bool = False) -> FileNames:
+    """The names table of a file. `module_level_only` is the cheap variant phase 1 uses for files in which
+    no rule runs: it resolves module-level names (class bases, constants) exactly, and nothing inside
+    functions; `FileNames.complete` says which one a table is."""
+    names = FileNames(module, is_package, complete=not module_level_only)
+    collector = _BindingCollector(names)
+    if module_level_only:
+        _module_level(collector, tree.body)
+    else:
+        collector.visit(tree)
     return names

@@ -26,7 +26,7 @@ from .limits import FileTimeout, time_limit
 from .progress import Progress
 from .rule import Rule
 from .source import SourceError, decode, digest_bytes, read_bytes
-from .suppressions import parse_directives
+from .suppressions import may_have_directives
 from .writer import ChangedOnDisk, write_atomic
 from .yaml_facts import yaml_facts
 
@@ -101,7 +101,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
         if source.kind == "yaml":
             facts = yaml_facts(source.display, text)
         else:
-            facts = python_facts(source.display, source.path, ast.parse(text, filename=source.display))
+            facts = python_facts(source.display, source.path, ast.parse(text, filename=source.display), text)
     except SyntaxError as exc:
         row, col = exc.lineno or 1, exc.offset or 1
         error = FileError(source.display, f"syntax error: {exc.msg}", row, col)
@@ -111,7 +111,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
         return IndexEntry(size, mtime, digest, None, markers, False, error)
     except SourceError as exc:
         return IndexEntry(size, mtime, digest, None, markers, False, FileError(source.display, exc.message, exc.row, exc.column))
-    has_directives = source.kind == "python" and bool(parse_directives(text))
+    has_directives = source.kind == "python" and may_have_directives(text)
     return IndexEntry(size, mtime, digest, facts, markers, has_directives, None)
 
 

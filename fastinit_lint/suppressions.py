@@ -51,8 +51,13 @@ def _comments(text: str) -> list[tuple[int, int, str]]:
         return []
 
 
+def may_have_directives(text: str) -> bool:
+    """Cheap (regex, no tokenize): whether the file could hold a suppression comment at all."""
+    return _CANDIDATE.search(text) is not None
+
+
 def parse_directives(text: str) -> list[Directive]:
-    if not _CANDIDATE.search(text):
+    if not may_have_directives(text):
         return []
     directives = []
     for row, column, comment in _comments(text):

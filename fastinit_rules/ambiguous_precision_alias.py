@@ -62,6 +62,10 @@ class AmbiguousPrecisionAlias(Rule):
                 fixed="import pytorch_lightning as pl\npl.Trainer(\n    precision=\"16-mixed\",\n)\n"),
     ]
 
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return bool(facts.runners)  # phase 1 records every Trainer/Fabric call, bound or not
+
     def visit_Call(self, node: cst.Call) -> None:
         if not self.context.matches(node.func, TRAINER_QNAMES | FABRIC_QNAMES):
             return

@@ -135,7 +135,7 @@ class CreateThenCast(FlowRule, Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return True
+        return facts.cast_hint and not any(r.bound_to for r in facts.runners)
 
     def check(self, flow_: Flow) -> None:
         if flow_.runners:

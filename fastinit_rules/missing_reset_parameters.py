@@ -125,7 +125,7 @@ class MissingResetParameters(Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return index.meta_init_evidence() is not None
+        return any(c.owns_tensors for c in facts.classes) and index.meta_init_evidence() is not None
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
@@ -144,7 +144,7 @@ class MissingResetParameters(Rule):
         cls = self.context.index.classes.get(qualname)
         if cls is None or qualname in seen:
             return False
-        if "reset_parameters" in cls.methods:
+        if {"reset_parameters", "_reset_parameters"} & set(cls.methods):
             return True
         return any(self._has_reset(c, seen | {qualname}) for base in cls.bases for c in base)
 
@@ -155,14 +155,17 @@ class MissingResetParameters(Rule):
         class Collect(cst.CSTVisitor):
             def visit_Assign(self, node: cst.Assign) -> None:
                 if isinstance(node.value, cst.Call) and context.matches(node.value.func, _PARAMETER):
-                    owned.extend(f"`{context.code(t.target)}`" for t in node.targets)
+                    owned.extend(f"`{context.code(t.target)}`" for t in node.targets
+                                 if isinstance(t.target, cst.Attribute) and isinstance(t.target.value, cst.Name)
+                                 and t.target.value.value == "self")
 
             def visit_Call(self, node: cst.Call) -> None:
                 func = node.func
                 if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"):
                     return
                 name = context.code(node.args[0].value).strip("'\"") if node.args else "?"
-                if func.attr.value == "register_parameter":
+                if func.attr.value == "register_parameter" and len(node.args) > 1 \
+                        and not (isinstance(node.args[1].value, cst.Name) and node.args[1].value.value == "None"):
                     owned.append(f"parameter `{name}`")
                 elif func.attr.value == "register_buffer" and any(
                         a.keyword and a.keyword.value == "persistent" and context.code(a.value) == "False" for a in node.args) \

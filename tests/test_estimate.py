@@ -22,7 +22,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "sizes"
 
 def _estimate(expression: str, index: ProjectIndex | None = None, facts=None):
     source = "import torch\nfrom torch import nn\n"
-    facts = facts or python_facts("t.py", "t.py", ast.parse(source))
+    facts = facts or python_facts("t.py", "t.py", ast.parse(source), source)
     estimator = Estimator(index or ProjectIndex([facts]))
     return estimator.expression(ast.parse(expression, mode="eval").body, estimator.new_frame(facts.names, ()))
 
@@ -117,7 +117,7 @@ def test_unknown_sizes_are_classified(expression, large, depends):
 @pytest.fixture(scope="module")
 def fixture_project():
     path = FIXTURES / "models.py"
-    facts = python_facts("models.py", str(path), ast.parse(path.read_text()))
+    facts = python_facts("models.py", str(path), ast.parse(path.read_text()), path.read_text())
     spec = importlib.util.spec_from_file_location("sizes_models", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["sizes_models"] = module
