@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .config import Settings
 from .diagnostics import SAFE, FileError, FileResult, Finding, Fix, Location
@@ -15,6 +14,7 @@ from .facts import FileFacts
 from .fixes import apply_changes, edit_between
 from .index import ProjectIndex
 from .names import collect_names
+from .positions import positions as node_positions
 from .rule import Context, Report, Rule
 from .suppressions import Suppressions, UnusedSuppression
 
@@ -162,7 +162,7 @@ def _lint(filename: str, module: cst.Module, rules, facts, index, settings, supp
     errors.extend(_run_isolated(filename, rules, context))
     if not context.reports:
         return _Pass(module, [], [])
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = node_positions(module, [r.node for r in context.reports])
     kept_reports, findings = [], []
     for report in context.reports:
         span = positions[report.node]
@@ -229,8 +229,9 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         pending = [(r, f) for r, f in zip(current.reports, current.findings) if options.applies(f.fix)]
         if not pending:
             break
-        positions = MetadataWrapper(current.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        chosen = _non_overlapping([r for r, _ in pending], positions)
+        reports = [r for r, _ in pending]
+        positions = node_positions(current.module, [node for r in reports for node in r.fix.changes])
+        chosen = _non_overlapping(reports, positions)
         candidate = apply_changes(current.module, [r.fix.changes for r in chosen])
         parsed = _parse(filename, candidate)
         if isinstance(parsed, FileError) or not _ast_ok(candidate):

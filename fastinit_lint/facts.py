@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import textwrap
 from dataclasses import dataclass, field
 
@@ -209,8 +208,6 @@ class _FactCollector(ast.NodeVisitor):
 _SIMPLE_VALUES = (ast.Constant, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp, ast.Tuple)
 # Text that must occur for a file to construct a Trainer/Fabric or build on the meta device.
 _RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", 'device("meta"', "device('meta'")
-_CAST_HINT = re.compile(r"\)\s*\.(?:half|bfloat16|double|cuda|to)\(|^\s*(\w+)\s*(?:=\s*\1\s*)?\.(?:half|bfloat16|double|cuda|to)\(",
-                        re.MULTILINE)
 _OWNS_TENSORS_TEXT = ("Parameter(", "register_parameter", "persistent=False")
 
 
@@ -321,7 +318,7 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     module, is_package = module_name(path)
     full = any(marker in text for marker in _RUNNER_OR_META_TEXT)
     facts = FileFacts(filename, module, collect_names(tree, module, is_package, module_level_only=not full))
-    facts.cast_hint = bool(_CAST_HINT.search(text)) and _has_build_then_cast(tree.body)
+    facts.cast_hint = any(f".{m}(" in text for m in _CAST_METHODS) and _has_build_then_cast(tree.body)
     lines = _Lines(text)
     _scan_classes(facts, tree.body, (), lines)
     _scan_constants(facts, tree, lines)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .rule import Rule
 
+_QUICK = re.compile(r"noqa|fastinit", re.IGNORECASE)  # literal scan first: `#.*` backtracks on every '#'
 _CANDIDATE = re.compile(r"#.*(?:noqa|fastinit\s*:)", re.IGNORECASE)
 _FILE_NOQA = re.compile(r"#\s*fastinit\s*:\s*noqa(?:\s*:\s*(?P<codes>[\w\s,]+))?\s*$", re.IGNORECASE)
 _LINE_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
@@ -53,7 +54,7 @@ def _comments(text: str) -> list[tuple[int, int, str]]:
 
 def may_have_directives(text: str) -> bool:
     """Cheap (regex, no tokenize): whether the file could hold a suppression comment at all."""
-    return _CANDIDATE.search(text) is not None
+    return _QUICK.search(text) is not None and _CANDIDATE.search(text) is not None
 
 
 def parse_directives(text: str) -> list[Directive]:
