@@ -155,6 +155,13 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     return result
 
 
+def _size(source: SourceFile) -> int:
+    try:
+        return os.stat(source.path).st_size
+    except OSError:
+        return 0
+
+
 def _map(function: Callable, items: Sequence, jobs: int, progress: Progress) -> list:
     results = []
     try:
@@ -164,7 +171,7 @@ def _map(function: Callable, items: Sequence, jobs: int, progress: Progress) -> 
                 progress.tick()
             return results
         context = multiprocessing.get_context("fork")
-        chunksize = max(1, min(64, len(items) // (jobs * 8)))
+        chunksize = max(1, min(16, len(items) // (jobs * 32)))  # small chunks: big files come first
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             for result in pool.map(function, items, chunksize=chunksize):
                 results.append(result)
@@ -239,6 +246,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
             tasks.append((source, codes))
         else:
             results[source.display] = FileResult(source.display)
+    tasks.sort(key=lambda task: _size(task[0]), reverse=True)
     for result in _map(_check_one, tasks, jobs, Progress("checking", len(tasks), request.progress)):
         results[result.filename] = result
     for name, result in results.items():
@@ -283,6 +291,7 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
             except OSError:
                 pass
         todo.append(source)
+    todo.sort(key=_size, reverse=True)  # largest first: no single big file left running at the end
     for display, entry in _map(_index_one, todo, jobs, Progress("indexing", len(todo), request.progress)):
         entries[display] = entry
     by_display = {s.display: s for s in sources}
