@@ -1,22 +1,35 @@
-"""Engine throughput on a real tree: the `ast.parse` floor vs fastinit-lint cold/warm, in one run.
+"""fastinit-lint against the `ast.parse` floor and the anchors (TorchFix, Fixit, ruff), one table per tree.
 
-Usage: python bench/engine.py [TREE]   (default: the installed lightning package). Prints one table.
+Usage:
+    python bench/engine.py [--trees torch,lightning,generated] [--repeat 3] [--anchors /path/to/venv]
+                           [--anchor-files 400]
+
+Every row of a tree is measured in the same run on the same copy of the tree. Wall time is the median of
+`--repeat` runs; CPU time (user+sys, including worker processes) and peak RSS come from `/usr/bin/time`.
+The anchors are slow (4-6 files/s on 2 cores), so they run on the first `--anchor-files` files of the tree
+(sorted by path) and their files/s is what the ratios compare. Create the anchors' own environment with
+`python -m venv /tmp/anchors && /tmp/anchors/bin/pip install torchfix fixit ruff` (TorchFix pins an old
+LibCST, so it cannot share ours).
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import os
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+LINT = [sys.executable, "-m", "fastinit_lint", "--exit-zero", "-q", "--output-format", "concise"]
 
-def _files(tree: str) -> list[str]:
-    return [os.path.join(d, f) for d, _, names in os.walk(tree) for f in names if f.endswith(".py")]
+
+def _sources(tree: str) -> list[str]:
+    return sorted(os.path.join(d, f) for d, _, names in os.walk(tree) for f in names if f.endswith(".py"))
 
 
 def _floor(files: list[str]) -> float:
@@ -30,36 +43,121 @@ def _floor(files: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def _lint(tree: str, *args: str) -> float:
+def _timed(command: list[str], cwd: str) -> tuple[float, float, int]:
+    """(wall s, cpu s, peak RSS bytes) of one run, via GNU time."""
+    report = tempfile.mktemp()
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "fastinit_lint", "--exit-zero", "-q", "--output-format", "concise",
-                    *args, tree], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    subprocess.run(["/usr/bin/time", "-o", report, "-f", "%U %S %M", *command], cwd=cwd,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    wall = time.perf_counter() - start
+    with open(report) as handle:
+        user, system, rss = handle.read().split()[-3:]
+    os.unlink(report)
+    return wall, float(user) + float(system), int(rss) * 1024
+
+
+def _median(command, cwd, repeat, before=None):
+    runs = []
+    for _ in range(repeat):
+        if before:
+            before()
+        runs.append(_timed(command, cwd))
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), max(r[2] for r in runs)
+
+
+def _subset(tree: str, count: int) -> str:
+    target = tempfile.mkdtemp(prefix="anchor-subset-")
+    for path in _sources(tree)[:count]:
+        destination = os.path.join(target, os.path.relpath(path, tree))
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        shutil.copy(path, destination)
+    return target
+
+
+def _tree(name: str, work: str) -> str:
+    target = os.path.join(work, name)
+    if name == "generated":
+        sys.path.insert(0, HERE)
+        from generate import generate
+
+        generate(target, 40)
+    else:
+        packages = {"torch": ["torch"], "lightning": ["lightning", "pytorch_lightning"]}[name]
+        os.makedirs(target)
+        for package in packages:
+            module = __import__(package)
+            shutil.copytree(os.path.dirname(module.__file__), os.path.join(target, package),
+                            ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyc", "lib", "include", "bin"))
+    with open(os.path.join(target, "pyproject.toml"), "w") as handle:
+        handle.write("[tool.fastinit-lint]\n")
+    return target
+
+
+def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_files: int) -> None:
+    tree = _tree(name, work)
+    files = _sources(tree)
+    n = len(files)
+    floor = statistics.median(_floor(files) for _ in range(repeat))
+    rows = [("ast.parse floor (read + parse, 1 process)", floor, None, None, n)]
+
+    def add(label, command, count=n, cwd=tree, before=None):
+        wall, cpu, rss = _median(command, cwd, repeat, before)
+        rows.append((label, wall, cpu, rss, count))
+
+    add("fastinit-lint cold, --jobs 1", [*LINT, "--no-cache", "--jobs", "1", "."])
+    add("fastinit-lint cold, default jobs", [*LINT, "--no-cache", "."])
+    subprocess.run([*LINT, "."], cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    add("fastinit-lint warm (nothing changed)", [*LINT, "."])
+    touched = files[len(files) // 2]
+
+    def touch():
+        with open(touched, "a") as handle:
+            handle.write("\n# touched\n")
+
+    add("fastinit-lint, one file touched", [*LINT, "."], before=touch)
+    if name == "generated":
+        copy = os.path.join(work, "generated-fix")
+
+        def fresh():
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(tree, copy)
+
+        add("fastinit-lint --fix --unsafe-fixes (cold)", [*LINT, "--no-cache", "--fix", "--unsafe-fixes", "."],
+            cwd=copy, before=fresh)
+    if anchors:
+        subset = _subset(tree, anchor_files)
+        count = len(_sources(subset))
+        binary = os.path.join(anchors, "bin")
+        add(f"fastinit-lint cold, default jobs (first {count} files)", [*LINT, "--no-cache", "."], count, subset)
+        for label, command in (("TorchFix", [os.path.join(binary, "torchfix"), "."]),
+                               ("Fixit (fixit lint)", [os.path.join(binary, "fixit"), "lint", "."]),
+                               ("ruff check", [os.path.join(binary, "ruff"), "check", "--no-cache", "--exit-zero", "."])):
+            wall, cpu, rss = _timed(command, subset)  # once: minutes each
+            rows.append((f"{label} (first {count} files)", wall, cpu, rss, count))
+        shutil.rmtree(subset)
+    print(f"\n### {name}: {n} Python files, {os.cpu_count()} CPUs\n")
+    print("| row | wall s | CPU s | peak RSS MB | files/s | x floor (s/file) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    per_file_floor = floor / n
+    for label, wall, cpu, rss, count in rows:
+        cpu_text = f"{cpu:.1f}" if cpu is not None else "-"
+        rss_text = f"{rss / 2**20:.0f}" if rss is not None else "-"
+        print(f"| {label} | {wall:.2f} | {cpu_text} | {rss_text} | {count / wall:.0f} | {wall / count / per_file_floor:.2f} |")
 
 
 def main() -> None:
-    if len(sys.argv) > 1:
-        source = sys.argv[1]
-    else:
-        import lightning
-        source = os.path.dirname(lightning.__file__)
-    work = tempfile.mkdtemp()
-    tree = os.path.join(work, "tree")
-    shutil.copytree(source, tree)
-    with open(os.path.join(work, "pyproject.toml"), "w") as handle:
-        handle.write("[tool.fastinit-lint]\n")
-    files = _files(tree)
-    floor = _floor(files)
-    rows = [("ast.parse floor (1 process)", floor)]
-    rows.append(("fastinit-lint cold --jobs 1", _lint(tree, "--no-cache", "--jobs", "1")))
-    rows.append(("fastinit-lint cold (default jobs)", _lint(tree, "--no-cache")))
-    _lint(tree)
-    rows.append(("fastinit-lint warm (cache, nothing changed)", _lint(tree)))
-    print(f"tree: {source} ({len(files)} files), {os.cpu_count()} CPUs")
-    print(f"{'row':<46} {'wall s':>8} {'files/s':>9} {'x floor':>8}")
-    for name, seconds in rows:
-        print(f"{name:<46} {seconds:8.2f} {len(files) / seconds:9.0f} {seconds / floor:8.2f}")
-    shutil.rmtree(work)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trees", default="torch,lightning,generated")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--anchors", help="a virtualenv with torchfix, fixit and ruff installed")
+    parser.add_argument("--anchor-files", type=int, default=400)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="fastinit-bench-")
+    try:
+        for name in args.trees.split(","):
+            bench_tree(name, work, args.repeat, args.anchors, args.anchor_files)
+    finally:
+        shutil.rmtree(work)
 
 
 if __name__ == "__main__":

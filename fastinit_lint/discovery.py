@@ -66,19 +66,20 @@ class Excluder:
             return True
         return self._ignored_by_git(path, is_dir)
 
+    def ancestors(self, directory: str) -> list[str]:
+        """Strict ancestors of `directory` up to the project root (or the filesystem root), outermost first."""
+        chain = []
+        while directory != self.root and os.path.dirname(directory) != directory:
+            directory = os.path.dirname(directory)
+            chain.append(directory)
+        return list(reversed(chain))
+
     def _ignored_by_git(self, path: str, is_dir: bool) -> bool:
         if not self.respect_gitignore:
             return False
         # Ancestors from the project root down; deeper .gitignore files win, as in git.
-        directory = os.path.dirname(path)
-        chain = []
-        while True:
-            chain.append(directory)
-            if directory == self.root or os.path.dirname(directory) == directory:
-                break
-            directory = os.path.dirname(directory)
         verdict = None
-        for base in reversed(chain):
+        for base in self.ancestors(path):
             patterns = self._gitignore(base)
             if patterns is None:
                 continue
@@ -89,29 +90,49 @@ class Excluder:
         return bool(verdict)
 
 
-def _walk(display: str, path: str, excluder: Excluder, found: list[SourceFile], seen: set) -> None:
-    try:
-        entries = sorted(os.scandir(path), key=lambda e: e.name)
-    except OSError as exc:
-        raise FileNotFoundError(exc.strerror or str(exc)) from None
-    for entry in entries:
-        child_display = os.path.join(display, entry.name) if display != "." else entry.name
+class _Walk:
+    """Directory state carried down a walk, so each entry costs string joins instead of relpath calls:
+    its path relative to the project root (None outside it) and the `.gitignore` files that apply."""
+
+    def __init__(self, excluder: Excluder, found: list[SourceFile], seen: set) -> None:
+        self.excluder, self.found, self.seen = excluder, found, seen
+
+    def directory(self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]]) -> None:
         try:
-            is_dir = entry.is_dir(follow_symlinks=False)
-        except OSError:
-            continue
-        if excluder.excluded(entry.path, is_dir):
-            continue
-        if is_dir:
-            _walk(child_display, entry.path, excluder, found, seen)
-            continue
-        kind = file_kind(entry.name)
-        if kind is None:
-            continue
-        key = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
-        if key not in seen:
-            seen.add(key)
-            found.append(SourceFile(child_display, os.path.abspath(entry.path), kind))
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError as exc:
+            raise FileNotFoundError(exc.strerror or str(exc)) from None
+        own = self.excluder._gitignore(path)
+        if own is not None:
+            gitignores = [*gitignores, (path, own)]
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if not is_dir and file_kind(entry.name) is None:
+                continue
+            child_rel = f"{rel}/{entry.name}" if rel else entry.name if rel is not None else None
+            if self._excluded(entry, child_rel, is_dir, gitignores):
+                continue
+            child_display = os.path.join(display, entry.name) if display != "." else entry.name
+            if is_dir:
+                self.directory(child_display, entry.path, child_rel, gitignores)
+                continue
+            key = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
+            if key not in self.seen:
+                self.seen.add(key)
+                self.found.append(SourceFile(child_display, entry.path, file_kind(entry.name)))
+
+    def _excluded(self, entry: os.DirEntry, rel: str | None, is_dir: bool, gitignores) -> bool:
+        if rel is not None and self.excluder.config.match(rel, is_dir):
+            return True
+        verdict = None
+        for base, patterns in gitignores:
+            said = patterns.match(entry.path[len(base) + 1:], is_dir)
+            if said is not None:
+                verdict = said
+        return bool(verdict)
 
 
 def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) -> tuple[list[SourceFile], list[FileError]]:
@@ -123,8 +144,11 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
         if os.path.isdir(absolute):
             if force_exclude and excluder.excluded(absolute, True):
                 continue
+            rel = os.path.relpath(absolute, excluder.root).replace(os.sep, "/")
+            rel = None if rel.startswith("..") else "" if rel == "." else rel
+            inherited = [(d, p) for d in excluder.ancestors(absolute) if (p := excluder._gitignore(d)) is not None]
             try:
-                _walk(given.rstrip("/") or "/", absolute, excluder, found, seen)
+                _Walk(excluder, found, seen).directory(given.rstrip("/") or "/", absolute, rel, inherited)
             except FileNotFoundError as exc:
                 errors.append(FileError(given, f"cannot list directory: {exc}"))
             continue

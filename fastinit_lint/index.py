@@ -29,7 +29,7 @@ class StrategyEvidence:
 
 class ProjectIndex:
     def __init__(self, files: list[FileFacts], assumed_strategy: Strategy | None = None, assumed_where: str = "") -> None:
-        self.files = {f.filename: f for f in files}
+        self.files = {f.filename: f for f in sorted(files, key=lambda f: f.filename)}  # order = output order
         self.assumed = StrategyEvidence(assumed_strategy, assumed_where) if assumed_strategy else None
         self.classes: dict[str, ClassFact] = {}
         for facts in files:

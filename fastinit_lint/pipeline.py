@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import hashlib
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -222,7 +223,11 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
 
     where = "--strategy" if settings.strategy and not settings.config_path else f"config {settings.config_path}"
     index = ProjectIndex([e.facts for e in entries.values() if e.facts is not None], settings.strategy, where)
-    index_digest = index.digest()
+    # The digest walks every fact; when no file changed since the cached run, the cached digest is exact.
+    fingerprint = hashlib.blake2b(repr(sorted((k, e.digest) for k, e in entries.items())).encode(), digest_size=16).hexdigest()
+    cached_digest = cache.facts.get("<index>")
+    index_digest = cached_digest[1] if cached_digest and cached_digest[0] == fingerprint else index.digest()
+    cache.facts["<index>"] = (fingerprint, index_digest)
     _STATE.update(index=index, entries=entries)
     if request.stdin is not None:
         _STATE["stdin"] = request.stdin
