@@ -83,11 +83,46 @@ class FileFacts:
     module: str
     names: FileNames
     classes: list[ClassFact] = field(default_factory=list)
+    path: str = ""  # absolute, to rebuild `names` after a cache load
     runners: list[RunnerFact] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # module-level NAME = <call-free expression>
     cast_hint: bool = False  # text looks like a module cast/move after construction (FI007's gate)
     # `X.init_module(empty_init=True)` (receiver, scope, site) and `torch.device("meta")` sites (None, scope, site)
     meta_sites: list[tuple[str | None, ScopeKey, Site]] = field(default_factory=list)
+
+    def __getstate__(self) -> dict:
+        # Module-level name tables are most of the cache and rarely read again (the estimator needs them only
+        # for files defining modules it sizes): leave them out, rebuild on first use.
+        state = dict(self.__dict__)
+        if not state["names"].complete:
+            state["names"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.names is None:
+            self.names = _LazyNames(self.path)
+
+
+class _LazyNames:
+    """Stands in for a module-level FileNames until something reads it."""
+
+    complete = False
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._table: FileNames | None = None
+
+    def __getattr__(self, name: str):
+        if self._table is None:
+            module, is_package = module_name(self._path)
+            try:
+                with open(self._path, "rb") as handle:
+                    tree = ast.parse(handle.read())
+            except (OSError, SyntaxError, ValueError):
+                tree = ast.Module(body=[], type_ignores=[])
+            self._table = collect_names(tree, module, is_package, module_level_only=True)
+        return getattr(self._table, name)
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -317,7 +352,8 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     can contain a Trainer/Fabric or meta-device build; otherwise module-level names suffice."""
     module, is_package = module_name(path)
     full = any(marker in text for marker in _RUNNER_OR_META_TEXT)
-    facts = FileFacts(filename, module, collect_names(tree, module, is_package, module_level_only=not full))
+    facts = FileFacts(filename, module, collect_names(tree, module, is_package, module_level_only=not full),
+                      path=os.path.abspath(path))
     facts.cast_hint = any(f".{m}(" in text for m in _CAST_METHODS) and _has_build_then_cast(tree.body)
     lines = _Lines(text)
     _scan_classes(facts, tree.body, (), lines)

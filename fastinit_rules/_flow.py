@@ -70,6 +70,12 @@ class Flow:
     def after(self, event: Event) -> list[Event]:
         return self.events[self.events.index(event) + 1:]
 
+    def empty_init_blocks(self, meta: bool) -> list[InitBlock]:
+        """`init_module(empty_init=True)` blocks whose runner's strategy is known to build on the meta device
+        (meta=True: FSDP, ModelParallel) or known not to (meta=False: `_EmptyInit`, uninitialized memory)."""
+        return [b for b in self.blocks if b.empty_init is True and b.runner is not None and b.runner.strategy.known
+                and b.runner.strategy.meta_init == meta]
+
     def for_var(self, var: str, kinds: set[str], events: list[Event] | None = None) -> list[Event]:
         return [e for e in (events if events is not None else self.events) if e.var == var and e.kind in kinds]
 
@@ -334,6 +340,10 @@ def ensure_import(context: Context, module: str) -> dict:
 
 class FlowRule:
     """Mixin for rules that judge each function (and the module body) through its Flow."""
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return file_has_runner(facts)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.check(flow(self.context, node))

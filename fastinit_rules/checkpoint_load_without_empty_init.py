@@ -6,7 +6,7 @@ import libcst as cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._flow import Flow, FlowRule, file_has_runner, partial_load
+from ._flow import Flow, FlowRule, partial_load
 
 
 class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
@@ -118,10 +118,6 @@ class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
                 model = Net.load_from_checkpoint("a.ckpt", strict=True)
             """),
     ]
-
-    @classmethod
-    def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts)
 
     def check(self, flow_: Flow) -> None:
         for block in flow_.blocks:

@@ -6,7 +6,7 @@ import libcst as cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._flow import Event, Flow, FlowRule, built_in, ensure_import, file_has_runner, partial_load
+from ._flow import Event, Flow, FlowRule, built_in, ensure_import, partial_load
 
 RUNTIME = "fastinit_runtime"
 
@@ -134,15 +134,8 @@ class EmptyInitPartialLoad(FlowRule, Rule):
             """, rows=(5,)),
     ]
 
-    @classmethod
-    def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts)
-
     def check(self, flow_: Flow) -> None:
-        for block in flow_.blocks:
-            runner = block.runner
-            if block.empty_init is not True or runner is None or not runner.strategy.known or runner.strategy.meta_init:
-                continue
+        for block in flow_.empty_init_blocks(meta=False):
             for event in flow_.events:
                 if event.block is block and event.kind == "load" and event.detail.get("how") == "checkpoint" \
                         and partial_load(self.context, event):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastinit_lint.rule import Invalid, Rule, Valid
 
-from ._flow import Flow, FlowRule, built_in, file_has_runner
+from ._flow import Flow, FlowRule, built_in
 
 
 class EmptyInitWithoutLoad(FlowRule, Rule):
@@ -99,15 +99,9 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
             """, rows=(3,)),
     ]
 
-    @classmethod
-    def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts)
-
     def check(self, flow_: Flow) -> None:
-        for block in flow_.blocks:
+        for block in flow_.empty_init_blocks(meta=False):
             runner = block.runner
-            if block.empty_init is not True or runner is None or not runner.strategy.known or runner.strategy.meta_init:
-                continue
             unloaded = []
             for build in built_in(flow_, block):
                 if build.detail.get("model") == "checkpoint":

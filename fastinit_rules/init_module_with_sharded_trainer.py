@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastinit_lint.rule import Invalid, Rule, Valid
 
-from ._flow import Flow, FlowRule, file_has_runner
+from ._flow import Flow, FlowRule
 
 
 class InitModuleWithShardedTrainer(FlowRule, Rule):
@@ -83,10 +83,6 @@ class InitModuleWithShardedTrainer(FlowRule, Rule):
                 model = object()
             """, rows=(6,), message_contains=("ZeRO stage 3", "snippet.py:4")),
     ]
-
-    @classmethod
-    def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts)
 
     def check(self, flow_: Flow) -> None:
         for block in flow_.blocks:

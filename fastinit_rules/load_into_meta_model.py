@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastinit_lint.rule import Invalid, Rule, Valid
 
-from ._flow import Flow, FlowRule, built_in, file_has_runner
+from ._flow import Flow, FlowRule, built_in
 
 _ORDER = ("set the model up first, then load: `model = fabric.setup(model)` followed by "
           "`fabric.load(path, {\"model\": model})` or `fabric.load_raw(path, model)`; with a Trainer, "
@@ -101,15 +101,9 @@ class LoadIntoMetaModel(FlowRule, Rule):
             """, rows=(5,), message_contains=("Cannot copy out of meta tensor",)),
     ]
 
-    @classmethod
-    def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts)
-
     def check(self, flow_: Flow) -> None:
-        for block in flow_.blocks:
+        for block in flow_.empty_init_blocks(meta=True):
             runner = block.runner
-            if block.empty_init is not True or runner is None or not runner.strategy.meta_init:
-                continue
             evidence = f"strategy {runner.strategy.describe()} at {runner.strategy_site}"
             for event in flow_.events:
                 if event.block is block and event.kind == "load" and event.detail.get("how") == "checkpoint":

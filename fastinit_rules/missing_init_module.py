@@ -7,7 +7,7 @@ import libcst as cst
 from fastinit_lint.lightning_facts import precision_kind
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._flow import (Flow, FlowRule, build_size, file_has_runner, partial_load, runner_in_scope, small_enough,
+from ._flow import (Flow, FlowRule, build_size, partial_load, runner_in_scope, small_enough,
                     wrap_in_with)
 
 _MODELS = {"project", "checkpoint", "pretrained"}
@@ -149,10 +149,6 @@ class MissingInitModule(FlowRule, Rule):
                 model = Net()
             """),
     ]
-
-    @classmethod
-    def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts)
 
     def check(self, flow_: Flow) -> None:
         for event in flow_.events:

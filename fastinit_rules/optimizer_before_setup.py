@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastinit_lint.rule import Invalid, Rule, Valid
 
-from ._flow import Flow, FlowRule, built_in, file_has_runner
+from ._flow import Flow, FlowRule, built_in
 
 
 class OptimizerBeforeSetup(FlowRule, Rule):
@@ -82,14 +82,10 @@ class OptimizerBeforeSetup(FlowRule, Rule):
             """, rows=(9,), message_contains=("meta-device", "strategy 'fsdp' at snippet.py:6")),
     ]
 
-    @classmethod
-    def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts)
-
     def check(self, flow_: Flow) -> None:
-        for block in flow_.blocks:
+        for block in flow_.empty_init_blocks(meta=True):
             runner = block.runner
-            if block.empty_init is not True or runner is None or runner.kind != "fabric" or not runner.strategy.meta_init:
+            if runner.kind != "fabric":
                 continue
             for build in built_in(flow_, block):
                 for event in flow_.after(build):

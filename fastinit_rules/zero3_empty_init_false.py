@@ -6,7 +6,7 @@ import libcst as cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._flow import Flow, FlowRule, file_has_runner, keyword
+from ._flow import Flow, FlowRule, keyword
 
 
 class Zero3EmptyInitFalse(FlowRule, Rule):
@@ -84,10 +84,6 @@ class Zero3EmptyInitFalse(FlowRule, Rule):
                     model = object()
             """),
     ]
-
-    @classmethod
-    def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts)
 
     def check(self, flow_: Flow) -> None:
         for block in flow_.blocks:
