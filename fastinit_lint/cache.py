@@ -39,8 +39,9 @@ class Cache:
         if magic == _MAGIC and isinstance(facts, dict) and isinstance(results, dict):
             self.facts, self.results = facts, results
 
-    def save(self) -> None:
-        if not self.enabled:
+    def save(self, changed: bool = True) -> None:
+        """Write the cache; `changed=False` (nothing re-indexed or re-checked) skips the write."""
+        if not self.enabled or not changed:
             return
         try:
             os.makedirs(self.directory, exist_ok=True)

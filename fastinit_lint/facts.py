@@ -7,6 +7,7 @@ which some rule can fire. Facts are small and picklable so they cache and cross 
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import textwrap
 from dataclasses import dataclass, field
@@ -89,6 +90,13 @@ class FileFacts:
     cast_hint: bool = False  # text looks like a module cast/move after construction (FI007's gate)
     # `X.init_module(empty_init=True)` (receiver, scope, site) and `torch.device("meta")` sites (None, scope, site)
     meta_sites: list[tuple[str | None, ScopeKey, Site]] = field(default_factory=list)
+
+    def digest(self) -> str:
+        """What other files can see of this one; a comment or body-only edit leaves it unchanged.
+        (repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.)"""
+        payload = repr((self.filename, self.module, self.classes, self.runners, self.meta_sites,
+                        sorted(self.constants.items())))
+        return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def __getstate__(self) -> dict:
         # Module-level name tables are most of the cache and rarely read again (the estimator needs them only

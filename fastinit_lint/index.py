@@ -105,9 +105,9 @@ class ProjectIndex:
                     return f"{receiver}.init_module(empty_init=True) at {site} with strategy {strategy.describe()}"
         return None
 
-    def digest(self) -> str:
-        """Changes whenever any cross-file fact changes; part of every cached result's key."""
-        # repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.
-        payload = repr((sorted((name, f.module, f.classes, f.runners, f.meta_sites, sorted(f.constants.items()))
-                               for name, f in self.files.items()), self.assumed))
+    def digest(self, file_digests: dict[str, str] | None = None) -> str:
+        """Changes whenever any cross-file fact changes; part of every cached result's key.
+        `file_digests` (filename -> FileFacts.digest()) saves recomputing them for files read from the cache."""
+        digests = file_digests or {name: f.digest() for name, f in self.files.items()}
+        payload = repr((sorted(digests.items()), self.assumed))
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()

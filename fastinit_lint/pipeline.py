@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import gc
-import hashlib
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -42,6 +41,7 @@ class IndexEntry:
     markers: frozenset[str]
     has_directives: bool
     error: FileError | None
+    facts_digest: str = ""  # FileFacts.digest(), computed once when the facts are made
 
 
 @dataclass
@@ -119,7 +119,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
     except SourceError as exc:
         return IndexEntry(size, mtime, digest, None, markers, False, FileError(source.display, exc.message, exc.row, exc.column))
     has_directives = source.kind == "python" and may_have_directives(text)
-    return IndexEntry(size, mtime, digest, facts, markers, has_directives, None)
+    return IndexEntry(size, mtime, digest, facts, markers, has_directives, None, facts.digest())
 
 
 def _check_one(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
@@ -188,6 +188,8 @@ class _PerFileIgnores:
         self.entries = [(PatternSet([glob]), frozenset(codes)) for glob, codes in settings.per_file_ignores]
 
     def codes_ignored(self, source: SourceFile, expand: Callable[[str], set[str]]) -> set[str]:
+        if not self.entries:
+            return set()
         rel = os.path.relpath(source.path, self.root).replace(os.sep, "/")
         ignored: set[str] = set()
         for patterns, codes in self.entries:
@@ -216,18 +218,14 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in r.markers),
                   rules=request.rules, options=request.options)
 
-    entries = _phase_one(sources + context_sources, cache, jobs, request)
+    entries, reindexed = _phase_one(sources + context_sources, cache, jobs, request)
     for source in sources:
         if entries[source.display].error is not None:
             errors.append(entries[source.display].error)
 
     where = "--strategy" if settings.strategy and not settings.config_path else f"config {settings.config_path}"
     index = ProjectIndex([e.facts for e in entries.values() if e.facts is not None], settings.strategy, where)
-    # The digest walks every fact; when no file changed since the cached run, the cached digest is exact.
-    fingerprint = hashlib.blake2b(repr(sorted((k, e.digest) for k, e in entries.items())).encode(), digest_size=16).hexdigest()
-    cached_digest = cache.facts.get("<index>")
-    index_digest = cached_digest[1] if cached_digest and cached_digest[0] == fingerprint else index.digest()
-    cache.facts["<index>"] = (fingerprint, index_digest)
+    index_digest = index.digest({e.facts.filename: e.facts_digest for e in entries.values() if e.facts is not None})
     _STATE.update(index=index, entries=entries)
     if request.stdin is not None:
         _STATE["stdin"] = request.stdin
@@ -237,6 +235,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     results: dict[str, FileResult] = {}
     keys: dict[str, tuple] = {}
     tasks = []
+    fresh = 0  # results not taken from the cache: the cache file needs rewriting
     for source in sources:
         entry = entries[source.display]
         if entry.facts is None or source.kind != "python":
@@ -246,7 +245,9 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
         cached = cache.results.get(source.display)
         if cached is not None and cached[0] == key and not (request.options.fix and cached[1].findings):
             results[source.display] = cached[1]
-        elif gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index, settings) \
+            continue
+        fresh += 1
+        if gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index, settings) \
                 or (request.options.report_unused_suppressions and entry.has_directives):
             tasks.append((source, codes))
         else:
@@ -260,7 +261,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
         else:
             cache.results[name] = (keys[name], result)
     write_errors = _write_fixes(results.values()) if request.write and request.stdin is None else []
-    cache.save()
+    cache.save(changed=fresh > 0 or reindexed > 0)
     ordered = [results[name] for name in sorted(results)]
     for result in ordered:
         errors.extend(result.errors)
@@ -277,7 +278,7 @@ def _project_context(request: RunRequest, excluder: Excluder, sources: list[Sour
     return [s for s in context if s.path not in given]
 
 
-def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunRequest) -> dict[str, IndexEntry]:
+def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunRequest) -> tuple[dict[str, IndexEntry], int]:
     entries: dict[str, IndexEntry] = {}
     todo = []
     for source in sources:
@@ -303,7 +304,7 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
     for display, entry in entries.items():
         if entry.error is None and entry.size >= 0:
             cache.facts[by_display[display].path] = entry
-    return entries
+    return entries, len(todo)
 
 
 def _write_fixes(results) -> list[FileError]:
