@@ -79,4 +79,15 @@ class Sleeps(Rule):
             time.sleep(30)
 
 
-TEST_RULES = [LinearWithoutBias, HalfCall, Crashes, Sleeps]
+class VisitsEverything(Rule):
+    """No markers and a visit of every expression node: forces a LibCST parse and full traversal of every file
+    (the fuzz tests use it so generated programs really go through phase 2). Never reports."""
+
+    code = "FI994"
+    name = "test-visits-everything"
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.context.qualified_names(node)
+
+
+TEST_RULES = [LinearWithoutBias, HalfCall, Crashes, Sleeps, VisitsEverything]
