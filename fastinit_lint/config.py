@@ -38,6 +38,7 @@ class Settings:
     unsafe_fixes: bool = False
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_file_seconds: int = 60
+    max_file_memory_mb: int = 2048
     root: str = "."
     config_path: str | None = None
 
@@ -98,6 +99,7 @@ _PARSERS = {
     "unsafe-fixes": lambda v: ("unsafe_fixes", _bool("unsafe-fixes", v)),
     "max-file-bytes": lambda v: ("max_file_bytes", _positive_int("max-file-bytes", v)),
     "max-file-seconds": lambda v: ("max_file_seconds", _positive_int("max-file-seconds", v)),
+    "max-file-memory-mb": lambda v: ("max_file_memory_mb", _positive_int("max-file-memory-mb", v)),
 }
 
 

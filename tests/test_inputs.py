@@ -166,3 +166,12 @@ def test_50_mb_file_hits_default_size_limit(cli, project):
     result = cli("--output-format", "concise", ".")
     assert "huge.py:1:1: error: file too large to check (50.0 MB > limit 20.0 MB)" in result.stderr
     assert "good.py:2:1: FI990" in result.stdout
+
+
+def test_memory_bound_skips_file_before_parsing(cli, project):
+    (project / "pyproject.toml").write_text("[tool.fastinit-lint]\nmax-file-memory-mb = 1\n")
+    (project / "big.py").write_text(GOOD + "x = 1\n" * 2000)
+    (project / "good.py").write_text(GOOD)
+    result = cli("--output-format", "concise", ".")
+    assert "big.py:1:1: error: skipped: checking needs ~4 MB for the syntax tree (max-file-memory-mb = 1)" in result.stderr
+    assert "good.py:2:1: FI990" in result.stdout and result.exit_code == 2
