@@ -270,13 +270,13 @@ class _Walker:
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    """Calls inside an expression, outer first (a plain walk over `children`: a LibCST visit would rebuild
-    every node, which dominated the run time on large files)."""
+    """Calls inside a node, outer first, not inside nested functions, classes or lambdas (a plain walk over
+    `children`: a LibCST visit would rebuild every node, which dominated the run time on large files)."""
     found: list[cst.Call] = []
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Lambda):
+        if isinstance(current, (cst.Lambda, cst.FunctionDef, cst.ClassDef)) and current is not node:
             continue
         if isinstance(current, cst.Call):
             found.append(current)
@@ -303,6 +303,13 @@ def flow(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
         walker.block(body)
         context.memo[key] = Flow(runners, walker.blocks, walker.events)
     return context.memo[key]
+
+
+def own_calls(node: cst.Module | cst.FunctionDef) -> list[cst.Call]:
+    """Every call in a module's or function's own code (nested functions and classes are visited on their own)."""
+    body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) \
+        else node.body.body
+    return [call for statement in body for call in _calls(statement)]
 
 
 def file_has_runner(facts) -> bool:

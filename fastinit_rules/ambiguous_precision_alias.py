@@ -8,7 +8,7 @@ from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES
 from fastinit_lint.lightning_facts import LEGACY_MIXED
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._flow import keyword, literal
+from ._flow import keyword, literal, own_calls
 
 
 class AmbiguousPrecisionAlias(Rule):
@@ -66,7 +66,15 @@ class AmbiguousPrecisionAlias(Rule):
     def relevant(cls, facts, index, settings) -> bool:
         return bool(facts.runners)  # phase 1 records every Trainer/Fabric call, bound or not
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def visit_Module(self, node: cst.Module) -> None:
+        for call in own_calls(node):
+            self._check(call)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for call in own_calls(node):
+            self._check(call)
+
+    def _check(self, node: cst.Call) -> None:
         if not self.context.matches(node.func, TRAINER_QNAMES | FABRIC_QNAMES):
             return
         arg = keyword(node, "precision")
