@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import ast
-import functools
 from dataclasses import dataclass
 from typing import Sequence
 
-import libcst as cst
+from .lazy_libcst import cst
 
 from .config import Settings
 from .diagnostics import SAFE, FileError, FileResult, Finding, Fix, Location
@@ -101,19 +100,12 @@ def _walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker")
     tracker.leave(node)
 
 
-@functools.lru_cache(maxsize=None)
-def _visitor_names(rule: type[Rule]) -> tuple[str, ...]:
-    """LibCST's `get_visitors()` scans `dir()` of every instance; the names depend only on the class."""
-    return tuple(name for name in dir(rule) if name.startswith(("visit_", "leave_"))
-                 and callable(getattr(rule, name)) and not getattr(getattr(rule, name), "_is_no_op", False))
-
-
 def _run(rules: Sequence[type[Rule]], context: Context) -> None:
     tracker = _ScopeTracker(context)
     instances = [rule(context) for rule in rules]
     methods: dict[str, list] = {}
     for instance in instances:
-        for name in _visitor_names(type(instance)):
+        for name in instance.visitor_names():
             methods.setdefault(name, []).append(getattr(instance, name))
     if set(methods) <= _STATEMENT_LEVEL:
         _walk_statements(context.module, methods, tracker)

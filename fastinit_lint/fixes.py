@@ -6,31 +6,38 @@ applying fixes one `deep_replace` at a time loses track of the later ones (Fixit
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Mapping
 
-import libcst as cst
+from .lazy_libcst import cst
 
 from .diagnostics import Edit, Location
 from .rule import Replacement
 
 
-class _Applier(cst.CSTTransformer):
-    def __init__(self, changes: Mapping[int, Replacement]) -> None:
-        super().__init__()
-        self.changes = changes
+@functools.cache
+def _applier_class() -> type:
+    """Defined on first use: subclassing a LibCST class would import libcst when this module loads."""
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        return id(node) not in self.changes
+    class Applier(cst.CSTTransformer):
+        def __init__(self, changes: Mapping[int, Replacement]) -> None:
+            super().__init__()
+            self.changes = changes
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
-        return self.changes.get(id(original_node), updated_node)
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            return id(node) not in self.changes
+
+        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+            return self.changes.get(id(original_node), updated_node)
+
+    return Applier
 
 
 def apply_changes(module: cst.Module, plans: Iterable[Mapping[cst.CSTNode, Replacement]]) -> str:
     changes: dict[int, Replacement] = {}
     for plan in plans:
         changes.update((id(node), replacement) for node, replacement in plan.items())
-    return module.visit(_Applier(changes)).code
+    return module.visit(_applier_class()(changes)).code
 
 
 def _location(text: str, offset: int) -> Location:

@@ -10,70 +10,78 @@ syntactic ranges where LibCST records them, else whitespace-inclusive ones.
 from __future__ import annotations
 
 import bisect
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-import libcst as cst
-from libcst._nodes.internal import CodegenState
-from libcst._position import CodePosition, CodeRange
+from .lazy_libcst import cst
 
 
-@dataclass
-class _Recorder(CodegenState):
-    wanted: set = field(default_factory=set)
-    length: int = 0
-    starts: dict = field(default_factory=dict)
-    found: dict = field(default_factory=dict)
+@functools.cache
+def _recorder_class() -> type:
+    """Defined on first use: subclassing LibCST's CodegenState would import libcst when this module loads."""
+    from libcst._nodes.internal import CodegenState
 
-    def add_indent_tokens(self) -> None:
-        self.tokens.extend(self.indent_tokens)
-        for token in self.indent_tokens:
-            self.length += len(token)
+    @dataclass
+    class _Recorder(CodegenState):
+        wanted: set = field(default_factory=set)
+        length: int = 0
+        starts: dict = field(default_factory=dict)
+        found: dict = field(default_factory=dict)
 
-    def add_token(self, value: str) -> None:
-        self.tokens.append(value)
-        self.length += len(value)
+        def add_indent_tokens(self) -> None:
+            self.tokens.extend(self.indent_tokens)
+            for token in self.indent_tokens:
+                self.length += len(token)
 
-    def pop_trailing_newline(self) -> None:
-        if self.tokens:
-            self.length -= len(self.tokens.pop())
+        def add_token(self, value: str) -> None:
+            self.tokens.append(value)
+            self.length += len(value)
 
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        if id(node) in self.wanted:
-            self.starts[id(node)] = self.length
+        def pop_trailing_newline(self) -> None:
+            if self.tokens:
+                self.length -= len(self.tokens.pop())
 
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        key = id(node)
-        if key in self.wanted and key not in self.found:
-            self.found[key] = (self.starts[key], self.length)
+        def before_codegen(self, node: cst.CSTNode) -> None:
+            if id(node) in self.wanted:
+                self.starts[id(node)] = self.length
 
-    @contextmanager
-    def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
-                                  end_node: cst.CSTNode | None = None) -> Iterator[None]:
-        key = id(node)
-        if key not in self.wanted:
-            yield
-            return
-        for hoisted in (start_node, end_node):
-            if hoisted is not None:
-                self.wanted.add(id(hoisted))
-        start = self.length
-        try:
-            yield
-        finally:
-            end = self.length
-            if start_node is not None:
-                start = self.found[id(start_node)][0]
-            if end_node is not None:
-                end = self.found[id(end_node)][1]
-            self.found[key] = (start, end)
+        def after_codegen(self, node: cst.CSTNode) -> None:
+            key = id(node)
+            if key in self.wanted and key not in self.found:
+                self.found[key] = (self.starts[key], self.length)
+
+        @contextmanager
+        def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+                                      end_node: cst.CSTNode | None = None) -> Iterator[None]:
+            key = id(node)
+            if key not in self.wanted:
+                yield
+                return
+            for hoisted in (start_node, end_node):
+                if hoisted is not None:
+                    self.wanted.add(id(hoisted))
+            start = self.length
+            try:
+                yield
+            finally:
+                end = self.length
+                if start_node is not None:
+                    start = self.found[id(start_node)][0]
+                if end_node is not None:
+                    end = self.found[id(end_node)][1]
+                self.found[key] = (start, end)
+
+    return _Recorder
 
 
-def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode, CodeRange]:
+def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict:
     """CodeRange (1-based lines, 0-based columns, like PositionProvider) for each of `nodes`."""
     nodes = list(nodes)
-    state = _Recorder(default_indent=module.default_indent, default_newline=module.default_newline,
+    from libcst._position import CodePosition, CodeRange
+
+    state = _recorder_class()(default_indent=module.default_indent, default_newline=module.default_newline,
                       wanted={id(n) for n in nodes})
     module._codegen(state)
     code = "".join(state.tokens)

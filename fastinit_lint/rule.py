@@ -1,6 +1,8 @@
 """The rule API: one class per rule, its docs and its examples beside it (Fixit's pattern, stricter).
 
-A rule is a LibCST `BatchableCSTVisitor`, so every enabled rule shares one traversal of a file. Two
+A rule is a LibCST batchable visitor (`get_visitors()` is all `libcst.visit_batched` asks of one), so every
+enabled rule shares one traversal of a file; it does not inherit LibCST's class, so that defining rules does
+not import libcst (warm runs never need it). Two
 cheap gates run before any LibCST parse: `markers` (text that must occur in the file) and `relevant`
 (a question to the phase-1 facts and the project index). Most files fail both and are never parsed
 with LibCST at all.
@@ -12,7 +14,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Mapping, Union
 
-import libcst as cst
+from .lazy_libcst import cst
 
 from .diagnostics import SAFE, UNSAFE
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from .index import ProjectIndex
     from .names import ScopeKey
 
-Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
+Replacement = Union["cst.CSTNode", "cst.RemovalSentinel", "cst.FlattenSentinel"]
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def cst_dotted(node: cst.CSTNode) -> str | None:
     return None
 
 
-class Rule(cst.BatchableCSTVisitor):
+class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     markers: ClassVar[tuple[str, ...]] = ()
@@ -120,8 +122,18 @@ class Rule(cst.BatchableCSTVisitor):
     INVALID: ClassVar[list[Invalid]] = []
 
     def __init__(self, context: Context) -> None:
-        super().__init__()
         self.context = context
+
+    @classmethod
+    def visitor_names(cls) -> tuple[str, ...]:
+        """`visit_*`/`leave_*` methods this rule defines (computed once per class)."""
+        if "_visitor_names" not in cls.__dict__:
+            cls._visitor_names = tuple(n for n in dir(cls) if n.startswith(("visit_", "leave_")) and callable(getattr(cls, n)))
+        return cls._visitor_names
+
+    def get_visitors(self) -> dict:
+        """What `libcst.visit_batched` needs from a batchable visitor."""
+        return {name: getattr(self, name) for name in self.visitor_names()}
 
     @classmethod
     def docs(cls) -> str:

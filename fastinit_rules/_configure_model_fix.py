@@ -7,10 +7,11 @@ to the LibCST nodes themselves, so moved lines keep their comments and formattin
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import Iterator
 
-import libcst as cst
+from fastinit_lint.lazy_libcst import cst
 
 from ._lightning import MethodAnalysis, Statement, is_docstring, method
 
@@ -81,31 +82,37 @@ def _check_movable(analysis: MethodAnalysis, moved: list[Statement]) -> None:
             raise CannotMove(f"moved code reads local `{sorted(shared)[0]}`, which code staying in `__init__` also needs")
 
 
-class _Rename(cst.CSTTransformer):
-    """Rewrites free references to `__init__` parameters (`dim` -> `self.hparams.dim`)."""
+@functools.cache
+def _rename_class() -> type:
+    """Defined on first use: subclassing a LibCST class would import libcst when this module loads."""
 
-    def __init__(self, mapping: dict[str, str]) -> None:
-        super().__init__()
-        self.mapping = mapping
-        self.skip: set[int] = set()
+    class _Rename(cst.CSTTransformer):
+        """Rewrites free references to `__init__` parameters (`dim` -> `self.hparams.dim`)."""
 
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self.skip.add(id(node.attr))
+        def __init__(self, mapping: dict[str, str]) -> None:
+            super().__init__()
+            self.mapping = mapping
+            self.skip: set[int] = set()
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self.skip.add(id(node.keyword))
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            self.skip.add(id(node.attr))
 
-    def visit_Param(self, node: cst.Param) -> None:
-        self.skip.add(id(node.name))
+        def visit_Arg(self, node: cst.Arg) -> None:
+            if node.keyword is not None:
+                self.skip.add(id(node.keyword))
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.skip.add(id(node.name))
+        def visit_Param(self, node: cst.Param) -> None:
+            self.skip.add(id(node.name))
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-        if id(original_node) in self.skip or original_node.value not in self.mapping:
-            return updated_node
-        return cst.parse_expression(self.mapping[original_node.value])
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.skip.add(id(node.name))
+
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+            if id(original_node) in self.skip or original_node.value not in self.mapping:
+                return updated_node
+            return cst.parse_expression(self.mapping[original_node.value])
+
+    return _Rename
 
 
 def _self_references_outside_init(classdef: cst.ClassDef) -> set[str]:
@@ -173,7 +180,7 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis) -> MovePlan:
             stores.append(name)
             unsafe.append(f"stores `__init__` argument `{name}` as `self.{name}`")
 
-    renamer = _Rename(mapping)
+    renamer = _rename_class()(mapping)
     moved_nodes = [s.node.visit(renamer) if mapping else s.node for s in moved]
     placeholders = [a for a in attrs if a == guard_attr or a in elsewhere]
 

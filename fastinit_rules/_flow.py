@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-import libcst as cst
+from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES, RunnerFact
 from fastinit_lint.rule import Context, cst_dotted

@@ -6,7 +6,7 @@ import ast
 import textwrap
 from dataclasses import dataclass, field
 
-import libcst as cst
+from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.estimate import ZERO, Frame, Module, Size, Tensor, size_of
 from fastinit_lint.rule import Context

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES
 from fastinit_lint.lightning_facts import LEGACY_MIXED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
