@@ -41,10 +41,11 @@ class Settings:
     max_file_memory_mb: int = 2048
     root: str = "."
     config_path: str | None = None
+    strategy_source: str = ""  # where `strategy` was set, for messages: "--strategy" or the config file
 
     def fingerprint(self) -> str:
         """What a cached result depends on besides the file itself."""
-        relevant = (self.select, self.ignore, self.extend_select, self.per_file_ignores, self.strategy,
+        relevant = (self.select, self.ignore, self.extend_select, self.per_file_ignores, self.strategy, self.strategy_source,
                     self.large_layer_threshold, self.unknown_size, self.unsafe_fixes)
         return repr(relevant)
 
@@ -181,5 +182,10 @@ def load_settings(start: str, config_path: str | None = None, overrides: dict | 
         else:
             root = find_root(start_dir)
     values["root"] = os.fspath(root)
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    if "strategy" in values:
+        values["strategy_source"] = f"config {values['config_path']}"
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if "strategy" in overrides:
+        overrides["strategy_source"] = "--strategy"
+    values.update(overrides)
     return Settings(**values)

@@ -223,8 +223,8 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
         if entries[source.display].error is not None:
             errors.append(entries[source.display].error)
 
-    where = "--strategy" if settings.strategy and not settings.config_path else f"config {settings.config_path}"
-    index = ProjectIndex([e.facts for e in entries.values() if e.facts is not None], settings.strategy, where)
+    index = ProjectIndex([e.facts for e in entries.values() if e.facts is not None], settings.strategy,
+                         settings.strategy_source)
     index_digest = index.digest({e.facts.filename: e.facts_digest for e in entries.values() if e.facts is not None})
     _STATE.update(index=index, entries=entries)
     if request.stdin is not None:

@@ -82,3 +82,11 @@ def test_per_file_ignores(cli, project):
     (project / "new.py").write_text("import torch.nn as nn\nnn.Linear(1, 2)\n")
     out = cli("--output-format", "concise", ".").stdout
     assert "new.py:2:1: FI990" in out and "legacy" not in out
+
+
+def test_strategy_source_named_in_evidence(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.fastinit-lint]\nstrategy = "fsdp"\n')
+    assert load_settings(str(tmp_path)).strategy_source == f"config {tmp_path / 'pyproject.toml'}"
+    from fastinit_lint.config import parse_table
+    overridden = load_settings(str(tmp_path), None, parse_table({"strategy": "deepspeed_stage_3"}, "command line"))
+    assert overridden.strategy.zero3 and overridden.strategy_source == "--strategy"
