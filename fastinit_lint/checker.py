@@ -204,14 +204,14 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
     result = FileResult(filename)
     active = gate(rules, text_markers, facts, index, settings)
     suppressions = Suppressions(text)
-    if active and not facts.names.complete:
-        # Phase 1 kept only module-level names for this file; rules resolve names inside functions too.
-        facts.names = collect_names(ast.parse(text), facts.module, facts.names.is_package)
     needed_mb = len(text) * CST_BYTES_PER_SOURCE_BYTE / 2**20
     if active and needed_mb > settings.max_file_memory_mb:
         result.errors.append(FileError(filename, f"skipped: checking needs ~{needed_mb:,.0f} MB for the syntax tree "
                                                  f"(max-file-memory-mb = {settings.max_file_memory_mb})"))
         return result
+    if active and not facts.names.complete:
+        # Phase 1 kept only module-level names for this file; rules resolve names inside functions too.
+        facts.names = collect_names(ast.parse(text), facts.module, facts.names.is_package)
     if active:
         parsed = _parse(filename, text)
         if isinstance(parsed, FileError):

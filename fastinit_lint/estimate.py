@@ -503,7 +503,8 @@ class Estimator:
                 annotation = annotations.get(param)
                 qnames = frame.names.resolve_node(annotation, frame.scope[:-1]) if annotation is not None else ()
                 config = next((q for q in sorted(qnames) if q in self.index.classes and not self.index.is_nn_module(q)), None)
-                frame.env[param] = _ConfigParam(config, param) if config is not None else Unknown((param,))
+                # Annotated with a project config class: attribute reads fall back to the class defaults.
+                frame.env[param] = Config(config) if config is not None else Unknown((param,))
         if init.args.vararg:
             frame.env[init.args.vararg.arg] = Unknown((init.args.vararg.arg,))
         if init.args.kwarg:
@@ -517,20 +518,16 @@ class _Shared:
     value: object
 
 
-@dataclass(frozen=True)
-class _ConfigParam(Config):
-    """A parameter annotated with a project config class: attribute reads fall back to the class defaults."""
-
-    param: str = ""
+_LARGE_CONSTRUCTORS = frozenset(
+    {name for name, entry in TORCH_MODULES.items() if entry[3]} | LAZY_MODULES | {"Parameter", "from_pretrained"})
 
 
 def any_large(init: ast.FunctionDef) -> bool:
     """Whether an `__init__` mentions a constructor that grows with a product of dimensions."""
-    large = {name for name, entry in TORCH_MODULES.items() if entry[3]} | LAZY_MODULES | {"Parameter", "from_pretrained"}
     for node in ast.walk(init):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-            if name in large:
+            if name in _LARGE_CONSTRUCTORS:
                 return True
     return False

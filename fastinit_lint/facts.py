@@ -17,6 +17,7 @@ from .lightning_facts import (
     NAMESPACES,
     STRATEGY_CLASSES,
     Strategy,
+    deepspeed_stage,
     strategy_from_name,
 )
 from .names import FileNames, ScopeKey, collect_names, dotted_name
@@ -220,8 +221,7 @@ class _FactCollector(ast.NodeVisitor):
                 kind = STRATEGY_CLASS_QNAMES.get(qname)
                 if kind == "deepspeed":
                     stage = next((k.value for k in value.keywords if k.arg == "stage"), None)
-                    stage_text = _literal_text(stage) if stage is not None else "2"
-                    return Strategy("deepspeed", int(stage_text) if stage_text in ("0", "1", "2", "3") else None), value_row
+                    return deepspeed_stage(_literal_text(stage) if stage is not None else None), value_row
                 if kind is not None:
                     return Strategy(kind), value_row
         return Strategy(None), value_row

@@ -105,6 +105,12 @@ class Strategy:
         return f"'{self.name}'"
 
 
+def deepspeed_stage(stage: str | None) -> Strategy:
+    """`DeepSpeedStrategy(stage=...)` from the stage as written; None (not given) is Lightning's default 2."""
+    stage = "2" if stage is None else stage
+    return Strategy("deepspeed", int(stage) if stage in ("0", "1", "2", "3") else None)
+
+
 def strategy_from_name(name: str) -> Strategy:
     if name in DEEPSPEED_NAMES:
         stage = int(name.split("_")[2]) if name.startswith("deepspeed_stage_") else 2  # bare "deepspeed" is stage 2

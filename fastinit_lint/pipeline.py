@@ -70,17 +70,24 @@ class RunResult:
 _STATE: dict = {}
 
 
-def _index_one(source: SourceFile) -> tuple[str, IndexEntry]:
+def _bounded(work: Callable, item, display: str, doing: str):
+    """`work(item)` under the per-file time limit; a FileError instead of a result when it runs out of time
+    or memory, so one pathological file is reported and skipped."""
+    limit = _STATE["settings"].max_file_seconds
     try:
-        with time_limit(_STATE["settings"].max_file_seconds):
-            return _index_unbounded(source)
+        with time_limit(limit):
+            return work(item)
     except FileTimeout:
-        limit = _STATE["settings"].max_file_seconds
-        error = FileError(source.display, f"indexing took longer than {limit} s (max-file-seconds); skipped")
-        return source.display, IndexEntry(-1, -1, "", None, frozenset(), False, error)
+        return FileError(display, f"{doing} took longer than {limit} s (max-file-seconds); skipped")
     except MemoryError:
-        return source.display, IndexEntry(-1, -1, "", None, frozenset(), False,
-                                          FileError(source.display, "ran out of memory while indexing; skipped"))
+        return FileError(display, f"ran out of memory while {doing}; skipped")
+
+
+def _index_one(source: SourceFile) -> tuple[str, IndexEntry]:
+    outcome = _bounded(_index_unbounded, source, source.display, "indexing")
+    if isinstance(outcome, FileError):
+        return source.display, IndexEntry(-1, -1, "", None, frozenset(), False, outcome)
+    return outcome
 
 
 def _index_unbounded(source: SourceFile) -> tuple[str, IndexEntry]:
@@ -123,16 +130,8 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
 
 
 def _check_one(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
-    source = task[0]
-    limit = _STATE["settings"].max_file_seconds
-    try:
-        with time_limit(limit):
-            return _check_unbounded(task)
-    except FileTimeout:
-        return FileResult(source.display, errors=[FileError(source.display, f"checking took longer than {limit} s "
-                                                                            f"(max-file-seconds); skipped")])
-    except MemoryError:
-        return FileResult(source.display, errors=[FileError(source.display, "ran out of memory while checking; skipped")])
+    outcome = _bounded(_check_unbounded, task, task[0].display, "checking")
+    return FileResult(task[0].display, errors=[outcome]) if isinstance(outcome, FileError) else outcome
 
 
 def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:

@@ -9,12 +9,9 @@ from __future__ import annotations
 import yaml
 
 from .facts import FileFacts, RunnerFact, Site
-from .lightning_facts import Strategy, strategy_from_name
+from .lightning_facts import STRATEGY_CLASSES, Strategy, deepspeed_stage, strategy_from_name
 from .names import FileNames
 from .source import SourceError
-
-_STRATEGY_CLASS_SUFFIXES = {"FSDPStrategy": "fsdp", "DeepSpeedStrategy": "deepspeed",
-                            "ModelParallelStrategy": "model_parallel", "XLAFSDPStrategy": "xla_fsdp"}
 
 
 def _mapping(node: yaml.Node) -> dict[str, yaml.Node]:
@@ -48,11 +45,10 @@ def _strategy(node: yaml.Node | None) -> Strategy:
     spec = _mapping(node)
     class_path = spec.get("class_path")
     if isinstance(class_path, yaml.ScalarNode):
-        kind = _STRATEGY_CLASS_SUFFIXES.get(class_path.value.rsplit(".", 1)[-1])
+        kind = STRATEGY_CLASSES.get(class_path.value.rsplit(".", 1)[-1])
         if kind == "deepspeed":
             stage = _mapping(spec.get("init_args")).get("stage") if spec.get("init_args") else None
-            value = stage.value if isinstance(stage, yaml.ScalarNode) else "2"
-            return Strategy("deepspeed", int(value) if value in ("0", "1", "2", "3") else None)
+            return deepspeed_stage(stage.value if isinstance(stage, yaml.ScalarNode) else None)
         if kind is not None:
             return Strategy(kind)
     return Strategy(None)

@@ -17,7 +17,6 @@ from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES, RunnerFact
 from fastinit_lint.rule import Context, cst_dotted
 
 CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
-LOADS = frozenset({"load_state_dict", "load_from_checkpoint"})
 REINIT = frozenset({"reset_parameters", "init_weights", "_init_weights", "apply"})
 RUNTIME_PREFIX = "fastinit_runtime"
 
