@@ -71,19 +71,26 @@ class ProjectIndex:
     def is_nn_module(self, qualname: str) -> bool:
         return self.inherits(qualname, NN_MODULE_QNAMES | LIGHTNING_MODULE_QNAMES)
 
-    def strategy_evidence(self) -> list[StrategyEvidence]:
-        """Every Trainer/Fabric strategy the project states, plus the configured assumption."""
+    @cached_property
+    def _strategy_evidence(self) -> tuple[StrategyEvidence, ...]:
         evidence = [StrategyEvidence(r.strategy, str(r.strategy_site), r) for r in self.runners]
         if self.assumed is not None:
             evidence.append(self.assumed)
-        return evidence
+        return tuple(evidence)
+
+    def strategy_evidence(self) -> tuple[StrategyEvidence, ...]:
+        """Every Trainer/Fabric strategy the project states, plus the configured assumption."""
+        return self._strategy_evidence
+
+    @cached_property
+    def _sharded_trainer_evidence(self) -> StrategyEvidence | None:
+        return next((item for item in self._strategy_evidence
+                     if item.strategy.sharded and (item.runner is None or item.runner.kind == "trainer")), None)
 
     def sharded_trainer_evidence(self) -> StrategyEvidence | None:
-        """The first sharded Trainer strategy in the project (deterministic: file order, then row)."""
-        for item in self.strategy_evidence():
-            if item.strategy.sharded and (item.runner is None or item.runner.kind == "trainer"):
-                return item
-        return None
+        """The first sharded Trainer strategy in the project (deterministic: file order, then row);
+        asked for every file checked, so computed once."""
+        return self._sharded_trainer_evidence
 
     @cached_property
     def _meta_init_evidence(self) -> str | None:

@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 from typing import Iterator
 
+from fastinit_lint.cst_children import descendants
 from fastinit_lint.lazy_libcst import cst
 
 from ._lightning import MethodAnalysis, Statement, is_docstring, method
@@ -116,17 +117,13 @@ def _rename_class() -> type:
 
 
 def _self_references_outside_init(classdef: cst.ClassDef) -> set[str]:
-    names: set[str] = set()
-
-    class Collect(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            if isinstance(node.value, cst.Name) and node.value.value == "self":
-                names.add(node.attr.value)
-
-    for statement in classdef.body.body:
-        if not (isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__"):
-            statement.visit(Collect())
-    return names
+    return {
+        node.attr.value
+        for statement in classdef.body.body
+        if not (isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__")
+        for node in descendants(statement)
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"
+    }
 
 
 def _line(code: str) -> cst.BaseStatement:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from fastinit_lint.lazy_libcst import cst
 
+from fastinit_lint.cst_children import child_nodes
 from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES, RunnerFact
 from fastinit_lint.rule import Context, cst_dotted
 
@@ -146,7 +147,7 @@ class _Walker:
                 self._small(statement, small)
             return
         if isinstance(statement, (cst.If, cst.For, cst.While, cst.Try)):
-            for child in statement.children:
+            for child in child_nodes(statement):
                 if isinstance(child, cst.IndentedBlock):
                     self.block(child.body)
                 elif isinstance(child, (cst.Else, cst.Finally, cst.ExceptHandler, cst.If)):
@@ -270,7 +271,7 @@ class _Walker:
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
     """Calls inside a node, outer first, not inside nested functions, classes or lambdas (a plain walk over
-    `children`: a LibCST visit would rebuild every node, which dominated the run time on large files)."""
+    the fields: a LibCST visit would rebuild every node, which dominated the run time on large files)."""
     found: list[cst.Call] = []
     stack = [node]
     while stack:
@@ -279,7 +280,7 @@ def _calls(node: cst.CSTNode) -> list[cst.Call]:
             continue
         if isinstance(current, cst.Call):
             found.append(current)
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(list(child_nodes(current))))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastinit_lint.cst_children import descendants
 from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid
@@ -152,25 +153,24 @@ class MissingResetParameters(Rule):
         owned: list[str] = []
         context = self.context
 
-        class Collect(cst.CSTVisitor):
-            def visit_Assign(self, node: cst.Assign) -> None:
+        for node in descendants(init):
+            if isinstance(node, cst.Assign):
                 if isinstance(node.value, cst.Call) and context.matches(node.value.func, _PARAMETER):
                     owned.extend(f"`{context.code(t.target)}`" for t in node.targets
                                  if isinstance(t.target, cst.Attribute) and isinstance(t.target.value, cst.Name)
                                  and t.target.value.value == "self")
-
-            def visit_Call(self, node: cst.Call) -> None:
-                func = node.func
-                if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"):
-                    return
-                name = context.code(node.args[0].value).strip("'\"") if node.args else "?"
-                if func.attr.value == "register_parameter" and len(node.args) > 1 \
-                        and not (isinstance(node.args[1].value, cst.Name) and node.args[1].value.value == "None"):
-                    owned.append(f"parameter `{name}`")
-                elif func.attr.value == "register_buffer" and any(
-                        a.keyword and a.keyword.value == "persistent" and context.code(a.value) == "False" for a in node.args) \
-                        and len(node.args) > 1 and isinstance(node.args[1].value, (cst.Call, cst.BinaryOperation)):
-                    owned.append(f"computed non-persistent buffer `{name}`")
-
-        init.visit(Collect())
+                continue
+            if not isinstance(node, cst.Call):
+                continue
+            func = node.func
+            if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"):
+                continue
+            name = context.code(node.args[0].value).strip("'\"") if node.args else "?"
+            if func.attr.value == "register_parameter" and len(node.args) > 1 \
+                    and not (isinstance(node.args[1].value, cst.Name) and node.args[1].value.value == "None"):
+                owned.append(f"parameter `{name}`")
+            elif func.attr.value == "register_buffer" and any(
+                    a.keyword and a.keyword.value == "persistent" and context.code(a.value) == "False" for a in node.args) \
+                    and len(node.args) > 1 and isinstance(node.args[1].value, (cst.Call, cst.BinaryOperation)):
+                owned.append(f"computed non-persistent buffer `{name}`")
         return owned
