@@ -160,12 +160,14 @@ def _finding(filename: str, report: Report, positions, module: cst.Module, edits
 
 
 def _lint(filename: str, module: cst.Module, rules, facts, index, settings, suppressions: Suppressions,
-          errors: list[FileError], edits: bool = True) -> _Pass:
+          errors: list[FileError], edits: bool = True, text: str | None = None) -> _Pass:
+    """One pass of the rules. `text`: the source `module` was parsed from, when it is the one phase 1 saw
+    (its statement lines then spare generating code the findings are not in)."""
     context = Context(filename, module, facts, index, settings)
     errors.extend(_run_isolated(filename, rules, context))
     if not context.reports:
         return _Pass(module, [], [])
-    positions = node_positions(module, [r.node for r in context.reports])
+    positions = node_positions(module, [r.node for r in context.reports], text, facts.statement_lines if text else ())
     kept_reports, findings = [], []
     for report in context.reports:
         span = positions[report.node]
@@ -218,7 +220,7 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
             result.errors.append(parsed)
             return result
         current = _lint(filename, parsed, active, facts, index, settings, suppressions, result.errors,
-                        options.edits and not options.fix)
+                        options.edits and not options.fix, text)
         if options.fix:
             current = _fix_to_fixpoint(filename, text, current, active, facts, index, settings, options, result)
             if options.edits and any(f.fix for f in current.findings):  # fixes left (unsafe ones): show their edits

@@ -91,6 +91,9 @@ class FileFacts:
     cast_hint: bool = False  # text looks like a module cast/move after construction (FI007's gate)
     # `X.init_module(empty_init=True)` (receiver, scope, site) and `torch.device("meta")` sites (None, scope, site)
     meta_sites: list[tuple[str | None, ScopeKey, Site]] = field(default_factory=list)
+    # First line (decorators included) of each top-level statement: lets phase 2 find where a statement
+    # starts without generating the code before it. Local to this file, so not part of `digest()`.
+    statement_lines: tuple[int, ...] = ()
 
     def digest(self) -> str:
         """What other files can see of this one; a comment or body-only edit leaves it unchanged.
@@ -363,6 +366,8 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     facts = FileFacts(filename, module, collect_names(tree, module, is_package, module_level_only=not full),
                       path=os.path.abspath(path))
     facts.cast_hint = any(f".{m}(" in text for m in _CAST_METHODS) and _has_build_then_cast(tree.body)
+    facts.statement_lines = tuple(
+        min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) for node in tree.body)
     lines = _Lines(text)
     _scan_classes(facts, tree.body, (), lines)
     _scan_constants(facts, tree, lines)

@@ -13,8 +13,9 @@ import bisect
 import functools
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
+from .cst_children import descendants
 from .lazy_libcst import cst
 
 
@@ -76,19 +77,77 @@ def _recorder_class() -> type:
     return _Recorder
 
 
-def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict:
-    """CodeRange (1-based lines, 0-based columns, like PositionProvider) for each of `nodes`."""
-    nodes = list(nodes)
-    from libcst._position import CodePosition, CodeRange
+def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str | None = None,
+              statement_lines: Sequence[int] = ()) -> dict:
+    """CodeRange (1-based lines, 0-based columns, like PositionProvider) for each of `nodes`.
 
-    state = _recorder_class()(default_indent=module.default_indent, default_newline=module.default_newline,
-                      wanted={id(n) for n in nodes})
-    module._codegen(state)
-    code = "".join(state.tokens)
-    newlines = [i for i, char in enumerate(code) if char == "\n"]
+    Given the module's source `text` and the first line of each top-level statement (phase-1 facts), only
+    the top-level statements holding `nodes` are generated: where each starts is read off the text. The
+    generated code is checked against the text, and any disagreement falls back to generating it all."""
+    nodes = list(nodes)
+    state = None
+    if text is not None and statement_lines:
+        newlines = _newlines(text)
+        state = _statements_only(module, nodes, text, newlines, statement_lines)
+    if state is None:
+        state = _recorder(module, nodes)
+        module._codegen(state)
+        newlines = _newlines("".join(state.tokens))
+    from libcst._position import CodePosition, CodeRange
 
     def position(offset: int) -> CodePosition:
         line = bisect.bisect_left(newlines, offset)
         return CodePosition(line + 1, offset - (newlines[line - 1] + 1 if line else 0))
 
     return {n: CodeRange(position(state.found[id(n)][0]), position(state.found[id(n)][1])) for n in nodes}
+
+
+def _newlines(code: str) -> list[int]:
+    return [i for i, char in enumerate(code) if char == "\n"]
+
+
+def _recorder(module: cst.Module, nodes: list[cst.CSTNode]):
+    return _recorder_class()(default_indent=module.default_indent, default_newline=module.default_newline,
+                             wanted={id(n) for n in nodes})
+
+
+def _statements_only(module: cst.Module, nodes: list[cst.CSTNode], text: str, newlines: list[int],
+                     statement_lines: Sequence[int]):
+    """The recorder after generating just the top-level statements that hold `nodes`, or None when that
+    cannot be done exactly (a node outside every statement, or text and tree disagree)."""
+    remaining = {id(n) for n in nodes}
+    owners = []
+    for index, statement in enumerate(module.body):
+        if not remaining:
+            break
+        held = {id(node) for node in descendants(statement)} & remaining
+        if held:
+            owners.append(index)
+            remaining -= held
+    if remaining:
+        return None
+    starts = _statement_starts(module, [0, *(i + 1 for i in newlines)], statement_lines)
+    if starts is None:
+        return None
+    state = _recorder(module, nodes)
+    for index in owners:
+        state.tokens, state.length = [], starts[index]
+        module.body[index]._codegen(state)
+        if not text.startswith("".join(state.tokens), starts[index]):
+            return None
+    return state
+
+
+def _statement_starts(module: cst.Module, line_starts: list[int], statement_lines: Sequence[int]) -> list[int] | None:
+    """Offset in the text where each top-level statement's code (its leading blank and comment lines
+    included) begins. `statement_lines` counts `a; b` as two statements, as `ast` does."""
+    starts, cursor = [], 0
+    for statement in module.body:
+        if cursor >= len(statement_lines):
+            return None
+        first = statement_lines[cursor] - len(statement.leading_lines)
+        if not 1 <= first <= len(line_starts):
+            return None
+        starts.append(line_starts[first - 1])
+        cursor += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    return starts if cursor == len(statement_lines) else None

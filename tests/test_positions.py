@@ -7,6 +7,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 import fastinit_lint
+from fastinit_lint.cst_children import descendants
 from fastinit_lint.positions import positions
 
 FILES = [Path(fastinit_lint.__file__).parent / "checker.py", Path(__file__).parent / "fixtures" / "sizes" / "models.py",
@@ -25,3 +26,58 @@ def test_crlf_and_tabs():
     module = cst.parse_module("if x:\r\n\ty = f(1,\r\n\t      2)\r\n")
     reference = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     assert positions(module, list(reference)) == dict(reference)
+
+
+def _statement_lines(text):
+    import ast
+
+    return tuple(min([n.lineno, *(d.lineno for d in getattr(n, "decorator_list", ()))]) for n in ast.parse(text).body)
+
+
+TRICKY = '''#!/usr/bin/env python
+# header comment
+
+"""Docstring."""
+import os; import sys
+
+# comment above a decorator
+@decorator(1)
+# comment between decorators
+@other
+def f(x):  # trailing
+    return g(x,
+             y)
+
+
+class A(B):
+
+    def m(self):
+        pass
+x = [
+    1,
+]
+'''
+
+
+@pytest.mark.parametrize("text", [TRICKY, TRICKY.replace("\n", "\r\n"), *(p.read_text() for p in FILES)],
+                         ids=["tricky", "tricky-crlf", *(p.name for p in FILES)])
+def test_statement_only_positions_equal_whole_module_ones(text):
+    """Generating just the statements that hold the nodes gives the same ranges as generating everything,
+    and really takes that path on ordinary files (it is not always falling back)."""
+    from fastinit_lint.positions import _newlines, _statements_only
+
+    module = cst.parse_module(text)
+    lines = _statement_lines(text)
+    for statement in module.body[::max(1, len(module.body) // 12)]:
+        nodes = list(descendants(statement))  # what rules report on: statements and expressions
+        assert positions(module, nodes, text, lines) == positions(module, nodes)
+        assert _statements_only(module, nodes, text, _newlines(text), lines) is not None
+
+
+def test_disagreeing_text_falls_back_to_whole_module():
+    text = "x = 1\ny = f(2)\n"
+    module = cst.parse_module(text)
+    call = module.body[1].body[0].value
+    wrong_lines = (1, 1)  # as if `y = ...` were on line 1
+    assert positions(module, [call], text, wrong_lines) == positions(module, [call])
+    assert positions(module, [call])[call].start.line == 2
