@@ -7,6 +7,7 @@ which some rule can fire. Facts are small and picklable so they cache and cross 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 import textwrap
@@ -142,11 +143,22 @@ def module_name(path: str) -> tuple[str, bool]:
     directory, base = os.path.split(os.path.abspath(path))
     stem = base.rsplit(".", 1)[0]
     is_package = stem == "__init__"
-    parts = [] if is_package else [stem]
-    while os.path.isfile(os.path.join(directory, "__init__.py")):
-        directory, package = os.path.split(directory)
-        parts.append(package)
-    return ".".join(reversed(parts)), is_package
+    return ".".join((*_packages(directory), *(() if is_package else (stem,)))), is_package
+
+
+@functools.lru_cache(maxsize=4096)
+def _packages(directory: str) -> tuple[str, ...]:
+    """Package names down to `directory`; cached because every file of a directory asks (a stat per level).
+    Each run starts by forgetting them (`forget_layout`): a long-lived process may see `__init__.py` files come
+    and go between runs."""
+    if not os.path.isfile(os.path.join(directory, "__init__.py")):
+        return ()
+    parent, package = os.path.split(directory)
+    return (*_packages(parent), package)
+
+
+def forget_layout() -> None:
+    _packages.cache_clear()
 
 
 def _literal_text(node: ast.AST | None) -> str | None:

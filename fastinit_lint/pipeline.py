@@ -21,7 +21,7 @@ from .checker import CheckOptions, check_text, gate
 from .config import Settings
 from .diagnostics import FileError, FileResult
 from .discovery import Excluder, SourceFile, discover, DEFAULT_EXCLUDES
-from .facts import FileFacts, python_facts
+from .facts import FileFacts, forget_layout, python_facts
 from .ignore_patterns import PatternSet
 from .index import ProjectIndex
 from .limits import FileTimeout, time_limit
@@ -207,6 +207,7 @@ class _PerFileIgnores:
 def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     settings = request.settings
     jobs = request.jobs or os.cpu_count() or 1
+    forget_layout()
     excludes = (*(settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDES), *settings.extend_exclude)
     excluder = Excluder(settings.root, excludes)
     errors: list[FileError] = []

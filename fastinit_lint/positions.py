@@ -120,10 +120,13 @@ def _statements_only(module: cst.Module, nodes: list[cst.CSTNode], text: str, ne
     for index, statement in enumerate(module.body):
         if not remaining:
             break
-        held = {id(node) for node in descendants(statement)} & remaining
-        if held:
-            owners.append(index)
-            remaining -= held
+        for node in descendants(statement):
+            if id(node) in remaining:
+                if not owners or owners[-1] != index:
+                    owners.append(index)
+                remaining.discard(id(node))
+                if not remaining:
+                    break
     if remaining:
         return None
     starts = _statement_starts(module, [0, *(i + 1 for i in newlines)], statement_lines)

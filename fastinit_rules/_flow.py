@@ -309,7 +309,8 @@ def own_calls(node: cst.Module | cst.FunctionDef) -> list[cst.Call]:
     """Every call in a module's or function's own code (nested functions and classes are visited on their own)."""
     body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) \
         else node.body.body
-    return [call for statement in body for call in _calls(statement)]
+    return [call for statement in body if not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+            for call in _calls(statement)]
 
 
 def file_has_runner(facts) -> bool:

@@ -60,11 +60,15 @@ class AmbiguousPrecisionAlias(Rule):
                 fixed="from lightning_fabric import Fabric as F\nfabric = F(precision=\"bf16-mixed\")\n"),
         Invalid("import pytorch_lightning as pl\npl.Trainer(\n    precision=\"16\",\n)\n", rows=(3,),
                 fixed="import pytorch_lightning as pl\npl.Trainer(\n    precision=\"16-mixed\",\n)\n"),
+        # Inside a function: reported once (the module-level pass does not descend into `def`s).
+        Invalid("import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision=16)\n", rows=(4,),
+                fixed="import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision=\"16-mixed\")\n"),
     ]
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return bool(facts.runners)  # phase 1 records every Trainer/Fabric call, bound or not
+        # Phase 1 records every Trainer/Fabric call, bound or not, with its precision when it is a literal.
+        return any(runner.precision in LEGACY_MIXED for runner in facts.runners)
 
     def visit_Module(self, node: cst.Module) -> None:
         for call in own_calls(node):
