@@ -213,7 +213,7 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
         return result
     if active and not facts.names.complete:
         # Phase 1 kept only module-level names for this file; rules resolve names inside functions too.
-        facts.names = collect_names(ast.parse(text), facts.module, facts.names.is_package)
+        facts.names = collect_names(ast.parse(text), facts.module, facts.names.is_package, text=text)
     if active:
         parsed = _parse(filename, text)
         if isinstance(parsed, FileError):

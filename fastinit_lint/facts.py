@@ -21,7 +21,7 @@ from .lightning_facts import (
     deepspeed_stage,
     strategy_from_name,
 )
-from .names import FileNames, ScopeKey, collect_names, dotted_name
+from .names import ALIAS, FileNames, ScopeKey, collect_names, dotted_name, marked_lines, spans_marked_line
 
 TRAINER_QNAMES = frozenset({"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer",
                             "lightning.pytorch.trainer.Trainer", "pytorch_lightning.trainer.Trainer",
@@ -170,8 +170,9 @@ def _literal_text(node: ast.AST | None) -> str | None:
 class _FactCollector(ast.NodeVisitor):
     """Classes and runner constructions, with the scope chain the names table uses."""
 
-    def __init__(self, facts: FileFacts) -> None:
+    def __init__(self, facts: FileFacts, marked: list[int]) -> None:
         self.facts = facts
+        self.marked = marked
         self.scope: ScopeKey = ()
         # Per scope: name -> [(row, value)] for "a variable assigned a literal in the same scope".
         self.assignments: dict[ScopeKey, dict[str, list[tuple[int, ast.AST]]]] = {}
@@ -182,9 +183,49 @@ class _FactCollector(ast.NodeVisitor):
     def _scoped(self, kind: str, name: str, node: ast.AST) -> None:
         outer = self.scope
         self.scope = (*outer, (kind, name))
-        for statement in node.body:  # type: ignore[attr-defined]
-            self.visit(statement)
+        self.statements(node.body)  # type: ignore[attr-defined]
         self.scope = outer
+
+    def statements(self, body: list[ast.stmt]) -> None:
+        """Statements of one scope. Only those spanning a marked line (one that can hold a Trainer/Fabric,
+        an `init_module` or a meta device) are walked into; the rest just record their assignments, which
+        `_value_of` reads. Walking every expression was most of phase 1 on Lightning's own sources."""
+        for statement in body:
+            if spans_marked_line(self.marked, statement):
+                self._walk_statement(statement)
+            elif not isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._record_assignments(statement)
+
+    def _walk_statement(self, node: ast.AST) -> None:
+        visit = getattr(self, f"visit_{type(node).__name__}", None)
+        if visit is not None:  # Assign, ClassDef, FunctionDef
+            visit(node)
+            return
+        for value in ast.iter_fields(node):
+            value = value[1]
+            items = value if isinstance(value, list) else [value]
+            if items and isinstance(items[0], ast.stmt):
+                self.statements(items)
+                continue
+            for item in items:
+                if isinstance(item, (ast.excepthandler, ast.match_case)):
+                    self._walk_statement(item)
+                elif isinstance(item, ast.AST):
+                    self.visit(item)
+
+    def _record_assignments(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Assign):
+            self._record_assignment(node)
+            return
+        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for item in getattr(node, block, None) or ():
+                if not isinstance(item, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self._record_assignments(item)
+
+    def _record_assignment(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append((node.lineno, node.value))
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self._scoped("class", node.name, node)
@@ -195,9 +236,7 @@ class _FactCollector(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        for target in node.targets:
-            if isinstance(target, ast.Name):
-                self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append((node.lineno, node.value))
+        self._record_assignment(node)
         if isinstance(node.value, ast.Call) and len(node.targets) == 1:
             self._maybe_runner(node.value, dotted_name(node.targets[0]))
             for arg in (*node.value.args, *(k.value for k in node.value.keywords)):
@@ -375,7 +414,7 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     can contain a Trainer/Fabric or meta-device build; otherwise module-level names suffice."""
     module, is_package = module_name(path)
     full = any(marker in text for marker in _RUNNER_OR_META_TEXT)
-    facts = FileFacts(filename, module, collect_names(tree, module, is_package, module_level_only=not full),
+    facts = FileFacts(filename, module, collect_names(tree, module, is_package, module_level_only=not full, text=text),
                       path=os.path.abspath(path))
     facts.cast_hint = any(f".{m}(" in text for m in _CAST_METHODS) and _has_build_then_cast(tree.body)
     facts.statement_lines = tuple(
@@ -384,6 +423,20 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     _scan_classes(facts, tree.body, (), lines)
     _scan_constants(facts, tree, lines)
     if full:
-        _FactCollector(facts).visit(tree)
+        _FactCollector(facts, marked_lines(text, (*_RUNNER_OR_META_TEXT, '"meta"', "'meta'", *_runner_aliases(facts.names))))\
+            .statements(tree.body)
     return facts
+
+
+def _runner_aliases(names: FileNames) -> set[str]:
+    """Names other than `Trainer`/`Fabric` that denote one (`from lightning import Trainer as T`,
+    `Runner = L.Fabric`): lines using them can construct a runner too."""
+    runners = TRAINER_QNAMES | FABRIC_QNAMES
+    return {name for scope, table in names.scopes.items() for name, targets in table.items()
+            if name not in ("Trainer", "Fabric") and any(t.startswith(_RUNNER_BINDING_PREFIXES) for t in targets)
+            and not runners.isdisjoint(names.resolve(name, scope))}
+
+
+# What a binding that can denote a Trainer/Fabric starts with: one of their packages, or an alias to follow.
+_RUNNER_BINDING_PREFIXES = ("lightning", "pytorch_lightning", ALIAS)
 

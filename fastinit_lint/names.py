@@ -14,6 +14,7 @@ traversal tracks, so both trees share one table.
 from __future__ import annotations
 
 import ast
+import bisect
 from dataclasses import dataclass, field
 
 ScopeKey = tuple[tuple[str, str], ...]
@@ -219,45 +220,115 @@ class _BindingCollector(ast.NodeVisitor):
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
 
 
-def _stored_names(target: ast.AST) -> list[str]:
-    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+class _StatementBindings:
+    """Drives a `_BindingCollector` statement by statement, without walking expressions.
 
+    Outside walrus targets (`:=`) and lambda parameters, every binding is made by a statement (its targets,
+    imports, `def`/`class` names and parameters, `except ... as`, `global`), so expressions only need the
+    visitor on the lines that hold `:=` or `lambda`; elsewhere the result is the visitor's, at a fraction of
+    the cost (the full `ast.NodeVisitor` walk was most of phase 1 on Lightning's own sources)."""
 
-def _module_level(collector: _BindingCollector, statements: list[ast.stmt]) -> None:
-    """Bindings of module scope only: statements, never expressions, never function or class bodies."""
-    for stmt in statements:
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            collector.visit(stmt)
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            collector._bind(stmt.name, collector._qualify(stmt.name))
-        elif isinstance(stmt, ast.Assign):
-            collector.bind_assign(stmt)
-        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.Delete)):
-            for target in (stmt.targets if isinstance(stmt, ast.Delete) else [stmt.target]):
-                for name in _stored_names(target):
-                    collector._bind(name, LOCAL)
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-            for item in stmt.items:
-                for name in _stored_names(item.optional_vars) if item.optional_vars is not None else ():
-                    collector._bind(name, LOCAL)
-        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-            for handler in stmt.handlers:
+    def __init__(self, collector: _BindingCollector, marked: list[int], descend: bool) -> None:
+        self.collector = collector
+        self.marked = marked  # sorted line numbers holding `:=` or `lambda`
+        self.descend = descend  # into function and class bodies (False: module-level names only)
+
+    def expressions(self, nodes) -> None:
+        for node in nodes:
+            if node is not None and spans_marked_line(self.marked, node):
+                self.collector.visit(node)
+
+    def statements(self, body: list[ast.stmt]) -> None:
+        for statement in body:
+            self.statement(statement)
+
+    def statement(self, node: ast.stmt) -> None:
+        collector = self.collector
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            self._definition(node)
+            return
+        if spans_marked_line(self.marked, node) or isinstance(node, (ast.Match, ast.Import, ast.ImportFrom, ast.Global)):
+            collector.visit(node)  # the visitor's own walk, nested statements included
+            return
+        elif isinstance(node, ast.Assign):
+            collector.bind_assign(node)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            collector.visit(node.target)
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                collector.visit(target)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    collector.visit(item.optional_vars)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            for handler in node.handlers:
                 if handler.name:
                     collector._bind(handler.name, LOCAL)
-                _module_level(collector, handler.body)
+                self.expressions((handler.type,))
+                self.statements(handler.body)
         for block in ("body", "orelse", "finalbody"):
-            if block != "body" or not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                _module_level(collector, getattr(stmt, block, None) or [])
+            self.statements(getattr(node, block, None) or [])
+
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        collector = self.collector
+        if not self.descend:
+            collector._bind(node.name, collector._qualify(node.name))
+            return
+        if isinstance(node, ast.ClassDef):
+            self.expressions((*node.decorator_list, *node.bases, *(k.value for k in node.keywords)))
+            collector._bind(node.name, collector._qualify(node.name))
+            collector._enter("class", node, node.name, lambda: self.statements(node.body))
+            return
+        args = node.args
+        self.expressions((*node.decorator_list, *args.defaults, *args.kw_defaults))
+        collector._bind(node.name, collector._qualify(node.name))
+
+        def body() -> None:
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None:
+                    collector._bind(arg.arg, LOCAL)
+            self.statements(node.body)
+
+        collector._enter("def", node, node.name, body)
 
 
-def collect_names(tree: ast.Module, module: str, is_package: bool, module_level_only: bool = False) -> FileNames:
+def spans_marked_line(marked: list[int], node: ast.AST) -> bool:
+    """Whether any of the sorted line numbers `marked` falls within `node`'s lines."""
+    i = bisect.bisect_left(marked, node.lineno)
+    return i < len(marked) and marked[i] <= (node.end_lineno or node.lineno)
+
+
+def marked_lines(text: str, needles: tuple[str, ...]) -> list[int]:
+    """Sorted 1-based numbers of the lines holding any of `needles` (str.find and count: no regex, no split)."""
+    offsets = []
+    for needle in needles:
+        start = text.find(needle)
+        while start != -1:
+            offsets.append(start)
+            start = text.find(needle, start + len(needle))
+    lines: list[int] = []
+    line, last = 1, 0
+    for offset in sorted(offsets):
+        line += text.count("\n", last, offset)
+        last = offset
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def collect_names(tree: ast.Module, module: str, is_package: bool, module_level_only: bool = False,
+                  text: str | None = None) -> FileNames:
     """The names table of a file. `module_level_only` is the cheap variant phase 1 uses for files in which
     no rule runs: it resolves module-level names (class bases, constants) exactly, and nothing inside
-    functions; `FileNames.complete` says which one a table is."""
+    functions; `FileNames.complete` says which one a table is. Given the source `text`, expressions are
+    walked only on the lines that can bind a name inside them (see `_StatementBindings`)."""
     names = FileNames(module, is_package, complete=not module_level_only)
     collector = _BindingCollector(names)
     if module_level_only:
-        _module_level(collector, tree.body)
+        _StatementBindings(collector, [], descend=False).statements(tree.body)
+    elif text is not None:
+        _StatementBindings(collector, marked_lines(text, (":=", "lambda")), descend=True).statements(tree.body)
     else:
         collector.visit(tree)
     return names

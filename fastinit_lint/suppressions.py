@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 from .rule import Rule
 
-_QUICK = re.compile(r"noqa|fastinit", re.IGNORECASE)  # literal scan first: `#.*` backtracks on every '#'
-_CANDIDATE = re.compile(r"#.*(?:noqa|fastinit\s*:)", re.IGNORECASE)
 _FILE_NOQA = re.compile(r"#\s*fastinit\s*:\s*noqa(?:\s*:\s*(?P<codes>[\w\s,]+))?\s*$", re.IGNORECASE)
 _LINE_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _LINE_IGNORE = re.compile(r"#\s*fastinit\s*:\s*ignore\[(?P<codes>[^\]]*)\]", re.IGNORECASE)
@@ -53,8 +51,16 @@ def _comments(text: str) -> list[tuple[int, int, str]]:
 
 
 def may_have_directives(text: str) -> bool:
-    """Cheap (regex, no tokenize): whether the file could hold a suppression comment at all."""
-    return _QUICK.search(text) is not None and _CANDIDATE.search(text) is not None
+    """Cheap (no tokenize, no regex): whether the file could hold a suppression comment at all, i.e. a
+    `noqa` or `fastinit` after a `#` on its line. A case-insensitive regex took 0.2 ms per Lightning file."""
+    lowered = text.lower()
+    for needle in ("noqa", "fastinit"):
+        start = lowered.find(needle)
+        while start != -1:
+            if "#" in lowered[lowered.rfind("\n", 0, start) + 1:start]:
+                return True
+            start = lowered.find(needle, start + len(needle))
+    return False
 
 
 def parse_directives(text: str) -> list[Directive]:

@@ -93,3 +93,52 @@ def test_runner_facts_with_sites(tmp_path):
     assert str(yaml_runner.strategy_site) == "conf/fit.yaml:3"
     evidence = index.sharded_trainer_evidence()
     assert str(evidence) == "strategy 'fsdp' at conf/fit.yaml:3"
+
+
+PRUNED = '''
+import torch
+from lightning import Trainer as T
+import lightning as L
+from lightning.fabric.strategies import FSDPStrategy
+
+Runner = L.Fabric
+
+def main(flag):
+    strategy = FSDPStrategy()
+    precision = "bf16-true"
+    if flag:
+        for _ in range(2):
+            helper = [x for x in range(3)]
+    else:
+        trainer = T(strategy=strategy, precision=precision)
+    fabric = Runner(strategy="deepspeed_stage_3")
+    with torch.device(
+        "meta"
+    ):
+        pass
+    with fabric.init_module(empty_init=True):
+        pass
+
+class Holder:
+    def build(self):
+        self.fabric = L.Fabric(
+            precision=16,
+        )
+'''
+
+
+def test_runner_facts_through_aliases_and_earlier_assignments():
+    """Phase 1 walks only statements on lines that can hold a runner or meta-device build; runners built
+    through aliases (`T`, `Runner`), strategies from earlier unwalked assignments and multi-line calls
+    are still found."""
+    import ast
+
+    from fastinit_lint.facts import python_facts
+
+    facts = python_facts("train.py", "train.py", ast.parse(PRUNED), PRUNED)
+    runners = {r.site.row: r for r in facts.runners}
+    assert set(runners) == {16, 17, 27}
+    assert runners[16].strategy.is_fsdp and runners[16].precision == "bf16-true" and str(runners[16].strategy_site) == "train.py:10"
+    assert runners[17].kind == "fabric" and runners[17].strategy.zero3
+    assert runners[27].bound_to == "self.fabric" and runners[27].precision == "16"
+    assert [(receiver, site.row) for receiver, _, site in facts.meta_sites] == [(None, 18), ("fabric", 22)]

@@ -1,6 +1,7 @@
 """Name resolution from our own import map: aliases, relative imports, shadowing, scopes."""
 
 import ast
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,57 @@ def test_star_imports_are_candidates():
     names = collect_names(ast.parse("from torch.nn.functional import *\n"), "m", False)
     assert names.resolve("relu") == {"torch.nn.functional.relu"}
     assert names.resolve("len") == {"torch.nn.functional.len", "builtins.len"}
+
+
+TRICKY = '''
+import torch
+from torch import nn
+from lightning import Trainer as T
+
+def f(a, *args, b=lambda nn: nn, **kw):
+    global G
+    G = 1
+    x, (y, *z) = 1, (2, 3)
+    d[k] = 1
+    with open(a) as (h, g):
+        for i in range(3):
+            while (n := i):
+                pass
+    try:
+        pass
+    except ValueError as err:
+        q = [w for w in err.args if (v := w)]
+    match a:
+        case [1, *rest] | {"k": rest}:
+            pass
+        case nn.Linear(name=captured):
+            pass
+    class Inner(nn.Module):
+        torch = 1
+        def m(self, torch=torch):
+            return lambda torch: torch
+    del x
+    async def g():
+        async with a as ag:
+            async for af in ag:
+                pass
+    return sorted(a, key=lambda k: k)
+'''
+
+
+@pytest.mark.parametrize("source", [CODE, TRICKY, *(p.read_text() for p in sorted(
+    (Path(__file__).parent.parent / "fastinit_lint").glob("*.py")))])
+def test_statement_level_names_equal_the_full_walk(source):
+    """Walking only statements (and expressions only on lines with `:=` or `lambda`) gives the table the
+    full `ast` visitor gives."""
+    tree = ast.parse(source)
+    walked = collect_names(tree, "proj.mod", False)
+    fast = collect_names(tree, "proj.mod", False, text=source)
+    assert fast.scopes == walked.scopes and fast.star_imports == walked.star_imports
+
+
+def test_module_level_names_bind_only_stored_names():
+    """`sys.path[0] += ...` assigns into `sys`; it does not rebind it."""
+    names = collect_names(ast.parse("import sys\nsys.path[0] += 'x'\n"), "m", False,
+                          module_level_only=True)
+    assert names.resolve("sys.path") == {"sys.path"}

@@ -47,6 +47,7 @@ class Net(L.LightningModule):
 
 
 def _trainer(**kw):
+    kw.setdefault("enable_checkpointing", False)  # else Lightning writes checkpoints/ into the working directory
     return L.Trainer(accelerator="cpu", max_steps=3, logger=False, enable_progress_bar=False,
                      enable_model_summary=False, **kw)
 
