@@ -433,10 +433,6 @@ def _runner_aliases(names: FileNames) -> set[str]:
     `Runner = L.Fabric`): lines using them can construct a runner too."""
     runners = TRAINER_QNAMES | FABRIC_QNAMES
     return {name for scope, table in names.scopes.items() for name, targets in table.items()
-            if name not in ("Trainer", "Fabric") and any(t.startswith(_RUNNER_BINDING_PREFIXES) for t in targets)
-            and not runners.isdisjoint(names.resolve(name, scope))}
-
-
-# What a binding that can denote a Trainer/Fabric starts with: one of their packages, or an alias to follow.
-_RUNNER_BINDING_PREFIXES = ("lightning", "pytorch_lightning", ALIAS)
+            if name not in ("Trainer", "Fabric") and not runners.isdisjoint(targets)
+            or any(t.startswith(ALIAS) for t in targets) and not runners.isdisjoint(names.resolve(name, scope))}
 
