@@ -10,6 +10,7 @@ import ast
 import functools
 import hashlib
 import os
+import re
 import textwrap
 from dataclasses import dataclass, field
 
@@ -21,7 +22,8 @@ from .lightning_facts import (
     deepspeed_stage,
     strategy_from_name,
 )
-from .names import ALIAS, FileNames, ScopeKey, collect_names, dotted_name, marked_lines, spans_marked_line
+from .names import (ALIAS, FileNames, ScopeKey, collect_names, dotted_name, lines_of, marked_lines,
+                    spans_marked_line)
 
 TRAINER_QNAMES = frozenset({"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer",
                             "lightning.pytorch.trainer.Trainer", "pytorch_lightning.trainer.Trainer",
@@ -304,7 +306,7 @@ class _FactCollector(ast.NodeVisitor):
 
 _SIMPLE_VALUES = (ast.Constant, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp, ast.Tuple)
 # Text that must occur for a file to construct a Trainer/Fabric or build on the meta device.
-_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", 'device("meta"', "device('meta'")
+_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", '"meta"', "'meta'")
 _OWNS_TENSORS_TEXT = ("Parameter(", "register_parameter", "persistent=False")
 
 
@@ -410,22 +412,36 @@ def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
 
 
 def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileFacts:
-    """Phase-1 facts. The full walk (runners, meta sites, every scope's names) runs only when the text
-    can contain a Trainer/Fabric or meta-device build; otherwise module-level names suffice."""
+    """Phase-1 facts. Runners, meta sites and the names of the scopes around them are looked for only on
+    the lines that can hold them (their words, or a name aliasing a Trainer/Fabric); other scopes get
+    module-level names, which is what other files ever ask of this one. The names table is partial, and
+    phase 2 rebuilds it whole for the files it checks."""
     module, is_package = module_name(path)
-    full = any(marker in text for marker in _RUNNER_OR_META_TEXT)
-    facts = FileFacts(filename, module, collect_names(tree, module, is_package, module_level_only=not full, text=text),
-                      path=os.path.abspath(path))
+    marked = marked_lines(text, _RUNNER_OR_META_TEXT)
+    names = collect_names(tree, module, is_package, text=text, around=marked)
+    while marked:  # until no new alias appears: an alias can be bound on a line only an alias marks
+        wider = sorted({*marked, *_word_lines(text, _runner_aliases(names))})
+        if wider == marked:
+            break
+        marked = wider
+        names = collect_names(tree, module, is_package, text=text, around=marked)
+    facts = FileFacts(filename, module, names, path=os.path.abspath(path))
     facts.cast_hint = any(f".{m}(" in text for m in _CAST_METHODS) and _has_build_then_cast(tree.body)
     facts.statement_lines = tuple(
         min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) for node in tree.body)
     lines = _Lines(text)
     _scan_classes(facts, tree.body, (), lines)
     _scan_constants(facts, tree, lines)
-    if full:
-        _FactCollector(facts, marked_lines(text, (*_RUNNER_OR_META_TEXT, '"meta"', "'meta'", *_runner_aliases(facts.names))))\
-            .statements(tree.body)
+    if marked:
+        _FactCollector(facts, marked).statements(tree.body)
     return facts
+
+
+def _word_lines(text: str, words: set[str]) -> list[int]:
+    if not words:
+        return []
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")\b")
+    return lines_of(text, [match.start() for match in pattern.finditer(text)])
 
 
 def _runner_aliases(names: FileNames) -> set[str]:

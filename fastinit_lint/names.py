@@ -228,10 +228,10 @@ class _StatementBindings:
     visitor on the lines that hold `:=` or `lambda`; elsewhere the result is the visitor's, at a fraction of
     the cost (the full `ast.NodeVisitor` walk was most of phase 1 on Lightning's own sources)."""
 
-    def __init__(self, collector: _BindingCollector, marked: list[int], descend: bool) -> None:
+    def __init__(self, collector: _BindingCollector, marked: list[int], around: list[int] | None) -> None:
         self.collector = collector
         self.marked = marked  # sorted line numbers holding `:=` or `lambda`
-        self.descend = descend  # into function and class bodies (False: module-level names only)
+        self.around = around  # descend only into definitions spanning one of these lines (None: all)
 
     def expressions(self, nodes) -> None:
         for node in nodes:
@@ -272,7 +272,7 @@ class _StatementBindings:
 
     def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
         collector = self.collector
-        if not self.descend:
+        if self.around is not None and not spans_marked_line(self.around, node):
             collector._bind(node.name, collector._qualify(node.name))
             return
         if isinstance(node, ast.ClassDef):
@@ -300,13 +300,18 @@ def spans_marked_line(marked: list[int], node: ast.AST) -> bool:
 
 
 def marked_lines(text: str, needles: tuple[str, ...]) -> list[int]:
-    """Sorted 1-based numbers of the lines holding any of `needles` (str.find and count: no regex, no split)."""
+    """Sorted 1-based numbers of the lines holding any of `needles` (str.find: no regex, no split)."""
     offsets = []
     for needle in needles:
         start = text.find(needle)
         while start != -1:
             offsets.append(start)
             start = text.find(needle, start + len(needle))
+    return lines_of(text, offsets)
+
+
+def lines_of(text: str, offsets: list[int]) -> list[int]:
+    """Sorted distinct 1-based line numbers of character `offsets` in `text` (one pass over the text)."""
     lines: list[int] = []
     line, last = 1, 0
     for offset in sorted(offsets):
@@ -318,17 +323,17 @@ def marked_lines(text: str, needles: tuple[str, ...]) -> list[int]:
 
 
 def collect_names(tree: ast.Module, module: str, is_package: bool, module_level_only: bool = False,
-                  text: str | None = None) -> FileNames:
-    """The names table of a file. `module_level_only` is the cheap variant phase 1 uses for files in which
-    no rule runs: it resolves module-level names (class bases, constants) exactly, and nothing inside
-    functions; `FileNames.complete` says which one a table is. Given the source `text`, expressions are
-    walked only on the lines that can bind a name inside them (see `_StatementBindings`)."""
-    names = FileNames(module, is_package, complete=not module_level_only)
+                  text: str | None = None, around: list[int] | None = None) -> FileNames:
+    """The names table of a file. Phase 1 builds partial ones (`FileNames.complete` False): module-level
+    names only (`module_level_only`), or those of the scopes enclosing the sorted line numbers `around`;
+    either resolves module-level names (class bases, constants) exactly. Given the source `text`,
+    expressions are walked only on the lines that can bind a name inside them (see `_StatementBindings`)."""
+    partial = module_level_only or around is not None
+    names = FileNames(module, is_package, complete=not partial)
     collector = _BindingCollector(names)
-    if module_level_only:
-        _StatementBindings(collector, [], descend=False).statements(tree.body)
-    elif text is not None:
-        _StatementBindings(collector, marked_lines(text, (":=", "lambda")), descend=True).statements(tree.body)
-    else:
+    if text is None and not partial:
         collector.visit(tree)
+        return names
+    marked = marked_lines(text, (":=", "lambda")) if text is not None else []
+    _StatementBindings(collector, marked, [] if module_level_only else around).statements(tree.body)
     return names
