@@ -11,7 +11,6 @@ import ast
 import gc
 import multiprocessing
 import os
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -163,9 +162,7 @@ def _size(source: SourceFile) -> int:
         return 0
 
 
-def _map(function: Callable, items: Sequence, jobs: int, progress: Progress,
-         once_forked: Callable[[], None] | None = None) -> list:
-    """`function` over `items` in forked workers; `once_forked` runs in this process once they all exist."""
+def _map(function: Callable, items: Sequence, jobs: int, progress: Progress) -> list:
     results = []
     try:
         if jobs <= 1 or len(items) < 4:
@@ -176,10 +173,7 @@ def _map(function: Callable, items: Sequence, jobs: int, progress: Progress,
         context = multiprocessing.get_context("fork")
         chunksize = max(1, min(16, len(items) // (jobs * 32)))  # small chunks: big files come first
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            mapped = pool.map(function, items, chunksize=chunksize)  # submits all: the fork context forks every worker
-            if once_forked is not None:
-                once_forked()
-            for result in mapped:
+            for result in pool.map(function, items, chunksize=chunksize):
                 results.append(result)
                 progress.tick()
         return results
@@ -224,8 +218,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in r.markers),
                   rules=request.rules, options=request.options)
 
-    preload = _LibCSTPreload()
-    entries, reindexed = _phase_one(sources + context_sources, cache, jobs, request, preload)
+    entries, reindexed = _phase_one(sources + context_sources, cache, jobs, request)
     for source in sources:
         if entries[source.display].error is not None:
             errors.append(entries[source.display].error)
@@ -260,7 +253,6 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
         else:
             results[source.display] = FileResult(source.display)
     tasks.sort(key=lambda task: _size(task[0]), reverse=True)
-    preload.wait()  # never fork while another thread may hold the import lock
     for result in _map(_check_one, tasks, jobs, Progress("checking", len(tasks), request.progress)):
         results[result.filename] = result
     for name, result in results.items():
@@ -286,32 +278,7 @@ def _project_context(request: RunRequest, excluder: Excluder, sources: list[Sour
     return [s for s in context if s.path not in given]
 
 
-class _LibCSTPreload:
-    """Imports libcst on a thread of this process while phase-1 workers run: phase-2 workers, forked later,
-    inherit it instead of each importing it (~0.25 s apiece)."""
-
-    MIN_FILES = 8  # fewer files to index: likely a warm run with a touched file, which may not need LibCST
-
-    def __init__(self) -> None:
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._load, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def _load() -> None:
-        import libcst
-
-        libcst.parse_module("pass\n")  # loads the native parser too
-
-    def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-
-
-def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunRequest,
-               preload: _LibCSTPreload) -> tuple[dict[str, IndexEntry], int]:
+def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunRequest) -> tuple[dict[str, IndexEntry], int]:
     entries: dict[str, IndexEntry] = {}
     todo = []
     for source in sources:
@@ -331,8 +298,7 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
                 pass
         todo.append(source)
     todo.sort(key=_size, reverse=True)  # largest first: no single big file left running at the end
-    once_forked = preload.start if len(todo) >= preload.MIN_FILES else None
-    for display, entry in _map(_index_one, todo, jobs, Progress("indexing", len(todo), request.progress), once_forked):
+    for display, entry in _map(_index_one, todo, jobs, Progress("indexing", len(todo), request.progress)):
         entries[display] = entry
     by_display = {s.display: s for s in sources}
     for display, entry in entries.items():
