@@ -203,8 +203,7 @@ class _FactCollector(ast.NodeVisitor):
         if visit is not None:  # Assign, ClassDef, FunctionDef
             visit(node)
             return
-        for value in ast.iter_fields(node):
-            value = value[1]
+        for _, value in ast.iter_fields(node):
             items = value if isinstance(value, list) else [value]
             if items and isinstance(items[0], ast.stmt):
                 self.statements(items)

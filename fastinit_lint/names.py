@@ -250,7 +250,7 @@ class _StatementBindings:
         if spans_marked_line(self.marked, node) or isinstance(node, (ast.Match, ast.Import, ast.ImportFrom, ast.Global)):
             collector.visit(node)  # the visitor's own walk, nested statements included
             return
-        elif isinstance(node, ast.Assign):
+        if isinstance(node, ast.Assign):
             collector.bind_assign(node)
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
             collector.visit(node.target)

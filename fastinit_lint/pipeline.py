@@ -30,7 +30,6 @@ from .rule import Rule
 from .source import SourceError, decode, digest_bytes, read_bytes
 from .suppressions import may_have_directives
 from .writer import ChangedOnDisk, write_atomic
-from .yaml_facts import yaml_facts
 
 
 @dataclass
@@ -109,6 +108,8 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
     markers = frozenset(m for m in _STATE["markers"] if m in text)
     try:
         if source.kind == "yaml":
+            from .yaml_facts import yaml_facts  # PyYAML costs ~20 ms to import; most runs index no YAML
+
             facts = yaml_facts(source.display, text)
         else:
             gc.disable()  # the parse builds millions of acyclic nodes; collections during it are pure cost

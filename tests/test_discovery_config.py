@@ -90,3 +90,17 @@ def test_strategy_source_named_in_evidence(tmp_path):
     from fastinit_lint.config import parse_table
     overridden = load_settings(str(tmp_path), None, parse_table({"strategy": "deepspeed_stage_3"}, "command line"))
     assert overridden.strategy.zero3 and overridden.strategy_source == "--strategy"
+
+
+def test_alternation_of_patterns_gives_the_per_pattern_verdicts():
+    """Without negations one combined regex decides; it must agree with asking each pattern in turn."""
+    patterns = PatternSet([*DEFAULT_EXCLUDES, "build/", "docs/**/*.py", "/top.py", "a?c", "[xy]z"])
+    assert patterns._any is not None
+    paths = ["build", "src/build", "build/x.py", "docs/a/b.py", "docs/x.txt", "top.py", "sub/top.py", "abc",
+             "sub/xz", "yz/q.py", ".git", "pkg/__pycache__", "node_modules/m.py", "ok.py", "venv", ".venv"]
+    for path in paths:
+        for is_dir in (False, True):
+            fast = patterns.match(path, is_dir)
+            patterns._any, combined = None, patterns._any
+            assert patterns.match(path, is_dir) == fast, (path, is_dir)
+            patterns._any = combined
