@@ -52,11 +52,14 @@ def child_nodes(node: "cst.CSTNode") -> Iterator["cst.CSTNode"]:
                     yield item
 
 
-def descendants(node: "cst.CSTNode") -> Iterator["cst.CSTNode"]:
+def descendants(node: "cst.CSTNode", skip: tuple[type, ...] = ()) -> Iterator["cst.CSTNode"]:
     """`node` and everything under it, parents before children, in source order: what a read-only
-    `CSTVisitor` sees, without the rebuild a LibCST visit does."""
+    `CSTVisitor` sees, without the rebuild a LibCST visit does. Nodes of the `skip` types below `node`
+    are left out with everything under them."""
     stack = [node]
     while stack:
         current = stack.pop()
+        if skip and current is not node and isinstance(current, skip):
+            continue
         yield current
         stack.extend(reversed(list(child_nodes(current))))

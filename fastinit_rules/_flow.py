@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from fastinit_lint.lazy_libcst import cst
 
-from fastinit_lint.cst_children import child_nodes
+from fastinit_lint.cst_children import child_nodes, descendants
 from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES, RunnerFact
 from fastinit_lint.rule import Context, cst_dotted
 
@@ -270,18 +270,8 @@ class _Walker:
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    """Calls inside a node, outer first, not inside nested functions, classes or lambdas (a plain walk over
-    the fields: a LibCST visit would rebuild every node, which dominated the run time on large files)."""
-    found: list[cst.Call] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, (cst.Lambda, cst.FunctionDef, cst.ClassDef)) and current is not node:
-            continue
-        if isinstance(current, cst.Call):
-            found.append(current)
-        stack.extend(reversed(list(child_nodes(current))))
-    return found
+    """Calls inside a node, outer first, not inside nested functions, classes or lambdas."""
+    return [n for n in descendants(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)) if isinstance(n, cst.Call)]
 
 
 def _loaded_vars(call: cst.Call, name: str) -> list[str]:
