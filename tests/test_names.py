@@ -3,6 +3,10 @@
 import ast
 from pathlib import Path
 
+import hypothesmith
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 import pytest
 
 from fastinit_lint.names import collect_names
@@ -123,3 +127,45 @@ def test_module_level_names_bind_only_stored_names():
     names = collect_names(ast.parse("import sys\nsys.path[0] += 'x'\n"), "m", False,
                           module_level_only=True)
     assert names.resolve("sys.path") == {"sys.path"}
+
+
+PREAMBLE = "import lightning as L\nfrom lightning import Trainer as T\nimport torch\n"
+RUNNERS = ("\ndef _runners(a, strategy='fsdp'):\n    trainer = T(strategy=strategy, precision=a)\n"
+           "    with torch.device('meta'):\n        pass\n    return L.Fabric(strategy=strategy)\n")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(code=st.one_of(hypothesmith.from_grammar(), hypothesmith.from_node()))
+def test_statement_level_walks_equal_full_walks_on_generated_programs(code):
+    """On arbitrary programs: the statement-level import map equals the full visitor's, and the phase-1
+    facts found by walking only marked lines equal those of walking every line."""
+    from unittest import mock
+
+    import fastinit_lint.facts as facts_module
+
+    source = PREAMBLE + code + RUNNERS
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return  # the grammar allows programs the compiler rejects
+    walked = collect_names(tree, "m", False)
+    fast = collect_names(tree, "m", False, text=source)
+    assert fast.scopes == walked.scopes and fast.star_imports == walked.star_imports
+
+    def observed(f):
+        return f.runners, f.meta_sites, f.classes, f.constants, f.cast_hint
+
+    pruned = facts_module.python_facts("m.py", "m.py", tree, source)
+    every_line = list(range(1, source.count("\n") + 2))
+    with mock.patch.object(facts_module, "marked_lines", lambda text, needles: every_line):
+        full = facts_module.python_facts("m.py", "m.py", tree, source)
+    assert observed(pruned) == observed(full)
+
+
+def test_generated_program_frame_holds_runners():
+    """The frame the property test wraps programs in really has runners and a meta site to find."""
+    import fastinit_lint.facts as facts_module
+
+    source = PREAMBLE + "pass\n" + RUNNERS
+    facts = facts_module.python_facts("m.py", "m.py", ast.parse(source), source)
+    assert [r.kind for r in facts.runners] == ["trainer", "fabric"] and len(facts.meta_sites) == 1
