@@ -22,8 +22,8 @@ from .lightning_facts import (
     deepspeed_stage,
     strategy_from_name,
 )
-from .names import (ALIAS, FileNames, ScopeKey, collect_names, dotted_name, lines_of, marked_lines,
-                    spans_marked_line)
+from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
+                    marked_lines, spans_marked_line)
 
 TRAINER_QNAMES = frozenset({"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer",
                             "lightning.pytorch.trainer.Trainer", "pytorch_lightning.trainer.Trainer",
@@ -439,6 +439,7 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
 def _word_lines(text: str, words: set[str]) -> list[int]:
     if not words:
         return []
+    text = ast_line_text(text)
     pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")\b")
     return lines_of(text, [match.start() for match in pattern.finditer(text)])
 

@@ -299,8 +299,20 @@ def spans_marked_line(marked: list[int], node: ast.AST) -> bool:
     return i < len(marked) and marked[i] <= (node.end_lineno or node.lineno)
 
 
+def has_lone_cr(text: str) -> bool:
+    """A `\r` not followed by `\n`: Python counts it as a line break, `str.count("\n")` does not."""
+    return "\r" in text and text.count("\r") != text.count("\r\n")
+
+
+def ast_line_text(text: str) -> str:
+    """`text` with line breaks where `ast` line numbers put them, so offsets map to `ast` lines."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if has_lone_cr(text) else text
+
+
 def marked_lines(text: str, needles: tuple[str, ...]) -> list[int]:
-    """Sorted 1-based numbers of the lines holding any of `needles` (str.find: no regex, no split)."""
+    """Sorted 1-based numbers (as `ast` counts lines) of the lines holding any of `needles` (str.find:
+    no regex, no split)."""
+    text = ast_line_text(text)
     offsets = []
     for needle in needles:
         start = text.find(needle)

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Sequence
 
 from .cst_children import descendants
 from .lazy_libcst import cst
+from .names import has_lone_cr
 
 
 @functools.cache
@@ -86,7 +87,7 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str | None
     generated code is checked against the text, and any disagreement falls back to generating it all."""
     nodes = list(nodes)
     state = None
-    if text is not None and statement_lines:
+    if text is not None and statement_lines and not has_lone_cr(text):  # phase-1 lines count a lone \r
         newlines = _newlines(text)
         state = _statements_only(module, nodes, text, newlines, statement_lines)
     if state is None:

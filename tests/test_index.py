@@ -142,3 +142,14 @@ def test_runner_facts_through_aliases_and_earlier_assignments():
     assert runners[17].kind == "fabric" and runners[17].strategy.zero3
     assert runners[27].bound_to == "self.fabric" and runners[27].precision == "16"
     assert [(receiver, site.row) for receiver, _, site in facts.meta_sites] == [(None, 18), ("fabric", 22)]
+
+
+def test_runner_after_a_lone_carriage_return():
+    """Python counts a lone `\\r` as a line break; the marked-line walk must count lines the same way."""
+    import ast
+
+    from fastinit_lint.facts import python_facts
+
+    source = "import lightning as L\rdef main():\r\n    x = 1\r    trainer = L.Trainer(strategy='fsdp')\n"
+    facts = python_facts("t.py", "t.py", ast.parse(source), source)
+    assert [(r.site.row, r.strategy.is_fsdp) for r in facts.runners] == [(4, True)]
