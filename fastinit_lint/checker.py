@@ -212,7 +212,7 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
                                                  f"(max-file-memory-mb = {settings.max_file_memory_mb})"))
         return result
     if active and not facts.names.complete:
-        # Phase 1 kept only module-level names for this file; rules resolve names inside functions too.
+        # Phase 1 kept names only for some scopes of this file; rules resolve names in every scope.
         facts.names = collect_names(ast.parse(text), facts.module, facts.names.is_package, text=text)
     if active:
         parsed = _parse(filename, text)
