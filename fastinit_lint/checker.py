@@ -49,12 +49,17 @@ def gate(rules: Sequence[type[Rule]], text_markers: frozenset[str], facts: FileF
 
 
 class _ScopeTracker:
-    """Keeps `Context.scope` equal to the chain the phase-1 names table is keyed by."""
+    """Keeps `Context.scope` equal to the chain the phase-1 names table is keyed by, and
+    `Context.statement` to the top-level statement being walked (where positions will look first)."""
 
     def __init__(self, context: Context) -> None:
         self.context = context
+        self.top_level = {id(statement): index for index, statement in enumerate(context.module.body)}
 
     def enter(self, node: cst.CSTNode) -> None:
+        index = self.top_level.get(id(node))
+        if index is not None:
+            self.context.statement = index
         if isinstance(node, cst.ClassDef):
             self.context.scope = (*self.context.scope, ("class", node.name.value))
         elif isinstance(node, cst.FunctionDef):
@@ -65,6 +70,8 @@ class _ScopeTracker:
     def leave(self, node: cst.CSTNode) -> None:
         if isinstance(node, (cst.ClassDef, cst.FunctionDef, cst.Lambda)):
             self.context.scope = self.context.scope[:-1]
+        if id(node) in self.top_level:
+            self.context.statement = None
 
 
 # Rules that only visit these nodes are run by walking statements, never expressions: on large files that is
@@ -167,7 +174,8 @@ def _lint(filename: str, module: cst.Module, rules, facts, index, settings, supp
     errors.extend(_run_isolated(filename, rules, context))
     if not context.reports:
         return _Pass(module, [], [])
-    positions = node_positions(module, [r.node for r in context.reports], text, facts.statement_lines if text else ())
+    positions = node_positions(module, [r.node for r in context.reports], text, facts.statement_lines if text else (),
+                               {id(r.node): r.statement for r in context.reports if r.statement is not None})
     kept_reports, findings = [], []
     for report in context.reports:
         span = positions[report.node]

@@ -13,7 +13,7 @@ import bisect
 import functools
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from .cst_children import descendants
 from .lazy_libcst import cst
@@ -79,17 +79,19 @@ def _recorder_class() -> type:
 
 
 def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str | None = None,
-              statement_lines: Sequence[int] = ()) -> dict:
+              statement_lines: Sequence[int] = (), likely: Mapping[int, int] | None = None) -> dict:
     """CodeRange (1-based lines, 0-based columns, like PositionProvider) for each of `nodes`.
 
     Given the module's source `text` and the first line of each top-level statement (phase-1 facts), only
     the top-level statements holding `nodes` are generated: where each starts is read off the text. The
-    generated code is checked against the text, and any disagreement falls back to generating it all."""
+    generated code is checked against the text, and any disagreement falls back to generating it all.
+    `likely` (id of a node -> index of the top-level statement it was reported from) spares searching
+    for the statement that holds it; a wrong guess only costs the search."""
     nodes = list(nodes)
     state = None
     if text is not None and statement_lines and not has_lone_cr(text):  # phase-1 lines count a lone \r
         newlines = _newlines(text)
-        state = _statements_only(module, nodes, text, newlines, statement_lines)
+        state = _statements_only(module, nodes, text, newlines, statement_lines, likely or {})
     if state is None:
         state = _recorder(module, nodes)
         module._codegen(state)
@@ -113,9 +115,22 @@ def _recorder(module: cst.Module, nodes: list[cst.CSTNode]):
 
 
 def _statements_only(module: cst.Module, nodes: list[cst.CSTNode], text: str, newlines: list[int],
-                     statement_lines: Sequence[int]):
+                     statement_lines: Sequence[int], likely: Mapping[int, int]):
     """The recorder after generating just the top-level statements that hold `nodes`, or None when that
     cannot be done exactly (a node outside every statement, or text and tree disagree)."""
+    starts = _statement_starts(module, [0, *(i + 1 for i in newlines)], statement_lines)
+    if starts is None:
+        return None
+    guessed = sorted({likely[id(n)] for n in nodes if id(n) in likely})
+    for owners in (guessed, None):
+        state = _generate(module, nodes, text, starts, _owners(module, nodes) if owners is None else owners)
+        if state is not None and all(id(n) in state.found for n in nodes):
+            return state
+    return None
+
+
+def _owners(module: cst.Module, nodes: list[cst.CSTNode]) -> list[int]:
+    """Indexes of the top-level statements holding `nodes`, found by walking them in order."""
     remaining = {id(n) for n in nodes}
     owners = []
     for index, statement in enumerate(module.body):
@@ -128,11 +143,10 @@ def _statements_only(module: cst.Module, nodes: list[cst.CSTNode], text: str, ne
                 remaining.discard(id(node))
                 if not remaining:
                     break
-    if remaining:
-        return None
-    starts = _statement_starts(module, [0, *(i + 1 for i in newlines)], statement_lines)
-    if starts is None:
-        return None
+    return owners
+
+
+def _generate(module: cst.Module, nodes: list[cst.CSTNode], text: str, starts: list[int], owners: list[int]):
     state = _recorder(module, nodes)
     for index in owners:
         state.tokens, state.length = [], starts[index]

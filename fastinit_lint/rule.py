@@ -67,6 +67,7 @@ class Report:
     message: str
     fix: FixPlan | None
     no_fix_reason: str | None
+    statement: int | None = None  # index of the top-level statement being walked when reported
 
 
 class Context:
@@ -79,6 +80,7 @@ class Context:
         self.index = index
         self.settings = settings
         self.scope: ScopeKey = ()
+        self.statement: int | None = None  # index in `module.body` of the statement being walked
         self.reports: list[Report] = []
         self.memo: dict = {}  # analyses several rules share (keyed by node identity), computed once per file
 
@@ -149,7 +151,7 @@ class Rule:
         return True
 
     def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None) -> None:
-        self.context.reports.append(Report(self, node, message, fix, no_fix_reason))
+        self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement))
 
 
 def fix(changes: Mapping[cst.CSTNode, Replacement], message: str, *, unsafe: bool = False) -> FixPlan:

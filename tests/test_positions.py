@@ -71,7 +71,9 @@ def test_statement_only_positions_equal_whole_module_ones(text):
     for statement in module.body[::max(1, len(module.body) // 12)]:
         nodes = list(descendants(statement))  # what rules report on: statements and expressions
         assert positions(module, nodes, text, lines) == positions(module, nodes)
-        assert _statements_only(module, nodes, text, _newlines(text), lines) is not None
+        assert _statements_only(module, nodes, text, _newlines(text), lines, {}) is not None
+        wrong = {id(n): 0 for n in nodes}  # a wrong guess of the statement holding them only costs a search
+        assert positions(module, nodes, text, lines, wrong) == positions(module, nodes)
 
 
 def test_disagreeing_text_falls_back_to_whole_module():
