@@ -10,9 +10,10 @@ with LibCST at all.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Mapping, Union
+from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, Union
 
 from .lazy_libcst import cst
 
@@ -53,11 +54,20 @@ class Invalid:
     settings: Mapping[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
 class FixPlan:
-    changes: Mapping[cst.CSTNode, Replacement]
-    message: str
-    applicability: str = SAFE
+    """A fix: the nodes it replaces, its message and safety. `changes` may be given as a function that
+    builds them, for fixes costly to build (FI001 rewrites a whole class): a check then pays for them only
+    when the fix is applied or its edit shown, not on every run."""
+
+    def __init__(self, changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]],
+                 message: str, applicability: str = SAFE) -> None:
+        self._changes = changes
+        self.message = message
+        self.applicability = applicability
+
+    @functools.cached_property
+    def changes(self) -> Mapping[cst.CSTNode, Replacement]:
+        return self._changes() if callable(self._changes) else self._changes
 
 
 @dataclass
@@ -154,5 +164,6 @@ class Rule:
         self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement))
 
 
-def fix(changes: Mapping[cst.CSTNode, Replacement], message: str, *, unsafe: bool = False) -> FixPlan:
+def fix(changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]], message: str, *,
+        unsafe: bool = False) -> FixPlan:
     return FixPlan(changes, message, UNSAFE if unsafe else SAFE)

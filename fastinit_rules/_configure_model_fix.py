@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import functools
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from fastinit_lint.cst_children import descendants
 from fastinit_lint.lazy_libcst import cst
@@ -22,7 +22,7 @@ _DYNAMIC = frozenset({"setattr", "exec", "eval", "locals", "vars"})
 
 @dataclass
 class MovePlan:
-    changes: dict
+    build: Callable[[], dict]  # the changes, built only when the fix is applied or shown
     unsafe_reasons: list[str]
 
 
@@ -144,7 +144,6 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis) -> MovePlan:
     ))
     if not attrs:
         raise CannotMove("nothing built is assigned to a `self` attribute that could guard `configure_model`")
-    guard_attr = attrs[0]
     unsafe: list[str] = []
 
     # Free parameter names: hparams, an attribute already holding the value, or (unsafe) a new attribute.
@@ -177,6 +176,18 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis) -> MovePlan:
             stores.append(name)
             unsafe.append(f"stores `__init__` argument `{name}` as `self.{name}`")
 
+    existing_hook = method(classdef, "configure_model")
+    if existing_hook is not None:
+        unsafe.append("merges into the existing `configure_model`, whose remaining code then runs only once")
+    return MovePlan(lambda: _build_move(classdef, analysis, moved, attrs, mapping, stores, elsewhere, existing_hook),
+                    unsafe)
+
+
+def _build_move(classdef: cst.ClassDef, analysis: MethodAnalysis, moved: list[Statement], attrs: list[str],
+                mapping: dict[str, str], stores: list[str], elsewhere: set[str],
+                existing_hook: cst.FunctionDef | None) -> dict:
+    moved_ids = {id(s) for s in moved}
+    guard_attr = attrs[0]
     renamer = _rename_class()(mapping)
     moved_nodes = [s.node.visit(renamer) if mapping else s.node for s in moved]
     placeholders = [a for a in attrs if a == guard_attr or a in elsewhere]
@@ -195,10 +206,8 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis) -> MovePlan:
     init = analysis.init.with_changes(body=analysis.init.body.with_changes(body=new_init_body))
 
     guard = _line(f"if self.{guard_attr} is not None:\n    return\n")
-    existing_hook = method(classdef, "configure_model")
     new_body: list[cst.BaseStatement] = []
     if existing_hook is not None:
-        unsafe.append("merges into the existing `configure_model`, whose remaining code then runs only once")
         hook_body = list(existing_hook.body.body)
         doc = hook_body[:1] if hook_body and is_docstring(hook_body[0]) else []
         hook = existing_hook.with_changes(body=existing_hook.body.with_changes(
@@ -215,4 +224,4 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis) -> MovePlan:
                 new_body.extend([init, hook])
             else:
                 new_body.append(statement)
-    return MovePlan({classdef.body: classdef.body.with_changes(body=new_body)}, unsafe)
+    return {classdef.body: classdef.body.with_changes(body=new_body)}

@@ -281,7 +281,7 @@ class LargeLayerInInit(Rule):
         plan, reason = None, None
         try:
             move = plan_move(node, analysis)
-            plan = fix(move.changes, "Move layer construction into an idempotent `configure_model`"
+            plan = fix(move.build, "Move layer construction into an idempotent `configure_model`"
                        + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
                        unsafe=bool(move.unsafe_reasons))
         except CannotMove as exc:
