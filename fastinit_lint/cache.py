@@ -9,6 +9,7 @@ corrupted or foreign file is ignored and rebuilt.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -34,11 +35,14 @@ class Cache:
             self._load()
 
     def _load(self) -> None:
+        gc.disable()  # unpickling makes ~10^5 objects, none garbage: collections during it are pure cost
         try:
             with open(self.path, "rb") as handle:
                 magic, facts, results = pickle.load(handle)
         except Exception:  # noqa: BLE001 - any unreadable cache is simply rebuilt
             return
+        finally:
+            gc.enable()
         if magic == _MAGIC and isinstance(facts, dict) and isinstance(results, dict):
             self.facts, self.results = facts, results
 
