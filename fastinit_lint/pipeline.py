@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import ast
 import gc
-import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -175,6 +173,9 @@ def _map(function: Callable, items: Sequence, jobs: int, progress: Progress,
                 results.append(function(item))
                 progress.tick()
             return results
+        import multiprocessing  # here, not at the top: a warm run forks nothing and skips ~10 ms of imports
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("fork")
         chunksize = max(1, min(16, len(items) // (jobs * 32)))  # small chunks: big files come first
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
