@@ -30,7 +30,7 @@ class StrategyEvidence:
 class ProjectIndex:
     def __init__(self, files: list[FileFacts], assumed_strategy: Strategy | None = None, assumed_where: str = "") -> None:
         self.files = {f.filename: f for f in sorted(files, key=lambda f: f.filename)}  # order = output order
-        self.assumed = StrategyEvidence(assumed_strategy, assumed_where) if assumed_strategy else None
+        self.assumed = _assumption(assumed_strategy, assumed_where)
         self.classes: dict[str, ClassFact] = {}
         for facts in files:
             for cls in facts.classes:
@@ -112,9 +112,15 @@ class ProjectIndex:
                     return f"{receiver}.init_module(empty_init=True) at {site} with strategy {strategy.describe()}"
         return None
 
-    def digest(self, file_digests: dict[str, str] | None = None) -> str:
-        """Changes whenever any cross-file fact changes; part of every cached result's key.
-        `file_digests` (filename -> FileFacts.digest()) saves recomputing them for files read from the cache."""
-        digests = file_digests or {name: f.digest() for name, f in self.files.items()}
-        payload = repr((sorted(digests.items()), self.assumed))
-        return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+def project_digest(file_digests: dict[str, str], assumed_strategy: Strategy | None = None, assumed_where: str = "") -> str:
+    """What every cached result's key holds of the project: changes whenever any cross-file fact changes.
+    Made from each file's `FileFacts.digest()` (kept beside the cached facts), so checking that nothing
+    changed never needs the facts themselves, nor a ProjectIndex."""
+    payload = repr((sorted(file_digests.items()), _assumption(assumed_strategy, assumed_where)))
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+def _assumption(strategy: Strategy | None, where: str) -> StrategyEvidence | None:
+    return StrategyEvidence(strategy, where) if strategy else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import gc
 import os
+import pickle
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -21,7 +22,7 @@ from .diagnostics import FileError, FileResult
 from .discovery import Excluder, SourceFile, discover, DEFAULT_EXCLUDES
 from .facts import FileFacts, forget_layout, python_facts
 from .ignore_patterns import PatternSet
-from .index import ProjectIndex
+from .index import ProjectIndex, project_digest
 from .limits import FileTimeout, time_limit
 from .progress import Progress
 from .rule import Rule
@@ -30,16 +31,35 @@ from .suppressions import may_have_directives
 from .writer import ChangedOnDisk, write_atomic
 
 
-@dataclass
 class IndexEntry:
-    size: int
-    mtime_ns: int
-    digest: str
-    facts: FileFacts | None
-    markers: frozenset[str]
-    has_directives: bool
-    error: FileError | None
-    facts_digest: str = ""  # FileFacts.digest(), computed once when the facts are made
+    """Phase 1's outcome for one file. Pickled (to the parent process, into the cache), its facts travel as
+    one pickled blob, unpickled only when read: a warm run checks sizes, mtimes and digests and never
+    needs them, and a cache save re-pickles only the entries that changed."""
+
+    def __init__(self, size: int, mtime_ns: int, digest: str, facts: FileFacts | None, markers: frozenset[str],
+                 has_directives: bool, error: FileError | None, facts_digest: str = "") -> None:
+        self.size, self.mtime_ns, self.digest = size, mtime_ns, digest
+        self.markers, self.has_directives, self.error = markers, has_directives, error
+        self.facts_digest = facts_digest  # FileFacts.digest(), computed once when the facts are made
+        self.filename = facts.filename if facts is not None else ""  # the display name the facts were made under
+        self._facts, self._blob = facts, None
+
+    @property
+    def facts(self) -> FileFacts | None:
+        if self._facts is None and self._blob is not None:
+            self._facts = pickle.loads(self._blob)
+        return self._facts
+
+    @property
+    def has_facts(self) -> bool:
+        return self._facts is not None or self._blob is not None
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if state["_blob"] is None and state["_facts"] is not None:
+            state["_blob"] = self._blob = pickle.dumps(state["_facts"], protocol=pickle.HIGHEST_PROTOCOL)
+        state["_facts"] = None
+        return state
 
 
 @dataclass
@@ -145,7 +165,7 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
         else:
             text_source = decode(read_bytes(source.path), state["settings"].max_file_bytes)
             text, encoding, digest = text_source.text, text_source.encoding, text_source.digest
-        result = check_text(source.display, text, entry.facts, state["index"], state["settings"], rules,
+        result = check_text(source.display, text, entry.facts, state["index"].get(), state["settings"], rules,
                             entry.markers, state["options"], codes)
     except SourceError as exc:
         return FileResult(source.display, errors=[FileError(source.display, exc.message, exc.row, exc.column)])
@@ -232,9 +252,9 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
         if entries[source.display].error is not None:
             errors.append(entries[source.display].error)
 
-    index = ProjectIndex([e.facts for e in entries.values() if e.facts is not None], settings.strategy,
-                         settings.strategy_source)
-    index_digest = index.digest({e.facts.filename: e.facts_digest for e in entries.values() if e.facts is not None})
+    index_digest = project_digest({e.filename: e.facts_digest for e in entries.values() if e.has_facts},
+                                  settings.strategy, settings.strategy_source)
+    index = _LazyIndex(entries, settings)
     _STATE.update(index=index, entries=entries)
     if request.stdin is not None:
         _STATE["stdin"] = request.stdin
@@ -247,7 +267,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     fresh = 0  # results not taken from the cache: the cache file needs rewriting
     for source in sources:
         entry = entries[source.display]
-        if entry.facts is None or source.kind != "python":
+        if not entry.has_facts or source.kind != "python":
             continue
         codes = all_codes - ignores.codes_ignored(source, expand)
         keys[source.display] = key = (entry.digest, index_digest, codes, request.options)
@@ -256,13 +276,15 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
             results[source.display] = cached[1]
             continue
         fresh += 1
-        if gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index, settings) \
+        if gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index.get(), settings) \
                 or (request.options.report_unused_suppressions and entry.has_directives):
             tasks.append((source, codes))
         else:
             results[source.display] = FileResult(source.display)
     tasks.sort(key=lambda task: _size(task[0]), reverse=True)
     preload.wait()  # never fork while another thread may hold the import lock
+    if tasks:
+        index.get()  # built before the fork, so workers inherit one instead of each building it
     for result in _map(_check_one, tasks, jobs, Progress("checking", len(tasks), request.progress)):
         results[result.filename] = result
     for name, result in results.items():
@@ -286,6 +308,19 @@ def _project_context(request: RunRequest, excluder: Excluder, sources: list[Sour
     context, _ = discover([request.settings.root], excluder)
     given = {s.path for s in sources}
     return [s for s in context if s.path not in given]
+
+
+class _LazyIndex:
+    """The ProjectIndex, built on first need: a run whose every result comes from the cache needs none."""
+
+    def __init__(self, entries: dict[str, IndexEntry], settings: Settings) -> None:
+        self.entries, self.settings, self.index = entries, settings, None
+
+    def get(self) -> ProjectIndex:
+        if self.index is None:
+            self.index = ProjectIndex([e.facts for e in self.entries.values() if e.has_facts], self.settings.strategy,
+                                      self.settings.strategy_source)
+        return self.index
 
 
 class _LibCSTPreload:
@@ -328,8 +363,8 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
         if cached is not None:
             try:
                 stat = os.stat(source.path)
-                if (stat.st_size, stat.st_mtime_ns) == (cached.size, cached.mtime_ns) and cached.facts is not None \
-                        and cached.facts.filename == source.display:
+                if (stat.st_size, stat.st_mtime_ns) == (cached.size, cached.mtime_ns) and cached.has_facts \
+                        and cached.filename == source.display:
                     entries[source.display] = cached
                     continue
             except OSError:

@@ -66,7 +66,7 @@ def _index(tmp_path):
         run(RunRequest(["."], settings, registry.all(), jobs=1, use_cache=False), registry.expand)
     finally:
         os.chdir(cwd)
-    return _STATE["index"]
+    return _STATE["index"].get()
 
 
 def test_inheritance_three_deep_through_aliases(tmp_path):
