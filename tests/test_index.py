@@ -153,3 +153,21 @@ def test_runner_after_a_lone_carriage_return():
     source = "import lightning as L\rdef main():\r\n    x = 1\r    trainer = L.Trainer(strategy='fsdp')\n"
     facts = python_facts("t.py", "t.py", ast.parse(source), source)
     assert [(r.site.row, r.strategy.is_fsdp) for r in facts.runners] == [(4, True)]
+
+
+def test_warm_run_reads_no_facts_and_builds_no_index(tmp_path):
+    """Nothing changed: results come from the cache by digests alone; facts stay pickled blobs."""
+    _index(tmp_path)  # cold, with the cache off
+    settings = load_settings(str(tmp_path))
+    registry = Registry.default()
+    import os
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        first = run(RunRequest(["."], settings, registry.all(), jobs=1), registry.expand)
+        again = run(RunRequest(["."], settings, registry.all(), jobs=1), registry.expand)
+    finally:
+        os.chdir(cwd)
+    assert [f.findings for f in again.files] == [f.findings for f in first.files]
+    assert _STATE["index"].index is None
+    assert all(entry._facts is None for entry in _STATE["entries"].values() if entry.has_facts)
