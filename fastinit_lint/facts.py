@@ -304,7 +304,8 @@ class _FactCollector(ast.NodeVisitor):
 
 
 _SIMPLE_VALUES = (ast.Constant, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp, ast.Tuple)
-# Text that must occur for a file to construct a Trainer/Fabric or build on the meta device.
+# Text that must occur on a line (besides names aliasing a Trainer/Fabric) for it to construct a
+# Trainer/Fabric or build on the meta device: phase 1 walks into statements only on such lines.
 _RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", '"meta"', "'meta'")
 _OWNS_TENSORS_TEXT = ("Parameter(", "register_parameter", "persistent=False")
 
