@@ -126,13 +126,18 @@ class MissingResetParameters(Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return any(c.owns_tensors for c in facts.classes) and index.meta_init_evidence() is not None
+        # The class-level half of the check runs here on the index, so files whose tensor-owning classes all
+        # have a reset (torch's own layers) are never parsed with LibCST.
+        return index.meta_init_evidence() is not None and any(
+            c.owns_tensors and index.is_nn_module(c.qualname) and not _has_reset(index, c.qualname)
+            for c in facts.classes)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
         qualname = context.enclosing_class_qualname()
         init = method(node, "__init__")
-        if qualname is None or init is None or not context.index.is_nn_module(qualname) or self._has_reset(qualname):
+        if qualname is None or init is None or not context.index.is_nn_module(qualname) \
+                or _has_reset(context.index, qualname):
             return
         owned = self._owned(init)
         if owned:
@@ -140,14 +145,6 @@ class MissingResetParameters(Rule):
                               f"the project builds on the meta device ({context.index.meta_init_evidence()}), where FSDP "
                               f"raises and ModelParallel leaves uninitialized memory; implement `reset_parameters()` for "
                               f"this module's own tensors")
-
-    def _has_reset(self, qualname: str, seen: frozenset = frozenset()) -> bool:
-        cls = self.context.index.classes.get(qualname)
-        if cls is None or qualname in seen:
-            return False
-        if {"reset_parameters", "_reset_parameters"} & set(cls.methods):
-            return True
-        return any(self._has_reset(c, seen | {qualname}) for base in cls.bases for c in base)
 
     def _owned(self, init: cst.FunctionDef) -> list[str]:
         owned: list[str] = []
@@ -174,3 +171,13 @@ class MissingResetParameters(Rule):
                     and len(node.args) > 1 and isinstance(node.args[1].value, (cst.Call, cst.BinaryOperation)):
                 owned.append(f"computed non-persistent buffer `{name}`")
         return owned
+
+
+def _has_reset(index, qualname: str, seen: frozenset = frozenset()) -> bool:
+    """Whether the class or a project base defines `reset_parameters`/`_reset_parameters`."""
+    cls = index.classes.get(qualname)
+    if cls is None or qualname in seen:
+        return False
+    if {"reset_parameters", "_reset_parameters"} & set(cls.methods):
+        return True
+    return any(_has_reset(index, c, seen | {qualname}) for base in cls.bases for c in base)

@@ -171,3 +171,51 @@ def test_warm_run_reads_no_facts_and_builds_no_index(tmp_path):
     assert [f.findings for f in again.files] == [f.findings for f in first.files]
     assert _STATE["index"].index is None
     assert all(entry._facts is None for entry in _STATE["entries"].values() if entry.has_facts)
+
+
+def test_fi013_gate_leaves_out_files_whose_tensor_owners_all_have_a_reset(tmp_path, monkeypatch):
+    """The class-level half of FI013 is decided on the index: a file like torch's `linear.py` (owns
+    parameters, defines `reset_parameters`, directly or in a project base) is never parsed with LibCST."""
+    from fastinit_lint.checker import gate
+
+    sources = {
+        "train.py": "import lightning as L\nfabric = L.Fabric(strategy='fsdp')\n"
+                    "with fabric.init_module(empty_init=True):\n    pass\n",
+        "layers.py": """
+            import torch
+            from torch import nn
+            class Base(nn.Module):
+                def reset_parameters(self):
+                    pass
+            class Scale(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.w = nn.Parameter(torch.ones(3))
+                def reset_parameters(self):
+                    nn.init.ones_(self.w)
+            class Child(Base):
+                def __init__(self):
+                    super().__init__()
+                    self.w = nn.Parameter(torch.ones(3))
+        """,
+        "bare.py": """
+            import torch
+            from torch import nn
+            class Bare(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.w = nn.Parameter(torch.ones(3))
+        """,
+    }
+    for name, content in sources.items():
+        (tmp_path / name).write_text(textwrap.dedent(content).lstrip("\n"))
+    (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\n")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(str(tmp_path))
+    registry = Registry.default()
+    result = run(RunRequest(["."], settings, registry.all(), jobs=1, use_cache=False), registry.expand)
+    assert {f.filename: [x.code for x in f.findings] for f in result.files if f.findings} == {"bare.py": ["FI013"]}
+    fi013 = [r for r in registry.all() if r.code == "FI013"]
+    entries, index = _STATE["entries"], _STATE["index"].get()
+    assert gate(fi013, entries["bare.py"].markers, entries["bare.py"].facts, index, settings) == fi013
+    assert gate(fi013, entries["layers.py"].markers, entries["layers.py"].facts, index, settings) == []
