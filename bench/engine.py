@@ -4,6 +4,8 @@ Usage:
     python bench/engine.py [--trees torch,lightning,generated] [--repeat 3] [--anchors /path/to/venv]
                            [--anchor-files 400]
 
+The second row is the least any tool that parses every file can do from the command line
+(`bench/parse_only.py`: interpreter start-up, a process pool, `ast.parse`, nothing else).
 Every row of a tree is measured in the same run on the same copy of the tree. Wall time is the median of
 `--repeat` runs; CPU time (user+sys, including worker processes) and peak RSS come from `/usr/bin/time`.
 The anchors are slow (4-6 files/s on 2 cores), so they run on the first `--anchor-files` files of the tree
@@ -15,7 +17,6 @@ LibCST, so it cannot share ours).
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import shutil
 import statistics
@@ -23,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from parse_only import parse_all  # bench/ is sys.path[0] when this script runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LINT = [sys.executable, "-m", "fastinit_lint", "--exit-zero", "-q", "--output-format", "concise"]
@@ -34,12 +37,7 @@ def _sources(tree: str) -> list[str]:
 
 def _floor(files: list[str]) -> float:
     start = time.perf_counter()
-    for path in files:
-        with open(path, "rb") as handle:
-            try:
-                ast.parse(handle.read())
-            except SyntaxError:
-                pass
+    parse_all(files)
     return time.perf_counter() - start
 
 
@@ -109,6 +107,7 @@ def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_fi
         wall, cpu, rss = _median(command, cwd, repeat, before)
         rows.append((label, wall, cpu, rss, count))
 
+    add("ast.parse only, fresh process, default jobs", [sys.executable, os.path.join(HERE, "parse_only.py"), "."])
     add("fastinit-lint cold, --jobs 1", [*LINT, "--no-cache", "--jobs", "1", "."])
     add("fastinit-lint cold, default jobs", [*LINT, "--no-cache", "."])
     subprocess.run([*LINT, "."], cwd=tree, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

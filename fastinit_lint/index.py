@@ -31,8 +31,8 @@ class ProjectIndex:
     def __init__(self, files: list[FileFacts], assumed_strategy: Strategy | None = None, assumed_where: str = "") -> None:
         self.files = {f.filename: f for f in sorted(files, key=lambda f: f.filename)}  # order = output order
         self.assumed = _assumption(assumed_strategy, assumed_where)
-        self.classes: dict[str, ClassFact] = {}
-        for facts in files:
+        self.classes: dict[str, ClassFact] = {}  # a qualname defined twice (two `train.py` scripts): first file wins
+        for facts in self.files.values():
             for cls in facts.classes:
                 self.classes.setdefault(cls.qualname, cls)
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}

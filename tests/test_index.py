@@ -219,3 +219,24 @@ def test_fi013_gate_leaves_out_files_whose_tensor_owners_all_have_a_reset(tmp_pa
     entries, index = _STATE["entries"], _STATE["index"].get()
     assert gate(fi013, entries["bare.py"].markers, entries["bare.py"].facts, index, settings) == fi013
     assert gate(fi013, entries["layers.py"].markers, entries["layers.py"].facts, index, settings) == []
+
+
+def test_a_class_defined_twice_under_one_module_name_resolves_by_file_order_not_arrival_order(tmp_path):
+    """Two scripts named `train.py` in plain directories are both module `train`; which `train.Model` the
+    index keeps must not depend on which file a worker finished first or which came from the cache."""
+    import ast
+
+    from fastinit_lint.facts import python_facts
+    from fastinit_lint.index import ProjectIndex
+
+    made = []
+    for folder, base in (("a", "pl.LightningModule"), ("b", "nn.Module")):
+        source = f"import pytorch_lightning as pl\nfrom torch import nn\nclass Model({base}):\n    pass\n"
+        path = tmp_path / folder / "train.py"
+        path.parent.mkdir()
+        path.write_text(source)
+        made.append(python_facts(f"{folder}/train.py", str(path), ast.parse(source), source))
+    for order in (made, made[::-1]):
+        index = ProjectIndex(order)
+        assert index.classes["train.Model"].site.filename == "a/train.py"
+        assert index.is_lightning_module("train.Model")
