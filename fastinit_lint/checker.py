@@ -13,7 +13,7 @@ from .diagnostics import SAFE, FileError, FileResult, Finding, Fix, Location
 from .facts import FileFacts
 from .fixes import apply_changes, edit_between
 from .index import ProjectIndex
-from .names import collect_names
+from .names import collect_names, has_lone_cr
 from .positions import positions as node_positions
 from .rule import Context, Report, Rule
 from .suppressions import Suppressions, UnusedSuppression
@@ -246,6 +246,13 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
     for _ in range(MAX_FIX_PASSES):
         pending = [(r, f) for r, f in zip(current.reports, current.findings) if options.applies(f.fix)]
         if not pending:
+            break
+        if fixed_text is text and current.module.code != text:
+            # A fix is written as the regenerated module: it must reproduce every byte it does not change.
+            # LibCST drops the final line end of a file with lone carriage-return line ends.
+            cause = "its lone carriage-return line ends" if has_lone_cr(text) else "please report this"
+            result.errors.append(FileError(filename, f"fixes not applied: LibCST does not reproduce this file "
+                                                     f"byte for byte ({cause}); file left unchanged"))
             break
         reports = [r for r, _ in pending]
         positions = node_positions(current.module, [node for r in reports for node in r.fix.changes])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -106,7 +107,12 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str | None
 
 
 def _newlines(code: str) -> list[int]:
-    return [i for i, char in enumerate(code) if char == "\n"]
+    """Offset of the last character of each line break: `\r\n`, `\n` and a lone `\r` (as LibCST and `ast`
+    count lines; a file saved with classic Mac line ends is one long line to a `\n` count)."""
+    return [match.end() - 1 for match in _LINE_BREAK.finditer(code)]
+
+
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 def _recorder(module: cst.Module, nodes: list[cst.CSTNode]):

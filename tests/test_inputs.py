@@ -100,6 +100,20 @@ def test_fix_preserves_bom_line_endings_and_untouched_bytes(cli, project, conten
     assert not [p for p in os.listdir(project) if p.startswith(".fastinit-")]  # no temp files left
 
 
+def test_fix_refuses_a_file_libcst_cannot_reproduce(cli, project):
+    """LibCST regenerates a file with lone carriage-return line ends without its final line end; writing
+    that would change bytes no fix touched."""
+    content = b"import torch.nn as nn\rx = 1\rnn.Linear(1, 2)\r"
+    path = project / "mac.py"
+    path.write_bytes(content)
+    result = cli("--fix", "--output-format", "concise", ".")
+    assert path.read_bytes() == content
+    assert _errors(result) == ["mac.py:1:1: error: fixes not applied: LibCST does not reproduce this file byte for byte "
+                               "(its lone carriage-return line ends); file left unchanged"]
+    assert "mac.py:3:1: FI990" in result.stdout  # still reported, at the right line
+    assert result.exit_code == 2
+
+
 def test_fix_refuses_to_overwrite_a_file_changed_meanwhile(project):
     from fastinit_lint.source import digest_bytes
     from fastinit_lint.writer import ChangedOnDisk, write_atomic

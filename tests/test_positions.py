@@ -22,10 +22,18 @@ def test_positions_match_position_provider(path):
     assert ours == dict(reference)
 
 
-def test_crlf_and_tabs():
-    module = cst.parse_module("if x:\r\n\ty = f(1,\r\n\t      2)\r\n")
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_other_line_ends_and_tabs(newline):
+    text = "if x:\n\ty = f(1,\n\t      2)\nz = 3\n".replace("\n", newline)
+    module = cst.parse_module(text)
     reference = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    assert positions(module, list(reference)) == dict(reference)
+    assert reference[module.body[1]].start.line == 4  # LibCST counts a lone \r as a line break
+    # What rules report on; LibCST's codegen drops a file's final lone \r, which only moves the ends of the
+    # module and of its last newline token.
+    reported = {node: span for node, span in reference.items()
+                if isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement, cst.BaseExpression))}
+    assert positions(module, list(reported)) == reported
+    assert positions(module, list(reported), text, _statement_lines(text)) == reported
 
 
 def _statement_lines(text):
