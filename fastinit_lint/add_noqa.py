@@ -12,7 +12,7 @@ import tokenize
 from itertools import groupby
 
 from .diagnostics import FileError, Finding
-from .source import SourceError, read_source
+from .source import SourceError, python_lines, read_source
 from .writer import write_atomic
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
@@ -21,10 +21,10 @@ _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)
 def _commentable_rows(text: str) -> set[int]:
     """Rows whose physical end is outside any string token (so a trailing comment is legal there)."""
     inside: set[int] = set()
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+    for tok in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
         if tok.type == tokenize.STRING or getattr(tokenize, "FSTRING_MIDDLE", None) == tok.type:
             inside.update(range(tok.start[0], tok.end[0]))
-    return set(range(1, text.count("\n") + 2)) - inside
+    return set(range(1, len(python_lines(text)) + 2)) - inside
 
 
 def _with_codes(line: str, codes: set[str]) -> str:
@@ -47,7 +47,7 @@ def add_noqa(findings: list[Finding]) -> tuple[int, list[FileError]]:
         except SourceError as exc:
             errors.append(FileError(filename, exc.message))
             continue
-        lines = source.text.splitlines(keepends=True)
+        lines = python_lines(source.text)
         allowed = _commentable_rows(source.text)
         by_row: dict[int, set[str]] = {}
         for finding in group:

@@ -22,7 +22,7 @@ from .pipeline import RunRequest, run
 from .registry import Registry
 from .reporters import FORMATS, HUMAN_FORMATS, render
 from .reporters.text import statistics as render_statistics
-from .source import SourceError, decode
+from .source import SourceError, decode, python_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -157,7 +157,7 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if flags["statistics"]:
         report = render_statistics(findings, unsafe_fixes=settings.unsafe_fixes)
     else:
-        sources = {stdin[0]: stdin[1].splitlines()} if stdin else None
+        sources = {stdin[0]: [line.rstrip("\r\n") for line in python_lines(stdin[1])]} if stdin else None
         report = render(output_format, findings, rules=rules, unsafe_fixes=settings.unsafe_fixes, color=color,
                         sources=sources)
     human = output_format in HUMAN_FORMATS or flags["statistics"]
@@ -213,7 +213,7 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool) -> str:
 def _report_diff(changed_files, fixed, result, flags) -> int:
     for file_result in changed_files:
         sys.stdout.writelines(difflib.unified_diff(
-            file_result.original.splitlines(keepends=True), file_result.fixed_source.splitlines(keepends=True),
+            python_lines(file_result.original), python_lines(file_result.fixed_source),
             fromfile=f"a/{file_result.filename}", tofile=f"b/{file_result.filename}"))
     if not flags["quiet"]:
         click.echo(f"Would fix {_plural(len(fixed), 'error')}." if fixed else "No errors would be fixed.", err=True)

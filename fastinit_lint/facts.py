@@ -24,6 +24,7 @@ from .lightning_facts import (
 )
 from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
                     marked_lines, spans_marked_line)
+from .source import python_lines
 
 TRAINER_QNAMES = frozenset({"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer",
                             "lightning.pytorch.trainer.Trainer", "pytorch_lightning.trainer.Trainer",
@@ -314,7 +315,7 @@ class _Lines:
     """Source segments by line range, without `ast.unparse` (which costs as much as the parse)."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines(keepends=True)
+        self.lines = python_lines(text)
 
     def segment(self, node: ast.AST) -> str | None:
         if node.lineno != node.end_lineno:

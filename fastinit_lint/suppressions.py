@@ -43,7 +43,7 @@ def _comments(text: str) -> list[tuple[int, int, str]]:
     try:
         return [
             (tok.start[0], tok.start[1], tok.string)
-            for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+            for tok in tokenize.generate_tokens(io.StringIO(text, newline=None).readline)  # rows as `ast` counts them
             if tok.type == tokenize.COMMENT
         ]
     except (tokenize.TokenError, SyntaxError, IndentationError):

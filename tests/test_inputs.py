@@ -189,3 +189,48 @@ def test_memory_bound_skips_file_before_parsing(cli, project):
     result = cli("--output-format", "concise", ".")
     assert "big.py:1:1: error: skipped: checking needs ~4 MB for the syntax tree (max-file-memory-mb = 1)" in result.stderr
     assert "good.py:2:1: FI990" in result.stdout and result.exit_code == 2
+
+
+# A form feed (GNU style, CPython's stdlib) and a U+2028 in a comment: `str.splitlines` breaks lines there,
+# Python does not. Rows must stay the ones `ast` and LibCST give.
+ODD_SEPARATORS = "import torch.nn as nn\n\x0c\n# odd \u2028 separator\nx = 1\nnn.Linear(1, 2)\n"
+
+
+def test_odd_separators_keep_rows_in_frames_and_add_noqa(cli, project):
+    path = project / "odd.py"
+    path.write_text(ODD_SEPARATORS, newline="")
+    result = cli(".")
+    assert "odd.py:5:1: FI990" in result.stdout
+    assert "5 | nn.Linear(1, 2)" in result.stdout  # the code frame shows row 5 itself
+    assert cli("--add-noqa", ".").exit_code == 0
+    assert path.read_bytes().decode() == ODD_SEPARATORS.replace("nn.Linear(1, 2)\n", "nn.Linear(1, 2)  # noqa: FI990\n")
+
+
+def test_odd_separators_keep_phase_one_source_segments(tmp_path):
+    import ast
+
+    from fastinit_lint.facts import python_facts
+
+    text = ODD_SEPARATORS + "WIDTH = 4096\nclass Net(nn.Module):\n    def __init__(self):\n        self.a = nn.Linear(WIDTH, WIDTH)\n"
+    facts = python_facts("odd.py", str(tmp_path / "odd.py"), ast.parse(text), text)
+    assert facts.constants == {"x": "1", "WIDTH": "4096"}
+    assert facts.classes[0].init_source == "def __init__(self):\n    self.a = nn.Linear(WIDTH, WIDTH)\n"
+
+
+def test_noqa_in_a_file_with_lone_carriage_returns(cli, project):
+    (project / "mac.py").write_bytes(b"import torch.nn as nn\rx = 1\rnn.Linear(1, 2)  # noqa: FI990\rnn.Linear(3, 4)\r")
+    result = cli("--output-format", "concise", ".")
+    assert result.stdout.splitlines()[0] == "mac.py:4:1: FI990 [*] `nn.Linear` without `bias=`"
+    assert "mac.py:3" not in result.stdout
+
+
+def test_python_lines_fast_path_equals_the_exact_split():
+    import io
+    import itertools
+
+    from fastinit_lint.source import python_lines
+
+    pieces = ["a", "\n", "\r", "\r\n", "\x0c", "\u2028", "\x85", ""]
+    for combo in itertools.product(pieces, repeat=4):
+        text = "".join(combo)
+        assert python_lines(text) == io.StringIO(text, newline="").readlines(), repr(text)

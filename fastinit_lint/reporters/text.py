@@ -6,6 +6,7 @@ import os
 from typing import Sequence
 
 from ..diagnostics import Finding
+from ..source import python_lines
 
 
 def _marker(finding: Finding, unsafe_fixes: bool) -> str:
@@ -25,8 +26,8 @@ def concise(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=la
 def _source_line(filename: str, row: int, cache: dict) -> str | None:
     if filename not in cache:
         try:
-            with open(filename, encoding="utf-8", errors="replace") as handle:
-                cache[filename] = handle.read().splitlines()
+            with open(filename, encoding="utf-8", errors="replace", newline="") as handle:
+                cache[filename] = [line.rstrip("\r\n") for line in python_lines(handle.read())]
         except OSError:
             cache[filename] = []
     lines = cache[filename]
