@@ -4,12 +4,13 @@ import ast
 from pathlib import Path
 
 import hypothesmith
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pytest
 
 from fastinit_lint.names import collect_names
+from fastinit_lint.source import python_lines
 
 CODE = '''
 import torch
@@ -136,6 +137,7 @@ RUNNERS = ("\ndef _runners(a, strategy='fsdp'):\n    trainer = T(strategy=strate
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(code=st.one_of(hypothesmith.from_grammar(), hypothesmith.from_node()))
+@example(code="class A: pass\nclass A:\\\r\\\r \n pass\n")  # lone \r after a backslash: two more lines
 def test_statement_level_walks_equal_full_walks_on_generated_programs(code):
     """On arbitrary programs: the statement-level import map equals the full visitor's, and the phase-1
     facts found by walking only marked lines equal those of walking every line."""
@@ -156,7 +158,7 @@ def test_statement_level_walks_equal_full_walks_on_generated_programs(code):
         return f.runners, f.meta_sites, f.classes, f.constants, f.cast_hint
 
     pruned = facts_module.python_facts("m.py", "m.py", tree, source)
-    every_line = list(range(1, source.count("\n") + 2))
+    every_line = list(range(1, len(python_lines(source)) + 2))  # as `ast` counts lines (a lone \r is a break)
     with mock.patch.object(facts_module, "marked_lines", lambda text, needles: every_line):
         full = facts_module.python_facts("m.py", "m.py", tree, source)
     assert observed(pruned) == observed(full)
