@@ -234,3 +234,9 @@ def test_python_lines_fast_path_equals_the_exact_split():
     for combo in itertools.product(pieces, repeat=4):
         text = "".join(combo)
         assert python_lines(text) == io.StringIO(text, newline="").readlines(), repr(text)
+
+
+def test_code_frame_decodes_like_the_checker(cli, project):
+    (project / "latin.py").write_bytes(b"# -*- coding: latin-1 -*-\nimport torch.nn as nn\nnn.Linear(1, 2)  # caf\xe9\n")
+    result = cli(".")
+    assert "3 | nn.Linear(1, 2)  # café" in result.stdout

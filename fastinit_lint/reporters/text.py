@@ -6,7 +6,7 @@ import os
 from typing import Sequence
 
 from ..diagnostics import Finding
-from ..source import python_lines
+from ..source import SourceError, python_lines, read_source
 
 
 def _marker(finding: Finding, unsafe_fixes: bool) -> str:
@@ -26,9 +26,9 @@ def concise(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=la
 def _source_line(filename: str, row: int, cache: dict) -> str | None:
     if filename not in cache:
         try:
-            with open(filename, encoding="utf-8", errors="replace", newline="") as handle:
-                cache[filename] = [line.rstrip("\r\n") for line in python_lines(handle.read())]
-        except OSError:
+            text = read_source(filename, 1 << 62).text  # decoded as the checker decoded it (cookie, BOM)
+            cache[filename] = [line.rstrip("\r\n") for line in python_lines(text)]
+        except SourceError:
             cache[filename] = []
     lines = cache[filename]
     return lines[row - 1] if 0 < row <= len(lines) else None
