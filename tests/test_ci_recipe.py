@@ -37,6 +37,7 @@ def test_autofix_script(tmp_path):
     sarif = subprocess.run([sys.executable, "-m", "fastinit_lint", "--exit-zero", "--output-format", "sarif", "."],
                            cwd=tmp_path, capture_output=True, text=True)
     assert sarif.returncode == 0 and json.loads(sarif.stdout)["runs"][0]["results"]
+    assert json.loads(sarif.stdout)["runs"][0]["columnKind"] == "unicodeCodePoints"
 
 
 def test_workflow_uses_the_script_and_uploads_sarif():

@@ -68,6 +68,7 @@ def render(findings: Sequence[Finding], *, rules: Sequence = (), **_: object) ->
                 "rules": [_rule(rule) for rule in rule_list],
             }},
             "results": [_result(f, rule_index) for f in findings],
+            "columnKind": "unicodeCodePoints",  # our columns count characters; consumers otherwise may assume UTF-16
         }],
     }
     return json.dumps(document, indent=2) + "\n"
