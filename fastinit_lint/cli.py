@@ -157,7 +157,7 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if flags["statistics"]:
         report = render_statistics(findings, unsafe_fixes=settings.unsafe_fixes)
     else:
-        sources = {stdin[0]: [line.rstrip("\r\n") for line in python_lines(stdin[1])]} if stdin else None
+        sources = {stdin[0]: python_lines(stdin[1], keepends=False)} if stdin else None
         report = render(output_format, findings, rules=rules, unsafe_fixes=settings.unsafe_fixes, color=color,
                         sources=sources)
     human = output_format in HUMAN_FORMATS or flags["statistics"]

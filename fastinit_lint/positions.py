@@ -18,7 +18,6 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from .cst_children import descendants
 from .lazy_libcst import cst
-from .names import has_lone_cr
 
 
 @functools.cache
@@ -90,7 +89,7 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str | None
     for the statement that holds it; a wrong guess only costs the search."""
     nodes = list(nodes)
     state = None
-    if text is not None and statement_lines and not has_lone_cr(text):  # phase-1 lines count a lone \r
+    if text is not None and statement_lines:
         newlines = _newlines(text)
         state = _statements_only(module, nodes, text, newlines, statement_lines, likely or {})
     if state is None:

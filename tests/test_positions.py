@@ -34,6 +34,9 @@ def test_other_line_ends_and_tabs(newline):
                 if isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement, cst.BaseExpression))}
     assert positions(module, list(reported)) == reported
     assert positions(module, list(reported), text, _statement_lines(text)) == reported
+    from fastinit_lint.positions import _newlines, _statements_only
+
+    assert _statements_only(module, list(reported), text, _newlines(text), _statement_lines(text), {}) is not None
 
 
 def _statement_lines(text):

@@ -26,8 +26,8 @@ def concise(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=la
 def _source_line(filename: str, row: int, cache: dict) -> str | None:
     if filename not in cache:
         try:
-            text = read_source(filename, 1 << 62).text  # decoded as the checker decoded it (cookie, BOM)
-            cache[filename] = [line.rstrip("\r\n") for line in python_lines(text)]
+            # decoded as the checker decoded it (coding cookie, BOM)
+            cache[filename] = python_lines(read_source(filename, 1 << 62).text, keepends=False)
         except SourceError:
             cache[filename] = []
     lines = cache[filename]
