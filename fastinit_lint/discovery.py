@@ -94,10 +94,13 @@ class _Walk:
     """Directory state carried down a walk, so each entry costs string joins instead of relpath calls:
     its path relative to the project root (None outside it) and the `.gitignore` files that apply."""
 
-    def __init__(self, excluder: Excluder, found: list[SourceFile], seen: set) -> None:
+    def __init__(self, excluder: Excluder, found: list[SourceFile], seen: dict) -> None:
         self.excluder, self.found, self.seen = excluder, found, seen
 
-    def directory(self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]]) -> None:
+    def directory(self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]],
+                  real: str) -> None:
+        """`real` is `path` with symlinks resolved: directory symlinks are not followed, so a child's is the
+        parent's joined with its name, and files are keyed by where they really are at no cost."""
         try:
             entries = sorted(os.scandir(path), key=lambda e: e.name)
         except OSError as exc:
@@ -117,12 +120,11 @@ class _Walk:
                 continue
             child_display = os.path.join(display, entry.name) if display != "." else entry.name
             if is_dir:
-                self.directory(child_display, entry.path, child_rel, gitignores)
+                self.directory(child_display, entry.path, child_rel, gitignores, os.path.join(real, entry.name))
                 continue
-            key = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
-            if key not in self.seen:
-                self.seen.add(key)
-                self.found.append(SourceFile(child_display, entry.path, file_kind(entry.name)))
+            link = entry.is_symlink()
+            _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)),
+                 os.path.realpath(entry.path) if link else os.path.join(real, entry.name), link)
 
     def _excluded(self, entry: os.DirEntry, rel: str | None, is_dir: bool, gitignores) -> bool:
         if rel is not None and self.excluder.config.match(rel, is_dir):
@@ -135,10 +137,21 @@ class _Walk:
         return bool(verdict)
 
 
+def _add(found: list[SourceFile], seen: dict, source: SourceFile, real: str, via_link: bool) -> None:
+    """Each file once, however many paths lead to it (a second listing would be fixed twice); a file met
+    through a symlink and by its own name is shown by its own name."""
+    if real not in seen:
+        seen[real] = (len(found), via_link)
+        found.append(source)
+    elif seen[real][1] and not via_link:
+        seen[real] = (seen[real][0], False)
+        found[seen[real][0]] = source
+
+
 def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) -> tuple[list[SourceFile], list[FileError]]:
     found: list[SourceFile] = []
     errors: list[FileError] = []
-    seen: set = set()
+    seen: dict[str, tuple[int, bool]] = {}  # real path -> (index in found, reached through a symlink)
     for given in paths:
         absolute = os.path.abspath(given)
         if os.path.isdir(absolute):
@@ -148,7 +161,8 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
             rel = None if rel.startswith("..") else "" if rel == "." else rel
             inherited = [(d, p) for d in excluder.ancestors(absolute) if (p := excluder._gitignore(d)) is not None]
             try:
-                _Walk(excluder, found, seen).directory(given.rstrip("/") or "/", absolute, rel, inherited)
+                _Walk(excluder, found, seen).directory(given.rstrip("/") or "/", absolute, rel, inherited,
+                                                      os.path.realpath(absolute))
             except FileNotFoundError as exc:
                 errors.append(FileError(given, f"cannot list directory: {exc}"))
             continue
@@ -160,9 +174,6 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
             continue  # an explicit file we do not lint (pre-commit may pass any staged file)
         if force_exclude and excluder.excluded(absolute, False):
             continue
-        key = os.path.realpath(absolute)
-        if key not in seen:
-            seen.add(key)
-            found.append(SourceFile(given, absolute, kind))
+        _add(found, seen, SourceFile(given, absolute, kind), os.path.realpath(absolute), os.path.islink(absolute))
     found.sort(key=lambda f: f.display)
     return found, errors

@@ -240,3 +240,18 @@ def test_code_frame_decodes_like_the_checker(cli, project):
     (project / "latin.py").write_bytes(b"# -*- coding: latin-1 -*-\nimport torch.nn as nn\nnn.Linear(1, 2)  # caf\xe9\n")
     result = cli(".")
     assert "3 | nn.Linear(1, 2)  # café" in result.stdout
+
+
+def test_a_file_reached_by_two_paths_is_checked_and_fixed_once(cli, project):
+    """Through a symlinked directory given on the command line (macOS's /tmp is one) and a file symlink
+    beside the file: one finding, shown by the file's own name, fixed once."""
+    (project / "real" / "pkg").mkdir(parents=True)
+    (project / "real" / "pkg" / "a.py").write_text(GOOD)
+    os.symlink(project / "real" / "pkg" / "a.py", project / "real" / "b.py")
+    os.symlink(project / "real", project / "link")
+    result = cli("--output-format", "concise", str(project / "link"))
+    assert result.stdout.splitlines()[0] == f"{project / 'link' / 'pkg' / 'a.py'}:2:1: FI990 [*] `nn.Linear` without `bias=`"
+    assert "Found 1 error." in result.stdout
+    fixed = cli("--fix", str(project / "link"))
+    assert fixed.exit_code == 0 and not _errors(fixed)
+    assert (project / "real" / "pkg" / "a.py").read_text() == GOOD.replace("nn.Linear(1, 2)", "nn.Linear(1, 2, bias=True)")
