@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Iterator, Mapping, NamedTuple
 
 from .facts import ClassFact, FileFacts, RunnerFact
 from .lightning_facts import Strategy
@@ -27,14 +28,61 @@ class StrategyEvidence:
         return f"strategy {self.strategy.describe()} at {self.where}"
 
 
+class FactsSummary(NamedTuple):
+    """What the index must know of a file without reading its facts: which classes it defines and whether
+    it has runners or meta-device sites. Kept unpickled beside the facts, so a run that asks about a few
+    classes (the gate of one touched file) reads the facts of only the files defining them."""
+
+    classes: tuple[str, ...]
+    runners: bool
+    meta_sites: bool
+
+
+def summarize(facts: FileFacts) -> FactsSummary:
+    return FactsSummary(tuple(c.qualname for c in facts.classes), bool(facts.runners), bool(facts.meta_sites))
+
+
+class _Classes(Mapping[str, ClassFact]):
+    """Qualname -> ClassFact, reading a file's facts on first use. A qualname defined twice (two plain
+    `train.py` scripts are both module `train`) is the first file's by name, then the first in that file."""
+
+    def __init__(self, files: Mapping[str, FileFacts], summaries: Mapping[str, FactsSummary]) -> None:
+        self._files = files
+        self._found: dict[str, ClassFact] = {}
+        self._where: dict[str, str] = {}
+        for filename in sorted(summaries):
+            for qualname in summaries[filename].classes:
+                self._where.setdefault(qualname, filename)
+
+    def __getitem__(self, qualname: str) -> ClassFact:
+        if qualname not in self._found:
+            self._found[qualname] = next(c for c in self._files[self._where[qualname]].classes if c.qualname == qualname)
+        return self._found[qualname]
+
+    def __contains__(self, qualname: object) -> bool:
+        return qualname in self._where
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
 class ProjectIndex:
-    def __init__(self, files: list[FileFacts], assumed_strategy: Strategy | None = None, assumed_where: str = "") -> None:
-        self.files = {f.filename: f for f in sorted(files, key=lambda f: f.filename)}  # order = output order
+    def __init__(self, files: list[FileFacts] | Mapping[str, FileFacts], assumed_strategy: Strategy | None = None,
+                 assumed_where: str = "", summaries: Mapping[str, FactsSummary] | None = None) -> None:
+        """`files` as a list, or as a mapping from file name (in file-name order) that may read each file's
+        facts only when asked, with their `summaries` given so that building the index reads none."""
+        if not isinstance(files, Mapping):
+            files = {f.filename: f for f in sorted(files, key=lambda f: f.filename)}
+        if summaries is None:
+            summaries = {name: summarize(facts) for name, facts in files.items()}
+        self.files = files  # order = output order
         self.assumed = _assumption(assumed_strategy, assumed_where)
-        self.classes: dict[str, ClassFact] = {}  # a qualname defined twice (two `train.py` scripts): first file wins
-        for facts in self.files.values():
-            for cls in facts.classes:
-                self.classes.setdefault(cls.qualname, cls)
+        self.classes: Mapping[str, ClassFact] = _Classes(files, summaries)
+        self._runner_files = [name for name in sorted(summaries) if summaries[name].runners]
+        self._meta_files = [name for name in sorted(summaries) if summaries[name].meta_sites]
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
 
     @cached_property
@@ -46,7 +94,7 @@ class ProjectIndex:
 
     @cached_property
     def runners(self) -> list[RunnerFact]:
-        return [runner for facts in self.files.values() for runner in facts.runners]
+        return [runner for name in self._runner_files for runner in self.files[name].runners]
 
     def inherits(self, qualname: str, targets: frozenset[str], _seen: frozenset[str] = frozenset()) -> bool:
         """Whether project class `qualname` derives from any of `targets`, through any chain of project classes."""
@@ -102,7 +150,7 @@ class ProjectIndex:
     def _find_meta_init(self) -> str | None:
         """Where the project builds on the meta device: `torch.device("meta")`, or `init_module(empty_init=True)`
         on a Trainer/Fabric whose strategy is FSDP or ModelParallel (others use `_EmptyInit`, not meta)."""
-        for facts in self.files.values():
+        for facts in (self.files[name] for name in self._meta_files):
             for receiver, scope, site in facts.meta_sites:
                 if receiver is None:
                     return f'torch.device("meta") at {site}'

@@ -13,7 +13,7 @@ import os
 import pickle
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from .cache import Cache
 from .checker import CheckOptions, check_text, gate
@@ -22,7 +22,7 @@ from .diagnostics import FileError, FileResult
 from .discovery import Excluder, SourceFile, discover, DEFAULT_EXCLUDES
 from .facts import FileFacts, forget_layout, python_facts
 from .ignore_patterns import PatternSet
-from .index import ProjectIndex, project_digest
+from .index import ProjectIndex, project_digest, summarize
 from .limits import FileTimeout, time_limit
 from .progress import Progress
 from .rule import Rule
@@ -42,6 +42,7 @@ class IndexEntry:
         self.markers, self.has_directives, self.error = markers, has_directives, error
         self.facts_digest = facts_digest  # FileFacts.digest(), computed once when the facts are made
         self.filename = facts.filename if facts is not None else ""  # the display name the facts were made under
+        self.summary = summarize(facts) if facts is not None else None  # what the index needs without the facts
         self._facts, self._blob = facts, None
 
     @property
@@ -311,16 +312,34 @@ def _project_context(request: RunRequest, excluder: Excluder, sources: list[Sour
 
 
 class _LazyIndex:
-    """The ProjectIndex, built on first need: a run whose every result comes from the cache needs none."""
+    """The ProjectIndex, built on first need (a run whose every result comes from the cache needs none),
+    over facts unpickled on first read (the gate of one touched file reads only the files it asks about)."""
 
     def __init__(self, entries: dict[str, IndexEntry], settings: Settings) -> None:
         self.entries, self.settings, self.index = entries, settings, None
 
     def get(self) -> ProjectIndex:
         if self.index is None:
-            self.index = ProjectIndex([e.facts for e in self.entries.values() if e.has_facts], self.settings.strategy,
-                                      self.settings.strategy_source)
+            with_facts = {e.filename: e for e in self.entries.values() if e.has_facts}
+            self.index = ProjectIndex(_EntryFacts(with_facts), self.settings.strategy, self.settings.strategy_source,
+                                      summaries={name: entry.summary for name, entry in with_facts.items()})
         return self.index
+
+
+class _EntryFacts(Mapping[str, FileFacts]):
+    """File name -> facts over index entries, in file-name order; an entry unpickles its facts when read."""
+
+    def __init__(self, entries: dict[str, IndexEntry]) -> None:
+        self._entries = dict(sorted(entries.items()))
+
+    def __getitem__(self, filename: str) -> FileFacts:
+        return self._entries[filename].facts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class _LibCSTPreload:

@@ -173,6 +173,34 @@ def test_warm_run_reads_no_facts_and_builds_no_index(tmp_path):
     assert all(entry._facts is None for entry in _STATE["entries"].values() if entry.has_facts)
 
 
+def test_touched_file_reads_only_the_facts_its_gate_asks_for(tmp_path, monkeypatch):
+    """One file edited: its gate asks about its own classes' bases (FI013: is it an nn.Module, has it a
+    reset?) and where the project builds on meta, so only the files defining those are unpickled; the
+    rest of the index stays blobs. Findings as in a cold run."""
+    _index(tmp_path)
+    (tmp_path / "pkg" / "owner.py").write_text(textwrap.dedent("""
+        import torch
+        from pkg import mid
+        class Owner(mid.Mid):
+            def __init__(self):
+                super().__init__()
+                self.w = torch.nn.Parameter(torch.ones(2))
+    """))
+    (tmp_path / "meta.py").write_text("import torch\nwith torch.device('meta'):\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(str(tmp_path))
+    registry = Registry.default()
+    cold = run(RunRequest(["."], settings, registry.all(), jobs=1), registry.expand)
+    with open(tmp_path / "pkg" / "owner.py", "a") as handle:
+        handle.write("# touched\n")
+    touched = run(RunRequest(["."], settings, registry.all(), jobs=1), registry.expand)
+    assert [f.findings for f in touched.files] == [f.findings for f in cold.files]
+    assert any(f.code == "FI013" for r in touched.files for f in r.findings)
+    read = {name for name, entry in _STATE["entries"].items() if entry._facts is not None}
+    assert {"pkg/owner.py", "pkg/mid.py", "pkg/base.py", "meta.py"} <= read  # the class chain, the meta site
+    assert "pkg/leaf.py" not in read and "pkg/__init__.py" not in read, read
+
+
 def test_fi013_gate_leaves_out_files_whose_tensor_owners_all_have_a_reset(tmp_path, monkeypatch):
     """The class-level half of FI013 is decided on the index: a file like torch's `linear.py` (owns
     parameters, defines `reset_parameters`, directly or in a project base) is never parsed with LibCST."""
