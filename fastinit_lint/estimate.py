@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from .facts import FileFacts
 from .index import ProjectIndex
 from .names import FileNames, ScopeKey, dotted_name
 from .torch_sizes import LAZY_MODULES, PARAMETER_FREE, TENSOR_FACTORIES, TORCH_MODULES
@@ -75,11 +76,15 @@ class Config:
 
 @dataclass
 class Frame:
-    names: FileNames
+    facts: FileFacts  # of the file whose code is evaluated: its names and module constants
     scope: ScopeKey
     env: dict[str, object] = field(default_factory=dict)
     attrs: dict[str, object] = field(default_factory=dict)  # self.<attr>
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> FileNames:
+        return self.facts.names
 
 
 def _unknown_of(*values: object) -> Unknown | None:
@@ -136,8 +141,8 @@ class Estimator:
     def expression(self, expr: ast.expr, frame: Frame) -> Size:
         return size_of(self.eval(expr, frame))
 
-    def new_frame(self, names: FileNames, scope: ScopeKey) -> Frame:
-        return Frame(names, scope)
+    def new_frame(self, facts: FileFacts, scope: ScopeKey) -> Frame:
+        return Frame(facts, scope)
 
     def bind_init_defaults(self, frame: Frame, init: ast.FunctionDef) -> None:
         """Enter an `__init__` for a rule: parameters take their defaults (noted), else stay unknown."""
@@ -283,13 +288,13 @@ class Estimator:
             return frame.env[name]
         if name in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[name]
-        facts = next((f for f in self.index.files.values() if f.names is frame.names), None)
-        if facts is not None and name in facts.constants:
+        facts = frame.facts
+        if name in facts.constants:
             key = (facts.filename, name)
             if key not in self._constants:
                 self._constants[key] = Unknown((name,))  # cycle guard
                 self._constants[key] = self.eval(ast.parse(facts.constants[name], mode="eval").body,
-                                                 Frame(frame.names, ()))
+                                                 Frame(facts, ()))
             return self._constants[key]
         return Unknown((name,))
 
@@ -303,8 +308,8 @@ class Estimator:
             cls = self.index.classes[owner.qualname]
             source = dict(cls.fields).get(node.attr)
             if source is not None:
-                names = self._names_of(owner.qualname) or frame.names
-                return self.eval(ast.parse(source, mode="eval").body, Frame(names, cls.scope[:-1]), depth + 1)
+                facts = self._facts_of(owner.qualname) or frame.facts
+                return self.eval(ast.parse(source, mode="eval").body, Frame(facts, cls.scope[:-1]), depth + 1)
         if isinstance(owner, Module):
             weight = dict(owner.weights).get(node.attr)
             if weight is not None:
@@ -447,12 +452,9 @@ class Estimator:
         return Module(Size(count, False, (), large_kind), weights)
 
     # Project classes ---------------------------------------------------------------------------
-    def _names_of(self, qualname: str) -> FileNames | None:
+    def _facts_of(self, qualname: str) -> FileFacts | None:
         cls = self.index.classes.get(qualname)
-        if cls is None:
-            return None
-        facts = self.index.files.get(cls.site.filename)
-        return facts.names if facts else None
+        return self.index.files.get(cls.site.filename) if cls is not None else None
 
     def project_class(self, qualname: str, args: list, kwargs: dict, depth: int = 0, caller: Frame | None = None) -> Size:
         cls = self.index.classes[qualname]
@@ -461,8 +463,8 @@ class Estimator:
             return self._class_memo[key]
         if qualname in self._active or depth > _MAX_DEPTH:
             return Size(0, True, (f"{cls.name} (recursive)",), True)
-        names = self._names_of(qualname)
-        if cls.init_source is None or names is None:
+        facts = self._facts_of(qualname)
+        if cls.init_source is None or facts is None:
             # No __init__ of its own: the first project base that has one decides.
             for base in cls.bases:
                 for candidate in base:
@@ -472,7 +474,7 @@ class Estimator:
         self._active.add(qualname)
         try:
             init = ast.parse(cls.init_source).body[0]
-            frame = Frame(names, (*cls.scope, ("def", "__init__")))
+            frame = Frame(facts, (*cls.scope, ("def", "__init__")))
             frame.env["__class__"] = qualname
             self._bind(frame, init, args, kwargs)
             size = self._body_size(init.body, frame, depth)
@@ -495,7 +497,7 @@ class Estimator:
             if param in bound:
                 frame.env[param] = bound[param]
             elif param in defaults:
-                value = self.eval(defaults[param], Frame(frame.names, frame.scope[:-1]))
+                value = self.eval(defaults[param], Frame(frame.facts, frame.scope[:-1]))
                 frame.env[param] = value
                 if note_defaults and not isinstance(value, Unknown):
                     frame.notes.append(f"default {param}={ast.unparse(defaults[param])}")

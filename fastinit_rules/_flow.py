@@ -377,7 +377,7 @@ def build_size(context: Context, event: Event):
     code = context.code(expr) + ("()" if event.detail.get("model") == "checkpoint" else "")
     estimator = context.index.estimator
     return estimator.expression(ast.parse(code.strip(), mode="eval").body,
-                                estimator.new_frame(context.facts.names, context.scope))
+                                estimator.new_frame(context.facts, context.scope))
 
 
 def small_enough(context: Context, event: Event) -> bool:

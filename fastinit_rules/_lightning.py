@@ -132,7 +132,7 @@ def analyse_method(context: Context, init: cst.FunctionDef) -> MethodAnalysis | 
     except SyntaxError:
         return None
     estimator = context.index.estimator
-    frame: Frame = estimator.new_frame(context.facts.names, (*context.scope, ("def", init.name.value)))
+    frame: Frame = estimator.new_frame(context.facts, (*context.scope, ("def", init.name.value)))
     frame.env["__class__"] = context.enclosing_class_qualname()
     estimator.bind_init_defaults(frame, signature)
     statements = []

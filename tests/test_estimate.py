@@ -24,7 +24,7 @@ def _estimate(expression: str, index: ProjectIndex | None = None, facts=None):
     source = "import torch\nfrom torch import nn\n"
     facts = facts or python_facts("t.py", "t.py", ast.parse(source), source)
     estimator = Estimator(index or ProjectIndex([facts]))
-    return estimator.expression(ast.parse(expression, mode="eval").body, estimator.new_frame(facts.names, ()))
+    return estimator.expression(ast.parse(expression, mode="eval").body, estimator.new_frame(facts, ()))
 
 
 def _real(expression: str, namespace=None) -> int:
@@ -132,6 +132,6 @@ def fixture_project():
 def test_project_modules_match(fixture_project, expression):
     facts, index, module = fixture_project
     size = Estimator(index).expression(ast.parse(expression, mode="eval").body,
-                                       Estimator(index).new_frame(facts.names, ()))
+                                       Estimator(index).new_frame(facts, ()))
     assert not size.unknown, size
     assert size.count == _real(expression, vars(module))
