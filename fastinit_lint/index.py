@@ -46,11 +46,12 @@ class _Classes(Mapping[str, ClassFact]):
     """Qualname -> ClassFact, reading a file's facts on first use. A qualname defined twice (two plain
     `train.py` scripts are both module `train`) is the first file's by name, then the first in that file."""
 
-    def __init__(self, files: Mapping[str, FileFacts], summaries: Mapping[str, FactsSummary]) -> None:
+    def __init__(self, files: Mapping[str, FileFacts], summaries: Mapping[str, FactsSummary],
+                 order: list[str]) -> None:
         self._files = files
         self._found: dict[str, ClassFact] = {}
         self._where: dict[str, str] = {}
-        for filename in sorted(summaries):
+        for filename in order:
             for qualname in summaries[filename].classes:
                 self._where.setdefault(qualname, filename)
 
@@ -80,9 +81,10 @@ class ProjectIndex:
             summaries = {name: summarize(facts) for name, facts in files.items()}
         self.files = files  # order = output order
         self.assumed = _assumption(assumed_strategy, assumed_where)
-        self.classes: Mapping[str, ClassFact] = _Classes(files, summaries)
-        self._runner_files = [name for name in sorted(summaries) if summaries[name].runners]
-        self._meta_files = [name for name in sorted(summaries) if summaries[name].meta_sites]
+        order = sorted(summaries)
+        self.classes: Mapping[str, ClassFact] = _Classes(files, summaries, order)
+        self._runner_files = [name for name in order if summaries[name].runners]
+        self._meta_files = [name for name in order if summaries[name].meta_sites]
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
 
     @cached_property
