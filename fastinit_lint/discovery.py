@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Iterator
 
 from .diagnostics import FileError
 from .ignore_patterns import PatternSet
@@ -45,17 +46,20 @@ class Excluder:
         self.config = PatternSet(list(excludes))
         self.respect_gitignore = respect_gitignore
         self._gitignores: dict[str, PatternSet | None] = {}
+        self.errors: list[FileError] = []  # bad `.gitignore` lines, each reported once (the file is read once)
 
     def _gitignore(self, directory: str) -> PatternSet | None:
         if directory not in self._gitignores:
             path = os.path.join(directory, ".gitignore")
             patterns = None
             if self.respect_gitignore and os.path.isfile(path):
+                bad: list[tuple[int, str]] = []
                 try:
                     with open(path, encoding="utf-8", errors="replace") as handle:
-                        patterns = PatternSet(handle.read().splitlines())
+                        patterns = PatternSet(handle.read().splitlines(), bad)
                 except OSError:
                     patterns = None
+                self.errors.extend(FileError(path, f"{message}; pattern ignored", row) for row, message in bad)
             self._gitignores[directory] = patterns
         return self._gitignores[directory]
 
@@ -97,9 +101,21 @@ class _Walk:
     def __init__(self, excluder: Excluder, found: list[SourceFile], seen: dict) -> None:
         self.excluder, self.found, self.seen = excluder, found, seen
 
+    def walk(self, *top) -> None:
+        """The tree below `top` (`directory`'s arguments) in the order a recursive walk takes, driven by a
+        stack of listings instead of recursion: a tree deeper than Python's recursion limit is walked too."""
+        stack = [self.directory(*top)]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+            else:
+                stack.append(self.directory(*child))
+
     def directory(self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]],
-                  real: str) -> None:
-        """`real` is `path` with symlinks resolved: directory symlinks are not followed, so a child's is the
+                  real: str) -> Iterator[tuple]:
+        """Adds the files of one directory; yields its subdirectories, as `directory`'s arguments, in order.
+        `real` is `path` with symlinks resolved: directory symlinks are not followed, so a child's is the
         parent's joined with its name, and files are keyed by where they really are at no cost."""
         try:
             entries = sorted(os.scandir(path), key=lambda e: e.name)
@@ -120,7 +136,7 @@ class _Walk:
                 continue
             child_display = os.path.join(display, entry.name) if display != "." else entry.name
             if is_dir:
-                self.directory(child_display, entry.path, child_rel, gitignores, os.path.join(real, entry.name))
+                yield child_display, entry.path, child_rel, gitignores, os.path.join(real, entry.name)
                 continue
             link = entry.is_symlink()
             _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)),
@@ -161,8 +177,8 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
             rel = None if rel.startswith("..") else "" if rel == "." else rel
             inherited = [(d, p) for d in excluder.ancestors(absolute) if (p := excluder._gitignore(d)) is not None]
             try:
-                _Walk(excluder, found, seen).directory(given.rstrip("/") or "/", absolute, rel, inherited,
-                                                      os.path.realpath(absolute))
+                _Walk(excluder, found, seen).walk(given.rstrip("/") or "/", absolute, rel, inherited,
+                                                  os.path.realpath(absolute))
             except FileNotFoundError as exc:
                 errors.append(FileError(given, f"cannot list directory: {exc}"))
             continue
