@@ -241,6 +241,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
         sources, errors = discover(request.paths, excluder, request.force_exclude)
     checked = {s.display for s in sources}
     context_sources = _project_context(request, excluder, sources)
+    errors.extend(excluder.errors)
 
     cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None)
     _STATE.clear()
@@ -303,8 +304,9 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
 
 def _project_context(request: RunRequest, excluder: Excluder, sources: list[SourceFile]) -> list[SourceFile]:
     """Given only files (as pre-commit does), index the rest of the project too: a Trainer's strategy in
-    `train.py` must still be known when only `model.py` changed. Directories given are their own context."""
-    if request.stdin is None and any(os.path.isdir(p) for p in request.paths):
+    `train.py` must still be known when only `model.py` changed. Directories given are their own context;
+    without a project marker there is no project to index."""
+    if not request.settings.index_project or (request.stdin is None and any(os.path.isdir(p) for p in request.paths)):
         return []
     context, _ = discover([request.settings.root], excluder)
     given = {s.path for s in sources}
