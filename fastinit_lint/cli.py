@@ -11,6 +11,7 @@ import difflib
 import os
 import signal
 import sys
+import threading
 
 import click
 
@@ -40,14 +41,16 @@ class _DefaultToCheck(click.Group):
 
     def invoke(self, ctx: click.Context):
         """Ctrl-C anywhere in a command: one line and exit 130 (click would say "Aborted!" and exit 1)."""
-        previous = signal.signal(signal.SIGINT, _interrupt_in(os.getpid()))
+        in_main_thread = threading.current_thread() is threading.main_thread()  # the only one that may set handlers
+        previous = signal.signal(signal.SIGINT, _interrupt_in(os.getpid())) if in_main_thread else None
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
             _error("error: interrupted")
             sys.exit(EXIT_INTERRUPTED)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            if in_main_thread and previous is not None:  # None: a handler not set from Python, left alone
+                signal.signal(signal.SIGINT, previous)
 
 
 def _interrupt_in(parent: int):
