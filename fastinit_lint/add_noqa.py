@@ -13,7 +13,7 @@ from itertools import groupby
 
 from .diagnostics import FileError, Finding
 from .source import SourceError, python_lines, read_source
-from .writer import write_atomic
+from .writer import WriteRefused, write_atomic
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
@@ -63,6 +63,6 @@ def add_noqa(findings: list[Finding]) -> tuple[int, list[FileError]]:
                 added += 1
         try:
             write_atomic(filename, source.encode("".join(lines)), source.digest)
-        except OSError as exc:
+        except (OSError, WriteRefused) as exc:
             errors.append(FileError(filename, f"cannot write: {exc}"))
     return added, errors

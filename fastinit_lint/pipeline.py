@@ -28,7 +28,7 @@ from .progress import Progress
 from .rule import Rule
 from .source import SourceError, decode, digest_bytes, read_bytes
 from .suppressions import may_have_directives
-from .writer import ChangedOnDisk, write_atomic
+from .writer import WriteRefused, write_atomic
 
 
 class IndexEntry:
@@ -407,9 +407,8 @@ def _write_fixes(results) -> list[FileError]:
         path = result.filename
         try:
             write_atomic(path, result.fixed_source.encode(result.encoding), result.digest)
-        except ChangedOnDisk:
-            errors.append(FileError(path, "file changed on disk while being checked; fixes not written"))
+        except WriteRefused as exc:
+            errors.append(FileError(path, f"{exc}; fixes not written"))
         except OSError as exc:
             errors.append(FileError(path, f"cannot write fixed file: {exc.strerror or exc}"))
     return errors
-

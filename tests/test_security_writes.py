@@ -117,3 +117,131 @@ def test_ci_autofix_recipe_leaves_files_outside_the_checkout_alone(tmp_path):
     assert victim.read_text() == trainer
     assert "innocent.py:1:1: error: symlink to a file outside the project; skipped" in done.stderr
     assert '"bf16-mixed"' in (checkout / "train.py").read_text() and done.returncode == 2
+
+
+# 2. A rewrite keeps owner, group and mode; read-only files and hard links are refused.
+
+@as_root
+@pytest.mark.parametrize("mode", [0o640, 0o6755, 0o2775])
+def test_fix_as_root_keeps_owner_group_and_mode(cli, project, mode):
+    path = project / "shared.py"
+    path.write_text(GOOD)
+    os.chown(path, 12345, 12346)
+    path.chmod(mode)
+    result = cli("--fix", "shared.py")
+    assert result.exit_code == 0, result.stderr
+    assert path.read_text() == FIXED
+    info = path.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (12345, 12346, mode)
+
+
+def test_read_only_file_is_not_rewritten(cli, project):
+    path = project / "frozen.py"
+    path.write_text(GOOD)
+    path.chmod(0o444)
+    result = cli("--fix", "--output-format", "concise", ".")
+    assert path.read_text() == GOOD and stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert _errors(result) == ["frozen.py:1:1: error: read-only file; fixes not written"]
+    assert result.exit_code == 2 and not _temps(project)
+
+
+def test_hard_linked_file_is_not_split(cli, project):
+    path = project / "linked.py"
+    path.write_text(GOOD)
+    os.link(path, project / "other_name.txt")
+    result = cli("--fix", "linked.py")
+    assert path.read_text() == GOOD and os.path.samefile(path, project / "other_name.txt")
+    assert _errors(result) == ["linked.py:1:1: error: file has 2 hard links (rewriting it would split them); "
+                               "fixes not written"]
+    assert result.exit_code == 2
+
+
+_AS_USER = textwrap.dedent("""
+    import os, sys
+    from fastinit_lint.source import digest_bytes
+    from fastinit_lint.writer import WriteRefused, write_atomic
+    path = sys.argv[1]
+    os.setgroups([12346]); os.setgid(12345); os.setuid(12345)
+    old = open(path, "rb").read()
+    try:
+        write_atomic(path, b"new\\n", digest_bytes(old))
+    except WriteRefused as exc:
+        print(exc)
+""")
+
+
+@as_root
+@pytest.mark.parametrize(("group", "kept"), [(12346, True), (12347, False)])
+def test_fix_as_a_user_keeps_the_group_or_refuses(group, kept):
+    """A user rewriting a group-shared file: the new file gets the user's own group unless we set it back,
+    which only works for a group the user is in; otherwise the file is left alone."""
+    directory = Path(tempfile.mkdtemp())
+    try:
+        directory.chmod(0o777)
+        path = directory / "shared.py"
+        path.write_text("old\n")
+        os.chown(path, 12345, group)
+        path.chmod(0o664)
+        done = subprocess.run([sys.executable, "-c", _AS_USER, str(path)], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert done.returncode == 0, done.stderr
+        info = path.stat()
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (12345, group, 0o664)
+        if kept:
+            assert path.read_text() == "new\n" and done.stdout == ""
+        else:
+            assert path.read_text() == "old\n"
+            assert done.stdout.strip() == "cannot keep its owner and group (12345:12347)"
+        assert not _temps(directory)
+    finally:
+        shutil.rmtree(directory)
+
+
+# 3. The changed-on-disk check runs right before the rename, after the temp file is written and synced.
+
+def test_an_edit_saved_while_the_temp_file_is_written_survives(project, monkeypatch):
+    from fastinit_lint.writer import ChangedOnDisk, write_atomic
+    path = project / "w.py"
+    path.write_text("old\n")
+    real_fsync = os.fsync
+
+    def fsync_then_edit(fd):
+        real_fsync(fd)
+        if not path.read_text().startswith("saved"):  # the editor saves while our temp file is synced
+            path.write_text("saved by the editor\n")
+
+    monkeypatch.setattr(os, "fsync", fsync_then_edit)
+    with pytest.raises(ChangedOnDisk):
+        write_atomic(str(path), b"new\n", digest_bytes(b"old\n"))
+    assert path.read_text() == "saved by the editor\n" and not _temps(project)
+
+
+# 6. A SIGTERM during a write removes the temp file and leaves the old file.
+
+_SLOW_WRITE = textwrap.dedent("""
+    import os, sys, time
+    from fastinit_lint.writer import write_atomic
+    real_fsync = os.fsync
+    def slow_fsync(fd):  # a slow disk: the write is under way when the signal comes
+        print("writing", flush=True)
+        time.sleep(30)
+        real_fsync(fd)
+    os.fsync = slow_fsync
+    write_atomic(sys.argv[1], b"new\\n")
+""")
+
+
+def test_sigterm_during_a_write_leaves_no_temp_file(tmp_path):
+    path = tmp_path / "w.py"
+    path.write_text("old\n")
+    process = subprocess.Popen([sys.executable, "-c", _SLOW_WRITE, str(path)], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert process.stdout.readline() == "writing\n"
+        assert _temps(tmp_path)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        process.kill()
+        process.wait()
+    assert path.read_text() == "old\n" and not _temps(tmp_path)
