@@ -145,7 +145,7 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     else:
         out = sys.stdout
     if flags["add_noqa"]:
-        added, noqa_errors = add_noqa(findings)
+        added, noqa_errors = add_noqa(result.files)
         for error in noqa_errors:
             _error(error.line())
         click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)

@@ -216,6 +216,71 @@ def test_an_edit_saved_while_the_temp_file_is_written_survives(project, monkeypa
     assert path.read_text() == "saved by the editor\n" and not _temps(project)
 
 
+# 5. --add-noqa writes only code that parses, where a comment can go, and never over a newer file.
+
+def test_add_noqa_after_a_backslash_continuation(cli, project):
+    path = project / "cont.py"
+    path.write_text("import torch.nn as nn\nm = nn.Linear(1, \\\n    2)\n")
+    assert cli("--add-noqa", ".").exit_code == 0
+    text = path.read_text()
+    assert text == "import torch.nn as nn\nm = nn.Linear(1, \\\n    2)  # noqa: FI990\n"
+    ast.parse(text)
+    assert cli(".").exit_code == 0  # the comment suppresses the finding
+
+
+def test_add_noqa_refuses_when_no_line_of_the_finding_can_carry_a_comment(cli, project):
+    content = "import torch.nn as nn\nm = nn.Linear(1, 2) + \\\n    0\n"
+    path = project / "cont.py"
+    path.write_text(content)
+    result = cli("--add-noqa", ".")
+    assert path.read_text() == content
+    assert _errors(result) == ["cont.py:2:1: error: cannot add noqa for FI990: its first and last lines end "
+                               "inside a string or with a backslash"]
+    assert result.exit_code == 2
+
+
+def test_add_noqa_does_not_write_over_a_file_changed_since_it_was_checked(cli, project):
+    """Same size, same mtime: the cache vouches for the old content, whose findings sit on other rows."""
+    path = project / "m.py"
+    path.write_text("import torch.nn as nn\nnn.Linear(1, 2)\nx = 1\n")
+    assert cli(".").exit_code == 1
+    info = path.stat()
+    edited = "import torch.nn as nn\nx = 1\nnn.Linear(1, 2)\n"
+    path.write_text(edited)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    result = cli("--add-noqa", ".")
+    text = path.read_text()
+    if text != edited:  # checked afresh: the noqa must then be on the finding's real row
+        assert text == edited.replace("nn.Linear(1, 2)\n", "nn.Linear(1, 2)  # noqa: FI990\n")
+    else:
+        assert _errors(result) == ["m.py:1:1: error: file changed on disk since it was checked; noqa not added"]
+
+
+def test_add_noqa_checks_the_digest_of_what_was_checked(project):
+    from engine_rules import TEST_RULES
+
+    from fastinit_lint.add_noqa import add_noqa
+    from fastinit_lint.checker import CheckOptions
+    from fastinit_lint.config import load_settings
+    from fastinit_lint.pipeline import RunRequest, run
+    from fastinit_lint.registry import Registry
+
+    path = project / "m.py"
+    path.write_text(GOOD)
+    registry = Registry.default(TEST_RULES)
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        result = run(RunRequest(["."], load_settings("."), registry.all(), CheckOptions(), jobs=1, use_cache=False),
+                     registry.expand)
+        path.write_text("x = 1\n" + GOOD)
+        added, errors = add_noqa(result.files)
+    finally:
+        os.chdir(cwd)
+    assert added == 0 and path.read_text() == "x = 1\n" + GOOD
+    assert [e.line() for e in errors] == ["m.py:1:1: error: file changed on disk since it was checked; noqa not added"]
+
+
 # 6. A SIGTERM during a write removes the temp file and leaves the old file.
 
 _SLOW_WRITE = textwrap.dedent("""
