@@ -19,7 +19,7 @@ from .cache import Cache
 from .checker import CheckOptions, check_text, gate
 from .config import Settings
 from .diagnostics import FileError, FileResult
-from .discovery import Excluder, SourceFile, discover, DEFAULT_EXCLUDES
+from .discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
 from .facts import FileFacts, forget_layout, python_facts
 from .ignore_patterns import PatternSet
 from .index import ProjectIndex, project_digest, summarize
@@ -236,7 +236,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     errors: list[FileError] = []
     if request.stdin is not None:
         name = request.stdin[0]
-        sources = [SourceFile(name, os.path.abspath(name), "python")]
+        sources = [SourceFile(name, os.path.abspath(name), file_kind(name) or "python")]
     else:
         sources, errors = discover(request.paths, excluder, request.force_exclude)
     checked = {s.display for s in sources}

@@ -216,6 +216,41 @@ def test_an_edit_saved_while_the_temp_file_is_written_survives(project, monkeypa
     assert path.read_text() == "saved by the editor\n" and not _temps(project)
 
 
+# 4. stdin: bytes in, the same bytes out when nothing changes; --add-noqa never touches disk; YAML is YAML.
+
+LATIN = b"# -*- coding: latin-1 -*-\nimport torch.nn as nn\nx = 'caf\xe9'\n"
+
+
+@pytest.mark.parametrize("content", [LATIN, b"\xef\xbb\xbfimport torch.nn as nn\r\nx = 1\r\n"])
+def test_stdin_fix_with_nothing_to_fix_echoes_the_same_bytes(cli, content):
+    result = cli("--fix", "--stdin-filename", "m.py", input=content)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes == content
+
+
+@pytest.mark.parametrize("content", [LATIN + b"nn.Linear(1, 2)\n",
+                                     b"\xef\xbb\xbfimport torch.nn as nn\r\nnn.Linear(1, 2)\r\n"])
+def test_stdin_fix_keeps_the_encoding(cli, content):
+    result = cli("--fix", "--stdin-filename", "m.py", input=content)
+    assert result.stdout_bytes == content.replace(b"nn.Linear(1, 2)", b"nn.Linear(1, 2, bias=True)"), result.stderr
+
+
+def test_stdin_add_noqa_writes_stdout_and_never_the_file(cli, project):
+    on_disk = project / "real.py"
+    on_disk.write_text("x = 1\n")
+    result = cli("--add-noqa", "--stdin-filename", "real.py", input=LATIN + b"nn.Linear(1, 2)\n")
+    assert on_disk.read_text() == "x = 1\n"
+    assert result.stdout_bytes == LATIN + b"nn.Linear(1, 2)  # noqa: FI990\n"
+    assert result.exit_code == 0, result.stderr
+
+
+def test_stdin_yaml_is_read_as_yaml(cli, project):
+    result = cli("--stdin-filename", "conf.yaml", input="trainer:\n  strategy: fsdp\n")
+    assert result.exit_code == 0 and not _errors(result), result.stderr
+    bad = cli("--stdin-filename", "conf.yaml", input="trainer:\n  strategy: [fsdp\n")
+    assert _errors(bad)[0].startswith("conf.yaml:3:1: error: invalid YAML") and bad.exit_code == 2
+
+
 # 5. --add-noqa writes only code that parses, where a comment can go, and never over a newer file.
 
 def test_add_noqa_after_a_backslash_continuation(cli, project):
