@@ -32,6 +32,25 @@ def _temps(directory: Path) -> list[str]:
     return [name for name in os.listdir(directory) if name.startswith(".fastinit-")]
 
 
+def _run(root: Path, fix: bool = False, write: bool = True):
+    """One run of the pipeline in `root`, with the engine's test rules, as the CLI would make it."""
+    from engine_rules import TEST_RULES
+
+    from fastinit_lint.checker import CheckOptions
+    from fastinit_lint.config import load_settings
+    from fastinit_lint.pipeline import RunRequest, run
+    from fastinit_lint.registry import Registry
+
+    registry = Registry.default(TEST_RULES)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return run(RunRequest(["."], load_settings("."), registry.all(), CheckOptions(fix=fix), jobs=1, use_cache=False,
+                              write=write), registry.expand)
+    finally:
+        os.chdir(cwd)
+
+
 @pytest.fixture
 def outside(tmp_path_factory) -> Path:
     """A file outside the project, holding a finding and a secret: a symlink in the checkout points at it."""
@@ -216,6 +235,19 @@ def test_an_edit_saved_while_the_temp_file_is_written_survives(project, monkeypa
     assert path.read_text() == "saved by the editor\n" and not _temps(project)
 
 
+def test_an_edit_saved_after_the_check_survives_the_fix(project, monkeypatch):
+    from fastinit_lint.pipeline import _write_fixes
+
+    path = project / "m.py"
+    path.write_text(GOOD)
+    result = _run(project, fix=True, write=False)
+    path.write_text("x = 1\n" + GOOD)  # saved after the checker read the file, before the fix is written
+    monkeypatch.chdir(project)
+    errors = _write_fixes(result.files)
+    assert [e.line() for e in errors] == ["m.py:1:1: error: file changed on disk since it was checked; fixes not written"]
+    assert path.read_text() == "x = 1\n" + GOOD and not _temps(project)
+
+
 # 4. stdin: bytes in, the same bytes out when nothing changes; --add-noqa never touches disk; YAML is YAML.
 
 LATIN = b"# -*- coding: latin-1 -*-\nimport torch.nn as nn\nx = 'caf\xe9'\n"
@@ -291,27 +323,15 @@ def test_add_noqa_does_not_write_over_a_file_changed_since_it_was_checked(cli, p
         assert _errors(result) == ["m.py:1:1: error: file changed on disk since it was checked; noqa not added"]
 
 
-def test_add_noqa_checks_the_digest_of_what_was_checked(project):
-    from engine_rules import TEST_RULES
-
+def test_add_noqa_checks_the_digest_of_what_was_checked(project, monkeypatch):
     from fastinit_lint.add_noqa import add_noqa
-    from fastinit_lint.checker import CheckOptions
-    from fastinit_lint.config import load_settings
-    from fastinit_lint.pipeline import RunRequest, run
-    from fastinit_lint.registry import Registry
 
     path = project / "m.py"
     path.write_text(GOOD)
-    registry = Registry.default(TEST_RULES)
-    cwd = os.getcwd()
-    os.chdir(project)
-    try:
-        result = run(RunRequest(["."], load_settings("."), registry.all(), CheckOptions(), jobs=1, use_cache=False),
-                     registry.expand)
-        path.write_text("x = 1\n" + GOOD)
-        added, errors = add_noqa(result.files)
-    finally:
-        os.chdir(cwd)
+    result = _run(project)
+    path.write_text("x = 1\n" + GOOD)
+    monkeypatch.chdir(project)
+    added, errors = add_noqa(result.files)
     assert added == 0 and path.read_text() == "x = 1\n" + GOOD
     assert [e.line() for e in errors] == ["m.py:1:1: error: file changed on disk since it was checked; noqa not added"]
 
