@@ -61,6 +61,9 @@ def _refuse_unsafe(info: os.stat_result) -> None:
 
 
 def _keep_owner(fd: int, before: os.stat_result) -> None:
+    created = os.fstat(fd)
+    if (created.st_uid, created.st_gid) == (before.st_uid, before.st_gid):
+        return  # the usual case; and filesystems without owners (FAT, some network mounts) refuse any chown
     try:
         os.fchown(fd, before.st_uid, before.st_gid)
     except PermissionError:
