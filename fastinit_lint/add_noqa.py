@@ -48,7 +48,8 @@ def _with_codes(line: str, codes: set[str]) -> str:
 
 
 def with_noqa(text: str, findings: list[Finding]) -> tuple[str, int, list[FileError]]:
-    """`text` with a noqa for each finding; how many lines changed; the findings that could get none."""
+    """`text` with a noqa for each finding (or unchanged if the result would not parse); how many lines
+    changed; errors for the findings that could get none."""
     lines = python_lines(text)
     allowed = _commentable_rows(text, lines)
     by_row: dict[int, set[str]] = {}
@@ -66,6 +67,14 @@ def with_noqa(text: str, findings: list[Finding]) -> tuple[str, int, list[FileEr
         if updated != lines[row - 1]:
             lines[row - 1] = updated
             added += 1
+    if not added:
+        return text, 0, errors
+    try:
+        ast.parse("".join(lines))
+    except SyntaxError as exc:
+        errors.append(FileError(findings[0].filename, f"noqa not added: the result would not parse ({exc.msg})",
+                                exc.lineno or 1))
+        return text, 0, errors
     return "".join(lines), added, errors
 
 
@@ -86,11 +95,6 @@ def add_noqa(files: list[FileResult]) -> tuple[int, list[FileError]]:
         text, count, unplaced = with_noqa(source.text, result.findings)
         errors.extend(unplaced)
         if not count:
-            continue
-        try:
-            ast.parse(text)
-        except SyntaxError as exc:
-            errors.append(FileError(filename, f"noqa not added: the result would not parse ({exc.msg})", exc.lineno or 1))
             continue
         try:
             write_atomic(filename, source.encode(text), source.digest)

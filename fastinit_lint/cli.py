@@ -141,7 +141,7 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     changed_files = [r for r in result.files if r.fixed_source is not None]
 
     out = sys.stdout
-    if stdin is not None and (flags["add_noqa"] or flags["fix"] and not diff_mode):
+    if stdin is not None and (flags["add_noqa"] or (flags["fix"] and not diff_mode)):
         # The buffer goes back to stdout in its own encoding (the same bytes if nothing changed); the file
         # of that name on disk may differ from the editor's unsaved buffer and is never written.
         text = changed_files[0].fixed_source if changed_files else stdin[1]

@@ -1,9 +1,9 @@
 """Which files a run checks: paths from the command line, walked with excludes and `.gitignore`.
 
 Directory symlinks are not followed while walking (as git does), which is what makes symlink loops
-harmless; a symlinked directory given explicitly is walked. A file or directory whose real path is outside
-the project holding it (a symlink in an untrusted checkout, `innocent.py -> ../../victim.py`) is neither
-read nor fixed: it is reported once and skipped. Display names keep the spelling the user typed, so
+harmless; a symlinked directory given explicitly is walked if it points inside the project. A file or
+directory whose real path is outside the project holding it (a symlink in an untrusted checkout,
+`innocent.py -> ../../victim.py`) is neither read nor fixed: it is reported once and skipped. Display names keep the spelling the user typed, so
 `examples/train.py` stays relative in every output format.
 """
 

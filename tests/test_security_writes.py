@@ -306,6 +306,17 @@ def test_add_noqa_refuses_when_no_line_of_the_finding_can_carry_a_comment(cli, p
     assert result.exit_code == 2
 
 
+def test_add_noqa_never_returns_code_that_does_not_parse():
+    from fastinit_lint.add_noqa import with_noqa
+    from fastinit_lint.diagnostics import Finding, Location
+
+    text = "x = 1\ny = $\n"  # what a placement bug would leave; the check refuses it whatever the cause
+    finding = Finding("FI990", "n", "m", "bad.py", Location(1, 1), Location(1, 6))
+    assert with_noqa(text, [finding])[:2] == (text, 0)
+    assert [e.line() for e in with_noqa(text, [finding])[2]] == [
+        "bad.py:2:1: error: noqa not added: the result would not parse (invalid syntax)"]
+
+
 def test_add_noqa_does_not_write_over_a_file_changed_since_it_was_checked(cli, project):
     """Same size, same mtime: the cache vouches for the old content, whose findings sit on other rows."""
     path = project / "m.py"
