@@ -16,7 +16,7 @@ import threading
 import click
 
 from . import __version__
-from .add_noqa import add_noqa
+from .add_noqa import add_noqa, with_noqa
 from .checker import CheckOptions
 from .config import ConfigError, load_settings, parse_table
 from .diagnostics import FileError
@@ -125,11 +125,13 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     stdin = None
     if flags["stdin_filename"] is not None or paths == ["-"]:
         name = flags["stdin_filename"] or "-"
+        raw = sys.stdin.buffer.read()
         try:
-            stdin = (name, decode(sys.stdin.buffer.read(), 1 << 62).text)
+            stdin_source = decode(raw, 1 << 62)
         except SourceError as exc:
             _error(FileError(name, exc.message, exc.row, exc.column).line())
             return EXIT_ERROR
+        stdin = (name, stdin_source.text)
         paths = [name]
     paths = paths or ["."]
     overrides = {}
@@ -170,14 +172,18 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     fixed = sorted((f for r in result.files for f in r.fixed), key=lambda f: f.sort_key())
     changed_files = [r for r in result.files if r.fixed_source is not None]
 
-    if stdin is not None and flags["fix"] and not diff_mode:
-        fixed_text = changed_files[0].fixed_source if changed_files else stdin[1]
-        sys.stdout.write(fixed_text)
+    out = sys.stdout
+    if stdin is not None and (flags["add_noqa"] or (flags["fix"] and not diff_mode)):
+        # The buffer goes back to stdout in its own encoding (the same bytes if nothing changed); the file
+        # of that name on disk may differ from the editor's unsaved buffer and is never written.
+        text = changed_files[0].fixed_source if changed_files else stdin[1]
+        if flags["add_noqa"]:
+            text, added, noqa_errors = with_noqa(text, findings)
+        sys.stdout.buffer.write(raw if text == stdin[1] else stdin_source.encode(text))
         out = sys.stderr
-    else:
-        out = sys.stdout
     if flags["add_noqa"]:
-        added, noqa_errors = add_noqa(findings)
+        if stdin is None:
+            added, noqa_errors = add_noqa(result.files)
         for error in noqa_errors:
             _error(error.line())
         click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)

@@ -183,11 +183,25 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
+def search_start(path: str) -> Path:
+    """Where the search for a path's config and project root starts: the path if it is a directory, else the
+    directory holding it, as spelled. A symlink given is not followed there: a link in an untrusted checkout
+    must not make the directory it points to the project (its config read, the cache written, files fixed)."""
+    given = Path(os.path.abspath(path))
+    return given if given.is_dir() and not given.is_symlink() else given.parent
+
+
+def project_root(path: str) -> str:
+    """The real path of the project holding `path`: its closest config's directory, else the closest
+    ancestor holding a root marker (as `load_settings` finds it)."""
+    start = search_start(path)
+    found = find_config(start)
+    return os.path.realpath(found[0].parent if found is not None else find_root(start) or start)
+
+
 def load_settings(start: str, config_path: str | None = None, overrides: dict | None = None) -> Settings:
     """Settings for a run whose paths start at `start`; CLI `overrides` (field name -> value) win."""
-    start_dir = Path(start).resolve()
-    if not start_dir.is_dir():
-        start_dir = start_dir.parent
+    start_dir = search_start(start)
     values: dict = {}
     if config_path is not None:
         path = Path(config_path)
@@ -207,7 +221,7 @@ def load_settings(start: str, config_path: str | None = None, overrides: dict | 
         else:
             root = find_root(start_dir)
     values["index_project"] = root is not None
-    values["root"] = os.fspath(root or start_dir)
+    values["root"] = os.path.realpath(root or start_dir)
     if "strategy" in values:
         values["strategy_source"] = f"config {values['config_path']}"
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}

@@ -1,8 +1,10 @@
 """Which files a run checks: paths from the command line, walked with excludes and `.gitignore`.
 
 Directory symlinks are not followed while walking (as git does), which is what makes symlink loops
-harmless; a symlinked directory given explicitly is walked. Display names keep the spelling the user
-typed, so `examples/train.py` stays relative in every output format.
+harmless; a symlinked directory given explicitly is walked if it points inside the project. A file or
+directory whose real path is outside the project holding it (a symlink in an untrusted checkout,
+`innocent.py -> ../../victim.py`) is neither read nor fixed: it is reported once and skipped. Display names keep the spelling the user typed, so
+`examples/train.py` stays relative in every output format.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Iterator
 
+from .config import project_root
 from .diagnostics import FileError
 from .ignore_patterns import PatternSet
 
@@ -94,12 +97,41 @@ class Excluder:
         return bool(verdict)
 
 
+class _Confinement:
+    """The real directories a run may read and write files in: the project root, and the project root of
+    each path given outside it (`fastinit-lint projA/x.py projB/y.py` lints both projects)."""
+
+    def __init__(self, root: str) -> None:
+        self.roots = [_as_prefix(os.path.realpath(root))]
+
+    def admits(self, real: str) -> bool:
+        real = _as_prefix(real)
+        return any(real.startswith(root) for root in self.roots)
+
+    def admits_given(self, given: str, real: str) -> bool:
+        """Whether `real`, where the path `given` on the command line really is, lies in a project: the
+        one holding `given` as spelled, not the one its symlinks lead to."""
+        if not self.admits(real):
+            self.roots.append(_as_prefix(project_root(given)))
+        return self.admits(real)
+
+
+def _as_prefix(directory: str) -> str:
+    return directory if directory.endswith(os.sep) else directory + os.sep
+
+
+def _outside(display: str, is_dir: bool) -> FileError:
+    return FileError(display, f"symlink to a {'directory' if is_dir else 'file'} outside the project; skipped")
+
+
 class _Walk:
     """Directory state carried down a walk, so each entry costs string joins instead of relpath calls:
     its path relative to the project root (None outside it) and the `.gitignore` files that apply."""
 
-    def __init__(self, excluder: Excluder, found: list[SourceFile], seen: dict) -> None:
+    def __init__(self, excluder: Excluder, found: list[SourceFile], seen: dict, confinement: _Confinement,
+                 errors: list[FileError]) -> None:
         self.excluder, self.found, self.seen = excluder, found, seen
+        self.confinement, self.errors = confinement, errors
 
     def walk(self, *top) -> None:
         """The tree below `top` (`directory`'s arguments) in the order a recursive walk takes, driven by a
@@ -138,9 +170,15 @@ class _Walk:
             if is_dir:
                 yield child_display, entry.path, child_rel, gitignores, os.path.join(real, entry.name)
                 continue
-            link = entry.is_symlink()
-            _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)),
-                 os.path.realpath(entry.path) if link else os.path.join(real, entry.name), link)
+            if not entry.is_symlink():
+                _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)),
+                     os.path.join(real, entry.name), False)
+                continue
+            target = os.path.realpath(entry.path)
+            if self.confinement.admits(target):
+                _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)), target, True)
+            else:
+                self.errors.append(_outside(child_display, False))
 
     def _excluded(self, entry: os.DirEntry, rel: str | None, is_dir: bool, gitignores) -> bool:
         if rel is not None and self.excluder.config.match(rel, is_dir):
@@ -168,17 +206,22 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
     found: list[SourceFile] = []
     errors: list[FileError] = []
     seen: dict[str, tuple[int, bool]] = {}  # real path -> (index in found, reached through a symlink)
+    confinement = _Confinement(excluder.root)
     for given in paths:
         absolute = os.path.abspath(given)
         if os.path.isdir(absolute):
             if force_exclude and excluder.excluded(absolute, True):
                 continue
+            real = os.path.realpath(absolute)
+            if not confinement.admits_given(given, real):
+                errors.append(_outside(given, True))
+                continue
             rel = os.path.relpath(absolute, excluder.root).replace(os.sep, "/")
             rel = None if rel.startswith("..") else "" if rel == "." else rel
             inherited = [(d, p) for d in excluder.ancestors(absolute) if (p := excluder._gitignore(d)) is not None]
             try:
-                _Walk(excluder, found, seen).walk(given.rstrip("/") or "/", absolute, rel, inherited,
-                                                  os.path.realpath(absolute))
+                _Walk(excluder, found, seen, confinement, errors).walk(given.rstrip("/") or "/", absolute, rel,
+                                                                       inherited, real)
             except FileNotFoundError as exc:
                 errors.append(FileError(given, f"cannot list directory: {exc}"))
             continue
@@ -190,6 +233,10 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
             continue  # an explicit file we do not lint (pre-commit may pass any staged file)
         if force_exclude and excluder.excluded(absolute, False):
             continue
-        _add(found, seen, SourceFile(given, absolute, kind), os.path.realpath(absolute), os.path.islink(absolute))
+        real = os.path.realpath(absolute)
+        if not confinement.admits_given(given, real):
+            errors.append(_outside(given, False))
+            continue
+        _add(found, seen, SourceFile(given, absolute, kind), real, os.path.islink(absolute))
     found.sort(key=lambda f: f.display)
     return found, errors

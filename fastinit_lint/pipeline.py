@@ -19,7 +19,7 @@ from .cache import Cache
 from .checker import CheckOptions, check_text, gate
 from .config import Settings
 from .diagnostics import FileError, FileResult
-from .discovery import Excluder, SourceFile, discover, DEFAULT_EXCLUDES
+from .discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
 from .facts import FileFacts, forget_layout, python_facts
 from .ignore_patterns import PatternSet
 from .index import ProjectIndex, project_digest, summarize
@@ -28,7 +28,7 @@ from .progress import Progress
 from .rule import Rule
 from .source import SourceError, decode, digest_bytes, read_bytes
 from .suppressions import may_have_directives
-from .writer import ChangedOnDisk, write_atomic
+from .writer import WriteRefused, write_atomic
 
 
 class IndexEntry:
@@ -236,7 +236,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     errors: list[FileError] = []
     if request.stdin is not None:
         name = request.stdin[0]
-        sources = [SourceFile(name, os.path.abspath(name), "python")]
+        sources = [SourceFile(name, os.path.abspath(name), file_kind(name) or "python")]
     else:
         sources, errors = discover(request.paths, excluder, request.force_exclude)
     checked = {s.display for s in sources}
@@ -409,9 +409,8 @@ def _write_fixes(results) -> list[FileError]:
         path = result.filename
         try:
             write_atomic(path, result.fixed_source.encode(result.encoding), result.digest)
-        except ChangedOnDisk:
-            errors.append(FileError(path, "file changed on disk while being checked; fixes not written"))
+        except WriteRefused as exc:
+            errors.append(FileError(path, f"{exc}; fixes not written"))
         except OSError as exc:
             errors.append(FileError(path, f"cannot write fixed file: {exc.strerror or exc}"))
     return errors
-
