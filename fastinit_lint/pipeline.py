@@ -234,6 +234,9 @@ def _setup_worker() -> None:
 
 
 def _cannot_fork(error: OSError) -> None:
+    if _STATE.get("cannot_fork"):
+        return  # said once per run, not once per phase
+    _STATE["cannot_fork"] = True
     sys.stderr.write(f"fastinit-lint: warning: cannot start worker processes ({error.strerror or error}); "
                      f"checking in this process, without crash isolation\n")
 
