@@ -116,8 +116,10 @@ def _lost(doing: str, why: Lost) -> str:
         return _took_too_long(doing)
     if why.signal == signal.SIGSEGV:
         return f"crashed while {doing} (SIGSEGV: nested too deeply for the parser's stack?); skipped"
-    return (f"crashed while {doing} ({why.signal_name()}: out of memory? max-file-memory-mb = "
-            f"{_STATE['settings'].max_file_memory_mb}); skipped")
+    if why.signal is not None:  # LibCST aborts (SIGABRT) when an allocation fails under the worker's limit
+        return (f"crashed while {doing} ({why.signal_name()}: out of memory? max-file-memory-mb = "
+                f"{_STATE['settings'].max_file_memory_mb}); skipped")
+    return f"crashed while {doing} (worker exited with code {why.exit_code}; please report this); skipped"
 
 
 def _index_one(source: SourceFile) -> tuple[str, IndexEntry]:

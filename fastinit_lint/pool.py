@@ -31,8 +31,6 @@ class Lost:
     exit_code: int | None = None
 
     def signal_name(self) -> str:
-        if self.signal is None:
-            return f"exit code {self.exit_code}"
         try:
             return signal.Signals(self.signal).name
         except ValueError:

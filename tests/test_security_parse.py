@@ -157,10 +157,10 @@ def test_libcst_memory_is_bounded_per_worker(project):
 
 
 def test_yaml_memory_is_bounded_per_worker(project):
-    _config(project, max_file_memory_mb=20)
+    _config(project, max_file_memory_mb=20, max_file_seconds=600)  # PyYAML is slow: memory must be what stops it
     (project / "config.yaml").write_text("trainer:\n  callbacks:\n" + "    - {a: 1, b: 2}\n" * 60_000)
     (project / "good.py").write_text(GOOD)
-    result = _lint(project, "--jobs", "1", ".", preexec=_memory_guard())
+    result = _lint(project, "--jobs", "1", ".", preexec=_memory_guard(), timeout=600)
     _assert_others_checked(result, "config.yaml", "ran out of memory while indexing (max-file-memory-mb = 20); skipped")
 
 
