@@ -34,7 +34,8 @@ from .writer import ChangedOnDisk, write_atomic
 class IndexEntry:
     """Phase 1's outcome for one file. Pickled (to the parent process, into the cache), its facts travel as
     one pickled blob, unpickled only when read: a warm run checks sizes, mtimes and digests and never
-    needs them, and a cache save re-pickles only the entries that changed."""
+    needs them, and a cache save re-pickles only the entries that changed. Blobs come only from our own
+    workers or from a cache file whose MAC verified (cache.py), so unpickling them runs nothing foreign."""
 
     def __init__(self, size: int, mtime_ns: int, digest: str, facts: FileFacts | None, markers: frozenset[str],
                  has_directives: bool, error: FileError | None, facts_digest: str = "") -> None:
