@@ -33,9 +33,9 @@ from . import __version__
 # The last number changes whenever cached facts or results would mean something else (2: phase-1 names
 # tables became partial, facts gained statement lines, FI012 stopped reporting twice; 3: facts stored as
 # blobs beside their file name; 4: source segments split lines as Python does, lone-CR positions, FI013's
-# gate; 5: entries carry a facts summary for the lazy index), so an older cache of the same version is
-# rebuilt instead of trusted.
-_MAGIC = ("fastinit-lint-cache", __version__, 5)
+# gate; 5: entries carry a facts summary for the lazy index; 6: entries carry when they were verified),
+# so an older cache of the same version is rebuilt instead of trusted.
+_MAGIC = ("fastinit-lint-cache", __version__, 6)
 
 _KEY_SIZE = 32
 _MAC_SIZE = 32  # SHA-256
@@ -46,6 +46,7 @@ _STALE_TEMP_SECONDS = 15 * 60  # a temp file this old belongs to no run still sa
 
 class Cache:
     def __init__(self, root: str, namespace: str, enabled: bool = True) -> None:
+        self.started_ns = time.time_ns()  # before any file is looked at: what entries verified now vouch for
         key = hashlib.blake2b(f"{os.path.abspath(root)}|{namespace}".encode(), digest_size=10).hexdigest()
         self.top = os.path.join(root, ".fastinit_cache")
         self.directory = os.path.join(self.top, __version__)

@@ -163,6 +163,32 @@ def test_symlinked_markers_are_not_written_through(tmp_path):
     assert list(target.iterdir()) == []
 
 
+def test_same_size_edit_with_mtime_restored_is_seen(tmp_path):
+    """Right after a run (the edit may share its timestamps' tick) and long after it (only the ctime moved)."""
+    root, xdg = _project(tmp_path), tmp_path / "xdg"
+    train = root / "train.py"
+    before = train.read_text()
+    after = before.replace('precision="bf16"', 'precision="b-16"')
+    assert len(after) == len(before) and after != before
+    edited = None
+    for wait in (0, 2.5):
+        train.write_text(before)
+        if wait:
+            time.sleep(wait)  # past the timestamp slack: a stat that vouched now is trusted from here on
+        assert "train.py:9:42: FI012" in _lint(root, xdg=xdg).stdout
+        cache_file = next((root / ".fastinit_cache").rglob("*.pickle"))
+        written = cache_file.stat().st_mtime_ns
+        if wait:  # a warm run with nothing in doubt trusts the stat and writes nothing
+            assert "FI012" in _lint(root, xdg=xdg).stdout and cache_file.stat().st_mtime_ns == written
+        mtime = train.stat().st_mtime_ns
+        train.write_text(after)
+        os.utime(train, ns=(mtime, mtime))
+        result = _lint(root, xdg=xdg)
+        assert "FI012" not in result.stdout, wait
+        edited = edited or _lint(root, "--no-cache", xdg=xdg).stdout
+        assert result.stdout == edited
+
+
 def test_stale_cache_temp_files_are_removed(tmp_path):
     root, xdg = _project(tmp_path), tmp_path / "xdg"
     _lint(root, xdg=xdg)
