@@ -53,7 +53,7 @@ class Cache:
         self.path = os.path.join(self.directory, f"{key}.pickle")
         self.facts: dict = {}
         self.results: dict = {}
-        self._secret = _secret() if enabled and self._directories_usable() else None
+        self._secret = _secret(root) if enabled and self._directories_usable() else None
         self.enabled = self._secret is not None
         if self.enabled:
             self._load()
@@ -148,7 +148,7 @@ def _refusal(directory: str) -> str | None:
     return None
 
 
-def _secret() -> bytes | None:
+def _secret(root: str) -> bytes | None:
     """This user's key for the cache's MACs, made on first use under `$XDG_CACHE_HOME/fastinit-lint/`;
     None (the run goes on without a cache) when there is no safe place for it."""
     base = os.environ.get("XDG_CACHE_HOME", "")
@@ -157,6 +157,9 @@ def _secret() -> bytes | None:
     directory = os.path.join(base, "fastinit-lint")
     if not os.path.isabs(directory):  # no home directory
         return None
+    project, keys = os.path.realpath(root), os.path.realpath(directory)
+    if os.path.commonpath([project, keys]) == project:
+        return None  # a home inside the checkout: it could hold a key of its own, or ours could be committed
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         info = os.lstat(directory)

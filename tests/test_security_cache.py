@@ -202,3 +202,13 @@ def test_stale_cache_temp_files_are_removed(tmp_path):
         handle.write("# edited\n")  # something to save
     _lint(root, xdg=xdg)
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_key_directory_inside_the_checkout_disables_the_cache(tmp_path):
+    """A home directory inside the checkout (some CI images): the key could be the checkout's own, or be
+    committed with it."""
+    root = _project(tmp_path)
+    reference = _lint(root, "--no-cache", xdg=root / ".cache")
+    result = _lint(root, xdg=root / ".cache")
+    assert (result.stdout, result.stderr, result.returncode) == (reference.stdout, "", reference.returncode)
+    assert not (root / ".cache").exists() and not (root / ".fastinit_cache").exists()
