@@ -37,7 +37,8 @@ from .writer import WriteRefused, write_atomic
 class IndexEntry:
     """Phase 1's outcome for one file. Pickled (to the parent process, into the cache), its facts travel as
     one pickled blob, unpickled only when read: a warm run checks sizes, mtimes and digests and never
-    needs them, and a cache save re-pickles only the entries that changed."""
+    needs them, and a cache save re-pickles only the entries that changed. Blobs come only from our own
+    workers or from a cache file whose MAC verified (cache.py), so unpickling them runs nothing foreign."""
 
     def __init__(self, size: int, mtime_ns: int, digest: str, facts: FileFacts | None, markers: frozenset[str],
                  has_directives: bool, error: FileError | None, facts_digest: str = "") -> None:
@@ -47,6 +48,7 @@ class IndexEntry:
         self.filename = facts.filename if facts is not None else ""  # the display name the facts were made under
         self.summary = summarize(facts) if facts is not None else None  # what the index needs without the facts
         self._facts, self._blob = facts, None
+        self.verified_ns = 0  # when the run that last found this entry true of its file started (`_vouch`)
 
     @property
     def facts(self) -> FileFacts | None:
@@ -410,21 +412,18 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
                preload: _LibCSTPreload) -> tuple[dict[str, IndexEntry], int]:
     entries: dict[str, IndexEntry] = {}
     todo = []
+    by_digest = 0  # entries kept after a doubt: saved again, so the next run trusts their stat
     for source in sources:
         if request.stdin is not None and source.display == request.stdin[0]:
             text = request.stdin[1]
             entries[source.display] = _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
             continue
         cached = cache.facts.get(source.path)
-        if cached is not None:
-            try:
-                stat = os.stat(source.path)
-                if (stat.st_size, stat.st_mtime_ns) == (cached.size, cached.mtime_ns) and cached.has_facts \
-                        and cached.filename == source.display:
-                    entries[source.display] = cached
-                    continue
-            except OSError:
-                pass
+        vouched = _vouch(source, cached) if cached is not None else None
+        if vouched is not None:
+            entries[source.display] = cached
+            by_digest += vouched == "digest"
+            continue
         todo.append(source)
     todo.sort(key=_size, reverse=True)  # largest first: no single big file left running at the end
     for display, entry in _map(_index_one, _index_failed, "indexing", todo, jobs,
@@ -433,8 +432,35 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
     by_display = {s.display: s for s in sources}
     for display, entry in entries.items():
         if entry.error is None and entry.size >= 0:
+            entry.verified_ns = cache.started_ns
             cache.facts[by_display[display].path] = entry
-    return entries, len(todo)
+    return entries, len(todo) + by_digest
+
+
+# File timestamps lag the clock by up to their granularity (a kernel tick; 2 s on FAT), so a change made
+# just after a run looked at a file can carry a ctime a little before that run started.
+_TIMESTAMP_SLACK_NS = 2_000_000_000
+
+
+def _vouch(source: SourceFile, cached: IndexEntry) -> str | None:
+    """How a cached entry is known to still be true of its file: "stat", or "digest" when the stat leaves a
+    doubt (the entry then takes the file's new mtime); None when it is not. Size and mtime can both survive
+    an edit (`os.utime`, `cp -p`, tar); the ctime cannot, so the stat alone is trusted only for a file whose
+    ctime is older than the run that last verified the entry (git's racy-entry rule)."""
+    if not cached.has_facts or cached.filename != source.display:
+        return None
+    try:
+        stat = os.stat(source.path)
+        if stat.st_size != cached.size:
+            return None
+        if stat.st_mtime_ns == cached.mtime_ns and stat.st_ctime_ns < cached.verified_ns - _TIMESTAMP_SLACK_NS:
+            return "stat"
+        if digest_bytes(read_bytes(source.path)) != cached.digest:
+            return None
+    except (OSError, SourceError):
+        return None
+    cached.mtime_ns = stat.st_mtime_ns
+    return "digest"
 
 
 def _write_fixes(results) -> list[FileError]:
