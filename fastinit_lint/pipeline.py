@@ -29,7 +29,7 @@ from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
 from .pool import Lost, isolated_map
 from .progress import Progress
 from .rule import Rule
-from .source import SourceError, digest_bytes, read_source
+from .source import SourceError, digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
 from .writer import WriteRefused, write_atomic
 
@@ -419,7 +419,7 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
             entries[source.display] = _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
             continue
         cached = cache.facts.get(source.path)
-        vouched = _vouch(source, cached) if cached is not None else None
+        vouched = _vouch(source, cached, request.settings.max_file_bytes) if cached is not None else None
         if vouched is not None:
             entries[source.display] = cached
             by_digest += vouched == "digest"
@@ -442,7 +442,7 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
 _TIMESTAMP_SLACK_NS = 2_000_000_000
 
 
-def _vouch(source: SourceFile, cached: IndexEntry) -> str | None:
+def _vouch(source: SourceFile, cached: IndexEntry, max_bytes: int) -> str | None:
     """How a cached entry is known to still be true of its file: "stat", or "digest" when the stat leaves a
     doubt (the entry then takes the file's new mtime); None when it is not. Size and mtime can both survive
     an edit (`os.utime`, `cp -p`, tar); the ctime cannot, so the stat alone is trusted only for a file whose
@@ -455,7 +455,7 @@ def _vouch(source: SourceFile, cached: IndexEntry) -> str | None:
             return None
         if stat.st_mtime_ns == cached.mtime_ns and stat.st_ctime_ns < cached.verified_ns - _TIMESTAMP_SLACK_NS:
             return "stat"
-        if digest_bytes(read_bytes(source.path)) != cached.digest:
+        if digest_bytes(read_bytes(source.path, max_bytes)) != cached.digest:
             return None
     except (OSError, SourceError):
         return None
