@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import textwrap
+import threading
 from dataclasses import dataclass, field
 
 from .lightning_facts import (
@@ -131,14 +132,33 @@ class _LazyNames:
 
     def __getattr__(self, name: str):
         if self._table is None:
-            module, is_package = module_name(self._path)
+            try:
+                self._table = self._build(read=True)
+            except RecursionError:
+                # Asked from deep in the estimator: `ast` (and our visitor) bound their recursion by the calling
+                # thread's remaining depth, so a file phase 1 handled near the top of the stack can fail here;
+                # a new thread starts at the top of its own.
+                worker = threading.Thread(target=self._build_on_fresh_stack, daemon=True)
+                worker.start()
+                worker.join()
+        return getattr(self._table, name)
+
+    def _build_on_fresh_stack(self) -> None:
+        try:
+            self._table = self._build(read=True)
+        except (RecursionError, MemoryError):  # too deep from any stack: no names
+            self._table = self._build(read=False)
+
+    def _build(self, read: bool) -> FileNames:
+        module, is_package = module_name(self._path)
+        tree = ast.Module(body=[], type_ignores=[])
+        if read:
             try:
                 with open(self._path, "rb") as handle:
                     tree = ast.parse(handle.read())
             except (OSError, SyntaxError, ValueError):
-                tree = ast.Module(body=[], type_ignores=[])
-            self._table = collect_names(tree, module, is_package, module_level_only=True)
-        return getattr(self._table, name)
+                pass
+        return collect_names(tree, module, is_package, module_level_only=True)
 
 
 def module_name(path: str) -> tuple[str, bool]:

@@ -200,3 +200,31 @@ def test_fi001_fix_on_a_long_init(tmp_path):
     assert "def configure_model(self):" in fixed
     assert fixed.count("= nn.Linear(2048, 2048)") == count
     assert fixed.index("def configure_model") < fixed.index("self.l0 = nn.Linear")
+
+
+def test_deep_file_read_back_from_the_cache_deep_in_the_estimator(tmp_path):
+    """A warm run rebuilds a cached file's module-level names when the estimator first needs them, from deep in
+    its stack: a 2,900-deep expression there (harmless to phase 1, which parsed it near the top) must not fail."""
+    deep = ("import torch\nfrom torch import nn\n\nX = " + "+".join(["1"] * _DEEP_TERMS) + "\n\n\n"
+            "class Deep(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.layer = nn.Linear(4096, 4096)\n")
+    root = _project(tmp_path, _module("self.deep = Deep()", head="from deep import Deep"), {"deep.py": deep})
+    outputs = []
+    for edit in ("", "  # edited: checked again, deep.py's facts from the cache"):
+        model = root / "model.py"
+        model.write_text(model.read_text().replace("self.deep = Deep()", "self.deep = Deep()" + edit))
+        done = subprocess.run([sys.executable, "-m", "fastinit_lint", "--output-format", "concise", "."], cwd=root,
+                              capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in done.stderr and "internal error" not in done.stdout + done.stderr, done.stderr
+        outputs.append(done.stdout)
+    assert "16,781,312 parameters" in outputs[0] and "16,781,312 parameters" in outputs[1], outputs
+
+
+def test_nested_loops_over_unknown_iterables_are_interpreted_once(tmp_path):
+    """Each `for` over an unknown iterable interpreted its body twice: 2**30 times for 30 nested loops."""
+    loops = [f"{'    ' * i}for a{i} in self.items:" for i in range(30)]
+    module = _module("self.items = []", "self.layers = nn.ModuleList()", *loops,
+                     "    " * 30 + "self.layers.append(nn.Linear(4096, 4096))")
+    code, stdout, stderr, peak = _lint(_project(tmp_path, module))
+    _assert_clean(code, stdout, stderr, peak)
+    assert code == 1 and "FI001" in stdout, stdout + stderr
