@@ -7,7 +7,6 @@ which some rule can fire. Facts are small and picklable so they cache and cross 
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import os
 import re
@@ -169,19 +168,29 @@ def module_name(path: str) -> tuple[str, bool]:
     return ".".join((*_packages(directory), *(() if is_package else (stem,)))), is_package
 
 
-@functools.lru_cache(maxsize=4096)
+_layout: dict[str, tuple[str, ...]] = {}
+
+
 def _packages(directory: str) -> tuple[str, ...]:
     """Package names down to `directory`; cached because every file of a directory asks (a stat per level).
     Each run starts by forgetting them (`forget_layout`): a long-lived process may see `__init__.py` files come
-    and go between runs."""
-    if not os.path.isfile(os.path.join(directory, "__init__.py")):
-        return ()
-    parent, package = os.path.split(directory)
-    return (*_packages(parent), package)
+    and go between runs. A loop, not recursion: a checkout can nest packages thousands deep."""
+    below: list[tuple[str, str]] = []  # (directory, package name), deepest first
+    while directory not in _layout:
+        parent, package = os.path.split(directory)
+        if parent == directory or not os.path.isfile(os.path.join(directory, "__init__.py")):
+            _layout[directory] = ()
+            break
+        below.append((directory, package))
+        directory = parent
+    names = _layout[directory]
+    for directory, package in reversed(below):
+        names = _layout[directory] = (*names, package)
+    return names
 
 
 def forget_layout() -> None:
-    _packages.cache_clear()
+    _layout.clear()
 
 
 def _literal_text(node: ast.AST | None) -> str | None:

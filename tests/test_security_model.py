@@ -228,3 +228,19 @@ def test_nested_loops_over_unknown_iterables_are_interpreted_once(tmp_path):
     code, stdout, stderr, peak = _lint(_project(tmp_path, module))
     _assert_clean(code, stdout, stderr, peak)
     assert code == 1 and "FI001" in stdout, stdout + stderr
+
+
+def test_module_name_of_a_package_nested_thousands_deep(tmp_path):
+    """Phase 1 names a module by walking up its packages; a checkout can nest them deeper than the recursion limit.
+    (In-process: discovery, another part, is what the CLI meets first in such a tree.)"""
+    from fastinit_lint.facts import forget_layout, module_name
+
+    directory = tmp_path
+    for _ in range(1200):
+        directory = directory / "a"
+        directory.mkdir()
+        (directory / "__init__.py").write_text("")
+    forget_layout()
+    module, is_package = module_name(str(directory / "m.py"))
+    assert module == ".".join(["a"] * 1200 + ["m"]) and not is_package
+    assert module_name(str(directory / "__init__.py")) == (".".join(["a"] * 1200), True)
