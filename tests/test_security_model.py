@@ -240,7 +240,14 @@ def test_module_name_of_a_package_nested_thousands_deep(tmp_path):
         directory = directory / "a"
         directory.mkdir()
         (directory / "__init__.py").write_text("")
-    forget_layout()
-    module, is_package = module_name(str(directory / "m.py"))
-    assert module == ".".join(["a"] * 1200 + ["m"]) and not is_package
-    assert module_name(str(directory / "__init__.py")) == (".".join(["a"] * 1200), True)
+    try:
+        forget_layout()
+        module, is_package = module_name(str(directory / "m.py"))
+        assert module == ".".join(["a"] * 1200 + ["m"]) and not is_package
+        assert module_name(str(directory / "__init__.py")) == (".".join(["a"] * 1200), True)
+    finally:
+        forget_layout()
+        while directory != tmp_path:  # bottom up: pytest's own clean-up (shutil.rmtree) recurses per level
+            (directory / "__init__.py").unlink()
+            directory.rmdir()
+            directory = directory.parent
