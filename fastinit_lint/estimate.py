@@ -203,7 +203,7 @@ class Estimator:
         self._active: set[str] = set()
         self._constants: dict[tuple[str, str], object] = {}
         self._nesting = 0  # evaluations in progress (see _MAX_NESTING)
-        self._cut = 0  # evaluations refused for depth so far (_MAX_NESTING, `_parse`): a result that met one is not memoized
+        self._cut = 0  # evaluations refused for depth so far (_MAX_NESTING, `_parse`): what met one is unknown
 
     # Entry points ------------------------------------------------------------------------------
     def expression(self, expr: ast.expr, frame: Frame) -> Size:
@@ -395,14 +395,9 @@ class Estimator:
             if key in self._constants:
                 return self._constants[key]
             self._constants[key] = Unknown((name,))  # cycle guard
-            cut = self._cut
             tree = self._parse(facts.constants[name], "eval")
-            value = Unknown((TOO_DEEP,)) if tree is None else self.eval(tree.body, Frame(facts, ()))
-            if self._cut == cut:  # else too deep from here, maybe not from elsewhere
-                self._constants[key] = value
-            else:
-                del self._constants[key]
-            return value
+            self._constants[key] = Unknown((TOO_DEEP,)) if tree is None else self.eval(tree.body, Frame(facts, ()))
+            return self._constants[key]
         return Unknown((name,))
 
     def _attribute(self, node: ast.Attribute, frame: Frame, depth: int) -> object:
@@ -595,7 +590,6 @@ class Estimator:
                         return self.project_class(candidate, args, kwargs, depth + 1, caller)
             return ZERO
         self._active.add(qualname)
-        cut = self._cut
         try:
             tree = self._parse(cls.init_source)
             if tree is None:
@@ -609,8 +603,7 @@ class Estimator:
                 size = Size(size.count, True, size.depends, any_large(init), size.notes)
         finally:
             self._active.discard(qualname)
-        if self._cut == cut:  # else too deep from this caller, maybe not from another
-            self._class_memo[key] = size
+        self._class_memo[key] = size  # like _MAX_DEPTH, a cut depends on the first caller's depth: memoized anyway
         return size
 
     def _bind(self, frame: Frame, init: ast.FunctionDef, args: list, kwargs: dict, note_defaults: bool = False) -> None:
