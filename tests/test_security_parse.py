@@ -14,6 +14,7 @@ import pytest
 
 from fastinit_lint.limits import MAX_SYNTAX_DEPTH
 from fastinit_lint.rule import Rule
+from fastinit_lint.source import SourceError, read_bytes
 
 GOOD = "import torch.nn as nn\nnn.Linear(1, 2)\n"
 TESTS = os.path.dirname(__file__)
@@ -117,11 +118,14 @@ def test_fifo_is_refused_without_blocking(project):
 
 
 def test_symlink_to_dev_zero_is_refused_without_reading(project):
+    """A link out of the project is not followed at all; a device reached anyway is refused before reading."""
     _config(project, max_file_bytes=1000)
     os.symlink("/dev/zero", project / "zero.py")
     (project / "good.py").write_text(GOOD)
     result = _lint(project, "--jobs", "1", ".", preexec=_memory_guard(), timeout=60)
-    _assert_others_checked(result, "zero.py", "not a regular file (a FIFO, socket or device); skipped")
+    _assert_others_checked(result, "zero.py", "symlink to a file outside the project; skipped")
+    with pytest.raises(SourceError, match=r"not a regular file \(a FIFO, socket or device\); skipped"):
+        read_bytes("/dev/zero", 1000)
 
 
 def test_sparse_file_over_the_limit_is_not_read(project):
