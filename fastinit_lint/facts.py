@@ -13,6 +13,7 @@ import os
 import re
 import textwrap
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from .lightning_facts import (
     MODEL_PARALLEL,
@@ -81,6 +82,36 @@ class RunnerFact:
     strategy: Strategy
     strategy_site: Site
     precision: str | None  # None when not statically known; Lightning's default is "32-true"
+    # Candidate qualnames of the strategy object's class when it is not one of Lightning's (a project
+    # subclass such as `MyFSDP(FSDPStrategy)`): the index decides what it derives from.
+    strategy_classes: tuple[str, ...] = ()
+    conditional: bool = False  # `FSDPStrategy() if n > 1 else "auto"`: sharded on some runs only
+
+
+@dataclass(frozen=True)
+class TrainFact:
+    """A call that builds, trains or materializes a model: `trainer.fit(m)`, `fabric.setup(m)`,
+    `LightningCLI(Cls)`, a YAML `model: class_path:`, `m.to_empty(...)`, `fully_shard(m)`."""
+
+    call: str  # "fit", "setup", "LightningCLI", "class_path", "to_empty", ...
+    receiver: str | None  # the runner variable (`trainer`, `self.fabric`); None when no runner is named
+    scope: ScopeKey
+    site: Site
+    targets: tuple[str, ...]  # candidate qualnames of the model's class, or of a function returning it
+    # How the model was built: the receiver of the `init_module(empty_init=True)` it was built under,
+    # META_DEVICE under `torch.device("meta")`, else None.
+    built_under: str | None = None
+    raises: bool = False  # inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure itself
+
+    def __str__(self) -> str:
+        shown = f"LightningCLI({self.targets[0].rsplit('.', 1)[-1]})" if self.call == "LightningCLI" else \
+            f"model: class_path: {self.targets[0]}" if self.call == "class_path" else \
+            f"{self.receiver}.{self.call}(...)" if self.receiver else \
+            f".{self.call}(...)" if self.call == "to_empty" else f"{self.call}(...)"
+        return f"`{shown}` at {self.site}"
+
+
+META_DEVICE = "torch.device(\"meta\")"
 
 
 @dataclass
@@ -93,17 +124,18 @@ class FileFacts:
     runners: list[RunnerFact] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # module-level NAME = <call-free expression>
     cast_hint: bool = False  # text looks like a module cast/move after construction (FI007's gate)
-    # `X.init_module(empty_init=True)` (receiver, scope, site) and `torch.device("meta")` sites (None, scope, site)
-    meta_sites: list[tuple[str | None, ScopeKey, Site]] = field(default_factory=list)
     # First line (decorators included) of each top-level statement: lets phase 2 find where a statement
     # starts without generating the code before it. Local to this file, so not part of `digest()`.
     statement_lines: tuple[int, ...] = ()
+    trains: list[TrainFact] = field(default_factory=list)
+    # Module-level functions that return a model: (qualname, candidate qualnames of what they return).
+    returns: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def digest(self) -> str:
         """What other files can see of this one; a comment or body-only edit leaves it unchanged.
         (repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.)"""
-        payload = repr((self.filename, self.module, self.classes, self.runners, self.meta_sites,
-                        sorted(self.constants.items())))
+        payload = repr((self.filename, self.module, self.classes, self.runners, sorted(self.constants.items()),
+                        self.trains, self.returns))
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def __getstate__(self) -> dict:
@@ -177,8 +209,11 @@ class _FactCollector(ast.NodeVisitor):
         self.facts = facts
         self.marked = marked
         self.scope: ScopeKey = ()
-        # Per scope: name -> [(row, value)] for "a variable assigned a literal in the same scope".
-        self.assignments: dict[ScopeKey, dict[str, list[tuple[int, ast.AST]]]] = {}
+        # Per scope: name -> [(row, value, built_under)] for "a variable assigned in the same scope", with the
+        # `init_module(empty_init=True)`/meta-device context the assignment ran in.
+        self.assignments: dict[ScopeKey, dict[str, list[tuple[int, ast.AST, str | None]]]] = {}
+        self.built_under: str | None = None  # innermost `with` building on meta / empty (see TrainFact)
+        self.raises = False  # inside `with pytest.raises(...)` / `pytest.warns(...)`
 
     def _site(self, node: ast.AST) -> Site:
         return Site(self.facts.filename, node.lineno)
@@ -227,7 +262,22 @@ class _FactCollector(ast.NodeVisitor):
     def _record_assignment(self, node: ast.Assign) -> None:
         for target in node.targets:
             if isinstance(target, ast.Name):
-                self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append((node.lineno, node.value))
+                self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append(
+                    (node.lineno, node.value, self.built_under))
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        outer = self.built_under, self.raises
+        for item in node.items:
+            self.visit(item)
+            context = item.context_expr
+            if isinstance(context, ast.Call):
+                self.built_under = self._building_context(context) or self.built_under
+                self.raises = self.raises or not PYTEST_RAISES.isdisjoint(
+                    self.facts.names.resolve_node(context.func, self.scope))
+        self.statements(node.body)
+        self.built_under, self.raises = outer
+
+    visit_AsyncWith = visit_With
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self._scoped("class", node.name, node)
@@ -241,6 +291,7 @@ class _FactCollector(ast.NodeVisitor):
         self._record_assignment(node)
         if isinstance(node.value, ast.Call) and len(node.targets) == 1:
             self._maybe_runner(node.value, dotted_name(node.targets[0]))
+            self._maybe_train(node.value)
             for arg in (*node.value.args, *(k.value for k in node.value.keywords)):
                 self.visit(arg)
             return
@@ -248,39 +299,83 @@ class _FactCollector(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._maybe_runner(node, None)
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "init_module" and any(
-                k.arg == "empty_init" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords):
-            self.facts.meta_sites.append((dotted_name(func.value), self.scope, self._site(node)))
-        elif node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "meta" \
-                and "torch.device" in self.facts.names.resolve_node(func, self.scope):
-            self.facts.meta_sites.append((None, self.scope, self._site(node)))
+        self._maybe_train(node)
         self.generic_visit(node)
+
+    def _building_context(self, call: ast.Call) -> str | None:
+        """The receiver of `X.init_module(empty_init=True)`, META_DEVICE for `torch.device("meta")`, else None."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "init_module" and any(
+                k.arg == "empty_init" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords):
+            return dotted_name(func.value) or "?"
+        if call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value == "meta" \
+                and "torch.device" in self.facts.names.resolve_node(func, self.scope):
+            return META_DEVICE
+        return None
+
+    def _maybe_train(self, call: ast.Call) -> None:
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in _TRAIN_CALLS:
+            receiver = dotted_name(func.value)
+            model = call.args[0] if call.args else next(
+                (k.value for k in call.keywords if k.arg == _TRAIN_CALLS[func.attr]), None)
+            if receiver is not None and model is not None:
+                self._train(func.attr, receiver, model, call)
+            return
+        if isinstance(func, ast.Attribute) and func.attr == "to_empty":
+            self._train("to_empty", None, func.value, call)
+            return
+        qnames = self.facts.names.resolve_node(func, self.scope)
+        if qnames & _FULLY_SHARD and call.args:
+            self._train("fully_shard", None, call.args[0], call)
+        elif any(q.rsplit(".", 1)[-1] == "LightningCLI" and q.startswith(_CLI_NAMESPACES) for q in qnames):
+            model = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "model_class"), None)
+            targets = tuple(sorted(self.facts.names.resolve_node(model, self.scope))) if model is not None else ()
+            self.facts.trains.append(TrainFact("LightningCLI", None, self.scope, self._site(call), targets,
+                                               raises=self.raises))
+
+    def _train(self, name: str, receiver: str | None, model: ast.AST, call: ast.Call) -> None:
+        under = None
+        if isinstance(model, ast.Name):  # the value it was last given before this line, and how it was built
+            earlier = [a for a in self.assignments.get(self.scope, {}).get(model.id, []) if a[0] < call.lineno]
+            if not earlier:
+                return
+            _, model, under = earlier[-1]
+        targets = constructed(model, self.facts.names, self.scope)
+        if targets:
+            self.facts.trains.append(TrainFact(name, receiver, self.scope, self._site(call), targets, under, self.raises))
 
     def _value_of(self, node: ast.AST, row: int) -> tuple[ast.AST, int]:
         """Follow a Name to its last assignment before `row` in the same scope."""
         if isinstance(node, ast.Name):
-            earlier = [(r, v) for r, v in self.assignments.get(self.scope, {}).get(node.id, []) if r <= row]
+            earlier = [(r, v) for r, v, _ in self.assignments.get(self.scope, {}).get(node.id, []) if r <= row]
             if earlier:
                 return earlier[-1][1], earlier[-1][0]
         return node, getattr(node, "lineno", row)
 
-    def _strategy(self, node: ast.AST | None, row: int) -> tuple[Strategy, int]:
+    def _strategy(self, node: ast.AST | None, row: int) -> tuple[Strategy, int, tuple[str, ...], bool]:
+        """The strategy, the row stating it, candidate project strategy classes, and whether it is conditional."""
         if node is None:
-            return Strategy("auto"), row
+            return Strategy("auto"), row, (), False
         value, value_row = self._value_of(node, row)
+        if isinstance(value, ast.IfExp):  # sharded if either branch is: "may be sharded", said so in messages
+            branches = [self._strategy(branch, row) for branch in (value.body, value.orelse)]
+            chosen = next((b for b in branches if b[0].sharded or b[2]), branches[0])
+            return chosen[0], value_row, chosen[2], True
         text = _literal_text(value)
         if text is not None:
-            return strategy_from_name(text), value_row
+            return strategy_from_name(text), value_row, (), False
         if isinstance(value, ast.Call):
-            for qname in self.facts.names.resolve_node(value.func, self.scope):
+            qnames = self.facts.names.resolve_node(value.func, self.scope)
+            for qname in qnames:
                 kind = STRATEGY_CLASS_QNAMES.get(qname)
                 if kind == "deepspeed":
                     stage = next((k.value for k in value.keywords if k.arg == "stage"), None)
-                    return deepspeed_stage(_literal_text(stage) if stage is not None else None), value_row
+                    return deepspeed_stage(_literal_text(stage) if stage is not None else None), value_row, (), False
                 if kind is not None:
-                    return Strategy(kind), value_row
-        return Strategy(None), value_row
+                    return Strategy(kind), value_row, (), False
+            return Strategy(None), value_row, tuple(sorted(qnames)), False
+        return Strategy(None), value_row, (), False
 
     def _maybe_runner(self, call: ast.Call, bound_to: str | None) -> None:
         qnames = self.facts.names.resolve_node(call.func, self.scope)
@@ -291,23 +386,51 @@ class _FactCollector(ast.NodeVisitor):
         has_star = None in keywords
         strategy_node = keywords.get("strategy")
         if strategy_node is None and has_star:
-            strategy, row = Strategy(None), call.lineno
+            strategy, row, classes, conditional = Strategy(None), call.lineno, (), False
         else:
-            strategy, row = self._strategy(strategy_node, call.lineno)
+            strategy, row, classes, conditional = self._strategy(strategy_node, call.lineno)
         precision_node = keywords.get("precision")
         precision = None if has_star and precision_node is None else "32-true"
         if precision_node is not None:
             value, _ = self._value_of(precision_node, call.lineno)
             precision = _literal_text(value)
         self.facts.runners.append(
-            RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision)
+            RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
+                       classes, conditional)
         )
+
+
+# The calls that hand a model to a runner, and the keyword naming the model when it is not positional.
+_TRAIN_CALLS = {"fit": "model", "validate": "model", "test": "model", "predict": "model",
+                "setup": "module", "setup_module": "module"}
+_FULLY_SHARD = frozenset({"torch.distributed.fsdp.fully_shard", "torch.distributed._composable.fsdp.fully_shard",
+                          "torch.distributed._composable.fsdp.fully_shard.fully_shard"})
+_CLI_NAMESPACES = ("lightning.pytorch.", "pytorch_lightning.", "lightning.")
+PYTEST_RAISES = frozenset({"pytest.raises", "pytest.warns", "pytest.deprecated_call"})
+# Calls on a freshly built model that return it unchanged (for what a chain like `M().to(d).eval()` builds).
+_SAME_MODEL = frozenset({"to", "cuda", "cpu", "half", "bfloat16", "float", "double", "eval", "train", "requires_grad_",
+                         "to_empty"})
+
+
+def constructed(value: ast.AST | None, names: FileNames, scope: ScopeKey) -> tuple[str, ...]:
+    """Candidate qualnames of what builds the model `value`: the class of `Cls(...)`, of
+    `Cls.load_from_checkpoint(...)`, or the function of `build_model(...)` (the index follows its returns)."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _SAME_MODEL:
+        value = value.func.value
+    if not isinstance(value, ast.Call):
+        return ()
+    func = value.func
+    if isinstance(func, ast.Attribute) and func.attr == "load_from_checkpoint":
+        func = func.value
+    return tuple(sorted(names.resolve_node(func, scope)))
 
 
 _SIMPLE_VALUES = (ast.Constant, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp, ast.Tuple)
 # Text that must occur on a line (besides names aliasing a Trainer/Fabric) for it to construct a
-# Trainer/Fabric or build on the meta device: phase 1 walks into statements only on such lines.
-_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", '"meta"', "'meta'")
+# Trainer/Fabric, build on the meta device or hand a model to a runner: phase 1 walks into statements only
+# on such lines.
+_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", '"meta"', "'meta'", ".fit(", ".validate(", ".test(",
+                        ".predict(", ".setup(", ".setup_module(", "LightningCLI", ".to_empty(", "fully_shard(")
 _OWNS_TENSORS_TEXT = ("Parameter(", "register_parameter", "persistent=False")
 
 
@@ -412,6 +535,37 @@ def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
                 facts.constants[node.targets[0].id] = text
 
 
+def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """A function body's statements, compound ones entered, nested definitions not."""
+    for statement in body:
+        yield statement
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for block in ("body", "orelse", "finalbody"):
+                yield from _flat_statements(getattr(statement, block, None) or [])
+            for handler in getattr(statement, "handlers", None) or []:
+                yield from _flat_statements(handler.body)
+
+
+def _scan_returns(facts: FileFacts, tree: ast.Module) -> None:
+    """Module-level functions returning `Cls(...)` or `Cls.load_from_checkpoint(...)`, directly or through a
+    local variable: model factories, which the training graph follows from `trainer.fit(build(cfg))`."""
+    found = []
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        assigned: dict[str, ast.AST] = {}
+        targets: set[str] = set()
+        for statement in _flat_statements(node.body):
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                assigned[statement.targets[0].id] = statement.value
+            elif isinstance(statement, ast.Return) and statement.value is not None:
+                value = assigned.get(statement.value.id) if isinstance(statement.value, ast.Name) else statement.value
+                targets.update(q for q in constructed(value, facts.names, ()) if q.rsplit(".", 1)[-1][:1].isupper())
+        if targets:
+            found.append((f"{facts.module}.{node.name}" if facts.module else node.name, tuple(sorted(targets))))
+    facts.returns = tuple(found)
+
+
 def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileFacts:
     """Phase-1 facts. Runners, meta sites and the names of the scopes around them are looked for only on
     the lines that can hold them (their words, or a name aliasing a Trainer/Fabric); other scopes get
@@ -433,6 +587,7 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     lines = _Lines(text)
     _scan_classes(facts, tree.body, (), lines)
     _scan_constants(facts, tree, lines)
+    _scan_returns(facts, tree)
     if marked:
         _FactCollector(facts, marked).statements(tree.body)
     return facts

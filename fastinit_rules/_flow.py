@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.cst_children import child_nodes, descendants
-from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES, RunnerFact
+from fastinit_lint.facts import FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, RunnerFact
 from fastinit_lint.rule import Context, cst_dotted
 
 CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
@@ -59,6 +59,7 @@ class Event:
     detail: dict = field(default_factory=dict)
     generic_init: bool = False  # inside torch.device(...)/fastinit_runtime.init_module/skip_init context
     position: int = 0  # index of the statement in walk order, for "the next statement"
+    expected_to_raise: bool = False  # inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure
 
 
 @dataclass
@@ -129,6 +130,7 @@ class _Walker:
         self.events: list[Event] = []
         self.stack: list[InitBlock] = []
         self.generic = 0
+        self.raises = 0
         self.position = 0
 
     def block(self, statements) -> None:
@@ -162,9 +164,13 @@ class _Walker:
     def _with(self, node: cst.With) -> None:
         pushed = 0
         generic = False
+        raises = False
         for item in node.items:
             call = item.item
             if not isinstance(call, cst.Call):
+                continue
+            if self.context.matches(call.func, PYTEST_RAISES):
+                raises = True
                 continue
             if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_module":
                 receiver = cst_dotted(call.func.value) or ""
@@ -182,13 +188,15 @@ class _Walker:
                     q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(call.func)):
                 generic = True
         self.generic += generic
+        self.raises += raises
         self.block(node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body)
         self.generic -= generic
+        self.raises -= raises
         del self.stack[len(self.stack) - pushed:]
 
     def _event(self, kind: str, node: cst.CSTNode, var: str | None, call: cst.Call | None = None, **detail) -> Event:
         event = Event(kind, node, var, self.stack[-1] if self.stack else None, call, detail, self.generic > 0,
-                      self.position)
+                      self.position, self.raises > 0)
         self.events.append(event)
         return event
 
