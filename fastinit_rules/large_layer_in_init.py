@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from fastinit_lint.lazy_libcst import cst
-
+from fastinit_lint.lightning_facts import Strategy
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
 from ._configure_model_fix import CannotMove, plan_move
 from ._lightning import analyse_method, lightning_class, method
-
 
 
 def _fit(model: str, strategy: str = "'fsdp'") -> dict[str, str]:
@@ -421,6 +420,20 @@ class LargeLayerInInit(Rule):
                         return
                     self.embed = nn.Embedding(50_000, 1024)
             """),
+        # ModelParallel: the remedy is meta-device init, not moving the layers.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            class Llama(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(128_000, 4096)
+            """,
+            rows=(7,),
+            message_contains=("build the model under `trainer.init_module(empty_init=True)`",
+                              "no automatic fix: under ModelParallel, moving the layers"),
+            files=_fit("Llama", '"model_parallel"')),
         # A strategy chosen by a condition: sharded on multi-GPU runs.
         Invalid("""
             from torch import nn
@@ -480,19 +493,25 @@ class LargeLayerInInit(Rule):
         whole = not large and (total.count >= threshold or (presume and total.presumed_large))
         if not large and not whole:
             return
-        evidence = _evidence(context.index, qualname)
-        if evidence is None:
+        found = _evidence(context.index, qualname)
+        if found is None:
             return
+        evidence, strategy = found
         defaults = f"; used {', '.join(analysis.notes)}" if analysis.notes else ""
-        where = f"{evidence}, build them in `configure_model` so they are created sharded and in the training dtype"
         plan, reason = None, None
-        try:
-            move = plan_move(node, analysis)
-            plan = fix(move.build, "Move layer construction into an idempotent `configure_model`"
-                       + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
-                       unsafe=bool(move.unsafe_reasons))
-        except CannotMove as exc:
-            reason = str(exc)
+        if strategy.is_model_parallel:
+            where = (f"{evidence}: build the model under `trainer.init_module(empty_init=True)` (on the meta device) "
+                     f"and parallelize it in `configure_model`")
+            reason = "under ModelParallel, moving the layers into `configure_model` does not shard them"
+        else:
+            where = f"{evidence}, build them in `configure_model` so they are created sharded and in the training dtype"
+            try:
+                move = plan_move(node, analysis)
+                plan = fix(move.build, "Move layer construction into an idempotent `configure_model`"
+                           + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
+                           unsafe=bool(move.unsafe_reasons))
+            except CannotMove as exc:
+                reason = str(exc)
         suffix = f" (no automatic fix: {reason})" if reason else ""
         class_name = node.name.value
         if whole:
@@ -509,13 +528,13 @@ class LargeLayerInInit(Rule):
                         fix=plan, no_fix_reason=reason)
 
 
-def _evidence(index, qualname: str) -> str | None:
-    """Why `qualname` is trained sharded: the sharded Trainer that trains it, or, when no runner in the project
-    reaches it (library code), the strategy the configuration assumes."""
+def _evidence(index, qualname: str) -> tuple[str, Strategy] | None:
+    """Why `qualname` is trained sharded, and with which strategy: the sharded Trainer that trains it, or,
+    when no runner in the project reaches it (library code), the strategy the configuration assumes."""
     link = index.training.sharded_trainer_link(qualname)
     if link is not None:
-        return link.describe()
+        return link.describe(), link.strategy
     assumed = index.assumed
     if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
-        return f"with {assumed}"
+        return f"with {assumed}", assumed.strategy
     return None
