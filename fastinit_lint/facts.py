@@ -102,6 +102,10 @@ class TrainFact:
     # META_DEVICE under `torch.device("meta")`, else None.
     built_under: str | None = None
     raises: bool = False  # inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure itself
+    # The receiver or the model is a parameter of the enclosing module-level function, (position, name): the
+    # index follows the calls of that function (`def train(model, trainer): trainer.fit(model)`).
+    receiver_param: tuple[int, str] | None = None
+    model_param: tuple[int, str] | None = None
 
     def __str__(self) -> str:
         shown = f"LightningCLI({self.targets[0].rsplit('.', 1)[-1]})" if self.call == "LightningCLI" else \
@@ -112,6 +116,18 @@ class TrainFact:
 
 
 META_DEVICE = "torch.device(\"meta\")"
+
+
+@dataclass(frozen=True)
+class CallFact:
+    """A call passing a Trainer/Fabric to a function: `train(GPT(), trainer)`, `fabric.launch(main, cfg)`
+    (which calls `main(fabric, cfg)`). Arguments by position (int) or keyword (str)."""
+
+    function: tuple[str, ...]  # candidate qualnames of the called function
+    scope: ScopeKey
+    site: Site
+    runners: tuple[tuple[int | str, str], ...]  # (argument, runner variable)
+    models: tuple[tuple[int | str, tuple[str, ...], str | None], ...]  # (argument, targets, built_under)
 
 
 @dataclass
@@ -128,6 +144,7 @@ class FileFacts:
     # starts without generating the code before it. Local to this file, so not part of `digest()`.
     statement_lines: tuple[int, ...] = ()
     trains: list[TrainFact] = field(default_factory=list)
+    calls: list[CallFact] = field(default_factory=list)
     # Module-level functions that return a model: (qualname, candidate qualnames of what they return).
     returns: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -135,7 +152,7 @@ class FileFacts:
         """What other files can see of this one; a comment or body-only edit leaves it unchanged.
         (repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.)"""
         payload = repr((self.filename, self.module, self.classes, self.runners, sorted(self.constants.items()),
-                        self.trains, self.returns))
+                        self.trains, self.calls, self.returns))
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def __getstate__(self) -> dict:
@@ -213,6 +230,8 @@ class _FactCollector(ast.NodeVisitor):
         # `init_module(empty_init=True)`/meta-device context the assignment ran in.
         self.assignments: dict[ScopeKey, dict[str, list[tuple[int, ast.AST, str | None]]]] = {}
         self.built_under: str | None = None  # innermost `with` building on meta / empty (see TrainFact)
+        self.params: dict[ScopeKey, list[str]] = {}  # positional parameters of module-level functions
+        self.runner_names: dict[ScopeKey, set[str]] = {}  # variables bound to a Trainer/Fabric, per scope
         self.raises = False  # inside `with pytest.raises(...)` / `pytest.warns(...)`
 
     def _site(self, node: ast.AST) -> Site:
@@ -233,6 +252,10 @@ class _FactCollector(ast.NodeVisitor):
                 self._walk_statement(statement)
             elif not isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._record_assignments(statement)
+                if self.scope in self.runner_names:  # a call handing this scope's runner to a function
+                    for node in _scope_nodes(statement):
+                        if isinstance(node, ast.Call):
+                            self._maybe_passes_runner(node)
 
     def _walk_statement(self, node: ast.AST) -> None:
         visit = getattr(self, f"visit_{type(node).__name__}", None)
@@ -283,6 +306,8 @@ class _FactCollector(ast.NodeVisitor):
         self._scoped("class", node.name, node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if not self.scope:
+            self.params[(("def", node.name),)] = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
         self._scoped("def", node.name, node)
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -292,6 +317,7 @@ class _FactCollector(ast.NodeVisitor):
         if isinstance(node.value, ast.Call) and len(node.targets) == 1:
             self._maybe_runner(node.value, dotted_name(node.targets[0]))
             self._maybe_train(node.value)
+            self._maybe_passes_runner(node.value)
             for arg in (*node.value.args, *(k.value for k in node.value.keywords)):
                 self.visit(arg)
             return
@@ -300,7 +326,33 @@ class _FactCollector(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         self._maybe_runner(node, None)
         self._maybe_train(node)
+        self._maybe_passes_runner(node)
         self.generic_visit(node)
+
+    def _param(self, name: str) -> tuple[int, str] | None:
+        params = self.params.get(self.scope, [])
+        return (params.index(name), name) if name in params else None
+
+    def _maybe_passes_runner(self, call: ast.Call) -> None:
+        runners = self.runner_names.get(self.scope, set())
+        if not runners:
+            return
+        func, args = call.func, list(call.args)
+        if isinstance(func, ast.Attribute) and func.attr == "launch" and dotted_name(func.value) in runners and args:
+            function, arguments = args[0], [(0, func.value), *((i + 1, a) for i, a in enumerate(args[1:]))]
+        else:
+            function, arguments = func, list(enumerate(args))
+        arguments += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+        passed = tuple((key, dotted_name(value)) for key, value in arguments if dotted_name(value) in runners)
+        if not passed:
+            return
+        models = []
+        for key, value in arguments:
+            built = self._model(value, call.lineno)
+            if built is not None and built[0]:
+                models.append((key, *built))
+        self.facts.calls.append(CallFact(tuple(sorted(self.facts.names.resolve_node(function, self.scope))), self.scope,
+                                         self._site(call), passed, tuple(models)))
 
     def _building_context(self, call: ast.Call) -> str | None:
         """The receiver of `X.init_module(empty_init=True)`, META_DEVICE for `torch.device("meta")`, else None."""
@@ -334,16 +386,25 @@ class _FactCollector(ast.NodeVisitor):
             self.facts.trains.append(TrainFact("LightningCLI", None, self.scope, self._site(call), targets,
                                                raises=self.raises))
 
-    def _train(self, name: str, receiver: str | None, model: ast.AST, call: ast.Call) -> None:
+    def _model(self, model: ast.AST, row: int) -> tuple[tuple[str, ...], str | None] | None:
+        """What builds `model` (candidate qualnames) and under which init context; a Name is followed to the
+        value it was last given before `row` in this scope. None for a Name never assigned here."""
         under = None
-        if isinstance(model, ast.Name):  # the value it was last given before this line, and how it was built
-            earlier = [a for a in self.assignments.get(self.scope, {}).get(model.id, []) if a[0] < call.lineno]
+        if isinstance(model, ast.Name):
+            earlier = [a for a in self.assignments.get(self.scope, {}).get(model.id, []) if a[0] < row]
             if not earlier:
-                return
+                return None
             _, model, under = earlier[-1]
-        targets = constructed(model, self.facts.names, self.scope)
-        if targets:
-            self.facts.trains.append(TrainFact(name, receiver, self.scope, self._site(call), targets, under, self.raises))
+        return constructed(model, self.facts.names, self.scope), under
+
+    def _train(self, name: str, receiver: str | None, model: ast.AST, call: ast.Call) -> None:
+        built = self._model(model, call.lineno)
+        model_param = self._param(model.id) if built is None and isinstance(model, ast.Name) else None
+        receiver_param = self._param(receiver) if receiver is not None else None
+        targets, under = built or ((), None)
+        if targets or model_param:
+            self.facts.trains.append(TrainFact(name, receiver, self.scope, self._site(call), targets, under,
+                                               self.raises, receiver_param, model_param))
 
     def _value_of(self, node: ast.AST, row: int) -> tuple[ast.AST, int]:
         """Follow a Name to its last assignment before `row` in the same scope."""
@@ -398,6 +459,8 @@ class _FactCollector(ast.NodeVisitor):
             RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
                        classes, conditional)
         )
+        if bound_to is not None:
+            self.runner_names.setdefault(self.scope, set()).add(bound_to)
 
 
 # The calls that hand a model to a runner, and the keyword naming the model when it is not positional.
@@ -410,6 +473,16 @@ PYTEST_RAISES = frozenset({"pytest.raises", "pytest.warns", "pytest.deprecated_c
 # Calls on a freshly built model that return it unchanged (for what a chain like `M().to(d).eval()` builds).
 _SAME_MODEL = frozenset({"to", "cuda", "cpu", "half", "bfloat16", "float", "double", "eval", "train", "requires_grad_",
                          "to_empty"})
+
+
+def _scope_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """`node` and its descendants in the same scope (not inside nested functions or classes)."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        pending.extend(child for child in ast.iter_child_nodes(current)
+                       if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
 def constructed(value: ast.AST | None, names: FileNames, scope: ScopeKey) -> tuple[str, ...]:

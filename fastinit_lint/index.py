@@ -43,7 +43,7 @@ class FactsSummary(NamedTuple):
 
 
 def summarize(facts: FileFacts) -> FactsSummary:
-    return FactsSummary(tuple(c.qualname for c in facts.classes), bool(facts.runners or facts.trains),
+    return FactsSummary(tuple(c.qualname for c in facts.classes), bool(facts.runners or facts.trains or facts.calls),
                         tuple(name for name, _ in facts.returns), facts.module)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterator
 
-from .facts import META_DEVICE, STRATEGY_CLASS_QNAMES, FileFacts, RunnerFact, TrainFact
+from .facts import META_DEVICE, STRATEGY_CLASS_QNAMES, CallFact, FileFacts, RunnerFact, TrainFact
 from .lightning_facts import Strategy, deepspeed_stage
 
 if TYPE_CHECKING:
@@ -54,13 +54,41 @@ class TrainingGraph:
     def __init__(self, index: ProjectIndex) -> None:
         self._index = index
         self.links: dict[str, list[Link]] = {}
+        self._calls_to: dict[str, list[tuple[FileFacts, CallFact]]] = {}
+        for facts in index.train_files():
+            for call in facts.calls:
+                for function in call.function:
+                    self._calls_to.setdefault(function, []).append((facts, call))
         for facts in index.train_files():
             for train in facts.trains:
-                for runner in self._runners(facts, train):
+                for runner, targets, on_meta in self._contexts(facts, train):
                     strategy = self.strategy_of(runner) if runner is not None else Strategy(None)
-                    on_meta = self._on_meta(facts, train)
-                    for model in self._models(train.targets, _FACTORY_DEPTH):
+                    for model in self._models(targets, _FACTORY_DEPTH):
                         self.links.setdefault(model, []).append(Link(model, train, runner, strategy, on_meta))
+
+    def _contexts(self, facts: FileFacts, train: TrainFact) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], bool]]:
+        """(runner, model targets, built on meta) for `train`: from its own function, or, when its runner or
+        model is a parameter, from each call of that function passing a runner."""
+        local = self._runners(facts, train)
+        if train.receiver_param is None and train.model_param is None or len(train.scope) != 1:
+            for runner in local:
+                yield runner, train.targets, self._on_meta(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
+            return
+        function = f"{facts.module}.{train.scope[0][1]}" if facts.module else train.scope[0][1]
+        for caller, call in self._calls_to.get(function, ()):
+            runner = local[0] if local else None
+            passed = _argument(call.runners, train.receiver_param) if train.receiver_param else None
+            if passed is not None:
+                runner = _bound_runner(caller, passed, call.scope, call.site.row)
+            if runner is None and train.receiver is not None:
+                continue
+            if train.model_param is None:
+                yield runner, train.targets, self._on_meta(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
+                continue
+            model = _argument(call.models, train.model_param)
+            if model is not None:
+                targets, under = model
+                yield runner, targets, self._on_meta(under, caller, call.scope, call.site.row, runner, passed)
 
     def strategy_of(self, runner: RunnerFact) -> Strategy:
         """The runner's strategy, with a project subclass of a Lightning strategy class resolved to its kind."""
@@ -82,13 +110,16 @@ class TrainingGraph:
             return [None]
         return [r for r in [_bound_runner(facts, train.receiver, train.scope, train.site.row)] if r is not None]
 
-    def _on_meta(self, facts: FileFacts, train: TrainFact) -> bool:
-        if train.built_under is None:
+    def _on_meta(self, under: str | None, facts: FileFacts, scope, row: int, runner: RunnerFact | None,
+                 receiver: str | None) -> bool:
+        """Whether a model built under `under` (see TrainFact.built_under), in `scope` of `facts` before `row`, is
+        on the meta device; `runner` is what `receiver` names there (it may be a parameter)."""
+        if under is None:
             return False
-        if train.built_under == META_DEVICE:
+        if under == META_DEVICE:
             return True
-        runner = _bound_runner(facts, train.built_under, train.scope, train.site.row)
-        return runner is not None and self.strategy_of(runner).meta_init
+        builder = runner if under == receiver else _bound_runner(facts, under, scope, row)
+        return builder is not None and self.strategy_of(builder).meta_init
 
     def _models(self, targets: tuple[str, ...], depth: int) -> Iterator[str]:
         """Project classes among `targets`, following project model factories' returns `depth` calls deep."""
@@ -133,6 +164,14 @@ class TrainingGraph:
                 pending.extend(self._index.built_in_init(current))
                 pending.extend(self._index.project_lineage(current))
         return contained
+
+
+def _argument(arguments: tuple, parameter: tuple[int, str]):
+    """The rest of the `(argument, ...)` entry passed for `parameter` (position, name), or None."""
+    for key, *rest in arguments:
+        if key in parameter:
+            return rest[0] if len(rest) == 1 else tuple(rest)
+    return None
 
 
 def _bound_runner(facts: FileFacts, receiver: str, scope, row: int) -> RunnerFact | None:

@@ -227,3 +227,51 @@ def test_a_directory_argument_still_sees_the_trainer_outside_it(tmp_path):
     done = run_installed("--no-cache", "--select", "FI001", "--output-format", "json", "src", cwd=tmp_path)
     found = json.loads(done.stdout)
     assert [(f["filename"], f["location"]["row"]) for f in found] == [("src/model.py", 14)], done.stderr
+
+
+def test_a_runner_and_a_model_passed_into_a_training_function(tmp_path, monkeypatch):
+    index, findings = _project(tmp_path, monkeypatch, {
+        "model.py": GPT,
+        "loops.py": """
+            def train(model, trainer, epochs=1):
+                trainer.fit(model)
+        """,
+        "main.py": """
+            import lightning as L
+            from loops import train
+            from model import GPT
+
+            def main():
+                trainer = L.Trainer(strategy="fsdp")
+                train(GPT(), trainer=trainer)
+        """,
+    })
+    link = index.training.sharded_trainer_link("model.GPT")
+    assert link is not None and str(link.train.site) == "loops.py:2" and str(link.runner.site) == "main.py:6"
+    assert ("model.py", 14, "FI001") in findings
+
+
+def test_fabric_launch_passes_the_fabric_first(tmp_path, monkeypatch):
+    """`fabric.launch(main, cfg)` calls `main(fabric, cfg)`: the model `main` builds on meta and sets up is
+    materialized under the launching Fabric's strategy."""
+    index, findings = _project(tmp_path, monkeypatch, {
+        "model.py": GPT,
+        "pretrain.py": """
+            import lightning as L
+            from lightning.fabric.strategies import FSDPStrategy
+            from model import GPT
+
+            def setup(devices, cfg):
+                strategy = FSDPStrategy() if devices > 1 else "auto"
+                fabric = L.Fabric(devices=devices, strategy=strategy)
+                fabric.launch(main, cfg)
+
+            def main(fabric, cfg):
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                model = fabric.setup(model)
+        """,
+    })
+    assert set(index.training.meta_built) == {"model.GPT", "model.Block"}
+    assert index.training.meta_built["model.Block"].runner.conditional
+    assert ("model.py", 5, "FI013") in findings
