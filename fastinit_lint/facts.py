@@ -108,10 +108,14 @@ class TrainFact:
     model_param: tuple[int, str] | None = None
 
     def __str__(self) -> str:
-        shown = f"LightningCLI({self.targets[0].rsplit('.', 1)[-1]})" if self.call == "LightningCLI" else \
-            f"model: class_path: {self.targets[0]}" if self.call == "class_path" else \
-            f"{self.receiver}.{self.call}(...)" if self.receiver else \
-            f".{self.call}(...)" if self.call == "to_empty" else f"{self.call}(...)"
+        if self.call == "LightningCLI":
+            shown = f"LightningCLI({self.targets[0].rsplit('.', 1)[-1] if self.targets else ''})"
+        elif self.call == "class_path":
+            shown = f"model: class_path: {self.targets[0]}"
+        elif self.receiver is not None:
+            shown = f"{self.receiver}.{self.call}(...)"
+        else:  # a method of the model itself, or a function taking it
+            shown = f".{self.call}(...)" if self.call == "to_empty" else f"{self.call}(...)"
         return f"`{shown}` at {self.site}"
 
 
@@ -359,7 +363,7 @@ class _FactCollector(ast.NodeVisitor):
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr == "init_module" and any(
                 k.arg == "empty_init" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords):
-            return dotted_name(func.value) or "?"
+            return dotted_name(func.value)
         if call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value == "meta" \
                 and "torch.device" in self.facts.names.resolve_node(func, self.scope):
             return META_DEVICE

@@ -16,8 +16,8 @@ LIGHTNING_MODULE_QNAMES = frozenset(
     for ns in ("lightning", "lightning.pytorch", "pytorch_lightning")
     for suffix in (".LightningModule", ".core.LightningModule", ".core.module.LightningModule")
 )
-_MAX_REEXPORTS = 32
 NN_MODULE_QNAMES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "torch.nn.modules.Module"})
+_MAX_REEXPORTS = 32  # steps of a `pkg.Name` re-export chain followed before giving up
 
 
 @dataclass(frozen=True)
