@@ -388,12 +388,13 @@ def build_size(context: Context, event: Event):
                                 estimator.new_frame(context.facts, context.scope))
 
 
-def small_enough(context: Context, event: Event) -> bool:
-    """Known to be under `large-layer-threshold` (or unknown but presumed small): not worth a finding."""
+def small_enough(context: Context, event: Event, threshold: int | None = None) -> bool:
+    """Known to be under `threshold` parameters (default `large-layer-threshold`), or unknown but presumed
+    small: not worth a finding."""
     size = build_size(context, event)
     if size.unknown:
         return context.settings.unknown_size == "small" or not size.large_kind
-    return size.count < context.settings.large_layer_threshold
+    return size.count < (context.settings.large_layer_threshold if threshold is None else threshold)
 
 
 def wrap_in_with(line: cst.SimpleStatementLine, context_code: str) -> cst.With:
