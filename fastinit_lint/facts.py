@@ -13,7 +13,7 @@ import os
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from .lightning_facts import (
     MODEL_PARALLEL,
@@ -223,6 +223,27 @@ def _literal_text(node: ast.AST | None) -> str | None:
     return None
 
 
+class _Assignment(NamedTuple):
+    row: int
+    value: ast.AST
+    built_under: str | None  # see TrainFact
+    branch: tuple[tuple[int, int], ...]  # the `if` branches it sits in
+
+
+def _reaching(earlier: list[_Assignment]) -> list[_Assignment]:
+    """Of a variable's assignments before a use (in order), those whose value may reach it: the last one, and
+    the last one of each other branch of an `if` it is in (`if a: m = A() else: m = B()`, then `fit(m)`)."""
+    if not earlier:
+        return []
+    last = earlier[-1]
+    reaching = [last]
+    for assignment in reversed(earlier[:-1]):
+        exclusive = any(a[0] == b[0] and a[1] != b[1] for a, b in zip(assignment.branch, last.branch))
+        if exclusive and not any(r.branch == assignment.branch for r in reaching):
+            reaching.insert(0, assignment)
+    return reaching
+
+
 class _FactCollector(ast.NodeVisitor):
     """Classes and runner constructions, with the scope chain the names table uses."""
 
@@ -232,7 +253,8 @@ class _FactCollector(ast.NodeVisitor):
         self.scope: ScopeKey = ()
         # Per scope: name -> [(row, value, built_under)] for "a variable assigned in the same scope", with the
         # `init_module(empty_init=True)`/meta-device context the assignment ran in.
-        self.assignments: dict[ScopeKey, dict[str, list[tuple[int, ast.AST, str | None]]]] = {}
+        self.assignments: dict[ScopeKey, dict[str, list[_Assignment]]] = {}
+        self.branch: list[tuple[int, int]] = []  # (id of an enclosing `if`, 0 body / 1 else) down to here
         self.built_under: str | None = None  # innermost `with` building on meta / empty (see TrainFact)
         self.params: dict[ScopeKey, list[str]] = {}  # positional parameters of module-level functions
         self.runner_names: dict[ScopeKey, set[str]] = {}  # variables bound to a Trainer/Fabric, per scope
@@ -281,16 +303,25 @@ class _FactCollector(ast.NodeVisitor):
         if isinstance(node, ast.Assign):
             self._record_assignment(node)
             return
-        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for index, block in enumerate(("body", "orelse", "finalbody", "handlers", "cases")):
+            self.branch.append((id(node), index if isinstance(node, ast.If) else 0))
             for item in getattr(node, block, None) or ():
                 if not isinstance(item, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                     self._record_assignments(item)
+            self.branch.pop()
 
     def _record_assignment(self, node: ast.Assign) -> None:
         for target in node.targets:
             if isinstance(target, ast.Name):
                 self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append(
-                    (node.lineno, node.value, self.built_under))
+                    _Assignment(node.lineno, node.value, self.built_under, tuple(self.branch)))
+
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        for index, block in enumerate((node.body, node.orelse)):
+            self.branch.append((id(node), index))
+            self.statements(block)
+            self.branch.pop()
 
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
         outer = self.built_under, self.raises
@@ -393,13 +424,13 @@ class _FactCollector(ast.NodeVisitor):
     def _model(self, model: ast.AST, row: int) -> tuple[tuple[str, ...], str | None] | None:
         """What builds `model` (candidate qualnames) and under which init context; a Name is followed to the
         value it was last given before `row` in this scope. None for a Name never assigned here."""
-        under = None
-        if isinstance(model, ast.Name):
-            earlier = [a for a in self.assignments.get(self.scope, {}).get(model.id, []) if a[0] < row]
-            if not earlier:
-                return None
-            _, model, under = earlier[-1]
-        return constructed(model, self.facts.names, self.scope), under
+        if not isinstance(model, ast.Name):
+            return constructed(model, self.facts.names, self.scope), None
+        reaching = _reaching([a for a in self.assignments.get(self.scope, {}).get(model.id, []) if a.row < row])
+        if not reaching:
+            return None
+        targets = sorted({q for a in reaching for q in constructed(a.value, self.facts.names, self.scope)})
+        return tuple(targets), reaching[-1].built_under
 
     def _train(self, name: str, receiver: str | None, model: ast.AST, call: ast.Call) -> None:
         built = self._model(model, call.lineno)
@@ -413,9 +444,9 @@ class _FactCollector(ast.NodeVisitor):
     def _value_of(self, node: ast.AST, row: int) -> tuple[ast.AST, int]:
         """Follow a Name to its last assignment before `row` in the same scope."""
         if isinstance(node, ast.Name):
-            earlier = [(r, v) for r, v, _ in self.assignments.get(self.scope, {}).get(node.id, []) if r <= row]
+            earlier = [a for a in self.assignments.get(self.scope, {}).get(node.id, []) if a.row <= row]
             if earlier:
-                return earlier[-1][1], earlier[-1][0]
+                return earlier[-1].value, earlier[-1].row
         return node, getattr(node, "lineno", row)
 
     def _strategy(self, node: ast.AST | None, row: int) -> tuple[Strategy, int, tuple[str, ...], bool]:
@@ -523,8 +554,10 @@ class _Lines:
         return self.lines[node.lineno - 1].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
 
     def block(self, node: ast.AST) -> str:
+        """The statement's source, dedented. Line ends become `\n` first: `textwrap.dedent` sees a blank `\r\n`
+        line as unindented text and would dedent nothing, leaving a nested `__init__` unparseable."""
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-        return textwrap.dedent("".join(self.lines[first - 1:node.end_lineno]))
+        return textwrap.dedent("".join(line.rstrip("\r\n") + "\n" for line in self.lines[first - 1:node.end_lineno]))
 
 
 def _simple(value: ast.AST) -> bool:

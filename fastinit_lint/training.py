@@ -36,6 +36,7 @@ class Link:
     runner: RunnerFact | None  # None: no Trainer/Fabric (`to_empty`, `fully_shard`) or a YAML-less LightningCLI
     strategy: Strategy
     on_meta: bool  # built on the meta device before `train` (`torch.device("meta")`, FSDP/ModelParallel empty init)
+    strategy_where: str = ""  # where the strategy was stated ("train.py:12", or the configured assumption)
 
     @property
     def sharded_trainer(self) -> bool:
@@ -46,7 +47,7 @@ class Link:
         text = f"{_VERBS.get(self.train.call, 'trained by')} {self.train}"
         if self.runner is not None:
             maybe = " (on some runs: the strategy is chosen by a condition)" if self.runner.conditional else ""
-            text += f" with strategy {self.strategy.describe()} at {self.runner.strategy_site}{maybe}"
+            text += f" with strategy {self.strategy.describe()} at {self.strategy_where}{maybe}"
         return text
 
 
@@ -62,9 +63,9 @@ class TrainingGraph:
         for facts in index.train_files():
             for train in facts.trains:
                 for runner, targets, on_meta in self._contexts(facts, train):
-                    strategy = self.strategy_of(runner) if runner is not None else Strategy(None)
+                    strategy, where = self.strategy_of(runner) if runner is not None else (Strategy(None), "")
                     for model in self._models(targets, _FACTORY_DEPTH):
-                        self.links.setdefault(model, []).append(Link(model, train, runner, strategy, on_meta))
+                        self.links.setdefault(model, []).append(Link(model, train, runner, strategy, on_meta, where))
 
     def _contexts(self, facts: FileFacts, train: TrainFact) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], bool]]:
         """(runner, model targets, built on meta) for `train`: from its own function, or, when its runner or
@@ -90,15 +91,20 @@ class TrainingGraph:
                 targets, under = model
                 yield runner, targets, self._on_meta(under, caller, call.scope, call.site.row, runner, passed)
 
-    def strategy_of(self, runner: RunnerFact) -> Strategy:
-        """The runner's strategy, with a project subclass of a Lightning strategy class resolved to its kind."""
-        if runner.strategy.known or not runner.strategy_classes:
-            return runner.strategy
+    def strategy_of(self, runner: RunnerFact) -> tuple[Strategy, str]:
+        """The runner's strategy and where it is stated. A project subclass of a Lightning strategy class is
+        resolved to its kind; a strategy not known statically (`strategy=args.strategy`) is the configured
+        assumption (`strategy =` in the config, `--strategy`) when there is one."""
+        if runner.strategy.known:
+            return runner.strategy, str(runner.strategy_site)
         for candidate in runner.strategy_classes:
             for qname, kind in STRATEGY_CLASS_QNAMES.items():
                 if self._index.inherits(candidate, frozenset({qname})):
-                    return deepspeed_stage(None) if kind == "deepspeed" else Strategy(kind)
-        return runner.strategy
+                    return deepspeed_stage(None) if kind == "deepspeed" else Strategy(kind), str(runner.strategy_site)
+        assumed = self._index.assumed
+        if assumed is not None:
+            return assumed.strategy, f"{assumed.where} (the Trainer's own at {runner.strategy_site} is not a literal)"
+        return runner.strategy, str(runner.strategy_site)
 
     def _runners(self, facts: FileFacts, train: TrainFact) -> list[RunnerFact | None]:
         if train.call == "class_path":  # a LightningCLI config: its own `trainer:` mapping
@@ -119,7 +125,7 @@ class TrainingGraph:
         if under == META_DEVICE:
             return True
         builder = runner if under == receiver else _bound_runner(facts, under, scope, row)
-        return builder is not None and self.strategy_of(builder).meta_init
+        return builder is not None and self.strategy_of(builder)[0].meta_init
 
     def _models(self, targets: tuple[str, ...], depth: int) -> Iterator[str]:
         """Project classes among `targets`, following project model factories' returns `depth` calls deep."""

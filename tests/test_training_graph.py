@@ -275,3 +275,46 @@ def test_fabric_launch_passes_the_fabric_first(tmp_path, monkeypatch):
     assert set(index.training.meta_built) == {"model.GPT", "model.Block"}
     assert index.training.meta_built["model.Block"].runner.conditional
     assert ("model.py", 5, "FI013") in findings
+
+
+def test_models_built_in_both_branches_of_an_if_both_reach_the_trainer(tmp_path, monkeypatch):
+    index, _ = _project(tmp_path, monkeypatch, {
+        "model.py": GPT + "\n    class Other(GPT):\n        pass\n",
+        "train.py": """
+            import lightning as L
+            from model import GPT, Other
+
+            def main(kind):
+                unused = GPT()
+                if kind == "other":
+                    model = Other()
+                elif kind == "gpt":
+                    model = GPT()
+                else:
+                    model = Other()
+                    model = GPT()
+                trainer = L.Trainer(strategy="fsdp")
+                trainer.fit(model)
+        """,
+    })
+    assert sorted(index.training.links) == ["model.GPT", "model.Other"]
+
+
+def test_the_configured_strategy_stands_in_for_one_not_known_statically(tmp_path, monkeypatch):
+    index, findings = _project(tmp_path, monkeypatch, {
+        "pyproject.toml": '[tool.fastinit-lint]\nstrategy = "deepspeed_stage_3"\n',
+        "model.py": GPT,
+        "train.py": """
+            import lightning as L
+            from model import GPT
+
+            def main(args):
+                trainer = L.Trainer(strategy=args.strategy)
+                trainer.fit(GPT())
+        """,
+    })
+    assert index.training.sharded_trainer_link("model.GPT").describe() == (
+        "trained by `trainer.fit(...)` at train.py:6 with strategy 'deepspeed_stage_3' (ZeRO stage 3) at config "
+        f"{tmp_path / 'pyproject.toml'} (the Trainer's own at train.py:5 is not a literal)")
+    assert ("model.py", 14, "FI001") in findings
+
