@@ -20,6 +20,10 @@ from fastinit_lint.rule import Context, cst_dotted
 CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
 REINIT = frozenset({"reset_parameters", "init_weights", "_init_weights", "apply"})
 RUNTIME_PREFIX = "fastinit_runtime"
+# Calls that take a model only to read or report it: passing a model to them cannot initialize it.
+_READ_ONLY_MODULES = frozenset({"builtins", "logging", "warnings", "pprint"})
+_READ_ONLY_METHODS = frozenset({"print", "log", "info", "debug", "warning", "error", "log_dict", "watch", "append",
+                                "format"})
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
@@ -51,7 +55,7 @@ class InitBlock:
 
 @dataclass
 class Event:
-    kind: str  # build | load | setup | optimizer | reinit | cast | fit
+    kind: str  # build | load | setup | optimizer | reinit | cast | fit | handed_over (to an unseen function)
     node: cst.CSTNode  # the statement or call to report on
     var: str | None  # the model variable involved
     block: InitBlock | None  # innermost enclosing init_module block
@@ -233,6 +237,8 @@ class _Walker:
                 self._optimizer(line, call)
             elif any(q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(func)) and call.args:
                 self._event("reinit", line, cst_dotted(call.args[0].value), call)
+            else:
+                self._handed_over(line, call)
             return
         name = func.attr.value
         owner = cst_dotted(func.value)
@@ -268,6 +274,20 @@ class _Walker:
             self._event("reinit", line, owner.split(".")[0], call)
         elif name in CASTS and owner and "." not in owner:
             self._event("cast", line, owner, call)
+        elif owner not in self.runners:
+            self._handed_over(line, call)
+
+    def _handed_over(self, line, call: cst.Call) -> None:
+        """A model passed to a function we do not see into (`load_checkpoint(fabric, model, path)`, a project
+        helper) may be loaded or initialized there: a `handed_over` event, unless the function is one that
+        only reads or reports (builtins, logging)."""
+        if any(q.split(".")[0] in _READ_ONLY_MODULES for q in self.context.qualified_names(call.func)) \
+                or isinstance(call.func, cst.Attribute) and call.func.attr.value in _READ_ONLY_METHODS:
+            return
+        for arg in call.args:
+            var = cst_dotted(arg.value)
+            if var and "." not in var:
+                self._event("handed_over", line, var, call)
 
     def _optimizer(self, line, call: cst.Call) -> None:
         for arg in call.args:

@@ -15,7 +15,9 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
     does not use the meta device (single device, DDP, DeepSpeed stage 1/2), where a model built inside is
     not loaded afterwards in that function: no `load_from_checkpoint` (inside the block),
     `load_state_dict`, `fabric.load`/`load_raw`, `trainer.fit(..., ckpt_path=...)`, `reset_parameters()`,
-    `nn.init.*` or `fastinit_runtime` call on it.
+    `nn.init.*` or `fastinit_runtime` call on it. A model passed to another function (a project helper such
+    as `load_checkpoint(fabric, model, path)`, or a library function) may be loaded there and is not
+    reported, unless that function only reads or reports it (`print`, logging).
 
     ## Why it matters
     Under these strategies `empty_init=True` is Lightning's `_EmptyInit`, which skips every `torch.nn.init`
@@ -74,6 +76,18 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
                 model = GPT()
             model.load_state_dict(torch.load("w.pt"))
             """),
+        Valid("""
+            import lightning as L
+            from model import GPT
+            from utils import load_checkpoint
+
+            def main(path):
+                fabric = L.Fabric(precision="bf16-true")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                load_checkpoint(fabric, model, path)
+                model = fabric.setup(model)
+            """),
     ]
     INVALID = [
         Invalid("""
@@ -97,6 +111,20 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
                 other = Encoder()
             trainer.fit(model)
             """, rows=(3,)),
+        Invalid("""
+            import logging
+            import lightning as L
+            from model import GPT
+
+            def main():
+                fabric = L.Fabric(precision="bf16-true")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                print(model)
+                logging.info("built %s", model)
+                fabric.print(model)
+                model = fabric.setup(model)
+            """, rows=(7,)),
     ]
 
     def check(self, flow_: Flow) -> None:
@@ -106,7 +134,7 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
             for build in built_in(flow_, block):
                 if build.detail.get("model") == "checkpoint":
                     continue
-                later = flow_.for_var(build.var, {"load", "reinit"}, flow_.after(build))
+                later = flow_.for_var(build.var, {"load", "reinit", "handed_over"}, flow_.after(build))
                 if not later:
                     unloaded.append(build.var)
             if unloaded:
