@@ -69,6 +69,9 @@ class ClassFact:
     init_source: str | None = None  # `__init__`, dedented: the estimator re-parses it on demand
     fields: tuple[tuple[str, str], ...] = ()  # class-level `name[: T] = value` (config dataclass defaults)
     owns_tensors: bool = False  # `__init__` mentions nn.Parameter / register_parameter / non-persistent buffers
+    # Loads in the Lightning hooks that run on a fitted model (`on_train_start`, `setup`, ...):
+    # (hook, row, partial: `strict=False`).
+    hook_loads: tuple[tuple[str, int, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -584,7 +587,8 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
                         fields.append((target.id, text))
             owns = init_source is not None and any(t in init_source for t in _OWNS_TENSORS_TEXT)
             facts.classes.append(ClassFact(node.name, qualname, Site(facts.filename, node.lineno), bases, methods,
-                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns))
+                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns,
+                                           _hook_loads(node) if node.bases else ()))
             _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines)
         elif isinstance(node, (ast.If, ast.Try)) or type(node).__name__ == "TryStar":
             for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),
@@ -593,6 +597,22 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
 
 
 _CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
+# Lightning hooks that run on the model once `trainer.fit` (or validate/test/predict) has it.
+LOADING_HOOKS = frozenset({"setup", "configure_model", "on_fit_start", "on_train_start", "on_validation_start",
+                           "on_test_start", "on_predict_start", "on_load_checkpoint"})
+_LOADS = frozenset({"load_state_dict", "load_raw", "load_checkpoint"})
+
+
+def _hook_loads(classdef: ast.ClassDef) -> tuple[tuple[str, int, bool], ...]:
+    found = []
+    for method in classdef.body:
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name in LOADING_HOOKS:
+            for node in ast.walk(method):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _LOADS:
+                    partial = any(k.arg == "strict" and isinstance(k.value, ast.Constant) and k.value.value is False
+                                  for k in node.keywords)
+                    found.append((method.name, node.lineno, partial))
+    return tuple(found)
 
 
 def _class_like_call(node: ast.AST) -> bool:

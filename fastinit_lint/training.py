@@ -25,6 +25,7 @@ _VERBS = {"setup": "set up by", "setup_module": "set up by", "to_empty": "materi
           "fully_shard": "sharded by", "LightningCLI": "trained through", "class_path": "trained through"}
 _FACTORY_DEPTH = 3  # `build(cfg)` -> `_build_gpt(cfg)` -> `GPT(...)`
 _YAML = (".yaml", ".yml")
+META, EMPTY = "meta", "empty"
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,14 @@ class Link:
     train: TrainFact
     runner: RunnerFact | None  # None: no Trainer/Fabric (`to_empty`, `fully_shard`) or a YAML-less LightningCLI
     strategy: Strategy
-    on_meta: bool  # built on the meta device before `train` (`torch.device("meta")`, FSDP/ModelParallel empty init)
+    # How the model was built before `train`: META (`torch.device("meta")`, FSDP/ModelParallel empty init),
+    # EMPTY (`init_module(empty_init=True)` elsewhere: allocated, never initialized), or None.
+    built: str | None
     strategy_where: str = ""  # where the strategy was stated ("train.py:12", or the configured assumption)
+
+    @property
+    def on_meta(self) -> bool:
+        return self.built == META
 
     @property
     def sharded_trainer(self) -> bool:
@@ -62,18 +69,18 @@ class TrainingGraph:
                     self._calls_to.setdefault(function, []).append((facts, call))
         for facts in index.train_files():
             for train in facts.trains:
-                for runner, targets, on_meta in self._contexts(facts, train):
+                for runner, targets, built in self._contexts(facts, train):
                     strategy, where = self.strategy_of(runner) if runner is not None else (Strategy(None), "")
                     for model in self._models(targets, _FACTORY_DEPTH):
-                        self.links.setdefault(model, []).append(Link(model, train, runner, strategy, on_meta, where))
+                        self.links.setdefault(model, []).append(Link(model, train, runner, strategy, built, where))
 
-    def _contexts(self, facts: FileFacts, train: TrainFact) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], bool]]:
-        """(runner, model targets, built on meta) for `train`: from its own function, or, when its runner or
+    def _contexts(self, facts: FileFacts, train: TrainFact) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], str | None]]:
+        """(runner, model targets, how it was built) for `train`: from its own function, or, when its runner or
         model is a parameter, from each call of that function passing a runner."""
         local = self._runners(facts, train)
         if train.receiver_param is None and train.model_param is None or len(train.scope) != 1:
             for runner in local:
-                yield runner, train.targets, self._on_meta(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
+                yield runner, train.targets, self._built(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
             return
         function = f"{facts.module}.{train.scope[0][1]}" if facts.module else train.scope[0][1]
         for caller, call in self._calls_to.get(function, ()):
@@ -84,12 +91,12 @@ class TrainingGraph:
             if runner is None and train.receiver is not None:
                 continue
             if train.model_param is None:
-                yield runner, train.targets, self._on_meta(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
+                yield runner, train.targets, self._built(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
                 continue
             model = _argument(call.models, train.model_param)
             if model is not None:
                 targets, under = model
-                yield runner, targets, self._on_meta(under, caller, call.scope, call.site.row, runner, passed)
+                yield runner, targets, self._built(under, caller, call.scope, call.site.row, runner, passed)
 
     def strategy_of(self, runner: RunnerFact) -> tuple[Strategy, str]:
         """The runner's strategy and where it is stated. A project subclass of a Lightning strategy class is
@@ -116,16 +123,18 @@ class TrainingGraph:
             return [None]
         return [r for r in [_bound_runner(facts, train.receiver, train.scope, train.site.row)] if r is not None]
 
-    def _on_meta(self, under: str | None, facts: FileFacts, scope, row: int, runner: RunnerFact | None,
-                 receiver: str | None) -> bool:
-        """Whether a model built under `under` (see TrainFact.built_under), in `scope` of `facts` before `row`, is
-        on the meta device; `runner` is what `receiver` names there (it may be a parameter)."""
+    def _built(self, under: str | None, facts: FileFacts, scope, row: int, runner: RunnerFact | None,
+               receiver: str | None) -> str | None:
+        """META or EMPTY for a model built under `under` (see TrainFact.built_under), in `scope` of `facts` before
+        `row`; `runner` is what `receiver` names there (it may be a parameter)."""
         if under is None:
-            return False
+            return None
         if under == META_DEVICE:
-            return True
+            return META
         builder = runner if under == receiver else _bound_runner(facts, under, scope, row)
-        return builder is not None and self.strategy_of(builder)[0].meta_init
+        if builder is None:
+            return None
+        return META if self.strategy_of(builder)[0].meta_init else EMPTY
 
     def _models(self, targets: tuple[str, ...], depth: int) -> Iterator[str]:
         """Project classes among `targets`, following project model factories' returns `depth` calls deep."""
@@ -148,6 +157,12 @@ class TrainingGraph:
         """The first sharded Trainer that trains `qualname` on a model not already built on the meta device
         (`init_module(empty_init=True)` under FSDP/ModelParallel creates nothing in `__init__` to move)."""
         return next((link for link in self.links_to(qualname) if link.sharded_trainer and not link.on_meta), None)
+
+    def empty_init_trainer_link(self, qualname: str) -> Link | None:
+        """The first Trainer that runs `qualname`'s hooks on a model built with `init_module(empty_init=True)`
+        off the meta device: allocated, never initialized."""
+        return next((link for link in self.links_to(qualname)
+                     if link.built == EMPTY and link.runner is not None and link.runner.kind == "trainer"), None)
 
     def reached(self, qualname: str) -> bool:
         return bool(self.links_to(qualname))

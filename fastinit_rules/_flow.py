@@ -382,6 +382,14 @@ class FlowRule:
 
 
 
+def loads_in_hooks(context: Context, build: Event) -> bool:
+    """Whether the class a build event constructs (or a project base) loads weights in a Lightning hook that runs
+    once the model is fitted (`on_train_start`, `setup`, ...)."""
+    index = context.index
+    return any(index.classes[c].hook_loads
+               for q in context.qualified_names(build.call.func) for c in index.project_lineage(index.canonical(q)))
+
+
 def partial_load(context: Context, event: Event) -> bool:
     """A load that tolerates missing keys: `strict=False`, or a class with `strict_loading = False`."""
     if event.detail.get("strict") is False:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastinit_lint.rule import Invalid, Rule, Valid
 
-from ._flow import Flow, FlowRule, built_in
+from ._flow import Flow, FlowRule, built_in, loads_in_hooks
 
 
 class EmptyInitWithoutLoad(FlowRule, Rule):
@@ -17,7 +17,9 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
     `load_state_dict`, `fabric.load`/`load_raw`, `trainer.fit(..., ckpt_path=...)`, `reset_parameters()`,
     `nn.init.*` or `fastinit_runtime` call on it. A model passed to another function (a project helper such
     as `load_checkpoint(fabric, model, path)`, or a library function) may be loaded there and is not
-    reported, unless that function only reads or reports it (`print`, logging).
+    reported, unless that function only reads or reports it (`print`, logging); nor is a model whose class loads
+    weights in a Lightning hook that runs once it is fitted (`on_train_start`, `setup`, ...: FI002 checks
+    whether that load is partial).
 
     ## Why it matters
     Under these strategies `empty_init=True` is Lightning's `_EmptyInit`, which skips every `torch.nn.init`
@@ -88,6 +90,19 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
                 load_checkpoint(fabric, model, path)
                 model = fabric.setup(model)
             """),
+        Valid("""
+            import lightning as L
+            import torch
+
+            class Finetune(L.LightningModule):
+                def on_train_start(self):
+                    self.model.load_state_dict(torch.load("base.pth"))
+
+            trainer = L.Trainer()
+            with trainer.init_module(empty_init=True):
+                model = Finetune()
+            trainer.fit(model)
+            """),
     ]
     INVALID = [
         Invalid("""
@@ -132,7 +147,7 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
             runner = block.runner
             unloaded = []
             for build in built_in(flow_, block):
-                if build.detail.get("model") == "checkpoint":
+                if build.detail.get("model") == "checkpoint" or loads_in_hooks(self.context, build):
                     continue
                 later = flow_.for_var(build.var, {"load", "reinit", "handed_over"}, flow_.after(build))
                 if not later:
