@@ -111,9 +111,10 @@ class ProjectIndex:
 
     def function_returns(self, qualname: str) -> tuple[str, ...]:
         """Candidate qualnames of what project function `qualname` returns, when it is a model factory."""
-        filename = self._factory_files.get(qualname)
+        filename = self._factory_files.get(self.reexported(qualname, self._factory_files))
         if filename is None:
             return ()
+        qualname = self.reexported(qualname, self._factory_files)
         return next(targets for name, targets in self.files[filename].returns if name == qualname)
 
     def built_in_init(self, qualname: str) -> set[str]:
@@ -162,12 +163,16 @@ class ProjectIndex:
         if qualname in self.classes:
             return qualname
         if qualname not in self._canonical:
-            current, seen = qualname, set()
-            while current not in self.classes and current not in seen and len(seen) < _MAX_REEXPORTS:
-                seen.add(current)
-                current = self._reexport(current) or current
-            self._canonical[qualname] = current if current in self.classes else qualname
+            self._canonical[qualname] = self.reexported(qualname, self.classes)
         return self._canonical[qualname]
+
+    def reexported(self, qualname: str, defined) -> str:
+        """The name in `defined` (a container of qualnames) that `qualname` re-exports, else `qualname`."""
+        current, seen = qualname, set()
+        while current not in defined and current not in seen and len(seen) < _MAX_REEXPORTS:
+            seen.add(current)
+            current = self._reexport(current) or current
+        return current if current in defined else qualname
 
     def _reexport(self, qualname: str) -> str | None:
         """What `pkg.Name` is bound to in `pkg`'s own module (one step of a re-export chain)."""

@@ -63,9 +63,11 @@ class TrainingGraph:
         self._index = index
         self.links: dict[str, list[Link]] = {}
         self._calls_to: dict[str, list[tuple[FileFacts, CallFact]]] = {}
+        training_functions = {_function_of(facts, t) for facts in index.train_files() for t in facts.trains} - {None}
         for facts in index.train_files():
             for call in facts.calls:
                 for function in call.function:
+                    function = index.reexported(function, training_functions)
                     self._calls_to.setdefault(function, []).append((facts, call))
         for facts in index.train_files():
             for train in facts.trains:
@@ -78,12 +80,11 @@ class TrainingGraph:
         """(runner, model targets, how it was built) for `train`: from its own function, or, when its runner or
         model is a parameter, from each call of that function passing a runner."""
         local = self._runners(facts, train)
-        if train.receiver_param is None and train.model_param is None or len(train.scope) != 1:
+        if train.receiver_param is None and train.model_param is None or _function_of(facts, train) is None:
             for runner in local:
                 yield runner, train.targets, self._built(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
             return
-        function = f"{facts.module}.{train.scope[0][1]}" if facts.module else train.scope[0][1]
-        for caller, call in self._calls_to.get(function, ()):
+        for caller, call in self._calls_to.get(_function_of(facts, train), ()):
             runner = local[0] if local else None
             passed = _argument(call.runners, train.receiver_param) if train.receiver_param else None
             if passed is not None:
@@ -185,6 +186,13 @@ class TrainingGraph:
                 pending.extend(self._index.built_in_init(current))
                 pending.extend(self._index.project_lineage(current))
         return contained
+
+
+def _function_of(facts: FileFacts, train: TrainFact) -> str | None:
+    """The qualname of the module-level function `train` is in, if it is in one."""
+    if len(train.scope) != 1 or train.scope[0][0] != "def":
+        return None
+    return f"{facts.module}.{train.scope[0][1]}" if facts.module else train.scope[0][1]
 
 
 def _argument(arguments: tuple, parameter: tuple[int, str]):

@@ -318,3 +318,24 @@ def test_the_configured_strategy_stands_in_for_one_not_known_statically(tmp_path
         f"{tmp_path / 'pyproject.toml'} (the Trainer's own at train.py:5 is not a literal)")
     assert ("model.py", 14, "FI001") in findings
 
+
+
+def test_factories_and_training_functions_re_exported_by_a_package(tmp_path, monkeypatch):
+    index, _ = _project(tmp_path, monkeypatch, {
+        "model.py": GPT + "\n    class Other(GPT):\n        pass\n",
+        "lib/__init__.py": "from .factory import build\nfrom .loops import fit_on\n",
+        "lib/factory.py": "from model import GPT\n\ndef build(cfg):\n    return GPT()\n",
+        "lib/loops.py": "def fit_on(trainer, model):\n    trainer.fit(model)\n",
+        "train.py": """
+            import lightning as L
+            import lib
+            from model import Other
+
+            def main(cfg):
+                trainer = L.Trainer(strategy="fsdp")
+                trainer.fit(lib.build(cfg))
+                lib.fit_on(trainer, Other())
+        """,
+    })
+    assert [str(link.train.site) for link in index.training.links["model.GPT"]] == ["train.py:7"]
+    assert [str(link.train.site) for link in index.training.links["model.Other"]] == ["lib/loops.py:2"]
