@@ -250,9 +250,10 @@ def _reaching(earlier: list[_Assignment]) -> list[_Assignment]:
 class _FactCollector(ast.NodeVisitor):
     """Classes and runner constructions, with the scope chain the names table uses."""
 
-    def __init__(self, facts: FileFacts, marked: list[int]) -> None:
+    def __init__(self, facts: FileFacts, marked: list[int], lines: list[str]) -> None:
         self.facts = facts
         self.marked = marked
+        self.lines = lines
         self.scope: ScopeKey = ()
         # Per scope: name -> [(row, value, built_under)] for "a variable assigned in the same scope", with the
         # `init_module(empty_init=True)`/meta-device context the assignment ran in.
@@ -261,6 +262,7 @@ class _FactCollector(ast.NodeVisitor):
         self.built_under: str | None = None  # innermost `with` building on meta / empty (see TrainFact)
         self.params: dict[ScopeKey, list[str]] = {}  # positional parameters of module-level functions
         self.runner_names: dict[ScopeKey, set[str]] = {}  # variables bound to a Trainer/Fabric, per scope
+        self.passing: dict[frozenset[str], re.Pattern] = {}  # text that can pass one of those runners on
         self.raises = False  # inside `with pytest.raises(...)` / `pytest.warns(...)`
 
     def _site(self, node: ast.AST) -> Site:
@@ -281,10 +283,24 @@ class _FactCollector(ast.NodeVisitor):
                 self._walk_statement(statement)
             elif not isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._record_assignments(statement)
-                if self.scope in self.runner_names:  # a call handing this scope's runner to a function
+                if self._mentions_runner(statement):  # may hand this scope's runner to a function
                     for node in _scope_nodes(statement):
                         if isinstance(node, ast.Call):
                             self._maybe_passes_runner(node)
+
+    def _mentions_runner(self, statement: ast.stmt) -> bool:
+        """Whether the statement's text can pass this scope's runner as an argument (or `launch` with it):
+        most statements of a training function mention the runner without handing it over."""
+        names = self.runner_names.get(self.scope)
+        if not names:
+            return False
+        key = frozenset(names)
+        if key not in self.passing:
+            alternatives = "|".join(sorted(map(re.escape, names)))
+            self.passing[key] = re.compile(rf"(?:^|[(,])\s*(?:\w+\s*=\s*)?(?:{alternatives})\s*(?:[,)]|$)|"
+                                           rf"(?:{alternatives})\.launch\(", re.MULTILINE)
+        text = "".join(self.lines[statement.lineno - 1:statement.end_lineno or statement.lineno])
+        return self.passing[key].search(text) is not None
 
     def _walk_statement(self, node: ast.AST) -> None:
         visit = getattr(self, f"visit_{type(node).__name__}", None)
@@ -307,9 +323,12 @@ class _FactCollector(ast.NodeVisitor):
             self._record_assignment(node)
             return
         for index, block in enumerate(("body", "orelse", "finalbody", "handlers", "cases")):
+            items = getattr(node, block, None)
+            if not items:
+                continue
             self.branch.append((id(node), index if isinstance(node, ast.If) else 0))
-            for item in getattr(node, block, None) or ():
-                if not isinstance(item, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            for item in items:
+                if not isinstance(item, _DEFINITIONS):
                     self._record_assignments(item)
             self.branch.pop()
 
@@ -353,8 +372,9 @@ class _FactCollector(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         self._record_assignment(node)
         if isinstance(node.value, ast.Call) and len(node.targets) == 1:
-            self._maybe_runner(node.value, dotted_name(node.targets[0]))
-            self._maybe_train(node.value)
+            qnames = self.facts.names.resolve_node(node.value.func, self.scope)
+            self._maybe_runner(node.value, dotted_name(node.targets[0]), qnames)
+            self._maybe_train(node.value, qnames)
             self._maybe_passes_runner(node.value)
             for arg in (*node.value.args, *(k.value for k in node.value.keywords)):
                 self.visit(arg)
@@ -362,8 +382,9 @@ class _FactCollector(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
-        self._maybe_runner(node, None)
-        self._maybe_train(node)
+        qnames = self.facts.names.resolve_node(node.func, self.scope)
+        self._maybe_runner(node, None, qnames)
+        self._maybe_train(node, qnames)
         self._maybe_passes_runner(node)
         self.generic_visit(node)
 
@@ -403,7 +424,8 @@ class _FactCollector(ast.NodeVisitor):
             return META_DEVICE
         return None
 
-    def _maybe_train(self, call: ast.Call) -> None:
+    def _maybe_train(self, call: ast.Call, qnames: frozenset[str]) -> None:
+        """`qnames`: what `call.func` resolves to (resolved once per call for this and `_maybe_runner`)."""
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in _TRAIN_CALLS:
             receiver = dotted_name(func.value)
@@ -415,7 +437,6 @@ class _FactCollector(ast.NodeVisitor):
         if isinstance(func, ast.Attribute) and func.attr == "to_empty":
             self._train("to_empty", None, func.value, call)
             return
-        qnames = self.facts.names.resolve_node(func, self.scope)
         if qnames & _FULLY_SHARD and call.args:
             self._train("fully_shard", None, call.args[0], call)
         elif any(q.rsplit(".", 1)[-1] == "LightningCLI" and q.startswith(_CLI_NAMESPACES) for q in qnames):
@@ -476,8 +497,7 @@ class _FactCollector(ast.NodeVisitor):
             return Strategy(None), value_row, tuple(sorted(qnames)), False
         return Strategy(None), value_row, (), False
 
-    def _maybe_runner(self, call: ast.Call, bound_to: str | None) -> None:
-        qnames = self.facts.names.resolve_node(call.func, self.scope)
+    def _maybe_runner(self, call: ast.Call, bound_to: str | None, qnames: frozenset[str]) -> None:
         kind = "trainer" if qnames & TRAINER_QNAMES else "fabric" if qnames & FABRIC_QNAMES else None
         if kind is None:
             return
@@ -665,35 +685,53 @@ def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
                 facts.constants[node.targets[0].id] = text
 
 
-def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """A function body's statements, compound ones entered, nested definitions not."""
-    for statement in body:
-        yield statement
-        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for block in ("body", "orelse", "finalbody"):
-                yield from _flat_statements(getattr(statement, block, None) or [])
-            for handler in getattr(statement, "handlers", None) or []:
-                yield from _flat_statements(handler.body)
+_BLOCKS = ("body", "orelse", "finalbody")
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _scan_returns(facts: FileFacts, tree: ast.Module) -> None:
     """Module-level functions returning `Cls(...)` or `Cls.load_from_checkpoint(...)`, directly or through a
-    local variable: model factories, which the training graph follows from `trainer.fit(build(cfg))`."""
+    local variable: model factories, which the training graph follows from `trainer.fit(build(cfg))`. Runs on
+    every function of every file, so it walks statements only and resolves only class-like callees."""
     found = []
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         assigned: dict[str, ast.AST] = {}
+        returned: list[ast.AST] = []
+        pending = list(node.body)
+        while pending:
+            statement = pending.pop()
+            if isinstance(statement, ast.Return):
+                if statement.value is not None:
+                    returned.append(statement.value)
+            elif isinstance(statement, ast.Assign):
+                if len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                    assigned[statement.targets[0].id] = statement.value
+            elif not isinstance(statement, _DEFINITIONS):
+                for block in _BLOCKS:
+                    pending.extend(getattr(statement, block, None) or ())
+                for handler in getattr(statement, "handlers", None) or ():
+                    pending.extend(handler.body)
         targets: set[str] = set()
-        for statement in _flat_statements(node.body):
-            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
-                assigned[statement.targets[0].id] = statement.value
-            elif isinstance(statement, ast.Return) and statement.value is not None:
-                value = assigned.get(statement.value.id) if isinstance(statement.value, ast.Name) else statement.value
+        for value in returned:
+            value = assigned.get(value.id) if isinstance(value, ast.Name) else value
+            if _builds_a_class(value):
                 targets.update(q for q in constructed(value, facts.names, ()) if q.rsplit(".", 1)[-1][:1].isupper())
         if targets:
             found.append((f"{facts.module}.{node.name}" if facts.module else node.name, tuple(sorted(targets))))
     facts.returns = tuple(found)
+
+
+def _builds_a_class(value: ast.AST | None) -> bool:
+    """`Cls(...)` or `Cls.load_from_checkpoint(...)` (possibly `.to(...)`-chained), by the callee's spelling."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _SAME_MODEL:
+        value = value.func.value
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name == "load_from_checkpoint" or name[:1].isupper()
 
 
 def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileFacts:
@@ -719,7 +757,7 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     _scan_constants(facts, tree, lines)
     _scan_returns(facts, tree)
     if marked:
-        _FactCollector(facts, marked).statements(tree.body)
+        _FactCollector(facts, marked, lines.lines).statements(tree.body)
     return facts
 
 
