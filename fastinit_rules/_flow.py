@@ -372,10 +372,19 @@ class FlowRule:
         return file_has_runner(facts)
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.check(flow(self.context, node))
+        self._check_reporting(flow(self.context, node))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.check(flow(self.context, node))
+        self._check_reporting(flow(self.context, node))
+
+    def _check_reporting(self, flow_: Flow) -> None:
+        # A finding about a call inside `pytest.raises(...)`/`pytest.warns(...)` is about a test of that failure.
+        self._expected_to_raise = {id(n) for e in flow_.events if e.expected_to_raise for n in (e.node, e.call)}
+        self.check(flow_)
+
+    def report(self, node, message: str, **kwargs) -> None:
+        if id(node) not in getattr(self, "_expected_to_raise", ()):
+            super().report(node, message, **kwargs)
 
     def check(self, flow_: Flow) -> None:
         raise NotImplementedError
