@@ -1,47 +1,88 @@
-"""A persistent cache of phase-1 facts and phase-2 results, safe under concurrent runs.
+"""A persistent cache of phase-1 facts and phase-2 results, safe under concurrent runs and against the
+checkout it lives in.
 
 Keys are content-based: facts by (size, mtime_ns) with the content digest stored alongside, results
 by content digest + index digest + settings fingerprint + tool version. Unlike ruff's cache, files
 with findings are cached too, so a warm run on a project full of findings is still near-instant.
 Every write is temp file + rename, so two runs racing leave one complete cache; an unreadable,
 corrupted or foreign file is ignored and rebuilt.
+
+The cache is a pickle, and loading a pickle can run any code, while the checkout (a stranger's pull
+request, in CI) can carry a `.fastinit_cache` of its own under the predictable file name. So a cache file
+is an HMAC-SHA256 of its pickle followed by the pickle, keyed by a per-user secret kept outside every
+checkout, and nothing of it is unpickled before the MAC verifies: a file this user's runs did not write is
+ignored like a missing one. Cache directories that are symlinks or another user's are refused, so a
+checkout cannot send our writes elsewhere.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
+import hmac
 import os
 import pickle
+import stat
+import sys
 import tempfile
+import time
 
 from . import __version__
 
 # The last number changes whenever cached facts or results would mean something else (2: phase-1 names
 # tables became partial, facts gained statement lines, FI012 stopped reporting twice; 3: facts stored as
 # blobs beside their file name; 4: source segments split lines as Python does, lone-CR positions, FI013's
-# gate; 5: entries carry a facts summary for the lazy index; 6: facts hold the training graph's calls and
-# model factories), so an older cache of the same version is rebuilt instead of trusted.
-_MAGIC = ("fastinit-lint-cache", __version__, 6)
+# gate; 5: entries carry a facts summary for the lazy index; 6: entries carry when they were verified; 7: facts
+# hold the training graph's calls, model factories and hook loads), so an older cache of the same version is
+# rebuilt instead of trusted.
+_MAGIC = ("fastinit-lint-cache", __version__, 7)
+
+_KEY_SIZE = 32
+_MAC_SIZE = 32  # SHA-256
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO planted under a cache name must not hang the open
+_STALE_TEMP_SECONDS = 15 * 60  # a temp file this old belongs to no run still saving
 
 
 class Cache:
     def __init__(self, root: str, namespace: str, enabled: bool = True) -> None:
-        self.enabled = enabled
+        self.started_ns = time.time_ns()  # before any file is looked at: what entries verified now vouch for
         key = hashlib.blake2b(f"{os.path.abspath(root)}|{namespace}".encode(), digest_size=10).hexdigest()
-        self.directory = os.path.join(root, ".fastinit_cache", __version__)
+        self.top = os.path.join(root, ".fastinit_cache")
+        self.directory = os.path.join(self.top, __version__)
         self.path = os.path.join(self.directory, f"{key}.pickle")
         self.facts: dict = {}
         self.results: dict = {}
-        if enabled:
+        self._secret = _secret(root) if enabled and self._directories_usable() else None
+        self.enabled = self._secret is not None
+        if self.enabled:
             self._load()
 
+    def _directories_usable(self) -> bool:
+        for directory in (self.top, self.directory):
+            reason = _refusal(directory)
+            if reason is not None:
+                print(f"warning: {directory} {reason}; running without the cache", file=sys.stderr)
+                return False
+        return True
+
     def _load(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+            with open(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return
+                data = memoryview(handle.read())
+        except OSError:
+            return
+        payload = data[_MAC_SIZE:]
+        if not hmac.compare_digest(data[:_MAC_SIZE], hmac.digest(self._secret, payload, "sha256")):
+            return  # not written by this user's runs: never unpickled
         gc.disable()  # unpickling makes ~10^5 objects, none garbage: collections during it are pure cost
         try:
-            with open(self.path, "rb") as handle:
-                magic, facts, results = pickle.load(handle)
-        except Exception:  # noqa: BLE001 - any unreadable cache is simply rebuilt
+            magic, facts, results = pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - ours but unreadable (another release's classes): rebuilt
             return
         finally:
             gc.enable()
@@ -54,15 +95,109 @@ class Cache:
             return
         try:
             os.makedirs(self.directory, exist_ok=True)
-            top = os.path.dirname(self.directory)
+            if not self._directories_usable():
+                return
             for name, content in (("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n"), (".gitignore", "*\n")):
-                marker = os.path.join(top, name)
-                if not os.path.exists(marker):
-                    with open(marker, "w") as handle:
-                        handle.write(content)
+                try:  # O_EXCL: an existing marker, or a symlink in its place, is left alone
+                    fd = os.open(os.path.join(self.top, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                except FileExistsError:
+                    continue
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(content)
+            self._remove_stale_temps()
+            payload = pickle.dumps((_MAGIC, self.facts, self.results), protocol=pickle.HIGHEST_PROTOCOL)
             fd, temp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump((_MAGIC, self.facts, self.results), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temp, self.path)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(hmac.digest(self._secret, payload, "sha256"))
+                    handle.write(payload)
+                os.replace(temp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
         except OSError:
             pass  # a read-only checkout still lints; it just does not cache
+
+    def _remove_stale_temps(self) -> None:
+        """A run killed while saving leaves its temp file behind; only this directory's own `*.tmp` files go."""
+        cutoff = time.time() - _STALE_TEMP_SECONDS
+        with os.scandir(self.directory) as listing:
+            for item in listing:
+                if item.name.endswith(".tmp") and item.is_file(follow_symlinks=False):
+                    info = item.stat(follow_symlinks=False)
+                    if info.st_uid == os.geteuid() and info.st_mtime < cutoff:
+                        with contextlib.suppress(OSError):
+                            os.unlink(item.path)
+
+
+def _refusal(directory: str) -> str | None:
+    """Why an existing cache directory must not be used, or None: a checkout can hold a symlink there
+    (our markers and cache files would land in its target) or a directory that is not ours."""
+    try:
+        info = os.lstat(directory)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be checked ({exc.strerror or exc})"
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a directory"
+    if info.st_uid != os.geteuid():
+        return "belongs to another user"
+    return None
+
+
+def _secret(root: str) -> bytes | None:
+    """This user's key for the cache's MACs, made on first use under `$XDG_CACHE_HOME/fastinit-lint/`;
+    None (the run goes on without a cache) when there is no safe place for it."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec says to ignore a relative value
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    directory = os.path.join(base, "fastinit-lint")
+    if not os.path.isabs(directory):  # no home directory
+        return None
+    project, keys = os.path.realpath(root), os.path.realpath(directory)
+    if os.path.commonpath([project, keys]) == project:
+        return None  # a home inside the checkout: it could hold a key of its own, or ours could be committed
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        info = os.lstat(directory)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+            return None  # someone else could swap the key
+        path = os.path.join(directory, "key")
+        return _read_key(path) or _new_key(path)
+    except OSError:
+        return None
+
+
+def _read_key(path: str) -> bytes | None:
+    """The key, or None when it is missing or not to be trusted: a symlink, not a regular file, another
+    user's, readable by others, or the wrong size."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+    except OSError:
+        return None
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        key = handle.read(_KEY_SIZE + 1)
+    trusted = stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077
+    return key if trusted and len(key) == _KEY_SIZE else None
+
+
+def _new_key(path: str) -> bytes | None:
+    fd, temp = tempfile.mkstemp(dir=os.path.dirname(path))  # created 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(_KEY_SIZE))
+        if os.path.lexists(path):
+            os.replace(temp, path)  # an untrusted key is replaced; caches made with it no longer verify
+        else:
+            os.link(temp, path)  # never replaces: when two first runs race, both use the winner's key
+    except FileExistsError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+    return _read_key(path)

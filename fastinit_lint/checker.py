@@ -13,14 +13,16 @@ from .diagnostics import SAFE, FileError, FileResult, Finding, Fix, Location
 from .facts import FileFacts
 from .fixes import apply_changes, edit_between
 from .index import ProjectIndex
+from .limits import MAX_SYNTAX_DEPTH
 from .names import collect_names, has_lone_cr
 from .positions import positions as node_positions
 from .rule import Context, Report, Rule
 from .suppressions import Suppressions, UnusedSuppression
 
 MAX_FIX_PASSES = 10
-# Measured: a LibCST tree takes ~350 bytes of memory per byte of source (462 KB -> 162 MB). Files whose tree
-# would exceed `max-file-memory-mb` are skipped before parsing rather than exhausting the machine.
+# Measured peak memory of a LibCST parse per byte of source: 200-440 on torch's largest files, up to ~2,300 on
+# token-dense text (`x=1` lines). Files whose typical tree would exceed `max-file-memory-mb` are skipped before
+# parsing; the rest are bounded by the worker's address-space limit (`limits.limit_memory`).
 CST_BYTES_PER_SOURCE_BYTE = 350
 
 
@@ -199,6 +201,39 @@ def _non_overlapping(reports: list[Report], positions) -> list[Report]:
     return chosen
 
 
+def _syntax_depth(tree: ast.AST) -> int:
+    """How deep LibCST's parser will recurse, from the `ast` tree: `ast` nests as LibCST does, except that
+    `a and b and c` and `a < b < c` are one `ast` node but a chain in LibCST."""
+    deepest, stack = 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values) - 1
+        elif isinstance(node, ast.Compare):
+            depth += len(node.ops)
+        else:
+            depth += 1
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _parse_ast(filename: str, text: str) -> ast.Module | FileError:
+    """The `ast` tree of text phase 1 parsed; an error only if that fails (an interpreter limit), and for
+    text too deeply nested to give LibCST's native parser (it crashes or takes minutes)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        return FileError(filename, f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1)
+    except RecursionError:
+        return FileError(filename, "too deeply nested to parse; skipped")
+    depth = _syntax_depth(tree)
+    if depth > MAX_SYNTAX_DEPTH:
+        return FileError(filename, f"too deeply nested for the fixer's parser ({depth:,} levels > {MAX_SYNTAX_DEPTH:,});"
+                                   f" not checked by rules that need it")
+    return tree
+
+
 def _parse(filename: str, text: str) -> cst.Module | FileError:
     try:
         return cst.parse_module(text)
@@ -219,10 +254,14 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
         result.errors.append(FileError(filename, f"skipped: checking needs ~{needed_mb:,.0f} MB for the syntax tree "
                                                  f"(max-file-memory-mb = {settings.max_file_memory_mb})"))
         return result
-    if active and not facts.names.complete:
-        # Phase 1 kept names only for some scopes of this file; rules resolve names in every scope.
-        facts.names = collect_names(ast.parse(text), facts.module, facts.names.is_package, text=text)
     if active:
+        tree = _parse_ast(filename, text)
+        if isinstance(tree, FileError):
+            result.errors.append(tree)
+            return result
+        if not facts.names.complete:
+            # Phase 1 kept names only for some scopes of this file; rules resolve names in every scope.
+            facts.names = collect_names(tree, facts.module, facts.names.is_package, text=text)
         parsed = _parse(filename, text)
         if isinstance(parsed, FileError):
             result.errors.append(parsed)

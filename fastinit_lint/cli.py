@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import difflib
 import os
+import signal
 import sys
+import threading
 
 import click
 
 from . import __version__
-from .add_noqa import add_noqa
+from .add_noqa import add_noqa, with_noqa
 from .checker import CheckOptions
 from .config import ConfigError, load_settings, parse_table
 from .diagnostics import FileError
 from .pipeline import RunRequest, run
 from .registry import Registry
 from .reporters import FORMATS, HUMAN_FORMATS, render
+from .reporters.printable import printable
 from .reporters.text import statistics as render_statistics
 from .source import SourceError, decode, python_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells and CI runners expect after Ctrl-C
 
 
 class _DefaultToCheck(click.Group):
@@ -34,6 +38,31 @@ class _DefaultToCheck(click.Group):
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        """Ctrl-C anywhere in a command: one line and exit 130 (click would say "Aborted!" and exit 1)."""
+        in_main_thread = threading.current_thread() is threading.main_thread()  # the only one that may set handlers
+        previous = signal.signal(signal.SIGINT, _interrupt_in(os.getpid())) if in_main_thread else None
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _error("error: interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        finally:
+            if in_main_thread and previous is not None:  # None: a handler not set from Python, left alone
+                signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt_in(parent: int):
+    """A SIGINT handler that interrupts only `parent`. Forked workers inherit it and get the same Ctrl-C
+    (the terminal signals the whole process group): they finish the file in hand instead of each printing
+    a traceback, and the parent stops the pool and reports once."""
+
+    def handler(signum, frame) -> None:
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+
+    return handler
 
 
 def _split_codes(values: tuple[str, ...]) -> list[str] | None:
@@ -53,7 +82,7 @@ def _registry(ctx: click.Context) -> Registry:
 
 
 def _error(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(printable(line), err=True)  # file names and messages come from the checkout
 
 
 @click.group(cls=_DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,11 +125,13 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     stdin = None
     if flags["stdin_filename"] is not None or paths == ["-"]:
         name = flags["stdin_filename"] or "-"
+        raw = sys.stdin.buffer.read()
         try:
-            stdin = (name, decode(sys.stdin.buffer.read(), 1 << 62).text)
+            stdin_source = decode(raw, 1 << 62)
         except SourceError as exc:
             _error(FileError(name, exc.message, exc.row, exc.column).line())
             return EXIT_ERROR
+        stdin = (name, stdin_source.text)
         paths = [name]
     paths = paths or ["."]
     overrides = {}
@@ -113,6 +144,7 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
         settings = load_settings(paths[0] if stdin is None else os.path.dirname(os.path.abspath(paths[0])),
                                  flags["config_path"], overrides)
         enabled = registry.enabled(settings.select, settings.extend_select, settings.ignore)
+        _check_per_file_ignores(registry, settings)
     except ConfigError as exc:
         _error(f"error: {exc}")
         return EXIT_ERROR
@@ -122,6 +154,8 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if output_format not in FORMATS:
         _error(f"error: unknown output format {output_format!r} (choose from {', '.join(sorted(FORMATS))})")
         return EXIT_ERROR
+    if flags["output_file"] and not _write_report(flags["output_file"], "", "a"):
+        return EXIT_ERROR  # found before any work is done, and before any fix is written
     diff_mode = flags["diff"]
     options = CheckOptions(fix=flags["fix"] or diff_mode, unsafe_fixes=settings.unsafe_fixes,
                            report_unused_suppressions=flags["report_unused_suppressions"],
@@ -138,14 +172,18 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     fixed = sorted((f for r in result.files for f in r.fixed), key=lambda f: f.sort_key())
     changed_files = [r for r in result.files if r.fixed_source is not None]
 
-    if stdin is not None and flags["fix"] and not diff_mode:
-        fixed_text = changed_files[0].fixed_source if changed_files else stdin[1]
-        sys.stdout.write(fixed_text)
+    out = sys.stdout
+    if stdin is not None and (flags["add_noqa"] or (flags["fix"] and not diff_mode)):
+        # The buffer goes back to stdout in its own encoding (the same bytes if nothing changed); the file
+        # of that name on disk may differ from the editor's unsaved buffer and is never written.
+        text = changed_files[0].fixed_source if changed_files else stdin[1]
+        if flags["add_noqa"]:
+            text, added, noqa_errors = with_noqa(text, findings)
+        sys.stdout.buffer.write(raw if text == stdin[1] else stdin_source.encode(text))
         out = sys.stderr
-    else:
-        out = sys.stdout
     if flags["add_noqa"]:
-        added, noqa_errors = add_noqa(findings)
+        if stdin is None:
+            added, noqa_errors = add_noqa(result.files)
         for error in noqa_errors:
             _error(error.line())
         click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
@@ -164,8 +202,8 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if human and not flags["quiet"]:
         report += _summary(findings, fixed, settings.unsafe_fixes, flags["show_fixes"])
     if flags["output_file"]:
-        with open(flags["output_file"], "w", encoding="utf-8") as handle:
-            handle.write(report)
+        if not _write_report(flags["output_file"], report, "w"):
+            return EXIT_ERROR
     else:
         out.write(report)
     if result.errors or result.write_errors:
@@ -175,6 +213,26 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if findings or (flags["exit_non_zero_on_fix"] and changed_files):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _check_per_file_ignores(registry: Registry, settings) -> None:
+    for glob, codes in settings.per_file_ignores:
+        for code in codes:
+            try:
+                registry.expand(code)
+            except ConfigError as exc:
+                raise ConfigError(f"{settings.config_path}: `per-file-ignores.{glob}`: {exc}") from None
+
+
+def _write_report(path: str, report: str, mode: str) -> bool:
+    """Mode "a" writes nothing: it checks that the report can be written (directory exists, writable)."""
+    try:
+        with open(path, mode, encoding="utf-8") as handle:
+            handle.write(report)
+    except OSError as exc:
+        _error(f"error: {path}: cannot write the report: {exc.strerror or exc}")
+        return False
+    return True
 
 
 def _plural(count: int, word: str) -> str:
@@ -190,7 +248,7 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool) -> str:
             counts = by_file.setdefault(f.filename, {})
             counts[(f.code, f.name)] = counts.get((f.code, f.name), 0) + 1
         for filename, counts in by_file.items():
-            lines.append(f"- {filename}:")
+            lines.append(f"- {printable(filename)}:")
             lines.extend(f"    {n} × {code} ({name})" for (code, name), n in sorted(counts.items()))
         lines.append("")
     if not findings and not fixed:
@@ -214,7 +272,7 @@ def _report_diff(changed_files, fixed, result, flags) -> int:
     for file_result in changed_files:
         sys.stdout.writelines(difflib.unified_diff(
             python_lines(file_result.original), python_lines(file_result.fixed_source),
-            fromfile=f"a/{file_result.filename}", tofile=f"b/{file_result.filename}"))
+            fromfile=f"a/{printable(file_result.filename)}", tofile=f"b/{printable(file_result.filename)}"))
     if not flags["quiet"]:
         click.echo(f"Would fix {_plural(len(fixed), 'error')}." if fixed else "No errors would be fixed.", err=True)
     if result.errors:

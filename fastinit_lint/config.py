@@ -12,12 +12,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .ignore_patterns import PatternError, compile_pattern
 from .lightning_facts import KNOWN_STRATEGY_NAMES, strategy_from_name, Strategy
 
 CONFIG_FILE = "fastinit-lint.toml"
 TABLE = "fastinit-lint"
 DEFAULT_MAX_FILE_BYTES = 20_000_000
 ROOT_MARKERS = (".git", "pyproject.toml", ".hg")
+MAX_FILE_SECONDS_LIMIT = 86_400  # the timer takes at most ~9e9 s; a bound over a day bounds nothing
 
 
 class ConfigError(Exception):
@@ -41,6 +43,7 @@ class Settings:
     max_file_seconds: int = 60
     max_file_memory_mb: int = 2048
     root: str = "."
+    index_project: bool = True  # False when no project marker was found: only the given paths are indexed
     config_path: str | None = None
     strategy_source: str = ""  # where `strategy` was set, for messages: "--strategy" or the config file
 
@@ -57,10 +60,23 @@ def _str_list(key: str, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _glob(key: str, glob: str) -> str:
+    try:
+        compile_pattern(glob)
+    except PatternError as exc:
+        raise ConfigError(f"`{key}`: {exc}") from None
+    return glob
+
+
+def _globs(key: str, value: object) -> tuple[str, ...]:
+    return tuple(_glob(key, glob) for glob in _str_list(key, value))
+
+
 def _per_file_ignores(value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(f"`per-file-ignores` must be a table of glob = [codes], got {value!r}")
-    return tuple((glob, _str_list(f"per-file-ignores.{glob}", codes)) for glob, codes in value.items())
+    return tuple((_glob("per-file-ignores", glob), _str_list(f"per-file-ignores.{glob}", codes))
+                 for glob, codes in value.items())
 
 
 def _strategy(value: object) -> Strategy:
@@ -70,9 +86,11 @@ def _strategy(value: object) -> Strategy:
     return strategy_from_name(value)
 
 
-def _positive_int(key: str, value: object) -> int:
+def _positive_int(key: str, value: object, limit: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"`{key}` must be a positive integer, got {value!r}")
+    if limit is not None and value > limit:
+        raise ConfigError(f"`{key}` must be at most {limit}, got {value!r}")
     return value
 
 
@@ -93,15 +111,15 @@ _PARSERS = {
     "ignore": lambda v: ("ignore", _str_list("ignore", v)),
     "extend-select": lambda v: ("extend_select", _str_list("extend-select", v)),
     "per-file-ignores": lambda v: ("per_file_ignores", _per_file_ignores(v)),
-    "exclude": lambda v: ("exclude", _str_list("exclude", v)),
-    "extend-exclude": lambda v: ("extend_exclude", _str_list("extend-exclude", v)),
+    "exclude": lambda v: ("exclude", _globs("exclude", v)),
+    "extend-exclude": lambda v: ("extend_exclude", _globs("extend-exclude", v)),
     "strategy": lambda v: ("strategy", _strategy(v)),
     "large-layer-threshold": lambda v: ("large_layer_threshold", _positive_int("large-layer-threshold", v)),
     "create-then-cast-threshold": lambda v: ("create_then_cast_threshold", _positive_int("create-then-cast-threshold", v)),
     "unknown-size": lambda v: ("unknown_size", _unknown_size(v)),
     "unsafe-fixes": lambda v: ("unsafe_fixes", _bool("unsafe-fixes", v)),
     "max-file-bytes": lambda v: ("max_file_bytes", _positive_int("max-file-bytes", v)),
-    "max-file-seconds": lambda v: ("max_file_seconds", _positive_int("max-file-seconds", v)),
+    "max-file-seconds": lambda v: ("max_file_seconds", _positive_int("max-file-seconds", v, MAX_FILE_SECONDS_LIMIT)),
     "max-file-memory-mb": lambda v: ("max_file_memory_mb", _positive_int("max-file-memory-mb", v)),
 }
 
@@ -127,6 +145,8 @@ def _load_toml(path: Path) -> dict:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 (byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
@@ -135,7 +155,10 @@ def _table_in(path: Path) -> dict | None:
     data = _load_toml(path)
     if path.name == CONFIG_FILE:
         return data
-    table = data.get("tool", {}).get(TABLE)
+    tools = data.get("tool", {})
+    if not isinstance(tools, dict):
+        raise ConfigError(f"{path}: `tool` must be a table, got {tools!r}")
+    table = tools.get(TABLE)
     if table is not None and not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.{TABLE}] must be a table")
     return table
@@ -153,18 +176,34 @@ def find_config(start: Path) -> tuple[Path, dict] | None:
     return None
 
 
-def find_root(start: Path) -> Path:
+def find_root(start: Path) -> Path | None:
+    """The closest directory holding a project marker, or None: then there is no project beyond the paths
+    given, and indexing `start`'s whole tree for context (a home directory, `/tmp`) would be wrong and slow."""
     for directory in (start, *start.parents):
         if any((directory / marker).exists() for marker in ROOT_MARKERS):
             return directory
-    return start
+    return None
+
+
+def search_start(path: str) -> Path:
+    """Where the search for a path's config and project root starts: the path if it is a directory, else the
+    directory holding it, as spelled. A symlink given is not followed there: a link in an untrusted checkout
+    must not make the directory it points to the project (its config read, the cache written, files fixed)."""
+    given = Path(os.path.abspath(path))
+    return given if given.is_dir() and not given.is_symlink() else given.parent
+
+
+def project_root(path: str) -> str:
+    """The real path of the project holding `path`: its closest config's directory, else the closest
+    ancestor holding a root marker (as `load_settings` finds it)."""
+    start = search_start(path)
+    found = find_config(start)
+    return os.path.realpath(found[0].parent if found is not None else find_root(start) or start)
 
 
 def load_settings(start: str, config_path: str | None = None, overrides: dict | None = None) -> Settings:
     """Settings for a run whose paths start at `start`; CLI `overrides` (field name -> value) win."""
-    start_dir = Path(start).resolve()
-    if not start_dir.is_dir():
-        start_dir = start_dir.parent
+    start_dir = search_start(start)
     values: dict = {}
     if config_path is not None:
         path = Path(config_path)
@@ -172,7 +211,7 @@ def load_settings(start: str, config_path: str | None = None, overrides: dict | 
             raise ConfigError(f"{config_path}: config file not found")
         table = _table_in(path) or {}
         values.update(parse_table(table, str(path)))
-        root = path.resolve().parent
+        root = find_root(start_dir)  # the project is where the paths are, not where the config file is
         values["config_path"] = str(path)
     else:
         found = find_config(start_dir)
@@ -183,7 +222,8 @@ def load_settings(start: str, config_path: str | None = None, overrides: dict | 
             values["config_path"] = str(path)
         else:
             root = find_root(start_dir)
-    values["root"] = os.fspath(root)
+    values["index_project"] = root is not None
+    values["root"] = os.path.realpath(root or start_dir)
     if "strategy" in values:
         values["strategy_source"] = f"config {values['config_path']}"
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}

@@ -1,15 +1,19 @@
 """Which files a run checks: paths from the command line, walked with excludes and `.gitignore`.
 
 Directory symlinks are not followed while walking (as git does), which is what makes symlink loops
-harmless; a symlinked directory given explicitly is walked. Display names keep the spelling the user
-typed, so `examples/train.py` stays relative in every output format.
+harmless; a symlinked directory given explicitly is walked if it points inside the project. A file or
+directory whose real path is outside the project holding it (a symlink in an untrusted checkout,
+`innocent.py -> ../../victim.py`) is neither read nor fixed: it is reported once and skipped. Display names keep the spelling the user typed, so
+`examples/train.py` stays relative in every output format.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Iterator
 
+from .config import project_root
 from .diagnostics import FileError
 from .ignore_patterns import PatternSet
 
@@ -45,17 +49,20 @@ class Excluder:
         self.config = PatternSet(list(excludes))
         self.respect_gitignore = respect_gitignore
         self._gitignores: dict[str, PatternSet | None] = {}
+        self.errors: list[FileError] = []  # bad `.gitignore` lines, each reported once (the file is read once)
 
     def _gitignore(self, directory: str) -> PatternSet | None:
         if directory not in self._gitignores:
             path = os.path.join(directory, ".gitignore")
             patterns = None
             if self.respect_gitignore and os.path.isfile(path):
+                bad: list[tuple[int, str]] = []
                 try:
                     with open(path, encoding="utf-8", errors="replace") as handle:
-                        patterns = PatternSet(handle.read().splitlines())
+                        patterns = PatternSet(handle.read().splitlines(), bad)
                 except OSError:
                     patterns = None
+                self.errors.extend(FileError(path, f"{message}; pattern ignored", row) for row, message in bad)
             self._gitignores[directory] = patterns
         return self._gitignores[directory]
 
@@ -90,16 +97,57 @@ class Excluder:
         return bool(verdict)
 
 
+class _Confinement:
+    """The real directories a run may read and write files in: the project root, and the project root of
+    each path given outside it (`fastinit-lint projA/x.py projB/y.py` lints both projects)."""
+
+    def __init__(self, root: str) -> None:
+        self.roots = [_as_prefix(os.path.realpath(root))]
+
+    def admits(self, real: str) -> bool:
+        real = _as_prefix(real)
+        return any(real.startswith(root) for root in self.roots)
+
+    def admits_given(self, given: str, real: str) -> bool:
+        """Whether `real`, where the path `given` on the command line really is, lies in a project: the
+        one holding `given` as spelled, not the one its symlinks lead to."""
+        if not self.admits(real):
+            self.roots.append(_as_prefix(project_root(given)))
+        return self.admits(real)
+
+
+def _as_prefix(directory: str) -> str:
+    return directory if directory.endswith(os.sep) else directory + os.sep
+
+
+def _outside(display: str, is_dir: bool) -> FileError:
+    return FileError(display, f"symlink to a {'directory' if is_dir else 'file'} outside the project; skipped")
+
+
 class _Walk:
     """Directory state carried down a walk, so each entry costs string joins instead of relpath calls:
     its path relative to the project root (None outside it) and the `.gitignore` files that apply."""
 
-    def __init__(self, excluder: Excluder, found: list[SourceFile], seen: dict) -> None:
+    def __init__(self, excluder: Excluder, found: list[SourceFile], seen: dict, confinement: _Confinement,
+                 errors: list[FileError]) -> None:
         self.excluder, self.found, self.seen = excluder, found, seen
+        self.confinement, self.errors = confinement, errors
+
+    def walk(self, *top) -> None:
+        """The tree below `top` (`directory`'s arguments) in the order a recursive walk takes, driven by a
+        stack of listings instead of recursion: a tree deeper than Python's recursion limit is walked too."""
+        stack = [self.directory(*top)]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+            else:
+                stack.append(self.directory(*child))
 
     def directory(self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]],
-                  real: str) -> None:
-        """`real` is `path` with symlinks resolved: directory symlinks are not followed, so a child's is the
+                  real: str) -> Iterator[tuple]:
+        """Adds the files of one directory; yields its subdirectories, as `directory`'s arguments, in order.
+        `real` is `path` with symlinks resolved: directory symlinks are not followed, so a child's is the
         parent's joined with its name, and files are keyed by where they really are at no cost."""
         try:
             entries = sorted(os.scandir(path), key=lambda e: e.name)
@@ -120,11 +168,17 @@ class _Walk:
                 continue
             child_display = os.path.join(display, entry.name) if display != "." else entry.name
             if is_dir:
-                self.directory(child_display, entry.path, child_rel, gitignores, os.path.join(real, entry.name))
+                yield child_display, entry.path, child_rel, gitignores, os.path.join(real, entry.name)
                 continue
-            link = entry.is_symlink()
-            _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)),
-                 os.path.realpath(entry.path) if link else os.path.join(real, entry.name), link)
+            if not entry.is_symlink():
+                _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)),
+                     os.path.join(real, entry.name), False)
+                continue
+            target = os.path.realpath(entry.path)
+            if self.confinement.admits(target):
+                _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)), target, True)
+            else:
+                self.errors.append(_outside(child_display, False))
 
     def _excluded(self, entry: os.DirEntry, rel: str | None, is_dir: bool, gitignores) -> bool:
         if rel is not None and self.excluder.config.match(rel, is_dir):
@@ -152,17 +206,22 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
     found: list[SourceFile] = []
     errors: list[FileError] = []
     seen: dict[str, tuple[int, bool]] = {}  # real path -> (index in found, reached through a symlink)
+    confinement = _Confinement(excluder.root)
     for given in paths:
         absolute = os.path.abspath(given)
         if os.path.isdir(absolute):
             if force_exclude and excluder.excluded(absolute, True):
                 continue
+            real = os.path.realpath(absolute)
+            if not confinement.admits_given(given, real):
+                errors.append(_outside(given, True))
+                continue
             rel = os.path.relpath(absolute, excluder.root).replace(os.sep, "/")
             rel = None if rel.startswith("..") else "" if rel == "." else rel
             inherited = [(d, p) for d in excluder.ancestors(absolute) if (p := excluder._gitignore(d)) is not None]
             try:
-                _Walk(excluder, found, seen).directory(given.rstrip("/") or "/", absolute, rel, inherited,
-                                                      os.path.realpath(absolute))
+                _Walk(excluder, found, seen, confinement, errors).walk(given.rstrip("/") or "/", absolute, rel,
+                                                                       inherited, real)
             except FileNotFoundError as exc:
                 errors.append(FileError(given, f"cannot list directory: {exc}"))
             continue
@@ -174,6 +233,10 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
             continue  # an explicit file we do not lint (pre-commit may pass any staged file)
         if force_exclude and excluder.excluded(absolute, False):
             continue
-        _add(found, seen, SourceFile(given, absolute, kind), os.path.realpath(absolute), os.path.islink(absolute))
+        real = os.path.realpath(absolute)
+        if not confinement.admits_given(given, real):
+            errors.append(_outside(given, False))
+            continue
+        _add(found, seen, SourceFile(given, absolute, kind), real, os.path.islink(absolute))
     found.sort(key=lambda f: f.display)
     return found, errors

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .facts import FileFacts
 from .index import ProjectIndex
 from .names import FileNames, ScopeKey, dotted_name
-from .torch_sizes import LAZY_MODULES, PARAMETER_FREE, TENSOR_FACTORIES, TORCH_MODULES
+from .torch_sizes import LAZY_MODULES, MAX_COUNT_BITS, PARAMETER_FREE, TENSOR_FACTORIES, TORCH_MODULES, bounded_prod
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,10 @@ class Size:
                     tuple(dict.fromkeys(self.notes + other.notes)))
 
     def times(self, n: object) -> "Size":
-        if isinstance(n, Unknown):
-            return Size(self.count, True, tuple(dict.fromkeys(self.depends + n.names)), self.large_kind, self.notes)
-        return Size(self.count * int(n), self.unknown, self.depends, self.large_kind, self.notes)
+        if isinstance(n, int) and n.bit_length() + abs(self.count).bit_length() <= MAX_COUNT_BITS:
+            return Size(self.count * n, self.unknown, self.depends, self.large_kind, self.notes)
+        names = n.names if isinstance(n, Unknown) else (TOO_LARGE if isinstance(n, int) else repr(n)[:80],)
+        return Size(self.count, True, tuple(dict.fromkeys(self.depends + names)), self.large_kind, self.notes)
 
     def describe(self) -> str:
         if not self.unknown:
@@ -99,6 +100,71 @@ _NN_PREFIXES = ("torch.nn.", "torch.nn.modules.")
 _PARAMETER = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
 _MAX_DEPTH = 12
+# Bounds on what a checkout can make us compute (its code is untrusted): a folded str/bytes/list/tuple/dict holds
+# at most _MAX_ITEMS items all told (an item reachable twice counts twice: walking and printing pay for it twice),
+# nested at most _MAX_VALUE_NESTING deep; integers have at most MAX_COUNT_BITS bits; the interpreter nests at most
+# _MAX_NESTING evaluations (expressions, statements, constants, project classes), well within Python's recursion
+# limit. Past a bound the value is unknown.
+_MAX_ITEMS = 10_000
+_MAX_VALUE_NESTING = 32
+_MAX_NESTING = 100
+_MAX_TEXT_NESTING = 50
+TOO_LARGE = "a value too large to evaluate"
+TOO_DEEP = "an expression nested too deeply to evaluate"
+_SEQUENCES = (str, bytes, list, tuple)
+
+
+def _weight(value: object) -> int:
+    """Items reachable in a folded value, counting a str or bytes by its length; stops past the bounds
+    (returning more than _MAX_ITEMS), so the walk itself costs at most _MAX_ITEMS steps."""
+    weight, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (str, bytes)):
+            weight += len(item)
+        elif isinstance(item, int):
+            weight += 1 if item.bit_length() <= MAX_COUNT_BITS else _MAX_ITEMS + 1
+        elif isinstance(item, (list, tuple, dict)):
+            children = list(item.values()) if isinstance(item, dict) else item
+            weight += 1 + len(children) if level < _MAX_VALUE_NESTING else _MAX_ITEMS + 1
+            if weight <= _MAX_ITEMS:
+                stack.extend((child, level + 1) for child in children)
+        else:
+            weight += 1
+        if weight > _MAX_ITEMS:
+            break
+    return weight
+
+
+def _within_bounds(value: object) -> bool:
+    if isinstance(value, int):
+        return value.bit_length() <= MAX_COUNT_BITS
+    return not isinstance(value, (*_SEQUENCES, dict)) or _weight(value) <= _MAX_ITEMS
+
+
+def _too_large_to_fold(op: ast.operator, left: object, right: object) -> bool:
+    """Whether `left <op> right` could exceed the bounds: checked before computing it, since computing it is
+    the harm (`"x" * 10**9`, `10 ** 10**10`, `"%0999999999d" % 0`)."""
+    if isinstance(op, ast.Mod):
+        return isinstance(left, (str, bytes))
+    if isinstance(op, ast.Mult):
+        for sequence, n in ((left, right), (right, left)):
+            if isinstance(sequence, _SEQUENCES) and isinstance(n, int) and n > 0:
+                return n.bit_length() > MAX_COUNT_BITS or _weight(sequence) * n > _MAX_ITEMS
+    if isinstance(op, ast.Pow) and isinstance(left, int) and isinstance(right, int) and right > 0:
+        return right.bit_length() > MAX_COUNT_BITS or (abs(left).bit_length() - 1) * right > MAX_COUNT_BITS
+    return False
+
+
+def _text(node: ast.AST) -> str:
+    """`ast.unparse(node)` for messages; unparse recurses, so a node nested past the bound is named, not printed."""
+    stack = [(node, 0)]
+    while stack:
+        item, level = stack.pop()
+        if level > _MAX_TEXT_NESTING:
+            return TOO_DEEP
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(item))
+    return ast.unparse(node)
 
 
 def _leaves(data) -> int | Unknown:
@@ -136,10 +202,13 @@ class Estimator:
         self._class_memo: dict[tuple, Size] = {}
         self._active: set[str] = set()
         self._constants: dict[tuple[str, str], object] = {}
+        self._nesting = 0  # evaluations in progress (see _MAX_NESTING)
+        self._cut = 0  # evaluations refused for depth so far (_MAX_NESTING, `_parse`): what met one is unknown
 
     # Entry points ------------------------------------------------------------------------------
     def expression(self, expr: ast.expr, frame: Frame) -> Size:
-        return size_of(self.eval(expr, frame))
+        cut = self._cut
+        return self._unless_cut(size_of(self.eval(expr, frame)), cut)
 
     def new_frame(self, facts: FileFacts, scope: ScopeKey) -> Frame:
         return Frame(facts, scope)
@@ -150,6 +219,23 @@ class Estimator:
 
     def statement(self, stmt: ast.stmt, frame: Frame, depth: int = 0) -> Size:
         """Parameters a statement of `__init__` registers on `self`, updating the frame."""
+        if self._nesting >= _MAX_NESTING:
+            self._cut += 1
+            return Size(0, True, (TOO_DEEP,))
+        self._nesting += 1
+        cut = self._cut
+        try:
+            return self._unless_cut(self._statement(stmt, frame, depth), cut)
+        finally:
+            self._nesting -= 1
+
+    def _unless_cut(self, size: Size, cut: int) -> Size:
+        """`size`, unknown if evaluating it met the nesting bound: what the cut part builds is not known."""
+        if self._cut == cut or size.unknown:
+            return size
+        return Size(size.count, True, (*size.depends, TOO_DEEP), size.large_kind, size.notes)
+
+    def _statement(self, stmt: ast.stmt, frame: Frame, depth: int) -> Size:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             value = self.eval(stmt.value, frame, depth)
@@ -159,8 +245,7 @@ class Estimator:
         if isinstance(stmt, ast.For):
             count = self._range_count(stmt.iter, frame)
             if count is None:
-                return ZERO if not self._body_size(stmt.body, frame, depth) else \
-                    self._body_size(stmt.body, frame, depth).times(Unknown((ast.unparse(stmt.iter),)))
+                return self._body_size(stmt.body, frame, depth).times(Unknown((_text(stmt.iter),)))
             if isinstance(stmt.target, ast.Name):
                 frame.env[stmt.target.id] = Unknown((stmt.target.id,))
             return self._body_size(stmt.body, frame, depth).times(count)
@@ -172,7 +257,7 @@ class Estimator:
             if first.count == second.count and not (first.unknown or second.unknown):
                 return first
             merged = first if first.count >= second.count else second
-            return Size(merged.count, True, (*merged.depends, ast.unparse(stmt.test)), first.large_kind or second.large_kind)
+            return Size(merged.count, True, (*merged.depends, _text(stmt.test)), first.large_kind or second.large_kind)
         return ZERO
 
     def _body_size(self, body: list[ast.stmt], frame: Frame, depth: int) -> Size:
@@ -241,8 +326,19 @@ class Estimator:
 
     # Expressions -------------------------------------------------------------------------------
     def eval(self, node: ast.expr, frame: Frame, depth: int = 0) -> object:
+        if self._nesting >= _MAX_NESTING:
+            self._cut += 1
+            return Unknown((TOO_DEEP,))
+        self._nesting += 1
+        try:
+            return self._eval(node, frame, depth)
+        finally:
+            self._nesting -= 1
+
+    def _eval(self, node: ast.expr, frame: Frame, depth: int) -> object:
         if isinstance(node, ast.Constant):
-            return node.value
+            # A literal can be huge too (hexadecimal integers have no digit limit).
+            return node.value if _within_bounds(node.value) else Unknown((TOO_LARGE,))
         if isinstance(node, ast.Name):
             return self._name(node.id, frame)
         if isinstance(node, ast.Attribute):
@@ -256,23 +352,28 @@ class Estimator:
             unknown = _unknown_of(left, right)
             if unknown:
                 return unknown
+            if _too_large_to_fold(node.op, left, right):
+                return Unknown((_text(node),))
             try:
-                return _BINOPS[type(node.op)](left, right)
+                value = _BINOPS[type(node.op)](left, right)
             except Exception:  # noqa: BLE001 - non-foldable operands
-                return Unknown((ast.unparse(node),))
+                return Unknown((_text(node),))
+            return value if _within_bounds(value) else Unknown((_text(node),))
         if isinstance(node, ast.UnaryOp):
             operand = self.eval(node.operand, frame, depth)
             if isinstance(operand, Unknown) or not isinstance(operand, (int, float, bool)):
-                return operand if isinstance(operand, Unknown) else Unknown((ast.unparse(node),))
+                return operand if isinstance(operand, Unknown) else Unknown((_text(node),))
             return {ast.USub: lambda v: -v, ast.UAdd: lambda v: v, ast.Not: lambda v: not v}.get(type(node.op), lambda v: Unknown())(operand)
         if isinstance(node, (ast.Tuple, ast.List)):
             items = []
             for element in node.elts:
                 value = self.eval(element.value if isinstance(element, ast.Starred) else element, frame, depth)
                 items.extend(value if isinstance(element, ast.Starred) and isinstance(value, list) else [value])
-            return tuple(items) if isinstance(node, ast.Tuple) else items
+            value = tuple(items) if isinstance(node, ast.Tuple) else items
+            return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, ast.Dict):
-            return {i: self.eval(v, frame, depth) for i, v in enumerate(node.values)}
+            value = {i: self.eval(v, frame, depth) for i, v in enumerate(node.values)}
+            return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self._comprehension(node, frame, depth)
         if isinstance(node, ast.Call):
@@ -281,7 +382,7 @@ class Estimator:
             test = self.eval(node.test, frame, depth)
             if not isinstance(test, (Unknown, Module, Tensor)):
                 return self.eval(node.body if test else node.orelse, frame, depth)
-        return Unknown((ast.unparse(node),))
+        return Unknown((_text(node),))
 
     def _name(self, name: str, frame: Frame) -> object:
         if name in frame.env:
@@ -291,10 +392,11 @@ class Estimator:
         facts = frame.facts
         if name in facts.constants:
             key = (facts.filename, name)
-            if key not in self._constants:
-                self._constants[key] = Unknown((name,))  # cycle guard
-                self._constants[key] = self.eval(ast.parse(facts.constants[name], mode="eval").body,
-                                                 Frame(facts, ()))
+            if key in self._constants:
+                return self._constants[key]
+            self._constants[key] = Unknown((name,))  # cycle guard
+            tree = self._parse(facts.constants[name], "eval")
+            self._constants[key] = Unknown((TOO_DEEP,)) if tree is None else self.eval(tree.body, Frame(facts, ()))
             return self._constants[key]
         return Unknown((name,))
 
@@ -309,21 +411,24 @@ class Estimator:
             source = dict(cls.fields).get(node.attr)
             if source is not None:
                 facts = self._facts_of(owner.qualname) or frame.facts
-                return self.eval(ast.parse(source, mode="eval").body, Frame(facts, cls.scope[:-1]), depth + 1)
+                tree = self._parse(source, "eval")
+                if tree is None:
+                    return Unknown((TOO_DEEP,))
+                return self.eval(tree.body, Frame(facts, cls.scope[:-1]), depth + 1)
         if isinstance(owner, Module):
             weight = dict(owner.weights).get(node.attr)
             if weight is not None:
                 return _Shared(Tensor(weight, 2))
         dotted = dotted_name(node)
-        return Unknown((dotted or ast.unparse(node),))
+        return Unknown((dotted or _text(node),))
 
     def _comprehension(self, node: ast.ListComp | ast.GeneratorExp, frame: Frame, depth: int) -> object:
         if len(node.generators) != 1:
-            return Unknown((ast.unparse(node),))
+            return Unknown((_text(node),))
         generator = node.generators[0]
         count = self._range_count(generator.iter, frame)
         if count is None:
-            count = Unknown((ast.unparse(generator.iter),))
+            count = Unknown((_text(generator.iter),))
         if isinstance(generator.target, ast.Name):
             frame.env[generator.target.id] = Unknown((generator.target.id,))
         element = size_of(self.eval(node.elt, frame, depth))
@@ -346,25 +451,25 @@ class Estimator:
         if depth > _MAX_DEPTH:
             return Unknown(("<recursion>",))
         if isinstance(call.func, ast.Attribute) and call.func.attr == "from_pretrained":
-            return Module(Size(0, True, (f"{ast.unparse(call.func)}(...)",), True))
+            return Module(Size(0, True, (f"{_text(call.func)}(...)",), True))
         qnames = frame.names.resolve_node(call.func, frame.scope)
         for qname in sorted(qnames):
             result = self._known_call(qname, call, frame, depth)
             if result is not None:
                 return result
-        return Unknown((ast.unparse(call.func) + "(...)",))
+        return Unknown((_text(call.func) + "(...)",))
 
     def _known_call(self, qname: str, call: ast.Call, frame: Frame, depth: int) -> object | None:
         name = qname.rsplit(".", 1)[-1]
         if qname in _PARAMETER:
             tensor = self.eval(call.args[0], frame, depth) if call.args else None
             # A tensor we cannot size is not evidence of a matrix: presume it small (dims unknown -> 0).
-            return tensor if isinstance(tensor, Tensor) else Tensor(Unknown((ast.unparse(call),)), 0)
+            return tensor if isinstance(tensor, Tensor) else Tensor(Unknown((_text(call),)), 0)
         if qname in ("torch.tensor", "torch.as_tensor") and call.args:
             data = self.eval(call.args[0], frame, depth)
             if isinstance(data, (list, tuple)):
                 return Tensor(_leaves(data), _depth(data))
-            return Tensor(Unknown((ast.unparse(call),)), 0)
+            return Tensor(Unknown((_text(call),)), 0)
         if qname.startswith("torch.") and name in TENSOR_FACTORIES and qname.count(".") == 1:
             return self._tensor(name, call, frame, depth)
         if qname.startswith(_NN_PREFIXES):
@@ -385,14 +490,15 @@ class Estimator:
             if unknown:
                 return unknown
             try:
-                return {"int": int, "max": max, "min": min, "round": round}[name](*args)
+                value = {"int": int, "max": max, "min": min, "round": round}[name](*args)
             except Exception:  # noqa: BLE001
                 return None
+            return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if qname in self.index.classes:
             if self.index.is_nn_module(qname):
                 args, kwargs = self._args(call, frame, depth)
                 return Module(self.project_class(qname, args, kwargs, depth + 1))
-            return Config(qname) if not call.args and not call.keywords else Unknown((ast.unparse(call),))
+            return Config(qname) if not call.args and not call.keywords else Unknown((_text(call),))
         return None
 
     def _stack(self, call: ast.Call, frame: Frame, depth: int) -> Module:
@@ -412,7 +518,7 @@ class Estimator:
         if name == "randint":
             shape_args = [next((k.value for k in call.keywords if k.arg == "size"), args[-1] if args else None)]
         if name == "normal":
-            return Tensor(Unknown((ast.unparse(call),)), 2)
+            return Tensor(Unknown((_text(call),)), 2)
         values = [self.eval(a, frame, depth) for a in shape_args if a is not None]
         if len(values) == 1 and isinstance(values[0], (tuple, list)):
             values = list(values[0])
@@ -424,11 +530,11 @@ class Estimator:
         if unknown:
             return Tensor(unknown, len(values))
         if not all(isinstance(v, int) for v in values):
-            return Tensor(Unknown((ast.unparse(call),)), len(values))
-        numel = 1
-        for v in values:
-            numel *= v
-        return Tensor(numel, len(values))
+            return Tensor(Unknown((_text(call),)), len(values))
+        try:
+            return Tensor(bounded_prod(values), len(values))
+        except OverflowError:
+            return Tensor(Unknown((TOO_LARGE,)), len(values))
 
     def _torch_module(self, name: str, call: ast.Call, frame: Frame, depth: int) -> Module:
         positional, defaults, formula, large_kind = TORCH_MODULES[name]
@@ -444,12 +550,24 @@ class Estimator:
         try:
             count = formula(bound)
         except Exception:  # noqa: BLE001 - arguments of the wrong type: say unknown rather than guess
-            return Module(Size(0, True, (ast.unparse(call),), large_kind))
+            return Module(Size(0, True, (_text(call),), large_kind))
+        if not isinstance(count, (int, float)) or isinstance(count, int) and count.bit_length() > MAX_COUNT_BITS:
+            # Not a number (`Linear(2, [0])` multiplies lists), or too large to compute with or print.
+            return Module(Size(0, True, (_text(call) if not isinstance(count, int) else TOO_LARGE,), large_kind))
         weights = ()
         if name in ("Linear", "Embedding", "EmbeddingBag", "Bilinear"):
             bias = bound["out_features"] if name in ("Linear", "Bilinear") and bound.get("bias") else 0
             weights = (("weight", count - bias),)
         return Module(Size(count, False, (), large_kind), weights)
+
+    def _parse(self, source: str, mode: str = "exec") -> ast.AST | None:
+        """Code phase 1 parsed, parsed again; None if it is too deep to parse from this far down the stack
+        (`ast` bounds its C recursion by the caller's depth), which counts as a cut."""
+        try:
+            return ast.parse(source, mode=mode)
+        except RecursionError:
+            self._cut += 1
+            return None
 
     # Project classes ---------------------------------------------------------------------------
     def _facts_of(self, qualname: str) -> FileFacts | None:
@@ -473,7 +591,10 @@ class Estimator:
             return ZERO
         self._active.add(qualname)
         try:
-            init = ast.parse(cls.init_source).body[0]
+            tree = self._parse(cls.init_source)
+            if tree is None:
+                return Size(0, True, (TOO_DEEP,), True)  # like a recursive class: presumed large
+            init = tree.body[0]
             frame = Frame(facts, (*cls.scope, ("def", "__init__")))
             frame.env["__class__"] = qualname
             self._bind(frame, init, args, kwargs)
@@ -482,7 +603,7 @@ class Estimator:
                 size = Size(size.count, True, size.depends, any_large(init), size.notes)
         finally:
             self._active.discard(qualname)
-        self._class_memo[key] = size
+        self._class_memo[key] = size  # like _MAX_DEPTH, a cut depends on the first caller's depth: memoized anyway
         return size
 
     def _bind(self, frame: Frame, init: ast.FunctionDef, args: list, kwargs: dict, note_defaults: bool = False) -> None:
@@ -500,7 +621,7 @@ class Estimator:
                 value = self.eval(defaults[param], Frame(frame.facts, frame.scope[:-1]))
                 frame.env[param] = value
                 if note_defaults and not isinstance(value, Unknown):
-                    frame.notes.append(f"default {param}={ast.unparse(defaults[param])}")
+                    frame.notes.append(f"default {param}={_text(defaults[param])}")
             else:
                 annotation = annotations.get(param)
                 qnames = frame.names.resolve_node(annotation, frame.scope[:-1]) if annotation is not None else ()

@@ -7,11 +7,11 @@ which some rule can fire. Facts are small and picklable so they cache and cross 
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import os
 import re
 import textwrap
+import threading
 from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
@@ -187,14 +187,33 @@ class _LazyNames:
 
     def __getattr__(self, name: str):
         if self._table is None:
-            module, is_package = module_name(self._path)
+            try:
+                self._table = self._build(read=True)
+            except RecursionError:
+                # Asked from deep in the estimator: `ast` (and our visitor) bound their recursion by the calling
+                # thread's remaining depth, so a file phase 1 handled near the top of the stack can fail here;
+                # a new thread starts at the top of its own.
+                worker = threading.Thread(target=self._build_on_fresh_stack, daemon=True)
+                worker.start()
+                worker.join()
+        return getattr(self._table, name)
+
+    def _build_on_fresh_stack(self) -> None:
+        try:
+            self._table = self._build(read=True)
+        except (RecursionError, MemoryError):  # too deep from any stack: no names
+            self._table = self._build(read=False)
+
+    def _build(self, read: bool) -> FileNames:
+        module, is_package = module_name(self._path)
+        tree = ast.Module(body=[], type_ignores=[])
+        if read:
             try:
                 with open(self._path, "rb") as handle:
                     tree = ast.parse(handle.read())
             except (OSError, SyntaxError, ValueError):
-                tree = ast.Module(body=[], type_ignores=[])
-            self._table = collect_names(tree, module, is_package, module_level_only=True)
-        return getattr(self._table, name)
+                pass
+        return collect_names(tree, module, is_package, module_level_only=True)
 
 
 def module_name(path: str) -> tuple[str, bool]:
@@ -205,19 +224,29 @@ def module_name(path: str) -> tuple[str, bool]:
     return ".".join((*_packages(directory), *(() if is_package else (stem,)))), is_package
 
 
-@functools.lru_cache(maxsize=4096)
+_layout: dict[str, tuple[str, ...]] = {}
+
+
 def _packages(directory: str) -> tuple[str, ...]:
     """Package names down to `directory`; cached because every file of a directory asks (a stat per level).
     Each run starts by forgetting them (`forget_layout`): a long-lived process may see `__init__.py` files come
-    and go between runs."""
-    if not os.path.isfile(os.path.join(directory, "__init__.py")):
-        return ()
-    parent, package = os.path.split(directory)
-    return (*_packages(parent), package)
+    and go between runs. A loop, not recursion: a checkout can nest packages thousands deep."""
+    below: list[tuple[str, str]] = []  # (directory, package name), deepest first
+    while directory not in _layout:
+        parent, package = os.path.split(directory)
+        if parent == directory or not os.path.isfile(os.path.join(directory, "__init__.py")):
+            _layout[directory] = ()
+            break
+        below.append((directory, package))
+        directory = parent
+    names = _layout[directory]
+    for directory, package in reversed(below):
+        names = _layout[directory] = (*names, package)
+    return names
 
 
 def forget_layout() -> None:
-    _packages.cache_clear()
+    _layout.clear()
 
 
 def _literal_text(node: ast.AST | None) -> str | None:

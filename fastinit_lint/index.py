@@ -140,22 +140,32 @@ class ProjectIndex:
             pending.extend(c for base in self.classes[current].bases for c in base)
         return chain
 
-    def inherits(self, qualname: str, targets: frozenset[str], _seen: frozenset[str] = frozenset()) -> bool:
-        """Whether project class `qualname` derives from any of `targets`, through any chain of project classes."""
-        key = (qualname, targets)
-        if key in self._subclass_memo:
-            return self._subclass_memo[key]
-        cls = self.classes.get(self.canonical(qualname))
-        result = False
-        if cls is not None and qualname not in _seen:
-            seen = _seen | {qualname}
-            result = any(
-                candidate in targets or self.inherits(candidate, targets, seen)
-                for base in cls.bases
-                for candidate in base
-            )
-        self._subclass_memo[key] = result
-        return result
+    def inherits(self, qualname: str, targets: frozenset[str]) -> bool:
+        """Whether project class `qualname` derives from any of `targets`, through any chain of project classes.
+        Iterative (a checkout can chain thousands of classes) and cycle-safe; every class on the found path is
+        memoized True, and every class seen by a search that found nothing False (it reaches nothing more)."""
+        memo = self._subclass_memo
+        if (qualname, targets) in memo:
+            return memo[(qualname, targets)]
+        parent: dict[str, str | None] = {qualname: None}
+        stack, found = [qualname], None
+        while stack and found is None:
+            current = stack.pop()
+            cls = self.classes.get(self.canonical(current))
+            for candidate in (c for base in (cls.bases if cls is not None else ()) for c in base):
+                if candidate in targets or memo.get((candidate, targets)):
+                    found = current
+                    break
+                if candidate not in parent and (candidate, targets) not in memo:
+                    parent[candidate] = current
+                    stack.append(candidate)
+        if found is None:
+            memo.update(((name, targets), False) for name in parent)
+            return False
+        while found is not None:
+            memo[(found, targets)] = True
+            found = parent[found]
+        return True
 
     def canonical(self, qualname: str) -> str:
         """The project class `qualname` names through package re-exports (`from .model import GPT` in

@@ -11,6 +11,8 @@ import ast
 import gc
 import os
 import pickle
+import signal
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence
@@ -19,22 +21,24 @@ from .cache import Cache
 from .checker import CheckOptions, check_text, gate
 from .config import Settings
 from .diagnostics import FileError, FileResult
-from .discovery import Excluder, SourceFile, discover, DEFAULT_EXCLUDES
+from .discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
 from .facts import FileFacts, forget_layout, python_facts
 from .ignore_patterns import PatternSet
 from .index import ProjectIndex, project_digest, summarize
-from .limits import FileTimeout, time_limit
+from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
+from .pool import Lost, isolated_map
 from .progress import Progress
 from .rule import Rule
-from .source import SourceError, decode, digest_bytes, read_bytes
+from .source import SourceError, digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
-from .writer import ChangedOnDisk, write_atomic
+from .writer import WriteRefused, write_atomic
 
 
 class IndexEntry:
     """Phase 1's outcome for one file. Pickled (to the parent process, into the cache), its facts travel as
     one pickled blob, unpickled only when read: a warm run checks sizes, mtimes and digests and never
-    needs them, and a cache save re-pickles only the entries that changed."""
+    needs them, and a cache save re-pickles only the entries that changed. Blobs come only from our own
+    workers or from a cache file whose MAC verified (cache.py), so unpickling them runs nothing foreign."""
 
     def __init__(self, size: int, mtime_ns: int, digest: str, facts: FileFacts | None, markers: frozenset[str],
                  has_directives: bool, error: FileError | None, facts_digest: str = "") -> None:
@@ -44,6 +48,7 @@ class IndexEntry:
         self.filename = facts.filename if facts is not None else ""  # the display name the facts were made under
         self.summary = summarize(facts) if facts is not None else None  # what the index needs without the facts
         self._facts, self._blob = facts, None
+        self.verified_ns = 0  # when the run that last found this entry true of its file started (`_vouch`)
 
     @property
     def facts(self) -> FileFacts | None:
@@ -91,22 +96,41 @@ _STATE: dict = {}
 
 def _bounded(work: Callable, item, display: str, doing: str):
     """`work(item)` under the per-file time limit; a FileError instead of a result when it runs out of time
-    or memory, so one pathological file is reported and skipped."""
-    limit = _STATE["settings"].max_file_seconds
+    or memory, so one pathological file is reported and skipped. (Native code ignores the alarm: a worker
+    stuck in it is killed by the parent, see `_lost`.)"""
     try:
-        with time_limit(limit):
+        with time_limit(_STATE["settings"].max_file_seconds):
             return work(item)
     except FileTimeout:
-        return FileError(display, f"{doing} took longer than {limit} s (max-file-seconds); skipped")
+        return FileError(display, _took_too_long(doing))
     except MemoryError:
-        return FileError(display, f"ran out of memory while {doing}; skipped")
+        return FileError(display, f"ran out of memory while {doing} (max-file-memory-mb = "
+                                  f"{_STATE['settings'].max_file_memory_mb}); skipped")
+
+
+def _took_too_long(doing: str) -> str:
+    return f"{doing} took longer than {_STATE['settings'].max_file_seconds} s (max-file-seconds); skipped"
+
+
+def _lost(doing: str, why: Lost) -> str:
+    """The error line for a file whose worker was killed at the time bound or died in native code."""
+    if why.timed_out:
+        return _took_too_long(doing)
+    if why.signal == signal.SIGSEGV:
+        return f"crashed while {doing} (SIGSEGV: nested too deeply for the parser's stack?); skipped"
+    if why.signal is not None:  # LibCST aborts (SIGABRT) when an allocation fails under the worker's limit
+        return (f"crashed while {doing} ({why.signal_name()}: out of memory? max-file-memory-mb = "
+                f"{_STATE['settings'].max_file_memory_mb}); skipped")
+    return f"crashed while {doing} (worker exited with code {why.exit_code}; please report this); skipped"
 
 
 def _index_one(source: SourceFile) -> tuple[str, IndexEntry]:
     outcome = _bounded(_index_unbounded, source, source.display, "indexing")
-    if isinstance(outcome, FileError):
-        return source.display, IndexEntry(-1, -1, "", None, frozenset(), False, outcome)
-    return outcome
+    return _index_failed(source, outcome.message) if isinstance(outcome, FileError) else outcome
+
+
+def _index_failed(source: SourceFile, message: str) -> tuple[str, IndexEntry]:
+    return source.display, IndexEntry(-1, -1, "", None, frozenset(), False, FileError(source.display, message))
 
 
 def _index_unbounded(source: SourceFile) -> tuple[str, IndexEntry]:
@@ -116,7 +140,7 @@ def _index_unbounded(source: SourceFile) -> tuple[str, IndexEntry]:
     except OSError:
         size, mtime = -1, -1
     try:
-        text_source = decode(read_bytes(source.path), _STATE["settings"].max_file_bytes)
+        text_source = read_source(source.path, _STATE["settings"].max_file_bytes)
         return source.display, _facts_for(source, text_source.text, text_source.digest, size, mtime)
     except SourceError as exc:
         error = FileError(source.display, exc.message, exc.row, exc.column)
@@ -141,7 +165,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
         row, col = exc.lineno or 1, exc.offset or 1
         error = FileError(source.display, f"syntax error: {exc.msg}", row, col)
         return IndexEntry(size, mtime, digest, None, markers, False, error)
-    except (RecursionError, MemoryError):
+    except RecursionError:  # (a MemoryError is `_bounded`'s to report)
         error = FileError(source.display, "too deeply nested to parse; skipped")
         return IndexEntry(size, mtime, digest, None, markers, False, error)
     except SourceError as exc:
@@ -155,6 +179,10 @@ def _check_one(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     return FileResult(task[0].display, errors=[outcome]) if isinstance(outcome, FileError) else outcome
 
 
+def _check_failed(task: tuple[SourceFile, frozenset[str]], message: str) -> FileResult:
+    return FileResult(task[0].display, errors=[FileError(task[0].display, message)])
+
+
 def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     source, codes = task
     state = _STATE
@@ -164,8 +192,11 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
         if "stdin" in state and state["stdin"][0] == source.display:
             text, encoding, digest = state["stdin"][1], "utf-8", None
         else:
-            text_source = decode(read_bytes(source.path), state["settings"].max_file_bytes)
+            text_source = read_source(source.path, state["settings"].max_file_bytes)
             text, encoding, digest = text_source.text, text_source.encoding, text_source.digest
+            if digest != entry.digest:  # edited since phase 1: its facts (lines, names) describe other text
+                return FileResult(source.display, errors=[FileError(
+                    source.display, "file changed on disk while being checked; skipped (run again)")])
         result = check_text(source.display, text, entry.facts, state["index"].get(), state["settings"], rules,
                             entry.markers, state["options"], codes)
     except SourceError as exc:
@@ -183,31 +214,35 @@ def _size(source: SourceFile) -> int:
         return 0
 
 
-def _map(function: Callable, items: Sequence, jobs: int, progress: Progress,
-         from_workers: Callable[[object], None] | None = None) -> list:
-    """`function` over `items`, in forked workers unless there is one job or a handful of items;
-    `from_workers` sees each result as it arrives from a worker (in this process, while others run)."""
+def _map(function: Callable, failed: Callable[[object, str], object], doing: str, items: Sequence, jobs: int,
+         progress: Progress, from_workers: Callable[[object], None] | None = None) -> list:
+    """`function` over `items` in forked workers, also for one job or one item: LibCST's native parser can
+    crash the process or hang where no alarm reaches it, and only a worker can die or be killed for one
+    file. A lost item gets `failed(item, why)`. `from_workers` sees each result as it arrives (in this
+    process, while others run)."""
     results = []
     try:
-        if jobs <= 1 or len(items) < 4:
-            for item in items:
-                results.append(function(item))
-                progress.tick()
-            return results
-        import multiprocessing  # here, not at the top: a warm run forks nothing and skips ~10 ms of imports
-        from concurrent.futures import ProcessPoolExecutor
-
-        context = multiprocessing.get_context("fork")
-        chunksize = max(1, min(16, len(items) // (jobs * 32)))  # small chunks: big files come first
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for result in pool.map(function, items, chunksize=chunksize):
-                results.append(result)
-                progress.tick()
-                if from_workers is not None:
-                    from_workers(result)
+        for result in isolated_map(function, items, jobs, _STATE["settings"].max_file_seconds + 1, _setup_worker,
+                                   lambda item, why: failed(item, _lost(doing, why)), _cannot_fork):
+            results.append(result)
+            progress.tick()
+            if from_workers is not None:
+                from_workers(result)
         return results
     finally:
         progress.close()
+
+
+def _setup_worker() -> None:
+    limit_memory(_STATE["settings"].max_file_memory_mb)
+
+
+def _cannot_fork(error: OSError) -> None:
+    if _STATE.get("cannot_fork"):
+        return  # said once per run, not once per phase
+    _STATE["cannot_fork"] = True
+    sys.stderr.write(f"fastinit-lint: warning: cannot start worker processes ({error.strerror or error}); "
+                     f"checking in this process, without crash isolation\n")
 
 
 class _PerFileIgnores:
@@ -231,16 +266,18 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     settings = request.settings
     jobs = request.jobs or os.cpu_count() or 1
     forget_layout()
+    allow_valid_python()
     excludes = (*(settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDES), *settings.extend_exclude)
     excluder = Excluder(settings.root, excludes)
     errors: list[FileError] = []
     if request.stdin is not None:
         name = request.stdin[0]
-        sources = [SourceFile(name, os.path.abspath(name), "python")]
+        sources = [SourceFile(name, os.path.abspath(name), file_kind(name) or "python")]
     else:
         sources, errors = discover(request.paths, excluder, request.force_exclude)
     checked = {s.display for s in sources}
     context_sources = _project_context(request, excluder, sources)
+    errors.extend(excluder.errors)
 
     cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None)
     _STATE.clear()
@@ -286,7 +323,8 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     preload.wait()  # never fork while another thread may hold the import lock
     if tasks:
         index.get()  # built before the fork, so workers inherit one instead of each building it
-    for result in _map(_check_one, tasks, jobs, Progress("checking", len(tasks), request.progress)):
+    for result in _map(_check_one, _check_failed, "checking", tasks, jobs,
+                       Progress("checking", len(tasks), request.progress)):
         results[result.filename] = result
     for name, result in results.items():
         if result.errors or result.fixed_source is not None:
@@ -304,9 +342,10 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
 def _project_context(request: RunRequest, excluder: Excluder, sources: list[SourceFile]) -> list[SourceFile]:
     """Index the rest of the project too: a Trainer's strategy in `train.py` must still be known when only
     `model.py` changed (pre-commit gives files) or only `src/` is linted. Nothing to add when the project
-    root itself is given."""
+    root itself is given; without a project marker there is no project to index."""
     root = os.path.realpath(request.settings.root)
-    if request.stdin is None and any(os.path.realpath(p) == root for p in request.paths):
+    if not request.settings.index_project or (
+            request.stdin is None and any(os.path.realpath(p) == root for p in request.paths)):
         return []
     context, _ = discover([request.settings.root], excluder)
     given = {s.path for s in sources}
@@ -375,30 +414,55 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
                preload: _LibCSTPreload) -> tuple[dict[str, IndexEntry], int]:
     entries: dict[str, IndexEntry] = {}
     todo = []
+    by_digest = 0  # entries kept after a doubt: saved again, so the next run trusts their stat
     for source in sources:
         if request.stdin is not None and source.display == request.stdin[0]:
             text = request.stdin[1]
             entries[source.display] = _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
             continue
         cached = cache.facts.get(source.path)
-        if cached is not None:
-            try:
-                stat = os.stat(source.path)
-                if (stat.st_size, stat.st_mtime_ns) == (cached.size, cached.mtime_ns) and cached.has_facts \
-                        and cached.filename == source.display:
-                    entries[source.display] = cached
-                    continue
-            except OSError:
-                pass
+        vouched = _vouch(source, cached, request.settings.max_file_bytes) if cached is not None else None
+        if vouched is not None:
+            entries[source.display] = cached
+            by_digest += vouched == "digest"
+            continue
         todo.append(source)
     todo.sort(key=_size, reverse=True)  # largest first: no single big file left running at the end
-    for display, entry in _map(_index_one, todo, jobs, Progress("indexing", len(todo), request.progress), preload.consider):
+    for display, entry in _map(_index_one, _index_failed, "indexing", todo, jobs,
+                               Progress("indexing", len(todo), request.progress), preload.consider):
         entries[display] = entry
     by_display = {s.display: s for s in sources}
     for display, entry in entries.items():
         if entry.error is None and entry.size >= 0:
+            entry.verified_ns = cache.started_ns
             cache.facts[by_display[display].path] = entry
-    return entries, len(todo)
+    return entries, len(todo) + by_digest
+
+
+# File timestamps lag the clock by up to their granularity (a kernel tick; 2 s on FAT), so a change made
+# just after a run looked at a file can carry a ctime a little before that run started.
+_TIMESTAMP_SLACK_NS = 2_000_000_000
+
+
+def _vouch(source: SourceFile, cached: IndexEntry, max_bytes: int) -> str | None:
+    """How a cached entry is known to still be true of its file: "stat", or "digest" when the stat leaves a
+    doubt (the entry then takes the file's new mtime); None when it is not. Size and mtime can both survive
+    an edit (`os.utime`, `cp -p`, tar); the ctime cannot, so the stat alone is trusted only for a file whose
+    ctime is older than the run that last verified the entry (git's racy-entry rule)."""
+    if not cached.has_facts or cached.filename != source.display:
+        return None
+    try:
+        stat = os.stat(source.path)
+        if stat.st_size != cached.size:
+            return None
+        if stat.st_mtime_ns == cached.mtime_ns and stat.st_ctime_ns < cached.verified_ns - _TIMESTAMP_SLACK_NS:
+            return "stat"
+        if digest_bytes(read_bytes(source.path, max_bytes)) != cached.digest:
+            return None
+    except (OSError, SourceError):
+        return None
+    cached.mtime_ns = stat.st_mtime_ns
+    return "digest"
 
 
 def _write_fixes(results) -> list[FileError]:
@@ -409,9 +473,8 @@ def _write_fixes(results) -> list[FileError]:
         path = result.filename
         try:
             write_atomic(path, result.fixed_source.encode(result.encoding), result.digest)
-        except ChangedOnDisk:
-            errors.append(FileError(path, "file changed on disk while being checked; fixes not written"))
+        except WriteRefused as exc:
+            errors.append(FileError(path, f"{exc}; fixes not written"))
         except OSError as exc:
             errors.append(FileError(path, f"cannot write fixed file: {exc.strerror or exc}"))
     return errors
-

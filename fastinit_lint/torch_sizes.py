@@ -8,13 +8,26 @@ every formula with real modules built on the meta device, over hypothesis-genera
 from __future__ import annotations
 
 import math
+import operator
 from typing import Callable
 
 Params = dict[str, object]
 
 
+# The largest count (and operand) the estimator computes: real models are far below 2**64 parameters, so a bigger
+# integer comes from a hostile file, and computing with or printing it could take minutes or gigabytes.
+MAX_COUNT_BITS = 1024
+
+
+def bounded_prod(values) -> int:
+    """`math.prod` of integers, refused (OverflowError) when the product could exceed MAX_COUNT_BITS."""
+    if sum(abs(int(v)).bit_length() for v in values) > MAX_COUNT_BITS:
+        raise OverflowError("product too large")
+    return math.prod(int(v) for v in values)
+
+
 def _prod(shape) -> int:
-    return math.prod(shape) if isinstance(shape, (tuple, list)) else int(shape)
+    return bounded_prod(shape) if isinstance(shape, (tuple, list)) else int(shape)
 
 
 def _ntuple(value, n: int) -> tuple:
@@ -104,14 +117,16 @@ def _rnn(gates: int) -> Callable[[Params], int]:
         hidden, proj = p["hidden_size"], p.get("proj_size", 0) or 0
         real_hidden = proj if proj > 0 else hidden
         directions = 2 if p["bidirectional"] else 1
-        total = 0
-        for layer in range(p["num_layers"]):
-            layer_input = p["input_size"] if layer == 0 else real_hidden * directions
+
+        def layer(layer_input: int) -> int:
             per_direction = gates * hidden * layer_input + gates * hidden * real_hidden
             per_direction += 2 * gates * hidden if p["bias"] else 0
             per_direction += proj * hidden if proj > 0 else 0
-            total += directions * per_direction
-        return total
+            return directions * per_direction
+
+        # Layers after the first are alike: a product, not a loop, so `num_layers=10**12` costs nothing.
+        layers = operator.index(p["num_layers"])  # an int, as `range` required
+        return layer(p["input_size"]) + (layers - 1) * layer(real_hidden * directions) if layers > 0 else 0
 
     return count
 

@@ -74,11 +74,13 @@ def _check_movable(analysis: MethodAnalysis, moved: list[Statement]) -> None:
     super_index = next((i for i, s in enumerate(analysis.statements) if s.is_super_init), None)
     if super_index is None:
         raise CannotMove("`__init__` does not call `super().__init__()`")
-    if any(analysis.statements.index(s) < super_index for s in moved):
+    # By identity: `list.index` compares statements field by field (their trees), quadratic in `__init__`'s length.
+    if any(id(s) in ids for s in analysis.statements[:super_index]):
         raise CannotMove("layers are built before `super().__init__()`")
     kept_locals = {n for s in analysis.statements if id(s) not in ids for n in s.stores}
+    moved_stores = {n for m in moved for n in m.stores}
     for s in moved:
-        shared = (s.loads - {n for m in moved for n in m.stores}) & kept_locals
+        shared = (s.loads - moved_stores) & kept_locals
         if shared:
             raise CannotMove(f"moved code reads local `{sorted(shared)[0]}`, which code staying in `__init__` also needs")
 

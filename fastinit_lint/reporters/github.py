@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..diagnostics import Finding
+from .printable import printable
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escaped as the workflow-command rules say, then `printable`: no other control character (a lone
+    `\x85`, a terminal escape) or undecodable byte reaches the log either."""
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _property(text: str) -> str:

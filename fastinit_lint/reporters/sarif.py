@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Sequence
+from urllib.parse import quote
 
 from .. import __version__
 from ..diagnostics import Finding, Location
@@ -16,7 +18,9 @@ def _region(start: Location, end: Location) -> dict:
 
 
 def _uri(filename: str) -> str:
-    return filename.replace("\\", "/")
+    """A valid URI reference (SARIF requires one): the name's bytes percent-encoded, so a space, a newline
+    or a byte that is not UTF-8 is spelled out rather than breaking the URI."""
+    return quote(os.fsencode(filename.replace("\\", "/")), safe="/")
 
 
 def _rule(rule) -> dict:

@@ -7,6 +7,7 @@ from typing import Sequence
 
 from ..diagnostics import Finding
 from ..source import SourceError, python_lines, read_source
+from .printable import printable
 
 
 def _marker(finding: Finding, unsafe_fixes: bool) -> str:
@@ -15,8 +16,8 @@ def _marker(finding: Finding, unsafe_fixes: bool) -> str:
 
 
 def _head(finding: Finding, unsafe_fixes: bool, color) -> str:
-    where = color(f"{finding.filename}:{finding.location.row}:{finding.location.column}:", "bold")
-    return f"{where} {color(finding.code, 'red')}{_marker(finding, unsafe_fixes)} {finding.message}"
+    where = color(f"{printable(finding.filename)}:{finding.location.row}:{finding.location.column}:", "bold")
+    return f"{where} {color(finding.code, 'red')}{_marker(finding, unsafe_fixes)} {printable(finding.message)}"
 
 
 def concise(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=lambda t, _s: t, **_: object) -> str:
@@ -46,12 +47,12 @@ def full(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=lambd
             pad = " " * len(gutter)
             width = max(1, (f.end_location.column - f.location.column) if f.end_location.row == f.location.row
                         else len(line) - f.location.column + 1)
-            out.append(f"{pad} |\n{gutter} | {line}\n{pad} | {' ' * (f.location.column - 1)}{color('^' * width, 'red')}\n")
+            out.append(f"{pad} |\n{gutter} | {printable(line)}\n{pad} | {' ' * (f.location.column - 1)}{color('^' * width, 'red')}\n")
         if f.fix is not None:
             hint = f.fix.message if _marker(f, unsafe_fixes) else f"{f.fix.message} (unsafe: needs --unsafe-fixes)"
-            out.append(f"  = help: {hint}\n")
+            out.append(f"  = help: {printable(hint)}\n")
         elif f.no_fix_reason:
-            out.append(f"  = note: no automatic fix: {f.no_fix_reason}\n")
+            out.append(f"  = note: no automatic fix: {printable(f.no_fix_reason)}\n")
         out.append("\n")
     return "".join(out)
 
