@@ -36,6 +36,7 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     strategy: Strategy | None = None
     large_layer_threshold: int = 1_000_000
+    create_then_cast_threshold: int = 100_000_000  # FI007: below it the extra copy costs milliseconds
     unknown_size: str = "large"
     unsafe_fixes: bool = False
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
@@ -49,7 +50,7 @@ class Settings:
     def fingerprint(self) -> str:
         """What a cached result depends on besides the file itself."""
         relevant = (self.select, self.ignore, self.extend_select, self.per_file_ignores, self.strategy, self.strategy_source,
-                    self.large_layer_threshold, self.unknown_size, self.unsafe_fixes)
+                    self.large_layer_threshold, self.create_then_cast_threshold, self.unknown_size, self.unsafe_fixes)
         return repr(relevant)
 
 
@@ -114,6 +115,7 @@ _PARSERS = {
     "extend-exclude": lambda v: ("extend_exclude", _globs("extend-exclude", v)),
     "strategy": lambda v: ("strategy", _strategy(v)),
     "large-layer-threshold": lambda v: ("large_layer_threshold", _positive_int("large-layer-threshold", v)),
+    "create-then-cast-threshold": lambda v: ("create_then_cast_threshold", _positive_int("create-then-cast-threshold", v)),
     "unknown-size": lambda v: ("unknown_size", _unknown_size(v)),
     "unsafe-fixes": lambda v: ("unsafe_fixes", _bool("unsafe-fixes", v)),
     "max-file-bytes": lambda v: ("max_file_bytes", _positive_int("max-file-bytes", v)),

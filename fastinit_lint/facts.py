@@ -13,6 +13,7 @@ import re
 import textwrap
 import threading
 from dataclasses import dataclass, field
+from typing import Iterator, NamedTuple
 
 from .lightning_facts import (
     MODEL_PARALLEL,
@@ -68,6 +69,9 @@ class ClassFact:
     init_source: str | None = None  # `__init__`, dedented: the estimator re-parses it on demand
     fields: tuple[tuple[str, str], ...] = ()  # class-level `name[: T] = value` (config dataclass defaults)
     owns_tensors: bool = False  # `__init__` mentions nn.Parameter / register_parameter / non-persistent buffers
+    # Loads in the Lightning hooks that run on a fitted model (`on_train_start`, `setup`, ...):
+    # (hook, row, partial: `strict=False`).
+    hook_loads: tuple[tuple[str, int, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,56 @@ class RunnerFact:
     strategy: Strategy
     strategy_site: Site
     precision: str | None  # None when not statically known; Lightning's default is "32-true"
+    # Candidate qualnames of the strategy object's class when it is not one of Lightning's (a project
+    # subclass such as `MyFSDP(FSDPStrategy)`): the index decides what it derives from.
+    strategy_classes: tuple[str, ...] = ()
+    conditional: bool = False  # `FSDPStrategy() if n > 1 else "auto"`: sharded on some runs only
+
+
+@dataclass(frozen=True)
+class TrainFact:
+    """A call that builds, trains or materializes a model: `trainer.fit(m)`, `fabric.setup(m)`,
+    `LightningCLI(Cls)`, a YAML `model: class_path:`, `m.to_empty(...)`, `fully_shard(m)`."""
+
+    call: str  # "fit", "setup", "LightningCLI", "class_path", "to_empty", ...
+    receiver: str | None  # the runner variable (`trainer`, `self.fabric`); None when no runner is named
+    scope: ScopeKey
+    site: Site
+    targets: tuple[str, ...]  # candidate qualnames of the model's class, or of a function returning it
+    # How the model was built: the receiver of the `init_module(empty_init=True)` it was built under,
+    # META_DEVICE under `torch.device("meta")`, else None.
+    built_under: str | None = None
+    raises: bool = False  # inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure itself
+    # The receiver or the model is a parameter of the enclosing module-level function, (position, name): the
+    # index follows the calls of that function (`def train(model, trainer): trainer.fit(model)`).
+    receiver_param: tuple[int, str] | None = None
+    model_param: tuple[int, str] | None = None
+
+    def __str__(self) -> str:
+        if self.call == "LightningCLI":
+            shown = f"LightningCLI({self.targets[0].rsplit('.', 1)[-1] if self.targets else ''})"
+        elif self.call == "class_path":
+            shown = f"model: class_path: {self.targets[0]}"
+        elif self.receiver is not None:
+            shown = f"{self.receiver}.{self.call}(...)"
+        else:  # a method of the model itself, or a function taking it
+            shown = f".{self.call}(...)" if self.call == "to_empty" else f"{self.call}(...)"
+        return f"`{shown}` at {self.site}"
+
+
+META_DEVICE = "torch.device(\"meta\")"
+
+
+@dataclass(frozen=True)
+class CallFact:
+    """A call passing a Trainer/Fabric to a function: `train(GPT(), trainer)`, `fabric.launch(main, cfg)`
+    (which calls `main(fabric, cfg)`). Arguments by position (int) or keyword (str)."""
+
+    function: tuple[str, ...]  # candidate qualnames of the called function
+    scope: ScopeKey
+    site: Site
+    runners: tuple[tuple[int | str, str], ...]  # (argument, runner variable)
+    models: tuple[tuple[int | str, tuple[str, ...], str | None], ...]  # (argument, targets, built_under)
 
 
 @dataclass
@@ -93,17 +147,19 @@ class FileFacts:
     runners: list[RunnerFact] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # module-level NAME = <call-free expression>
     cast_hint: bool = False  # text looks like a module cast/move after construction (FI007's gate)
-    # `X.init_module(empty_init=True)` (receiver, scope, site) and `torch.device("meta")` sites (None, scope, site)
-    meta_sites: list[tuple[str | None, ScopeKey, Site]] = field(default_factory=list)
     # First line (decorators included) of each top-level statement: lets phase 2 find where a statement
     # starts without generating the code before it. Local to this file, so not part of `digest()`.
     statement_lines: tuple[int, ...] = ()
+    trains: list[TrainFact] = field(default_factory=list)
+    calls: list[CallFact] = field(default_factory=list)
+    # Module-level functions that return a model: (qualname, candidate qualnames of what they return).
+    returns: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def digest(self) -> str:
         """What other files can see of this one; a comment or body-only edit leaves it unchanged.
         (repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.)"""
-        payload = repr((self.filename, self.module, self.classes, self.runners, self.meta_sites,
-                        sorted(self.constants.items())))
+        payload = repr((self.filename, self.module, self.classes, self.runners, sorted(self.constants.items()),
+                        self.trains, self.calls, self.returns))
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def __getstate__(self) -> dict:
@@ -199,15 +255,44 @@ def _literal_text(node: ast.AST | None) -> str | None:
     return None
 
 
+class _Assignment(NamedTuple):
+    row: int
+    value: ast.AST
+    built_under: str | None  # see TrainFact
+    branch: tuple[tuple[int, int], ...]  # the `if` branches it sits in
+
+
+def _reaching(earlier: list[_Assignment]) -> list[_Assignment]:
+    """Of a variable's assignments before a use (in order), those whose value may reach it: the last one, and
+    the last one of each other branch of an `if` it is in (`if a: m = A() else: m = B()`, then `fit(m)`)."""
+    if not earlier:
+        return []
+    last = earlier[-1]
+    reaching = [last]
+    for assignment in reversed(earlier[:-1]):
+        exclusive = any(a[0] == b[0] and a[1] != b[1] for a, b in zip(assignment.branch, last.branch))
+        if exclusive and not any(r.branch == assignment.branch for r in reaching):
+            reaching.insert(0, assignment)
+    return reaching
+
+
 class _FactCollector(ast.NodeVisitor):
     """Classes and runner constructions, with the scope chain the names table uses."""
 
-    def __init__(self, facts: FileFacts, marked: list[int]) -> None:
+    def __init__(self, facts: FileFacts, marked: list[int], lines: list[str]) -> None:
         self.facts = facts
         self.marked = marked
+        self.lines = lines
         self.scope: ScopeKey = ()
-        # Per scope: name -> [(row, value)] for "a variable assigned a literal in the same scope".
-        self.assignments: dict[ScopeKey, dict[str, list[tuple[int, ast.AST]]]] = {}
+        # Per scope: name -> [(row, value, built_under)] for "a variable assigned in the same scope", with the
+        # `init_module(empty_init=True)`/meta-device context the assignment ran in.
+        self.assignments: dict[ScopeKey, dict[str, list[_Assignment]]] = {}
+        self.branch: list[tuple[int, int]] = []  # (id of an enclosing `if`, 0 body / 1 else) down to here
+        self.built_under: str | None = None  # innermost `with` building on meta / empty (see TrainFact)
+        self.params: dict[ScopeKey, list[str]] = {}  # positional parameters of module-level functions
+        self.runner_names: dict[ScopeKey, set[str]] = {}  # variables bound to a Trainer/Fabric, per scope
+        self.passing: dict[frozenset[str], re.Pattern] = {}  # text that can pass one of those runners on
+        self.raises = False  # inside `with pytest.raises(...)` / `pytest.warns(...)`
 
     def _site(self, node: ast.AST) -> Site:
         return Site(self.facts.filename, node.lineno)
@@ -227,6 +312,24 @@ class _FactCollector(ast.NodeVisitor):
                 self._walk_statement(statement)
             elif not isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._record_assignments(statement)
+                if self._mentions_runner(statement):  # may hand this scope's runner to a function
+                    for node in _scope_nodes(statement):
+                        if isinstance(node, ast.Call):
+                            self._maybe_passes_runner(node)
+
+    def _mentions_runner(self, statement: ast.stmt) -> bool:
+        """Whether the statement's text can pass this scope's runner as an argument (or `launch` with it):
+        most statements of a training function mention the runner without handing it over."""
+        names = self.runner_names.get(self.scope)
+        if not names:
+            return False
+        key = frozenset(names)
+        if key not in self.passing:
+            alternatives = "|".join(sorted(map(re.escape, names)))
+            self.passing[key] = re.compile(rf"(?:^|[(,])\s*(?:\w+\s*=\s*)?(?:{alternatives})\s*(?:[,)]|$)|"
+                                           rf"(?:{alternatives})\.launch\(", re.MULTILINE)
+        text = "".join(self.lines[statement.lineno - 1:statement.end_lineno or statement.lineno])
+        return self.passing[key].search(text) is not None
 
     def _walk_statement(self, node: ast.AST) -> None:
         visit = getattr(self, f"visit_{type(node).__name__}", None)
@@ -248,20 +351,49 @@ class _FactCollector(ast.NodeVisitor):
         if isinstance(node, ast.Assign):
             self._record_assignment(node)
             return
-        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
-            for item in getattr(node, block, None) or ():
-                if not isinstance(item, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+        for index, block in enumerate(("body", "orelse", "finalbody", "handlers", "cases")):
+            items = getattr(node, block, None)
+            if not items:
+                continue
+            self.branch.append((id(node), index if isinstance(node, ast.If) else 0))
+            for item in items:
+                if not isinstance(item, _DEFINITIONS):
                     self._record_assignments(item)
+            self.branch.pop()
 
     def _record_assignment(self, node: ast.Assign) -> None:
         for target in node.targets:
             if isinstance(target, ast.Name):
-                self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append((node.lineno, node.value))
+                self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append(
+                    _Assignment(node.lineno, node.value, self.built_under, tuple(self.branch)))
+
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        for index, block in enumerate((node.body, node.orelse)):
+            self.branch.append((id(node), index))
+            self.statements(block)
+            self.branch.pop()
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        outer = self.built_under, self.raises
+        for item in node.items:
+            self.visit(item)
+            context = item.context_expr
+            if isinstance(context, ast.Call):
+                self.built_under = self._building_context(context) or self.built_under
+                self.raises = self.raises or not PYTEST_RAISES.isdisjoint(
+                    self.facts.names.resolve_node(context.func, self.scope))
+        self.statements(node.body)
+        self.built_under, self.raises = outer
+
+    visit_AsyncWith = visit_With
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self._scoped("class", node.name, node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if not self.scope:
+            self.params[(("def", node.name),)] = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
         self._scoped("def", node.name, node)
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -269,50 +401,132 @@ class _FactCollector(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         self._record_assignment(node)
         if isinstance(node.value, ast.Call) and len(node.targets) == 1:
-            self._maybe_runner(node.value, dotted_name(node.targets[0]))
+            qnames = self.facts.names.resolve_node(node.value.func, self.scope)
+            self._maybe_runner(node.value, dotted_name(node.targets[0]), qnames)
+            self._maybe_train(node.value, qnames)
+            self._maybe_passes_runner(node.value)
             for arg in (*node.value.args, *(k.value for k in node.value.keywords)):
                 self.visit(arg)
             return
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
-        self._maybe_runner(node, None)
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "init_module" and any(
-                k.arg == "empty_init" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords):
-            self.facts.meta_sites.append((dotted_name(func.value), self.scope, self._site(node)))
-        elif node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "meta" \
-                and "torch.device" in self.facts.names.resolve_node(func, self.scope):
-            self.facts.meta_sites.append((None, self.scope, self._site(node)))
+        qnames = self.facts.names.resolve_node(node.func, self.scope)
+        self._maybe_runner(node, None, qnames)
+        self._maybe_train(node, qnames)
+        self._maybe_passes_runner(node)
         self.generic_visit(node)
+
+    def _param(self, name: str) -> tuple[int, str] | None:
+        params = self.params.get(self.scope, [])
+        return (params.index(name), name) if name in params else None
+
+    def _maybe_passes_runner(self, call: ast.Call) -> None:
+        runners = self.runner_names.get(self.scope, set())
+        if not runners:
+            return
+        func, args = call.func, list(call.args)
+        if isinstance(func, ast.Attribute) and func.attr == "launch" and dotted_name(func.value) in runners and args:
+            function, arguments = args[0], [(0, func.value), *((i + 1, a) for i, a in enumerate(args[1:]))]
+        else:
+            function, arguments = func, list(enumerate(args))
+        arguments += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+        passed = tuple((key, dotted_name(value)) for key, value in arguments if dotted_name(value) in runners)
+        if not passed:
+            return
+        models = []
+        for key, value in arguments:
+            built = self._model(value, call.lineno)
+            if built is not None and built[0]:
+                models.append((key, *built))
+        self.facts.calls.append(CallFact(tuple(sorted(self.facts.names.resolve_node(function, self.scope))), self.scope,
+                                         self._site(call), passed, tuple(models)))
+
+    def _building_context(self, call: ast.Call) -> str | None:
+        """The receiver of `X.init_module(empty_init=True)`, META_DEVICE for `torch.device("meta")`, else None."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "init_module" and any(
+                k.arg == "empty_init" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords):
+            return dotted_name(func.value)
+        if call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value == "meta" \
+                and "torch.device" in self.facts.names.resolve_node(func, self.scope):
+            return META_DEVICE
+        return None
+
+    def _maybe_train(self, call: ast.Call, qnames: frozenset[str]) -> None:
+        """`qnames`: what `call.func` resolves to (resolved once per call for this and `_maybe_runner`)."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in _TRAIN_CALLS:
+            receiver = dotted_name(func.value)
+            model = call.args[0] if call.args else next(
+                (k.value for k in call.keywords if k.arg == _TRAIN_CALLS[func.attr]), None)
+            if receiver is not None and model is not None:
+                self._train(func.attr, receiver, model, call)
+            return
+        if isinstance(func, ast.Attribute) and func.attr == "to_empty":
+            self._train("to_empty", None, func.value, call)
+            return
+        if qnames & _FULLY_SHARD and call.args:
+            self._train("fully_shard", None, call.args[0], call)
+        elif any(q.rsplit(".", 1)[-1] == "LightningCLI" and q.startswith(_CLI_NAMESPACES) for q in qnames):
+            model = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "model_class"), None)
+            targets = tuple(sorted(self.facts.names.resolve_node(model, self.scope))) if model is not None else ()
+            self.facts.trains.append(TrainFact("LightningCLI", None, self.scope, self._site(call), targets,
+                                               raises=self.raises))
+
+    def _model(self, model: ast.AST, row: int) -> tuple[tuple[str, ...], str | None] | None:
+        """What builds `model` (candidate qualnames) and under which init context; a Name is followed to the
+        value it was last given before `row` in this scope. None for a Name never assigned here."""
+        if not isinstance(model, ast.Name):
+            return constructed(model, self.facts.names, self.scope), None
+        reaching = _reaching([a for a in self.assignments.get(self.scope, {}).get(model.id, []) if a.row < row])
+        if not reaching:
+            return None
+        targets = sorted({q for a in reaching for q in constructed(a.value, self.facts.names, self.scope)})
+        return tuple(targets), reaching[-1].built_under
+
+    def _train(self, name: str, receiver: str | None, model: ast.AST, call: ast.Call) -> None:
+        built = self._model(model, call.lineno)
+        model_param = self._param(model.id) if built is None and isinstance(model, ast.Name) else None
+        receiver_param = self._param(receiver) if receiver is not None else None
+        targets, under = built or ((), None)
+        if targets or model_param:
+            self.facts.trains.append(TrainFact(name, receiver, self.scope, self._site(call), targets, under,
+                                               self.raises, receiver_param, model_param))
 
     def _value_of(self, node: ast.AST, row: int) -> tuple[ast.AST, int]:
         """Follow a Name to its last assignment before `row` in the same scope."""
         if isinstance(node, ast.Name):
-            earlier = [(r, v) for r, v in self.assignments.get(self.scope, {}).get(node.id, []) if r <= row]
+            earlier = [a for a in self.assignments.get(self.scope, {}).get(node.id, []) if a.row <= row]
             if earlier:
-                return earlier[-1][1], earlier[-1][0]
+                return earlier[-1].value, earlier[-1].row
         return node, getattr(node, "lineno", row)
 
-    def _strategy(self, node: ast.AST | None, row: int) -> tuple[Strategy, int]:
+    def _strategy(self, node: ast.AST | None, row: int) -> tuple[Strategy, int, tuple[str, ...], bool]:
+        """The strategy, the row stating it, candidate project strategy classes, and whether it is conditional."""
         if node is None:
-            return Strategy("auto"), row
+            return Strategy("auto"), row, (), False
         value, value_row = self._value_of(node, row)
+        if isinstance(value, ast.IfExp):  # sharded if either branch is: "may be sharded", said so in messages
+            branches = [self._strategy(branch, row) for branch in (value.body, value.orelse)]
+            chosen = next((b for b in branches if b[0].sharded or b[2]), branches[0])
+            return chosen[0], value_row, chosen[2], True
         text = _literal_text(value)
         if text is not None:
-            return strategy_from_name(text), value_row
+            return strategy_from_name(text), value_row, (), False
         if isinstance(value, ast.Call):
-            for qname in self.facts.names.resolve_node(value.func, self.scope):
+            qnames = self.facts.names.resolve_node(value.func, self.scope)
+            for qname in qnames:
                 kind = STRATEGY_CLASS_QNAMES.get(qname)
                 if kind == "deepspeed":
                     stage = next((k.value for k in value.keywords if k.arg == "stage"), None)
-                    return deepspeed_stage(_literal_text(stage) if stage is not None else None), value_row
+                    return deepspeed_stage(_literal_text(stage) if stage is not None else None), value_row, (), False
                 if kind is not None:
-                    return Strategy(kind), value_row
-        return Strategy(None), value_row
+                    return Strategy(kind), value_row, (), False
+            return Strategy(None), value_row, tuple(sorted(qnames)), False
+        return Strategy(None), value_row, (), False
 
-    def _maybe_runner(self, call: ast.Call, bound_to: str | None) -> None:
-        qnames = self.facts.names.resolve_node(call.func, self.scope)
+    def _maybe_runner(self, call: ast.Call, bound_to: str | None, qnames: frozenset[str]) -> None:
         kind = "trainer" if qnames & TRAINER_QNAMES else "fabric" if qnames & FABRIC_QNAMES else None
         if kind is None:
             return
@@ -320,23 +534,63 @@ class _FactCollector(ast.NodeVisitor):
         has_star = None in keywords
         strategy_node = keywords.get("strategy")
         if strategy_node is None and has_star:
-            strategy, row = Strategy(None), call.lineno
+            strategy, row, classes, conditional = Strategy(None), call.lineno, (), False
         else:
-            strategy, row = self._strategy(strategy_node, call.lineno)
+            strategy, row, classes, conditional = self._strategy(strategy_node, call.lineno)
         precision_node = keywords.get("precision")
         precision = None if has_star and precision_node is None else "32-true"
         if precision_node is not None:
             value, _ = self._value_of(precision_node, call.lineno)
             precision = _literal_text(value)
         self.facts.runners.append(
-            RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision)
+            RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
+                       classes, conditional)
         )
+        if bound_to is not None:
+            self.runner_names.setdefault(self.scope, set()).add(bound_to)
+
+
+# The calls that hand a model to a runner, and the keyword naming the model when it is not positional.
+_TRAIN_CALLS = {"fit": "model", "validate": "model", "test": "model", "predict": "model",
+                "setup": "module", "setup_module": "module"}
+_FULLY_SHARD = frozenset({"torch.distributed.fsdp.fully_shard", "torch.distributed._composable.fsdp.fully_shard",
+                          "torch.distributed._composable.fsdp.fully_shard.fully_shard"})
+_CLI_NAMESPACES = ("lightning.pytorch.", "pytorch_lightning.", "lightning.")
+PYTEST_RAISES = frozenset({"pytest.raises", "pytest.warns", "pytest.deprecated_call"})
+# Calls on a freshly built model that return it unchanged (for what a chain like `M().to(d).eval()` builds).
+_SAME_MODEL = frozenset({"to", "cuda", "cpu", "half", "bfloat16", "float", "double", "eval", "train", "requires_grad_",
+                         "to_empty"})
+
+
+def _scope_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """`node` and its descendants in the same scope (not inside nested functions or classes)."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        pending.extend(child for child in ast.iter_child_nodes(current)
+                       if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+
+
+def constructed(value: ast.AST | None, names: FileNames, scope: ScopeKey) -> tuple[str, ...]:
+    """Candidate qualnames of what builds the model `value`: the class of `Cls(...)`, of
+    `Cls.load_from_checkpoint(...)`, or the function of `build_model(...)` (the index follows its returns)."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _SAME_MODEL:
+        value = value.func.value
+    if not isinstance(value, ast.Call):
+        return ()
+    func = value.func
+    if isinstance(func, ast.Attribute) and func.attr == "load_from_checkpoint":
+        func = func.value
+    return tuple(sorted(names.resolve_node(func, scope)))
 
 
 _SIMPLE_VALUES = (ast.Constant, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp, ast.Tuple)
 # Text that must occur on a line (besides names aliasing a Trainer/Fabric) for it to construct a
-# Trainer/Fabric or build on the meta device: phase 1 walks into statements only on such lines.
-_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", '"meta"', "'meta'")
+# Trainer/Fabric, build on the meta device or hand a model to a runner: phase 1 walks into statements only
+# on such lines.
+_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", '"meta"', "'meta'", ".fit(", ".validate(", ".test(",
+                        ".predict(", ".setup(", ".setup_module(", "LightningCLI", ".to_empty(", "fully_shard(")
 _OWNS_TENSORS_TEXT = ("Parameter(", "register_parameter", "persistent=False")
 
 
@@ -352,8 +606,10 @@ class _Lines:
         return self.lines[node.lineno - 1].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
 
     def block(self, node: ast.AST) -> str:
+        """The statement's source, dedented. Line ends become `\n` first: `textwrap.dedent` sees a blank `\r\n`
+        line as unindented text and would dedent nothing, leaving a nested `__init__` unparseable."""
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-        return textwrap.dedent("".join(self.lines[first - 1:node.end_lineno]))
+        return textwrap.dedent("".join(line.rstrip("\r\n") + "\n" for line in self.lines[first - 1:node.end_lineno]))
 
 
 def _simple(value: ast.AST) -> bool:
@@ -380,7 +636,8 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
                         fields.append((target.id, text))
             owns = init_source is not None and any(t in init_source for t in _OWNS_TENSORS_TEXT)
             facts.classes.append(ClassFact(node.name, qualname, Site(facts.filename, node.lineno), bases, methods,
-                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns))
+                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns,
+                                           _hook_loads(node) if node.bases else ()))
             _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines)
         elif isinstance(node, (ast.If, ast.Try)) or type(node).__name__ == "TryStar":
             for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),
@@ -389,6 +646,22 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
 
 
 _CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
+# Lightning hooks that run on the model once `trainer.fit` (or validate/test/predict) has it.
+LOADING_HOOKS = frozenset({"setup", "configure_model", "on_fit_start", "on_train_start", "on_validation_start",
+                           "on_test_start", "on_predict_start", "on_load_checkpoint"})
+_LOADS = frozenset({"load_state_dict", "load_raw", "load_checkpoint"})
+
+
+def _hook_loads(classdef: ast.ClassDef) -> tuple[tuple[str, int, bool], ...]:
+    found = []
+    for method in classdef.body:
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name in LOADING_HOOKS:
+            for node in ast.walk(method):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _LOADS:
+                    partial = any(k.arg == "strict" and isinstance(k.value, ast.Constant) and k.value.value is False
+                                  for k in node.keywords)
+                    found.append((method.name, node.lineno, partial))
+    return tuple(found)
 
 
 def _class_like_call(node: ast.AST) -> bool:
@@ -441,6 +714,55 @@ def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
                 facts.constants[node.targets[0].id] = text
 
 
+_BLOCKS = ("body", "orelse", "finalbody")
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _scan_returns(facts: FileFacts, tree: ast.Module) -> None:
+    """Module-level functions returning `Cls(...)` or `Cls.load_from_checkpoint(...)`, directly or through a
+    local variable: model factories, which the training graph follows from `trainer.fit(build(cfg))`. Runs on
+    every function of every file, so it walks statements only and resolves only class-like callees."""
+    found = []
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        assigned: dict[str, ast.AST] = {}
+        returned: list[ast.AST] = []
+        pending = list(node.body)
+        while pending:
+            statement = pending.pop()
+            if isinstance(statement, ast.Return):
+                if statement.value is not None:
+                    returned.append(statement.value)
+            elif isinstance(statement, ast.Assign):
+                if len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                    assigned[statement.targets[0].id] = statement.value
+            elif not isinstance(statement, _DEFINITIONS):
+                for block in _BLOCKS:
+                    pending.extend(getattr(statement, block, None) or ())
+                for handler in getattr(statement, "handlers", None) or ():
+                    pending.extend(handler.body)
+        targets: set[str] = set()
+        for value in returned:
+            value = assigned.get(value.id) if isinstance(value, ast.Name) else value
+            if _builds_a_class(value):
+                targets.update(q for q in constructed(value, facts.names, ()) if q.rsplit(".", 1)[-1][:1].isupper())
+        if targets:
+            found.append((f"{facts.module}.{node.name}" if facts.module else node.name, tuple(sorted(targets))))
+    facts.returns = tuple(found)
+
+
+def _builds_a_class(value: ast.AST | None) -> bool:
+    """`Cls(...)` or `Cls.load_from_checkpoint(...)` (possibly `.to(...)`-chained), by the callee's spelling."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _SAME_MODEL:
+        value = value.func.value
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name == "load_from_checkpoint" or name[:1].isupper()
+
+
 def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileFacts:
     """Phase-1 facts. Runners, meta sites and the names of the scopes around them are looked for only on
     the lines that can hold them (their words, or a name aliasing a Trainer/Fabric); other scopes get
@@ -462,8 +784,9 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     lines = _Lines(text)
     _scan_classes(facts, tree.body, (), lines)
     _scan_constants(facts, tree, lines)
+    _scan_returns(facts, tree)
     if marked:
-        _FactCollector(facts, marked).statements(tree.body)
+        _FactCollector(facts, marked, lines.lines).statements(tree.body)
     return facts
 
 

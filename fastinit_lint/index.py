@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterator, Mapping, NamedTuple
 
-from .facts import ClassFact, FileFacts, RunnerFact
+from .facts import ClassFact, FileFacts
 from .lightning_facts import Strategy
+from .training import TrainingGraph, constructed_classes
 
 LIGHTNING_MODULE_QNAMES = frozenset(
     f"{ns}{suffix}"
@@ -16,30 +17,34 @@ LIGHTNING_MODULE_QNAMES = frozenset(
     for suffix in (".LightningModule", ".core.LightningModule", ".core.module.LightningModule")
 )
 NN_MODULE_QNAMES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "torch.nn.modules.Module"})
+_MAX_REEXPORTS = 32  # steps of a `pkg.Name` re-export chain followed before giving up
 
 
 @dataclass(frozen=True)
 class StrategyEvidence:
+    """The strategy the configuration assumes for models no runner in the project reaches."""
+
     strategy: Strategy
-    where: str  # "train.py:12", "config fastinit-lint.toml", "--strategy"
-    runner: RunnerFact | None = None
+    where: str  # "config fastinit-lint.toml", "--strategy"
 
     def __str__(self) -> str:
         return f"strategy {self.strategy.describe()} at {self.where}"
 
 
 class FactsSummary(NamedTuple):
-    """What the index must know of a file without reading its facts: which classes it defines and whether
-    it has runners or meta-device sites. Kept unpickled beside the facts, so a run that asks about a few
-    classes (the gate of one touched file) reads the facts of only the files defining them."""
+    """What the index must know of a file without reading its facts: which classes, model factories and
+    module it defines and whether it has runners. Kept unpickled beside the facts, so a run that asks about
+    a few classes (the gate of one touched file) reads the facts of only the files defining them."""
 
     classes: tuple[str, ...]
-    runners: bool
-    meta_sites: bool
+    runners: bool  # Trainer/Fabric constructions, or calls handing a model to one (see TrainFact)
+    factories: tuple[str, ...] = ()  # module-level functions returning a model
+    module: str = ""
 
 
 def summarize(facts: FileFacts) -> FactsSummary:
-    return FactsSummary(tuple(c.qualname for c in facts.classes), bool(facts.runners), bool(facts.meta_sites))
+    return FactsSummary(tuple(c.qualname for c in facts.classes), bool(facts.runners or facts.trains or facts.calls),
+                        tuple(name for name, _ in facts.returns), facts.module)
 
 
 class _Classes(Mapping[str, ClassFact]):
@@ -84,7 +89,9 @@ class ProjectIndex:
         order = sorted(summaries)
         self.classes: Mapping[str, ClassFact] = _Classes(files, summaries, order)
         self._runner_files = [name for name in order if summaries[name].runners]
-        self._meta_files = [name for name in order if summaries[name].meta_sites]
+        self._factory_files = {function: name for name in reversed(order) for function in summaries[name].factories}
+        self._module_files = {summaries[name].module: name for name in reversed(order) if summaries[name].module}
+        self._canonical: dict[str, str] = {}
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
 
     @cached_property
@@ -94,9 +101,44 @@ class ProjectIndex:
 
         return Estimator(self)
 
+    def train_files(self) -> Iterator[FileFacts]:
+        """Facts of the files constructing a runner or handing a model to one, in file-name order."""
+        return (self.files[name] for name in self._runner_files)
+
     @cached_property
-    def runners(self) -> list[RunnerFact]:
-        return [runner for name in self._runner_files for runner in self.files[name].runners]
+    def training(self) -> TrainingGraph:
+        return TrainingGraph(self)
+
+    def function_returns(self, qualname: str) -> tuple[str, ...]:
+        """Candidate qualnames of what project function `qualname` returns, when it is a model factory."""
+        filename = self._factory_files.get(self.reexported(qualname, self._factory_files))
+        if filename is None:
+            return ()
+        qualname = self.reexported(qualname, self._factory_files)
+        return next(targets for name, targets in self.files[filename].returns if name == qualname)
+
+    def built_in_init(self, qualname: str) -> set[str]:
+        """Project classes whose instances `qualname`'s `__init__` (or a project base's) builds."""
+        found: set[str] = set()
+        for current in self.project_lineage(qualname):
+            cls = self.classes[current]
+            if cls.init_source is None:
+                continue
+            names = self.files[cls.site.filename].names
+            found.update(q for q in constructed_classes(cls.init_source, lambda node: names.resolve_node(node, cls.scope))
+                         if q in self.classes and q != qualname)
+        return found
+
+    def project_lineage(self, qualname: str) -> list[str]:
+        """`qualname` and its project base classes, each once (cycles and long chains without recursion)."""
+        chain, pending = [], [qualname]
+        while pending:
+            current = pending.pop()
+            if current in chain or current not in self.classes:
+                continue
+            chain.append(current)
+            pending.extend(c for base in self.classes[current].bases for c in base)
+        return chain
 
     def inherits(self, qualname: str, targets: frozenset[str]) -> bool:
         """Whether project class `qualname` derives from any of `targets`, through any chain of project classes.
@@ -109,7 +151,7 @@ class ProjectIndex:
         stack, found = [qualname], None
         while stack and found is None:
             current = stack.pop()
-            cls = self.classes.get(current)
+            cls = self.classes.get(self.canonical(current))
             for candidate in (c for base in (cls.bases if cls is not None else ()) for c in base):
                 if candidate in targets or memo.get((candidate, targets)):
                     found = current
@@ -125,53 +167,36 @@ class ProjectIndex:
             found = parent[found]
         return True
 
+    def canonical(self, qualname: str) -> str:
+        """The project class `qualname` names through package re-exports (`from .model import GPT` in
+        `pkg/__init__.py`, chains of them), else `qualname` itself."""
+        if qualname in self.classes:
+            return qualname
+        if qualname not in self._canonical:
+            self._canonical[qualname] = self.reexported(qualname, self.classes)
+        return self._canonical[qualname]
+
+    def reexported(self, qualname: str, defined) -> str:
+        """The name in `defined` (a container of qualnames) that `qualname` re-exports, else `qualname`."""
+        current, seen = qualname, set()
+        while current not in defined and current not in seen and len(seen) < _MAX_REEXPORTS:
+            seen.add(current)
+            current = self._reexport(current) or current
+        return current if current in defined else qualname
+
+    def _reexport(self, qualname: str) -> str | None:
+        """What `pkg.Name` is bound to in `pkg`'s own module (one step of a re-export chain)."""
+        module, _, name = qualname.rpartition(".")
+        filename = self._module_files.get(module)
+        if filename is None:
+            return None
+        return next((t for t in sorted(self.files[filename].names.resolve(name, ())) if t != qualname), None)
+
     def is_lightning_module(self, qualname: str) -> bool:
         return self.inherits(qualname, LIGHTNING_MODULE_QNAMES)
 
     def is_nn_module(self, qualname: str) -> bool:
         return self.inherits(qualname, NN_MODULE_QNAMES | LIGHTNING_MODULE_QNAMES)
-
-    @cached_property
-    def _strategy_evidence(self) -> tuple[StrategyEvidence, ...]:
-        evidence = [StrategyEvidence(r.strategy, str(r.strategy_site), r) for r in self.runners]
-        if self.assumed is not None:
-            evidence.append(self.assumed)
-        return tuple(evidence)
-
-    def strategy_evidence(self) -> tuple[StrategyEvidence, ...]:
-        """Every Trainer/Fabric strategy the project states, plus the configured assumption."""
-        return self._strategy_evidence
-
-    @cached_property
-    def _sharded_trainer_evidence(self) -> StrategyEvidence | None:
-        return next((item for item in self._strategy_evidence
-                     if item.strategy.sharded and (item.runner is None or item.runner.kind == "trainer")), None)
-
-    def sharded_trainer_evidence(self) -> StrategyEvidence | None:
-        """The first sharded Trainer strategy in the project (deterministic: file order, then row);
-        asked for every file checked, so computed once."""
-        return self._sharded_trainer_evidence
-
-    @cached_property
-    def _meta_init_evidence(self) -> str | None:
-        return self._find_meta_init()
-
-    def meta_init_evidence(self) -> str | None:
-        return self._meta_init_evidence
-
-    def _find_meta_init(self) -> str | None:
-        """Where the project builds on the meta device: `torch.device("meta")`, or `init_module(empty_init=True)`
-        on a Trainer/Fabric whose strategy is FSDP or ModelParallel (others use `_EmptyInit`, not meta)."""
-        for facts in (self.files[name] for name in self._meta_files):
-            for receiver, scope, site in facts.meta_sites:
-                if receiver is None:
-                    return f'torch.device("meta") at {site}'
-                runner = next((r for r in facts.runners if r.bound_to == receiver and r.scope in (scope, ())), None)
-                strategy = runner.strategy if runner else (self.assumed.strategy if self.assumed else None)
-                if strategy is not None and strategy.meta_init:
-                    return f"{receiver}.init_module(empty_init=True) at {site} with strategy {strategy.describe()}"
-        return None
-
 
 
 def project_digest(file_digests: dict[str, str], assumed_strategy: Strategy | None = None, assumed_where: str = "") -> str:

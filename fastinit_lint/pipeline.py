@@ -340,10 +340,12 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
 
 
 def _project_context(request: RunRequest, excluder: Excluder, sources: list[SourceFile]) -> list[SourceFile]:
-    """Given only files (as pre-commit does), index the rest of the project too: a Trainer's strategy in
-    `train.py` must still be known when only `model.py` changed. Directories given are their own context;
-    without a project marker there is no project to index."""
-    if not request.settings.index_project or (request.stdin is None and any(os.path.isdir(p) for p in request.paths)):
+    """Index the rest of the project too: a Trainer's strategy in `train.py` must still be known when only
+    `model.py` changed (pre-commit gives files) or only `src/` is linted. Nothing to add when the project
+    root itself is given; without a project marker there is no project to index."""
+    root = os.path.realpath(request.settings.root)
+    if not request.settings.index_project or (
+            request.stdin is None and any(os.path.realpath(p) == root for p in request.paths)):
         return []
     context, _ = discover([request.settings.root], excluder)
     given = {s.path for s in sources}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import yaml
 
-from .facts import FileFacts, RunnerFact, Site
+from .facts import FileFacts, RunnerFact, Site, TrainFact
 from .lightning_facts import STRATEGY_CLASSES, Strategy, deepspeed_stage, strategy_from_name
 from .names import FileNames
 from .source import SourceError
@@ -86,4 +86,9 @@ def yaml_facts(filename: str, text: str) -> FileFacts:
             precision=precision_node.value if isinstance(precision_node, yaml.ScalarNode) else ("32-true" if precision_node is None else None),
         )
     )
+    model = _mapping(root).get("model")
+    class_path = _mapping(model).get("class_path") if isinstance(model, yaml.MappingNode) else None
+    if isinstance(class_path, yaml.ScalarNode) and isinstance(class_path.value, str) and class_path.value:
+        facts.trains.append(TrainFact("class_path", None, (), Site(filename, class_path.start_mark.line + 1),
+                                      (class_path.value,)))
     return facts

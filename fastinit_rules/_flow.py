@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.cst_children import child_nodes, descendants
-from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES, RunnerFact
+from fastinit_lint.facts import FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, RunnerFact
 from fastinit_lint.rule import Context, cst_dotted
 
 CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
 REINIT = frozenset({"reset_parameters", "init_weights", "_init_weights", "apply"})
 RUNTIME_PREFIX = "fastinit_runtime"
+# Calls that take a model only to read or report it: passing a model to them cannot initialize it.
+_READ_ONLY_MODULES = frozenset({"builtins", "logging", "warnings", "pprint"})
+_READ_ONLY_METHODS = frozenset({"print", "log", "info", "debug", "warning", "error", "log_dict", "watch", "append",
+                                "format"})
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
@@ -51,7 +55,7 @@ class InitBlock:
 
 @dataclass
 class Event:
-    kind: str  # build | load | setup | optimizer | reinit | cast | fit
+    kind: str  # build | load | setup | optimizer | reinit | cast | fit | handed_over (to an unseen function)
     node: cst.CSTNode  # the statement or call to report on
     var: str | None  # the model variable involved
     block: InitBlock | None  # innermost enclosing init_module block
@@ -59,6 +63,7 @@ class Event:
     detail: dict = field(default_factory=dict)
     generic_init: bool = False  # inside torch.device(...)/fastinit_runtime.init_module/skip_init context
     position: int = 0  # index of the statement in walk order, for "the next statement"
+    expected_to_raise: bool = False  # inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure
 
 
 @dataclass
@@ -129,6 +134,7 @@ class _Walker:
         self.events: list[Event] = []
         self.stack: list[InitBlock] = []
         self.generic = 0
+        self.raises = 0
         self.position = 0
 
     def block(self, statements) -> None:
@@ -162,9 +168,13 @@ class _Walker:
     def _with(self, node: cst.With) -> None:
         pushed = 0
         generic = False
+        raises = False
         for item in node.items:
             call = item.item
             if not isinstance(call, cst.Call):
+                continue
+            if self.context.matches(call.func, PYTEST_RAISES):
+                raises = True
                 continue
             if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_module":
                 receiver = cst_dotted(call.func.value) or ""
@@ -182,13 +192,15 @@ class _Walker:
                     q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(call.func)):
                 generic = True
         self.generic += generic
+        self.raises += raises
         self.block(node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body)
         self.generic -= generic
+        self.raises -= raises
         del self.stack[len(self.stack) - pushed:]
 
     def _event(self, kind: str, node: cst.CSTNode, var: str | None, call: cst.Call | None = None, **detail) -> Event:
         event = Event(kind, node, var, self.stack[-1] if self.stack else None, call, detail, self.generic > 0,
-                      self.position)
+                      self.position, self.raises > 0)
         self.events.append(event)
         return event
 
@@ -225,6 +237,8 @@ class _Walker:
                 self._optimizer(line, call)
             elif any(q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(func)) and call.args:
                 self._event("reinit", line, cst_dotted(call.args[0].value), call)
+            else:
+                self._handed_over(line, call)
             return
         name = func.attr.value
         owner = cst_dotted(func.value)
@@ -260,6 +274,20 @@ class _Walker:
             self._event("reinit", line, owner.split(".")[0], call)
         elif name in CASTS and owner and "." not in owner:
             self._event("cast", line, owner, call)
+        elif owner not in self.runners:
+            self._handed_over(line, call)
+
+    def _handed_over(self, line, call: cst.Call) -> None:
+        """A model passed to a function we do not see into (`load_checkpoint(fabric, model, path)`, a project
+        helper) may be loaded or initialized there: a `handed_over` event, unless the function is one that
+        only reads or reports (builtins, logging)."""
+        if any(q.split(".")[0] in _READ_ONLY_MODULES for q in self.context.qualified_names(call.func)) \
+                or isinstance(call.func, cst.Attribute) and call.func.attr.value in _READ_ONLY_METHODS:
+            return
+        for arg in call.args:
+            var = cst_dotted(arg.value)
+            if var and "." not in var:
+                self._event("handed_over", line, var, call)
 
     def _optimizer(self, line, call: cst.Call) -> None:
         for arg in call.args:
@@ -344,14 +372,31 @@ class FlowRule:
         return file_has_runner(facts)
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.check(flow(self.context, node))
+        self._check_reporting(flow(self.context, node))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.check(flow(self.context, node))
+        self._check_reporting(flow(self.context, node))
+
+    def _check_reporting(self, flow_: Flow) -> None:
+        # A finding about a call inside `pytest.raises(...)`/`pytest.warns(...)` is about a test of that failure.
+        self._expected_to_raise = {id(n) for e in flow_.events if e.expected_to_raise for n in (e.node, e.call)}
+        self.check(flow_)
+
+    def report(self, node, message: str, **kwargs) -> None:
+        if id(node) not in getattr(self, "_expected_to_raise", ()):
+            super().report(node, message, **kwargs)
 
     def check(self, flow_: Flow) -> None:
         raise NotImplementedError
 
+
+
+def loads_in_hooks(context: Context, build: Event) -> bool:
+    """Whether the class a build event constructs (or a project base) loads weights in a Lightning hook that runs
+    once the model is fitted (`on_train_start`, `setup`, ...)."""
+    index = context.index
+    return any(index.classes[c].hook_loads
+               for q in context.qualified_names(build.call.func) for c in index.project_lineage(index.canonical(q)))
 
 
 def partial_load(context: Context, event: Event) -> bool:
@@ -380,12 +425,13 @@ def build_size(context: Context, event: Event):
                                 estimator.new_frame(context.facts, context.scope))
 
 
-def small_enough(context: Context, event: Event) -> bool:
-    """Known to be under `large-layer-threshold` (or unknown but presumed small): not worth a finding."""
+def small_enough(context: Context, event: Event, threshold: int | None = None) -> bool:
+    """Known to be under `threshold` parameters (default `large-layer-threshold`), or unknown but presumed
+    small: not worth a finding."""
     size = build_size(context, event)
     if size.unknown:
         return context.settings.unknown_size == "small" or not size.large_kind
-    return size.count < context.settings.large_layer_threshold
+    return size.count < (context.settings.large_layer_threshold if threshold is None else threshold)
 
 
 def wrap_in_with(line: cst.SimpleStatementLine, context_code: str) -> cst.With:

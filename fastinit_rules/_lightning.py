@@ -158,8 +158,3 @@ def analyse_method(context: Context, init: cst.FunctionDef) -> MethodAnalysis | 
                 for stmt in tree for n in ast.walk(stmt)))
         statements.append(statement)
     return MethodAnalysis(init, signature, statements, tuple(frame.notes))
-
-
-def strategy_note(context: Context) -> str | None:
-    evidence = context.index.sharded_trainer_evidence()
-    return str(evidence) if evidence else None

@@ -15,7 +15,7 @@ _TORCH_DTYPES = frozenset(f"torch.{d}" for d in (
 _NET = {"net.py": """
     from torch import nn
     class Big(nn.Module):
-        def __init__(self, width=4096):
+        def __init__(self, width=16_384):
             super().__init__()
             self.proj = nn.Linear(width, width)
 """}
@@ -29,10 +29,12 @@ class CreateThenCast(FlowRule, Rule):
     """A large model built in float32 on CPU, then cast or moved: build it in place instead.
 
     ## What it flags
-    Plain PyTorch (no Trainer/Fabric in scope): a model of at least `large-layer-threshold` parameters (or
-    presumed large) built outside any init context and then cast to a dtype (`.half()`, `.bfloat16()`,
-    `.double()`, `.to(dtype)`, `.to(device=..., dtype=...)`) or moved to a device (`.cuda()`, `.to(device)`),
-    chained on the construction or as the next statement on the same variable.
+    Plain PyTorch (no Trainer/Fabric in scope): a model of at least `create-then-cast-threshold` parameters
+    (default 100,000,000; or presumed large) built outside any init context and then cast to a dtype
+    (`.half()`, `.bfloat16()`, `.double()`, `.to(dtype)`, `.to(device=..., dtype=...)`) or moved to a device
+    (`.cuda()`, `.to(device)`), chained on the construction or as the next statement on the same variable.
+    A move to the CPU alone (`.to("cpu")`) is not reported: the model is already there. Below the threshold
+    the extra copy costs milliseconds and a few hundred MB at most.
 
     ## Why it matters
     The constructor allocates and initializes every parameter in float32 on CPU; the cast then allocates a
@@ -92,6 +94,15 @@ class CreateThenCast(FlowRule, Rule):
                 fabric = L.Fabric(precision="bf16-true")
                 model = Big().half()
             """, files=_NET),
+        Valid("""
+            import torch
+            from torch import nn
+            model = nn.Transformer(d_model=512).to("cuda")  # 44M parameters: the copy costs milliseconds
+            """),
+        Valid("""
+            from net import Big
+            model = Big().to("cpu")
+            """, files=_NET),
     ]
     INVALID = [
         Invalid("""
@@ -101,7 +112,7 @@ class CreateThenCast(FlowRule, Rule):
             def build():
                 model = Big().bfloat16().to("cuda")  # big
                 return model
-            """, rows=(5,), files=_NET, message_contains=("16,781,312 parameters", "`.bfloat16()`"),
+            """, rows=(5,), files=_NET, message_contains=("268,451,840 parameters", "`.bfloat16()`"),
             fixed="""
             import torch
             from net import Big
@@ -152,7 +163,8 @@ class CreateThenCast(FlowRule, Rule):
                     continue
                 separate = following[0]
                 casts = [separate.call]
-            if len(casts) != len(chained) and not separate or small_enough(self.context, event):
+            if len(casts) != len(chained) and not separate \
+                    or small_enough(self.context, event, self.context.settings.create_then_cast_threshold):
                 continue
             self._report(event, casts, separate)
 
@@ -165,6 +177,8 @@ class CreateThenCast(FlowRule, Rule):
         except _Unclear as exc:
             self.report(event.node, f"{message} (no automatic fix: {exc})", no_fix_reason=str(exc))
             return
+        if dtype is None and device is not None and literal(cst.parse_expression(device)) == "cpu":
+            return  # moved to where it already is: no second copy
         line = event.node
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or (
                 separate is not None and (not isinstance(separate.node, cst.SimpleStatementLine) or len(separate.node.body) != 1)):

@@ -6,7 +6,9 @@ from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._flow import Event, Flow, FlowRule, built_in, ensure_import, partial_load
+from fastinit_lint.facts import LOADING_HOOKS
+
+from ._flow import Event, Flow, FlowRule, built_in, ensure_import, file_has_runner, flow, partial_load
 
 RUNTIME = "fastinit_runtime"
 
@@ -20,6 +22,10 @@ class EmptyInitPartialLoad(FlowRule, Rule):
     strict=False)` or a class with `strict_loading = False`, `model.load_state_dict(..., strict=False)`,
     `fabric.load(..., strict=False)`, `fabric.load_raw(..., strict=False)` — unless the function re-initializes
     afterwards (`reset_parameters()`, `nn.init.*`, `fastinit_runtime.load_partial`).
+
+    Also a partial load in a Lightning hook that runs on the fitted model (`setup`, `configure_model`,
+    `on_fit_start`, `on_train_start`, `on_load_checkpoint`, ...) of a class some Trainer fits after building
+    it under `init_module(empty_init=True)` (found through the training graph, in any file).
 
     ## Why it matters
     Lightning's guide, under `empty_init=True`: "If you are loading a partial checkpoint (`strict=False`),
@@ -55,7 +61,7 @@ class EmptyInitPartialLoad(FlowRule, Rule):
     code = "FI002"
     name = "empty-init-partial-load"
     fixable = "sometimes"
-    markers = ("empty_init",)
+    markers = ("empty_init", "strict=False", "strict = False")
 
     VALID = [
         Valid("""
@@ -132,7 +138,48 @@ class EmptyInitPartialLoad(FlowRule, Rule):
                 model = Net()
             fabric.load(path, {"model": model}, strict=False)
             """, rows=(5,)),
+        # The base weights are loaded in a hook; the LoRA matrices the checkpoint lacks stay garbage.
+        Invalid("""
+            import lightning as L
+            import torch
+
+            class LoRAFinetune(L.LightningModule):
+                def on_train_start(self):
+                    state_dict = torch.load("base.pth", mmap=True)
+                    self.model.load_state_dict(state_dict, strict=False)
+            """, rows=(7,), message_contains=(
+                "partial load in `on_train_start`", "trained by `trainer.fit(...)` at train.py:6 with strategy 'auto'"),
+            files={"train.py": """
+                import lightning as L
+                from snippet import LoRAFinetune
+                trainer = L.Trainer(precision="bf16-true")
+                with trainer.init_module(empty_init=True):
+                    model = LoRAFinetune()
+                trainer.fit(model)
+                """}),
     ]
+
+    @classmethod
+    def relevant(cls, facts, index, settings) -> bool:
+        return file_has_runner(facts) or any(
+            any(partial for _, _, partial in c.hook_loads) and index.training.empty_init_trainer_link(c.qualname)
+            for c in facts.classes)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        qualname = self.context.enclosing_class_qualname()
+        if node.name.value not in LOADING_HOOKS or qualname is None:
+            return
+        link = self.context.index.training.empty_init_trainer_link(qualname)
+        if link is None:
+            return
+        for event in flow(self.context, node).events:
+            if event.kind == "load" and partial_load(self.context, event):
+                self.report(event.call,
+                            f"partial load in `{node.name.value}` into a model built with `empty_init=True` and "
+                            f"{link.describe()}: parameters the checkpoint lacks keep uninitialized memory (NaNs in "
+                            f"practice); initialize them (`fastinit_runtime.load_partial`) or drop `empty_init=True`",
+                            no_fix_reason="the load is in a hook, away from where the model is built")
 
     def check(self, flow_: Flow) -> None:
         for block in flow_.empty_init_blocks(meta=False):

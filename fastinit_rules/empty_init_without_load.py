@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastinit_lint.rule import Invalid, Rule, Valid
 
-from ._flow import Flow, FlowRule, built_in
+from ._flow import Flow, FlowRule, built_in, loads_in_hooks
 
 
 class EmptyInitWithoutLoad(FlowRule, Rule):
@@ -15,7 +15,11 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
     does not use the meta device (single device, DDP, DeepSpeed stage 1/2), where a model built inside is
     not loaded afterwards in that function: no `load_from_checkpoint` (inside the block),
     `load_state_dict`, `fabric.load`/`load_raw`, `trainer.fit(..., ckpt_path=...)`, `reset_parameters()`,
-    `nn.init.*` or `fastinit_runtime` call on it.
+    `nn.init.*` or `fastinit_runtime` call on it. A model passed to another function (a project helper such
+    as `load_checkpoint(fabric, model, path)`, or a library function) may be loaded there and is not
+    reported, unless that function only reads or reports it (`print`, logging); nor is a model whose class loads
+    weights in a Lightning hook that runs once it is fitted (`on_train_start`, `setup`, ...: FI002 checks
+    whether that load is partial).
 
     ## Why it matters
     Under these strategies `empty_init=True` is Lightning's `_EmptyInit`, which skips every `torch.nn.init`
@@ -74,6 +78,31 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
                 model = GPT()
             model.load_state_dict(torch.load("w.pt"))
             """),
+        Valid("""
+            import lightning as L
+            from model import GPT
+            from utils import load_checkpoint
+
+            def main(path):
+                fabric = L.Fabric(precision="bf16-true")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                load_checkpoint(fabric, model, path)
+                model = fabric.setup(model)
+            """),
+        Valid("""
+            import lightning as L
+            import torch
+
+            class Finetune(L.LightningModule):
+                def on_train_start(self):
+                    self.model.load_state_dict(torch.load("base.pth"))
+
+            trainer = L.Trainer()
+            with trainer.init_module(empty_init=True):
+                model = Finetune()
+            trainer.fit(model)
+            """),
     ]
     INVALID = [
         Invalid("""
@@ -97,6 +126,20 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
                 other = Encoder()
             trainer.fit(model)
             """, rows=(3,)),
+        Invalid("""
+            import logging
+            import lightning as L
+            from model import GPT
+
+            def main():
+                fabric = L.Fabric(precision="bf16-true")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                print(model)
+                logging.info("built %s", model)
+                fabric.print(model)
+                model = fabric.setup(model)
+            """, rows=(7,)),
     ]
 
     def check(self, flow_: Flow) -> None:
@@ -104,9 +147,9 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
             runner = block.runner
             unloaded = []
             for build in built_in(flow_, block):
-                if build.detail.get("model") == "checkpoint":
+                if build.detail.get("model") == "checkpoint" or loads_in_hooks(self.context, build):
                     continue
-                later = flow_.for_var(build.var, {"load", "reinit"}, flow_.after(build))
+                later = flow_.for_var(build.var, {"load", "reinit", "handed_over"}, flow_.after(build))
                 if not later:
                     unloaded.append(build.var)
             if unloaded:

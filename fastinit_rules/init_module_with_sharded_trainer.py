@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastinit_lint.rule import Invalid, Rule, Valid
 
-from ._flow import Flow, FlowRule
+from ._flow import ABSENT, Flow, FlowRule
 
 
 class InitModuleWithShardedTrainer(FlowRule, Rule):
@@ -14,7 +14,9 @@ class InitModuleWithShardedTrainer(FlowRule, Rule):
     A `with trainer.init_module(...)` block where `trainer` was constructed in the same function (or at
     module level) with an FSDP strategy (`"fsdp"`, `"fsdp_cpu_offload"`, `FSDPStrategy(...)`) or any
     DeepSpeed strategy. ModelParallelStrategy is not flagged: Lightning's own tensor-parallel example uses
-    `trainer.init_module(empty_init=True)` with it.
+    `trainer.init_module(empty_init=True)` with it. Nor is FSDP with `empty_init=True`, or with an
+    `empty_init` that is not a literal (it may be True): that is meta-device init, which the Trainer supports
+    (Lightning PR #18385) and materializes in `strategy.setup`.
 
     ## Why it matters
     Lightning's guide: "When training sharded models with FSDP or DeepSpeed, `Trainer.init_module` should
@@ -22,7 +24,7 @@ class InitModuleWithShardedTrainer(FlowRule, Rule):
     strategy's `tensor_init_context`, never `model_sharded_context`, so nothing is sharded as it is built;
     Lightning warns at run time ("`trainer.init_module` cannot fully support proper instantiation of your
     model with the ... strategy"). Under DeepSpeed ZeRO-3 the context is empty: no `zero.Init`, no dtype,
-    the full model on every rank. (FSDP with `empty_init=True` does work via meta init, but still warns.)
+    the full model on every rank.
 
     ## Example
     ```python
@@ -48,6 +50,16 @@ class InitModuleWithShardedTrainer(FlowRule, Rule):
             trainer = L.Trainer(strategy="ddp", precision="bf16-true")
             with trainer.init_module():
                 model = object()
+            """),
+        Valid("""
+            import lightning as L
+
+            def check(empty_init):
+                trainer = L.Trainer(strategy="fsdp")
+                with trainer.init_module(empty_init=True):
+                    model = object()
+                with trainer.init_module(empty_init=empty_init):
+                    model = object()
             """),
         Valid("""
             from lightning.pytorch import Trainer
@@ -89,6 +101,8 @@ class InitModuleWithShardedTrainer(FlowRule, Rule):
             runner = block.runner
             if runner is None or runner.kind != "trainer" or not (runner.strategy.is_fsdp or runner.strategy.is_deepspeed):
                 continue
+            if runner.strategy.is_fsdp and block.empty_init is not False and block.empty_init is not ABSENT:
+                continue  # meta-device init (or maybe): supported for FSDP
             self.report(block.call,
                         f"`{block.receiver}.init_module()` with strategy {runner.strategy.describe()} at "
                         f"{runner.strategy_site}: Lightning says it should not be used with FSDP or DeepSpeed "

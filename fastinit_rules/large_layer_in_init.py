@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from fastinit_lint.lazy_libcst import cst
-
+from fastinit_lint.lightning_facts import Strategy
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
 from ._configure_model_fix import CannotMove, plan_move
-from ._lightning import analyse_method, file_has_lightning_module, lightning_class, method
+from ._lightning import analyse_method, lightning_class, method
 
-_TRAIN_FSDP = {"train.py": "import lightning as L\ntrainer = L.Trainer(strategy='fsdp')\n"}
+
+def _fit(model: str, strategy: str = "'fsdp'") -> dict[str, str]:
+    """A `train.py` fitting the snippet's class `model` with a Trainer of `strategy` (Python source)."""
+    return {"train.py": f"import lightning as L\nfrom snippet import {model}\ntrainer = L.Trainer(strategy={strategy})\n"
+                        f"trainer.fit({model}())\n"}
 
 
 class LargeLayerInInit(Rule):
@@ -19,9 +23,16 @@ class LargeLayerInInit(Rule):
     Statements of a LightningModule's `__init__` that build at least `large-layer-threshold` parameters
     (default 1,000,000; sizes are computed statically from the torch formulas and the project's own
     modules), or whose size cannot be computed but grows with a product of two dimensions ("presumed
-    large"; `unknown-size = "small"` turns that off) — when the project uses FSDP, DeepSpeed (any stage)
-    or ModelParallel for a Trainer (in Python, a LightningCLI YAML, `--strategy` or config). If no single
-    statement is large but the whole `__init__` is, one finding on the `def __init__` line.
+    large"; `unknown-size = "small"` turns that off) — when a Trainer with FSDP, DeepSpeed (any stage) or
+    ModelParallel trains the class or a subclass of it. The training graph links them: `trainer.fit(m)` /
+    `validate` / `test` / `predict` where `m` is built by `Cls(...)`, `Cls.load_from_checkpoint(...)` or a
+    project factory function returning one; `LightningCLI(Cls)` with a YAML `trainer:`; a YAML
+    `model: class_path:`. Strategies are literal names, Lightning strategy objects, project subclasses of
+    them, or conditional (`FSDPStrategy() if n > 1 else "auto"`: reported, saying so). A model built under
+    `trainer.init_module(empty_init=True)` with FSDP or ModelParallel is on the meta device and not
+    reported. A class no runner in the project reaches (library code, a model built from a Hydra config)
+    is reported only when the configuration states a sharded `strategy` (or `--strategy` is given). If no
+    single statement is large but the whole `__init__` is, one finding on the `def __init__` line.
 
     ## Why it matters
     Lightning's "Efficient initialization" guide: "When training sharded models with FSDP or DeepSpeed,
@@ -76,7 +87,6 @@ class LargeLayerInInit(Rule):
     code = "FI001"
     name = "large-layer-in-init"
     fixable = "sometimes"
-    markers = ("Lightning", "lightning", "pl.")
 
     VALID = [
         Valid("""
@@ -86,7 +96,7 @@ class LargeLayerInInit(Rule):
                 def __init__(self):
                     super().__init__()
                     self.head = nn.Linear(32, 10)
-            """, files=_TRAIN_FSDP),
+            """, files=_fit("Small")),
         Valid("""
             import lightning as L
             from torch import nn
@@ -94,14 +104,14 @@ class LargeLayerInInit(Rule):
                 def __init__(self):
                     super().__init__()
                     self.embed = nn.Embedding(50_000, 1024)
-            """, files={"train.py": "import lightning as L\ntrainer = L.Trainer(strategy='ddp')\n"}),
+            """, files=_fit("Big", "'ddp'")),
         Valid("""
             from torch import nn
             class NotLightning(nn.Module):
                 def __init__(self):
                     super().__init__()
                     self.embed = nn.Embedding(50_000, 1024)
-            """, files=_TRAIN_FSDP),
+            """, files=_fit("NotLightning")),
         Valid("""
             import lightning as L
             class Linear:
@@ -111,7 +121,7 @@ class LargeLayerInInit(Rule):
                 def __init__(self):
                     super().__init__()
                     self.layer = Linear(100_000, 100_000)
-            """, files=_TRAIN_FSDP),
+            """, files=_fit("UsesOwnLinear")),
         Valid("""
             import lightning as L
             from torch import nn
@@ -124,7 +134,7 @@ class LargeLayerInInit(Rule):
                     if self.embed is not None:
                         return
                     self.embed = nn.Embedding(50_000, 1024)
-            """, files=_TRAIN_FSDP),
+            """, files=_fit("Deferred")),
         Valid("""
             import lightning as L
             from torch import nn
@@ -132,7 +142,55 @@ class LargeLayerInInit(Rule):
                 def __init__(self, d):
                     super().__init__()
                     self.proj = nn.Linear(d, d)
-            """, files=_TRAIN_FSDP, settings={"unknown-size": "small"}),
+            """, files=_fit("Unknown"), settings={"unknown-size": "small"}),
+        # A monorepo: one FSDP script trains its own model; this one is trained on a CPU in a test.
+        Valid("""
+            import lightning as L
+            from torch import nn
+            class Demo(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+            """, files={
+                "examples/fsdp/train.py": """
+                    import lightning as L
+                    from torch import nn
+
+                    class Tiny(L.LightningModule):
+                        def configure_model(self):
+                            self.layer = nn.Linear(2, 2)
+
+                    trainer = L.Trainer(strategy="fsdp")
+                    trainer.fit(Tiny())
+                    """,
+                "tests/test_demo.py": """
+                    import lightning as L
+                    from snippet import Demo
+
+                    def test_fit():
+                        trainer = L.Trainer(accelerator="cpu")
+                        model = Demo()
+                        trainer.fit(model)
+                    """}),
+        # Built on the meta device under ModelParallel: nothing in `__init__` allocates memory.
+        Valid("""
+            import lightning as L
+            from torch import nn
+            class Llama(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(128_000, 4096)
+            """, files={"train.py": """
+                import lightning as L
+                from lightning.pytorch.strategies import ModelParallelStrategy
+                from snippet import Llama
+
+                def main():
+                    trainer = L.Trainer(strategy=ModelParallelStrategy())
+                    with trainer.init_module(empty_init=True):
+                        model = Llama()
+                    trainer.fit(model)
+                """}),
     ]
     INVALID = [
         Invalid("""
@@ -152,8 +210,9 @@ class LargeLayerInInit(Rule):
                     return self.head(self.embed(x))
             """,
             rows=(9, 10),
-            message_contains=("51,511,296 parameters", "strategy 'fsdp' at train.py:2", "default vocab=50304"),
-            files=_TRAIN_FSDP,
+            message_contains=("51,511,296 parameters", "trained by `trainer.fit(...)` at train.py:4 with strategy 'fsdp' at "
+                              "train.py:3", "default vocab=50304"),
+            files=_fit("GPT"),
             fixed="""
             import lightning as L
             from torch import nn
@@ -189,7 +248,8 @@ class LargeLayerInInit(Rule):
             """,
             rows=(8, 9),
             message_contains=("size unknown: depends on d_model",),
-            files={"conf.yaml": "trainer:\n  strategy: deepspeed_stage_3\n"},
+            files={"conf.yaml": "trainer:\n  strategy: deepspeed_stage_3\nmodel:\n  class_path: snippet.Encoder\n"
+                               "  init_args:\n    d_model: 1024\n"},
             fixed="""
             import pytorch_lightning as pl
             import torch.nn as tnn
@@ -251,12 +311,170 @@ class LargeLayerInInit(Rule):
             """,
             rows=(7,),
             message_contains=("no automatic fix: `__init__` has a `return` statement",),
-            files=_TRAIN_FSDP),
+            files=_fit("Early")),
+        # The LightningModule base is re-exported by a package (`pkg/core/__init__.py`); the file never says "lightning".
+        Invalid("""
+            from torch import nn
+            from pkg.core import Base
+
+            class Task(Base):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+            """,
+            rows=(7,),
+            message_contains=("trained by `trainer.fit(...)` at train.py:4 with strategy 'fsdp' at train.py:3",),
+            files={"pkg/__init__.py": "", "pkg/core/__init__.py": "from .base import Base\n",
+                   "pkg/core/base.py": "import lightning as L\n\nclass Base(L.LightningModule):\n    pass\n",
+                   **_fit("Task")},
+            fixed="""
+            from torch import nn
+            from pkg.core import Base
+
+            class Task(Base):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = nn.Embedding(50_000, 1024)
+            """),
+        # A factory in another file links the sharded Trainer to the model it builds.
+        Invalid("""
+            from torch import nn
+            import lightning as L
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+            """,
+            rows=(7,),
+            message_contains=("trained by `trainer.fit(...)` at train.py:7 with strategy 'deepspeed_stage_3'",),
+            files={"factory.py": """
+                from snippet import Task
+
+                def build_model(cfg):
+                    model = Task()
+                    return model
+                """,
+                "train.py": """
+                import lightning as L
+                from factory import build_model
+
+                def main(cfg):
+                    trainer = L.Trainer(strategy="deepspeed_stage_3")
+                    model = build_model(cfg)
+                    trainer.fit(model)
+                """},
+            fixed="""
+            from torch import nn
+            import lightning as L
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = nn.Embedding(50_000, 1024)
+            """),
+        # A project subclass (two levels deep, another file) of a Lightning strategy class.
+        Invalid("""
+            from torch import nn
+            import lightning as L
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+            """,
+            rows=(7,),
+            message_contains=("with strategy 'fsdp' at train.py:5",),
+            files={"strategies.py": """
+                from lightning.pytorch.strategies import FSDPStrategy
+
+                class ClusterFSDP(FSDPStrategy):
+                    pass
+
+                class TunedFSDP(ClusterFSDP):
+                    pass
+                """,
+                "train.py": "import lightning as L\nfrom snippet import Task\nfrom strategies import TunedFSDP\n"
+                            "\ntrainer = L.Trainer(strategy=TunedFSDP())\ntrainer.fit(Task())\n"},
+            fixed="""
+            from torch import nn
+            import lightning as L
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = nn.Embedding(50_000, 1024)
+            """),
+        # ModelParallel: the remedy is meta-device init, not moving the layers.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            class Llama(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(128_000, 4096)
+            """,
+            rows=(7,),
+            message_contains=("build the model under `trainer.init_module(empty_init=True)`",
+                              "no automatic fix: under ModelParallel, moving the layers"),
+            files=_fit("Llama", '"model_parallel"')),
+        # A strategy chosen by a condition: sharded on multi-GPU runs.
+        Invalid("""
+            from torch import nn
+            import lightning as L
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+            """,
+            rows=(7,),
+            message_contains=("with strategy 'fsdp' at train.py:6 (on some runs: the strategy is chosen by a condition)",),
+            files={"train.py": """
+                import lightning as L
+                from lightning.pytorch.strategies import FSDPStrategy
+                from snippet import Task
+
+                def main(devices):
+                    strategy = FSDPStrategy() if devices > 1 else "auto"
+                    trainer = L.Trainer(devices=devices, strategy=strategy)
+                    trainer.fit(Task())
+                """},
+            fixed="""
+            from torch import nn
+            import lightning as L
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = nn.Embedding(50_000, 1024)
+            """),
     ]
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return index.sharded_trainer_evidence() is not None and file_has_lightning_module(facts, index)
+        return any(index.is_lightning_module(c.qualname) and _evidence(index, c.qualname) for c in facts.classes)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
@@ -275,17 +493,25 @@ class LargeLayerInInit(Rule):
         whole = not large and (total.count >= threshold or (presume and total.presumed_large))
         if not large and not whole:
             return
-        evidence = context.index.sharded_trainer_evidence()
+        found = _evidence(context.index, qualname)
+        if found is None:
+            return
+        evidence, strategy = found
         defaults = f"; used {', '.join(analysis.notes)}" if analysis.notes else ""
-        where = f"with {evidence}, build them in `configure_model` so they are created sharded and in the training dtype"
         plan, reason = None, None
-        try:
-            move = plan_move(node, analysis)
-            plan = fix(move.build, "Move layer construction into an idempotent `configure_model`"
-                       + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
-                       unsafe=bool(move.unsafe_reasons))
-        except CannotMove as exc:
-            reason = str(exc)
+        if strategy.is_model_parallel:
+            where = (f"{evidence}: build the model under `trainer.init_module(empty_init=True)` (on the meta device) "
+                     f"and parallelize it in `configure_model`")
+            reason = "under ModelParallel, moving the layers into `configure_model` does not shard them"
+        else:
+            where = f"{evidence}, build them in `configure_model` so they are created sharded and in the training dtype"
+            try:
+                move = plan_move(node, analysis)
+                plan = fix(move.build, "Move layer construction into an idempotent `configure_model`"
+                           + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
+                           unsafe=bool(move.unsafe_reasons))
+            except CannotMove as exc:
+                reason = str(exc)
         suffix = f" (no automatic fix: {reason})" if reason else ""
         class_name = node.name.value
         if whole:
@@ -300,3 +526,15 @@ class LargeLayerInInit(Rule):
                         f"`{shown}` builds {statement.built.describe()} in `{class_name}.__init__` "
                         f"(class total {total.describe()}{defaults}); {where}{suffix}",
                         fix=plan, no_fix_reason=reason)
+
+
+def _evidence(index, qualname: str) -> tuple[str, Strategy] | None:
+    """Why `qualname` is trained sharded, and with which strategy: the sharded Trainer that trains it, or,
+    when no runner in the project reaches it (library code), the strategy the configuration assumes."""
+    link = index.training.sharded_trainer_link(qualname)
+    if link is not None:
+        return link.describe(), link.strategy
+    assumed = index.assumed
+    if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
+        return f"with {assumed}", assumed.strategy
+    return None

@@ -78,6 +78,18 @@ class LoadIntoMetaModel(FlowRule, Rule):
             with trainer.init_module(empty_init=True):
                 model = GPT.load_from_checkpoint("last.ckpt")
             """),
+        Valid("""
+            import lightning as L
+            import pytest
+            from model import GPT
+
+            def test_load_before_setup_raises():
+                fabric = L.Fabric(strategy="fsdp")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                with pytest.raises(RuntimeError):
+                    fabric.load_raw("weights.pt", model)
+            """),
     ]
     INVALID = [
         Invalid("""

@@ -12,23 +12,27 @@ from ._lightning import method
 _PARAMETER = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 _FSDP_TRAIN = {"train.py": """
     import lightning as L
-    from model import *
+    from snippet import Net
     def main():
         fabric = L.Fabric(strategy="fsdp")
         with fabric.init_module(empty_init=True):
             model = Net()
+        model = fabric.setup(model)
 """}
 
 
 class MissingResetParameters(Rule):
-    """A module owning parameters directly, without `reset_parameters()`, in a project that builds on meta.
+    """A module owning parameters directly, without `reset_parameters()`, in a model materialized from meta.
 
     ## What it flags
     A project `nn.Module` whose `__init__` creates `nn.Parameter`s directly (`self.w = nn.Parameter(...)`,
     `self.register_parameter(...)`) or registers a computed non-persistent buffer
     (`register_buffer(..., persistent=False)`), with no `reset_parameters` method in the class or its project
-    bases — when the project builds on the meta device: `torch.device("meta")`, or `init_module(empty_init=True)`
-    on a Trainer/Fabric using FSDP or ModelParallel.
+    bases — when the module is part of a model (the model class itself, a project base of it, or a project
+    module its `__init__` builds, transitively) that is built on the meta device (`torch.device("meta")`, or
+    `init_module(empty_init=True)` on a Trainer/Fabric using FSDP or ModelParallel) and then materialized or
+    set up (`trainer.fit`, `fabric.setup`, `to_empty`, `fully_shard`). A meta model built only to count
+    shapes or FLOPs is not materialized and does not count; nor does a `with pytest.raises(...)` test.
 
     ## Why it matters
     Meta tensors have no data. FSDP materializes them with `module.to_empty()` then `module.reset_parameters()`
@@ -106,7 +110,8 @@ class MissingResetParameters(Rule):
                     self.gain = nn.Parameter(torch.ones(dim))
                     self.register_buffer("freqs", torch.arange(dim) * 0.5, persistent=False)
             """, rows=(4,), files=_FSDP_TRAIN,
-            message_contains=("`self.gain`", "`freqs`", "fabric.init_module(empty_init=True) at train.py:5")),
+            message_contains=("`self.gain`", "`freqs`", "it is built on the meta device and set up by `fabric.setup(...)` "
+                                                         "at train.py:7 with strategy 'fsdp' at train.py:4")),
         Invalid("""
             import torch
             from torch import nn
@@ -121,28 +126,33 @@ class MissingResetParameters(Rule):
 
             with torch.device("meta"):
                 model = Child()
-            """, rows=(4,), message_contains=('torch.device("meta") at snippet.py:12',)),
+            model.to_empty(device="cpu")
+            """, rows=(4,), message_contains=("it is part of `Child`, which is built on the meta device and materialized "
+                                              "by `.to_empty(...)` at snippet.py:14",)),
     ]
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
         # The class-level half of the check runs here on the index, so files whose tensor-owning classes all
         # have a reset (torch's own layers) are never parsed with LibCST.
-        return index.meta_init_evidence() is not None and any(
-            c.owns_tensors and index.is_nn_module(c.qualname) and not _has_reset(index, c.qualname)
-            for c in facts.classes)
+        meta_built = index.training.meta_built
+        return bool(meta_built) and any(
+            c.owns_tensors and c.qualname in meta_built and index.is_nn_module(c.qualname)
+            and not _has_reset(index, c.qualname) for c in facts.classes)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
         qualname = context.enclosing_class_qualname()
         init = method(node, "__init__")
-        if qualname is None or init is None or not context.index.is_nn_module(qualname) \
+        link = context.index.training.meta_built.get(qualname) if qualname is not None else None
+        if link is None or init is None or not context.index.is_nn_module(qualname) \
                 or _has_reset(context.index, qualname):
             return
         owned = self._owned(init)
         if owned:
+            part = "" if link.model == qualname else f"is part of `{link.model.rsplit('.', 1)[-1]}`, which "
             self.report(node, f"`{node.name.value}` owns {', '.join(owned)} directly but has no `reset_parameters()`; "
-                              f"the project builds on the meta device ({context.index.meta_init_evidence()}), where FSDP "
+                              f"it {part}is built on the meta device and {link.describe()}, where FSDP "
                               f"raises and ModelParallel leaves uninitialized memory; implement `reset_parameters()` for "
                               f"this module's own tensors")
 

@@ -66,6 +66,20 @@ class OptimizerBeforeSetup(FlowRule, Rule):
             optimizer = torch.optim.AdamW(model.parameters())
             model, optimizer = fabric.setup(model, optimizer)
             """),
+        Valid("""
+            import lightning as L
+            import pytest
+            import torch
+            from torch import nn
+
+            def test_setup_rejects_meta_optimizer():
+                fabric = L.Fabric(strategy="fsdp")
+                with fabric.init_module(empty_init=True):
+                    model = nn.Linear(2, 2)
+                optimizer = torch.optim.Adam(model.parameters())
+                with pytest.raises(RuntimeError, match="meta-device parameters"):
+                    fabric.setup(model, optimizer)
+            """),
     ]
     INVALID = [
         Invalid("""
@@ -88,9 +102,11 @@ class OptimizerBeforeSetup(FlowRule, Rule):
             if runner.kind != "fabric":
                 continue
             for build in built_in(flow_, block):
-                for event in flow_.after(build):
-                    if event.var != build.var:
-                        continue
+                later = [event for event in flow_.after(build) if event.var == build.var]
+                setup = next((event for event in later if event.kind == "setup"), None)
+                if setup is not None and setup.expected_to_raise:
+                    continue  # a test asserting that Fabric raises
+                for event in later:
                     if event.kind == "setup":
                         break
                     if event.kind == "optimizer":

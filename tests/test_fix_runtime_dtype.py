@@ -48,7 +48,7 @@ SCRIPTS = {
 
 @pytest.mark.parametrize("code", sorted(SCRIPTS))
 def test_fixed_code_builds_in_target_dtype(tmp_path, code):
-    (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\nlarge-layer-threshold = 1000\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\nlarge-layer-threshold = 1000\ncreate-then-cast-threshold = 1000\n")
     (tmp_path / "model.py").write_text(MODEL)
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(SCRIPTS[code]).lstrip())

@@ -80,7 +80,7 @@ def test_inheritance_three_deep_through_aliases(tmp_path):
 
 def test_runner_facts_with_sites(tmp_path):
     index = _index(tmp_path)
-    runners = {(r.site.filename, r.site.row): r for r in index.runners}
+    runners = {(r.site.filename, r.site.row): r for facts in index.files.values() for r in facts.runners}
     ds = runners[("train.py", 7)]
     assert ds.kind == "trainer" and ds.bound_to == "trainer" and ds.strategy.zero3
     assert str(ds.strategy_site) == "train.py:6" and ds.precision == "bf16-true"
@@ -91,8 +91,7 @@ def test_runner_facts_with_sites(tmp_path):
     yaml_runner = runners[("conf/fit.yaml", 1)]
     assert yaml_runner.strategy.is_fsdp and yaml_runner.precision == "bf16-mixed"
     assert str(yaml_runner.strategy_site) == "conf/fit.yaml:3"
-    evidence = index.sharded_trainer_evidence()
-    assert str(evidence) == "strategy 'fsdp' at conf/fit.yaml:3"
+    assert not index.training.links  # strategies alone: nothing hands a model to these runners
 
 
 PRUNED = '''
@@ -117,7 +116,8 @@ def main(flag):
     ):
         pass
     with fabric.init_module(empty_init=True):
-        pass
+        model = torch.nn.Linear(2, 2)
+    fabric.setup(model)
 
 class Holder:
     def build(self):
@@ -137,11 +137,12 @@ def test_runner_facts_through_aliases_and_earlier_assignments():
 
     facts = python_facts("train.py", "train.py", ast.parse(PRUNED), PRUNED)
     runners = {r.site.row: r for r in facts.runners}
-    assert set(runners) == {16, 17, 27}
+    assert set(runners) == {16, 17, 28}
     assert runners[16].strategy.is_fsdp and runners[16].precision == "bf16-true" and str(runners[16].strategy_site) == "train.py:10"
     assert runners[17].kind == "fabric" and runners[17].strategy.zero3
-    assert runners[27].bound_to == "self.fabric" and runners[27].precision == "16"
-    assert [(receiver, site.row) for receiver, _, site in facts.meta_sites] == [(None, 18), ("fabric", 22)]
+    assert runners[28].bound_to == "self.fabric" and runners[28].precision == "16"
+    assert [(t.call, t.receiver, t.built_under, t.targets, t.site.row) for t in facts.trains] == [
+        ("setup", "fabric", "fabric", ("torch.nn.Linear",), 24)]
 
 
 def test_runner_after_a_lone_carriage_return():
@@ -175,7 +176,7 @@ def test_warm_run_reads_no_facts_and_builds_no_index(tmp_path):
 
 def test_touched_file_reads_only_the_facts_its_gate_asks_for(tmp_path, monkeypatch):
     """One file edited: its gate asks about its own classes' bases (FI013: is it an nn.Module, has it a
-    reset?) and where the project builds on meta, so only the files defining those are unpickled; the
+    reset?) and which models are built on meta, so only the files defining those are unpickled; the
     rest of the index stays blobs. Findings as in a cold run."""
     _index(tmp_path)
     (tmp_path / "pkg" / "owner.py").write_text(textwrap.dedent("""
@@ -186,7 +187,8 @@ def test_touched_file_reads_only_the_facts_its_gate_asks_for(tmp_path, monkeypat
                 super().__init__()
                 self.w = torch.nn.Parameter(torch.ones(2))
     """))
-    (tmp_path / "meta.py").write_text("import torch\nwith torch.device('meta'):\n    pass\n")
+    (tmp_path / "meta.py").write_text("import torch\nfrom pkg.owner import Owner\nwith torch.device('meta'):\n"
+                                      "    model = Owner()\nmodel.to_empty(device='cpu')\n")
     monkeypatch.chdir(tmp_path)
     settings = load_settings(str(tmp_path))
     registry = Registry.default()
@@ -207,8 +209,20 @@ def test_fi013_gate_leaves_out_files_whose_tensor_owners_all_have_a_reset(tmp_pa
     from fastinit_lint.checker import gate
 
     sources = {
-        "train.py": "import lightning as L\nfabric = L.Fabric(strategy='fsdp')\n"
-                    "with fabric.init_module(empty_init=True):\n    pass\n",
+        "train.py": """
+            import lightning as L
+            from torch import nn
+            from bare import Bare
+            from layers import Child, Scale
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.parts = nn.ModuleList([Bare(), Child(), Scale()])
+            fabric = L.Fabric(strategy='fsdp')
+            with fabric.init_module(empty_init=True):
+                model = Net()
+            model = fabric.setup(model)
+        """,
         "layers.py": """
             import torch
             from torch import nn

@@ -6,6 +6,7 @@ import os
 import stat
 
 import pytest
+from conftest import run_installed
 
 GOOD = "import torch.nn as nn\nnn.Linear(1, 2)\n"
 
@@ -255,3 +256,15 @@ def test_a_file_reached_by_two_paths_is_checked_and_fixed_once(cli, project):
     fixed = cli("--fix", str(project / "link"))
     assert fixed.exit_code == 0 and not _errors(fixed)
     assert (project / "real" / "pkg" / "a.py").read_text() == GOOD.replace("nn.Linear(1, 2)", "nn.Linear(1, 2, bias=True)")
+
+
+def test_a_crlf_class_with_blank_lines_in_init_is_sized(project):
+    """`textwrap.dedent` counts a blank `\\r\\n` line as unindented text, so the `__init__` source the estimator
+    re-parses kept its indentation: FI007 reported an internal error on such files (seen on real code)."""
+    source = ("import torch\r\nfrom torch import nn\r\n\r\nclass Big(nn.Module):\r\n    def __init__(self):\r\n"
+              "        super().__init__()\r\n\r\n        self.proj = nn.Linear(16_384, 16_384)\r\n\r\n"
+              "model = Big().cuda()\r\n")
+    (project / "model.py").write_bytes(source.encode())
+    done = run_installed("--no-cache", "--select", "FI007", "--output-format", "concise", ".", cwd=project)
+    assert "internal error" not in done.stderr, done.stderr
+    assert "model.py:10:1: FI007" in done.stdout, done.stdout

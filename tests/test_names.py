@@ -132,7 +132,8 @@ def test_module_level_names_bind_only_stored_names():
 
 PREAMBLE = "import lightning as L\nfrom lightning import Trainer as T\nimport torch\n"
 RUNNERS = ("\ndef _runners(a, strategy='fsdp'):\n    trainer = T(strategy=strategy, precision=a)\n"
-           "    with torch.device('meta'):\n        pass\n    return L.Fabric(strategy=strategy)\n")
+           "    with torch.device('meta'):\n        model = torch.nn.Linear(2, 2)\n    model.to_empty(device='cpu')\n"
+           "    run(model, trainer)\n    return L.Fabric(strategy=strategy)\n")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -155,7 +156,7 @@ def test_statement_level_walks_equal_full_walks_on_generated_programs(code):
     assert fast.scopes == walked.scopes and fast.star_imports == walked.star_imports
 
     def observed(f):
-        return f.runners, f.meta_sites, f.classes, f.constants, f.cast_hint
+        return f.runners, f.trains, f.calls, f.returns, f.classes, f.constants, f.cast_hint
 
     pruned = facts_module.python_facts("m.py", "m.py", tree, source)
     every_line = list(range(1, len(python_lines(source)) + 2))  # as `ast` counts lines (a lone \r is a break)
@@ -165,9 +166,9 @@ def test_statement_level_walks_equal_full_walks_on_generated_programs(code):
 
 
 def test_generated_program_frame_holds_runners():
-    """The frame the property test wraps programs in really has runners and a meta site to find."""
+    """The frame the property test wraps programs in really has runners and a meta-device build to find."""
     import fastinit_lint.facts as facts_module
 
     source = PREAMBLE + "pass\n" + RUNNERS
     facts = facts_module.python_facts("m.py", "m.py", ast.parse(source), source)
-    assert [r.kind for r in facts.runners] == ["trainer", "fabric"] and len(facts.meta_sites) == 1
+    assert [r.kind for r in facts.runners] == ["trainer", "fabric"] and len(facts.trains) == len(facts.calls) == 1

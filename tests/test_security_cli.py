@@ -21,7 +21,7 @@ from fastinit_lint.reporters import FORMATS
 BF16 = 'import lightning as L\ntrainer = L.Trainer(precision="bf16")'  # FI012, with a safe fix
 LARGE = ("import lightning as L\nfrom torch import nn\n\n\nclass M(L.LightningModule):\n    def __init__(self):\n"
          "        super().__init__()\n        self.embed = nn.Embedding(50000, 4096)\n")  # FI001 under a sharded strategy
-FSDP = 'import lightning as L\ntrainer = L.Trainer(strategy="fsdp")\n'
+FSDP = 'import lightning as L\nfrom model import M\ntrainer = L.Trainer(strategy="fsdp")\ntrainer.fit(M())\n'  # trains LARGE
 
 
 def _lint(*args, cwd: Path, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
@@ -111,8 +111,9 @@ def test_non_utf8_and_control_character_names_come_out_valid_in_every_format(tmp
 def test_file_names_cannot_inject_lines_or_workflow_commands(tmp_path):
     """A finding's file, a file named in another finding's message, and a file with a syntax error, each
     named to forge a GitHub workflow command: no output line may start with `::` unless it is ours."""
-    _write(tmp_path, {"pyproject.toml": "[tool.fastinit-lint]\n", "a\n::error file=x::pwned.py": LARGE,
-                      "t\n::error file=z::x.py": FSDP + BF16 + "\n", "b\n::error file=y::pwned.py": "def f(:\n"})
+    _write(tmp_path, {"pyproject.toml": "[tool.fastinit-lint]\n", "a\n::error file=x::pwned.py": BF16 + "\n",
+                      "model.py": LARGE, "t\n::error file=z::x.py": FSDP + BF16 + "\n",
+                      "b\n::error file=y::pwned.py": "def f(:\n"})
     runs = [["--output-format", f] for f in sorted(FORMATS)] + [["--statistics"], ["--diff"], ["--fix", "--show-fixes"]]
     for args in runs:
         result = _lint("--no-cache", *args, ".", cwd=tmp_path)

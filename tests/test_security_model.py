@@ -39,7 +39,8 @@ def _project(root: Path, module: str, files: dict[str, str] | None = None) -> Pa
     # max-file-seconds: an old quadratic or unbounded loop ends as a one-line timeout, within the test's timeout.
     (root / "pyproject.toml").write_text("[tool.fastinit-lint]\nmax-file-seconds = 20\n")
     (root / "model.py").write_text(module)
-    (root / "train.py").write_text("import lightning as L\n\ntrainer = L.Trainer(strategy=\"fsdp\")\n")
+    (root / "train.py").write_text("import lightning as L\nfrom model import Model\n\ntrainer = L.Trainer(strategy=\"fsdp\")\n"
+                                   "trainer.fit(Model())\n")
     for name, text in (files or {}).items():
         (root / name).write_text(text)
     return root
@@ -135,7 +136,8 @@ def test_long_inheritance_chain(tmp_path):
 
 def test_long_super_init_chain_is_sized_to_a_bound(tmp_path):
     body = "    def __init__(self):\n        super().__init__()\n        self.l = nn.Linear(2048, 2048)\n"
-    code, stdout, stderr, peak = _lint(_project(tmp_path, _chain(400, body)))
+    train = "import lightning as L\nfrom model import C0\n\ntrainer = L.Trainer(strategy='fsdp')\ntrainer.fit(C0())\n"
+    code, stdout, stderr, peak = _lint(_project(tmp_path, _chain(400, body), {"train.py": train}))
     _assert_clean(code, stdout, stderr, peak)
     assert code == 1 and "FI001" in stdout, stdout + stderr
 

@@ -1,0 +1,231 @@
+"""The training graph: which runner (Trainer, Fabric, LightningCLI + YAML) builds, trains or materializes
+which model class, with the strategy it uses and how the model was built.
+
+Rules ask it about one class ("is this model trained by a sharded Trainer?") instead of applying the first
+sharded strategy found anywhere in the project to every class in it: in a monorepo, one FSDP script says
+nothing about the single-device examples and tests beside it.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Iterator
+
+from .facts import META_DEVICE, STRATEGY_CLASS_QNAMES, CallFact, FileFacts, RunnerFact, TrainFact
+from .lightning_facts import Strategy, deepspeed_stage
+
+if TYPE_CHECKING:
+    from .index import ProjectIndex
+
+# Calls after which a model built on the meta device gets real storage (or is set up to get it).
+_MATERIALIZING = frozenset({"fit", "validate", "test", "predict", "setup", "setup_module", "to_empty", "fully_shard"})
+_VERBS = {"setup": "set up by", "setup_module": "set up by", "to_empty": "materialized by",
+          "fully_shard": "sharded by", "LightningCLI": "trained through", "class_path": "trained through"}
+_FACTORY_DEPTH = 3  # `build(cfg)` -> `_build_gpt(cfg)` -> `GPT(...)`
+_YAML = (".yaml", ".yml")
+META, EMPTY = "meta", "empty"
+
+
+@dataclass(frozen=True)
+class Link:
+    """One model class reached by one runner call."""
+
+    model: str  # project class qualname
+    train: TrainFact
+    runner: RunnerFact | None  # None: no Trainer/Fabric (`to_empty`, `fully_shard`) or a YAML-less LightningCLI
+    strategy: Strategy
+    # How the model was built before `train`: META (`torch.device("meta")`, FSDP/ModelParallel empty init),
+    # EMPTY (`init_module(empty_init=True)` elsewhere: allocated, never initialized), or None.
+    built: str | None
+    strategy_where: str = ""  # where the strategy was stated ("train.py:12", or the configured assumption)
+
+    @property
+    def on_meta(self) -> bool:
+        return self.built == META
+
+    @property
+    def sharded_trainer(self) -> bool:
+        return self.strategy.sharded and self.runner is not None and self.runner.kind == "trainer"
+
+    def describe(self) -> str:
+        """'trained by `trainer.fit(...)` at train.py:31 with strategy 'fsdp' at train.py:12'."""
+        text = f"{_VERBS.get(self.train.call, 'trained by')} {self.train}"
+        if self.runner is not None:
+            maybe = " (on some runs: the strategy is chosen by a condition)" if self.runner.conditional else ""
+            text += f" with strategy {self.strategy.describe()} at {self.strategy_where}{maybe}"
+        return text
+
+
+class TrainingGraph:
+    def __init__(self, index: ProjectIndex) -> None:
+        self._index = index
+        self.links: dict[str, list[Link]] = {}
+        self._calls_to: dict[str, list[tuple[FileFacts, CallFact]]] = {}
+        training_functions = {_function_of(facts, t) for facts in index.train_files() for t in facts.trains} - {None}
+        for facts in index.train_files():
+            for call in facts.calls:
+                for function in call.function:
+                    function = index.reexported(function, training_functions)
+                    self._calls_to.setdefault(function, []).append((facts, call))
+        for facts in index.train_files():
+            for train in facts.trains:
+                for runner, targets, built in self._contexts(facts, train):
+                    strategy, where = self.strategy_of(runner) if runner is not None else (Strategy(None), "")
+                    for model in self._models(targets, _FACTORY_DEPTH):
+                        self.links.setdefault(model, []).append(Link(model, train, runner, strategy, built, where))
+
+    def _contexts(self, facts: FileFacts, train: TrainFact) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], str | None]]:
+        """(runner, model targets, how it was built) for `train`: from its own function, or, when its runner or
+        model is a parameter, from each call of that function passing a runner."""
+        local = self._runners(facts, train)
+        if train.receiver_param is None and train.model_param is None or _function_of(facts, train) is None:
+            for runner in local:
+                yield runner, train.targets, self._built(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
+            return
+        for caller, call in self._calls_to.get(_function_of(facts, train), ()):
+            runner = local[0] if local else None
+            passed = _argument(call.runners, train.receiver_param) if train.receiver_param else None
+            if passed is not None:
+                runner = _bound_runner(caller, passed, call.scope, call.site.row)
+            if runner is None and train.receiver is not None:
+                continue
+            if train.model_param is None:
+                yield runner, train.targets, self._built(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
+                continue
+            model = _argument(call.models, train.model_param)
+            if model is not None:
+                targets, under = model
+                yield runner, targets, self._built(under, caller, call.scope, call.site.row, runner, passed)
+
+    def strategy_of(self, runner: RunnerFact) -> tuple[Strategy, str]:
+        """The runner's strategy and where it is stated. A project subclass of a Lightning strategy class is
+        resolved to its kind; a strategy not known statically (`strategy=args.strategy`) is the configured
+        assumption (`strategy =` in the config, `--strategy`) when there is one."""
+        if runner.strategy.known:
+            return runner.strategy, str(runner.strategy_site)
+        for candidate in runner.strategy_classes:
+            for qname, kind in STRATEGY_CLASS_QNAMES.items():
+                if self._index.inherits(candidate, frozenset({qname})):
+                    return deepspeed_stage(None) if kind == "deepspeed" else Strategy(kind), str(runner.strategy_site)
+        assumed = self._index.assumed
+        if assumed is not None:
+            return assumed.strategy, f"{assumed.where} (the Trainer's own at {runner.strategy_site} is not a literal)"
+        return runner.strategy, str(runner.strategy_site)
+
+    def _runners(self, facts: FileFacts, train: TrainFact) -> list[RunnerFact | None]:
+        if train.call == "class_path":  # a LightningCLI config: its own `trainer:` mapping
+            return list(facts.runners)
+        if train.call == "LightningCLI":  # the YAML configs not naming a model of their own
+            return [r for f in self._index.train_files() if f.filename.endswith(_YAML) for r in f.runners
+                    if not any(t.call == "class_path" for t in f.trains)] or [None]
+        if train.receiver is None:
+            return [None]
+        return [r for r in [_bound_runner(facts, train.receiver, train.scope, train.site.row)] if r is not None]
+
+    def _built(self, under: str | None, facts: FileFacts, scope, row: int, runner: RunnerFact | None,
+               receiver: str | None) -> str | None:
+        """META or EMPTY for a model built under `under` (see TrainFact.built_under), in `scope` of `facts` before
+        `row`; `runner` is what `receiver` names there (it may be a parameter)."""
+        if under is None:
+            return None
+        if under == META_DEVICE:
+            return META
+        builder = runner if under == receiver else _bound_runner(facts, under, scope, row)
+        if builder is None:
+            return None
+        return META if self.strategy_of(builder)[0].meta_init else EMPTY
+
+    def _models(self, targets: tuple[str, ...], depth: int) -> Iterator[str]:
+        """Project classes among `targets`, following project model factories' returns `depth` calls deep."""
+        for target in map(self._index.canonical, targets):
+            if target in self._index.classes:
+                yield target
+            elif depth > 0:
+                yield from self._models(self._index.function_returns(target), depth - 1)
+
+    def links_to(self, qualname: str) -> list[Link]:
+        """Links reaching `qualname` or a project subclass of it (whose construction runs its `__init__`)."""
+        found = list(self.links.get(qualname, ()))
+        target = frozenset({qualname})
+        for model, links in self.links.items():
+            if model != qualname and self._index.inherits(model, target):
+                found.extend(links)
+        return sorted(found, key=lambda link: (link.train.site.filename, link.train.site.row))
+
+    def sharded_trainer_link(self, qualname: str) -> Link | None:
+        """The first sharded Trainer that trains `qualname` on a model not already built on the meta device
+        (`init_module(empty_init=True)` under FSDP/ModelParallel creates nothing in `__init__` to move)."""
+        return next((link for link in self.links_to(qualname) if link.sharded_trainer and not link.on_meta), None)
+
+    def empty_init_trainer_link(self, qualname: str) -> Link | None:
+        """The first Trainer that runs `qualname`'s hooks on a model built with `init_module(empty_init=True)`
+        off the meta device: allocated, never initialized."""
+        return next((link for link in self.links_to(qualname)
+                     if link.built == EMPTY and link.runner is not None and link.runner.kind == "trainer"), None)
+
+    def reached(self, qualname: str) -> bool:
+        return bool(self.links_to(qualname))
+
+    @cached_property
+    def meta_built(self) -> dict[str, Link]:
+        """Every project class contained in a model that is built on the meta device and then materialized or
+        set up (not a meta model built only to count shapes or FLOPs), with the link that does it."""
+        contained: dict[str, Link] = {}
+        for model, links in sorted(self.links.items()):
+            link = next((l for l in links if l.on_meta and l.train.call in _MATERIALIZING and not l.train.raises), None)
+            if link is None:
+                continue
+            pending = [model]
+            while pending:
+                current = pending.pop()
+                if current in contained:
+                    continue
+                contained[current] = link
+                pending.extend(self._index.built_in_init(current))
+                pending.extend(self._index.project_lineage(current))
+        return contained
+
+
+def _function_of(facts: FileFacts, train: TrainFact) -> str | None:
+    """The qualname of the module-level function `train` is in, if it is in one."""
+    if len(train.scope) != 1 or train.scope[0][0] != "def":
+        return None
+    return f"{facts.module}.{train.scope[0][1]}" if facts.module else train.scope[0][1]
+
+
+def _argument(arguments: tuple, parameter: tuple[int, str]):
+    """The rest of the `(argument, ...)` entry passed for `parameter` (position, name), or None."""
+    for key, *rest in arguments:
+        if key in parameter:
+            return rest[0] if len(rest) == 1 else tuple(rest)
+    return None
+
+
+def _bound_runner(facts: FileFacts, receiver: str, scope, row: int) -> RunnerFact | None:
+    """The Trainer/Fabric `receiver` names at `row`: bound in the same scope (the last one before `row`),
+    at module level, or (for `self.x`) in another method of the same class."""
+    def visible(runner: RunnerFact) -> bool:
+        if runner.bound_to != receiver:
+            return False
+        if runner.scope == scope or runner.scope == ():
+            return True
+        return receiver.startswith("self.") and len(scope) >= 2 and runner.scope[:-1] == scope[:-1]
+
+    candidates = [r for r in facts.runners if visible(r)]
+    earlier = [r for r in candidates if r.site.row <= row and r.scope == scope]
+    return (earlier or candidates or [None])[-1]
+
+
+def constructed_classes(init_source: str, resolve) -> set[str]:
+    """Qualnames (by `resolve(dotted)`) of everything called in an `__init__` source: the submodules it builds."""
+    try:
+        tree = ast.parse(init_source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            found.update(resolve(node.func))
+    return found
