@@ -9,6 +9,32 @@ from fastinit_lint.rule import Invalid, Rule, Valid, fix
 from ._configure_model_fix import CannotMove, plan_move
 from ._lightning import analyse_method, lightning_class, method
 
+# A LightningModule building 51,200,000 parameters in `__init__`, and FI001's fix of it: the examples below
+# differ only in how a sharded Trainer reaches it.
+_TASK = """
+            from torch import nn
+            import lightning as L
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+            """
+_TASK_FIXED = """
+            from torch import nn
+            import lightning as L
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = nn.Embedding(50_000, 1024)
+            """
+
 
 def _fit(model: str, strategy: str = "'fsdp'") -> dict[str, str]:
     """A `train.py` fitting the snippet's class `model` with a Trainer of `strategy` (Python source)."""
@@ -342,15 +368,7 @@ class LargeLayerInInit(Rule):
                     self.embed = nn.Embedding(50_000, 1024)
             """),
         # A factory in another file links the sharded Trainer to the model it builds.
-        Invalid("""
-            from torch import nn
-            import lightning as L
-
-            class Task(L.LightningModule):
-                def __init__(self):
-                    super().__init__()
-                    self.embed = nn.Embedding(50_000, 1024)
-            """,
+        Invalid(_TASK,
             rows=(7,),
             message_contains=("trained by `trainer.fit(...)` at train.py:7 with strategy 'deepspeed_stage_3'",),
             files={"factory.py": """
@@ -369,30 +387,9 @@ class LargeLayerInInit(Rule):
                     model = build_model(cfg)
                     trainer.fit(model)
                 """},
-            fixed="""
-            from torch import nn
-            import lightning as L
-
-            class Task(L.LightningModule):
-                def __init__(self):
-                    super().__init__()
-                    self.embed = None
-
-                def configure_model(self):
-                    if self.embed is not None:
-                        return
-                    self.embed = nn.Embedding(50_000, 1024)
-            """),
+            fixed=_TASK_FIXED),
         # A project subclass (two levels deep, another file) of a Lightning strategy class.
-        Invalid("""
-            from torch import nn
-            import lightning as L
-
-            class Task(L.LightningModule):
-                def __init__(self):
-                    super().__init__()
-                    self.embed = nn.Embedding(50_000, 1024)
-            """,
+        Invalid(_TASK,
             rows=(7,),
             message_contains=("with strategy 'fsdp' at train.py:5",),
             files={"strategies.py": """
@@ -406,20 +403,7 @@ class LargeLayerInInit(Rule):
                 """,
                 "train.py": "import lightning as L\nfrom snippet import Task\nfrom strategies import TunedFSDP\n"
                             "\ntrainer = L.Trainer(strategy=TunedFSDP())\ntrainer.fit(Task())\n"},
-            fixed="""
-            from torch import nn
-            import lightning as L
-
-            class Task(L.LightningModule):
-                def __init__(self):
-                    super().__init__()
-                    self.embed = None
-
-                def configure_model(self):
-                    if self.embed is not None:
-                        return
-                    self.embed = nn.Embedding(50_000, 1024)
-            """),
+            fixed=_TASK_FIXED),
         # ModelParallel: the remedy is meta-device init, not moving the layers.
         Invalid("""
             import lightning as L
@@ -435,15 +419,7 @@ class LargeLayerInInit(Rule):
                               "no automatic fix: under ModelParallel, moving the layers"),
             files=_fit("Llama", '"model_parallel"')),
         # A strategy chosen by a condition: sharded on multi-GPU runs.
-        Invalid("""
-            from torch import nn
-            import lightning as L
-
-            class Task(L.LightningModule):
-                def __init__(self):
-                    super().__init__()
-                    self.embed = nn.Embedding(50_000, 1024)
-            """,
+        Invalid(_TASK,
             rows=(7,),
             message_contains=("with strategy 'fsdp' at train.py:6 (on some runs: the strategy is chosen by a condition)",),
             files={"train.py": """
@@ -456,20 +432,7 @@ class LargeLayerInInit(Rule):
                     trainer = L.Trainer(devices=devices, strategy=strategy)
                     trainer.fit(Task())
                 """},
-            fixed="""
-            from torch import nn
-            import lightning as L
-
-            class Task(L.LightningModule):
-                def __init__(self):
-                    super().__init__()
-                    self.embed = None
-
-                def configure_model(self):
-                    if self.embed is not None:
-                        return
-                    self.embed = nn.Embedding(50_000, 1024)
-            """),
+            fixed=_TASK_FIXED),
     ]
 
     @classmethod
