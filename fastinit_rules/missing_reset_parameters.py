@@ -135,10 +135,9 @@ class MissingResetParameters(Rule):
     def relevant(cls, facts, index, settings) -> bool:
         # The class-level half of the check runs here on the index, so files whose tensor-owning classes all
         # have a reset (torch's own layers) are never parsed with LibCST.
-        meta_built = index.training.meta_built
-        return bool(meta_built) and any(
-            c.owns_tensors and c.qualname in meta_built and index.is_nn_module(c.qualname)
-            and not _has_reset(index, c.qualname) for c in facts.classes)
+        # The training graph is asked last: building it reads the facts of every runner file.
+        return any(c.owns_tensors and index.is_nn_module(c.qualname) and not _has_reset(index, c.qualname)
+                   and c.qualname in index.training.meta_built for c in facts.classes)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
