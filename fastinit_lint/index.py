@@ -118,24 +118,22 @@ class ProjectIndex:
         return next(targets for name, targets in self.files[filename].returns if name == qualname)
 
     def built_in_init(self, qualname: str) -> set[str]:
-        """Project classes whose instances `qualname`'s `__init__` (or a project base's) builds."""
-        found: set[str] = set()
-        for current in self.project_lineage(qualname):
-            cls = self.classes[current]
-            if cls.init_source is None:
-                continue
-            names = self.files[cls.site.filename].names
-            found.update(q for q in constructed_classes(cls.init_source, lambda node: names.resolve_node(node, cls.scope))
-                         if q in self.classes and q != qualname)
-        return found
+        """Project classes whose instances `qualname`'s own `__init__` builds (its bases' are theirs)."""
+        cls = self.classes[qualname]
+        if cls.init_source is None:
+            return set()
+        names = self.files[cls.site.filename].names
+        return {q for q in constructed_classes(cls.init_source, lambda node: names.resolve_node(node, cls.scope))
+                if q in self.classes and q != qualname}
 
     def project_lineage(self, qualname: str) -> list[str]:
         """`qualname` and its project base classes, each once (cycles and long chains without recursion)."""
-        chain, pending = [], [qualname]
+        chain, seen, pending = [], set(), [qualname]
         while pending:
             current = pending.pop()
-            if current in chain or current not in self.classes:
+            if current in seen or current not in self.classes:
                 continue
+            seen.add(current)
             chain.append(current)
             pending.extend(c for base in self.classes[current].bases for c in base)
         return chain

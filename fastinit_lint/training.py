@@ -184,7 +184,8 @@ class TrainingGraph:
                     continue
                 contained[current] = link
                 pending.extend(self._index.built_in_init(current))
-                pending.extend(self._index.project_lineage(current))
+                pending.extend(c for base in self._index.classes[current].bases for c in base  # their __init__ runs too
+                               if c in self._index.classes)
         return contained
 
 

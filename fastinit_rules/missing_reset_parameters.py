@@ -182,11 +182,8 @@ class MissingResetParameters(Rule):
         return owned
 
 
-def _has_reset(index, qualname: str, seen: frozenset = frozenset()) -> bool:
-    """Whether the class or a project base defines `reset_parameters`/`_reset_parameters`."""
-    cls = index.classes.get(qualname)
-    if cls is None or qualname in seen:
-        return False
-    if {"reset_parameters", "_reset_parameters"} & set(cls.methods):
-        return True
-    return any(_has_reset(index, c, seen | {qualname}) for base in cls.bases for c in base)
+def _has_reset(index, qualname: str) -> bool:
+    """Whether the class or a project base defines `reset_parameters`/`_reset_parameters` (walked without
+    recursion: a checkout can chain thousands of classes)."""
+    return any({"reset_parameters", "_reset_parameters"} & set(index.classes[c].methods)
+               for c in index.project_lineage(qualname))

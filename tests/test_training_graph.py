@@ -339,3 +339,18 @@ def test_factories_and_training_functions_re_exported_by_a_package(tmp_path, mon
     })
     assert [str(link.train.site) for link in index.training.links["model.GPT"]] == ["train.py:7"]
     assert [str(link.train.site) for link in index.training.links["model.Other"]] == ["lib/loops.py:2"]
+
+
+def test_a_meta_model_on_a_long_chain_of_project_bases(tmp_path, monkeypatch):
+    """FI013 walks a model's project bases and what their `__init__`s build: 2,500 of them in a checkout must be
+    walked once each, without recursion (the reset lookup raised RecursionError; the closure was quadratic)."""
+    count = 2_500
+    chain = "".join(f"class C{i}(C{i + 1}):\n    pass\n\n" for i in range(count - 1))
+    model = (f"import torch\nfrom torch import nn\n\nclass C{count - 1}(nn.Module):\n    pass\n\n{chain}"
+             "class Own(C0):\n    def __init__(self):\n        super().__init__()\n"
+             "        self.w = nn.Parameter(torch.ones(2))\n")
+    _, findings = _project(tmp_path, monkeypatch, {
+        "chain.py": model,
+        "meta.py": "import torch\nfrom chain import Own\n\nwith torch.device('meta'):\n    m = Own()\nm.to_empty(device='cpu')\n",
+    })
+    assert findings == [("chain.py", 7 + 3 * (count - 1), "FI013")]
