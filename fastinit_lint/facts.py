@@ -23,6 +23,7 @@ from .lightning_facts import (
     deepspeed_stage,
     strategy_from_name,
 )
+from .load_summaries import LoaderFact, summarize_loads
 from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
                     marked_lines, spans_marked_line)
 from .source import python_lines
@@ -69,9 +70,6 @@ class ClassFact:
     init_source: str | None = None  # `__init__`, dedented: the estimator re-parses it on demand
     fields: tuple[tuple[str, str], ...] = ()  # class-level `name[: T] = value` (config dataclass defaults)
     owns_tensors: bool = False  # `__init__` mentions nn.Parameter / register_parameter / non-persistent buffers
-    # Loads in the Lightning hooks that run on a fitted model (`on_train_start`, `setup`, ...):
-    # (hook, row, partial: `strict=False`).
-    hook_loads: tuple[tuple[str, int, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,12 +152,13 @@ class FileFacts:
     calls: list[CallFact] = field(default_factory=list)
     # Module-level functions that return a model: (qualname, candidate qualnames of what they return).
     returns: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    loaders: tuple[LoaderFact, ...] = ()  # where the parameters of functions that can load go (load_summaries)
 
     def digest(self) -> str:
         """What other files can see of this one; a comment or body-only edit leaves it unchanged.
         (repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.)"""
         payload = repr((self.filename, self.module, self.classes, self.runners, sorted(self.constants.items()),
-                        self.trains, self.calls, self.returns))
+                        self.trains, self.calls, self.returns, self.loaders))
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def __getstate__(self) -> dict:
@@ -636,8 +635,7 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
                         fields.append((target.id, text))
             owns = init_source is not None and any(t in init_source for t in _OWNS_TENSORS_TEXT)
             facts.classes.append(ClassFact(node.name, qualname, Site(facts.filename, node.lineno), bases, methods,
-                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns,
-                                           _hook_loads(node) if node.bases else ()))
+                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns))
             _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines)
         elif isinstance(node, (ast.If, ast.Try)) or type(node).__name__ == "TryStar":
             for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),
@@ -646,22 +644,6 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
 
 
 _CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
-# Lightning hooks that run on the model once `trainer.fit` (or validate/test/predict) has it.
-LOADING_HOOKS = frozenset({"setup", "configure_model", "on_fit_start", "on_train_start", "on_validation_start",
-                           "on_test_start", "on_predict_start", "on_load_checkpoint"})
-_LOADS = frozenset({"load_state_dict", "load_raw", "load_checkpoint"})
-
-
-def _hook_loads(classdef: ast.ClassDef) -> tuple[tuple[str, int, bool], ...]:
-    found = []
-    for method in classdef.body:
-        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name in LOADING_HOOKS:
-            for node in ast.walk(method):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _LOADS:
-                    partial = any(k.arg == "strict" and isinstance(k.value, ast.Constant) and k.value.value is False
-                                  for k in node.keywords)
-                    found.append((method.name, node.lineno, partial))
-    return tuple(found)
 
 
 def _class_like_call(node: ast.AST) -> bool:
@@ -785,6 +767,7 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     _scan_classes(facts, tree.body, (), lines)
     _scan_constants(facts, tree, lines)
     _scan_returns(facts, tree)
+    facts.loaders = summarize_loads(facts, tree, text)
     if marked:
         _FactCollector(facts, marked, lines.lines).statements(tree.body)
     return facts

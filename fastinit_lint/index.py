@@ -9,6 +9,7 @@ from typing import Iterator, Mapping, NamedTuple
 
 from .facts import ClassFact, FileFacts
 from .lightning_facts import Strategy
+from .load_summaries import Loads
 from .training import TrainingGraph, constructed_classes
 
 LIGHTNING_MODULE_QNAMES = frozenset(
@@ -40,11 +41,12 @@ class FactsSummary(NamedTuple):
     runners: bool  # Trainer/Fabric constructions, or calls handing a model to one (see TrainFact)
     factories: tuple[str, ...] = ()  # module-level functions returning a model
     module: str = ""
+    loaders: tuple[str, ...] = ()  # functions with a load summary
 
 
 def summarize(facts: FileFacts) -> FactsSummary:
     return FactsSummary(tuple(c.qualname for c in facts.classes), bool(facts.runners or facts.trains or facts.calls),
-                        tuple(name for name, _ in facts.returns), facts.module)
+                        tuple(name for name, _ in facts.returns), facts.module, tuple(f.qualname for f in facts.loaders))
 
 
 class _Classes(Mapping[str, ClassFact]):
@@ -91,6 +93,7 @@ class ProjectIndex:
         self._runner_files = [name for name in order if summaries[name].runners]
         self._factory_files = {function: name for name in reversed(order) for function in summaries[name].factories}
         self._module_files = {summaries[name].module: name for name in reversed(order) if summaries[name].module}
+        self._loader_files = {function: name for name in reversed(order) for function in summaries[name].loaders}
         self._canonical: dict[str, str] = {}
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
 
@@ -108,6 +111,11 @@ class ProjectIndex:
     @cached_property
     def training(self) -> TrainingGraph:
         return TrainingGraph(self)
+
+    @cached_property
+    def loads(self) -> Loads:
+        """What calls of project functions do with the models passed to them (loads, initializers)."""
+        return Loads(self, self._loader_files)
 
     def function_returns(self, qualname: str) -> tuple[str, ...]:
         """Candidate qualnames of what project function `qualname` returns, when it is a model factory."""

@@ -15,15 +15,12 @@ from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.cst_children import child_nodes, descendants
 from fastinit_lint.facts import FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, RunnerFact
+from fastinit_lint.load_summaries import READ_ONLY_METHODS, READ_ONLY_MODULES, UNKNOWN
 from fastinit_lint.rule import Context, cst_dotted
 
 CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
 REINIT = frozenset({"reset_parameters", "init_weights", "_init_weights", "apply"})
 RUNTIME_PREFIX = "fastinit_runtime"
-# Calls that take a model only to read or report it: passing a model to them cannot initialize it.
-_READ_ONLY_MODULES = frozenset({"builtins", "logging", "warnings", "pprint"})
-_READ_ONLY_METHODS = frozenset({"print", "log", "info", "debug", "warning", "error", "log_dict", "watch", "append",
-                                "format"})
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
@@ -278,15 +275,33 @@ class _Walker:
             self._handed_over(line, call)
 
     def _handed_over(self, line, call: cst.Call) -> None:
-        """A model passed to a function we do not see into (`load_checkpoint(fabric, model, path)`, a project
-        helper) may be loaded or initialized there: a `handed_over` event, unless the function is one that
+        """A model passed to another function. A project function with a load summary says what it does
+        (`load_checkpoint(fabric, model, path)`: a strict load; with `strict=False`: a partial one; an
+        initializer); one we do not see into may load or initialize it (a `handed_over` event), unless it
         only reads or reports (builtins, logging)."""
-        if any(q.split(".")[0] in _READ_ONLY_MODULES for q in self.context.qualified_names(call.func)) \
-                or isinstance(call.func, cst.Attribute) and call.func.attr.value in _READ_ONLY_METHODS:
+        qnames = self.context.qualified_names(call.func)
+        if any(q.split(".")[0] in READ_ONLY_MODULES for q in qnames) \
+                or isinstance(call.func, cst.Attribute) and call.func.attr.value in READ_ONLY_METHODS:
             return
-        for arg in call.args:
-            var = cst_dotted(arg.value)
-            if var and "." not in var:
+        slots = _slots(call)
+        bound = tuple((slot, str(value) if isinstance(value, bool) else UNKNOWN)
+                      for slot, value in ((slot, literal(value)) for slot, value in slots))
+        for slot, value in slots:
+            var = cst_dotted(value)
+            outcome = self.context.index.loads.reached(qnames, slot, bound) if var and qnames else None
+            if outcome is None:
+                if var and "." not in var:
+                    self._event("handed_over", line, var, call)
+                continue
+            var = var.split(".")[0]
+            helper = cst_dotted(call.func)
+            load = outcome.partial or next(iter(outcome.loads), None)
+            if load is not None:
+                self._event("load", line, var, call, how="helper", helper=helper, where=load.where, what=load.what,
+                            strict=NOT_LITERAL if load.strict is None else load.strict)
+            elif outcome.init:
+                self._event("reinit", line, var, call)
+            elif outcome.opaque:
                 self._event("handed_over", line, var, call)
 
     def _optimizer(self, line, call: cst.Call) -> None:
@@ -300,6 +315,17 @@ class _Walker:
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
     """Calls inside a node, outer first, not inside nested functions, classes or lambdas."""
     return [n for n in descendants(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)) if isinstance(n, cst.Call)]
+
+
+def _slots(call: cst.Call) -> list[tuple[int | str, cst.BaseExpression]]:
+    """A call's arguments by position (up to the first `*args`) or keyword."""
+    slots: list[tuple[int | str, cst.BaseExpression]] = []
+    for position, arg in enumerate(a for a in call.args if a.keyword is None):
+        if arg.star:
+            break
+        slots.append((position, arg.value))
+    slots += [(a.keyword.value, a.value) for a in call.args if a.keyword is not None]
+    return slots
 
 
 def _loaded_vars(call: cst.Call, name: str) -> list[str]:
@@ -395,8 +421,11 @@ def loads_in_hooks(context: Context, build: Event) -> bool:
     """Whether the class a build event constructs (or a project base) loads weights in a Lightning hook that runs
     once the model is fitted (`on_train_start`, `setup`, ...)."""
     index = context.index
-    return any(index.classes[c].hook_loads
-               for q in context.qualified_names(build.call.func) for c in index.project_lineage(index.canonical(q)))
+    for qname in context.qualified_names(build.call.func):
+        hooks = index.loads.hook_loads(index.canonical(qname))
+        if hooks.loads or hooks.init:
+            return True
+    return False
 
 
 def partial_load(context: Context, event: Event) -> bool:

@@ -6,7 +6,7 @@ from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from fastinit_lint.facts import LOADING_HOOKS
+from fastinit_lint.load_summaries import LOADING_HOOKS
 
 from ._flow import Event, Flow, FlowRule, built_in, ensure_import, file_has_runner, flow, partial_load
 
@@ -61,7 +61,7 @@ class EmptyInitPartialLoad(FlowRule, Rule):
     code = "FI002"
     name = "empty-init-partial-load"
     fixable = "sometimes"
-    markers = ("empty_init", "strict=False", "strict = False")
+    markers = ("empty_init", "strict=False", "strict = False", *(f"def {hook}" for hook in sorted(LOADING_HOOKS)))
 
     VALID = [
         Valid("""
@@ -162,21 +162,24 @@ class EmptyInitPartialLoad(FlowRule, Rule):
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
         return file_has_runner(facts) or any(
-            any(partial for _, _, partial in c.hook_loads) and index.training.empty_init_trainer_link(c.qualname)
+            index.loads.hook_loads(c.qualname).partial and index.training.empty_init_trainer_link(c.qualname)
             for c in facts.classes)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """A partial load in a hook of a fitted class, or in a method such a hook calls (`self._load_base()`)."""
         super().visit_FunctionDef(node)
         qualname = self.context.enclosing_class_qualname()
-        if node.name.value not in LOADING_HOOKS or qualname is None:
+        if qualname is None:
             return
-        link = self.context.index.training.empty_init_trainer_link(qualname)
+        hook = self.context.index.loads.hook_methods(qualname).get(node.name.value)
+        link = self.context.index.training.empty_init_trainer_link(qualname) if hook is not None else None
         if link is None:
             return
+        where = f"`{hook}`" if hook == node.name.value else f"`{node.name.value}` (run by `{hook}`)"
         for event in flow(self.context, node).events:
             if event.kind == "load" and partial_load(self.context, event):
                 self.report(event.call,
-                            f"partial load in `{node.name.value}` into a model built with `empty_init=True` and "
+                            f"partial load{_through(event)} in {where} into a model built with `empty_init=True` and "
                             f"{link.describe()}: parameters the checkpoint lacks keep uninitialized memory (NaNs in "
                             f"practice); initialize them (`fastinit_runtime.load_partial`) or drop `empty_init=True`",
                             no_fix_reason="the load is in a hook, away from where the model is built")
@@ -195,8 +198,9 @@ class EmptyInitPartialLoad(FlowRule, Rule):
     def _report(self, event: Event, var: str, flow_: Flow) -> None:
         if flow_.for_var(var, {"reinit"}, flow_.after(event)):
             return
-        message = (f"partial load into `{var}`, built with `empty_init=True`: parameters the checkpoint lacks keep "
-                   f"uninitialized memory (NaNs in practice); initialize them (`fastinit_runtime.load_partial`)")
+        message = (f"partial load into `{var}`{_through(event)}, built with `empty_init=True`: parameters the "
+                   f"checkpoint lacks keep uninitialized memory (NaNs in practice); initialize them "
+                   f"(`fastinit_runtime.load_partial`)")
         replacement = self._replacement(event)
         if replacement is None:
             self.report(event.call, message)
@@ -219,3 +223,10 @@ class EmptyInitPartialLoad(FlowRule, Rule):
             args = ", ".join(code(a).rstrip(", ") for a in call.args)
             return cst.parse_expression(f"{RUNTIME}.lightning.load_from_checkpoint({code(call.func.value)}, {args})")
         return None
+
+
+def _through(event: Event) -> str:
+    """For a load inside a project helper: " through `load_checkpoint` (`load_state_dict` at utils.py:398)"."""
+    if event.detail.get("how") != "helper":
+        return ""
+    return f" through `{event.detail['helper']}` (`{event.detail['what']}` at {event.detail['where']})"
