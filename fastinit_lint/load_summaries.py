@@ -277,8 +277,8 @@ class Loads:
             if param is None:
                 result = (result or Outcome()) | _OPAQUE
                 continue
-            if (fact.qualname, param) in stack:
-                cut = True
+            if (fact.qualname, param) in stack:  # a cycle: the frame below adds what this function does
+                result, cut = result or Outcome(), True
                 continue
             budget[0] -= 1
             if depth > _MAX_DEPTH or budget[0] < 0:

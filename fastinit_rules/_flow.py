@@ -295,11 +295,11 @@ class _Walker:
                 continue
             var = var.split(".")[0]
             helper = cst_dotted(call.func)
-            load = outcome.partial or next(iter(outcome.loads), None)
+            load = outcome.partial or (None if outcome.init else next(iter(outcome.loads), None))
             if load is not None:
                 self._event("load", line, var, call, how="helper", helper=helper, where=load.where, what=load.what,
                             strict=NOT_LITERAL if load.strict is None else load.strict)
-            elif outcome.init:
+            elif outcome.init:  # initialized there (after any partial load: `Outcome.partial`)
                 self._event("reinit", line, var, call)
             elif outcome.opaque:
                 self._event("handed_over", line, var, call)
@@ -430,14 +430,23 @@ def loads_in_hooks(context: Context, build: Event) -> bool:
 
 def partial_load(context: Context, event: Event) -> bool:
     """A load that tolerates missing keys: `strict=False`, or a class with `strict_loading = False`."""
-    if event.detail.get("strict") is False:
-        return True
+    return event.detail.get("strict") is False or _class_strict_loading(context, event) == "False"
+
+
+def strict_load(context: Context, event: Event) -> bool:
+    """A load known to raise on missing keys: no `strict`, or `strict=True` (not `strict=args.strict`), and no
+    `strict_loading` other than True on the class."""
+    return event.detail.get("strict") in (ABSENT, True) and _class_strict_loading(context, event) in (None, "True")
+
+
+def _class_strict_loading(context: Context, event: Event) -> str | None:
+    """The `strict_loading = ...` text of the class a `load_from_checkpoint` without `strict` loads, if any."""
     if event.detail.get("how") == "checkpoint" and event.detail.get("strict") is ABSENT and event.call is not None:
         for qname in context.qualified_names(event.call.func.value):
             cls = context.index.classes.get(qname)
-            if cls is not None and dict(cls.fields).get("strict_loading") == "False":
-                return True
-    return False
+            if cls is not None and "strict_loading" in dict(cls.fields):
+                return dict(cls.fields)["strict_loading"]
+    return None
 
 
 def built_in(flow_: Flow, block: InitBlock) -> list[Event]:

@@ -6,15 +6,16 @@ from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._flow import Flow, FlowRule, partial_load
+from ._flow import Flow, FlowRule, strict_load
 
 
 class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
     """A full checkpoint loaded inside `init_module()` without `empty_init=True`: initialization wasted.
 
     ## What it flags
-    `with trainer.init_module():` (or `fabric.init_module()`) without `empty_init=True`, containing a strict
-    `Model.load_from_checkpoint(...)`, when the Trainer/Fabric's strategy does not initialize on the meta
+    `with trainer.init_module():` (or `fabric.init_module()`) without `empty_init=True`, containing a
+    `Model.load_from_checkpoint(...)` known to be strict (a `strict` that is not a literal, such as
+    `strict=args.strict`, may be False at run time and is not flagged), when the Trainer/Fabric's strategy does not initialize on the meta
     device (anything but FSDP and ModelParallel).
 
     ## Why it matters
@@ -40,7 +41,8 @@ class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
     Adds `empty_init=True` to the `init_module` call.
 
     ## Fix safety
-    Safe: the load is strict (no `strict=False`, no `strict_loading = False` on the class), so a checkpoint
+    Safe: the load is known to be strict (no `strict` or `strict=True`, not `strict=args.strict`; no
+    `strict_loading` other than True on the class), so a checkpoint
     missing any parameter raises instead of leaving uninitialized memory. Not offered under FSDP or
     ModelParallel, where `empty_init=True` means meta tensors that `load_from_checkpoint` cannot fill (FI010).
     """
@@ -82,6 +84,16 @@ class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
             trainer = L.Trainer()
             with trainer.init_module():
                 model = Lenient.load_from_checkpoint("last.ckpt")
+            """),
+        # Strictness chosen at run time: with `strict=False`, `empty_init=True` would leave garbage.
+        Valid("""
+            import lightning as L
+            from model import GPT
+
+            def evaluate(args):
+                trainer = L.Trainer()
+                with trainer.init_module():
+                    model = GPT.load_from_checkpoint(args.ckpt, strict=args.strict)
             """),
     ]
     INVALID = [
@@ -125,7 +137,7 @@ class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
             if runner is None or not runner.strategy.known or runner.strategy.meta_init or block.empty_init is True:
                 continue
             loads = [e for e in flow_.events if e.block is block and e.kind == "load" and e.detail.get("how") == "checkpoint"]
-            if not loads or any(partial_load(self.context, e) for e in loads):
+            if not loads or not all(strict_load(self.context, e) for e in loads):
                 continue
             existing = [a for a in block.call.args if not (a.keyword and a.keyword.value == "empty_init")]
             empty = cst.Arg(cst.Name("True"), keyword=cst.Name("empty_init"),

@@ -13,6 +13,22 @@ from ._flow import Event, Flow, FlowRule, built_in, ensure_import, file_has_runn
 RUNTIME = "fastinit_runtime"
 
 
+# A project helper like litgpt's `load_checkpoint`: `strict` passed through to `load_state_dict`.
+_HELPERS = {"helpers.py": """
+    import torch
+
+    def load_checkpoint(fabric, model, path, strict=True):
+        model.load_state_dict(torch.load(path), strict=strict)
+
+    def load_backbone(model, path):
+        load_checkpoint(None, model.backbone, path, strict=False)
+
+    def load_then_init(model, path):
+        model.load_state_dict(torch.load(path), strict=False)
+        model.head.reset_parameters()
+    """}
+
+
 class EmptyInitPartialLoad(FlowRule, Rule):
     """A partial checkpoint loaded into a model built with `empty_init=True`: missing weights are garbage.
 
@@ -23,9 +39,15 @@ class EmptyInitPartialLoad(FlowRule, Rule):
     `fabric.load(..., strict=False)`, `fabric.load_raw(..., strict=False)` — unless the function re-initializes
     afterwards (`reset_parameters()`, `nn.init.*`, `fastinit_runtime.load_partial`).
 
+    Also a project helper that loads the model partially (`load_checkpoint(fabric, model, path, strict=False)`
+    where `load_checkpoint` passes `strict` on to `load_state_dict`, by keyword or position, or a helper that
+    fixes `strict=False` itself, in any module and through helpers it calls), reported at the call, naming the
+    helper and the load it reaches. A helper that initializes what it loaded partially is not reported.
+
     Also a partial load in a Lightning hook that runs on the fitted model (`setup`, `configure_model`,
     `on_fit_start`, `on_train_start`, `on_load_checkpoint`, ...) of a class some Trainer fits after building
-    it under `init_module(empty_init=True)` (found through the training graph, in any file).
+    it under `init_module(empty_init=True)` (found through the training graph, in any file), directly, through
+    a project helper, or in a method the hook calls (`self._load_base()`).
 
     ## Why it matters
     Lightning's guide, under `empty_init=True`: "If you are loading a partial checkpoint (`strict=False`),
@@ -92,6 +114,21 @@ class EmptyInitPartialLoad(FlowRule, Rule):
                 model = Net()
             model.load_state_dict(torch.load("w.pt"), strict=False)
             """),
+        # The helper's `strict` defaults to True, or is given True; the other helper initializes what it skipped.
+        Valid("""
+            import lightning as L
+            from helpers import load_checkpoint, load_then_init
+            from model import Net
+
+            def main(path):
+                fabric = L.Fabric()
+                with fabric.init_module(empty_init=True):
+                    model = Net()
+                    other = Net()
+                load_checkpoint(fabric, model, path)
+                load_checkpoint(fabric, other, path, True)
+                load_then_init(other, path)
+            """, files=_HELPERS),
     ]
     INVALID = [
         Invalid("""
@@ -155,6 +192,47 @@ class EmptyInitPartialLoad(FlowRule, Rule):
                 trainer = L.Trainer(precision="bf16-true")
                 with trainer.init_module(empty_init=True):
                     model = LoRAFinetune()
+                trainer.fit(model)
+                """}),
+        # Through a project helper: `strict=False` passed by keyword and by position, or fixed inside a helper
+        # that calls the first one (helpers.py).
+        Invalid("""
+            import lightning as L
+            from helpers import load_backbone, load_checkpoint
+            from model import Net
+
+            def finetune(path):
+                fabric = L.Fabric(precision="bf16-true")
+                with fabric.init_module(empty_init=True):
+                    a, b, c = Net(), Net(), Net()
+                    model = Net()
+                    head = Net()
+                    tail = Net()
+                load_checkpoint(fabric, model, path, strict=False)
+                load_checkpoint(fabric, head, path, False)
+                load_backbone(tail, path)
+            """, rows=(12, 13, 14), files=_HELPERS, message_contains=(
+                "partial load into `model` through `load_checkpoint` (`load_state_dict` at helpers.py:4)",
+                "partial load into `tail` through `load_backbone`")),
+        # In a method the hook calls, and through a helper called in a hook.
+        Invalid("""
+            import lightning as L
+            from helpers import load_checkpoint
+
+            class Finetune(L.LightningModule):
+                def setup(self, stage):
+                    self._load_base()
+                    load_checkpoint(None, self.model, "base.pth", strict=False)
+
+                def _load_base(self):
+                    self.model.load_state_dict(torch.load("base.pth"), strict=False)
+            """, rows=(7, 10), message_contains=("in `_load_base` (run by `setup`)", "through `load_checkpoint`"),
+            files={**_HELPERS, "train.py": """
+                import lightning as L
+                from snippet import Finetune
+                trainer = L.Trainer()
+                with trainer.init_module(empty_init=True):
+                    model = Finetune()
                 trainer.fit(model)
                 """}),
     ]

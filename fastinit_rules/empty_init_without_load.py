@@ -7,6 +7,36 @@ from fastinit_lint.rule import Invalid, Rule, Valid
 from ._flow import Flow, FlowRule, built_in, loads_in_hooks
 
 
+_HELPERS = {"helpers.py": """
+    import torch
+
+    def load_checkpoint(fabric, model, path, strict=True):
+        if fabric is None:
+            model.load_state_dict(torch.load(path), strict=strict)
+        else:
+            fabric.load_raw(path, model, strict=strict)
+
+    def restore(model, path, depth=0):
+        if depth < 3 and torch.load(path):
+            follow(model, path, depth)
+
+    def follow(model, path, depth):
+        if torch.load(path):
+            restore(model, path, depth + 1)
+        else:
+            load_checkpoint(None, model, path)
+
+    def prepare(model, device, path):
+        stats = torch.load(path)
+        model.eval()
+        return model.to(device)
+
+    def spin(model, path):
+        if torch.load(path):
+            spin(model, path)
+    """}
+
+
 class EmptyInitWithoutLoad(FlowRule, Rule):
     """A model built with `empty_init=True` that is never loaded or initialized: it trains on garbage.
 
@@ -15,11 +45,16 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
     does not use the meta device (single device, DDP, DeepSpeed stage 1/2), where a model built inside is
     not loaded afterwards in that function: no `load_from_checkpoint` (inside the block),
     `load_state_dict`, `fabric.load`/`load_raw`, `trainer.fit(..., ckpt_path=...)`, `reset_parameters()`,
-    `nn.init.*` or `fastinit_runtime` call on it. A model passed to another function (a project helper such
-    as `load_checkpoint(fabric, model, path)`, or a library function) may be loaded there and is not
-    reported, unless that function only reads or reports it (`print`, logging); nor is a model whose class loads
-    weights in a Lightning hook that runs once it is fitted (`on_train_start`, `setup`, ...: FI002 checks
-    whether that load is partial).
+    `nn.init.*` or `fastinit_runtime` call on it.
+
+    A model passed to a project function counts as loaded when that function (or one it calls, in any module)
+    loads or initializes the parameter it receives (`load_checkpoint(fabric, model, path)` doing
+    `model.load_state_dict(...)`: FI002 checks whether that load is partial); a project function seen to do
+    nothing of the kind (it only moves or casts the model) does not load it. A model passed to a function we
+    cannot see into (a library, a callable we cannot resolve, a project helper handing it on) may be loaded
+    there and is not reported, unless that function only reads or reports (`print`, `fabric.print`, logging).
+    Nor is a model whose class loads weights in a Lightning hook that runs once it is fitted (`setup`,
+    `on_train_start`, ..., directly, through a helper or a method the hook calls).
 
     ## Why it matters
     Under these strategies `empty_init=True` is Lightning's `_EmptyInit`, which skips every `torch.nn.init`
@@ -103,6 +138,41 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
                 model = Finetune()
             trainer.fit(model)
             """),
+        # Loaded by project helpers (in another module, through mutually recursive helpers), or handed to a
+        # function we cannot see (`registry.restore`).
+        Valid("""
+            import lightning as L
+            import registry
+            from helpers import load_checkpoint, restore
+            from model import GPT
+
+            def main(path):
+                fabric = L.Fabric(precision="bf16-true")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                    other = GPT()
+                    third = GPT()
+                load_checkpoint(fabric, model, path)
+                restore(other, path)
+                registry.restore(third, path)
+            """, files=_HELPERS),
+        # The hook loads through a method it calls.
+        Valid("""
+            import lightning as L
+            from helpers import load_checkpoint
+
+            class Finetune(L.LightningModule):
+                def on_fit_start(self):
+                    self._restore()
+
+                def _restore(self):
+                    load_checkpoint(None, self.model, "base.pth")
+
+            trainer = L.Trainer()
+            with trainer.init_module(empty_init=True):
+                model = Finetune()
+            trainer.fit(model)
+            """, files=_HELPERS),
     ]
     INVALID = [
         Invalid("""
@@ -140,6 +210,21 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
                 fabric.print(model)
                 model = fabric.setup(model)
             """, rows=(7,)),
+        # Project helpers seen not to load it: one only moves it, the other calls itself and nothing else.
+        Invalid("""
+            import lightning as L
+            from helpers import prepare, spin
+            from model import GPT
+
+            def main(path):
+                fabric = L.Fabric(precision="bf16-true")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                    other = GPT()
+                model = prepare(model, fabric.device, path)
+                spin(other, path)
+                model = fabric.setup(model)
+            """, rows=(7,), files=_HELPERS, message_contains=("`model`, `other`",)),
     ]
 
     def check(self, flow_: Flow) -> None:
