@@ -292,6 +292,7 @@ class _FactCollector(ast.NodeVisitor):
         self.runner_names: dict[ScopeKey, set[str]] = {}  # variables bound to a Trainer/Fabric, per scope
         self.passing: dict[frozenset[str], re.Pattern] = {}  # text that can pass one of those runners on
         self.raises = False  # inside `with pytest.raises(...)` / `pytest.warns(...)`
+        self.class_nodes: dict[ScopeKey, ast.ClassDef] = {}  # by the class's own scope, for `self.attr` models
 
     def _site(self, node: ast.AST) -> Site:
         return Site(self.facts.filename, node.lineno)
@@ -388,6 +389,7 @@ class _FactCollector(ast.NodeVisitor):
     visit_AsyncWith = visit_With
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.class_nodes[(*self.scope, ("class", node.name))] = node
         self._scoped("class", node.name, node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
@@ -475,7 +477,10 @@ class _FactCollector(ast.NodeVisitor):
 
     def _model(self, model: ast.AST, row: int) -> tuple[tuple[str, ...], str | None] | None:
         """What builds `model` (candidate qualnames) and under which init context; a Name is followed to the
-        value it was last given before `row` in this scope. None for a Name never assigned here."""
+        value it was last given before `row` in this scope, `self.attr` to what the class's methods give it.
+        None for a Name never assigned here."""
+        if isinstance(model, ast.Attribute) and isinstance(model.value, ast.Name) and model.value.id == "self":
+            return self._self_attribute(model.attr)
         if not isinstance(model, ast.Name):
             return constructed(model, self.facts.names, self.scope), None
         reaching = _reaching([a for a in self.assignments.get(self.scope, {}).get(model.id, []) if a.row < row])
@@ -483,6 +488,43 @@ class _FactCollector(ast.NodeVisitor):
             return None
         targets = sorted({q for a in reaching for q in constructed(a.value, self.facts.names, self.scope)})
         return tuple(targets), reaching[-1].built_under
+
+    def _self_attribute(self, attr: str) -> tuple[tuple[str, ...], str | None]:
+        """What `self.<attr>` is given in the methods of the enclosing class (`self.model = GPT()` in `setup`,
+        `self.trainer.fit(self.model)` in `run`), and under which init context (the last such assignment's)."""
+        cls = self.class_nodes.get(self.scope[:-1]) if len(self.scope) >= 2 else None
+        targets: set[str] = set()
+        under = None
+        for method in cls.body if cls is not None else ():
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            scope = (*self.scope[:-1], ("def", method.name))
+            for value, context in self._self_assignments(method.body, attr, None):
+                built = constructed(value, self.facts.names, scope)
+                if built:
+                    targets.update(built)
+                    under = context
+        return tuple(sorted(targets)), under
+
+    def _self_assignments(self, body: list[ast.stmt], attr: str, under: str | None) -> Iterator[tuple[ast.AST, str | None]]:
+        """Values assigned to `self.<attr>` in `body` (nested blocks included, nested definitions not), with the
+        init context (see TrainFact.built_under) each ran in."""
+        for statement in body:
+            if isinstance(statement, ast.Assign):
+                if any(isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
+                       and t.value.id == "self" for t in statement.targets):
+                    yield statement.value, under
+                continue
+            if isinstance(statement, _DEFINITIONS):
+                continue
+            inner = under
+            if isinstance(statement, (ast.With, ast.AsyncWith)):
+                for item in statement.items:
+                    if isinstance(item.context_expr, ast.Call):
+                        inner = self._building_context(item.context_expr) or inner
+            for block in (*(getattr(statement, name, None) or () for name in _BLOCKS),
+                          *(h.body for h in getattr(statement, "handlers", None) or ())):
+                yield from self._self_assignments(block, attr, inner)
 
     def _train(self, name: str, receiver: str | None, model: ast.AST, call: ast.Call) -> None:
         built = self._model(model, call.lineno)

@@ -354,3 +354,30 @@ def test_a_meta_model_on_a_long_chain_of_project_bases(tmp_path, monkeypatch):
         "meta.py": "import torch\nfrom chain import Own\n\nwith torch.device('meta'):\n    m = Own()\nm.to_empty(device='cpu')\n",
     })
     assert findings == [("chain.py", 7 + 3 * (count - 1), "FI013")]
+
+
+def test_a_model_kept_on_self_in_one_method_and_fitted_in_another(tmp_path, monkeypatch):
+    """`self.model = GPT()` in `setup` (here under `init_module(empty_init=True)`), `trainer.fit(self.model)` in
+    `run`: the link is the same as for a local variable, with how the model was built."""
+    index, findings = _project(tmp_path, monkeypatch, {
+        "model.py": GPT + "\n        def on_train_start(self):\n"
+                          "            self.load_state_dict(torch.load('base.pt'), strict=False)\n",
+        "driver.py": """
+            import lightning as L
+            from model import GPT
+
+            class Driver:
+                def run(self):
+                    self.trainer.fit(self.model)
+
+                def setup(self):
+                    self.trainer = L.Trainer(precision="bf16-true")
+                    if self.trainer.num_devices == 1:
+                        with self.trainer.init_module(empty_init=True):
+                            self.model = GPT()
+        """,
+    })
+    links = index.training.links_to("model.GPT")
+    assert [str(link.train.site) for link in links] == ["driver.py:6"]
+    assert index.training.empty_init_trainer_link("model.GPT") is not None
+    assert ("model.py", 17, "FI002") in findings
