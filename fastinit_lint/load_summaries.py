@@ -96,6 +96,7 @@ class _Summarizer:
         self.names, self.scope, self.owner = names, scope, owner  # owner: the class qualname, for `self.m()`
         self.reaches: list[Reach] = []
         self.classified: dict[str, int] = {}
+        self.opaque: set[str] = set()
 
     def run(self, node) -> list[Reach]:
         reads: dict[str, int] = {}
@@ -106,14 +107,16 @@ class _Summarizer:
                 self._call(child)
         for param in self.params:
             if reads.get(param, 0) > self.classified.get(param, 0):
-                self.reaches.append(Reach(param, OPAQUE, node.lineno, "other uses"))
+                self._reach(param, OPAQUE, node.lineno, "other uses")
         return self.reaches
 
-    def _reach(self, param: str | None, *args, **kwargs) -> bool:
+    def _reach(self, param: str | None, kind: str, *args, **kwargs) -> bool:
         if param not in self.params:
             return False
-        self.reaches.append(Reach(param, *args, **kwargs))
         self.classified[param] = self.classified.get(param, 0) + 1
+        if kind != OPAQUE or param not in self.opaque:  # one OPAQUE per parameter says it all
+            self.reaches.append(Reach(param, kind, *args, **kwargs))
+            self.opaque.update([param] if kind == OPAQUE else [])
         return True
 
     def _call(self, call: ast.Call) -> None:
@@ -138,6 +141,9 @@ class _Summarizer:
         if attr in _KEEPS_WEIGHTS and receiver in self.params:
             self.classified[receiver] = self.classified.get(receiver, 0) + 1
             return
+        if not any(_head(a) in self.params for a in (*call.args, *(k.value for k in call.keywords))) \
+                and not (self.owner and receiver == self.params[0] and isinstance(func.value, ast.Name)):
+            return  # no parameter passed: nothing to resolve (most calls)
         qnames = self.names.resolve_node(func, self.scope)
         if any(q.startswith(("torch.nn.init.", "fastinit_runtime")) for q in qnames):
             if call.args:
@@ -176,21 +182,55 @@ class _Summarizer:
 
 def summarize_loads(facts: FileFacts, tree: ast.Module, text: str) -> tuple[LoaderFact, ...]:
     """Summaries of the module-level functions and the methods (of classes at any depth, not local to
-    functions) whose text can load or initialize, and of every Lightning hook of a class with bases."""
+    functions) whose text can load or initialize, and of the Lightning hooks of classes with bases and the
+    methods (of any class of the file: a base's helper) they call through `self`, whatever their names."""
     marked = marked_lines(text, _LOAD_TEXT)
-    found: list[LoaderFact] = []
+    methods: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, ScopeKey, bool]] = []  # (method, class scope, class has bases)
+    functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     pending: list[tuple[list[ast.stmt], ScopeKey, ast.ClassDef | None]] = [(tree.body, (), None)]
     while pending:
         body, scope, cls = pending.pop()
         for node in body:
             if isinstance(node, ast.ClassDef):
                 pending.append((node.body, (*scope, ("class", node.name)), node))
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
-                    spans_marked_line(marked, node) or cls is not None and cls.bases and node.name in LOADING_HOOKS):
-                qualname = ".".join(p for p in (facts.module, *(n for _, n in scope), node.name) if p)
-                owner = qualname.rpartition(".")[0] if cls is not None else None
-                found.append(_summary(node, qualname, facts, (*scope, ("def", node.name)), owner))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if cls is None:
+                    functions.append(node)
+                else:
+                    methods.append((node, scope, bool(cls.bases)))
+    in_hooks = _run_by_hooks([m for m, _, has_bases in methods if has_bases])
+    found = [_summary(node, _qualname(facts, (), node), facts, (("def", node.name),), None)
+             for node in functions if spans_marked_line(marked, node)]
+    for node, scope, has_bases in methods:
+        if spans_marked_line(marked, node) or has_bases and node.name in in_hooks:
+            qualname = _qualname(facts, scope, node)
+            found.append(_summary(node, qualname, facts, (*scope, ("def", node.name)), qualname.rpartition(".")[0]))
     return tuple(sorted(found, key=lambda f: f.qualname))
+
+
+def _qualname(facts: FileFacts, scope: ScopeKey, node: ast.AST) -> str:
+    return ".".join(p for p in (facts.module, *(n for _, n in scope), node.name) if p)
+
+
+def _run_by_hooks(methods: list[ast.FunctionDef | ast.AsyncFunctionDef]) -> set[str]:
+    """Names of the Lightning hooks among `methods` and of the methods they call through `self`, at any depth."""
+    by_name: dict[str, list] = {}
+    for method in methods:
+        by_name.setdefault(method.name, []).append(method)
+    pending = [name for name in by_name if name in LOADING_HOOKS]
+    reached: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        for method in by_name[name]:
+            first = (method.args.posonlyargs + method.args.args)[:1]
+            for node in ast.walk(method) if first else ():
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in by_name \
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id == first[0].arg:
+                    pending.append(node.func.attr)
+    return reached
 
 
 def _summary(node, qualname: str, facts: FileFacts, scope: ScopeKey, owner: str | None) -> LoaderFact:
