@@ -50,7 +50,10 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
     A model passed to a project function counts as loaded when that function (or one it calls, in any module)
     loads or initializes the parameter it receives (`load_checkpoint(fabric, model, path)` doing
     `model.load_state_dict(...)`: FI002 checks whether that load is partial); a project function seen to do
-    nothing of the kind (it only moves or casts the model) does not load it. A model passed to a function we
+    nothing of the kind (it only moves or casts the model) does not load it. Only functions whose code mentions
+    a load or an initializer (`load_state_dict`, `load_raw`, `.load(`, `load_checkpoint`, `reset_parameters`,
+    `init.`, `.apply(`), and a fitted class's hooks with the methods they call, are looked into; any other
+    function counts as one we cannot see. A model passed to a function we
     cannot see into (a library, a callable we cannot resolve, a project helper handing it on) may be loaded
     there and is not reported, unless that function only reads or reports (`print`, `fabric.print`, logging).
     Nor is a model whose class loads weights in a Lightning hook that runs once it is fitted (`setup`,
