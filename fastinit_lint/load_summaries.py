@@ -142,7 +142,7 @@ class _Summarizer:
             self.classified[receiver] = self.classified.get(receiver, 0) + 1
             return
         if not any(_head(a) in self.params for a in (*call.args, *(k.value for k in call.keywords))) \
-                and not (self.owner and receiver == self.params[0] and isinstance(func.value, ast.Name)):
+                and not (self.owner and self.params and receiver == self.params[0] and isinstance(func.value, ast.Name)):
             return  # no parameter passed: nothing to resolve (most calls)
         qnames = self.names.resolve_node(func, self.scope)
         if any(q.startswith(("torch.nn.init.", "fastinit_runtime")) for q in qnames):
