@@ -86,8 +86,8 @@ def _head(node: ast.AST | None) -> str | None:
 
 
 class _Summarizer:
-    """Reaches of one function's parameters; `uses` counts each parameter's reads, so that any read we did not
-    classify (`model.parameters()`, `model.foo()`) makes the parameter OPAQUE rather than "not loaded"."""
+    """Reaches of one function's parameters. Each parameter's reads are counted against those classified, so
+    that any read we did not classify (`model.parameters()`, `model.foo()`) makes it OPAQUE, not "not loaded"."""
 
     def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef, names: FileNames, scope: ScopeKey,
                  owner: str | None) -> None:
@@ -166,8 +166,10 @@ class _Summarizer:
                 and func.value.id == self.params[0]:
             qnames = frozenset({f"{self.owner}.{func.attr}"})  # `self.m(x)`: `self` is `m`'s first parameter
             slots.append((0, func.value))
-        shift = len(slots)
-        slots += [(i + shift, a) for i, a in enumerate(call.args) if not isinstance(a, ast.Starred)]
+        for arg in call.args:
+            if isinstance(arg, ast.Starred):  # positions after `*args` are unknown
+                break
+            slots.append((len(slots), arg))
         slots += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
         bound = tuple((slot, _strict_value(value, self.params)) for slot, value in slots)
         for slot, value in slots:
