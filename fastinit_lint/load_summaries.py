@@ -31,10 +31,18 @@ _REINIT_METHODS = frozenset({"reset_parameters", "init_weights", "_init_weights"
 # Methods that cast, move or switch mode: they leave the weights as they are.
 _KEEPS_WEIGHTS = frozenset({"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "eval", "train",
                             "requires_grad_"})
-# Calls that take a model only to read or report it.
-READ_ONLY_MODULES = frozenset({"builtins", "logging", "warnings", "pprint"})
-READ_ONLY_METHODS = frozenset({"print", "log", "info", "debug", "warning", "error", "log_dict", "watch", "append",
-                               "format"})
+# Calls that take a model only to read or report it (not `getattr(model, "load_state_dict")(...)`, `setattr`).
+_READ_ONLY_MODULES = frozenset({"logging", "warnings", "pprint"})
+_READ_ONLY_BUILTINS = frozenset(f"builtins.{name}" for name in (
+    "print", "repr", "str", "len", "type", "id", "isinstance", "hasattr", "format", "hash", "callable"))
+_READ_ONLY_METHODS = frozenset({"print", "log", "info", "debug", "warning", "error", "log_dict", "watch", "append",
+                                "format"})
+
+
+def read_only(qnames: frozenset[str], method: str | None) -> bool:
+    """Whether a call of `qnames` (or of a method named `method`) only reads or reports its arguments."""
+    return method in _READ_ONLY_METHODS or not qnames.isdisjoint(_READ_ONLY_BUILTINS) \
+        or any(q.split(".")[0] in _READ_ONLY_MODULES for q in qnames)
 _MAX_REACHES = 64  # per function: bounded work on untrusted input
 _MAX_DEPTH = 8  # helpers followed into helpers
 ABSENT, UNKNOWN = "", "?"  # `strict` not given (Lightning and torch default to strict) / not a literal
@@ -149,7 +157,7 @@ class _Summarizer:
             if call.args:
                 self._reach(_head(call.args[0]), INIT, row, dotted_name(func) or "")
             return
-        if any(q.split(".")[0] in READ_ONLY_MODULES for q in qnames) or attr in READ_ONLY_METHODS:
+        if read_only(qnames, attr):
             for arg in (*call.args, *(k.value for k in call.keywords)):
                 if isinstance(arg, ast.Name) and arg.id in self.params:
                     self.classified[arg.id] = self.classified.get(arg.id, 0) + 1

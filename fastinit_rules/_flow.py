@@ -15,7 +15,7 @@ from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.cst_children import child_nodes, descendants
 from fastinit_lint.facts import FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, RunnerFact
-from fastinit_lint.load_summaries import READ_ONLY_METHODS, READ_ONLY_MODULES, UNKNOWN
+from fastinit_lint.load_summaries import UNKNOWN, read_only
 from fastinit_lint.rule import Context, cst_dotted
 
 CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
@@ -278,10 +278,9 @@ class _Walker:
         """A model passed to another function. A project function with a load summary says what it does
         (`load_checkpoint(fabric, model, path)`: a strict load; with `strict=False`: a partial one; an
         initializer); one we do not see into may load or initialize it (a `handed_over` event), unless it
-        only reads or reports (builtins, logging)."""
+        only reads or reports (`print`, logging)."""
         qnames = self.context.qualified_names(call.func)
-        if any(q.split(".")[0] in READ_ONLY_MODULES for q in qnames) \
-                or isinstance(call.func, cst.Attribute) and call.func.attr.value in READ_ONLY_METHODS:
+        if read_only(qnames, call.func.attr.value if isinstance(call.func, cst.Attribute) else None):
             return
         slots = _slots(call)
         bound = tuple((slot, str(value) if isinstance(value, bool) else UNKNOWN)

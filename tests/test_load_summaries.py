@@ -12,7 +12,7 @@ import pytest
 
 from fastinit_lint.facts import forget_layout, python_facts
 from fastinit_lint.index import ProjectIndex
-from fastinit_lint.load_summaries import _MAX_DEPTH, CALL, LOAD, OPAQUE, Load
+from fastinit_lint.load_summaries import _MAX_DEPTH, CALL, LOAD, OPAQUE, Load, Outcome
 
 HELPERS = """
     import torch
@@ -72,6 +72,23 @@ def test_a_helper_fixing_strict_false_in_another_module_is_partial_through_a_re_
     index = _index({"lib/__init__.py": "from .helpers import load_backbone\n", "lib/helpers.py": HELPERS})
     outcome = index.loads.reached(("lib.load_backbone",), 0, ())
     assert outcome.partial == Load("lib/helpers.py:5", "load_state_dict", False)
+
+
+def test_only_calls_that_merely_report_leave_a_parameter_unloaded(_index):
+    loads = _index({"h.py": """
+        import logging
+        import torch
+
+        def report(model, path):
+            print(model, len(torch.load(path)))
+            logging.info("%s", model)
+            return model.eval()
+
+        def swap(model, path):
+            getattr(model, "load_state_dict")(torch.load(path))
+    """}).loads
+    assert loads.reached(("h.report",), 0, ()) == Outcome()
+    assert loads.reached(("h.swap",), 0, ()).opaque
 
 
 def test_mutually_recursive_helpers_end_and_keep_what_either_does(_index):
