@@ -52,7 +52,9 @@ class InitBlock:
 
 @dataclass
 class Event:
-    kind: str  # build | load | setup | optimizer | reinit | cast | fit | handed_over (to an unseen function)
+    # build | load | setup | optimizer | reinit | cast | fit | handed_over (to an unseen function) | passed (to a
+    # project function seen to load nothing into it)
+    kind: str
     node: cst.CSTNode  # the statement or call to report on
     var: str | None  # the model variable involved
     block: InitBlock | None  # innermost enclosing init_module block
@@ -302,6 +304,8 @@ class _Walker:
                 self._event("reinit", line, var, call)
             elif outcome.opaque:
                 self._event("handed_over", line, var, call)
+            else:  # a project helper seen to load nothing into it: evidence for FI009's message
+                self._event("passed", line, var, call, helper=helper)
 
     def _optimizer(self, line, call: cst.Call) -> None:
         for arg in call.args:

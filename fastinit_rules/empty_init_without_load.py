@@ -227,7 +227,7 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
                 model = prepare(model, fabric.device, path)
                 spin(other, path)
                 model = fabric.setup(model)
-            """, rows=(7,), files=_HELPERS, message_contains=("`model`, `other`",)),
+            """, rows=(7,), files=_HELPERS, message_contains=("`model`, `other`", "nor by `prepare`, `spin`")),
     ]
 
     def check(self, flow_: Flow) -> None:
@@ -242,7 +242,9 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
                     unloaded.append(build.var)
             if unloaded:
                 names = ", ".join(f"`{v}`" for v in unloaded)
+                helpers = sorted({f"`{e.detail['helper']}`" for v in unloaded for e in flow_.for_var(v, {"passed"})})
+                seen = f" (nor by {', '.join(helpers)}, seen to load nothing into it)" if helpers else ""
                 self.report(block.call,
                             f"{names} built with `empty_init=True` under strategy {runner.strategy.describe()} at "
-                            f"{runner.strategy_site} is never loaded or initialized in this function: its parameters "
-                            f"hold uninitialized memory")
+                            f"{runner.strategy_site} is never loaded or initialized in this function{seen}: its "
+                            f"parameters hold uninitialized memory")
