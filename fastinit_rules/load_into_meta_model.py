@@ -78,6 +78,22 @@ class LoadIntoMetaModel(FlowRule, Rule):
             with trainer.init_module(empty_init=True):
                 model = GPT.load_from_checkpoint("last.ckpt")
             """),
+        # A project helper loading with `assign=True` (litgpt's ModelParallel path) replaces the meta tensors.
+        Valid("""
+            import lightning as L
+            from helpers import load_full
+            from model import GPT
+            fabric = L.Fabric(strategy="model_parallel")
+            with fabric.init_module(empty_init=True):
+                model = GPT()
+            load_full(model, "w.pt")
+            model = fabric.setup(model)
+            """, files={"helpers.py": """
+                import torch
+
+                def load_full(model, path, strict=True):
+                    model.load_state_dict(torch.load(path), strict=strict, assign=True)
+                """}),
         Valid("""
             import lightning as L
             import pytest
@@ -130,7 +146,9 @@ class LoadIntoMetaModel(FlowRule, Rule):
                         continue
                     if event.kind == "setup":
                         break
-                    if event.kind == "load" and event.detail.get("assign") is not True and event.detail.get("how") != "fit":
+                    # Not through a project helper: its summary does not say whether it loads with `assign=True`.
+                    if event.kind == "load" and event.detail.get("assign") is not True \
+                            and event.detail.get("how") not in ("fit", "helper"):
                         self.report(event.call, f"loading into `{build.var}` before `{block.receiver}.setup({build.var})` "
                                                 f"with {evidence}: its parameters are still meta tensors, so the weights "
                                                 f"are dropped and setup re-initializes them randomly (Lightning #20490); {_ORDER}")
