@@ -145,6 +145,7 @@ class FileFacts:
     runners: list[RunnerFact] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # module-level NAME = <call-free expression>
     cast_hint: bool = False  # text looks like a module cast/move after construction (FI007's gate)
+    empty_init_blocks: bool = False  # `with X.init_module(empty_init=True)` somewhere (FI002's gate)
     # First line (decorators included) of each top-level statement: lets phase 2 find where a statement
     # starts without generating the code before it. Local to this file, so not part of `digest()`.
     statement_lines: tuple[int, ...] = ()
@@ -380,7 +381,9 @@ class _FactCollector(ast.NodeVisitor):
             self.visit(item)
             context = item.context_expr
             if isinstance(context, ast.Call):
-                self.built_under = self._building_context(context) or self.built_under
+                building = self._building_context(context)
+                self.facts.empty_init_blocks = self.facts.empty_init_blocks or building not in (None, META_DEVICE)
+                self.built_under = building or self.built_under
                 self.raises = self.raises or not PYTEST_RAISES.isdisjoint(
                     self.facts.names.resolve_node(context.func, self.scope))
         self.statements(node.body)

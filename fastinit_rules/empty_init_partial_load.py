@@ -239,7 +239,8 @@ class EmptyInitPartialLoad(FlowRule, Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts) or any(
+        # Hooks are everywhere (the markers): a runner file counts only with an `empty_init=True` block.
+        return facts.empty_init_blocks and file_has_runner(facts) or any(
             index.loads.hook_loads(c.qualname).partial and index.training.empty_init_trainer_link(c.qualname)
             for c in facts.classes)
 
