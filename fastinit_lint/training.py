@@ -46,6 +46,12 @@ class Link:
         return self.built == META
 
     @property
+    def precision(self) -> str | None:
+        """The runner's precision flag as written (Lightning's default "32-true" when not given); None when
+        it is not a literal or there is no runner."""
+        return self.runner.precision if self.runner is not None else None
+
+    @property
     def sharded_trainer(self) -> bool:
         return self.strategy.sharded and self.runner is not None and self.runner.kind == "trainer"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastinit_lint.lazy_libcst import cst
-from fastinit_lint.lightning_facts import Strategy
+from fastinit_lint.estimate import Size
+from fastinit_lint.lightning_facts import Strategy, init_dtype
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
 from ._configure_model_fix import CannotMove, plan_move
@@ -36,10 +37,18 @@ _TASK_FIXED = """
             """
 
 
-def _fit(model: str, strategy: str = "'fsdp'") -> dict[str, str]:
-    """A `train.py` fitting the snippet's class `model` with a Trainer of `strategy` (Python source)."""
-    return {"train.py": f"import lightning as L\nfrom snippet import {model}\ntrainer = L.Trainer(strategy={strategy})\n"
-                        f"trainer.fit({model}())\n"}
+def _fit(model: str, strategy: str = "'fsdp'", precision: str = "") -> dict[str, str]:
+    """A `train.py` fitting the snippet's class `model` with a Trainer of `strategy` and `precision` (Python source)."""
+    precision = f", precision={precision}" if precision else ""
+    return {"train.py": f"import lightning as L\nfrom snippet import {model}\n"
+                        f"trainer = L.Trainer(strategy={strategy}{precision})\ntrainer.fit({model}())\n"}
+
+
+def _per_precision(strategy: str, precision: str, says: str) -> Invalid:
+    """The 51,200,000-parameter `Task` trained with `strategy` and `precision`: the message says `says`."""
+    stated = f"and precision {precision};" if precision[0] in "'\"" else "and a precision not known statically;"
+    return Invalid(_TASK, rows=(7,), message_contains=(stated, says),
+                   files=_fit("Task", strategy, precision), fixed=_TASK_FIXED)
 
 
 class LargeLayerInInit(Rule):
@@ -64,10 +73,19 @@ class LargeLayerInInit(Rule):
     Lightning's "Efficient initialization" guide: "When training sharded models with FSDP or DeepSpeed,
     `Trainer.init_module` should not be used. Instead, override the `configure_model` hook", because
     delaying layer creation "is necessary in most cases because otherwise initialization gets very slow
-    (minutes) or ... you run out of CPU memory". `configure_model` runs inside the strategy's
-    `model_sharded_context()` (FSDP `enable_wrap`, DeepSpeed ZeRO-3 `zero.Init`) and in the precision's
-    dtype; `__init__` runs in none of them, so every rank builds the full float32 model on CPU first
-    (Lightning issues #17157, #10510).
+    (minutes) or ... you run out of CPU memory". `__init__` runs in no context, so every rank builds the
+    full float32 model on its CPU (Lightning issues #17157, #10510). What the hook changes depends on the
+    strategy and precision: Lightning 2.6 runs it inside the strategy's `tensor_init_context()` and
+    `model_sharded_context()` and the precision's `module_init_context()` (`trainer/call.py`,
+    `_call_configure_model`), and the message says which case applies, with the per-rank bytes:
+
+    | strategy | precision | layers built in `configure_model` are |
+    |---|---|---|
+    | DeepSpeed ZeRO-3 | any | created partitioned by ZeRO-3 (`deepspeed.zero.Init`, `strategies/deepspeed.py` `model_sharded_context`) |
+    | DeepSpeed ZeRO-1/2 | true (`bf16-true`, ...) | created on the GPU in bf16 instead of on the CPU in float32 (base `Strategy.tensor_init_context`: root device + dtype); not sharded |
+    | DeepSpeed ZeRO-1/2 | mixed, 32 | created on the GPU instead of the CPU, float32 either way (`DeepSpeedPrecision.module_init_context` is a no-op for mixed) |
+    | FSDP | true | created in bf16 instead of float32, but still a full copy on every rank's CPU (`FSDPStrategy.tensor_init_context` sets no device) unless wrapped |
+    | FSDP | mixed, 32 | still a full float32 copy on every rank's CPU (`FSDPPrecision` maps mixed flags to float32) unless wrapped: `model_sharded_context` is `enable_wrap(FullyShardedDataParallel)`, so only modules passed to `wrap()` in the hook are sharded as they are created |
 
     ## Example
     ```python
@@ -418,6 +436,27 @@ class LargeLayerInInit(Rule):
             message_contains=("build the model under `trainer.init_module(empty_init=True)`",
                               "no automatic fix: under ModelParallel, moving the layers"),
             files=_fit("Llama", '"model_parallel"')),
+        # What moving achieves, per strategy and precision (Lightning 2.6 `_call_configure_model`).
+        _per_precision("'fsdp'", "'bf16-mixed'", "in `configure_model` FSDP creates them on the CPU in float32 too: still "
+                       "a full float32 copy (205 MB) on every rank's CPU unless wrapped: wrap the blocks with `wrap()` in "
+                       "`configure_model`"),
+        _per_precision("'fsdp'", "'bf16-true'", "in `configure_model` FSDP creates them in bfloat16 instead of float32 "
+                       "(102 MB instead of 205 MB per rank), but still a full copy on every rank's CPU unless wrapped"),
+        _per_precision("'deepspeed_stage_3'", "'16-mixed'", "where they are created partitioned by ZeRO-3 "
+                       "(`deepspeed.zero.Init`), 1/N of them per rank over N ranks, instead of a full float32 copy "
+                       "(205 MB) on every rank's CPU"),
+        _per_precision("'deepspeed_stage_2'", "'bf16-true'", "where they are created on the GPU in bfloat16 instead of "
+                       "on the CPU in float32 (102 MB instead of 205 MB per rank); ZeRO stage 2 does not shard parameters"),
+        _per_precision("'deepspeed'", "'16-mixed'", "where they are created on the GPU instead of on the CPU, in float32 "
+                       "either way (205 MB per rank); ZeRO stage 2 does not shard parameters"),
+        _per_precision("'fsdp'", "args.precision", "in `configure_model` FSDP creates them in the precision's dtype, "
+                       "but still a full copy on every rank's CPU unless wrapped"),
+        # The precision of a LightningCLI YAML `trainer:`.
+        Invalid(_TASK,
+            rows=(7,),
+            message_contains=("with strategy 'fsdp' at conf.yaml:2 and precision 'bf16-true'", "in bfloat16 instead of"),
+            files={"conf.yaml": "trainer:\n  strategy: fsdp\n  precision: bf16-true\nmodel:\n  class_path: snippet.Task\n"},
+            fixed=_TASK_FIXED),
         # A strategy chosen by a condition: sharded on multi-GPU runs.
         Invalid(_TASK,
             rows=(7,),
@@ -459,7 +498,7 @@ class LargeLayerInInit(Rule):
         found = _evidence(context.index, qualname)
         if found is None:
             return
-        evidence, strategy = found
+        evidence, strategy, precision = found
         defaults = f"; used {', '.join(analysis.notes)}" if analysis.notes else ""
         plan, reason = None, None
         if strategy.is_model_parallel:
@@ -467,7 +506,7 @@ class LargeLayerInInit(Rule):
                      f"and parallelize it in `configure_model`")
             reason = "under ModelParallel, moving the layers into `configure_model` does not shard them"
         else:
-            where = f"{evidence}, build them in `configure_model` so they are created sharded and in the training dtype"
+            where = f"{evidence}; {_what_moving_does(strategy, precision, total)}"
             try:
                 move = plan_move(node, analysis)
                 plan = fix(move.build, "Move layer construction into an idempotent `configure_model`"
@@ -491,13 +530,53 @@ class LargeLayerInInit(Rule):
                         fix=plan, no_fix_reason=reason)
 
 
-def _evidence(index, qualname: str) -> tuple[str, Strategy] | None:
-    """Why `qualname` is trained sharded, and with which strategy: the sharded Trainer that trains it, or,
-    when no runner in the project reaches it (library code), the strategy the configuration assumes."""
+def _evidence(index, qualname: str) -> tuple[str, Strategy, str | None] | None:
+    """Why `qualname` is trained sharded, with which strategy and precision: the sharded Trainer that trains it,
+    or, when no runner in the project reaches it (library code), the strategy the configuration assumes."""
     link = index.training.sharded_trainer_link(qualname)
     if link is not None:
-        return link.describe(), link.strategy
+        precision = f"precision '{link.precision}'" if link.precision else "a precision not known statically"
+        return f"{link.describe()} and {precision}", link.strategy, link.precision
     assumed = index.assumed
     if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
-        return f"with {assumed}", assumed.strategy
+        return f"with {assumed}", assumed.strategy, None
     return None
+
+
+def _bytes(count: int, itemsize: int) -> str:
+    total = count * itemsize
+    return f"{total / 1e9:,.1f} GB" if total >= 1e9 else f"{total / 1e6:,.0f} MB"
+
+
+def _what_moving_does(strategy: Strategy, precision: str | None, size: Size) -> str:
+    """What building the layers in `configure_model` achieves for this strategy and precision, with per-rank
+    bytes when the size is known. Lightning 2.6 runs the hook inside the strategy's `tensor_init_context()`
+    and `model_sharded_context()` and the precision's `module_init_context()` (trainer/call.py)."""
+    dtype = init_dtype(precision)
+    known = not size.unknown
+    float32 = f"a full float32 copy{f' ({_bytes(size.count, 4)})' if known else ''} on every rank's CPU"
+    halved = "" if not known or dtype is None else f" ({_bytes(size.count, dtype[1])} instead of {_bytes(size.count, 4)} per rank)"
+    if strategy.is_fsdp:
+        # FSDPStrategy.tensor_init_context: no device (the CPU) and the true precision's dtype; only `wrap()` shards.
+        if dtype is None:
+            made = "in the precision's dtype, but still a full copy on every rank's CPU unless wrapped"
+        elif dtype[1] != 4:
+            made = f"in {dtype[0]} instead of float32{halved}, but still a full copy on every rank's CPU unless wrapped"
+        else:
+            made = f"on the CPU in float32 too: still {float32} unless wrapped"
+        return f"in `configure_model` FSDP creates them {made}: wrap the blocks with `wrap()` in `configure_model`"
+    if strategy.zero3:
+        return (f"build them in `configure_model`, where they are created partitioned by ZeRO-3 (`deepspeed.zero.Init`),"
+                f" 1/N of them per rank over N ranks, instead of {float32}")
+    if strategy.deepspeed_stage is None:
+        return (f"build them in `configure_model`, where they are created partitioned if the DeepSpeed config enables "
+                f"ZeRO-3, else on the GPU in the training dtype, instead of {float32}")
+    # DeepSpeed ZeRO-1/2: the base `Strategy.tensor_init_context` (the root device and the true precision's dtype).
+    unsharded = f"ZeRO stage {strategy.deepspeed_stage} does not shard parameters"
+    if dtype is None:
+        made = f"on the GPU in the precision's dtype instead of {float32}"
+    elif dtype[1] != 4:
+        made = f"on the GPU in {dtype[0]} instead of on the CPU in float32{halved}"
+    else:
+        made = f"on the GPU instead of on the CPU, in float32 either way{f' ({_bytes(size.count, 4)} per rank)' if known else ''}"
+    return f"build them in `configure_model`, where they are created {made}; {unsharded}"
