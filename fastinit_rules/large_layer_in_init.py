@@ -8,10 +8,12 @@ from fastinit_lint.lightning_facts import Strategy, init_dtype
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
 from ._configure_model_fix import CannotMove, plan_move
+from ._flow import ensure_import
+from ._fsdp_wrap import CONTAINERS, WRAP, WRAP_MODULE, plan_wrap
 from ._lightning import analyse_method, lightning_class, method
 
-# A LightningModule building 51,200,000 parameters in `__init__`, and FI001's fix of it: the examples below
-# differ only in how a sharded Trainer reaches it.
+# A LightningModule building 51,200,000 parameters in `__init__`, and FI001's fix of it (under FSDP, built inside
+# `wrap()`): the examples below differ only in how a sharded Trainer reaches it.
 _TASK = """
             from torch import nn
             import lightning as L
@@ -35,6 +37,21 @@ _TASK_FIXED = """
                         return
                     self.embed = nn.Embedding(50_000, 1024)
             """
+_TASK_WRAPPED = """
+            from torch import nn
+            import lightning as L
+            from torch.distributed.fsdp.wrap import wrap
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = wrap(nn.Embedding(50_000, 1024))
+            """
 
 
 def _fit(model: str, strategy: str = "'fsdp'", precision: str = "") -> dict[str, str]:
@@ -48,7 +65,7 @@ def _per_precision(strategy: str, precision: str, says: str) -> Invalid:
     """The 51,200,000-parameter `Task` trained with `strategy` and `precision`: the message says `says`."""
     stated = f"and precision {precision};" if precision[0] in "'\"" else "and a precision not known statically;"
     return Invalid(_TASK, rows=(7,), message_contains=(stated, says),
-                   files=_fit("Task", strategy, precision), fixed=_TASK_FIXED)
+                   files=_fit("Task", strategy, precision), fixed=_TASK_WRAPPED if "fsdp" in strategy else _TASK_FIXED)
 
 
 class LargeLayerInInit(Rule):
@@ -119,9 +136,22 @@ class LargeLayerInInit(Rule):
     used by moved code are read from `self.hparams` when `save_hyperparameters()` saved them, or from an
     attribute already holding them.
 
+    Under FSDP the fix also builds every moved layer inside `wrap()` (`from torch.distributed.fsdp.wrap
+    import wrap`): the items of a `ModuleList` comprehension or literal, of `Sequential(*[...])` and of loops
+    appending to a container one by one, other layers (and a `Sequential` of listed layers) whole. All or
+    nothing: once any submodule is wrapped, `FSDPStrategy._setup_model` no longer wraps the root, so a
+    parameter or buffer left outside every wrapped layer would stay unsharded on the CPU with its gradients
+    never reduced. Ties and other code using the built layers (`self.head.weight = self.embed.weight`,
+    `self.apply(init)`), a bare `nn.Parameter`, a callee that is neither a `torch.nn` class nor a project
+    `nn.Module`, one layer passed to another, or a project base class with its own `__init__` keep the
+    move without wrapping, and the message says which. Outside FSDP's `enable_wrap` (other strategies,
+    `load_from_checkpoint`) `wrap()` returns the module unchanged.
+
     ## Fix safety
     Safe when only construction time changes. Unsafe when the fix must store an `__init__` argument as a
-    new attribute, or merge into an existing `configure_model` (its remaining code then runs once). No fix
+    new attribute, or merge into an existing `configure_model` (its remaining code then runs once), or when
+    it wraps layers that another method reaches inside (`self.embed.weight`, `self.blocks[0].attn`): FSDP
+    holds those parameters as flat shards outside the wrapped layer's own forward. No fix
     when `__init__` has `return`/`yield`, calls `setattr`/`exec`, builds layers before
     `super().__init__()`, shares a local between moved and kept code, or also defines
     `configure_sharded_model`; the message says which. Code that uses the module outside Lightning must
@@ -255,7 +285,8 @@ class LargeLayerInInit(Rule):
             """,
             rows=(9, 10),
             message_contains=("51,511,296 parameters", "trained by `trainer.fit(...)` at train.py:4 with strategy 'fsdp' at "
-                              "train.py:3", "default vocab=50304"),
+                              "train.py:3", "default vocab=50304", "(the fix moves them without wrapping: `self.head.weight"
+                              " = self.embed.weight` is not a plain layer construction"),
             files=_fit("GPT"),
             fixed="""
             import lightning as L
@@ -329,6 +360,7 @@ class LargeLayerInInit(Rule):
             fixed="""
             from lightning.pytorch import LightningModule
             from torch import nn
+            from torch.distributed.fsdp.wrap import wrap
 
             class Many(LightningModule):
                 def __init__(self):
@@ -338,9 +370,9 @@ class LargeLayerInInit(Rule):
                 def configure_model(self):
                     if self.a is not None:
                         return
-                    self.a = nn.Linear(600, 600)
-                    self.b = nn.Linear(600, 600)
-                    self.c = nn.Linear(600, 600)
+                    self.a = wrap(nn.Linear(600, 600))
+                    self.b = wrap(nn.Linear(600, 600))
+                    self.c = wrap(nn.Linear(600, 600))
             """),
         Invalid("""
             import lightning as L
@@ -374,6 +406,7 @@ class LargeLayerInInit(Rule):
             fixed="""
             from torch import nn
             from pkg.core import Base
+            from torch.distributed.fsdp.wrap import wrap
 
             class Task(Base):
                 def __init__(self):
@@ -383,7 +416,7 @@ class LargeLayerInInit(Rule):
                 def configure_model(self):
                     if self.embed is not None:
                         return
-                    self.embed = nn.Embedding(50_000, 1024)
+                    self.embed = wrap(nn.Embedding(50_000, 1024))
             """),
         # A factory in another file links the sharded Trainer to the model it builds.
         Invalid(_TASK,
@@ -421,7 +454,7 @@ class LargeLayerInInit(Rule):
                 """,
                 "train.py": "import lightning as L\nfrom snippet import Task\nfrom strategies import TunedFSDP\n"
                             "\ntrainer = L.Trainer(strategy=TunedFSDP())\ntrainer.fit(Task())\n"},
-            fixed=_TASK_FIXED),
+            fixed=_TASK_WRAPPED),
         # ModelParallel: the remedy is meta-device init, not moving the layers.
         Invalid("""
             import lightning as L
@@ -436,6 +469,128 @@ class LargeLayerInInit(Rule):
             message_contains=("build the model under `trainer.init_module(empty_init=True)`",
                               "no automatic fix: under ModelParallel, moving the layers"),
             files=_fit("Llama", '"model_parallel"')),
+        # Under FSDP the fix builds every layer inside `wrap()`: blocks one by one, other layers whole.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            class Block(nn.Module):
+                def __init__(self, dim):
+                    super().__init__()
+                    self.mlp = nn.Linear(dim, 4 * dim)
+
+            class Stack(L.LightningModule):
+                def __init__(self, dim=1024, depth=4):
+                    super().__init__()
+                    self.save_hyperparameters()
+                    self.embed = nn.Embedding(32_000, dim)
+                    self.blocks = nn.ModuleList([Block(dim) for _ in range(depth)])
+                    self.extra = nn.ModuleList()
+                    for _ in range(depth):
+                        self.extra.append(Block(dim))
+                    self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 32_000))
+            """,
+            rows=(13, 14, 16, 18),
+            message_contains=("precision '32-true'; in `configure_model` FSDP creates them on the CPU in float32 too",
+                              "wrap the blocks with `wrap()` in `configure_model` (the fix does)"),
+            files=_fit("Stack"),
+            fixed="""
+            import lightning as L
+            from torch import nn
+            from torch.distributed.fsdp.wrap import wrap
+
+            class Block(nn.Module):
+                def __init__(self, dim):
+                    super().__init__()
+                    self.mlp = nn.Linear(dim, 4 * dim)
+
+            class Stack(L.LightningModule):
+                def __init__(self, dim=1024, depth=4):
+                    super().__init__()
+                    self.save_hyperparameters()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = wrap(nn.Embedding(32_000, self.hparams.dim))
+                    self.blocks = nn.ModuleList([wrap(Block(self.hparams.dim)) for _ in range(self.hparams.depth)])
+                    self.extra = nn.ModuleList()
+                    for _ in range(self.hparams.depth):
+                        self.extra.append(wrap(Block(self.hparams.dim)))
+                    self.head = wrap(nn.Sequential(nn.LayerNorm(self.hparams.dim), nn.Linear(self.hparams.dim, 32_000)))
+            """),
+        # Another method reads a parameter of a layer the fix would wrap: outside that layer's forward FSDP holds
+        # it as flat shards, so the wrapping fix is unsafe (and says why).
+        Invalid("""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Tied(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+
+                def forward(self, idx):
+                    return self.embed(idx) @ self.embed.weight.T
+            """,
+            rows=(8,),
+            message_contains=("(the fix does)",),
+            files=_fit("Tied"),
+            fixed="""
+            import lightning as L
+            import torch
+            from torch import nn
+            from torch.distributed.fsdp.wrap import wrap
+
+            class Tied(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = wrap(nn.Embedding(50_000, 1024))
+
+                def forward(self, idx):
+                    return self.embed(idx) @ self.embed.weight.T
+            """,
+            unsafe=True),
+        # A bare `nn.Parameter` cannot be wrapped, and Lightning does not wrap the root once anything is wrapped:
+        # the fix moves the layers without wrapping them.
+        Invalid("""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Patches(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.proj = nn.Linear(768, 1024)
+                    self.pos = nn.Parameter(torch.zeros(1, 4096, 1024))
+            """,
+            rows=(9,),
+            message_contains=("(the fix moves them without wrapping: `self.pos` is a bare `nn.Parameter`, which no "
+                              "wrapped layer holds)",),
+            files=_fit("Patches"),
+            fixed="""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Patches(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.proj = None
+
+                def configure_model(self):
+                    if self.proj is not None:
+                        return
+                    self.proj = nn.Linear(768, 1024)
+                    self.pos = nn.Parameter(torch.zeros(1, 4096, 1024))
+            """),
         # What moving achieves, per strategy and precision (Lightning 2.6 `_call_configure_model`).
         _per_precision("'fsdp'", "'bf16-mixed'", "in `configure_model` FSDP creates them on the CPU in float32 too: still "
                        "a full float32 copy (205 MB) on every rank's CPU unless wrapped: wrap the blocks with `wrap()` in "
@@ -456,7 +611,7 @@ class LargeLayerInInit(Rule):
             rows=(7,),
             message_contains=("with strategy 'fsdp' at conf.yaml:2 and precision 'bf16-true'", "in bfloat16 instead of"),
             files={"conf.yaml": "trainer:\n  strategy: fsdp\n  precision: bf16-true\nmodel:\n  class_path: snippet.Task\n"},
-            fixed=_TASK_FIXED),
+            fixed=_TASK_WRAPPED),
         # A strategy chosen by a condition: sharded on multi-GPU runs.
         Invalid(_TASK,
             rows=(7,),
@@ -471,7 +626,7 @@ class LargeLayerInInit(Rule):
                     trainer = L.Trainer(devices=devices, strategy=strategy)
                     trainer.fit(Task())
                 """},
-            fixed=_TASK_FIXED),
+            fixed=_TASK_WRAPPED),
     ]
 
     @classmethod
@@ -508,9 +663,15 @@ class LargeLayerInInit(Rule):
         else:
             where = f"{evidence}; {_what_moving_does(strategy, precision, total)}"
             try:
-                move = plan_move(node, analysis)
-                plan = fix(move.build, "Move layer construction into an idempotent `configure_model`"
-                           + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
+                move = plan_move(node, analysis, _wrap_planner(context, node, qualname) if strategy.is_fsdp else None)
+                action = "Move layer construction into an idempotent `configure_model`"
+                if move.wrapped:
+                    action += ", each layer built inside `wrap()` so FSDP shards it as it is created"
+                    where += " (the fix does)"
+                elif move.no_wrap_reason:
+                    where += f" (the fix moves them without wrapping: {move.no_wrap_reason})"
+                build = (lambda: {**move.build(), **ensure_import(context, WRAP_MODULE, "wrap")}) if move.wrapped else move.build
+                plan = fix(build, action + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
                            unsafe=bool(move.unsafe_reasons))
             except CannotMove as exc:
                 reason = str(exc)
@@ -541,6 +702,28 @@ def _evidence(index, qualname: str) -> tuple[str, Strategy, str | None] | None:
     if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
         return f"with {assumed}", assumed.strategy, None
     return None
+
+
+def _wrap_planner(context, classdef: cst.ClassDef, qualname: str):
+    """`plan_wrap` for the moved statements of `classdef`'s `__init__`, with names resolved in its scope."""
+    index, names = context.index, context.facts.names
+    scope = (*context.scope, ("def", "__init__"))
+
+    def kind_of(callee) -> str | None:
+        for qname in names.resolve_node(callee, scope):
+            if qname in CONTAINERS:
+                return "container"
+            last = qname.rsplit(".", 1)[-1]
+            if qname.startswith("torch.nn.") and last[:1].isupper():
+                return "parameter" if "Parameter" in last else "module"
+            project = index.canonical(qname)
+            if project in index.classes and index.is_nn_module(project):
+                return "module"
+        return None
+
+    binds_wrap = "wrap" in names.scopes.get((), {}) and names.resolve("wrap") != {WRAP}
+    base = next((b for b in index.project_lineage(qualname)[1:] if index.classes[b].init_source is not None), None)
+    return lambda moved: plan_wrap(moved, classdef, kind_of, binds_wrap, base)
 
 
 def _bytes(count: int, itemsize: int) -> str:
