@@ -22,6 +22,8 @@ from ._lightning import Statement
 
 WRAP_MODULE = "torch.distributed.fsdp.wrap"
 WRAP = f"{WRAP_MODULE}.wrap"
+# Calls that wrap or shard a module as it is built (`wrap`, FSDP1's class, FSDP2's `fully_shard`), by last name.
+SHARDING_CALLS = frozenset({"wrap", "FullyShardedDataParallel", "FSDP", "fully_shard"})
 CONTAINERS = frozenset({"torch.nn.ModuleList", "torch.nn.Sequential", "torch.nn.modules.container.ModuleList",
                          "torch.nn.modules.container.Sequential"})
 
@@ -37,15 +39,22 @@ class CannotWrap(Exception):
     """Why the moved layers are not wrapped; the text goes into the finding's message."""
 
 
-def plan_wrap(statements: list[Statement], classdef: cst.ClassDef, kind_of: Callable[[ast.expr], str | None],
-              module_binds_wrap: bool, base_with_init: str | None) -> WrapPlan:
-    """`kind_of(callee)` is "container", "module", "parameter" or None (unknown) for a call's callee;
-    `module_binds_wrap`: the file binds `wrap` to something other than torch's; `base_with_init`: a project
-    base class whose own `__init__` runs too."""
+def plan_wrap(statements: list[Statement], kept: list[Statement], classdef: cst.ClassDef,
+              kind_of: Callable[[ast.expr], str | None], module_binds_wrap: bool, base_with_init: str | None) -> WrapPlan:
+    """Which calls of `statements` to build inside `wrap(...)`; `kept`: the `__init__` statements that stay
+    outside every wrapped layer. `kind_of(callee)` is "container", "module", "parameter" or None (unknown)
+    for a call's callee; `module_binds_wrap`: the file binds `wrap` to something other than torch's;
+    `base_with_init`: a project base class whose own `__init__` runs too."""
     if module_binds_wrap:
         raise CannotWrap("the file already binds `wrap` to something else")
     if base_with_init is not None:
         raise CannotWrap(f"base class `{base_with_init}` has its own `__init__`, whose layers would stay unwrapped")
+    for statement in kept:
+        if statement.builds or any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                                   and n.func.attr in ("register_buffer", "register_parameter")
+                                   for top in statement.tree for n in ast.walk(top)):
+            raise CannotWrap(f"`{_shown(statement.tree[0])}` in `__init__` puts tensors on the LightningModule itself, "
+                             f"outside every wrapped layer")
     calls: set[int] = set()
     attrs: set[str] = set()
     built = {a for s in statements for a in s.writes_self}
@@ -63,6 +72,8 @@ def plan_wrap(statements: list[Statement], classdef: cst.ClassDef, kind_of: Call
             calls.add(id(call))
             if attr is not None:
                 attrs.add(attr)
+    if not calls:
+        raise CannotWrap("no layer construction to wrap")
     return WrapPlan(calls, attrs, _reached_inside(classdef, attrs))
 
 

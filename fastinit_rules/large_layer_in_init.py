@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+
+from fastinit_lint.cst_children import descendants
 from fastinit_lint.lazy_libcst import cst
 from fastinit_lint.estimate import Size
-from fastinit_lint.lightning_facts import Strategy, init_dtype
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.lightning_facts import FLOAT32, Strategy, init_dtype
+from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
 
 from ._configure_model_fix import CannotMove, plan_move
 from ._flow import ensure_import
-from ._fsdp_wrap import CONTAINERS, WRAP, WRAP_MODULE, plan_wrap
-from ._lightning import analyse_method, lightning_class, method
+from ._fsdp_wrap import CONTAINERS, SHARDING_CALLS, WRAP, WRAP_MODULE, CannotWrap, plan_wrap, wrapper_class
+from ._lightning import MethodAnalysis, Statement, analyse_method, is_docstring, lightning_class, method
 
 # A LightningModule building 51,200,000 parameters in `__init__`, and FI001's fix of it (under FSDP, built inside
 # `wrap()`): the examples below differ only in how a sharded Trainer reaches it.
@@ -86,6 +89,12 @@ class LargeLayerInInit(Rule):
     is reported only when the configuration states a sharded `strategy` (or `--strategy` is given). If no
     single statement is large but the whole `__init__` is, one finding on the `def __init__` line.
 
+    Under an FSDP Trainer with a mixed or 32-bit precision (the default), a `configure_model` that builds
+    large layers but never calls `wrap()` (nor `FullyShardedDataParallel`/`fully_shard`, nor the meta device)
+    is reported on its `def` line too: its layers cost exactly what they cost in `__init__`. It is reported
+    only when the fix below can wrap them (no tie across layers, no bare `nn.Parameter`, nothing built in
+    `__init__`), so every such finding can be acted on.
+
     ## Why it matters
     Lightning's "Efficient initialization" guide: "When training sharded models with FSDP or DeepSpeed,
     `Trainer.init_module` should not be used. Instead, override the `configure_model` hook", because
@@ -145,7 +154,8 @@ class LargeLayerInInit(Rule):
     `self.apply(init)`), a bare `nn.Parameter`, a callee that is neither a `torch.nn` class nor a project
     `nn.Module`, one layer passed to another, or a project base class with its own `__init__` keep the
     move without wrapping, and the message says which. Outside FSDP's `enable_wrap` (other strategies,
-    `load_from_checkpoint`) `wrap()` returns the module unchanged.
+    `load_from_checkpoint`) `wrap()` returns the module unchanged. For an unwrapped `configure_model`, the
+    fix builds its layers inside `wrap()` the same way, in place.
 
     ## Fix safety
     Safe when only construction time changes. Unsafe when the fix must store an `__init__` argument as a
@@ -199,6 +209,7 @@ class LargeLayerInInit(Rule):
         Valid("""
             import lightning as L
             from torch import nn
+            from torch.distributed.fsdp.wrap import wrap
             class Deferred(L.LightningModule):
                 def __init__(self):
                     super().__init__()
@@ -207,8 +218,11 @@ class LargeLayerInInit(Rule):
                 def configure_model(self):
                     if self.embed is not None:
                         return
-                    self.embed = nn.Embedding(50_000, 1024)
+                    self.embed = wrap(nn.Embedding(50_000, 1024))
             """, files=_fit("Deferred")),
+        # Not wrapped, but built in bf16 (FSDP + a true precision) or partitioned (ZeRO-3) by the hook's contexts.
+        Valid(_TASK_FIXED, files=_fit("Task", "'fsdp'", "'bf16-true'")),
+        Valid(_TASK_FIXED, files=_fit("Task", "'deepspeed_stage_3'", "'bf16-mixed'")),
         Valid("""
             import lightning as L
             from torch import nn
@@ -591,6 +605,15 @@ class LargeLayerInInit(Rule):
                     self.proj = nn.Linear(768, 1024)
                     self.pos = nn.Parameter(torch.zeros(1, 4096, 1024))
             """),
+        # FSDP with a mixed precision: a `configure_model` that never wraps saves nothing over `__init__`.
+        Invalid(_TASK_FIXED,
+            rows=(9,),
+            message_contains=("`Task.configure_model` builds 51,200,000 parameters but never calls `wrap()`; trained by "
+                              "`trainer.fit(...)` at train.py:4 with strategy 'fsdp' at train.py:3 and precision "
+                              "'16-mixed': built in `configure_model` but never wrapped: the same CPU float32 copy "
+                              "(205 MB) per rank as in `__init__`",),
+            files=_fit("Task", "'fsdp'", "'16-mixed'"),
+            fixed=_TASK_WRAPPED),
         # What moving achieves, per strategy and precision (Lightning 2.6 `_call_configure_model`).
         _per_precision("'fsdp'", "'bf16-mixed'", "in `configure_model` FSDP creates them on the CPU in float32 too: still "
                        "a full float32 copy (205 MB) on every rank's CPU unless wrapped: wrap the blocks with `wrap()` in "
@@ -636,24 +659,34 @@ class LargeLayerInInit(Rule):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
         qualname = lightning_class(context)
-        init = method(node, "__init__")
-        if qualname is None or init is None:
+        if qualname is None:
             return
-        analysis = analyse_method(context, init)
-        if analysis is None:
-            return
-        settings = context.settings
+        init, hook = method(node, "__init__"), method(node, "configure_model")
+        init_analysis = analyse_method(context, init) if init is not None else None
+        if init_analysis is not None:
+            self._check_init(node, qualname, init_analysis)
+        if hook is not None and not _shards_itself(hook):
+            self._check_unwrapped_hook(node, qualname, hook, init_analysis)
+
+    def _large(self, analysis: MethodAnalysis) -> tuple[list, bool]:
+        """The statements building at least the threshold, and whether only the method's total does."""
+        settings = self.context.settings
         threshold = settings.large_layer_threshold
         presume = settings.unknown_size == "large"
         large = [s for s in analysis.statements if s.built.count >= threshold or (presume and s.built.presumed_large)]
         total = analysis.total
-        whole = not large and (total.count >= threshold or (presume and total.presumed_large))
+        return large, not large and (total.count >= threshold or (presume and total.presumed_large))
+
+    def _check_init(self, node: cst.ClassDef, qualname: str, analysis: MethodAnalysis) -> None:
+        context = self.context
+        large, whole = self._large(analysis)
         if not large and not whole:
             return
         found = _evidence(context.index, qualname)
         if found is None:
             return
         evidence, strategy, precision = found
+        total = analysis.total
         defaults = f"; used {', '.join(analysis.notes)}" if analysis.notes else ""
         plan, reason = None, None
         if strategy.is_model_parallel:
@@ -663,13 +696,16 @@ class LargeLayerInInit(Rule):
         else:
             where = f"{evidence}; {_what_moving_does(strategy, precision, total)}"
             try:
-                move = plan_move(node, analysis, _wrap_planner(context, node, qualname) if strategy.is_fsdp else None)
+                planner = _wrap_planner(context, node, qualname, analysis) if strategy.is_fsdp else None
+                move = plan_move(node, analysis, planner)
                 action = "Move layer construction into an idempotent `configure_model`"
                 if move.wrapped:
                     action += ", each layer built inside `wrap()` so FSDP shards it as it is created"
                     where += " (the fix does)"
                 elif move.no_wrap_reason:
-                    where += f" (the fix moves them without wrapping: {move.no_wrap_reason})"
+                    where += (f" (the fix moves them without wrapping: {move.no_wrap_reason}); or build the model on "
+                              f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
+                              f"`reset_parameters()` in every module owning parameters (FI013)")
                 build = (lambda: {**move.build(), **ensure_import(context, WRAP_MODULE, "wrap")}) if move.wrapped else move.build
                 plan = fix(build, action + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
                            unsafe=bool(move.unsafe_reasons))
@@ -678,8 +714,8 @@ class LargeLayerInInit(Rule):
         suffix = f" (no automatic fix: {reason})" if reason else ""
         class_name = node.name.value
         if whole:
-            self.report(init, f"`{class_name}.__init__` builds {total.describe()} in total{defaults}; {where}{suffix}",
-                        fix=plan, no_fix_reason=reason)
+            self.report(analysis.init, f"`{class_name}.__init__` builds {total.describe()} in total{defaults}; "
+                                       f"{where}{suffix}", fix=plan, no_fix_reason=reason)
             return
         for statement in large:
             first = context.code(statement.node).strip().splitlines()
@@ -689,6 +725,38 @@ class LargeLayerInInit(Rule):
                         f"`{shown}` builds {statement.built.describe()} in `{class_name}.__init__` "
                         f"(class total {total.describe()}{defaults}); {where}{suffix}",
                         fix=plan, no_fix_reason=reason)
+
+    def _check_unwrapped_hook(self, node: cst.ClassDef, qualname: str, hook: cst.FunctionDef,
+                              init: MethodAnalysis | None) -> None:
+        """Under FSDP with a mixed or 32-bit precision, layers a `configure_model` builds without `wrap()`
+        cost what they cost in `__init__`: a full float32 copy on every rank's CPU."""
+        context = self.context
+        found = _evidence(context.index, qualname)
+        if found is None or not found[1].is_fsdp or init_dtype(found[2]) != FLOAT32:
+            return
+        analysis = analyse_method(context, hook)
+        if analysis is None:
+            return
+        large, whole = self._large(analysis)
+        if not large and not whole:
+            return
+        evidence, _, precision = found
+        total = analysis.total
+        copy = "" if total.unknown else f" ({_bytes(total.count, 4)})"
+        message = (f"`{node.name.value}.configure_model` builds {total.describe()} but never calls `wrap()`; {evidence}: "
+                   f"built in `configure_model` but never wrapped: the same CPU float32 copy{copy} per rank as in "
+                   f"`__init__` (FSDP's `tensor_init_context` sets no device and precision '{precision}' keeps float32);"
+                   f" build the blocks inside `wrap()` so FSDP shards each as it is created")
+        body = [s for s in analysis.statements if not _is_guard_or_docstring(s)]
+        try:
+            plan = _wrap_planner(context, node, qualname, init)(body)
+        except CannotWrap:  # not actionable by wrapping (a tie across layers, a bare parameter): not reported
+            return
+        changes = lambda: {**{s.node: s.node.visit(wrapper_class()(plan.calls)) for s in body},
+                           **ensure_import(context, WRAP_MODULE, "wrap")}
+        self.report(hook, message, fix=fix(changes, "Build the layers of `configure_model` inside `wrap()`"
+                                           + (f" (unsafe: {plan.unsafe_reason})" if plan.unsafe_reason else ""),
+                                           unsafe=plan.unsafe_reason is not None))
 
 
 def _evidence(index, qualname: str) -> tuple[str, Strategy, str | None] | None:
@@ -704,8 +772,26 @@ def _evidence(index, qualname: str) -> tuple[str, Strategy, str | None] | None:
     return None
 
 
-def _wrap_planner(context, classdef: cst.ClassDef, qualname: str):
-    """`plan_wrap` for the moved statements of `classdef`'s `__init__`, with names resolved in its scope."""
+def _shards_itself(hook: cst.FunctionDef) -> bool:
+    """Whether the hook wraps or shards what it builds, or builds it on the meta device."""
+    for node in descendants(hook):
+        if isinstance(node, cst.Call) and (cst_dotted(node.func) or "").rsplit(".", 1)[-1] in SHARDING_CALLS:
+            return True
+        if isinstance(node, cst.SimpleString) and node.value.strip("'\"") == "meta":
+            return True
+    return False
+
+
+def _is_guard_or_docstring(statement: Statement) -> bool:
+    """`if self.model is not None: return`, a docstring or `pass`: nothing to wrap."""
+    top = statement.tree[0] if len(statement.tree) == 1 else None
+    return is_docstring(statement.node) or isinstance(top, ast.Pass) or (
+        isinstance(top, ast.If) and not top.orelse and all(isinstance(b, ast.Return) for b in top.body))
+
+
+def _wrap_planner(context, classdef: cst.ClassDef, qualname: str, init: MethodAnalysis | None):
+    """`plan_wrap` for statements of `classdef` (moved from `__init__`, or in its `configure_model`), with names
+    resolved in `__init__`'s scope; the `__init__` statements not among them stay outside every wrapped layer."""
     index, names = context.index, context.facts.names
     scope = (*context.scope, ("def", "__init__"))
 
@@ -723,7 +809,13 @@ def _wrap_planner(context, classdef: cst.ClassDef, qualname: str):
 
     binds_wrap = "wrap" in names.scopes.get((), {}) and names.resolve("wrap") != {WRAP}
     base = next((b for b in index.project_lineage(qualname)[1:] if index.classes[b].init_source is not None), None)
-    return lambda moved: plan_wrap(moved, classdef, kind_of, binds_wrap, base)
+
+    def planner(statements: list[Statement]):
+        chosen = {id(s) for s in statements}
+        kept = [s for s in init.statements if id(s) not in chosen] if init is not None else []
+        return plan_wrap(statements, kept, classdef, kind_of, binds_wrap, base)
+
+    return planner
 
 
 def _bytes(count: int, itemsize: int) -> str:
