@@ -187,7 +187,9 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis,
     if existing_hook is not None:
         unsafe.append("merges into the existing `configure_model`, whose remaining code then runs only once")
     wrapping, no_wrap = None, None
-    if wrap is not None:
+    if wrap is not None and existing_hook is not None:
+        no_wrap = "the existing `configure_model` would see the wrapped layers"
+    elif wrap is not None:
         try:
             wrapping = wrap(moved)
         except CannotWrap as exc:

@@ -24,6 +24,8 @@ WRAP_MODULE = "torch.distributed.fsdp.wrap"
 WRAP = f"{WRAP_MODULE}.wrap"
 # Calls that wrap or shard a module as it is built (`wrap`, FSDP1's class, FSDP2's `fully_shard`), by last name.
 SHARDING_CALLS = frozenset({"wrap", "FullyShardedDataParallel", "FSDP", "fully_shard"})
+# The methods holding the constructions being wrapped (their other code is checked before: ties, `apply`).
+_BUILDERS = frozenset({"__init__", "configure_model"})
 CONTAINERS = frozenset({"torch.nn.ModuleList", "torch.nn.Sequential", "torch.nn.modules.container.ModuleList",
                          "torch.nn.modules.container.Sequential"})
 
@@ -158,7 +160,7 @@ def _reached_inside(classdef: cst.ClassDef, attrs: set[str]) -> str | None:
     """Why wrapping is unproven: another method reads inside a wrapped layer (`self.embed.weight`,
     `self.blocks[0].attn`), which FSDP holds as flat shards outside that layer's own forward."""
     for statement in classdef.body.body:
-        if not isinstance(statement, cst.FunctionDef) or statement.name.value == "__init__":
+        if not isinstance(statement, cst.FunctionDef) or statement.name.value in _BUILDERS:
             continue
         for node in descendants(statement):
             if not isinstance(node, cst.Attribute):

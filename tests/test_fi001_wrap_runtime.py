@@ -17,7 +17,7 @@ import torch.distributed as dist
 
 from test_fi001_fix_runtime import FIXTURES, _cli, _import, _layout
 
-TRAIN = 'import lightning as L\nfrom blocks import Stack\n\ntrainer = L.Trainer(strategy="fsdp", precision="bf16-mixed")\n' \
+TRAIN = 'import lightning as L\nfrom {module} import Stack\n\ntrainer = L.Trainer(strategy="fsdp", precision="bf16-mixed")\n' \
         'trainer.fit(Stack())\n'
 
 
@@ -52,21 +52,28 @@ def _lightning_configure_model_context(precision: str):
         yield strategy
 
 
-def test_fsdp_fix_wraps_each_block_once_and_keeps_the_layout(tmp_path: Path):
+# The layers built in `__init__` (moved into `configure_model` and wrapped), or already in a `configure_model`
+# that never wraps them (wrapped in place), and the phrase the finding says it with.
+CASES = {"blocks.py": "(the fix does)", "blocks_hook.py": "but never calls `wrap()`"}
+
+
+@pytest.mark.parametrize("filename", list(CASES))
+def test_fsdp_fix_wraps_each_block_once_and_keeps_the_layout(tmp_path: Path, filename: str):
     from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
 
-    for name in ("blocks.py", "fi001_steps.py"):
+    for name in {"blocks.py", filename, "fi001_steps.py"}:
         shutil.copy(FIXTURES / name, tmp_path / name)
-    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "train.py").write_text(TRAIN.format(module=filename[:-3]))
     (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\nlarge-layer-threshold = 500\n")
-    original_source = (tmp_path / "blocks.py").read_text()
-    findings = json.loads(_cli(tmp_path, "--select", "FI001", "--output-format", "json", "blocks.py").stdout)
-    assert findings and all("(the fix does)" in f["message"] for f in findings)
+    original_source = (tmp_path / filename).read_text()
+    findings = json.loads(_cli(tmp_path, "--select", "FI001", "--output-format", "json", filename).stdout)
+    assert findings and all(CASES[filename] in f["message"] for f in findings)
     assert {f["fix"]["applicability"] for f in findings} == {"safe"}
-    assert _cli(tmp_path, "--select", "FI001", "--fix", "blocks.py").exit_code == 0
+    assert _cli(tmp_path, "--select", "FI001", "--fix", filename).exit_code == 0
+    assert _cli(tmp_path, "--select", "FI001", filename).exit_code == 0
     (tmp_path / "original.py").write_text(original_source)
-    original = _import(tmp_path / "original.py", "wrap_original").Stack
-    fixed_module = _import(tmp_path / "blocks.py", "wrap_fixed")
+    original = _import(tmp_path / "original.py", f"wrap_original_{filename[:-3]}").Stack
+    fixed_module = _import(tmp_path / filename, f"wrap_fixed_{filename[:-3]}")
 
     with warnings.catch_warnings(), _gloo_world_of_one():
         warnings.simplefilter("ignore")
@@ -86,6 +93,7 @@ def test_fsdp_fix_wraps_each_block_once_and_keeps_the_layout(tmp_path: Path):
             assert block.down.weight is block.up.weight  # the tie inside the block survives
 
         reference = original()
+        reference.configure_model()
         assert _layout(model)[0] == _layout(reference)[0]  # state-dict keys and shapes
 
         assert strategy._setup_model(model) is model  # Lightning keeps the units and does not wrap the root
