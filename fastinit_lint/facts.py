@@ -89,6 +89,8 @@ class RunnerFact:
     # subclass such as `MyFSDP(FSDPStrategy)`): the index decides what it derives from.
     strategy_classes: tuple[str, ...] = ()
     conditional: bool = False  # `FSDPStrategy() if n > 1 else "auto"`: sharded on some runs only
+    # `precision="bf16-true" if gpu else "32-true"` (then `precision` is None): each literal branch.
+    precision_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -539,12 +541,16 @@ class _FactCollector(ast.NodeVisitor):
             strategy, row, classes, conditional = self._strategy(strategy_node, call.lineno)
         precision_node = keywords.get("precision")
         precision = None if has_star and precision_node is None else "32-true"
+        options: tuple[str, ...] = ()
         if precision_node is not None:
             value, _ = self._value_of(precision_node, call.lineno)
             precision = _literal_text(value)
+            if isinstance(value, ast.IfExp):
+                branches = (_literal_text(value.body), _literal_text(value.orelse))
+                options = tuple(dict.fromkeys(branches)) if None not in branches else ()
         self.facts.runners.append(
             RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
-                       classes, conditional)
+                       classes, conditional, options)
         )
         if bound_to is not None:
             self.runner_names.setdefault(self.scope, set()).add(bound_to)

@@ -46,10 +46,12 @@ class Link:
         return self.built == META
 
     @property
-    def precision(self) -> str | None:
-        """The runner's precision flag as written (Lightning's default "32-true" when not given); None when
-        it is not a literal or there is no runner."""
-        return self.runner.precision if self.runner is not None else None
+    def precisions(self) -> tuple[str, ...]:
+        """The precision flags the runner may use, as written: one (Lightning's default "32-true" when not
+        given), each literal branch of a conditional, or none when not known statically or there is no runner."""
+        if self.runner is None:
+            return ()
+        return (self.runner.precision,) if self.runner.precision else self.runner.precision_options
 
     @property
     def sharded_trainer(self) -> bool:

@@ -629,6 +629,13 @@ class LargeLayerInInit(Rule):
                        "either way (205 MB per rank); ZeRO stage 2 does not shard parameters"),
         _per_precision("'fsdp'", "args.precision", "in `configure_model` FSDP creates them in the precision's dtype, "
                        "but still a full copy on every rank's CPU unless wrapped"),
+        # A precision chosen by a condition: the message describes the run where moving saves least.
+        Invalid(_TASK,
+            rows=(7,),
+            message_contains=("and precision 'bf16-true' or 'bf16-mixed' (chosen by a condition); in `configure_model` "
+                              "FSDP creates them on the CPU in float32 too",),
+            files=_fit("Task", "'fsdp'", "'bf16-true' if true_half else 'bf16-mixed'"),
+            fixed=_TASK_WRAPPED),
         # The precision of a LightningCLI YAML `trainer:`.
         Invalid(_TASK,
             rows=(7,),
@@ -685,7 +692,7 @@ class LargeLayerInInit(Rule):
         found = _evidence(context.index, qualname)
         if found is None:
             return
-        evidence, strategy, precision = found
+        evidence, strategy, precisions = found
         total = analysis.total
         defaults = f"; used {', '.join(analysis.notes)}" if analysis.notes else ""
         plan, reason = None, None
@@ -694,7 +701,7 @@ class LargeLayerInInit(Rule):
                      f"and parallelize it in `configure_model`")
             reason = "under ModelParallel, moving the layers into `configure_model` does not shard them"
         else:
-            where = f"{evidence}; {_what_moving_does(strategy, precision, total)}"
+            where = f"{evidence}; {_what_moving_does(strategy, _float32(precisions), total)}"
             try:
                 planner = _wrap_planner(context, node, qualname, analysis) if strategy.is_fsdp else None
                 move = plan_move(node, analysis, planner)
@@ -732,7 +739,7 @@ class LargeLayerInInit(Rule):
         cost what they cost in `__init__`: a full float32 copy on every rank's CPU."""
         context = self.context
         found = _evidence(context.index, qualname)
-        if found is None or not found[1].is_fsdp or init_dtype(found[2]) != FLOAT32:
+        if found is None or not found[1].is_fsdp or not found[2] or any(init_dtype(p) != FLOAT32 for p in found[2]):
             return
         analysis = analyse_method(context, hook)
         if analysis is None:
@@ -740,13 +747,12 @@ class LargeLayerInInit(Rule):
         large, whole = self._large(analysis)
         if not large and not whole:
             return
-        evidence, _, precision = found
         total = analysis.total
         copy = "" if total.unknown else f" ({_bytes(total.count, 4)})"
-        message = (f"`{node.name.value}.configure_model` builds {total.describe()} but never calls `wrap()`; {evidence}: "
+        message = (f"`{node.name.value}.configure_model` builds {total.describe()} but never calls `wrap()`; {found[0]}: "
                    f"built in `configure_model` but never wrapped: the same CPU float32 copy{copy} per rank as in "
-                   f"`__init__` (FSDP's `tensor_init_context` sets no device and precision '{precision}' keeps float32);"
-                   f" build the blocks inside `wrap()` so FSDP shards each as it is created")
+                   f"`__init__` (FSDP's `tensor_init_context` sets no device, and a mixed or 32-bit precision keeps "
+                   f"float32); build the blocks inside `wrap()` so FSDP shards each as it is created")
         body = [s for s in analysis.statements if not _is_guard_or_docstring(s)]
         try:
             plan = _wrap_planner(context, node, qualname, init)(body)
@@ -759,17 +765,27 @@ class LargeLayerInInit(Rule):
                                            unsafe=plan.unsafe_reason is not None))
 
 
-def _evidence(index, qualname: str) -> tuple[str, Strategy, str | None] | None:
-    """Why `qualname` is trained sharded, with which strategy and precision: the sharded Trainer that trains it,
-    or, when no runner in the project reaches it (library code), the strategy the configuration assumes."""
+def _evidence(index, qualname: str) -> tuple[str, Strategy, tuple[str, ...]] | None:
+    """Why `qualname` is trained sharded, with which strategy and precisions (one, the branches of a
+    conditional, or none when unknown): the sharded Trainer that trains it, or, when no runner in the project
+    reaches it (library code), the strategy the configuration assumes."""
     link = index.training.sharded_trainer_link(qualname)
     if link is not None:
-        precision = f"precision '{link.precision}'" if link.precision else "a precision not known statically"
-        return f"{link.describe()} and {precision}", link.strategy, link.precision
+        precisions = link.precisions
+        stated = (" or ".join(f"'{p}'" for p in precisions) + (" (chosen by a condition)" if len(precisions) > 1 else "")
+                  if precisions else "")
+        precision = f"precision {stated}" if stated else "a precision not known statically"
+        return f"{link.describe()} and {precision}", link.strategy, precisions
     assumed = index.assumed
     if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
-        return f"with {assumed}", assumed.strategy, None
+        return f"with {assumed}", assumed.strategy, ()
     return None
+
+
+def _float32(precisions: tuple[str, ...]) -> str | None:
+    """The precision to describe: a float32 one if any run may use it (the case moving saves least in), else
+    the first; None when unknown."""
+    return next((p for p in precisions if init_dtype(p) == FLOAT32), precisions[0] if precisions else None)
 
 
 def _shards_itself(hook: cst.FunctionDef) -> bool:
