@@ -3,8 +3,9 @@
 Lightning runs `configure_model` inside `enable_wrap(FullyShardedDataParallel, ...)`
 (`FSDPStrategy.model_sharded_context`), and once any submodule is wrapped it no longer wraps the root
 (`FSDPStrategy._setup_model`): a parameter or buffer outside every wrapped module would stay unsharded on
-the CPU with its gradients never reduced. So either every moved layer is wrapped (the items of a
-`ModuleList`/`Sequential` one by one, other layers whole) or none is, and the caller says why. Outside
+the CPU with its gradients never reduced. So either every moved layer is wrapped (repeated blocks one
+by one, other layers whole; parameter-free activations and losses left as they are) or none is, and the
+caller says why. Outside
 `enable_wrap` (other strategies, `load_from_checkpoint`) `wrap()` returns the module unchanged.
 """
 
@@ -26,6 +27,7 @@ WRAP = f"{WRAP_MODULE}.wrap"
 SHARDING_CALLS = frozenset({"wrap", "FullyShardedDataParallel", "FSDP", "fully_shard"})
 # The methods holding the constructions being wrapped (their other code is checked before: ties, `apply`).
 _BUILDERS = frozenset({"__init__", "configure_model"})
+_LAYERS = frozenset({"torch", "module"})
 CONTAINERS = frozenset({"torch.nn.ModuleList", "torch.nn.Sequential", "torch.nn.modules.container.ModuleList",
                          "torch.nn.modules.container.Sequential"})
 
@@ -44,7 +46,8 @@ class CannotWrap(Exception):
 def plan_wrap(statements: list[Statement], kept: list[Statement], classdef: cst.ClassDef,
               kind_of: Callable[[ast.expr], str | None], module_binds_wrap: bool, base_with_init: str | None) -> WrapPlan:
     """Which calls of `statements` to build inside `wrap(...)`; `kept`: the `__init__` statements that stay
-    outside every wrapped layer. `kind_of(callee)` is "container", "module", "parameter" or None (unknown)
+    outside every wrapped layer. `kind_of(callee)` is "container", "torch" (another `torch.nn` class),
+    "module" (a project `nn.Module`), "parameter" or None (unknown)
     for a call's callee; `module_binds_wrap`: the file binds `wrap` to something other than torch's;
     `base_with_init`: a project base class whose own `__init__` runs too."""
     if module_binds_wrap:
@@ -52,9 +55,10 @@ def plan_wrap(statements: list[Statement], kept: list[Statement], classdef: cst.
     if base_with_init is not None:
         raise CannotWrap(f"base class `{base_with_init}` has its own `__init__`, whose layers would stay unwrapped")
     for statement in kept:
-        if statement.builds or any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                                   and n.func.attr in ("register_buffer", "register_parameter")
-                                   for top in statement.tree for n in ast.walk(top)):
+        if statement.builds or any(isinstance(n, ast.Call) and (
+                isinstance(n.func, ast.Attribute) and n.func.attr in ("register_buffer", "register_parameter")
+                or kind_of(n.func) == "module" or kind_of(n.func) == "torch" and not _holds_nothing(n))
+                for top in statement.tree for n in ast.walk(top)):
             raise CannotWrap(f"`{_shown(statement.tree[0])}` in `__init__` puts tensors on the LightningModule itself, "
                              f"outside every wrapped layer")
     calls: set[int] = set()
@@ -109,6 +113,11 @@ def _wrappable(statement: Statement, kind_of) -> list[tuple[str | None, cst.Call
             return f"cannot tell what `{ast.unparse(top.value.func)}` builds"
         if attr is None:  # a local layer fed to the statements that register it (`TransformerEncoder(layer, n)`)
             return []
+        if kind != "container" and not statement.size.unknown and statement.size.count == 0:
+            # Wrapped, FSDP would cast its inputs to the mixed-precision dtype; left out, any buffer stays on the CPU.
+            return [] if kind == "torch" and _holds_nothing(top.value) else (
+                f"`self.{attr}` holds no parameters: wrapped, FSDP would cast its inputs; left out, its buffers would "
+                f"stay on the CPU")
         items = _container_items(top.value, value, kind_of) if kind == "container" else None
         if items is None:  # a layer, or a `Sequential` of different layers: one wrapped unit
             return [(attr, value)]
@@ -120,12 +129,20 @@ def _wrappable(statement: Statement, kind_of) -> list[tuple[str | None, cst.Call
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append"
                     and isinstance(call.func.value, ast.Attribute) and isinstance(call.func.value.value, ast.Name)
                     and call.func.value.value.id == "self" and len(call.args) == 1 and not call.keywords
-                    and isinstance(call.args[0], ast.Call) and kind_of(call.args[0].func) == "module"
+                    and isinstance(call.args[0], ast.Call) and kind_of(call.args[0].func) in _LAYERS
                     and isinstance(inner_node, cst.SimpleStatementLine)):
                 return why
             found.append((call.func.value.attr, inner_node.body[0].value.args[0].value))
         return found
     return why
+
+
+def _holds_nothing(call: ast.Call) -> bool:
+    """A parameter-free `torch.nn` layer (activation, dropout, loss) built from literals only: no buffers either
+    (norms without affine keep running statistics; a loss's `weight=` tensor is a buffer)."""
+    return "Norm" not in ast.unparse(call.func) and all(
+        isinstance(a, ast.Constant) or isinstance(a, ast.UnaryOp) and isinstance(a.operand, ast.Constant)
+        for a in (*call.args, *(k.value for k in call.keywords)))
 
 
 def _container_items(tree: ast.Call, node: cst.Call, kind_of) -> list[cst.Call] | str | None:
@@ -150,7 +167,7 @@ def _container_items(tree: ast.Call, node: cst.Call, kind_of) -> list[cst.Call] 
         return f"cannot wrap the items of `{ast.unparse(tree)[:60]}`"
     calls = []
     for item, item_node in items:
-        if not (isinstance(item, ast.Call) and kind_of(item.func) == "module"):
+        if not (isinstance(item, ast.Call) and kind_of(item.func) in _LAYERS):
             return f"cannot tell what `{ast.unparse(item)[:60]}` builds"
         calls.append(item_node)
     return calls

@@ -146,16 +146,19 @@ class LargeLayerInInit(Rule):
     attribute already holding them.
 
     Under FSDP the fix also builds every moved layer inside `wrap()` (`from torch.distributed.fsdp.wrap
-    import wrap`): the items of a `ModuleList` comprehension or literal, of `Sequential(*[...])` and of loops
-    appending to a container one by one, other layers (and a `Sequential` of listed layers) whole. All or
-    nothing: once any submodule is wrapped, `FSDPStrategy._setup_model` no longer wraps the root, so a
-    parameter or buffer left outside every wrapped layer would stay unsharded on the CPU with its gradients
-    never reduced. Ties and other code using the built layers (`self.head.weight = self.embed.weight`,
-    `self.apply(init)`), a bare `nn.Parameter`, a callee that is neither a `torch.nn` class nor a project
-    `nn.Module`, one layer passed to another, or a project base class with its own `__init__` keep the
-    move without wrapping, and the message says which. Outside FSDP's `enable_wrap` (other strategies,
-    `load_from_checkpoint`) `wrap()` returns the module unchanged. For an unwrapped `configure_model`, the
-    fix builds its layers inside `wrap()` the same way, in place.
+    import wrap`): the items of a `ModuleList` comprehension or literal, of `Sequential(*[...])` and of
+    loops appending to a container one by one, other layers (and a `Sequential` of listed layers) whole;
+    parameter-free activations, dropouts and losses built from literals stay as they are (wrapped, FSDP
+    would cast their inputs to the mixed-precision dtype). All or nothing: once any submodule is wrapped,
+    `FSDPStrategy._setup_model` no longer wraps the root, so a parameter or buffer left outside every
+    wrapped layer would stay unsharded on the CPU with its gradients never reduced. Ties and other code
+    using the built layers (`self.head.weight = self.embed.weight`, `self.apply(init)`), a bare
+    `nn.Parameter`, a callee that is neither a `torch.nn` class nor a project `nn.Module`, one layer
+    passed to another, a module holding buffers but no parameters (a rotary table), a layer or tensor left
+    in `__init__` (`CrossEntropyLoss(weight=...)`), or a project base class with its own `__init__` keep
+    the move without wrapping, and the message says which. Outside FSDP's `enable_wrap` (other
+    strategies, `load_from_checkpoint`) `wrap()` returns the module unchanged. For an unwrapped
+    `configure_model`, the fix builds its layers inside `wrap()` the same way, in place.
 
     ## Fix safety
     Safe when only construction time changes. Unsafe when the fix must store an `__init__` argument as a
@@ -502,9 +505,10 @@ class LargeLayerInInit(Rule):
                     self.extra = nn.ModuleList()
                     for _ in range(depth):
                         self.extra.append(Block(dim))
+                    self.drop = nn.Dropout(0.1)
                     self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 32_000))
             """,
-            rows=(13, 14, 16, 18),
+            rows=(13, 14, 16, 19),
             message_contains=("precision '32-true'; in `configure_model` FSDP creates them on the CPU in float32 too",
                               "wrap the blocks with `wrap()` in `configure_model` (the fix does)"),
             files=_fit("Stack"),
@@ -532,7 +536,41 @@ class LargeLayerInInit(Rule):
                     self.extra = nn.ModuleList()
                     for _ in range(self.hparams.depth):
                         self.extra.append(wrap(Block(self.hparams.dim)))
+                    self.drop = nn.Dropout(0.1)
                     self.head = wrap(nn.Sequential(nn.LayerNorm(self.hparams.dim), nn.Linear(self.hparams.dim, 32_000)))
+            """),
+        # A loss holding a `weight` tensor stays in `__init__`: a buffer on the LightningModule itself, which no
+        # wrapped layer would move to the GPU once Lightning stops wrapping the root.
+        Invalid("""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Weighted(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+                    self.loss = nn.CrossEntropyLoss(weight=torch.ones(50_000))
+            """,
+            rows=(8,),
+            message_contains=("(the fix moves them without wrapping: `self.loss = nn.CrossEntropyLoss(weight=torch.ones(50000))` "
+                              "in `__init__` puts tensors on the LightningModule itself",),
+            files=_fit("Weighted"),
+            fixed="""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Weighted(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+                    self.loss = nn.CrossEntropyLoss(weight=torch.ones(50_000))
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = nn.Embedding(50_000, 1024)
             """),
         # Another method reads a parameter of a layer the fix would wrap: outside that layer's forward FSDP holds
         # it as flat shards, so the wrapping fix is unsafe (and says why).
@@ -817,7 +855,7 @@ def _wrap_planner(context, classdef: cst.ClassDef, qualname: str, init: MethodAn
                 return "container"
             last = qname.rsplit(".", 1)[-1]
             if qname.startswith("torch.nn.") and last[:1].isupper():
-                return "parameter" if "Parameter" in last else "module"
+                return "parameter" if "Parameter" in last else "torch"
             project = index.canonical(qname)
             if project in index.classes and index.is_nn_module(project):
                 return "module"
