@@ -35,7 +35,7 @@ from . import __version__
 # blobs beside their file name; 4: source segments split lines as Python does, lone-CR positions, FI013's
 # gate; 5: entries carry a facts summary for the lazy index; 6: entries carry when they were verified; 7: facts
 # hold the training graph's calls, model factories and hook loads; 8: runners hold a conditional precision's
-# branches), so an older cache of the same version is
+# branches, FI016's gate), so an older cache of the same version is
 # rebuilt instead of trusted.
 _MAGIC = ("fastinit-lint-cache", __version__, 8)
 

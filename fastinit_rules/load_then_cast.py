@@ -189,7 +189,7 @@ class LoadThenCast(FlowRule, Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return True  # the markers are the gate
+        return facts.load_cast_hint
 
     def check(self, flow_: Flow) -> None:
         for event in flow_.events:
