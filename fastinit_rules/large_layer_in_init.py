@@ -72,7 +72,7 @@ def _per_precision(strategy: str, precision: str, says: str) -> Invalid:
 
 
 class LargeLayerInInit(Rule):
-    """Large layers built in `LightningModule.__init__` while the project trains with a sharded strategy.
+    """Large layers built in `LightningModule.__init__`, or in an unwrapped FSDP `configure_model`, under a sharded strategy.
 
     ## What it flags
     Statements of a LightningModule's `__init__` that build at least `large-layer-threshold` parameters
@@ -302,8 +302,8 @@ class LargeLayerInInit(Rule):
             """,
             rows=(9, 10),
             message_contains=("51,511,296 parameters", "trained by `trainer.fit(...)` at train.py:4 with strategy 'fsdp' at "
-                              "train.py:3", "default vocab=50304", "(the fix moves them without wrapping: `self.head.weight"
-                              " = self.embed.weight` is not a plain layer construction"),
+                              "train.py:3", "default vocab=50304", "(the fix moves them without wrapping: "
+                              "`self.head.weight = self.embed.weight` is not a plain layer construction"),
             files=_fit("GPT"),
             fixed="""
             import lightning as L
@@ -553,8 +553,9 @@ class LargeLayerInInit(Rule):
                     self.loss = nn.CrossEntropyLoss(weight=torch.ones(50_000))
             """,
             rows=(8,),
-            message_contains=("(the fix moves them without wrapping: `self.loss = nn.CrossEntropyLoss(weight=torch.ones(50000))` "
-                              "in `__init__` puts tensors on the LightningModule itself",),
+            message_contains=("(the fix moves them without wrapping: `self.loss = "
+                              "nn.CrossEntropyLoss(weight=torch.ones(50000))` in `__init__` puts tensors on the "
+                              "LightningModule itself",),
             files=_fit("Weighted"),
             fixed="""
             import lightning as L
