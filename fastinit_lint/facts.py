@@ -87,6 +87,8 @@ class RunnerFact:
     # subclass such as `MyFSDP(FSDPStrategy)`): the index decides what it derives from.
     strategy_classes: tuple[str, ...] = ()
     conditional: bool = False  # `FSDPStrategy() if n > 1 else "auto"`: sharded on some runs only
+    # `precision="bf16-true" if gpu else "32-true"` (then `precision` is None): each literal branch.
+    precision_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class FileFacts:
     constants: dict[str, str] = field(default_factory=dict)  # module-level NAME = <call-free expression>
     cast_hint: bool = False  # text looks like a module cast/move after construction (FI007's gate)
     empty_init_blocks: bool = False  # `with X.init_module(empty_init=True)` somewhere (FI002's gate)
+    load_cast_hint: bool = False  # a cast after `from_pretrained`/`load_from_checkpoint` (FI016's gate)
     # First line (decorators included) of each top-level statement: lets phase 2 find where a statement
     # starts without generating the code before it. Local to this file, so not part of `digest()`.
     statement_lines: tuple[int, ...] = ()
@@ -583,12 +586,16 @@ class _FactCollector(ast.NodeVisitor):
             strategy, row, classes, conditional = self._strategy(strategy_node, call.lineno)
         precision_node = keywords.get("precision")
         precision = None if has_star and precision_node is None else "32-true"
+        options: tuple[str, ...] = ()
         if precision_node is not None:
             value, _ = self._value_of(precision_node, call.lineno)
             precision = _literal_text(value)
+            if isinstance(value, ast.IfExp):
+                branches = (_literal_text(value.body), _literal_text(value.orelse))
+                options = tuple(dict.fromkeys(branches)) if None not in branches else ()
         self.facts.runners.append(
             RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
-                       classes, conditional)
+                       classes, conditional, options)
         )
         if bound_to is not None:
             self.runner_names.setdefault(self.scope, set()).add(bound_to)
@@ -689,6 +696,7 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
 
 
 _CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
+_LOADERS = frozenset({"from_pretrained", "load_from_checkpoint"})  # builds a model from saved weights
 
 
 def _class_like_call(node: ast.AST) -> bool:
@@ -705,29 +713,34 @@ def _cast_of(node: ast.AST) -> ast.AST | None:
     return None
 
 
-def _has_build_then_cast(body: list[ast.stmt]) -> bool:
-    """FI007's precise gate, on statements only: `Cls(...).half()` chains, or `x = Cls(...)` followed by
-    `x = x.to(...)` / `x.to(...)`. Recurses into compound statements and function bodies."""
+def _loader_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _LOADERS
+
+
+def _has_build_then_cast(body: list[ast.stmt], builds=_class_like_call) -> bool:
+    """FI007's precise gate (FI016's with `builds=_loader_call`), on statements only: `Cls(...).half()` chains,
+    or `x = Cls(...)` followed by `x = x.to(...)` / `x.to(...)`. Recurses into compound statements and
+    function bodies."""
     previous_built = None
     for stmt in body:
         value = stmt.value if isinstance(stmt, (ast.Assign, ast.Expr, ast.AnnAssign, ast.Return)) else None
         receiver = value
         while receiver is not None and _cast_of(receiver) is not None:
             receiver = _cast_of(receiver)
-            if _class_like_call(receiver):
+            if builds(receiver):
                 return True
         cast_target = _cast_of(value) if value is not None else None
         if previous_built and isinstance(cast_target, ast.Name) and cast_target.id == previous_built:
             return True
         previous_built = None
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
-                and _class_like_call(stmt.value):
+                and builds(stmt.value):
             previous_built = stmt.targets[0].id
         for block in ("body", "orelse", "finalbody"):
-            if _has_build_then_cast(getattr(stmt, block, None) or []):
+            if _has_build_then_cast(getattr(stmt, block, None) or [], builds):
                 return True
         for handler in getattr(stmt, "handlers", []):
-            if _has_build_then_cast(handler.body):
+            if _has_build_then_cast(handler.body, builds):
                 return True
     return False
 
@@ -805,7 +818,9 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
         marked = wider
         names = collect_names(tree, module, is_package, text=text, around=marked)
     facts = FileFacts(filename, module, names, path=os.path.abspath(path))
-    facts.cast_hint = any(f".{m}(" in text for m in _CAST_METHODS) and _has_build_then_cast(tree.body)
+    casts = any(f".{m}(" in text for m in _CAST_METHODS)
+    facts.cast_hint = casts and _has_build_then_cast(tree.body)
+    facts.load_cast_hint = casts and any(f"{m}(" in text for m in _LOADERS) and _has_build_then_cast(tree.body, _loader_call)
     facts.statement_lines = tuple(
         min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) for node in tree.body)
     lines = _Lines(text)

@@ -59,6 +59,13 @@ TRUE_PRECISIONS = frozenset({"16-true", "bf16-true", "64-true", "64", "transform
 LEGACY_MIXED = {"16": "16-mixed", "bf16": "bf16-mixed"}
 MIXED_PRECISIONS = frozenset({"16-mixed", "bf16-mixed"}) | frozenset(LEGACY_MIXED)
 FULL_PRECISIONS = frozenset({"32", "32-true"})
+# The parameter dtype (name, bytes per element) a true precision's plugin sets while `configure_model` and
+# `init_module` run (`module_init_context`: plugins/precision/{half,double,fsdp,deepspeed,transformer_engine}.py);
+# mixed and 32-bit flags leave float32.
+TRUE_PRECISION_DTYPES = {"16-true": ("float16", 2), "bf16-true": ("bfloat16", 2), "64-true": ("float64", 8),
+                         "64": ("float64", 8), "transformer-engine": ("bfloat16", 2),
+                         "transformer-engine-float16": ("float16", 2)}
+FLOAT32 = ("float32", 4)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,14 @@ def strategy_from_name(name: str) -> Strategy:
         stage = int(name.split("_")[2]) if name.startswith("deepspeed_stage_") else 2  # bare "deepspeed" is stage 2
         return Strategy(name, stage)
     return Strategy(name)
+
+
+def init_dtype(precision: str | None) -> tuple[str, int] | None:
+    """(dtype name, bytes per element) of parameters created under `precision`; None when it is not known."""
+    kind = precision_kind(precision or "")
+    if kind == "unknown":
+        return None
+    return TRUE_PRECISION_DTYPES[precision] if kind == "true" else FLOAT32
 
 
 def precision_kind(value: str) -> str:

@@ -46,6 +46,14 @@ class Link:
         return self.built == META
 
     @property
+    def precisions(self) -> tuple[str, ...]:
+        """The precision flags the runner may use, as written: one (Lightning's default "32-true" when not
+        given), each literal branch of a conditional, or none when not known statically or there is no runner."""
+        if self.runner is None:
+            return ()
+        return (self.runner.precision,) if self.runner.precision else self.runner.precision_options
+
+    @property
     def sharded_trainer(self) -> bool:
         return self.strategy.sharded and self.runner is not None and self.runner.kind == "trainer"
 

@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 from fastinit_lint.cst_children import descendants
 from fastinit_lint.lazy_libcst import cst
 
+from ._fsdp_wrap import CannotWrap, WrapPlan, wrapper_class
 from ._lightning import MethodAnalysis, Statement, is_docstring, method
 
 # Calls that cannot be reproduced in another method: they bind names we cannot see.
@@ -24,6 +25,8 @@ _DYNAMIC = frozenset({"setattr", "exec", "eval", "locals", "vars"})
 class MovePlan:
     build: Callable[[], dict]  # the changes, built only when the fix is applied or shown
     unsafe_reasons: list[str]
+    wrapped: bool = False  # the moved layers are built inside `wrap(...)` (FSDP)
+    no_wrap_reason: str | None = None  # why they are not, when wrapping was asked for
 
 
 class CannotMove(Exception):
@@ -132,7 +135,9 @@ def _line(code: str) -> cst.BaseStatement:
     return cst.parse_statement(code)
 
 
-def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis) -> MovePlan:
+def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis,
+              wrap: Callable[[list[Statement]], WrapPlan] | None = None) -> MovePlan:
+    """`wrap(moved)`, under FSDP: which moved calls to build inside `wrap(...)` (raises CannotWrap)."""
     if method(classdef, "configure_sharded_model") is not None:
         raise CannotMove("the class overrides the deprecated `configure_sharded_model`; rename it first (FI008)")
     moved = _closure(analysis)
@@ -181,17 +186,30 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis) -> MovePlan:
     existing_hook = method(classdef, "configure_model")
     if existing_hook is not None:
         unsafe.append("merges into the existing `configure_model`, whose remaining code then runs only once")
-    return MovePlan(lambda: _build_move(classdef, analysis, moved, attrs, mapping, stores, elsewhere, existing_hook),
-                    unsafe)
+    wrapping, no_wrap = None, None
+    if wrap is not None and existing_hook is not None:
+        no_wrap = "the existing `configure_model` would see the wrapped layers"
+    elif wrap is not None:
+        try:
+            wrapping = wrap(moved)
+        except CannotWrap as exc:
+            no_wrap = str(exc)
+    if wrapping is not None and wrapping.unsafe_reason:
+        unsafe.append(wrapping.unsafe_reason)
+    calls = wrapping.calls if wrapping is not None else set()
+    return MovePlan(lambda: _build_move(classdef, analysis, moved, attrs, mapping, stores, elsewhere, existing_hook, calls),
+                    unsafe, wrapping is not None, no_wrap)
 
 
 def _build_move(classdef: cst.ClassDef, analysis: MethodAnalysis, moved: list[Statement], attrs: list[str],
                 mapping: dict[str, str], stores: list[str], elsewhere: set[str],
-                existing_hook: cst.FunctionDef | None) -> dict:
+                existing_hook: cst.FunctionDef | None, wrapped_calls: set[int]) -> dict:
     moved_ids = {id(s) for s in moved}
     guard_attr = attrs[0]
     renamer = _rename_class()(mapping)
-    moved_nodes = [s.node.visit(renamer) if mapping else s.node for s in moved]
+    wrapper = wrapper_class()(wrapped_calls)
+    moved_nodes = [s.node.visit(wrapper) if wrapped_calls else s.node for s in moved]
+    moved_nodes = [n.visit(renamer) if mapping else n for n in moved_nodes]
     placeholders = [a for a in attrs if a == guard_attr or a in elsewhere]
 
     # New __init__: placeholders (and stored arguments) where the first moved statement was.

@@ -21,8 +21,8 @@ _NET = {"net.py": """
 """}
 
 
-class _Unclear(Exception):
-    pass
+class UnclearCast(Exception):
+    """Why the target of a cast cannot be told statically; the text goes into the finding's message."""
 
 
 class CreateThenCast(FlowRule, Rule):
@@ -173,8 +173,8 @@ class CreateThenCast(FlowRule, Rule):
         message = (f"`{event.var}` ({build_size(self.context, event).describe()}) is built in float32 on CPU, then {shown}: "
                    f"build it in place with `fastinit_runtime.init_module(device=..., dtype=...)`")
         try:
-            device, dtype = self._target(casts)
-        except _Unclear as exc:
+            device, dtype = cast_target(self.context, casts)
+        except UnclearCast as exc:
             self.report(event.node, f"{message} (no automatic fix: {exc})", no_fix_reason=str(exc))
             return
         if dtype is None and device is not None and literal(cst.parse_expression(device)) == "cpu":
@@ -195,36 +195,40 @@ class CreateThenCast(FlowRule, Rule):
         changes.update(ensure_import(self.context, RUNTIME))
         self.report(line, message, fix=fix(changes, f"Build inside `{RUNTIME}.init_module({arguments})`"))
 
-    def _target(self, casts: list[cst.Call]) -> tuple[str | None, str | None]:
-        device = dtype = None
-        code = self.context.code
-        for call in casts:
-            method = call.func.attr.value
-            if method in _METHOD_DTYPES:
-                if "torch" not in self.context.qualified_names(cst.Name("torch")):
-                    raise _Unclear("`torch` is not imported under that name here")
-                dtype = _METHOD_DTYPES[method]
-            elif method == "cuda":
-                index = call.args[0].value if call.args else None
-                device = '"cuda"' if index is None else f'"cuda:{code(index)}"' if isinstance(literal(index), int) else None
-                if device is None:
-                    raise _Unclear("`.cuda()` with a non-literal device index")
-            else:
-                for arg in call.args:
-                    kind = arg.keyword.value if arg.keyword else self._classify(arg.value)
-                    if kind == "dtype":
-                        dtype = code(arg.value)
-                    elif kind == "device":
-                        device = code(arg.value)
-                    else:
-                        raise _Unclear(f"cannot tell whether `{code(arg.value)}` is a device or a dtype")
-        return device, dtype
 
-    def _classify(self, value: cst.BaseExpression) -> str | None:
-        if isinstance(value, cst.SimpleString):
-            return "device"
-        if self.context.matches(value, _TORCH_DTYPES):
-            return "dtype"
-        if isinstance(value, cst.Call) and self.context.matches(value.func, {"torch.device"}):
-            return "device"
-        return None
+def cast_target(context, casts: list[cst.Call]) -> tuple[str | None, str | None]:
+    """(device, dtype) as source text that the chained `.half()`/`.bfloat16()`/`.double()`/`.cuda()`/`.to(...)`
+    calls `casts` move a model to; raises UnclearCast when an argument cannot be classified."""
+    device = dtype = None
+    code = context.code
+    for call in casts:
+        method = call.func.attr.value
+        if method in _METHOD_DTYPES:
+            if "torch" not in context.qualified_names(cst.Name("torch")):
+                raise UnclearCast("`torch` is not imported under that name here")
+            dtype = _METHOD_DTYPES[method]
+        elif method == "cuda":
+            index = call.args[0].value if call.args else None
+            device = '"cuda"' if index is None else f'"cuda:{code(index)}"' if isinstance(literal(index), int) else None
+            if device is None:
+                raise UnclearCast("`.cuda()` with a non-literal device index")
+        else:
+            for arg in call.args:
+                kind = arg.keyword.value if arg.keyword else _classify(context, arg.value)
+                if kind == "dtype":
+                    dtype = code(arg.value)
+                elif kind == "device":
+                    device = code(arg.value)
+                else:
+                    raise UnclearCast(f"cannot tell whether `{code(arg.value)}` is a device or a dtype")
+    return device, dtype
+
+
+def _classify(context, value: cst.BaseExpression) -> str | None:
+    if isinstance(value, cst.SimpleString):
+        return "device"
+    if context.matches(value, _TORCH_DTYPES):
+        return "dtype"
+    if isinstance(value, cst.Call) and context.matches(value.func, {"torch.device"}):
+        return "device"
+    return None

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+
+from fastinit_lint.cst_children import descendants
 from fastinit_lint.lazy_libcst import cst
-from fastinit_lint.lightning_facts import Strategy
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.estimate import Size
+from fastinit_lint.lightning_facts import FLOAT32, Strategy, init_dtype
+from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
 
 from ._configure_model_fix import CannotMove, plan_move
-from ._lightning import analyse_method, lightning_class, method
+from ._flow import ensure_import
+from ._fsdp_wrap import CONTAINERS, SHARDING_CALLS, WRAP, WRAP_MODULE, CannotWrap, plan_wrap, wrapper_class
+from ._lightning import MethodAnalysis, Statement, analyse_method, is_docstring, lightning_class, method
 
-# A LightningModule building 51,200,000 parameters in `__init__`, and FI001's fix of it: the examples below
-# differ only in how a sharded Trainer reaches it.
+# A LightningModule building 51,200,000 parameters in `__init__`, and FI001's fix of it (under FSDP, built inside
+# `wrap()`): the examples below differ only in how a sharded Trainer reaches it.
 _TASK = """
             from torch import nn
             import lightning as L
@@ -34,16 +40,39 @@ _TASK_FIXED = """
                         return
                     self.embed = nn.Embedding(50_000, 1024)
             """
+_TASK_WRAPPED = """
+            from torch import nn
+            import lightning as L
+            from torch.distributed.fsdp.wrap import wrap
+
+            class Task(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = wrap(nn.Embedding(50_000, 1024))
+            """
 
 
-def _fit(model: str, strategy: str = "'fsdp'") -> dict[str, str]:
-    """A `train.py` fitting the snippet's class `model` with a Trainer of `strategy` (Python source)."""
-    return {"train.py": f"import lightning as L\nfrom snippet import {model}\ntrainer = L.Trainer(strategy={strategy})\n"
-                        f"trainer.fit({model}())\n"}
+def _fit(model: str, strategy: str = "'fsdp'", precision: str = "") -> dict[str, str]:
+    """A `train.py` fitting the snippet's class `model` with a Trainer of `strategy` and `precision` (Python source)."""
+    precision = f", precision={precision}" if precision else ""
+    return {"train.py": f"import lightning as L\nfrom snippet import {model}\n"
+                        f"trainer = L.Trainer(strategy={strategy}{precision})\ntrainer.fit({model}())\n"}
+
+
+def _per_precision(strategy: str, precision: str, says: str) -> Invalid:
+    """The 51,200,000-parameter `Task` trained with `strategy` and `precision`: the message says `says`."""
+    stated = f"and precision {precision};" if precision[0] in "'\"" else "and a precision not known statically;"
+    return Invalid(_TASK, rows=(7,), message_contains=(stated, says),
+                   files=_fit("Task", strategy, precision), fixed=_TASK_WRAPPED if "fsdp" in strategy else _TASK_FIXED)
 
 
 class LargeLayerInInit(Rule):
-    """Large layers built in `LightningModule.__init__` while the project trains with a sharded strategy.
+    """Large layers built in `LightningModule.__init__`, or in an unwrapped FSDP `configure_model`, under a sharded strategy.
 
     ## What it flags
     Statements of a LightningModule's `__init__` that build at least `large-layer-threshold` parameters
@@ -60,14 +89,29 @@ class LargeLayerInInit(Rule):
     is reported only when the configuration states a sharded `strategy` (or `--strategy` is given). If no
     single statement is large but the whole `__init__` is, one finding on the `def __init__` line.
 
+    Under an FSDP Trainer with a mixed or 32-bit precision (the default), a `configure_model` that builds
+    large layers but never calls `wrap()` (nor `FullyShardedDataParallel`/`fully_shard`, nor the meta device)
+    is reported on its `def` line too: its layers cost exactly what they cost in `__init__`. It is reported
+    only when the fix below can wrap them (no tie across layers, no bare `nn.Parameter`, nothing built in
+    `__init__`), so every such finding can be acted on.
+
     ## Why it matters
     Lightning's "Efficient initialization" guide: "When training sharded models with FSDP or DeepSpeed,
     `Trainer.init_module` should not be used. Instead, override the `configure_model` hook", because
     delaying layer creation "is necessary in most cases because otherwise initialization gets very slow
-    (minutes) or ... you run out of CPU memory". `configure_model` runs inside the strategy's
-    `model_sharded_context()` (FSDP `enable_wrap`, DeepSpeed ZeRO-3 `zero.Init`) and in the precision's
-    dtype; `__init__` runs in none of them, so every rank builds the full float32 model on CPU first
-    (Lightning issues #17157, #10510).
+    (minutes) or ... you run out of CPU memory". `__init__` runs in no context, so every rank builds the
+    full float32 model on its CPU (Lightning issues #17157, #10510). What the hook changes depends on the
+    strategy and precision: Lightning 2.6 runs it inside the strategy's `tensor_init_context()` and
+    `model_sharded_context()` and the precision's `module_init_context()` (`trainer/call.py`,
+    `_call_configure_model`), and the message says which case applies, with the per-rank bytes:
+
+    | strategy | precision | layers built in `configure_model` are |
+    |---|---|---|
+    | DeepSpeed ZeRO-3 | any | created partitioned by ZeRO-3 (`deepspeed.zero.Init`, `strategies/deepspeed.py` `model_sharded_context`) |
+    | DeepSpeed ZeRO-1/2 | true (`bf16-true`, ...) | created on the GPU in bf16 instead of on the CPU in float32 (base `Strategy.tensor_init_context`: root device + dtype); not sharded |
+    | DeepSpeed ZeRO-1/2 | mixed, 32 | created on the GPU instead of the CPU, float32 either way (`DeepSpeedPrecision.module_init_context` is a no-op for mixed) |
+    | FSDP | true | created in bf16 instead of float32, but still a full copy on every rank's CPU (`FSDPStrategy.tensor_init_context` sets no device) unless wrapped |
+    | FSDP | mixed, 32 | still a full float32 copy on every rank's CPU (`FSDPPrecision` maps mixed flags to float32) unless wrapped: `model_sharded_context` is `enable_wrap(FullyShardedDataParallel)`, so only modules passed to `wrap()` in the hook are sharded as they are created |
 
     ## Example
     ```python
@@ -101,9 +145,26 @@ class LargeLayerInInit(Rule):
     used by moved code are read from `self.hparams` when `save_hyperparameters()` saved them, or from an
     attribute already holding them.
 
+    Under FSDP the fix also builds every moved layer inside `wrap()` (`from torch.distributed.fsdp.wrap
+    import wrap`): the items of a `ModuleList` comprehension or literal, of `Sequential(*[...])` and of
+    loops appending to a container one by one, other layers (and a `Sequential` of listed layers) whole;
+    parameter-free activations, dropouts and losses built from literals stay as they are (wrapped, FSDP
+    would cast their inputs to the mixed-precision dtype). All or nothing: once any submodule is wrapped,
+    `FSDPStrategy._setup_model` no longer wraps the root, so a parameter or buffer left outside every
+    wrapped layer would stay unsharded on the CPU with its gradients never reduced. Ties and other code
+    using the built layers (`self.head.weight = self.embed.weight`, `self.apply(init)`), a bare
+    `nn.Parameter`, a callee that is neither a `torch.nn` class nor a project `nn.Module`, one layer
+    passed to another, a module holding buffers but no parameters (a rotary table), a layer or tensor left
+    in `__init__` (`CrossEntropyLoss(weight=...)`), or a project base class with its own `__init__` keep
+    the move without wrapping, and the message says which. Outside FSDP's `enable_wrap` (other
+    strategies, `load_from_checkpoint`) `wrap()` returns the module unchanged. For an unwrapped
+    `configure_model`, the fix builds its layers inside `wrap()` the same way, in place.
+
     ## Fix safety
     Safe when only construction time changes. Unsafe when the fix must store an `__init__` argument as a
-    new attribute, or merge into an existing `configure_model` (its remaining code then runs once). No fix
+    new attribute, or merge into an existing `configure_model` (its remaining code then runs once), or when
+    it wraps layers that another method reaches inside (`self.embed.weight`, `self.blocks[0].attn`): FSDP
+    holds those parameters as flat shards outside the wrapped layer's own forward. No fix
     when `__init__` has `return`/`yield`, calls `setattr`/`exec`, builds layers before
     `super().__init__()`, shares a local between moved and kept code, or also defines
     `configure_sharded_model`; the message says which. Code that uses the module outside Lightning must
@@ -151,6 +212,7 @@ class LargeLayerInInit(Rule):
         Valid("""
             import lightning as L
             from torch import nn
+            from torch.distributed.fsdp.wrap import wrap
             class Deferred(L.LightningModule):
                 def __init__(self):
                     super().__init__()
@@ -159,8 +221,11 @@ class LargeLayerInInit(Rule):
                 def configure_model(self):
                     if self.embed is not None:
                         return
-                    self.embed = nn.Embedding(50_000, 1024)
+                    self.embed = wrap(nn.Embedding(50_000, 1024))
             """, files=_fit("Deferred")),
+        # Not wrapped, but built in bf16 (FSDP + a true precision) or partitioned (ZeRO-3) by the hook's contexts.
+        Valid(_TASK_FIXED, files=_fit("Task", "'fsdp'", "'bf16-true'")),
+        Valid(_TASK_FIXED, files=_fit("Task", "'deepspeed_stage_3'", "'bf16-mixed'")),
         Valid("""
             import lightning as L
             from torch import nn
@@ -237,7 +302,8 @@ class LargeLayerInInit(Rule):
             """,
             rows=(9, 10),
             message_contains=("51,511,296 parameters", "trained by `trainer.fit(...)` at train.py:4 with strategy 'fsdp' at "
-                              "train.py:3", "default vocab=50304"),
+                              "train.py:3", "default vocab=50304", "(the fix moves them without wrapping: "
+                              "`self.head.weight = self.embed.weight` is not a plain layer construction"),
             files=_fit("GPT"),
             fixed="""
             import lightning as L
@@ -311,6 +377,7 @@ class LargeLayerInInit(Rule):
             fixed="""
             from lightning.pytorch import LightningModule
             from torch import nn
+            from torch.distributed.fsdp.wrap import wrap
 
             class Many(LightningModule):
                 def __init__(self):
@@ -320,9 +387,9 @@ class LargeLayerInInit(Rule):
                 def configure_model(self):
                     if self.a is not None:
                         return
-                    self.a = nn.Linear(600, 600)
-                    self.b = nn.Linear(600, 600)
-                    self.c = nn.Linear(600, 600)
+                    self.a = wrap(nn.Linear(600, 600))
+                    self.b = wrap(nn.Linear(600, 600))
+                    self.c = wrap(nn.Linear(600, 600))
             """),
         Invalid("""
             import lightning as L
@@ -356,6 +423,7 @@ class LargeLayerInInit(Rule):
             fixed="""
             from torch import nn
             from pkg.core import Base
+            from torch.distributed.fsdp.wrap import wrap
 
             class Task(Base):
                 def __init__(self):
@@ -365,7 +433,7 @@ class LargeLayerInInit(Rule):
                 def configure_model(self):
                     if self.embed is not None:
                         return
-                    self.embed = nn.Embedding(50_000, 1024)
+                    self.embed = wrap(nn.Embedding(50_000, 1024))
             """),
         # A factory in another file links the sharded Trainer to the model it builds.
         Invalid(_TASK,
@@ -403,7 +471,7 @@ class LargeLayerInInit(Rule):
                 """,
                 "train.py": "import lightning as L\nfrom snippet import Task\nfrom strategies import TunedFSDP\n"
                             "\ntrainer = L.Trainer(strategy=TunedFSDP())\ntrainer.fit(Task())\n"},
-            fixed=_TASK_FIXED),
+            fixed=_TASK_WRAPPED),
         # ModelParallel: the remedy is meta-device init, not moving the layers.
         Invalid("""
             import lightning as L
@@ -418,6 +486,201 @@ class LargeLayerInInit(Rule):
             message_contains=("build the model under `trainer.init_module(empty_init=True)`",
                               "no automatic fix: under ModelParallel, moving the layers"),
             files=_fit("Llama", '"model_parallel"')),
+        # Under FSDP the fix builds every layer inside `wrap()`: blocks one by one, other layers whole.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            class Block(nn.Module):
+                def __init__(self, dim):
+                    super().__init__()
+                    self.mlp = nn.Linear(dim, 4 * dim)
+
+            class Stack(L.LightningModule):
+                def __init__(self, dim=1024, depth=4):
+                    super().__init__()
+                    self.save_hyperparameters()
+                    self.embed = nn.Embedding(32_000, dim)
+                    self.blocks = nn.ModuleList([Block(dim) for _ in range(depth)])
+                    self.extra = nn.ModuleList()
+                    for _ in range(depth):
+                        self.extra.append(Block(dim))
+                    self.drop = nn.Dropout(0.1)
+                    self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 32_000))
+            """,
+            rows=(13, 14, 16, 19),
+            message_contains=("precision '32-true'; in `configure_model` FSDP creates them on the CPU in float32 too",
+                              "wrap the blocks with `wrap()` in `configure_model` (the fix does)"),
+            files=_fit("Stack"),
+            fixed="""
+            import lightning as L
+            from torch import nn
+            from torch.distributed.fsdp.wrap import wrap
+
+            class Block(nn.Module):
+                def __init__(self, dim):
+                    super().__init__()
+                    self.mlp = nn.Linear(dim, 4 * dim)
+
+            class Stack(L.LightningModule):
+                def __init__(self, dim=1024, depth=4):
+                    super().__init__()
+                    self.save_hyperparameters()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = wrap(nn.Embedding(32_000, self.hparams.dim))
+                    self.blocks = nn.ModuleList([wrap(Block(self.hparams.dim)) for _ in range(self.hparams.depth)])
+                    self.extra = nn.ModuleList()
+                    for _ in range(self.hparams.depth):
+                        self.extra.append(wrap(Block(self.hparams.dim)))
+                    self.drop = nn.Dropout(0.1)
+                    self.head = wrap(nn.Sequential(nn.LayerNorm(self.hparams.dim), nn.Linear(self.hparams.dim, 32_000)))
+            """),
+        # A loss holding a `weight` tensor stays in `__init__`: a buffer on the LightningModule itself, which no
+        # wrapped layer would move to the GPU once Lightning stops wrapping the root.
+        Invalid("""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Weighted(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+                    self.loss = nn.CrossEntropyLoss(weight=torch.ones(50_000))
+            """,
+            rows=(8,),
+            message_contains=("(the fix moves them without wrapping: `self.loss = "
+                              "nn.CrossEntropyLoss(weight=torch.ones(50000))` in `__init__` puts tensors on the "
+                              "LightningModule itself",),
+            files=_fit("Weighted"),
+            fixed="""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Weighted(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+                    self.loss = nn.CrossEntropyLoss(weight=torch.ones(50_000))
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = nn.Embedding(50_000, 1024)
+            """),
+        # Another method reads a parameter of a layer the fix would wrap: outside that layer's forward FSDP holds
+        # it as flat shards, so the wrapping fix is unsafe (and says why).
+        Invalid("""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Tied(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = nn.Embedding(50_000, 1024)
+
+                def forward(self, idx):
+                    return self.embed(idx) @ self.embed.weight.T
+            """,
+            rows=(8,),
+            message_contains=("(the fix does)",),
+            files=_fit("Tied"),
+            fixed="""
+            import lightning as L
+            import torch
+            from torch import nn
+            from torch.distributed.fsdp.wrap import wrap
+
+            class Tied(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.embed = None
+
+                def configure_model(self):
+                    if self.embed is not None:
+                        return
+                    self.embed = wrap(nn.Embedding(50_000, 1024))
+
+                def forward(self, idx):
+                    return self.embed(idx) @ self.embed.weight.T
+            """,
+            unsafe=True),
+        # A bare `nn.Parameter` cannot be wrapped, and Lightning does not wrap the root once anything is wrapped:
+        # the fix moves the layers without wrapping them.
+        Invalid("""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Patches(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.proj = nn.Linear(768, 1024)
+                    self.pos = nn.Parameter(torch.zeros(1, 4096, 1024))
+            """,
+            rows=(9,),
+            message_contains=("(the fix moves them without wrapping: `self.pos` is a bare `nn.Parameter`, which no "
+                              "wrapped layer holds)",),
+            files=_fit("Patches"),
+            fixed="""
+            import lightning as L
+            import torch
+            from torch import nn
+
+            class Patches(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.proj = None
+
+                def configure_model(self):
+                    if self.proj is not None:
+                        return
+                    self.proj = nn.Linear(768, 1024)
+                    self.pos = nn.Parameter(torch.zeros(1, 4096, 1024))
+            """),
+        # FSDP with a mixed precision: a `configure_model` that never wraps saves nothing over `__init__`.
+        Invalid(_TASK_FIXED,
+            rows=(9,),
+            message_contains=("`Task.configure_model` builds 51,200,000 parameters but never calls `wrap()`; trained by "
+                              "`trainer.fit(...)` at train.py:4 with strategy 'fsdp' at train.py:3 and precision "
+                              "'16-mixed': built in `configure_model` but never wrapped: the same CPU float32 copy "
+                              "(205 MB) per rank as in `__init__`",),
+            files=_fit("Task", "'fsdp'", "'16-mixed'"),
+            fixed=_TASK_WRAPPED),
+        # What moving achieves, per strategy and precision (Lightning 2.6 `_call_configure_model`).
+        _per_precision("'fsdp'", "'bf16-mixed'", "in `configure_model` FSDP creates them on the CPU in float32 too: still "
+                       "a full float32 copy (205 MB) on every rank's CPU unless wrapped: wrap the blocks with `wrap()` in "
+                       "`configure_model`"),
+        _per_precision("'fsdp'", "'bf16-true'", "in `configure_model` FSDP creates them in bfloat16 instead of float32 "
+                       "(102 MB instead of 205 MB per rank), but still a full copy on every rank's CPU unless wrapped"),
+        _per_precision("'deepspeed_stage_3'", "'16-mixed'", "where they are created partitioned by ZeRO-3 "
+                       "(`deepspeed.zero.Init`), 1/N of them per rank over N ranks, instead of a full float32 copy "
+                       "(205 MB) on every rank's CPU"),
+        _per_precision("'deepspeed_stage_2'", "'bf16-true'", "where they are created on the GPU in bfloat16 instead of "
+                       "on the CPU in float32 (102 MB instead of 205 MB per rank); ZeRO stage 2 does not shard parameters"),
+        _per_precision("'deepspeed'", "'16-mixed'", "where they are created on the GPU instead of on the CPU, in float32 "
+                       "either way (205 MB per rank); ZeRO stage 2 does not shard parameters"),
+        _per_precision("'fsdp'", "args.precision", "in `configure_model` FSDP creates them in the precision's dtype, "
+                       "but still a full copy on every rank's CPU unless wrapped"),
+        # A precision chosen by a condition: the message describes the run where moving saves least.
+        Invalid(_TASK,
+            rows=(7,),
+            message_contains=("and precision 'bf16-true' or 'bf16-mixed' (chosen by a condition); in `configure_model` "
+                              "FSDP creates them on the CPU in float32 too",),
+            files=_fit("Task", "'fsdp'", "'bf16-true' if true_half else 'bf16-mixed'"),
+            fixed=_TASK_WRAPPED),
+        # The precision of a LightningCLI YAML `trainer:`.
+        Invalid(_TASK,
+            rows=(7,),
+            message_contains=("with strategy 'fsdp' at conf.yaml:2 and precision 'bf16-true'", "in bfloat16 instead of"),
+            files={"conf.yaml": "trainer:\n  strategy: fsdp\n  precision: bf16-true\nmodel:\n  class_path: snippet.Task\n"},
+            fixed=_TASK_WRAPPED),
         # A strategy chosen by a condition: sharded on multi-GPU runs.
         Invalid(_TASK,
             rows=(7,),
@@ -432,7 +695,7 @@ class LargeLayerInInit(Rule):
                     trainer = L.Trainer(devices=devices, strategy=strategy)
                     trainer.fit(Task())
                 """},
-            fixed=_TASK_FIXED),
+            fixed=_TASK_WRAPPED),
     ]
 
     @classmethod
@@ -442,24 +705,34 @@ class LargeLayerInInit(Rule):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
         qualname = lightning_class(context)
-        init = method(node, "__init__")
-        if qualname is None or init is None:
+        if qualname is None:
             return
-        analysis = analyse_method(context, init)
-        if analysis is None:
-            return
-        settings = context.settings
+        init, hook = method(node, "__init__"), method(node, "configure_model")
+        init_analysis = analyse_method(context, init) if init is not None else None
+        if init_analysis is not None:
+            self._check_init(node, qualname, init_analysis)
+        if hook is not None and not _shards_itself(hook):
+            self._check_unwrapped_hook(node, qualname, hook, init_analysis)
+
+    def _large(self, analysis: MethodAnalysis) -> tuple[list, bool]:
+        """The statements building at least the threshold, and whether only the method's total does."""
+        settings = self.context.settings
         threshold = settings.large_layer_threshold
         presume = settings.unknown_size == "large"
         large = [s for s in analysis.statements if s.built.count >= threshold or (presume and s.built.presumed_large)]
         total = analysis.total
-        whole = not large and (total.count >= threshold or (presume and total.presumed_large))
+        return large, not large and (total.count >= threshold or (presume and total.presumed_large))
+
+    def _check_init(self, node: cst.ClassDef, qualname: str, analysis: MethodAnalysis) -> None:
+        context = self.context
+        large, whole = self._large(analysis)
         if not large and not whole:
             return
         found = _evidence(context.index, qualname)
         if found is None:
             return
-        evidence, strategy = found
+        evidence, strategy, precisions = found
+        total = analysis.total
         defaults = f"; used {', '.join(analysis.notes)}" if analysis.notes else ""
         plan, reason = None, None
         if strategy.is_model_parallel:
@@ -467,19 +740,28 @@ class LargeLayerInInit(Rule):
                      f"and parallelize it in `configure_model`")
             reason = "under ModelParallel, moving the layers into `configure_model` does not shard them"
         else:
-            where = f"{evidence}, build them in `configure_model` so they are created sharded and in the training dtype"
+            where = f"{evidence}; {_what_moving_does(strategy, _float32(precisions), total)}"
             try:
-                move = plan_move(node, analysis)
-                plan = fix(move.build, "Move layer construction into an idempotent `configure_model`"
-                           + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
+                planner = _wrap_planner(context, node, qualname, analysis) if strategy.is_fsdp else None
+                move = plan_move(node, analysis, planner)
+                action = "Move layer construction into an idempotent `configure_model`"
+                if move.wrapped:
+                    action += ", each layer built inside `wrap()` so FSDP shards it as it is created"
+                    where += " (the fix does)"
+                elif move.no_wrap_reason:
+                    where += (f" (the fix moves them without wrapping: {move.no_wrap_reason}); or build the model on "
+                              f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
+                              f"`reset_parameters()` in every module owning parameters (FI013)")
+                build = (lambda: {**move.build(), **ensure_import(context, WRAP_MODULE, "wrap")}) if move.wrapped else move.build
+                plan = fix(build, action + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
                            unsafe=bool(move.unsafe_reasons))
             except CannotMove as exc:
                 reason = str(exc)
         suffix = f" (no automatic fix: {reason})" if reason else ""
         class_name = node.name.value
         if whole:
-            self.report(init, f"`{class_name}.__init__` builds {total.describe()} in total{defaults}; {where}{suffix}",
-                        fix=plan, no_fix_reason=reason)
+            self.report(analysis.init, f"`{class_name}.__init__` builds {total.describe()} in total{defaults}; "
+                                       f"{where}{suffix}", fix=plan, no_fix_reason=reason)
             return
         for statement in large:
             first = context.code(statement.node).strip().splitlines()
@@ -490,14 +772,141 @@ class LargeLayerInInit(Rule):
                         f"(class total {total.describe()}{defaults}); {where}{suffix}",
                         fix=plan, no_fix_reason=reason)
 
+    def _check_unwrapped_hook(self, node: cst.ClassDef, qualname: str, hook: cst.FunctionDef,
+                              init: MethodAnalysis | None) -> None:
+        """Under FSDP with a mixed or 32-bit precision, layers a `configure_model` builds without `wrap()`
+        cost what they cost in `__init__`: a full float32 copy on every rank's CPU."""
+        context = self.context
+        found = _evidence(context.index, qualname)
+        if found is None or not found[1].is_fsdp or not found[2] or any(init_dtype(p) != FLOAT32 for p in found[2]):
+            return
+        analysis = analyse_method(context, hook)
+        if analysis is None:
+            return
+        large, whole = self._large(analysis)
+        if not large and not whole:
+            return
+        total = analysis.total
+        copy = "" if total.unknown else f" ({_bytes(total.count, 4)})"
+        message = (f"`{node.name.value}.configure_model` builds {total.describe()} but never calls `wrap()`; {found[0]}: "
+                   f"built in `configure_model` but never wrapped: the same CPU float32 copy{copy} per rank as in "
+                   f"`__init__` (FSDP's `tensor_init_context` sets no device, and a mixed or 32-bit precision keeps "
+                   f"float32); build the blocks inside `wrap()` so FSDP shards each as it is created")
+        body = [s for s in analysis.statements if not _is_guard_or_docstring(s)]
+        try:
+            plan = _wrap_planner(context, node, qualname, init)(body)
+        except CannotWrap:  # not actionable by wrapping (a tie across layers, a bare parameter): not reported
+            return
+        changes = lambda: {**{s.node: s.node.visit(wrapper_class()(plan.calls)) for s in body},
+                           **ensure_import(context, WRAP_MODULE, "wrap")}
+        self.report(hook, message, fix=fix(changes, "Build the layers of `configure_model` inside `wrap()`"
+                                           + (f" (unsafe: {plan.unsafe_reason})" if plan.unsafe_reason else ""),
+                                           unsafe=plan.unsafe_reason is not None))
 
-def _evidence(index, qualname: str) -> tuple[str, Strategy] | None:
-    """Why `qualname` is trained sharded, and with which strategy: the sharded Trainer that trains it, or,
-    when no runner in the project reaches it (library code), the strategy the configuration assumes."""
+
+def _evidence(index, qualname: str) -> tuple[str, Strategy, tuple[str, ...]] | None:
+    """Why `qualname` is trained sharded, with which strategy and precisions (one, the branches of a
+    conditional, or none when unknown): the sharded Trainer that trains it, or, when no runner in the project
+    reaches it (library code), the strategy the configuration assumes."""
     link = index.training.sharded_trainer_link(qualname)
     if link is not None:
-        return link.describe(), link.strategy
+        precisions = link.precisions
+        stated = (" or ".join(f"'{p}'" for p in precisions) + (" (chosen by a condition)" if len(precisions) > 1 else "")
+                  if precisions else "")
+        precision = f"precision {stated}" if stated else "a precision not known statically"
+        return f"{link.describe()} and {precision}", link.strategy, precisions
     assumed = index.assumed
     if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
-        return f"with {assumed}", assumed.strategy
+        return f"with {assumed}", assumed.strategy, ()
     return None
+
+
+def _float32(precisions: tuple[str, ...]) -> str | None:
+    """The precision to describe: a float32 one if any run may use it (the case moving saves least in), else
+    the first; None when unknown."""
+    return next((p for p in precisions if init_dtype(p) == FLOAT32), precisions[0] if precisions else None)
+
+
+def _shards_itself(hook: cst.FunctionDef) -> bool:
+    """Whether the hook wraps or shards what it builds, or builds it on the meta device."""
+    for node in descendants(hook):
+        if isinstance(node, cst.Call) and (cst_dotted(node.func) or "").rsplit(".", 1)[-1] in SHARDING_CALLS:
+            return True
+        if isinstance(node, cst.SimpleString) and node.value.strip("'\"") == "meta":
+            return True
+    return False
+
+
+def _is_guard_or_docstring(statement: Statement) -> bool:
+    """`if self.model is not None: return`, a docstring or `pass`: nothing to wrap."""
+    top = statement.tree[0] if len(statement.tree) == 1 else None
+    return is_docstring(statement.node) or isinstance(top, ast.Pass) or (
+        isinstance(top, ast.If) and not top.orelse and all(isinstance(b, ast.Return) for b in top.body))
+
+
+def _wrap_planner(context, classdef: cst.ClassDef, qualname: str, init: MethodAnalysis | None):
+    """`plan_wrap` for statements of `classdef` (moved from `__init__`, or in its `configure_model`), with names
+    resolved in `__init__`'s scope; the `__init__` statements not among them stay outside every wrapped layer."""
+    index, names = context.index, context.facts.names
+    scope = (*context.scope, ("def", "__init__"))
+
+    def kind_of(callee) -> str | None:
+        for qname in names.resolve_node(callee, scope):
+            if qname in CONTAINERS:
+                return "container"
+            last = qname.rsplit(".", 1)[-1]
+            if qname.startswith("torch.nn.") and last[:1].isupper():
+                return "parameter" if "Parameter" in last else "torch"
+            project = index.canonical(qname)
+            if project in index.classes and index.is_nn_module(project):
+                return "module"
+        return None
+
+    binds_wrap = "wrap" in names.scopes.get((), {}) and names.resolve("wrap") != {WRAP}
+    base = next((b for b in index.project_lineage(qualname)[1:] if index.classes[b].init_source is not None), None)
+
+    def planner(statements: list[Statement]):
+        chosen = {id(s) for s in statements}
+        kept = [s for s in init.statements if id(s) not in chosen] if init is not None else []
+        return plan_wrap(statements, kept, classdef, kind_of, binds_wrap, base)
+
+    return planner
+
+
+def _bytes(count: int, itemsize: int) -> str:
+    total = count * itemsize
+    return f"{total / 1e9:,.1f} GB" if total >= 1e9 else f"{total / 1e6:,.0f} MB"
+
+
+def _what_moving_does(strategy: Strategy, precision: str | None, size: Size) -> str:
+    """What building the layers in `configure_model` achieves for this strategy and precision, with per-rank
+    bytes when the size is known. Lightning 2.6 runs the hook inside the strategy's `tensor_init_context()`
+    and `model_sharded_context()` and the precision's `module_init_context()` (trainer/call.py)."""
+    dtype = init_dtype(precision)
+    known = not size.unknown
+    float32 = f"a full float32 copy{f' ({_bytes(size.count, 4)})' if known else ''} on every rank's CPU"
+    halved = "" if not known or dtype is None else f" ({_bytes(size.count, dtype[1])} instead of {_bytes(size.count, 4)} per rank)"
+    if strategy.is_fsdp:
+        # FSDPStrategy.tensor_init_context: no device (the CPU) and the true precision's dtype; only `wrap()` shards.
+        if dtype is None:
+            made = "in the precision's dtype, but still a full copy on every rank's CPU unless wrapped"
+        elif dtype[1] != 4:
+            made = f"in {dtype[0]} instead of float32{halved}, but still a full copy on every rank's CPU unless wrapped"
+        else:
+            made = f"on the CPU in float32 too: still {float32} unless wrapped"
+        return f"in `configure_model` FSDP creates them {made}: wrap the blocks with `wrap()` in `configure_model`"
+    if strategy.zero3:
+        return (f"build them in `configure_model`, where they are created partitioned by ZeRO-3 (`deepspeed.zero.Init`),"
+                f" 1/N of them per rank over N ranks, instead of {float32}")
+    if strategy.deepspeed_stage is None:
+        return (f"build them in `configure_model`, where they are created partitioned if the DeepSpeed config enables "
+                f"ZeRO-3, else on the GPU in the training dtype, instead of {float32}")
+    # DeepSpeed ZeRO-1/2: the base `Strategy.tensor_init_context` (the root device and the true precision's dtype).
+    unsharded = f"ZeRO stage {strategy.deepspeed_stage} does not shard parameters"
+    if dtype is None:
+        made = f"on the GPU in the precision's dtype instead of {float32}"
+    elif dtype[1] != 4:
+        made = f"on the GPU in {dtype[0]} instead of on the CPU in float32{halved}"
+    else:
+        made = f"on the GPU instead of on the CPU, in float32 either way{f' ({_bytes(size.count, 4)} per rank)' if known else ''}"
+    return f"build them in `configure_model`, where they are created {made}; {unsharded}"

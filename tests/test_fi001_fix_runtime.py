@@ -21,6 +21,7 @@ CASES = {
     "encoder.py": ("Encoder", lambda: torch.randn(8, 6, 32), lambda: torch.randint(0, 5, (8,)), "safe"),
     "vit.py": ("ViT", lambda: torch.randn(8, 3, 8, 8), lambda: torch.randint(0, 3, (8,)), "unsafe"),
     "existing.py": ("WithHook", lambda: torch.randn(8, 8), lambda: torch.randint(0, 4, (8,)), "unsafe"),
+    "blocks.py": ("Stack", lambda: torch.randint(0, 64, (8, 6)), lambda: torch.randint(0, 3, (8,)), "safe"),
 }
 
 
