@@ -394,8 +394,11 @@ class _LibCSTPreload:
         self.thread: threading.Thread | None = None
 
     def consider(self, indexed: tuple[str, IndexEntry]) -> None:
-        facts = indexed[1].facts
-        if self.thread is None and facts is not None and any(r.bound_to for r in facts.runners):
+        entry = indexed[1]
+        # Reading the facts unpickles them here, on the parent's time, for every file: the summary first.
+        if self.thread is not None or entry.summary is None or not entry.summary.runners:
+            return
+        if any(r.bound_to for r in entry.facts.runners):
             self.thread = threading.Thread(target=self._load, daemon=True)
             self.thread.start()
 
