@@ -119,10 +119,14 @@ class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
             """),
     ]
 
+    @staticmethod
+    def wants(runner) -> bool:
+        return runner.strategy.known and not runner.strategy.meta_init
+
     def check(self, flow_: Flow) -> None:
         for block in flow_.blocks:
             runner = block.runner
-            if runner is None or not runner.strategy.known or runner.strategy.meta_init or block.empty_init is True:
+            if runner is None or not self.wants(runner) or block.empty_init is True:
                 continue
             loads = [e for e in flow_.events if e.block is block and e.kind == "load" and e.detail.get("how") == "checkpoint"]
             if not loads or any(partial_load(self.context, e) for e in loads):
