@@ -32,3 +32,48 @@ def _gate(code: str, runner: str) -> bool:
 def test_runner_rules_parse_only_files_with_a_runner_they_can_report_on(runner, wanted_by):
     codes = ("FI003", "FI004", "FI006", "FI009", "FI010", "FI011", "FI014")
     assert {code for code in codes if _gate(code, runner)} == wanted_by
+
+
+def test_links_to_subclasses_match_inherits_in_one_walk_per_linked_model(tmp_path, monkeypatch):
+    """FI001's gate asks the training graph about every LightningModule of the project: which runners reach
+    it or a subclass. The answer is the one `index.inherits` gives (re-exported bases, diamonds, cycles),
+    found without asking `inherits` once per linked model per question."""
+    from fastinit_lint.config import load_settings
+    from fastinit_lint.index import ProjectIndex
+    from fastinit_lint.pipeline import _STATE, RunRequest, run
+
+    files = {
+        "pyproject.toml": "[tool.fastinit-lint]\n",
+        "pkg/__init__.py": "from .base import Base\n",
+        "pkg/base.py": "import lightning as L\nclass Base(L.LightningModule):\n    pass\n",
+        "models.py": "import pkg\nfrom pkg.base import Base\n"
+                     "class Left(pkg.Base):\n    pass\nclass Right(Base):\n    pass\n"
+                     "class Both(Left, Right):\n    pass\nclass A(B):\n    pass\nclass B(A):\n    pass\n"
+                     + "".join(f"class M{i}(Both):\n    pass\n" for i in range(30)),
+        "train.py": "import lightning as L\nfrom models import *\n"
+                    "def main():\n    trainer = L.Trainer(strategy='fsdp')\n"
+                    + "".join(f"    trainer.fit(M{i}())\n" for i in range(30))
+                    + "    trainer.fit(Left())\n    trainer.fit(A())\n",
+    }
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(content)
+    monkeypatch.chdir(tmp_path)
+    registry = Registry.default()
+    run(RunRequest(["."], load_settings(str(tmp_path)), registry.all(), jobs=1, use_cache=False), registry.expand)
+    index = _STATE["index"].get()
+    graph = index.training
+    names = ["pkg.base.Base", "pkg.Base", "models.Left", "models.Right", "models.Both", "models.A", "models.B",
+             "models.M3", "lightning.LightningModule"]
+    asked = []
+    inherits = ProjectIndex.inherits
+    monkeypatch.setattr(ProjectIndex, "inherits", lambda self, *a: asked.append(a) or inherits(self, *a))
+    found = {name: graph.links_to(name) for name in names}
+    assert not asked
+    for name in names:  # the answer as one `inherits` per linked model
+        expected = [*graph.links.get(name, ()), *(link for model, links in graph.links.items()
+                                                  if model != name and index.inherits(model, frozenset({name}))
+                                                  for link in links)]
+        assert found[name] == sorted(expected, key=lambda link: (link.train.site.filename, link.train.site.row))
+    # (`inherits` compares base names as written: `Left(pkg.Base)` reaches `pkg.Base`, not `pkg.base.Base`.)
+    assert [len(found[name]) for name in ("pkg.Base", "pkg.base.Base", "models.Both", "models.B")] == [31, 30, 30, 1]
