@@ -281,7 +281,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
 
     cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None)
     _STATE.clear()
-    _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in r.markers),
+    _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in (*r.markers, *r.required_markers)),
                   rules=request.rules, options=request.options)
 
     preload = _LibCSTPreload()

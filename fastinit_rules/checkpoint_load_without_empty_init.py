@@ -49,6 +49,7 @@ class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
     name = "checkpoint-load-without-empty-init"
     fixable = "always"
     markers = ("load_from_checkpoint",)
+    required_markers = ("init_module",)
 
     VALID = [
         Valid("""

@@ -77,3 +77,39 @@ def test_links_to_subclasses_match_inherits_in_one_walk_per_linked_model(tmp_pat
         assert found[name] == sorted(expected, key=lambda link: (link.train.site.filename, link.train.site.row))
     # (`inherits` compares base names as written: `Left(pkg.Base)` reaches `pkg.Base`, not `pkg.base.Base`.)
     assert [len(found[name]) for name in ("pkg.Base", "pkg.base.Base", "models.Both", "models.B")] == [31, 30, 30, 1]
+
+
+def test_class_and_text_gates(tmp_path, monkeypatch):
+    """FI005/FI008 parse a file only for a LightningModule that defines the hook itself; FI006 only when the
+    text holds both a `load_from_checkpoint` and an `init_module`."""
+    from fastinit_lint.checker import gate
+    from fastinit_lint.config import load_settings
+    from fastinit_lint.pipeline import _STATE, RunRequest, run
+
+    model = "import lightning as L\nclass M(L.LightningModule):\n    def training_step(self, batch, i):\n        pass\n"
+    files = {
+        "pyproject.toml": "[tool.fastinit-lint]\n",
+        # a LightningModule, and the hook names only on a plain class or in a test's text
+        "plain.py": model + "class Other:\n    def configure_model(self):\n        pass\n"
+                            "    def configure_sharded_model(self):\n        pass\n",
+        "hooks.py": model + "from torch import nn\nclass H(L.LightningModule):\n    def configure_model(self):\n"
+                            "        self.layer = nn.Linear(2, 2)\n"
+                            "    def configure_sharded_model(self):\n        pass\n",
+        "load.py": "import lightning as L\nfrom hooks import H\ntrainer = L.Trainer()\n"
+                   "model = H.load_from_checkpoint('last.ckpt')\n",
+        "both.py": "import lightning as L\nfrom hooks import H\ntrainer = L.Trainer()\n"
+                   "with trainer.init_module():\n    model = H.load_from_checkpoint('last.ckpt')\n",
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    monkeypatch.chdir(tmp_path)
+    registry = Registry.default()
+    settings = load_settings(str(tmp_path))
+    result = run(RunRequest(["."], settings, registry.all(), jobs=1, use_cache=False), registry.expand)
+    assert {f.filename: sorted({x.code for x in f.findings}) for f in result.files if f.findings} == {
+        "hooks.py": ["FI005", "FI008"], "both.py": ["FI006"]}
+    entries, index = _STATE["entries"], _STATE["index"].get()
+    opened = {name: {r.code for r in gate([RULES[c] for c in ("FI005", "FI006", "FI008")], entries[name].markers,
+                                          entries[name].facts, index, settings)}
+              for name in ("plain.py", "hooks.py", "load.py", "both.py")}
+    assert opened == {"plain.py": set(), "hooks.py": {"FI005", "FI008"}, "load.py": set(), "both.py": {"FI006"}}
