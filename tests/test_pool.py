@@ -64,7 +64,7 @@ def test_a_worker_killed_at_the_time_bound_costs_only_its_task(tmp_path):
         return item
 
     items = list(range(AHEAD * 6))
-    results, lost = _map(work, items, 1, seconds=1.0)
+    results, lost = _map(work, items, 1, seconds=5.0)
     assert sorted(r for r in results if not isinstance(r, tuple)) == [i for i in items if i != 2]
     assert [(item, why.timed_out) for item, why in lost] == [(2, True)]
 
