@@ -151,9 +151,10 @@ def isolated_map(function: Callable, items: Sequence, jobs: int, seconds: float,
                 workers.append(worker)
                 selector.register(worker.results, selectors.EVENT_READ, worker)
             ahead = AHEAD if len(pending) >= AHEAD * len(workers) else 1
-            for worker in workers:
-                while pending and len(worker.queue) < ahead:
-                    worker.send(pending.popleft())
+            for _ in range(ahead):  # in rounds, so the largest tasks (first) go to different workers
+                for worker in workers:
+                    if pending and len(worker.queue) < ahead:
+                        worker.send(pending.popleft())
             busy = [w for w in workers if w.queue]
             if not busy:
                 break

@@ -86,3 +86,10 @@ def test_every_task_of_a_worker_that_exits_is_finished_by_another():
     assert sorted(done) == [i for i in items if i % 7 != 3] and len(done) == len(set(done))
     assert sorted(item for item, _ in lost) == [i for i in items if i % 7 == 3]
     assert all(why.exit_code == 3 for _, why in lost)
+
+
+def test_the_first_tasks_go_to_different_workers():
+    """Tasks come largest first: the first ones are handed out in turn, not all queued behind one worker."""
+    results, _ = _map(lambda item: (item, os.getpid()), list(range(AHEAD * 8)), 2)
+    first = dict(results)
+    assert first[0] != first[1]
