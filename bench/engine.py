@@ -1,8 +1,12 @@
 """fastinit-lint against the `ast.parse` floor and the anchors (TorchFix, Fixit, ruff), one table per tree.
 
 Usage:
-    python bench/engine.py [--trees torch,lightning,generated] [--repeat 3] [--anchors /path/to/venv]
-                           [--anchor-files 400]
+    python bench/engine.py [--trees torch,lightning,generated,monorepo,/path/to/a/checkout] [--repeat 3]
+                           [--anchors /path/to/venv] [--anchor-files 400]
+
+A tree is `torch` or `lightning` (the installed packages' sources), `generated` (`bench/generate.py`'s 40
+projects), `monorepo` (one Lightning monorepo with Hydra config groups, `generate_monorepo`), or the path of
+a checkout (say, pytorch-lightning's repository: it has examples, tests and YAML configs), copied first.
 
 The second row is the least any tool that parses every file can do from the command line
 (`bench/parse_only.py`: interpreter start-up, a process pool, `ast.parse`, nothing else).
@@ -78,12 +82,15 @@ def _subset(tree: str, count: int) -> str:
 
 
 def _tree(name: str, work: str) -> str:
-    target = os.path.join(work, name)
-    if name == "generated":
+    target = os.path.join(work, os.path.basename(name.rstrip("/")))
+    if os.path.isdir(name):
+        shutil.copytree(name, target, symlinks=True, ignore=shutil.ignore_patterns(".fastinit_cache"))
+        return target
+    if name in ("generated", "monorepo"):
         sys.path.insert(0, HERE)
-        from generate import generate
+        from generate import generate, generate_monorepo
 
-        generate(target, 40)
+        generate(target, 40) if name == "generated" else generate_monorepo(target)
     else:
         packages = {"torch": ["torch"], "lightning": ["lightning", "pytorch_lightning"]}[name]
         os.makedirs(target)
@@ -94,6 +101,24 @@ def _tree(name: str, work: str) -> str:
     with open(os.path.join(target, "pyproject.toml"), "w") as handle:
         handle.write("[tool.fastinit-lint]\n")
     return target
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+def _configs(tree: str) -> list[str]:
+    """The YAML files that configure a Trainer (a top-level `trainer:`), else every YAML file."""
+    every = sorted(os.path.join(d, f) for d, _, names in os.walk(tree) for f in names if f.endswith((".yaml", ".yml")))
+    return [path for path in every if _read(path).startswith("trainer:") or "\ntrainer:" in _read(path)] or every
+
+
+def _toucher(path: str):
+    def touch():
+        with open(path, "a") as handle:
+            handle.write("\n# touched\n")
+    return touch
 
 
 def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_files: int) -> None:
@@ -112,13 +137,12 @@ def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_fi
     add("fastinit-lint cold, default jobs", [*LINT, "--no-cache", "."])
     subprocess.run([*LINT, "."], cwd=tree, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     add("fastinit-lint warm (nothing changed)", [*LINT, "."])
-    touched = files[len(files) // 2]
-
-    def touch():
-        with open(touched, "a") as handle:
-            handle.write("\n# touched\n")
-
-    add("fastinit-lint, one file touched", [*LINT, "."], before=touch)
+    models = [path for path in files if "LightningModule)" in _read(path)]
+    add("fastinit-lint, one file touched" + (" (a LightningModule)" if models else ""), [*LINT, "."],
+        before=_toucher((models or files)[len(models or files) // 2]))
+    configs = _configs(tree)
+    if configs:
+        add("fastinit-lint, one YAML config touched", [*LINT, "."], before=_toucher(configs[len(configs) // 2]))
     if name == "generated":
         copy = os.path.join(work, "generated-fix")
 
@@ -139,7 +163,8 @@ def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_fi
             wall, cpu, rss = _timed(command, subset)  # once: minutes each
             rows.append((f"{label} (first {count} files)", wall, cpu, rss, count))
         shutil.rmtree(subset)
-    print(f"\n### {name}: {n} Python files, {os.cpu_count()} CPUs\n")
+    yaml_files = sum(1 for _, _, names in os.walk(tree) for f in names if f.endswith((".yaml", ".yml")))
+    print(f"\n### {name}: {n} Python files, {yaml_files} YAML files, {os.cpu_count()} CPUs\n")
     print("| row | wall s | CPU s | peak RSS MB | files/s | x floor (s/file) |")
     print("|---|---:|---:|---:|---:|---:|")
     per_file_floor = floor / n

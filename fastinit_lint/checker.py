@@ -46,6 +46,7 @@ def gate(rules: Sequence[type[Rule]], text_markers: frozenset[str], facts: FileF
         rule for rule in rules
         if rule.code != UnusedSuppression.code
         and (not rule.markers or not text_markers.isdisjoint(rule.markers))
+        and text_markers.issuperset(rule.required_markers)
         and rule.relevant(facts, index, settings)
     ]
 

@@ -281,7 +281,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
 
     cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None)
     _STATE.clear()
-    _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in r.markers),
+    _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in (*r.markers, *r.required_markers)),
                   rules=request.rules, options=request.options)
 
     preload = _LibCSTPreload()
@@ -394,8 +394,11 @@ class _LibCSTPreload:
         self.thread: threading.Thread | None = None
 
     def consider(self, indexed: tuple[str, IndexEntry]) -> None:
-        facts = indexed[1].facts
-        if self.thread is None and facts is not None and any(r.bound_to for r in facts.runners):
+        entry = indexed[1]
+        # Reading the facts unpickles them here, on the parent's time, for every file: the summary first.
+        if self.thread is not None or entry.summary is None or not entry.summary.runners:
+            return
+        if any(r.bound_to for r in entry.facts.runners):
             self.thread = threading.Thread(target=self._load, daemon=True)
             self.thread.start()
 

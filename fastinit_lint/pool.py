@@ -4,6 +4,9 @@ file is reported, and a new worker takes the rest. `concurrent.futures` cannot d
 breaks the whole pool (BrokenProcessPool), and it cannot kill a worker stuck in native code.
 
 Workers are forked after `items` exist, so a task is sent as its index and only results are pickled.
+While there is plenty left to do, a worker is handed its next tasks before it finishes the current one
+(they wait in its task pipe), so it never sits idle for a round trip through this process between files;
+results still come back one per task, in order, so the task a worker died on is always known.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from typing import Callable, Iterator, Sequence
 
 _LENGTH = struct.Struct("<Q")
 _INDEX = struct.Struct("<I")
+# Tasks handed to one worker ahead of its results, while at least this many per worker are left: enough to
+# hide a round trip, few enough that the end of a run (one task each) stays balanced.
+AHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -61,11 +67,13 @@ class _Worker:
         os.close(task_read)
         os.close(result_write)
         self.pid, self.tasks, self.results = pid, task_write, result_read
-        self.task: int | None = None
-        self.started = 0.0
+        self.queue: deque[int] = deque()  # tasks handed over, in the order their results will come
+        self.started = 0.0  # when the task at the head of the queue started
 
     def send(self, index: int) -> None:
-        self.task, self.started = index, time.monotonic()
+        if not self.queue:
+            self.started = time.monotonic()
+        self.queue.append(index)
         try:
             os.write(self.tasks, _INDEX.pack(index))
         except BrokenPipeError:
@@ -120,9 +128,17 @@ def isolated_map(function: Callable, items: Sequence, jobs: int, seconds: float,
     pending = deque(range(len(items)))
     workers: list[_Worker] = []
     selector = selectors.DefaultSelector()
+
+    def give_back(worker: _Worker) -> int:
+        """The task a lost worker was on; the tasks queued behind it go back to be done by others."""
+        task = worker.queue.popleft()
+        pending.extendleft(reversed(worker.queue))
+        worker.queue.clear()
+        return task
+
     try:
         while pending or workers:
-            while pending and len(workers) < min(jobs, len(pending) + sum(w.task is not None for w in workers)):
+            while pending and len(workers) < min(jobs, len(pending) + sum(bool(w.queue) for w in workers)):
                 try:
                     worker = _Worker(function, items, setup, workers)
                 except OSError as exc:
@@ -134,10 +150,12 @@ def isolated_map(function: Callable, items: Sequence, jobs: int, seconds: float,
                     return
                 workers.append(worker)
                 selector.register(worker.results, selectors.EVENT_READ, worker)
-            for worker in workers:
-                if worker.task is None and pending:
-                    worker.send(pending.popleft())
-            busy = [w for w in workers if w.task is not None]
+            ahead = AHEAD if len(pending) >= AHEAD * len(workers) else 1
+            for _ in range(ahead):  # in rounds, so the largest tasks (first) go to different workers
+                for worker in workers:
+                    if pending and len(worker.queue) < ahead:
+                        worker.send(pending.popleft())
+            busy = [w for w in workers if w.queue]
             if not busy:
                 break
             now = time.monotonic()
@@ -146,19 +164,22 @@ def isolated_map(function: Callable, items: Sequence, jobs: int, seconds: float,
                 worker = key.data
                 result = worker.receive()
                 if result is None:
-                    task, why = worker.task, _retire(worker, workers, selector, kill=False)
+                    task = give_back(worker) if worker.queue else None
+                    why = _retire(worker, workers, selector, kill=False)
                     if task is not None:
                         yield lost(items[task], why)
                 else:
-                    worker.task = None
+                    worker.queue.popleft()
+                    worker.started = time.monotonic()  # it went on to the next task as it sent this result
                     yield result
             now = time.monotonic()
-            for worker in [w for w in workers if w.task is not None and now - w.started > seconds]:
-                yield lost(items[worker.task], _retire(worker, workers, selector, kill=True))
+            for worker in [w for w in workers if w.queue and now - w.started > seconds]:
+                task = give_back(worker)
+                yield lost(items[task], _retire(worker, workers, selector, kill=True))
     finally:
         for worker in workers:
             selector.unregister(worker.results)
-            worker.end(kill=worker.task is not None)
+            worker.end(kill=bool(worker.queue))
         selector.close()
 
 

@@ -128,7 +128,8 @@ def cst_dotted(node: cst.CSTNode) -> str | None:
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
-    markers: ClassVar[tuple[str, ...]] = ()
+    markers: ClassVar[tuple[str, ...]] = ()  # text of which at least one must occur in the file
+    required_markers: ClassVar[tuple[str, ...]] = ()  # text that must all occur in the file
     fixable: ClassVar[str] = "never"  # "always", "sometimes" or "never" (ruff's "fix availability")
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []

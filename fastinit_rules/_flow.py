@@ -402,9 +402,15 @@ def ensure_import(context: Context, module: str, name: str | None = None) -> dic
 class FlowRule:
     """Mixin for rules that judge each function (and the module body) through its Flow."""
 
+    @staticmethod
+    def wants(runner: RunnerFact) -> bool:
+        """Whether this rule can report anything about a runner like this one (its kind, strategy, precision):
+        a file none of whose runners it wants is not parsed with LibCST for this rule."""
+        return True
+
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return file_has_runner(facts)
+        return any(r.bound_to and cls.wants(r) for r in facts.runners)
 
     def visit_Module(self, node: cst.Module) -> None:
         self._check_reporting(flow(self.context, node))

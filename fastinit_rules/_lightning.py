@@ -21,8 +21,10 @@ def lightning_class(context: Context) -> str | None:
     return qualname if qualname and context.index.is_lightning_module(qualname) else None
 
 
-def file_has_lightning_module(facts, index) -> bool:
-    return any(index.is_lightning_module(cls.qualname) for cls in facts.classes)
+def file_has_lightning_module(facts, index, defining: str | None = None) -> bool:
+    """Whether the file defines a LightningModule (that itself defines the method `defining`, if given)."""
+    return any((defining is None or defining in cls.methods) and index.is_lightning_module(cls.qualname)
+               for cls in facts.classes)
 
 
 def method(classdef: cst.ClassDef, name: str) -> cst.FunctionDef | None:

@@ -51,6 +51,7 @@ class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
     name = "checkpoint-load-without-empty-init"
     fixable = "always"
     markers = ("load_from_checkpoint",)
+    required_markers = ("init_module",)
 
     VALID = [
         Valid("""
@@ -131,10 +132,14 @@ class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
             """),
     ]
 
+    @staticmethod
+    def wants(runner) -> bool:
+        return runner.strategy.known and not runner.strategy.meta_init
+
     def check(self, flow_: Flow) -> None:
         for block in flow_.blocks:
             runner = block.runner
-            if runner is None or not runner.strategy.known or runner.strategy.meta_init or block.empty_init is True:
+            if runner is None or not self.wants(runner) or block.empty_init is True:
                 continue
             loads = [e for e in flow_.events if e.block is block and e.kind == "load" and e.detail.get("how") == "checkpoint"]
             if not loads or not all(strict_load(self.context, e) for e in loads):

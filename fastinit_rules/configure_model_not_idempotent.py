@@ -191,7 +191,7 @@ class ConfigureModelNotIdempotent(Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return file_has_lightning_module(facts, index)
+        return file_has_lightning_module(facts, index, defining="configure_model")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context

@@ -102,7 +102,7 @@ class DeprecatedConfigureShardedModel(Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return file_has_lightning_module(facts, index)
+        return file_has_lightning_module(facts, index, defining="configure_sharded_model")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         old = method(node, "configure_sharded_model")

@@ -96,10 +96,14 @@ class InitModuleWithShardedTrainer(FlowRule, Rule):
             """, rows=(6,), message_contains=("ZeRO stage 3", "snippet.py:4")),
     ]
 
+    @staticmethod
+    def wants(runner) -> bool:
+        return runner.kind == "trainer" and (runner.strategy.is_fsdp or runner.strategy.is_deepspeed)
+
     def check(self, flow_: Flow) -> None:
         for block in flow_.blocks:
             runner = block.runner
-            if runner is None or runner.kind != "trainer" or not (runner.strategy.is_fsdp or runner.strategy.is_deepspeed):
+            if runner is None or not self.wants(runner):
                 continue
             if runner.strategy.is_fsdp and block.empty_init is not False and block.empty_init is not ABSENT:
                 continue  # meta-device init (or maybe): supported for FSDP

@@ -129,6 +129,10 @@ class LoadIntoMetaModel(FlowRule, Rule):
             """, rows=(5,), message_contains=("Cannot copy out of meta tensor",)),
     ]
 
+    @staticmethod
+    def wants(runner) -> bool:
+        return runner.strategy.meta_init  # (only `init_module(empty_init=True)` blocks of such runners matter)
+
     def check(self, flow_: Flow) -> None:
         for block in flow_.empty_init_blocks(meta=True):
             runner = block.runner

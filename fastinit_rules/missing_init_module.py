@@ -154,7 +154,7 @@ class MissingInitModule(FlowRule, Rule):
         for event in flow_.events:
             if event.kind != "build" or event.detail.get("model") not in _MODELS or event.block or event.generic_init:
                 continue
-            runner = next((r for r in flow_.runners.values() if self._wants_init_module(r) and runner_in_scope(flow_, r, event)), None)
+            runner = next((r for r in flow_.runners.values() if self.wants(r) and runner_in_scope(flow_, r, event)), None)
             if runner is None or small_enough(self.context, event):
                 continue
             size = build_size(self.context, event)
@@ -177,7 +177,7 @@ class MissingInitModule(FlowRule, Rule):
                                                f"Build it inside `with {context_code}:`", unsafe=sharded_fabric))
 
     @staticmethod
-    def _wants_init_module(runner) -> bool:
+    def wants(runner) -> bool:
         true_precision = precision_kind(runner.precision or "") == "true"
         if runner.kind == "trainer":
             return true_precision and runner.strategy.known and not runner.strategy.sharded

@@ -96,10 +96,14 @@ class OptimizerBeforeSetup(FlowRule, Rule):
             """, rows=(9,), message_contains=("meta-device", "strategy 'fsdp' at snippet.py:6")),
     ]
 
+    @staticmethod
+    def wants(runner) -> bool:
+        return runner.kind == "fabric" and runner.strategy.meta_init
+
     def check(self, flow_: Flow) -> None:
         for block in flow_.empty_init_blocks(meta=True):
             runner = block.runner
-            if runner.kind != "fabric":
+            if not self.wants(runner):
                 continue
             for build in built_in(flow_, block):
                 later = [event for event in flow_.after(build) if event.var == build.var]

@@ -85,9 +85,13 @@ class Zero3EmptyInitFalse(FlowRule, Rule):
             """),
     ]
 
+    @staticmethod
+    def wants(runner) -> bool:
+        return runner.strategy.zero3
+
     def check(self, flow_: Flow) -> None:
         for block in flow_.blocks:
-            if block.runner is None or not block.runner.strategy.zero3 or block.empty_init is not False:
+            if block.runner is None or not self.wants(block.runner) or block.empty_init is not False:
                 continue
             arg = keyword(block.call, "empty_init")
             args = [a for a in block.call.args if a is not arg]
