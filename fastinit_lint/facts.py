@@ -707,11 +707,19 @@ def _has_build_then_cast(body: list[ast.stmt]) -> bool:
 
 def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                and _simple(node.value):
-            text = lines.segment(node.value)
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Name) and _simple(value):
+            pairs = [(target, value)]
+        elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+            pairs = list(zip(target.elts, value.elts))  # `B, T, C = 1, 5, 3`
+        else:
+            continue
+        for name, part in pairs:
+            text = lines.segment(part) if isinstance(name, ast.Name) and _simple(part) else None
             if text is not None:
-                facts.constants[node.targets[0].id] = text
+                facts.constants[name.id] = text
 
 
 _BLOCKS = ("body", "orelse", "finalbody")

@@ -17,6 +17,8 @@ from fastinit_lint.cst_children import child_nodes, descendants
 from fastinit_lint.facts import FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, RunnerFact
 from fastinit_lint.rule import Context, cst_dotted
 
+from ._preceding import preceding_statements
+
 CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
 REINIT = frozenset({"reset_parameters", "init_weights", "_init_weights", "apply"})
 RUNTIME_PREFIX = "fastinit_runtime"
@@ -64,6 +66,7 @@ class Event:
     generic_init: bool = False  # inside torch.device(...)/fastinit_runtime.init_module/skip_init context
     position: int = 0  # index of the statement in walk order, for "the next statement"
     expected_to_raise: bool = False  # inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure
+    owner: cst.FunctionDef | cst.Module | None = None  # the function (or module) whose flow this is
 
 
 @dataclass
@@ -127,8 +130,9 @@ def root_call(expr: cst.BaseExpression) -> tuple[cst.Call | None, list[cst.Call]
 
 
 class _Walker:
-    def __init__(self, context: Context, runners: dict[str, RunnerFact]) -> None:
+    def __init__(self, context: Context, runners: dict[str, RunnerFact], owner: cst.FunctionDef | cst.Module) -> None:
         self.context = context
+        self.owner = owner
         self.runners = runners
         self.blocks: list[InitBlock] = []
         self.events: list[Event] = []
@@ -200,7 +204,7 @@ class _Walker:
 
     def _event(self, kind: str, node: cst.CSTNode, var: str | None, call: cst.Call | None = None, **detail) -> Event:
         event = Event(kind, node, var, self.stack[-1] if self.stack else None, call, detail, self.generic > 0,
-                      self.position, self.raises > 0)
+                      self.position, self.raises > 0, self.owner)
         self.events.append(event)
         return event
 
@@ -316,7 +320,7 @@ def flow(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
     key = ("flow", id(node))
     if key not in context.memo:
         runners = _runners_in_scope(context)
-        walker = _Walker(context, runners)
+        walker = _Walker(context, runners, node)
         body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
         walker.block(body)
         context.memo[key] = Flow(runners, walker.blocks, walker.events)
@@ -421,8 +425,10 @@ def build_size(context: Context, event: Event):
     expr = root.func.value if event.detail.get("model") == "checkpoint" else root
     code = context.code(expr) + ("()" if event.detail.get("model") == "checkpoint" else "")
     estimator = context.index.estimator
-    return estimator.expression(ast.parse(code.strip(), mode="eval").body,
-                                estimator.new_frame(context.facts, context.scope))
+    frame = estimator.new_frame(context.facts, context.scope)
+    if event.owner is not None:
+        estimator.bind_locals(frame, preceding_statements(context, event.owner, event.node))
+    return estimator.expression(ast.parse(code.strip(), mode="eval").body, frame)
 
 
 def small_enough(context: Context, event: Event, threshold: int | None = None) -> bool:
