@@ -50,14 +50,16 @@ class Size:
             return Size(self.count * n, self.unknown, self.depends, self.degree, self.notes)
         names = n.names if isinstance(n, Unknown) else (TOO_LARGE if isinstance(n, int) else repr(n)[:80],)
         # An unknown count is one more factor; a count too large to compute is presumed large outright.
-        degree = PRESUMED_LARGE if isinstance(n, int) else self.degree + 1 if self.unknown else 1
+        degree = PRESUMED_LARGE if isinstance(n, int) or _refused(names) else self.degree + 1 if self.unknown else 1
         return Size(self.count, True, tuple(dict.fromkeys(self.depends + names)), degree, self.notes)
 
     def describe(self) -> str:
         if not self.unknown:
             return f"{self.count:,} parameters"
-        on = f": depends on {', '.join(self.depends)}" if self.depends else ""
-        return f"size unknown{on}"
+        on = f"depends on {', '.join(self.depends)}" if self.depends else ""
+        if self.count > 0:  # counted: where a branch is unknown, the larger one was counted
+            return f"size unknown: {self.count:,} parameters counted, {on or 'more not known'}"
+        return f"size unknown: {on}" if on else "size unknown"
 
 
 ZERO = Size()
@@ -114,7 +116,7 @@ def _unknown_of(*values: object) -> Unknown | None:
 
 _BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
            ast.FloorDiv: lambda a, b: a // b, ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b,
-           ast.Mod: lambda a, b: a % b}
+           ast.Mod: lambda a, b: a % b, ast.LShift: lambda a, b: a << b, ast.RShift: lambda a, b: a >> b}
 _NN_PREFIXES = ("torch.nn.", "torch.nn.modules.")
 _PARAMETER = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 _COMPARISONS = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
@@ -134,6 +136,11 @@ _MAX_NESTING = 100
 _MAX_TEXT_NESTING = 50
 TOO_LARGE = "a value too large to evaluate"
 TOO_DEEP = "an expression nested too deeply to evaluate"
+
+
+def _refused(names: tuple[str, ...]) -> bool:
+    """A dimension or count refused for a bound: presumed large (a hostile file makes it so on purpose)."""
+    return TOO_LARGE in names or TOO_DEEP in names
 _SEQUENCES = (str, bytes, list, tuple)
 
 
@@ -174,6 +181,8 @@ def _too_large_to_fold(op: ast.operator, left: object, right: object) -> bool:
         for sequence, n in ((left, right), (right, left)):
             if isinstance(sequence, _SEQUENCES) and isinstance(n, int) and n > 0:
                 return n.bit_length() > MAX_COUNT_BITS or _weight(sequence) * n > _MAX_ITEMS
+    if isinstance(op, ast.LShift) and isinstance(left, int) and isinstance(right, int):
+        return right > MAX_COUNT_BITS or abs(left).bit_length() + right > MAX_COUNT_BITS
     if isinstance(op, ast.Pow) and isinstance(left, int) and isinstance(right, int) and right > 0:
         return right.bit_length() > MAX_COUNT_BITS or (abs(left).bit_length() - 1) * right > MAX_COUNT_BITS
     return False
@@ -259,6 +268,11 @@ class Estimator:
                 for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
                     self._bind_local(target, value, frame)
                 continue
+            if straight and isinstance(stmt, ast.If):  # `if TOKEN_MODE == "pile":` on a known value: that branch ran
+                test = self.eval(stmt.test, frame)
+                if isinstance(test, (bool, int, float, str, type(None))):
+                    self.bind_locals(frame, [(child, True) for child in (stmt.body if test else stmt.orelse)])
+                    continue
             _forget_bound(stmt, frame)
 
     def _bind_local(self, target: ast.expr, value: object, frame: Frame) -> None:
@@ -268,12 +282,7 @@ class Estimator:
                 and len(value) == len(target.elts) and not any(isinstance(e, ast.Starred) for e in target.elts):
             for element, part in zip(target.elts, value):
                 self._bind_local(element, part, frame)
-        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                and isinstance(frame.env.get(target.value.id), Config):
-            config = frame.env[target.value.id]
-            given = {**dict(config.given), target.attr: value}
-            frame.env[target.value.id] = Config(config.qualname, tuple(given.items()), config.defaults)
-        else:
+        elif not _set_config_attribute(target, value, frame):
             _forget_bound(target, frame)
 
     def statement(self, stmt: ast.stmt, frame: Frame, depth: int = 0) -> Size:
@@ -292,7 +301,7 @@ class Estimator:
         """`size`, unknown if evaluating it met the nesting bound: what the cut part builds is not known."""
         if self._cut == cut or size.unknown:
             return size
-        return Size(size.count, True, (*size.depends, TOO_DEEP), size.degree, size.notes)
+        return Size(size.count, True, (*size.depends, TOO_DEEP), PRESUMED_LARGE, size.notes)
 
     def _statement(self, stmt: ast.stmt, frame: Frame, depth: int) -> Size:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
@@ -303,6 +312,8 @@ class Estimator:
             return self._effect_call(stmt.value, frame, depth)
         if isinstance(stmt, ast.For):
             return self._loop(stmt, frame, depth)
+        if isinstance(stmt, ast.With):  # `with torch.no_grad():` and the like: the body runs once
+            return self._body_size(stmt.body, frame, depth)
         if isinstance(stmt, ast.If):
             test = self.eval(stmt.test, frame, depth)
             if not isinstance(test, (Unknown, Module, Tensor)):
@@ -340,6 +351,8 @@ class Estimator:
     def _assign(self, target: ast.expr, value: object, frame: Frame) -> Size:
         if isinstance(target, ast.Name):
             frame.env[target.id] = value
+            return ZERO
+        if _set_config_attribute(target, value, frame):  # `args.dim_att = args.n_embd` in RWKV's __init__
             return ZERO
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
             previous = frame.attrs.get(target.attr)
@@ -435,12 +448,12 @@ class Estimator:
             if unknown:
                 return unknown
             if _too_large_to_fold(node.op, left, right):
-                return Unknown((_text(node),))
+                return Unknown((TOO_LARGE,))
             try:
                 value = _BINOPS[type(node.op)](left, right)
             except Exception:  # noqa: BLE001 - non-foldable operands
                 return Unknown((_text(node),))
-            return value if _within_bounds(value) else Unknown((_text(node),))
+            return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, ast.UnaryOp):
             operand = self.eval(node.operand, frame, depth)
             if isinstance(operand, Unknown) or not isinstance(operand, (int, float, bool)):
@@ -454,7 +467,9 @@ class Estimator:
             value = tuple(items) if isinstance(node, ast.Tuple) else items
             return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, ast.Dict):
-            value = {i: self.eval(v, frame, depth) for i, v in enumerate(node.values)}
+            keyed = all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys)
+            # String keys are kept (for `.get`); other dicts are sized by their values only, keyed by position.
+            value = {k.value if keyed else i: self.eval(v, frame, depth) for i, (k, v) in enumerate(zip(node.keys, node.values))}
             return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self._comprehension(node, frame, depth)
@@ -479,15 +494,18 @@ class Estimator:
         return Unknown((_text(node),))
 
     def _bool_op(self, node: ast.BoolOp, frame: Frame, depth: int) -> object:
-        """`a or b`, `a and b` on known plain values, as Python decides them."""
+        """`a or b`, `a and b` on known plain values, as Python decides them; `x and False` is falsy whatever
+        `x` is (RWKV's `self.layer_id == 0 and self.args.pre_ffn > 0`)."""
+        unknown = None
         for position, operand in enumerate(node.values):
             value = self.eval(operand, frame, depth)
             if not isinstance(value, (int, float, str, tuple, list, dict, type(None))):
-                return value if isinstance(value, Unknown) else Unknown((_text(node),))
+                unknown = unknown or (value if isinstance(value, Unknown) else Unknown((_text(node),)))
+                continue
             last = position == len(node.values) - 1
-            if last or (bool(value) if isinstance(node.op, ast.Or) else not value):
+            if isinstance(node.op, ast.And) and not value or unknown is None and (last or isinstance(node.op, ast.Or) and value):
                 return value
-        return Unknown((_text(node),))
+        return unknown or Unknown((_text(node),))
 
     def _name(self, name: str, frame: Frame) -> object:
         if name in frame.env:
@@ -512,24 +530,31 @@ class Estimator:
         owner = self.eval(node.value, frame, depth)
         owner = owner.value if isinstance(owner, _Shared) else owner
         if isinstance(owner, Config):
-            given = dict(owner.given)
-            if node.attr in given:
-                return given[node.attr]
-            cls = self.index.classes[owner.qualname]
-            source = dict(cls.fields).get(node.attr) if owner.defaults else None
-            # A `None` default is what `__post_init__` fills in (litgpt's `head_size`, `intermediate_size`).
-            if source is not None and not (source == "None" and "__post_init__" in cls.methods):
-                facts = self._facts_of(owner.qualname) or frame.facts
-                tree = self._parse(source, "eval")
-                if tree is None:
-                    return Unknown((TOO_DEEP,))
-                return self.eval(tree.body, Frame(facts, cls.scope[:-1]), depth + 1)
+            value = self._config_attribute(owner, node.attr, frame, depth)
+            if value is not None:
+                return value
         if isinstance(owner, Module):
             weight = dict(owner.weights).get(node.attr)
             if weight is not None:
                 return _Shared(Tensor(weight, parameter=True))
         dotted = dotted_name(node)
         return Unknown((dotted or _text(node),))
+
+    def _config_attribute(self, config: Config, name: str, frame: Frame, depth: int, filled: bool = False) -> object:
+        """The attribute given to the construction, else the class default; None when neither is known.
+        A `None` default is what `__post_init__` fills in (litgpt's `head_size`): unknown, unless `filled` (the
+        value `__post_init__` itself starts from)."""
+        given = dict(config.given)
+        if name in given:
+            return given[name]
+        cls = self.index.classes.get(config.qualname)  # None for a `types.SimpleNamespace`
+        source = dict(cls.fields).get(name) if config.defaults and cls is not None else None
+        if source is None or source == "None" and "__post_init__" in cls.methods and not filled:
+            return None
+        tree = self._parse(source, "eval")
+        if tree is None:
+            return Unknown((TOO_DEEP,))
+        return self.eval(tree.body, Frame(self._facts_of(config.qualname) or frame.facts, cls.scope[:-1]), depth + 1)
 
     def _comprehension(self, node: ast.ListComp | ast.GeneratorExp, frame: Frame, depth: int) -> object:
         if len(node.generators) != 1:
@@ -562,6 +587,10 @@ class Estimator:
             return Unknown(("<recursion>",))
         if isinstance(call.func, ast.Attribute) and call.func.attr == "from_pretrained":
             return Module(Size(0, True, (f"{_text(call.func)}(...)",), PRESUMED_LARGE))
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "get" and 1 <= len(call.args) <= 2 and not call.keywords:
+            owner, key = self.eval(call.func.value, frame, depth), self.eval(call.args[0], frame, depth)
+            if isinstance(owner, dict) and all(isinstance(k, str) for k in owner) and isinstance(key, str):
+                return owner[key] if key in owner else self.eval(call.args[1], frame, depth) if len(call.args) == 2 else None
         # Project classes by their defining module's name, also when imported through a package re-export.
         qnames = {self.index.canonical(q) for q in frame.names.resolve_node(call.func, frame.scope)}
         for qname in sorted(qnames):
@@ -584,6 +613,9 @@ class Estimator:
             return Tensor(Unknown((_text(call),)), 1)
         if qname in _PRODUCTS:
             return self._product(qname, call, frame, depth)
+        if qname == "types.SimpleNamespace" and not call.args:  # `args = SimpleNamespace(); args.n_embd = 2048`
+            _, kwargs = self._args(call, frame, depth)
+            return Config(qname, tuple(kwargs.items()), False) if "**" not in kwargs else Unknown((_text(call),))
         if qname.startswith("torch.") and name in TENSOR_FACTORIES and qname.count(".") == 1:
             return self._tensor(name, call, frame, depth)
         if qname.startswith(_NN_PREFIXES):
@@ -615,7 +647,7 @@ class Estimator:
             args, kwargs = self._args(call, frame, depth)
             if "**" in kwargs:
                 return Unknown((_text(call),))
-            return Config(qname, tuple(kwargs.items()), not args)
+            return self._post_init(Config(qname, tuple(kwargs.items()), not args), depth)
         return None
 
     def _product(self, qname: str, call: ast.Call, frame: Frame, depth: int) -> object:
@@ -640,6 +672,23 @@ class Estimator:
             return bounded_prod(factors)
         except OverflowError:
             return Unknown((TOO_LARGE,))
+
+    def _post_init(self, config: Config, depth: int) -> Config:
+        """A dataclass construction with its `__post_init__` run on the fields (given, else their defaults):
+        litgpt's `Config(latent_attention={...})` derives `q_lora_rank` and `head_size` there."""
+        cls = self.index.classes[config.qualname]
+        facts = self._facts_of(config.qualname)
+        if cls.post_init_source is None or facts is None or not config.defaults or depth > _MAX_DEPTH:
+            return config
+        tree = self._parse(cls.post_init_source)
+        if tree is None:
+            return config
+        frame = Frame(facts, (*cls.scope, ("def", "__post_init__")))
+        frame.attrs = {name: self._config_attribute(config, name, frame, depth, filled=True)
+                       for name in dict.fromkeys([*dict(cls.fields), *dict(config.given)])}
+        self._body_size(tree.body[0].body, frame, depth + 1)
+        attributes = {name: value.value if isinstance(value, _Shared) else value for name, value in frame.attrs.items()}
+        return Config(config.qualname, tuple(attributes.items()), False)
 
     def _stack(self, call: ast.Call, frame: Frame, depth: int) -> Module:
         """`TransformerEncoder(layer, num_layers, norm)` deep-copies `layer` num_layers times."""
@@ -668,7 +717,7 @@ class Estimator:
             values = list(value) if isinstance(value, (tuple, list)) else [value]
         unknown = _unknown_of(*values)
         if unknown:
-            return Tensor(unknown, sum(isinstance(v, Unknown) for v in values))
+            return Tensor(unknown, PRESUMED_LARGE if _refused(unknown.names) else sum(isinstance(v, Unknown) for v in values))
         if not all(isinstance(v, int) for v in values):
             return Tensor(Unknown((_text(call),)), 1)
         try:
@@ -686,9 +735,11 @@ class Estimator:
         unknown = _unknown_of(*bound.values(), *([kwargs["**"]] if "**" in kwargs else []))
         if unknown or missing:
             names = (unknown.names if unknown else ()) + tuple(missing)
-            return Module(Size(0, True, names, unknown_degree(name, bound)))
+            return Module(Size(0, True, names, PRESUMED_LARGE if _refused(names) else unknown_degree(name, bound)))
         try:
             count = formula(bound)
+        except OverflowError:  # a count too large to compute (bounded_prod refused it): huge
+            return Module(Size(0, True, (TOO_LARGE,), PRESUMED_LARGE))
         except Exception:  # noqa: BLE001 - arguments of the wrong type (`Linear(d, None)`): unknown, not a guess
             return Module(Size(0, True, (_text(call),), unknown_degree(name, bound)))
         if not isinstance(count, (int, float)) or isinstance(count, int) and count.bit_length() > MAX_COUNT_BITS:
@@ -776,8 +827,15 @@ class Estimator:
 
 def _forget_bound(tree: ast.AST, frame: Frame) -> None:
     """Names `tree` binds, deletes or mutates (`x = ...`, `x.a = ...`, `x[k] = ...`, imports, definitions) become
-    unknown."""
-    for node in ast.walk(tree):
+    unknown. The bodies of functions and classes it defines are their own scopes: not looked into."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node is not tree and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if not isinstance(node, ast.Lambda):
+                frame.env[node.name] = Unknown((node.name,))
+            continue
+        stack.extend(ast.iter_child_nodes(node))
         names = ()
         if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)):
             root = node
@@ -785,13 +843,24 @@ def _forget_bound(tree: ast.AST, frame: Frame) -> None:
                 root = root.value
             names = (root.id,) if isinstance(root, ast.Name) else ()
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names = (node.name,)
+            names = (node.name,)  # the statement itself is a definition
         elif isinstance(node, ast.alias):
             names = ((node.asname or node.name).split(".")[0],)
         elif isinstance(node, ast.NamedExpr):
             names = (node.target.id,)
         for name in names:
             frame.env[name] = Unknown((name,))
+
+
+def _set_config_attribute(target: ast.expr, value: object, frame: Frame) -> bool:
+    """`config.attr = value` on a local config: the name is bound to the config with that attribute."""
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+            and isinstance(frame.env.get(target.value.id), Config):
+        config = frame.env[target.value.id]
+        given = {**dict(config.given), target.attr: value}
+        frame.env[target.value.id] = Config(config.qualname, tuple(given.items()), config.defaults)
+        return True
+    return False
 
 
 def _assigns_self_attributes(stmt: ast.stmt) -> bool:

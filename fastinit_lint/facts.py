@@ -72,6 +72,7 @@ class ClassFact:
     # Loads in the Lightning hooks that run on a fitted model (`on_train_start`, `setup`, ...):
     # (hook, row, partial: `strict=False`).
     hook_loads: tuple[tuple[str, int, bool], ...] = ()
+    post_init_source: str | None = None  # a dataclass's `__post_init__`, dedented: it fills derived config fields
 
 
 @dataclass(frozen=True)
@@ -627,6 +628,7 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
             qualname = ".".join(p for p in (facts.module, *(n for _, n in scope), node.name) if p)
             init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
             init_source = lines.block(init) if init is not None and node.bases else None
+            post_init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__post_init__"), None)
             fields = []
             for s in node.body:
                 target = s.target if isinstance(s, ast.AnnAssign) else s.targets[0] if isinstance(s, ast.Assign) and len(s.targets) == 1 else None
@@ -637,7 +639,8 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
             owns = init_source is not None and any(t in init_source for t in _OWNS_TENSORS_TEXT)
             facts.classes.append(ClassFact(node.name, qualname, Site(facts.filename, node.lineno), bases, methods,
                                            (*scope, ("class", node.name)), init_source, tuple(fields), owns,
-                                           _hook_loads(node) if node.bases else ()))
+                                           _hook_loads(node) if node.bases else (),
+                                           lines.block(post_init) if post_init is not None else None))
             _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines)
         elif isinstance(node, (ast.If, ast.Try)) or type(node).__name__ == "TryStar":
             for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),

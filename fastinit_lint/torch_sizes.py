@@ -243,4 +243,6 @@ def unknown_degree(name: str, bound: Params) -> int:
         small, large = probe(_DEGREE_PROBE), probe(2 * _DEGREE_PROBE)
     except Exception:  # noqa: BLE001 - arguments we cannot even probe: one unknown, not presumed large
         return 1
+    if not isinstance(small, int) or not isinstance(large, int):
+        return 1  # not a count (`Linear(2, [0])` multiplies a list)
     return max(0, round(math.log2(large / small))) if small > 0 else 0

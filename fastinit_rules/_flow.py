@@ -433,11 +433,12 @@ def build_size(context: Context, event: Event):
 
 def small_enough(context: Context, event: Event, threshold: int | None = None) -> bool:
     """Known to be under `threshold` parameters (default `large-layer-threshold`), or unknown but presumed
-    small: not worth a finding."""
+    small: not worth a finding. A partly unknown size whose known part reaches the threshold is large."""
     size = build_size(context, event)
-    if size.unknown:
+    limit = context.settings.large_layer_threshold if threshold is None else threshold
+    if size.unknown and size.count < limit:
         return context.settings.unknown_size == "small" or not size.large_kind
-    return size.count < (context.settings.large_layer_threshold if threshold is None else threshold)
+    return size.count < limit
 
 
 def wrap_in_with(line: cst.SimpleStatementLine, context_code: str) -> cst.With:

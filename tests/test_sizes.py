@@ -138,10 +138,24 @@ class Config:
     n_layer: int = 32
     vocab_size: int = 50_000
     head_size: int | None = None
+    padded_vocab_size: int | None = None
+    latent: dict | None = None
 
     def __post_init__(self):
         if self.head_size is None:
             self.head_size = self.n_embd // 8
+        self.padded_vocab_size = find_multiple(self.vocab_size, 64)
+        if self.latent is not None:
+            self.q_rank = self.latent.get("q_rank")  # litgpt's latent attention settings
+
+def find_multiple(n, k):
+    return n + (k - n % k) % k
+
+class Latent(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.q = nn.Linear(config.q_rank, config.n_embd * config.head_size)
+        self.lm_head = nn.Linear(config.n_embd, config.padded_vocab_size)
 
 class LoggedConfig:
     def __init__(self, vocab_size, **kwargs):
@@ -176,11 +190,14 @@ def test_positional_config_arguments_leave_the_other_fields_unknown():
     assert size.unknown and "config.n_embd" in size.depends
 
 
-def test_config_fields_post_init_fills_are_unknown():
-    source = CONFIGS.replace("self.proj = nn.Linear(config.n_embd, config.n_embd)",
-                             "self.proj = nn.Linear(config.head_size, config.n_embd)")
-    size = _estimate(source, "Block(Config(n_embd=64))")
-    assert size.unknown and "config.head_size" in size.depends and not size.presumed_large
+def test_config_post_init_is_run_on_the_fields():
+    source = CONFIGS.replace("self.lm_head = nn.Linear(config.n_embd, config.padded_vocab_size)", "")
+    _check(source, "Latent(Config(n_embd=64, latent={'q_rank': 16}))")
+
+
+def test_config_fields_post_init_computes_out_of_sight_are_unknown():
+    size = _estimate(CONFIGS, "Latent(Config(n_embd=64, latent={'q_rank': 16}))")
+    assert size.unknown and "find_multiple(...)" in size.depends and not size.presumed_large
 
 
 # Loops -----------------------------------------------------------------------------------------------------------
@@ -211,3 +228,13 @@ def test_loops_multiply_once_and_reassignment_counts_once(expression):
 def test_loop_over_unknown_iterable_keeps_the_replaced_layer_known():
     size = _estimate(LOOPS.replace("dims=(1, 2, 3)", "dims"), "Replaced(dims)")
     assert not size.unknown and size.count == 1_001_000
+
+
+def test_arguments_that_are_not_numbers_are_unknown_and_not_presumed_large():
+    size = _estimate("", "nn.Linear(d, [0])")
+    assert size.unknown and not size.presumed_large
+
+
+def test_values_refused_for_a_bound_are_presumed_large():
+    assert _estimate("", "nn.Linear(4, 1 << 10 ** 9)").presumed_large
+    assert _estimate("", "nn.ModuleList([nn.Linear(4, 4) for _ in range(2 ** 100000)])").presumed_large
