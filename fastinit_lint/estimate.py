@@ -613,6 +613,9 @@ class Estimator:
             return Tensor(Unknown((_text(call),)), 1)
         if qname in _PRODUCTS:
             return self._product(qname, call, frame, depth)
+        if qname == "builtins.dict" and not call.args:  # nanoGPT's `nn.ModuleDict(dict(wte=..., h=...))`
+            _, kwargs = self._args(call, frame, depth)
+            return kwargs if "**" not in kwargs else None
         if qname == "types.SimpleNamespace" and not call.args:  # `args = SimpleNamespace(); args.n_embd = 2048`
             _, kwargs = self._args(call, frame, depth)
             return Config(qname, tuple(kwargs.items()), False) if "**" not in kwargs else Unknown((_text(call),))

@@ -238,3 +238,58 @@ def test_arguments_that_are_not_numbers_are_unknown_and_not_presumed_large():
 def test_values_refused_for_a_bound_are_presumed_large():
     assert _estimate("", "nn.Linear(4, 1 << 10 ** 9)").presumed_large
     assert _estimate("", "nn.ModuleList([nn.Linear(4, 4) for _ in range(2 ** 100000)])").presumed_large
+
+
+RWKV_LIKE = """
+class ChannelMix(nn.Module):
+    def __init__(self, args, layer_id):
+        super().__init__()
+        with torch.no_grad():  # RWKV builds its init curves under no_grad
+            x = torch.ones(1, 1, args.n_embd)
+        self.time_mix = nn.Parameter(x)
+        self.key = nn.Linear(args.n_embd, 4 * args.n_embd, bias=False)
+
+class Block(nn.Module):
+    def __init__(self, args, layer_id):
+        super().__init__()
+        if layer_id == 0 and args.pre_ffn > 0:  # falsy whatever layer_id is
+            self.ffnPre = nn.Linear(args.n_embd, 8 * args.n_embd)
+        else:
+            self.ffn = ChannelMix(args, layer_id)
+
+class RWKV(nn.Module):
+    def __init__(self, args):
+        super().__init__()
+        args.dim_att = args.n_embd  # set on the config inside __init__
+        self.emb = nn.Embedding(args.vocab_size, args.dim_att)
+        self.blocks = nn.ModuleDict(dict(first=Block(args, 0), rest=nn.ModuleList([Block(args, i) for i in range(3)])))
+"""
+
+
+def test_with_blocks_and_or_and_namespace_configs_match_meta():
+    _check("import types\n" + RWKV_LIKE, "RWKV(types.SimpleNamespace(n_embd=32, vocab_size=100, pre_ffn=0))")
+
+
+def test_locals_bound_before_a_build():
+    """What FI007 and FI003 see before a build: straight-line assignments, known `if` branches, attribute sets;
+    a name bound in a loop is unknown."""
+    source = HEADER + "import types\n" + textwrap.dedent(RWKV_LIKE)
+    facts = python_facts("m.py", "m.py", ast.parse(source), source)
+    estimator = Estimator(ProjectIndex([facts]))
+    before = ast.parse(textwrap.dedent("""
+        MODE = "small"
+        args = types.SimpleNamespace()
+        if MODE == "small":
+            args.n_embd = 32
+        else:
+            args.n_embd = 4096
+        args.vocab_size, args.pre_ffn = 100, 0
+        for width in (1, 2):
+            pass
+    """)).body
+    frame = estimator.new_frame(facts, ())
+    estimator.bind_locals(frame, [(stmt, True) for stmt in before])
+    size = estimator.expression(ast.parse("RWKV(args)", mode="eval").body, frame)
+    assert not size.unknown and size.count == _real("import types\n" + RWKV_LIKE,
+                                                    "RWKV(types.SimpleNamespace(n_embd=32, vocab_size=100, pre_ffn=0))")
+    assert estimator.expression(ast.parse("nn.Linear(width, width)", mode="eval").body, frame).presumed_large
