@@ -1,12 +1,16 @@
 """Static parameter-size estimation: how many parameters does this expression (or `__init__`) build?
 
-A small abstract interpreter over stdlib `ast`: constants fold (`4 * dim`, module constants, parameter
-defaults, config-dataclass defaults), torch.nn constructors use their real formulas (torch_sizes),
-containers sum or multiply, and project `nn.Module` subclasses are sized by interpreting their own
+A small abstract interpreter over stdlib `ast`: constants fold (`4 * dim`, `math.prod(shape)`, module constants,
+parameter defaults, config constructions with their keywords, dataclass defaults and `__post_init__`, the locals
+assigned before a build), torch.nn constructors use their real formulas (torch_sizes), containers sum or
+multiply, loops multiply their body, and project `nn.Module` subclasses are sized by interpreting their own
 `__init__` with the call's arguments bound (memoized, cycle-safe). Only registered state counts (submodules and
 `nn.Parameter`s, what `parameters()` returns): a plain tensor attribute or a container of numbers builds none.
 Anything else is unknown, with the names it depends on and its degree (the most unknown dimension factors in one
-term of its size); "presumed large" means a term multiplies two or more unknown dimensions (`Linear(d, d)`).
+term of its size); "presumed large" means a term multiplies two or more unknown dimensions (`Linear(d, d)`), or
+a dimension was refused for a bound (too large or too deep to evaluate). A call we cannot see into counts zero.
+Buffers (`register_buffer`) are not parameters and are not counted: FSDP does not shard them and torch's own
+modules' buffers (BatchNorm's running statistics) are not counted either.
 """
 
 from __future__ import annotations
