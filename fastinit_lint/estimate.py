@@ -391,6 +391,10 @@ class Estimator:
 
     def _super_init(self, call: ast.Call, frame: Frame, depth: int) -> Size:
         owner = frame.env.get("__class__")
+        explicit = call.func.value.args  # `super(LoRALinear, self).__init__(...)` starts after LoRALinear
+        if explicit:
+            named = sorted(self.index.canonical(q) for q in frame.names.resolve_node(explicit[0], frame.scope))
+            owner = next((q for q in named if q in self.index.classes), None)
         cls = self.index.classes.get(owner) if isinstance(owner, str) else None
         if cls is None:
             return ZERO
@@ -551,14 +555,17 @@ class Estimator:
         given = dict(config.given)
         if name in given:
             return given[name]
-        cls = self.index.classes.get(config.qualname)  # None for a `types.SimpleNamespace`
-        source = dict(cls.fields).get(name) if config.defaults and cls is not None else None
-        if source is None or source == "None" and "__post_init__" in cls.methods and not filled:
+        if not config.defaults:
+            return None
+        lineage = [self.index.classes[q] for q in self.index.project_lineage(config.qualname)]  # [] for a SimpleNamespace
+        owner = next((cls for cls in lineage if name in dict(cls.fields)), None)
+        source = dict(owner.fields)[name] if owner is not None else None
+        if source is None or source == "None" and not filled and any("__post_init__" in c.methods for c in lineage):
             return None
         tree = self._parse(source, "eval")
         if tree is None:
             return Unknown((TOO_DEEP,))
-        return self.eval(tree.body, Frame(self._facts_of(config.qualname) or frame.facts, cls.scope[:-1]), depth + 1)
+        return self.eval(tree.body, Frame(self._facts_of(owner.qualname) or frame.facts, owner.scope[:-1]), depth + 1)
 
     def _comprehension(self, node: ast.ListComp | ast.GeneratorExp, frame: Frame, depth: int) -> object:
         if len(node.generators) != 1:
@@ -683,16 +690,18 @@ class Estimator:
     def _post_init(self, config: Config, depth: int) -> Config:
         """A dataclass construction with its `__post_init__` run on the fields (given, else their defaults):
         litgpt's `Config(latent_attention={...})` derives `q_lora_rank` and `head_size` there."""
-        cls = self.index.classes[config.qualname]
-        facts = self._facts_of(config.qualname)
-        if cls.post_init_source is None or facts is None or not config.defaults or depth > _MAX_DEPTH:
+        lineage = [self.index.classes[q] for q in self.index.project_lineage(config.qualname)]
+        cls = next((c for c in lineage if "__post_init__" in c.methods), None)  # the one that runs (a base's)
+        facts = self._facts_of(cls.qualname) if cls is not None else None
+        if cls is None or cls.post_init_source is None or facts is None or not config.defaults or depth > _MAX_DEPTH:
             return config
         tree = self._parse(cls.post_init_source)
         if tree is None:
             return config
         frame = Frame(facts, (*cls.scope, ("def", "__post_init__")))
+        names = [name for c in lineage for name in dict(c.fields)]
         frame.attrs = {name: self._config_attribute(config, name, frame, depth, filled=True)
-                       for name in dict.fromkeys([*dict(cls.fields), *dict(config.given)])}
+                       for name in dict.fromkeys([*names, *dict(config.given)])}
         self._body_size(tree.body[0].body, frame, depth + 1)
         attributes = {name: value.value if isinstance(value, _Shared) else value for name, value in frame.attrs.items()}
         return Config(config.qualname, tuple(attributes.items()), False)

@@ -293,3 +293,37 @@ def test_locals_bound_before_a_build():
     assert not size.unknown and size.count == _real("import types\n" + RWKV_LIKE,
                                                     "RWKV(types.SimpleNamespace(n_embd=32, vocab_size=100, pre_ffn=0))")
     assert estimator.expression(ast.parse("nn.Linear(width, width)", mode="eval").body, frame).presumed_large
+
+
+SUBCLASSES = CONFIGS + """
+@dataclass
+class LoRAConfig(Config):
+    lora_r: int = 4
+
+class Layer(nn.Module):
+    def __init__(self, r):
+        super().__init__()
+        self.r = r
+
+class LoRALinear(Layer):
+    def __init__(self, in_features, out_features, r=0):
+        super().__init__(r)
+        self.linear = nn.Linear(in_features, out_features)
+
+class LoRAQKV(LoRALinear):
+    def __init__(self, in_features, out_features, r=0):
+        super(LoRALinear, self).__init__(r)  # skips LoRALinear.__init__, as litgpt's LoRAQKVLinear does
+        self.linear = nn.Linear(in_features, 3 * out_features)
+
+class LoRABlock(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.qkv = LoRAQKV(config.n_embd, config.n_embd, config.lora_r)
+        self.proj = nn.Linear(config.head_size, config.padded_vocab_size)
+"""
+
+
+def test_config_subclasses_inherit_fields_and_post_init_and_super_names_its_start():
+    source = SUBCLASSES.replace("self.padded_vocab_size = find_multiple(self.vocab_size, 64)",
+                                "self.padded_vocab_size = self.vocab_size + 64")
+    _check(source, "LoRABlock(LoRAConfig(n_embd=32, vocab_size=8))")
