@@ -1,10 +1,16 @@
 """Static parameter-size estimation: how many parameters does this expression (or `__init__`) build?
 
-A small abstract interpreter over stdlib `ast`: constants fold (`4 * dim`, module constants, parameter
-defaults, config-dataclass defaults), torch.nn constructors use their real formulas (torch_sizes),
-containers sum or multiply, and project `nn.Module` subclasses are sized by interpreting their own
-`__init__` with the call's arguments bound (memoized, cycle-safe). Anything else is unknown, with the
-names it depends on, and classified "presumed large" when it grows with a product of two dimensions.
+A small abstract interpreter over stdlib `ast`: constants fold (`4 * dim`, `math.prod(shape)`, module constants,
+parameter defaults, config constructions with their keywords, dataclass defaults and `__post_init__`, the locals
+assigned before a build), torch.nn constructors use their real formulas (torch_sizes), containers sum or
+multiply, loops multiply their body, and project `nn.Module` subclasses are sized by interpreting their own
+`__init__` with the call's arguments bound (memoized, cycle-safe). Only registered state counts (submodules and
+`nn.Parameter`s, what `parameters()` returns): a plain tensor attribute or a container of numbers builds none.
+Anything else is unknown, with the names it depends on and its degree (the most unknown dimension factors in one
+term of its size); "presumed large" means a term multiplies two or more unknown dimensions (`Linear(d, d)`), or
+a dimension was refused for a bound (too large or too deep to evaluate). A call we cannot see into counts zero.
+Buffers (`register_buffer`) are not parameters and are not counted: FSDP does not shard them and torch's own
+modules' buffers (BatchNorm's running statistics) are not counted either.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from dataclasses import dataclass, field
 from .facts import FileFacts
 from .index import ProjectIndex
 from .names import FileNames, ScopeKey, dotted_name
-from .torch_sizes import LAZY_MODULES, MAX_COUNT_BITS, PARAMETER_FREE, TENSOR_FACTORIES, TORCH_MODULES, bounded_prod
+from .torch_sizes import (LAZY_MODULES, MAX_COUNT_BITS, PARAMETER_FREE, TENSOR_FACTORIES, TORCH_MODULES, bounded_prod,
+                          unknown_degree)
 
 
 @dataclass(frozen=True)
@@ -23,8 +30,13 @@ class Size:
     count: int = 0  # exact when not `unknown`, else the known part
     unknown: bool = False
     depends: tuple[str, ...] = ()
-    large_kind: bool = False  # grows with the product of two dimensions
+    degree: int = 0  # of the unknown part: the most unknown dimension factors in one term (`d * d` is 2)
     notes: tuple[str, ...] = ()
+
+    @property
+    def large_kind(self) -> bool:
+        """Grows with the product of two or more unknown dimensions."""
+        return self.degree >= 2
 
     @property
     def presumed_large(self) -> bool:
@@ -32,23 +44,30 @@ class Size:
 
     def __add__(self, other: "Size") -> "Size":
         return Size(self.count + other.count, self.unknown or other.unknown,
-                    tuple(dict.fromkeys(self.depends + other.depends)), self.large_kind or other.large_kind,
+                    tuple(dict.fromkeys(self.depends + other.depends)), max(self.degree, other.degree),
                     tuple(dict.fromkeys(self.notes + other.notes)))
 
     def times(self, n: object) -> "Size":
+        if self == ZERO:
+            return ZERO
         if isinstance(n, int) and n.bit_length() + abs(self.count).bit_length() <= MAX_COUNT_BITS:
-            return Size(self.count * n, self.unknown, self.depends, self.large_kind, self.notes)
+            return Size(self.count * n, self.unknown, self.depends, self.degree, self.notes)
         names = n.names if isinstance(n, Unknown) else (TOO_LARGE if isinstance(n, int) else repr(n)[:80],)
-        return Size(self.count, True, tuple(dict.fromkeys(self.depends + names)), self.large_kind, self.notes)
+        # An unknown count is one more factor; a count too large to compute is presumed large outright.
+        degree = PRESUMED_LARGE if isinstance(n, int) or _refused(names) else self.degree + 1 if self.unknown else 1
+        return Size(self.count, True, tuple(dict.fromkeys(self.depends + names)), degree, self.notes)
 
     def describe(self) -> str:
         if not self.unknown:
             return f"{self.count:,} parameters"
-        on = f": depends on {', '.join(self.depends)}" if self.depends else ""
-        return f"size unknown{on}"
+        on = f"depends on {', '.join(self.depends)}" if self.depends else ""
+        if self.count > 0:  # counted: where a branch is unknown, the larger one was counted
+            return f"size unknown: {self.count:,} parameters counted, {on or 'more not known'}"
+        return f"size unknown: {on}" if on else "size unknown"
 
 
 ZERO = Size()
+PRESUMED_LARGE = 2  # the degree of what is large by nature (a pretrained model, a recursive class)
 
 
 @dataclass(frozen=True)
@@ -67,12 +86,18 @@ class Module:
 @dataclass(frozen=True)
 class Tensor:
     numel: int | Unknown
-    dims: int
+    degree: int = 0  # unknown dimension factors of `numel`
+    parameter: bool = False  # an `nn.Parameter`: registered when assigned to `self`; a plain tensor is not
 
 
 @dataclass(frozen=True)
 class Config:
+    """An instance of a project config class: its keyword arguments are its attributes; other attributes read
+    the class defaults when `defaults` (no positional arguments, which fill fields we cannot name)."""
+
     qualname: str
+    given: tuple[tuple[str, object], ...] = ()
+    defaults: bool = True
 
 
 @dataclass
@@ -95,9 +120,13 @@ def _unknown_of(*values: object) -> Unknown | None:
 
 _BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
            ast.FloorDiv: lambda a, b: a // b, ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b,
-           ast.Mod: lambda a, b: a % b}
+           ast.Mod: lambda a, b: a % b, ast.LShift: lambda a, b: a << b, ast.RShift: lambda a, b: a >> b}
 _NN_PREFIXES = ("torch.nn.", "torch.nn.modules.")
 _PARAMETER = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+_COMPARISONS = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
+                ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
+                ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b}
+_PRODUCTS = frozenset({"math.prod", "numpy.prod", "functools.reduce"})
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
 _MAX_DEPTH = 12
 # Bounds on what a checkout can make us compute (its code is untrusted): a folded str/bytes/list/tuple/dict holds
@@ -111,6 +140,11 @@ _MAX_NESTING = 100
 _MAX_TEXT_NESTING = 50
 TOO_LARGE = "a value too large to evaluate"
 TOO_DEEP = "an expression nested too deeply to evaluate"
+
+
+def _refused(names: tuple[str, ...]) -> bool:
+    """A dimension or count refused for a bound: presumed large (a hostile file makes it so on purpose)."""
+    return TOO_LARGE in names or TOO_DEEP in names
 _SEQUENCES = (str, bytes, list, tuple)
 
 
@@ -151,6 +185,8 @@ def _too_large_to_fold(op: ast.operator, left: object, right: object) -> bool:
         for sequence, n in ((left, right), (right, left)):
             if isinstance(sequence, _SEQUENCES) and isinstance(n, int) and n > 0:
                 return n.bit_length() > MAX_COUNT_BITS or _weight(sequence) * n > _MAX_ITEMS
+    if isinstance(op, ast.LShift) and isinstance(left, int) and isinstance(right, int):
+        return right > MAX_COUNT_BITS or abs(left).bit_length() + right > MAX_COUNT_BITS
     if isinstance(op, ast.Pow) and isinstance(left, int) and isinstance(right, int) and right > 0:
         return right.bit_length() > MAX_COUNT_BITS or (abs(left).bit_length() - 1) * right > MAX_COUNT_BITS
     return False
@@ -175,16 +211,25 @@ def _leaves(data) -> int | Unknown:
     return data if isinstance(data, Unknown) else 1
 
 
-def _depth(data) -> int:
-    return 1 + max((_depth(item) for item in data), default=0) if isinstance(data, (list, tuple)) else 0
+def _parameter(value: object) -> object:
+    """`value` wrapped in nn.Parameter: tensors become registered state (inside lists and dicts too)."""
+    if isinstance(value, Tensor):
+        return Tensor(value.numel, value.degree, True)
+    if isinstance(value, (list, tuple)):
+        return [_parameter(item) for item in value]
+    if isinstance(value, dict):
+        return [_parameter(item) for item in value.values()]
+    return value
 
 
 def size_of(value: object) -> Size:
     if isinstance(value, Module):
         return value.size
-    if isinstance(value, Tensor):  # only nn.Parameter produces these as sized values
+    if isinstance(value, Tensor):
+        if not value.parameter:
+            return ZERO  # a plain tensor attribute: not in `parameters()`, nothing shards it
         if isinstance(value.numel, Unknown):
-            return Size(0, True, value.numel.names, value.dims >= 2)
+            return Size(0, True, value.numel.names, value.degree)
         return Size(value.numel)
     if isinstance(value, (tuple, list)):
         total = ZERO
@@ -217,6 +262,33 @@ class Estimator:
         """Enter an `__init__` for a rule: parameters take their defaults (noted), else stay unknown."""
         self._bind(frame, init, [], {}, note_defaults=True)
 
+    def bind_locals(self, frame: Frame, statements: list[tuple[ast.stmt, bool]]) -> None:
+        """Local variables from the statements that ran before a build, in order: an assignment that ran
+        straight binds its value (`config = Config(n_embd=64)`, `B, T, C = 1, 5, 3`, `config.n_layer = 2`);
+        any other statement makes the names it binds unknown."""
+        for stmt, straight in statements:
+            if straight and isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+                value = self.eval(stmt.value, frame)
+                for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
+                    self._bind_local(target, value, frame)
+                continue
+            if straight and isinstance(stmt, ast.If):  # `if TOKEN_MODE == "pile":` on a known value: that branch ran
+                test = self.eval(stmt.test, frame)
+                if isinstance(test, (bool, int, float, str, type(None))):
+                    self.bind_locals(frame, [(child, True) for child in (stmt.body if test else stmt.orelse)])
+                    continue
+            _forget_bound(stmt, frame)
+
+    def _bind_local(self, target: ast.expr, value: object, frame: Frame) -> None:
+        if isinstance(target, ast.Name):
+            frame.env[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (tuple, list)) \
+                and len(value) == len(target.elts) and not any(isinstance(e, ast.Starred) for e in target.elts):
+            for element, part in zip(target.elts, value):
+                self._bind_local(element, part, frame)
+        elif not _set_config_attribute(target, value, frame):
+            _forget_bound(target, frame)
+
     def statement(self, stmt: ast.stmt, frame: Frame, depth: int = 0) -> Size:
         """Parameters a statement of `__init__` registers on `self`, updating the frame."""
         if self._nesting >= _MAX_NESTING:
@@ -233,7 +305,7 @@ class Estimator:
         """`size`, unknown if evaluating it met the nesting bound: what the cut part builds is not known."""
         if self._cut == cut or size.unknown:
             return size
-        return Size(size.count, True, (*size.depends, TOO_DEEP), size.large_kind, size.notes)
+        return Size(size.count, True, (*size.depends, TOO_DEEP), PRESUMED_LARGE, size.notes)
 
     def _statement(self, stmt: ast.stmt, frame: Frame, depth: int) -> Size:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
@@ -243,12 +315,9 @@ class Estimator:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             return self._effect_call(stmt.value, frame, depth)
         if isinstance(stmt, ast.For):
-            count = self._range_count(stmt.iter, frame)
-            if count is None:
-                return self._body_size(stmt.body, frame, depth).times(Unknown((_text(stmt.iter),)))
-            if isinstance(stmt.target, ast.Name):
-                frame.env[stmt.target.id] = Unknown((stmt.target.id,))
-            return self._body_size(stmt.body, frame, depth).times(count)
+            return self._loop(stmt, frame, depth)
+        if isinstance(stmt, ast.With):  # `with torch.no_grad():` and the like: the body runs once
+            return self._body_size(stmt.body, frame, depth)
         if isinstance(stmt, ast.If):
             test = self.eval(stmt.test, frame, depth)
             if not isinstance(test, (Unknown, Module, Tensor)):
@@ -257,7 +326,7 @@ class Estimator:
             if first.count == second.count and not (first.unknown or second.unknown):
                 return first
             merged = first if first.count >= second.count else second
-            return Size(merged.count, True, (*merged.depends, _text(stmt.test)), first.large_kind or second.large_kind)
+            return Size(merged.count, True, (*merged.depends, _text(stmt.test)), max(first.degree, second.degree))
         return ZERO
 
     def _body_size(self, body: list[ast.stmt], frame: Frame, depth: int) -> Size:
@@ -266,10 +335,28 @@ class Estimator:
             total += self.statement(stmt, frame, depth)
         return total
 
+    def _loop(self, stmt: ast.For, frame: Frame, depth: int) -> Size:
+        """The body evaluated once (the target unknown) and multiplied by the iteration count, except that an
+        attribute assigned in it (`self.proj = ...`) counts once: each iteration replaces the previous object."""
+        count = self._iterations(stmt.iter, frame)
+        for node in ast.walk(stmt.target):
+            if isinstance(node, ast.Name):
+                frame.env[node.id] = Unknown((node.id,))
+        repeated = replaced = ZERO
+        for child in stmt.body:
+            size = self.statement(child, frame, depth)
+            if _assigns_self_attributes(child):
+                replaced += size
+            else:
+                repeated += size
+        return repeated.times(count) + replaced
+
     # Statements --------------------------------------------------------------------------------
     def _assign(self, target: ast.expr, value: object, frame: Frame) -> Size:
         if isinstance(target, ast.Name):
             frame.env[target.id] = value
+            return ZERO
+        if _set_config_attribute(target, value, frame):  # `args.dim_att = args.n_embd` in RWKV's __init__
             return ZERO
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
             previous = frame.attrs.get(target.attr)
@@ -304,6 +391,10 @@ class Estimator:
 
     def _super_init(self, call: ast.Call, frame: Frame, depth: int) -> Size:
         owner = frame.env.get("__class__")
+        explicit = call.func.value.args  # `super(LoRALinear, self).__init__(...)` starts after LoRALinear
+        if explicit:
+            named = sorted(self.index.canonical(q) for q in frame.names.resolve_node(explicit[0], frame.scope))
+            owner = next((q for q in named if q in self.index.classes), None)
         cls = self.index.classes.get(owner) if isinstance(owner, str) else None
         if cls is None:
             return ZERO
@@ -313,6 +404,18 @@ class Estimator:
                     args, kwargs = self._args(call, frame, depth)
                     return self.project_class(candidate, args, kwargs, depth + 1, frame)
         return ZERO
+
+    def _iterations(self, node: ast.expr, frame: Frame) -> object:
+        """How many times a loop over `node` runs: an int, or Unknown."""
+        count = self._range_count(node, frame)
+        if count is not None:
+            return count
+        if isinstance(node, ast.Call) and dotted_name(node.func) == "enumerate" and len(node.args) == 1:
+            return self._iterations(node.args[0], frame)
+        value = self.eval(node, frame)
+        if isinstance(value, (list, tuple, dict, str)):
+            return len(value)
+        return value if isinstance(value, Unknown) else Unknown((_text(node),))
 
     def _range_count(self, node: ast.expr, frame: Frame) -> object | None:
         if isinstance(node, ast.Call) and dotted_name(node.func) == "range" and 1 <= len(node.args) <= 2:
@@ -353,12 +456,12 @@ class Estimator:
             if unknown:
                 return unknown
             if _too_large_to_fold(node.op, left, right):
-                return Unknown((_text(node),))
+                return Unknown((TOO_LARGE,))
             try:
                 value = _BINOPS[type(node.op)](left, right)
             except Exception:  # noqa: BLE001 - non-foldable operands
                 return Unknown((_text(node),))
-            return value if _within_bounds(value) else Unknown((_text(node),))
+            return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, ast.UnaryOp):
             operand = self.eval(node.operand, frame, depth)
             if isinstance(operand, Unknown) or not isinstance(operand, (int, float, bool)):
@@ -372,17 +475,45 @@ class Estimator:
             value = tuple(items) if isinstance(node, ast.Tuple) else items
             return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, ast.Dict):
-            value = {i: self.eval(v, frame, depth) for i, v in enumerate(node.values)}
+            keyed = all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys)
+            # String keys are kept (for `.get`); other dicts are sized by their values only, keyed by position.
+            value = {k.value if keyed else i: self.eval(v, frame, depth) for i, (k, v) in enumerate(zip(node.keys, node.values))}
             return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self._comprehension(node, frame, depth)
         if isinstance(node, ast.Call):
             return self._call(node, frame, depth)
+        if isinstance(node, ast.BoolOp):
+            return self._bool_op(node, frame, depth)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARISONS:
+            left, right = self.eval(node.left, frame, depth), self.eval(node.comparators[0], frame, depth)
+            identity = isinstance(node.ops[0], (ast.Is, ast.IsNot))
+            if _unknown_of(left, right) or not all(isinstance(v, (int, float, str, type(None))) for v in (left, right)) \
+                    or identity and left is not None and right is not None:  # `is` on numbers: not folded
+                return Unknown((_text(node),))
+            try:
+                return _COMPARISONS[type(node.ops[0])](left, right)
+            except TypeError:
+                return Unknown((_text(node),))
         if isinstance(node, ast.IfExp):
             test = self.eval(node.test, frame, depth)
             if not isinstance(test, (Unknown, Module, Tensor)):
                 return self.eval(node.body if test else node.orelse, frame, depth)
         return Unknown((_text(node),))
+
+    def _bool_op(self, node: ast.BoolOp, frame: Frame, depth: int) -> object:
+        """`a or b`, `a and b` on known plain values, as Python decides them; `x and False` is falsy whatever
+        `x` is (RWKV's `self.layer_id == 0 and self.args.pre_ffn > 0`)."""
+        unknown = None
+        for position, operand in enumerate(node.values):
+            value = self.eval(operand, frame, depth)
+            if not isinstance(value, (int, float, str, tuple, list, dict, type(None))):
+                unknown = unknown or (value if isinstance(value, Unknown) else Unknown((_text(node),)))
+                continue
+            last = position == len(node.values) - 1
+            if isinstance(node.op, ast.And) and not value or unknown is None and (last or isinstance(node.op, ast.Or) and value):
+                return value
+        return unknown or Unknown((_text(node),))
 
     def _name(self, name: str, frame: Frame) -> object:
         if name in frame.env:
@@ -407,32 +538,47 @@ class Estimator:
         owner = self.eval(node.value, frame, depth)
         owner = owner.value if isinstance(owner, _Shared) else owner
         if isinstance(owner, Config):
-            cls = self.index.classes[owner.qualname]
-            source = dict(cls.fields).get(node.attr)
-            if source is not None:
-                facts = self._facts_of(owner.qualname) or frame.facts
-                tree = self._parse(source, "eval")
-                if tree is None:
-                    return Unknown((TOO_DEEP,))
-                return self.eval(tree.body, Frame(facts, cls.scope[:-1]), depth + 1)
+            value = self._config_attribute(owner, node.attr, frame, depth)
+            if value is not None:
+                return value
         if isinstance(owner, Module):
             weight = dict(owner.weights).get(node.attr)
             if weight is not None:
-                return _Shared(Tensor(weight, 2))
+                return _Shared(Tensor(weight, parameter=True))
         dotted = dotted_name(node)
         return Unknown((dotted or _text(node),))
+
+    def _config_attribute(self, config: Config, name: str, frame: Frame, depth: int, filled: bool = False) -> object:
+        """The attribute given to the construction, else the class default; None when neither is known.
+        A `None` default is what `__post_init__` fills in (litgpt's `head_size`): unknown, unless `filled` (the
+        value `__post_init__` itself starts from)."""
+        given = dict(config.given)
+        if name in given:
+            return given[name]
+        if not config.defaults:
+            return None
+        lineage = [self.index.classes[q] for q in self.index.project_lineage(config.qualname)]  # [] for a SimpleNamespace
+        owner = next((cls for cls in lineage if name in dict(cls.fields)), None)
+        source = dict(owner.fields)[name] if owner is not None else None
+        if source is None or source == "None" and not filled and any("__post_init__" in c.methods for c in lineage):
+            return None
+        tree = self._parse(source, "eval")
+        if tree is None:
+            return Unknown((TOO_DEEP,))
+        return self.eval(tree.body, Frame(self._facts_of(owner.qualname) or frame.facts, owner.scope[:-1]), depth + 1)
 
     def _comprehension(self, node: ast.ListComp | ast.GeneratorExp, frame: Frame, depth: int) -> object:
         if len(node.generators) != 1:
             return Unknown((_text(node),))
         generator = node.generators[0]
-        count = self._range_count(generator.iter, frame)
-        if count is None:
-            count = Unknown((_text(generator.iter),))
-        if isinstance(generator.target, ast.Name):
-            frame.env[generator.target.id] = Unknown((generator.target.id,))
-        element = size_of(self.eval(node.elt, frame, depth))
-        return Module(element.times(count))
+        count = self._iterations(generator.iter, frame)
+        for target in ast.walk(generator.target):
+            if isinstance(target, ast.Name):
+                frame.env[target.id] = Unknown((target.id,))
+        element = self.eval(node.elt, frame, depth)
+        if not isinstance(element, (Module, Tensor)):
+            return Unknown((_text(node),))  # numbers, names, plain objects: no parameters whatever the count
+        return Module(size_of(element).times(count))
 
     def _args(self, call: ast.Call, frame: Frame, depth: int) -> tuple[list, dict]:
         args = []
@@ -451,8 +597,13 @@ class Estimator:
         if depth > _MAX_DEPTH:
             return Unknown(("<recursion>",))
         if isinstance(call.func, ast.Attribute) and call.func.attr == "from_pretrained":
-            return Module(Size(0, True, (f"{_text(call.func)}(...)",), True))
-        qnames = frame.names.resolve_node(call.func, frame.scope)
+            return Module(Size(0, True, (f"{_text(call.func)}(...)",), PRESUMED_LARGE))
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "get" and 1 <= len(call.args) <= 2 and not call.keywords:
+            owner, key = self.eval(call.func.value, frame, depth), self.eval(call.args[0], frame, depth)
+            if isinstance(owner, dict) and all(isinstance(k, str) for k in owner) and isinstance(key, str):
+                return owner[key] if key in owner else self.eval(call.args[1], frame, depth) if len(call.args) == 2 else None
+        # Project classes by their defining module's name, also when imported through a package re-export.
+        qnames = {self.index.canonical(q) for q in frame.names.resolve_node(call.func, frame.scope)}
         for qname in sorted(qnames):
             result = self._known_call(qname, call, frame, depth)
             if result is not None:
@@ -463,13 +614,22 @@ class Estimator:
         name = qname.rsplit(".", 1)[-1]
         if qname in _PARAMETER:
             tensor = self.eval(call.args[0], frame, depth) if call.args else None
-            # A tensor we cannot size is not evidence of a matrix: presume it small (dims unknown -> 0).
-            return tensor if isinstance(tensor, Tensor) else Tensor(Unknown((_text(call),)), 0)
+            # A tensor we cannot size is one unknown, not evidence of a matrix.
+            return _parameter(tensor if isinstance(tensor, Tensor) else Tensor(Unknown((_text(call),)), 1))
         if qname in ("torch.tensor", "torch.as_tensor") and call.args:
             data = self.eval(call.args[0], frame, depth)
             if isinstance(data, (list, tuple)):
-                return Tensor(_leaves(data), _depth(data))
-            return Tensor(Unknown((_text(call),)), 0)
+                leaves = _leaves(data)
+                return Tensor(leaves, 1 if isinstance(leaves, Unknown) else 0)
+            return Tensor(Unknown((_text(call),)), 1)
+        if qname in _PRODUCTS:
+            return self._product(qname, call, frame, depth)
+        if qname == "builtins.dict" and not call.args:  # nanoGPT's `nn.ModuleDict(dict(wte=..., h=...))`
+            _, kwargs = self._args(call, frame, depth)
+            return kwargs if "**" not in kwargs else None
+        if qname == "types.SimpleNamespace" and not call.args:  # `args = SimpleNamespace(); args.n_embd = 2048`
+            _, kwargs = self._args(call, frame, depth)
+            return Config(qname, tuple(kwargs.items()), False) if "**" not in kwargs else Unknown((_text(call),))
         if qname.startswith("torch.") and name in TENSOR_FACTORIES and qname.count(".") == 1:
             return self._tensor(name, call, frame, depth)
         if qname.startswith(_NN_PREFIXES):
@@ -479,11 +639,11 @@ class Estimator:
                 return self._torch_module(name, call, frame, depth)
             if name in _CONTAINERS:
                 args, kwargs = self._args(call, frame, depth)
-                return Module(size_of([*args, *kwargs.values()]))
-            if name in PARAMETER_FREE:
-                return Module(ZERO)
-            if name in LAZY_MODULES:
-                return Module(Size(0, True, (f"{name} infers its input size at first forward",), True))
+                items = [*args, *kwargs.values()]
+                # ParameterList/ParameterDict wrap the tensors they are given in nn.Parameter.
+                return Module(size_of(_parameter(items) if name.startswith("Parameter") else items))
+            if name in PARAMETER_FREE or name in LAZY_MODULES:
+                return Module(ZERO)  # a Lazy* module has no materialized parameters until its first forward
         if qname in ("builtins.int", "builtins.max", "builtins.min", "builtins.round"):
             args, _ = self._args(call, frame, depth)
             unknown = _unknown_of(*args)
@@ -498,8 +658,53 @@ class Estimator:
             if self.index.is_nn_module(qname):
                 args, kwargs = self._args(call, frame, depth)
                 return Module(self.project_class(qname, args, kwargs, depth + 1))
-            return Config(qname) if not call.args and not call.keywords else Unknown((_text(call),))
+            args, kwargs = self._args(call, frame, depth)
+            if "**" in kwargs:
+                return Unknown((_text(call),))
+            return self._post_init(Config(qname, tuple(kwargs.items()), not args), depth)
         return None
+
+    def _product(self, qname: str, call: ast.Call, frame: Frame, depth: int) -> object:
+        """`math.prod(shape)`, `np.prod(shape)`, `functools.reduce(operator.mul, shape[, start])` of known numbers."""
+        args, kwargs = self._args(call, frame, depth)
+        if qname == "functools.reduce":
+            names = frame.names.resolve_node(call.args[0], frame.scope) if call.args else ()
+            if "operator.mul" not in names or len(args) not in (2, 3) or kwargs:
+                return None
+            args = args[1:]
+        elif qname == "math.prod":
+            args = [*args, kwargs.pop("start")] if "start" in kwargs and len(args) == 1 else args
+        if len(args) not in (1, 2) or kwargs or not isinstance(args[0], (list, tuple)):
+            return _unknown_of(*args, *kwargs.values())
+        factors = [*args[0], *args[1:]]
+        unknown = _unknown_of(*factors)
+        if unknown:
+            return unknown
+        if qname == "numpy.prod" and len(args) == 2 or not all(isinstance(f, int) for f in factors):
+            return None  # `np.prod(a, axis)`, floats: not folded
+        try:
+            return bounded_prod(factors)
+        except OverflowError:
+            return Unknown((TOO_LARGE,))
+
+    def _post_init(self, config: Config, depth: int) -> Config:
+        """A dataclass construction with its `__post_init__` run on the fields (given, else their defaults):
+        litgpt's `Config(latent_attention={...})` derives `q_lora_rank` and `head_size` there."""
+        lineage = [self.index.classes[q] for q in self.index.project_lineage(config.qualname)]
+        cls = next((c for c in lineage if "__post_init__" in c.methods), None)  # the one that runs (a base's)
+        facts = self._facts_of(cls.qualname) if cls is not None else None
+        if cls is None or cls.post_init_source is None or facts is None or not config.defaults or depth > _MAX_DEPTH:
+            return config
+        tree = self._parse(cls.post_init_source)
+        if tree is None:
+            return config
+        frame = Frame(facts, (*cls.scope, ("def", "__post_init__")))
+        names = [name for c in lineage for name in dict(c.fields)]
+        frame.attrs = {name: self._config_attribute(config, name, frame, depth, filled=True)
+                       for name in dict.fromkeys([*names, *dict(config.given)])}
+        self._body_size(tree.body[0].body, frame, depth + 1)
+        attributes = {name: value.value if isinstance(value, _Shared) else value for name, value in frame.attrs.items()}
+        return Config(config.qualname, tuple(attributes.items()), False)
 
     def _stack(self, call: ast.Call, frame: Frame, depth: int) -> Module:
         """`TransformerEncoder(layer, num_layers, norm)` deep-copies `layer` num_layers times."""
@@ -518,7 +723,7 @@ class Estimator:
         if name == "randint":
             shape_args = [next((k.value for k in call.keywords if k.arg == "size"), args[-1] if args else None)]
         if name == "normal":
-            return Tensor(Unknown((_text(call),)), 2)
+            return Tensor(Unknown((_text(call),)), 1)
         values = [self.eval(a, frame, depth) for a in shape_args if a is not None]
         if len(values) == 1 and isinstance(values[0], (tuple, list)):
             values = list(values[0])
@@ -528,16 +733,16 @@ class Estimator:
             values = list(value) if isinstance(value, (tuple, list)) else [value]
         unknown = _unknown_of(*values)
         if unknown:
-            return Tensor(unknown, len(values))
+            return Tensor(unknown, PRESUMED_LARGE if _refused(unknown.names) else sum(isinstance(v, Unknown) for v in values))
         if not all(isinstance(v, int) for v in values):
-            return Tensor(Unknown((_text(call),)), len(values))
+            return Tensor(Unknown((_text(call),)), 1)
         try:
-            return Tensor(bounded_prod(values), len(values))
+            return Tensor(bounded_prod(values))
         except OverflowError:
-            return Tensor(Unknown((TOO_LARGE,)), len(values))
+            return Tensor(Unknown((TOO_LARGE,)), PRESUMED_LARGE)
 
     def _torch_module(self, name: str, call: ast.Call, frame: Frame, depth: int) -> Module:
-        positional, defaults, formula, large_kind = TORCH_MODULES[name]
+        positional, defaults, formula = TORCH_MODULES[name]
         args, kwargs = self._args(call, frame, depth)
         bound = dict(defaults)
         bound.update(zip(positional, args))
@@ -546,19 +751,22 @@ class Estimator:
         unknown = _unknown_of(*bound.values(), *([kwargs["**"]] if "**" in kwargs else []))
         if unknown or missing:
             names = (unknown.names if unknown else ()) + tuple(missing)
-            return Module(Size(0, True, names, large_kind))
+            return Module(Size(0, True, names, PRESUMED_LARGE if _refused(names) else unknown_degree(name, bound)))
         try:
             count = formula(bound)
-        except Exception:  # noqa: BLE001 - arguments of the wrong type: say unknown rather than guess
-            return Module(Size(0, True, (_text(call),), large_kind))
+        except OverflowError:  # a count too large to compute (bounded_prod refused it): huge
+            return Module(Size(0, True, (TOO_LARGE,), PRESUMED_LARGE))
+        except Exception:  # noqa: BLE001 - arguments of the wrong type (`Linear(d, None)`): unknown, not a guess
+            return Module(Size(0, True, (_text(call),), unknown_degree(name, bound)))
         if not isinstance(count, (int, float)) or isinstance(count, int) and count.bit_length() > MAX_COUNT_BITS:
             # Not a number (`Linear(2, [0])` multiplies lists), or too large to compute with or print.
-            return Module(Size(0, True, (_text(call) if not isinstance(count, int) else TOO_LARGE,), large_kind))
+            return Module(Size(0, True, (_text(call) if not isinstance(count, int) else TOO_LARGE,),
+                               unknown_degree(name, bound) if not isinstance(count, int) else PRESUMED_LARGE))
         weights = ()
         if name in ("Linear", "Embedding", "EmbeddingBag", "Bilinear"):
             bias = bound["out_features"] if name in ("Linear", "Bilinear") and bound.get("bias") else 0
             weights = (("weight", count - bias),)
-        return Module(Size(count, False, (), large_kind), weights)
+        return Module(Size(count), weights)
 
     def _parse(self, source: str, mode: str = "exec") -> ast.AST | None:
         """Code phase 1 parsed, parsed again; None if it is too deep to parse from this far down the stack
@@ -580,7 +788,7 @@ class Estimator:
         if key in self._class_memo:
             return self._class_memo[key]
         if qualname in self._active or depth > _MAX_DEPTH:
-            return Size(0, True, (f"{cls.name} (recursive)",), True)
+            return Size(0, True, (f"{cls.name} (recursive)",), PRESUMED_LARGE)
         facts = self._facts_of(qualname)
         if cls.init_source is None or facts is None:
             # No __init__ of its own: the first project base that has one decides.
@@ -593,14 +801,12 @@ class Estimator:
         try:
             tree = self._parse(cls.init_source)
             if tree is None:
-                return Size(0, True, (TOO_DEEP,), True)  # like a recursive class: presumed large
+                return Size(0, True, (TOO_DEEP,), PRESUMED_LARGE)  # like a recursive class: presumed large
             init = tree.body[0]
             frame = Frame(facts, (*cls.scope, ("def", "__init__")))
             frame.env["__class__"] = qualname
             self._bind(frame, init, args, kwargs)
             size = self._body_size(init.body, frame, depth)
-            if size.unknown and not size.large_kind:
-                size = Size(size.count, True, size.depends, any_large(init), size.notes)
         finally:
             self._active.discard(qualname)
         self._class_memo[key] = size  # like _MAX_DEPTH, a cut depends on the first caller's depth: memoized anyway
@@ -624,7 +830,8 @@ class Estimator:
                     frame.notes.append(f"default {param}={_text(defaults[param])}")
             else:
                 annotation = annotations.get(param)
-                qnames = frame.names.resolve_node(annotation, frame.scope[:-1]) if annotation is not None else ()
+                qnames = {self.index.canonical(q) for q in frame.names.resolve_node(annotation, frame.scope[:-1])} \
+                    if annotation is not None else ()
                 config = next((q for q in sorted(qnames) if q in self.index.classes and not self.index.is_nn_module(q)), None)
                 # Annotated with a project config class: attribute reads fall back to the class defaults.
                 frame.env[param] = Config(config) if config is not None else Unknown((param,))
@@ -634,23 +841,53 @@ class Estimator:
             frame.env[init.args.kwarg.arg] = Unknown((init.args.kwarg.arg,))
 
 
+def _forget_bound(tree: ast.AST, frame: Frame) -> None:
+    """Names `tree` binds, deletes or mutates (`x = ...`, `x.a = ...`, `x[k] = ...`, imports, definitions) become
+    unknown. The bodies of functions and classes it defines are their own scopes: not looked into."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node is not tree and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if not isinstance(node, ast.Lambda):
+                frame.env[node.name] = Unknown((node.name,))
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+        names = ()
+        if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)):
+            root = node
+            while isinstance(root, (ast.Attribute, ast.Subscript)):
+                root = root.value
+            names = (root.id,) if isinstance(root, ast.Name) else ()
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = (node.name,)  # the statement itself is a definition
+        elif isinstance(node, ast.alias):
+            names = ((node.asname or node.name).split(".")[0],)
+        elif isinstance(node, ast.NamedExpr):
+            names = (node.target.id,)
+        for name in names:
+            frame.env[name] = Unknown((name,))
+
+
+def _set_config_attribute(target: ast.expr, value: object, frame: Frame) -> bool:
+    """`config.attr = value` on a local config: the name is bound to the config with that attribute."""
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+            and isinstance(frame.env.get(target.value.id), Config):
+        config = frame.env[target.value.id]
+        given = {**dict(config.given), target.attr: value}
+        frame.env[target.value.id] = Config(config.qualname, tuple(given.items()), config.defaults)
+        return True
+    return False
+
+
+def _assigns_self_attributes(stmt: ast.stmt) -> bool:
+    """`self.x = ...` (every target an attribute of self): what it binds replaces the previous value."""
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+    return bool(targets) and all(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                                 for t in targets)
+
+
 @dataclass(frozen=True)
 class _Shared:
     """An existing module/parameter read back (`self.embed.weight`): assigning it registers nothing new."""
 
     value: object
-
-
-_LARGE_CONSTRUCTORS = frozenset(
-    {name for name, entry in TORCH_MODULES.items() if entry[3]} | LAZY_MODULES | {"Parameter", "from_pretrained"})
-
-
-def any_large(init: ast.FunctionDef) -> bool:
-    """Whether an `__init__` mentions a constructor that grows with a product of dimensions."""
-    for node in ast.walk(init):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-            if name in _LARGE_CONSTRUCTORS:
-                return True
-    return False

@@ -70,6 +70,7 @@ class ClassFact:
     init_source: str | None = None  # `__init__`, dedented: the estimator re-parses it on demand
     fields: tuple[tuple[str, str], ...] = ()  # class-level `name[: T] = value` (config dataclass defaults)
     owns_tensors: bool = False  # `__init__` mentions nn.Parameter / register_parameter / non-persistent buffers
+    post_init_source: str | None = None  # a dataclass's `__post_init__`, dedented: it fills derived config fields
 
 
 @dataclass(frozen=True)
@@ -678,6 +679,7 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
             qualname = ".".join(p for p in (facts.module, *(n for _, n in scope), node.name) if p)
             init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
             init_source = lines.block(init) if init is not None and node.bases else None
+            post_init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__post_init__"), None)
             fields = []
             for s in node.body:
                 target = s.target if isinstance(s, ast.AnnAssign) else s.targets[0] if isinstance(s, ast.Assign) and len(s.targets) == 1 else None
@@ -687,7 +689,8 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
                         fields.append((target.id, text))
             owns = init_source is not None and any(t in init_source for t in _OWNS_TENSORS_TEXT)
             facts.classes.append(ClassFact(node.name, qualname, Site(facts.filename, node.lineno), bases, methods,
-                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns))
+                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns,
+                                           lines.block(post_init) if post_init is not None else None))
             _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines)
         elif isinstance(node, (ast.If, ast.Try)) or type(node).__name__ == "TryStar":
             for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),
@@ -747,11 +750,19 @@ def _has_build_then_cast(body: list[ast.stmt], builds=_class_like_call) -> bool:
 
 def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                and _simple(node.value):
-            text = lines.segment(node.value)
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Name) and _simple(value):
+            pairs = [(target, value)]
+        elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+            pairs = list(zip(target.elts, value.elts))  # `B, T, C = 1, 5, 3`
+        else:
+            continue
+        for name, part in pairs:
+            text = lines.segment(part) if isinstance(name, ast.Name) and _simple(part) else None
             if text is not None:
-                facts.constants[node.targets[0].id] = text
+                facts.constants[name.id] = text
 
 
 _BLOCKS = ("body", "orelse", "finalbody")

@@ -147,54 +147,54 @@ _NORM_DEFAULTS = {"eps": 1e-5, "momentum": 0.1, "bias": True}
 _RNN_DEFAULTS = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
                  "nonlinearity": "tanh", "proj_size": 0}
 
-# name -> (positional parameter names, defaults, formula, grows with a product of two dimensions)
-TORCH_MODULES: dict[str, tuple[tuple[str, ...], dict, Callable[[Params], int], bool]] = {
-    "Linear": (("in_features", "out_features", "bias"), {"bias": True}, _linear, True),
-    "Bilinear": (("in1_features", "in2_features", "out_features", "bias"), {"bias": True}, _bilinear, True),
-    "Embedding": (("num_embeddings", "embedding_dim"), {}, _embedding, True),
-    "EmbeddingBag": (("num_embeddings", "embedding_dim"), {}, _embedding, True),
-    **{f"Conv{n}d": (_CONV, _CONV_DEFAULTS, _conv(n, False), True) for n in (1, 2, 3)},
-    **{f"ConvTranspose{n}d": (_CONVT, _CONV_DEFAULTS, _conv(n, True), True) for n in (1, 2, 3)},
+# name -> (positional parameter names, defaults, formula)
+TORCH_MODULES: dict[str, tuple[tuple[str, ...], dict, Callable[[Params], int]]] = {
+    "Linear": (("in_features", "out_features", "bias"), {"bias": True}, _linear),
+    "Bilinear": (("in1_features", "in2_features", "out_features", "bias"), {"bias": True}, _bilinear),
+    "Embedding": (("num_embeddings", "embedding_dim"), {}, _embedding),
+    "EmbeddingBag": (("num_embeddings", "embedding_dim"), {}, _embedding),
+    **{f"Conv{n}d": (_CONV, _CONV_DEFAULTS, _conv(n, False)) for n in (1, 2, 3)},
+    **{f"ConvTranspose{n}d": (_CONVT, _CONV_DEFAULTS, _conv(n, True)) for n in (1, 2, 3)},
     "LayerNorm": (("normalized_shape", "eps", "elementwise_affine", "bias"),
-                  {"eps": 1e-5, "elementwise_affine": True, "bias": True}, _layer_norm, False),
-    "RMSNorm": (("normalized_shape", "eps", "elementwise_affine"), {"eps": None, "elementwise_affine": True}, _rms_norm, False),
+                  {"eps": 1e-5, "elementwise_affine": True, "bias": True}, _layer_norm),
+    "RMSNorm": (("normalized_shape", "eps", "elementwise_affine"), {"eps": None, "elementwise_affine": True}, _rms_norm),
     "GroupNorm": (("num_groups", "num_channels", "eps", "affine"), {**_NORM_DEFAULTS, "affine": True},
-                  _affine("num_channels"), False),
+                  _affine("num_channels")),
     **{f"BatchNorm{n}d": (("num_features", "eps", "momentum", "affine", "track_running_stats"),
-                          {**_NORM_DEFAULTS, "affine": True, "track_running_stats": True}, _affine("num_features"), False)
+                          {**_NORM_DEFAULTS, "affine": True, "track_running_stats": True}, _affine("num_features"))
        for n in (1, 2, 3)},
     **{f"InstanceNorm{n}d": (("num_features", "eps", "momentum", "affine", "track_running_stats"),
-                             {**_NORM_DEFAULTS, "affine": False, "track_running_stats": False}, _affine("num_features"), False)
+                             {**_NORM_DEFAULTS, "affine": False, "track_running_stats": False}, _affine("num_features"))
        for n in (1, 2, 3)},
     "MultiheadAttention": (("embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim"),
                            {"dropout": 0.0, "bias": True, "add_bias_kv": False, "add_zero_attn": False, "kdim": None,
-                            "vdim": None}, _mha, True),
+                            "vdim": None}, _mha),
     "TransformerEncoderLayer": (("d_model", "nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps",
                                  "batch_first", "norm_first", "bias"),
                                 {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu", "layer_norm_eps": 1e-5,
-                                 "batch_first": False, "norm_first": False, "bias": True}, _encoder_layer, True),
+                                 "batch_first": False, "norm_first": False, "bias": True}, _encoder_layer),
     "TransformerDecoderLayer": (("d_model", "nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps",
                                  "batch_first", "norm_first", "bias"),
                                 {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu", "layer_norm_eps": 1e-5,
-                                 "batch_first": False, "norm_first": False, "bias": True}, _decoder_layer, True),
+                                 "batch_first": False, "norm_first": False, "bias": True}, _decoder_layer),
     "Transformer": (("d_model", "nhead", "num_encoder_layers", "num_decoder_layers", "dim_feedforward", "dropout",
                      "activation", "custom_encoder", "custom_decoder", "layer_norm_eps", "batch_first", "norm_first", "bias"),
                     {"d_model": 512, "nhead": 8, "num_encoder_layers": 6, "num_decoder_layers": 6, "dim_feedforward": 2048,
                      "dropout": 0.1, "activation": "relu", "custom_encoder": None, "custom_decoder": None,
-                     "layer_norm_eps": 1e-5, "batch_first": False, "norm_first": False, "bias": True}, _transformer, True),
+                     "layer_norm_eps": 1e-5, "batch_first": False, "norm_first": False, "bias": True}, _transformer),
     "RNN": (("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout", "bidirectional"),
-            _RNN_DEFAULTS, _rnn(1), True),
+            _RNN_DEFAULTS, _rnn(1)),
     "LSTM": (("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional", "proj_size"),
-             _RNN_DEFAULTS, _rnn(4), True),
+             _RNN_DEFAULTS, _rnn(4)),
     "GRU": (("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"),
-            _RNN_DEFAULTS, _rnn(3), True),
-    "RNNCell": (("input_size", "hidden_size", "bias", "nonlinearity"), {"bias": True, "nonlinearity": "tanh"}, _cell(1), True),
-    "LSTMCell": (("input_size", "hidden_size", "bias"), {"bias": True}, _cell(4), True),
-    "GRUCell": (("input_size", "hidden_size", "bias"), {"bias": True}, _cell(3), True),
-    "PReLU": (("num_parameters", "init"), {"num_parameters": 1, "init": 0.25}, lambda p: p["num_parameters"], False),
+            _RNN_DEFAULTS, _rnn(3)),
+    "RNNCell": (("input_size", "hidden_size", "bias", "nonlinearity"), {"bias": True, "nonlinearity": "tanh"}, _cell(1)),
+    "LSTMCell": (("input_size", "hidden_size", "bias"), {"bias": True}, _cell(4)),
+    "GRUCell": (("input_size", "hidden_size", "bias"), {"bias": True}, _cell(3)),
+    "PReLU": (("num_parameters", "init"), {"num_parameters": 1, "init": 0.25}, lambda p: p["num_parameters"]),
 }
 
-# Size unknowable from arguments, but grows with the product of dimensions.
+# No parameters at construction: they are materialized (and sized) by the first forward.
 LAZY_MODULES = frozenset({"LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
                           "LazyConvTranspose2d", "LazyConvTranspose3d"})
 
@@ -211,3 +211,38 @@ LocalResponseNorm CrossMapLRN2d Fold Unfold
 """.split())
 
 TENSOR_FACTORIES = frozenset({"randn", "rand", "empty", "zeros", "ones", "full", "randint", "normal", "empty_strided"})
+
+
+# Unknown arguments that do not multiply the size: flags at their largest, divisors at 1.
+_FLAG_PARAMETERS = frozenset({"bias", "affine", "elementwise_affine", "add_bias_kv", "bidirectional", "track_running_stats"})
+_DIVISOR_PARAMETERS = frozenset({"groups", "num_heads", "nhead", "num_groups"})
+_DEGREE_PROBE = 2 ** 64
+
+
+def unknown_degree(name: str, bound: Params) -> int:
+    """How many unknown dimensions multiply in the largest term of `name`'s parameter count: `Linear(d, 4)` is 1,
+    `Linear(d, d)` and `Embedding(v, d)` are 2. Each unknown (or missing, or non-numeric) dimension is set to a
+    probe value T and T to 2T; the count grows by 2**degree (an unknown `kernel_size` of Conv2d is k * k: 2)."""
+    positional, defaults, formula = TORCH_MODULES[name]
+
+    def probe(t: int) -> int:
+        values = dict(bound)
+        for parameter in positional:
+            value = values.get(parameter, REQUIRED)
+            if parameter in _FLAG_PARAMETERS:
+                values[parameter] = value if isinstance(value, bool) else True
+            elif parameter in _DIVISOR_PARAMETERS:
+                values[parameter] = value if isinstance(value, int) else 1
+            elif isinstance(value, (tuple, list)):
+                values[parameter] = tuple(v if isinstance(v, int) else t for v in value)
+            elif not isinstance(value, int) and (value is not None or parameter not in defaults):
+                values[parameter] = t
+        return formula(values)
+
+    try:
+        small, large = probe(_DEGREE_PROBE), probe(2 * _DEGREE_PROBE)
+    except Exception:  # noqa: BLE001 - arguments we cannot even probe: one unknown, not presumed large
+        return 1
+    if not isinstance(small, int) or not isinstance(large, int):
+        return 1  # not a count (`Linear(2, [0])` multiplies a list)
+    return max(0, round(math.log2(large / small))) if small > 0 else 0

@@ -18,6 +18,8 @@ from fastinit_lint.facts import FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, Ru
 from fastinit_lint.load_summaries import UNKNOWN, read_only
 from fastinit_lint.rule import Context, cst_dotted
 
+from ._preceding import preceding_statements
+
 CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
 REINIT = frozenset({"reset_parameters", "init_weights", "_init_weights", "apply"})
 RUNTIME_PREFIX = "fastinit_runtime"
@@ -63,6 +65,7 @@ class Event:
     generic_init: bool = False  # inside torch.device(...)/fastinit_runtime.init_module/skip_init context
     position: int = 0  # index of the statement in walk order, for "the next statement"
     expected_to_raise: bool = False  # inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure
+    owner: cst.FunctionDef | cst.Module | None = None  # the function (or module) whose flow this is
 
 
 @dataclass
@@ -126,8 +129,9 @@ def root_call(expr: cst.BaseExpression) -> tuple[cst.Call | None, list[cst.Call]
 
 
 class _Walker:
-    def __init__(self, context: Context, runners: dict[str, RunnerFact]) -> None:
+    def __init__(self, context: Context, runners: dict[str, RunnerFact], owner: cst.FunctionDef | cst.Module) -> None:
         self.context = context
+        self.owner = owner
         self.runners = runners
         self.blocks: list[InitBlock] = []
         self.events: list[Event] = []
@@ -199,7 +203,7 @@ class _Walker:
 
     def _event(self, kind: str, node: cst.CSTNode, var: str | None, call: cst.Call | None = None, **detail) -> Event:
         event = Event(kind, node, var, self.stack[-1] if self.stack else None, call, detail, self.generic > 0,
-                      self.position, self.raises > 0)
+                      self.position, self.raises > 0, self.owner)
         self.events.append(event)
         return event
 
@@ -345,7 +349,7 @@ def flow(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
     key = ("flow", id(node))
     if key not in context.memo:
         runners = _runners_in_scope(context)
-        walker = _Walker(context, runners)
+        walker = _Walker(context, runners, node)
         body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
         walker.block(body)
         context.memo[key] = Flow(runners, walker.blocks, walker.events)
@@ -474,17 +478,20 @@ def build_size(context: Context, event: Event):
     expr = root.func.value if event.detail.get("model") == "checkpoint" else root
     code = context.code(expr) + ("()" if event.detail.get("model") == "checkpoint" else "")
     estimator = context.index.estimator
-    return estimator.expression(ast.parse(code.strip(), mode="eval").body,
-                                estimator.new_frame(context.facts, context.scope))
+    frame = estimator.new_frame(context.facts, context.scope)
+    if event.owner is not None:
+        estimator.bind_locals(frame, preceding_statements(context, event.owner, event.node))
+    return estimator.expression(ast.parse(code.strip(), mode="eval").body, frame)
 
 
 def small_enough(context: Context, event: Event, threshold: int | None = None) -> bool:
     """Known to be under `threshold` parameters (default `large-layer-threshold`), or unknown but presumed
-    small: not worth a finding."""
+    small: not worth a finding. A partly unknown size whose known part reaches the threshold is large."""
     size = build_size(context, event)
-    if size.unknown:
+    limit = context.settings.large_layer_threshold if threshold is None else threshold
+    if size.unknown and size.count < limit:
         return context.settings.unknown_size == "small" or not size.large_kind
-    return size.count < (context.settings.large_layer_threshold if threshold is None else threshold)
+    return size.count < limit
 
 
 def wrap_in_with(line: cst.SimpleStatementLine, context_code: str) -> cst.With:

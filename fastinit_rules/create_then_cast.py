@@ -21,6 +21,31 @@ _NET = {"net.py": """
 """}
 
 
+# Sizes from literals: a config dataclass whose defaults make a 4B model (3,963,813,888 parameters).
+_CONFIG_NET = {"cfgnet.py": """
+    from dataclasses import dataclass
+    from torch import nn
+
+    @dataclass
+    class Config:
+        n_embd: int = 4096
+        n_layer: int = 32
+        vocab_size: int = 50_000
+
+    class Block(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.attn = nn.Linear(config.n_embd, 3 * config.n_embd)
+            self.mlp = nn.Linear(config.n_embd, 4 * config.n_embd)
+
+    class GPT(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+            self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
+"""}
+
+
 class UnclearCast(Exception):
     """Why the target of a cast cannot be told statically; the text goes into the finding's message."""
 
@@ -30,11 +55,19 @@ class CreateThenCast(FlowRule, Rule):
 
     ## What it flags
     Plain PyTorch (no Trainer/Fabric in scope): a model of at least `create-then-cast-threshold` parameters
-    (default 100,000,000; or presumed large) built outside any init context and then cast to a dtype
+    (default 100,000,000) built outside any init context and then cast to a dtype
     (`.half()`, `.bfloat16()`, `.double()`, `.to(dtype)`, `.to(device=..., dtype=...)`) or moved to a device
     (`.cuda()`, `.to(device)`), chained on the construction or as the next statement on the same variable.
     A move to the CPU alone (`.to("cpu")`) is not reported: the model is already there. Below the threshold
     the extra copy costs milliseconds and a few hundred MB at most.
+
+    The size is counted from what the code states: torch.nn formulas, the project's own modules, literal
+    config constructions (keywords, dataclass defaults, `__post_init__`), module constants and the assignments
+    that run before the build in the same function. Only parameters count (a plain tensor attribute is not
+    one; a `Lazy*` module has none yet). When part of it is unknown, the model is reported if the counted
+    part reaches the threshold, or if it is presumed large: its size multiplies two unknown dimensions
+    (`Linear(d, d)`, `Embedding(vocab, d)`); `Linear(obs_size, 128)`, linear in one unknown, is not.
+    `unknown-size = "small"` reports only what is counted.
 
     ## Why it matters
     The constructor allocates and initializes every parameter in float32 on CPU; the cast then allocates a
@@ -103,6 +136,31 @@ class CreateThenCast(FlowRule, Rule):
             from net import Big
             model = Big().to("cpu")
             """, files=_NET),
+        # A test's config built from literals in the same function: 3,258,240 parameters (litgpt's tests).
+        Valid("""
+            from cfgnet import GPT, Config
+            def test_gpt(device):
+                config = Config(n_embd=64, n_layer=2)
+                model = GPT(config).to(device)
+            """, files=_CONFIG_NET),
+        # Tuple unpacking of literals: C is 3 (RWKV-v8's ROSA layer test).
+        Valid("""
+            import torch
+            from torch import nn
+            class Rosa(nn.Module):
+                def __init__(self, C: int):
+                    super().__init__()
+                    self.emb0 = nn.Parameter(torch.full((1, 1, C), -1e-5))
+            B, T, C = 1, 5, 3
+            layer = Rosa(C).cuda()
+            """),
+        # Linear in each unknown, no product of two: not presumed large (Lightning's RL template).
+        Valid("""
+            from torch import nn
+            def build(obs_size, n_actions):
+                net = nn.Sequential(nn.Linear(obs_size, 128), nn.ReLU(), nn.Linear(128, n_actions)).cuda()
+                return net
+            """),
     ]
     INVALID = [
         Invalid("""
@@ -142,6 +200,39 @@ class CreateThenCast(FlowRule, Rule):
                 m = Big()
                 m.to(device)
             """, rows=(3,), files=_NET, message_contains=("no automatic fix",)),
+        # The config's literals make the size known: 1,144,553,472 parameters.
+        Invalid("""
+            import torch
+            from cfgnet import GPT, Config
+
+            def main():
+                config = Config(n_layer=8)
+                model = GPT(config).bfloat16().cuda()
+            """, rows=(6,), files=_CONFIG_NET, message_contains=("1,144,553,472 parameters",),
+            fixed="""
+            import torch
+            from cfgnet import GPT, Config
+            import fastinit_runtime
+
+            def main():
+                config = Config(n_layer=8)
+                with fastinit_runtime.init_module(device="cuda", dtype=torch.bfloat16):
+                    model = GPT(config)
+            """),
+        # Partly unknown (the vocabulary), but the counted part alone is over the threshold.
+        Invalid("""
+            from cfgnet import GPT, Config
+            def main(vocab_size):
+                model = GPT(Config(n_layer=8, vocab_size=vocab_size)).cuda()
+            """, rows=(3,), files=_CONFIG_NET,
+            message_contains=("939,753,472 parameters counted, depends on vocab_size",),
+            fixed="""
+            from cfgnet import GPT, Config
+            import fastinit_runtime
+            def main(vocab_size):
+                with fastinit_runtime.init_module(device="cuda"):
+                    model = GPT(Config(n_layer=8, vocab_size=vocab_size))
+            """),
     ]
 
     @classmethod

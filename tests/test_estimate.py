@@ -99,13 +99,14 @@ def test_parameter_free(expression):
 
 
 @pytest.mark.parametrize(("expression", "large", "depends"), [
-    ("nn.Linear(d_model, 4)", True, ("d_model",)),
+    ("nn.Linear(d_model, 4)", False, ("d_model",)),
+    ("nn.Linear(d_model, d_model)", True, ("d_model",)),
     ("nn.LayerNorm(dim)", False, ("dim",)),
-    ("nn.LazyLinear(10)", True, ()),
     ("AutoModel.from_pretrained('gpt2')", True, ()),
     ("nn.Parameter(torch.randn(n, m))", True, ("n", "m")),
     ("nn.Parameter(torch.zeros(n))", False, ("n",)),
-    ("nn.ModuleList([nn.Linear(4, 4) for _ in range(depth)])", True, ("depth",)),
+    ("nn.ModuleList([nn.Linear(4, 4) for _ in range(depth)])", False, ("depth",)),
+    ("nn.ModuleList([nn.Linear(4, d) for _ in range(depth)])", True, ("d", "depth")),
 ])
 def test_unknown_sizes_are_classified(expression, large, depends):
     size = _estimate(expression)

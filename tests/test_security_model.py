@@ -65,7 +65,7 @@ _BOMBS = {
     "str-repetition": 'nn.Linear(2, "x" * 4 * 10**8)',
     "str-repetition-reported": 'nn.Linear(2, "x" * 3 * 10**9)',
     "bytes-repetition": 'nn.Linear(2, b"x" * 4 * 10**8)',
-    "list-repetition": "nn.Linear(2, [0] * 5 * 10**7)",
+    "list-repetition": "nn.Linear(2, [0, 1] * 5 * 10**7)",
     "tuple-repetition": "nn.Linear(2, (0,) * 5 * 10**7)",
     "printf-width": 'nn.Linear(2, "%0400000000d" % 0)',
     "power-tower": "nn.Linear(2, 10 ** 10 ** 10)",
@@ -76,6 +76,10 @@ _BOMBS = {
     "shape-product": "nn.Conv3d(2, 2, (2 ** 1000, 2 ** 1000, 2 ** 1000))",
     "comprehension-count": "nn.ModuleList([nn.Linear(4, 4) for _ in range(2 ** 100000)])",
     "stack-count": "nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 2 ** 100000)",
+}
+# Not numbers: unknown, and not presumed large (nothing multiplies), so nothing to report; still never built.
+_NOT_NUMBERS = {
+    "list-times-one": "nn.Linear(2, [0] * 5 * 10**7)",  # `[x] * n` repeats one object: [0]
     "stack-count-not-a-number": 'nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), "six")',
 }
 
@@ -85,6 +89,13 @@ def test_huge_constant_values_are_unknown_not_built(tmp_path, expression):
     code, stdout, stderr, peak = _lint(_project(tmp_path, _module(f"self.layer = {expression}")))
     _assert_clean(code, stdout, stderr, peak)
     assert code == 1 and "FI001" in stdout and "size unknown" in stdout, stdout + stderr
+
+
+@pytest.mark.parametrize("expression", _NOT_NUMBERS.values(), ids=_NOT_NUMBERS.keys())
+def test_non_numbers_are_unknown_not_built(tmp_path, expression):
+    code, stdout, stderr, peak = _lint(_project(tmp_path, _module(f"self.layer = {expression}")))
+    _assert_clean(code, stdout, stderr, peak)
+    assert code == 0, stdout + stderr
 
 
 def test_loop_count_too_large_is_unknown(tmp_path):
@@ -225,7 +236,7 @@ def test_deep_file_read_back_from_the_cache_deep_in_the_estimator(tmp_path):
 def test_nested_loops_over_unknown_iterables_are_interpreted_once(tmp_path):
     """Each `for` over an unknown iterable interpreted its body twice: 2**30 times for 30 nested loops."""
     loops = [f"{'    ' * i}for a{i} in self.items:" for i in range(30)]
-    module = _module("self.items = []", "self.layers = nn.ModuleList()", *loops,
+    module = _module("self.items = load_items()", "self.layers = nn.ModuleList()", *loops,
                      "    " * 30 + "self.layers.append(nn.Linear(4096, 4096))")
     code, stdout, stderr, peak = _lint(_project(tmp_path, module))
     _assert_clean(code, stdout, stderr, peak)

@@ -1,0 +1,57 @@
+"""The statements that run before a statement of a function, for the values of its local variables.
+
+`config = Config(n_embd=64)` then `GPT(config).to(device)`: the estimator sizes the build with `config` bound.
+Only straight-line code is followed: the owner's body, into the `with` blocks and the `if` branch that hold
+the statement. A loop, `try` or other compound statement before it (or holding it) only makes the names it
+binds unknown, since which of its assignments ran is not known.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+from fastinit_lint.cst_children import descendants
+from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.rule import Context
+
+
+def preceding_statements(context: Context, owner: cst.FunctionDef | cst.Module, node: cst.CSTNode) -> list[tuple[ast.stmt, bool]]:
+    """(statement, ran straight) pairs in execution order up to `node`: with ran straight, an assignment's value
+    is known; without, only the names it binds are (they become unknown)."""
+    body = owner.body if isinstance(owner, cst.Module) else _statements(owner.body)
+    found: list[tuple[ast.stmt, bool]] = []
+    while True:
+        position = next((i for i, s in enumerate(body) if s is node or _holds(s, node)), None)
+        if position is None:
+            return []  # not found: nothing is known about what ran before it
+        for statement in body[:position]:
+            found.extend((tree, True) for tree in _ast(context, statement))
+        holder = body[position]
+        if isinstance(holder, cst.With):
+            body = _statements(holder.body)
+        elif isinstance(holder, cst.If):
+            branch = holder.body if _holds(holder.body, node) else holder.orelse
+            body = [branch] if isinstance(branch, cst.If) else _statements(branch.body if isinstance(branch, cst.Else) else branch)
+        else:
+            found.extend((tree, False) for tree in _ast(context, holder))
+            return found
+
+
+def _statements(block: cst.BaseSuite) -> list[cst.CSTNode]:
+    return list(block.body) if isinstance(block, cst.IndentedBlock) else []
+
+
+def _holds(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
+    return any(d is node for d in descendants(tree))
+
+
+def _ast(context: Context, statement: cst.CSTNode) -> list[ast.stmt]:
+    """The statement as `ast`, parsed once per file and statement."""
+    key = ("preceding-ast", id(statement))
+    if key not in context.memo:
+        try:
+            context.memo[key] = ast.parse(textwrap.dedent(context.code(statement))).body
+        except (SyntaxError, RecursionError, ValueError):
+            context.memo[key] = []
+    return context.memo[key]
