@@ -9,6 +9,7 @@ from typing import Sequence
 from .lazy_libcst import cst
 
 from .config import Settings
+from .cst_children import child_nodes
 from .diagnostics import SAFE, FileError, FileResult, Finding, Fix, Location
 from .facts import FileFacts
 from .fixes import apply_changes, edit_between
@@ -77,33 +78,28 @@ class _ScopeTracker:
 
 
 # Rules that only visit these nodes are run by walking statements, never expressions: on large files that is
-# most of the LibCST cost (a full traversal rebuilds every node).
+# most of the LibCST cost (a full traversal rebuilds every node). They always are, whatever other rules are
+# enabled, so a rule finds the same alone as with others.
 _STATEMENT_LEVEL = frozenset(f"{kind}_{node}" for kind in ("visit", "leave") for node in ("Module", "ClassDef", "FunctionDef"))
 
 
-def _statement_children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    children: list[cst.CSTNode] = []
-    for name in ("body", "orelse", "handlers", "finalbody"):
-        value = getattr(node, name, None)
-        if value is None:
-            continue
-        if isinstance(value, (cst.IndentedBlock, cst.SimpleStatementSuite)):
-            value = value.body
-        if isinstance(value, cst.CSTNode):
-            children.append(value)
-        elif isinstance(value, (list, tuple)):
-            children.extend(v for v in value if isinstance(v, cst.BaseCompoundStatement | cst.Else | cst.ExceptHandler
-                                                         | cst.ExceptStarHandler | cst.Finally))
-    return children
+def _holds_statements(node: cst.CSTNode) -> bool:
+    """Nodes that can contain a `def` or `class` (compound statements and their blocks, `match` cases
+    included): everything else is an expression or a simple statement, where no definition can be."""
+    return isinstance(node, (cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler,
+                             cst.ExceptStarHandler, cst.Finally, cst.MatchCase))
 
 
-def _walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker") -> None:
+def walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker") -> None:
+    """Calls `methods` (`visit_X`/`leave_X` -> callables) on every Module/ClassDef/FunctionDef under `node`, in
+    the order and with the scopes a full LibCST traversal would, descending only through statements."""
     tracker.enter(node)
     kind = type(node).__name__
     for visit in methods.get(f"visit_{kind}", ()):
         visit(node)
-    for child in _statement_children(node):
-        _walk_statements(child, methods, tracker)
+    for child in child_nodes(node):
+        if _holds_statements(child):
+            walk_statements(child, methods, tracker)
     for leave in methods.get(f"leave_{kind}", ()):
         leave(node)
     tracker.leave(node)
@@ -111,15 +107,19 @@ def _walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker")
 
 def _run(rules: Sequence[type[Rule]], context: Context) -> None:
     tracker = _ScopeTracker(context)
-    instances = [rule(context) for rule in rules]
-    methods: dict[str, list] = {}
-    for instance in instances:
-        for name in instance.visitor_names():
-            methods.setdefault(name, []).append(getattr(instance, name))
-    if set(methods) <= _STATEMENT_LEVEL:
-        _walk_statements(context.module, methods, tracker)
-    else:
-        cst.visit_batched(context.module, instances, before_visit=tracker.enter, after_leave=tracker.leave)
+    by_statements: dict[str, list] = {}
+    traversed = []
+    for rule in rules:
+        instance = rule(context)
+        if set(instance.visitor_names()) <= _STATEMENT_LEVEL:
+            for name in instance.visitor_names():
+                by_statements.setdefault(name, []).append(getattr(instance, name))
+        else:
+            traversed.append(instance)
+    if by_statements:
+        walk_statements(context.module, by_statements, tracker)
+    if traversed:
+        cst.visit_batched(context.module, traversed, before_visit=tracker.enter, after_leave=tracker.leave)
 
 
 def _run_isolated(filename: str, rules: Sequence[type[Rule]], context: Context) -> list[FileError]:
