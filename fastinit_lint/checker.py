@@ -10,15 +10,15 @@ from .lazy_libcst import cst
 
 from .config import Settings
 from .cst_children import child_nodes
-from .diagnostics import SAFE, FileError, FileResult, Finding, Fix, Location
+from .diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
 from .facts import FileFacts
-from .fixes import apply_changes, edit_between
+from .fixes import apply_changes, edit_between, text_location
 from .index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
 from .names import collect_names, has_lone_cr
 from .positions import positions as node_positions
-from .rule import Context, Report, Rule
-from .suppressions import Suppressions, UnusedSuppression
+from .rule import Context, Report, Rule, TextReport
+from .suppressions import Suppressions, UnusedSuppression, comment_suppresses
 
 MAX_FIX_PASSES = 10
 # Measured peak memory of a LibCST parse per byte of source: 200-440 on torch's largest files, up to ~2,300 on
@@ -277,6 +277,37 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
     if options.report_unused_suppressions and UnusedSuppression.code in enabled:
         result.findings.extend(_unused(filename, suppressions, enabled))
     result.errors = list(dict.fromkeys(result.errors))  # a crashing rule crashes again on every fix pass
+    return result
+
+
+def check_yaml_text(filename: str, text: str, facts: FileFacts, rules: Sequence[type[Rule]],
+                    options: CheckOptions) -> FileResult:
+    """Phase 2 for a LightningCLI YAML config: rules report spans of its text; a fix replaces exactly its span,
+    so comments, quoting and layout elsewhere are kept byte for byte."""
+    result = FileResult(filename)
+    fixes: list[tuple[TextReport, Finding]] = []
+    for rule in rules:
+        for report in rule.check_yaml(text, facts):
+            line_end = text.find("\n", report.end)
+            after = text[report.end:line_end if line_end != -1 else len(text)].strip()  # a comment, or nothing
+            if after.startswith("#") and comment_suppresses(after, rule.code):
+                continue
+            fix = None
+            if report.replacement is not None:
+                edit = Edit(report.replacement, text_location(text, report.start), text_location(text, report.end))
+                fix = Fix(SAFE, report.fix_message, (edit,))
+            finding = Finding(rule.code, rule.name, report.message, filename, text_location(text, report.start),
+                              text_location(text, report.end), fix)
+            if options.fix and options.applies(fix):
+                fixes.append((report, finding))
+            else:
+                result.findings.append(finding)
+    if fixes:
+        fixed = text
+        for report, _ in sorted(fixes, key=lambda pair: pair[0].start, reverse=True):
+            fixed = fixed[:report.start] + report.replacement + fixed[report.end:]
+        result.fixed = [finding for _, finding in fixes]
+        result.original, result.fixed_source = text, fixed
     return result
 
 
