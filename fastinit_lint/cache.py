@@ -34,9 +34,10 @@ from . import __version__
 # tables became partial, facts gained statement lines, FI012 stopped reporting twice; 3: facts stored as
 # blobs beside their file name; 4: source segments split lines as Python does, lone-CR positions, FI013's
 # gate; 5: entries carry a facts summary for the lazy index; 6: entries carry when they were verified; 7: facts
-# hold the training graph's calls, model factories and hook loads), so an older cache of the same version is
-# rebuilt instead of trusted.
-_MAGIC = ("fastinit-lint-cache", __version__, 7)
+# hold the training graph's calls, model factories and hook loads; 8: FI007's gate sees casts among mode calls
+# and in conditional expressions, classes local to functions are indexed), so an older cache of the same
+# version is rebuilt instead of trusted.
+_MAGIC = ("fastinit-lint-cache", __version__, 8)
 
 _KEY_SIZE = 32
 _MAC_SIZE = 32  # SHA-256

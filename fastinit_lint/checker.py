@@ -9,7 +9,7 @@ from typing import Sequence
 from .lazy_libcst import cst
 
 from .config import Settings
-from .cst_children import child_nodes
+from .cst_children import child_nodes, holds_statements
 from .diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
 from .facts import FileFacts
 from .fixes import apply_changes, edit_between, text_location
@@ -83,13 +83,6 @@ class _ScopeTracker:
 _STATEMENT_LEVEL = frozenset(f"{kind}_{node}" for kind in ("visit", "leave") for node in ("Module", "ClassDef", "FunctionDef"))
 
 
-def _holds_statements(node: cst.CSTNode) -> bool:
-    """Nodes that can contain a `def` or `class` (compound statements and their blocks, `match` cases
-    included): everything else is an expression or a simple statement, where no definition can be."""
-    return isinstance(node, (cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler,
-                             cst.ExceptStarHandler, cst.Finally, cst.MatchCase))
-
-
 def walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker") -> None:
     """Calls `methods` (`visit_X`/`leave_X` -> callables) on every Module/ClassDef/FunctionDef under `node`, in
     the order and with the scopes a full LibCST traversal would, descending only through statements."""
@@ -98,7 +91,7 @@ def walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker") 
     for visit in methods.get(f"visit_{kind}", ()):
         visit(node)
     for child in child_nodes(node):
-        if _holds_statements(child):
+        if holds_statements(child):
             walk_statements(child, methods, tracker)
     for leave in methods.get(f"leave_{kind}", ()):
         leave(node)

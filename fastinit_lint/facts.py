@@ -671,25 +671,29 @@ def _class_like_call(node: ast.AST) -> bool:
     return bool(name) and name.rsplit(".", 1)[-1][:1].isupper()
 
 
-def _cast_of(node: ast.AST) -> ast.AST | None:
-    """The receiver of `<receiver>.half()`-style casts, else None."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CAST_METHODS:
-        return node.func.value
-    return None
+def _cast_receiver(node: ast.AST) -> ast.AST | None:
+    """What a chain of calls that return their module and include a cast is called on (`x` in
+    `x.to(d).eval()`, `Cls(...)` in `Cls(...).eval().half()`), else None."""
+    cast = False
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SAME_MODEL:
+        cast = cast or node.func.attr in _CAST_METHODS
+        node = node.func.value
+        if cast and _class_like_call(node):
+            return node
+    return node if cast else None
 
 
 def _has_build_then_cast(body: list[ast.stmt]) -> bool:
-    """FI007's precise gate, on statements only: `Cls(...).half()` chains, or `x = Cls(...)` followed by
-    `x = x.to(...)` / `x.to(...)`. Recurses into compound statements and function bodies."""
+    """FI007's precise gate, on statements only: `Cls(...).half()` chains (also as a branch of a conditional
+    expression), or `x = Cls(...)` followed by `x = x.to(...)` / `x.to(...)`. Recurses into compound
+    statements and function bodies."""
     previous_built = None
     for stmt in body:
         value = stmt.value if isinstance(stmt, (ast.Assign, ast.Expr, ast.AnnAssign, ast.Return)) else None
-        receiver = value
-        while receiver is not None and _cast_of(receiver) is not None:
-            receiver = _cast_of(receiver)
-            if _class_like_call(receiver):
-                return True
-        cast_target = _cast_of(value) if value is not None else None
+        values = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+        if any(_class_like_call(_cast_receiver(v)) for v in values):
+            return True
+        cast_target = _cast_receiver(value) if value is not None else None
         if previous_built and isinstance(cast_target, ast.Name) and cast_target.id == previous_built:
             return True
         previous_built = None
