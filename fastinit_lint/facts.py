@@ -618,8 +618,12 @@ def _simple(value: ast.AST) -> bool:
     return isinstance(value, _SIMPLE_VALUES)
 
 
-def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines: _Lines) -> None:
-    """Classes at module level (also under if/try) and nested in classes; not those local to functions."""
+def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines: _Lines,
+                  nested_classes: list[int]) -> None:
+    """Classes at module level (also under if/try/with), nested in classes, and local to functions (test
+    modules define their models there), qualified by the enclosing scopes (`mod.test_fit.Model`) so two
+    functions' local classes of one name stay apart. Functions are entered only when they span one of the
+    sorted line numbers `nested_classes` (lines where an indented `class` statement may start)."""
     for node in body:
         if isinstance(node, ast.ClassDef):
             bases = tuple(tuple(sorted(facts.names.resolve_node(base, scope))) for base in node.bases)
@@ -638,11 +642,16 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
             facts.classes.append(ClassFact(node.name, qualname, Site(facts.filename, node.lineno), bases, methods,
                                            (*scope, ("class", node.name)), init_source, tuple(fields), owns,
                                            _hook_loads(node) if node.bases else ()))
-            _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines)
-        elif isinstance(node, (ast.If, ast.Try)) or type(node).__name__ == "TryStar":
-            for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),
-                          *(h.body for h in getattr(node, "handlers", []))):
-                _scan_classes(facts, block, scope, lines)
+            _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines, nested_classes)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if spans_marked_line(nested_classes, node):
+                _scan_classes(facts, node.body, (*scope, ("def", node.name)), lines, nested_classes)
+        elif spans_marked_line(nested_classes, node) or not scope:
+            for block in (getattr(node, "body", []), getattr(node, "orelse", []), getattr(node, "finalbody", []),
+                          *(h.body for h in getattr(node, "handlers", [])),
+                          *(c.body for c in getattr(node, "cases", []))):
+                if isinstance(block, list):
+                    _scan_classes(facts, block, scope, lines, nested_classes)
 
 
 _CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
@@ -774,24 +783,36 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     phase 2 rebuilds it whole for the files it checks."""
     module, is_package = module_name(path)
     marked = marked_lines(text, _RUNNER_OR_META_TEXT)
-    names = collect_names(tree, module, is_package, text=text, around=marked)
+    # The scopes around local classes get names too: their bases may be imported inside the function.
+    nested_classes = _indented_class_lines(text)
+    names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}))
     while marked:  # until no new alias appears: an alias can be bound on a line only an alias marks
         wider = sorted({*marked, *_word_lines(text, _runner_aliases(names))})
         if wider == marked:
             break
         marked = wider
-        names = collect_names(tree, module, is_package, text=text, around=marked)
+        names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}))
     facts = FileFacts(filename, module, names, path=os.path.abspath(path))
     facts.cast_hint = any(f".{m}(" in text for m in _CAST_METHODS) and _has_build_then_cast(tree.body)
     facts.statement_lines = tuple(
         min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) for node in tree.body)
     lines = _Lines(text)
-    _scan_classes(facts, tree.body, (), lines)
+    _scan_classes(facts, tree.body, (), lines, nested_classes)
     _scan_constants(facts, tree, lines)
     _scan_returns(facts, tree)
     if marked:
         _FactCollector(facts, marked, lines.lines).statements(tree.body)
     return facts
+
+
+_INDENTED_CLASS = re.compile(r"^[ \t]+class\b", re.MULTILINE)
+
+
+def _indented_class_lines(text: str) -> list[int]:
+    """Sorted numbers (as `ast` counts lines) of the lines starting with an indented `class`: where a class
+    local to a function can be defined. (A class after `;` or on a continued line is not found: rare.)"""
+    text = ast_line_text(text)
+    return lines_of(text, [match.start() for match in _INDENTED_CLASS.finditer(text)])
 
 
 def _word_lines(text: str, words: set[str]) -> list[int]:

@@ -9,7 +9,7 @@ from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._lightning import analyse_method, file_has_lightning_module, is_docstring, lightning_class, method
+from ._lightning import analyse_method, file_has_lightning_module, is_docstring, lightning_class, local_runs, method
 
 
 def _is_guard(statement: cst.BaseStatement, context) -> bool:
@@ -51,7 +51,9 @@ class ConfigureModelNotIdempotent(Rule):
     assigning layers itself; one level deep). A block under an `if` that tests what the hook itself sets
     (`if self.model is None:`, `if not hasattr(self, "model"):`, a flag) is a guard too; an `if` on
     configuration (`self.hparams.pretrained`) is not. Hooks that only wrap existing modules (`fully_shard`,
-    `parallelize_module`, `torch.compile`) are not flagged.
+    `parallelize_module`, `torch.compile`) are not flagged, nor is a class local to a function (a test's
+    model) when that function runs its instances through exactly one `fit`/`validate`/`test`/`predict` and
+    never `load_from_checkpoint`: the hook then runs once.
 
     ## Why it matters
     Lightning calls `configure_model` on every `fit`, `validate`, `test` and `predict` in the same process
@@ -293,6 +295,90 @@ class ConfigureModelNotIdempotent(Rule):
                     else:
                         self.encoder = nn.Linear(8, 8)
             """),
+        # Classes local to test functions are checked too, each under its own function (two `Model`s here).
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            def test_guarded():
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        if hasattr(self, "layer"):
+                            return
+                        self.layer = nn.Linear(2, 2)
+
+            def test_unguarded():
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        self.layer = nn.Linear(2, 2)
+            """,
+            rows=(13,),
+            fixed="""
+            import lightning as L
+            from torch import nn
+
+            def test_guarded():
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        if hasattr(self, "layer"):
+                            return
+                        self.layer = nn.Linear(2, 2)
+
+            def test_unguarded():
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        if getattr(self, "layer", None) is not None:
+                            return
+                        self.layer = nn.Linear(2, 2)
+            """),
+        # A test's own model that the test runs once, and one it runs twice.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            def test_dtype(tmp_path):
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        self.layer = nn.Linear(2, 2)
+
+                trainer = L.Trainer(default_root_dir=tmp_path)
+                trainer.test(Model())
+
+            def test_resume(tmp_path):
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        self.layer = nn.Linear(2, 2)
+
+                trainer = L.Trainer(default_root_dir=tmp_path)
+                model = Model()
+                trainer.fit(model)
+                trainer.validate(model)
+            """,
+            rows=(14,), message_contains=("`self.layer`",),
+            fixed="""
+            import lightning as L
+            from torch import nn
+
+            def test_dtype(tmp_path):
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        self.layer = nn.Linear(2, 2)
+
+                trainer = L.Trainer(default_root_dir=tmp_path)
+                trainer.test(Model())
+
+            def test_resume(tmp_path):
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        if getattr(self, "layer", None) is not None:
+                            return
+                        self.layer = nn.Linear(2, 2)
+
+                trainer = L.Trainer(default_root_dir=tmp_path)
+                model = Model()
+                trainer.fit(model)
+                trainer.validate(model)
+            """),
         # Through a helper method of the class: one that returns the model, one that assigns layers itself.
         Invalid("""
             import lightning as L
@@ -355,13 +441,31 @@ class ConfigureModelNotIdempotent(Rule):
     def relevant(cls, facts, index, settings) -> bool:
         return file_has_lightning_module(facts, index)
 
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._functions: list[cst.FunctionDef] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.append(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.pop()
+
+    def _runs_once(self, qualname: str) -> bool:
+        """A class local to a function (a test's model) whose every run that function shows: exactly one
+        `trainer.fit/validate/test/predict` of its instances and no `load_from_checkpoint`. The hook then runs
+        once, so nothing trained can be replaced."""
+        runs = local_runs(self.context, qualname)
+        return runs is not None and len([t for t in runs if t.call in _RUNS_HOOK]) == 1 \
+            and "load_from_checkpoint" not in self.context.code(self._functions[-1])
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
         hook = method(node, "configure_model")
         if lightning_class(context) is None or hook is None or not isinstance(hook.body, cst.IndentedBlock):
             return
         build = _first_unguarded_build(context, node, hook)
-        if build is None:
+        if build is None or self._runs_once(lightning_class(context)):
             return
         attr, where, conditional = build
         init = method(node, "__init__")
@@ -387,6 +491,7 @@ class ConfigureModelNotIdempotent(Rule):
                                            f"Return early when `self.{attr}` already exists", unsafe=conditional))
 
 
+_RUNS_HOOK = frozenset({"fit", "validate", "test", "predict"})  # the Trainer calls that call `configure_model`
 # Compound statements whose blocks may not run (or run more than once): a build inside is conditional. (A
 # `try` body runs, its handlers and `else` may not; a `with` body runs.)
 _CONDITIONAL = (cst.If, cst.For, cst.While, cst.Match)
