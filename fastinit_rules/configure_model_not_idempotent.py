@@ -295,43 +295,8 @@ class ConfigureModelNotIdempotent(Rule):
                     else:
                         self.encoder = nn.Linear(8, 8)
             """),
-        # Classes local to test functions are checked too, each under its own function (two `Model`s here).
-        Invalid("""
-            import lightning as L
-            from torch import nn
-
-            def test_guarded():
-                class Model(L.LightningModule):
-                    def configure_model(self):
-                        if hasattr(self, "layer"):
-                            return
-                        self.layer = nn.Linear(2, 2)
-
-            def test_unguarded():
-                class Model(L.LightningModule):
-                    def configure_model(self):
-                        self.layer = nn.Linear(2, 2)
-            """,
-            rows=(13,),
-            fixed="""
-            import lightning as L
-            from torch import nn
-
-            def test_guarded():
-                class Model(L.LightningModule):
-                    def configure_model(self):
-                        if hasattr(self, "layer"):
-                            return
-                        self.layer = nn.Linear(2, 2)
-
-            def test_unguarded():
-                class Model(L.LightningModule):
-                    def configure_model(self):
-                        if getattr(self, "layer", None) is not None:
-                            return
-                        self.layer = nn.Linear(2, 2)
-            """),
-        # A test's own model that the test runs once, and one it runs twice.
+        # Classes local to test functions are checked, each under its own function (two `Model`s here): one
+        # the test runs once is left alone, one it fits and then validates is not.
         Invalid("""
             import lightning as L
             from torch import nn
