@@ -155,7 +155,8 @@ class AmbiguousPrecisionAlias(Rule):
 
 def alias_message(shown: str, explicit: str) -> str:
     return (f"{shown} is Lightning's legacy alias for \"{explicit}\": parameters stay float32 even inside "
-            f"`init_module()`; write \"{explicit}\" (or the \"-true\" flag if half-precision weights were intended)")
+            f"`init_module()`; write \"{explicit}\" (or the \"-true\" flag if half-precision weights were intended); "
+            f"Lightning warns that the alias \"is supported for historical reasons but its usage is discouraged\"")
 
 
 def _aliases(value: cst.BaseExpression, when: str) -> list[tuple[cst.BaseExpression, str, str]]:
