@@ -509,6 +509,9 @@ def _lines(context, body, written: set[str], conditional: bool = False, top: boo
                                           nested or not isinstance(child, cst.IndentedBlock), False)
 
 
+RETURNED = "__returned__"  # the name a helper's `return X` is analysed under
+
+
 def _returned_as_assignment(line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
     """`return X` as `__returned__ = X`, so the method analysis sees whether X is a module."""
     small = line.body[0]
@@ -516,8 +519,6 @@ def _returned_as_assignment(line: cst.SimpleStatementLine) -> cst.SimpleStatemen
         return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(RETURNED))], small.value)])
     return line
 
-
-RETURNED = "__returned__"
 
 
 def _builds(context, function: cst.FunctionDef, lines: list[tuple[cst.SimpleStatementLine, bool]]):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from fastinit_lint.cst_children import child_nodes, holds_statements
 from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
-
-from fastinit_lint.cst_children import child_nodes, holds_statements
 
 from ._flow import (Event, Flow, FlowRule, build_size, ensure_import, flow, literal, model_kind, root_call, small_enough,
                     wrap_in_with)
@@ -91,14 +90,15 @@ def _next_statements(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
 def _lines_outside_init_contexts(context, body) -> list[cst.SimpleStatementLine]:
     """Simple statements of a body, nested blocks included (not nested functions or classes), leaving out
     those under a `with` that already builds in place (`torch.device(...)`, any `init_module`)."""
-    found, pending = [], list(body)
+    found, pending = [], list(reversed(body))
     while pending:
-        statement = pending.pop(0)
+        statement = pending.pop()
         if isinstance(statement, cst.SimpleStatementLine):
             found.append(statement)
         elif not isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and not (isinstance(statement, cst.With) and any(
                 isinstance(item.item, cst.Call) and _builds_in_place(context, item.item) for item in statement.items)):
-            pending[:0] = [c for c in child_nodes(statement) if holds_statements(c) or isinstance(c, cst.SimpleStatementLine)]
+            pending.extend(reversed([c for c in child_nodes(statement)
+                                     if holds_statements(c) or isinstance(c, cst.SimpleStatementLine)]))
     return found
 
 
