@@ -14,6 +14,7 @@ import re
 import tokenize
 
 from .diagnostics import FileError, FileResult, Finding
+from .discovery import file_kind
 from .source import SourceError, digest_bytes, python_lines, read_source
 from .writer import WriteRefused, write_atomic
 
@@ -47,11 +48,12 @@ def _with_codes(line: str, codes: set[str]) -> str:
     return body.rstrip() + f"  # noqa: {', '.join(sorted(codes))}" + ending
 
 
-def with_noqa(text: str, findings: list[Finding]) -> tuple[str, int, list[FileError]]:
+def with_noqa(text: str, findings: list[Finding], python: bool = True) -> tuple[str, int, list[FileError]]:
     """`text` with a noqa for each finding (or unchanged if the result would not parse); how many lines
-    changed; errors for the findings that could get none."""
+    changed; errors for the findings that could get none. In YAML (`python` False) a finding's first line
+    ends after the scalar it is about, where a comment is always legal."""
     lines = python_lines(text)
-    allowed = _commentable_rows(text, lines)
+    allowed = _commentable_rows(text, lines) if python else set(range(1, len(lines) + 2))
     by_row: dict[int, set[str]] = {}
     errors = []
     for finding in findings:
@@ -67,8 +69,8 @@ def with_noqa(text: str, findings: list[Finding]) -> tuple[str, int, list[FileEr
         if updated != lines[row - 1]:
             lines[row - 1] = updated
             added += 1
-    if not added:
-        return text, 0, errors
+    if not added or not python:
+        return "".join(lines) if added else text, added, errors
     try:
         ast.parse("".join(lines))
     except SyntaxError as exc:
@@ -92,7 +94,7 @@ def add_noqa(files: list[FileResult]) -> tuple[int, list[FileError]]:
         if source.digest != _checked_digest(result):  # its findings' rows belong to other content
             errors.append(FileError(filename, "file changed on disk since it was checked; noqa not added"))
             continue
-        text, count, unplaced = with_noqa(source.text, result.findings)
+        text, count, unplaced = with_noqa(source.text, result.findings, file_kind(filename) != "yaml")
         errors.extend(unplaced)
         if not count:
             continue

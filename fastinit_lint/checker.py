@@ -9,15 +9,16 @@ from typing import Sequence
 from .lazy_libcst import cst
 
 from .config import Settings
-from .diagnostics import SAFE, FileError, FileResult, Finding, Fix, Location
+from .cst_children import child_nodes, holds_statements
+from .diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
 from .facts import FileFacts
-from .fixes import apply_changes, edit_between
+from .fixes import apply_changes, edit_between, text_location
 from .index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
 from .names import collect_names, has_lone_cr
 from .positions import positions as node_positions
-from .rule import Context, Report, Rule
-from .suppressions import Suppressions, UnusedSuppression
+from .rule import Context, Report, Rule, TextReport
+from .suppressions import Suppressions, UnusedSuppression, comment_suppresses
 
 MAX_FIX_PASSES = 10
 # Measured peak memory of a LibCST parse per byte of source: 200-440 on torch's largest files, up to ~2,300 on
@@ -78,33 +79,21 @@ class _ScopeTracker:
 
 
 # Rules that only visit these nodes are run by walking statements, never expressions: on large files that is
-# most of the LibCST cost (a full traversal rebuilds every node).
+# most of the LibCST cost (a full traversal rebuilds every node). They always are, whatever other rules are
+# enabled, so a rule finds the same alone as with others.
 _STATEMENT_LEVEL = frozenset(f"{kind}_{node}" for kind in ("visit", "leave") for node in ("Module", "ClassDef", "FunctionDef"))
 
 
-def _statement_children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    children: list[cst.CSTNode] = []
-    for name in ("body", "orelse", "handlers", "finalbody"):
-        value = getattr(node, name, None)
-        if value is None:
-            continue
-        if isinstance(value, (cst.IndentedBlock, cst.SimpleStatementSuite)):
-            value = value.body
-        if isinstance(value, cst.CSTNode):
-            children.append(value)
-        elif isinstance(value, (list, tuple)):
-            children.extend(v for v in value if isinstance(v, cst.BaseCompoundStatement | cst.Else | cst.ExceptHandler
-                                                         | cst.ExceptStarHandler | cst.Finally))
-    return children
-
-
-def _walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker") -> None:
+def walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker") -> None:
+    """Calls `methods` (`visit_X`/`leave_X` -> callables) on every Module/ClassDef/FunctionDef under `node`, in
+    the order and with the scopes a full LibCST traversal would, descending only through statements."""
     tracker.enter(node)
     kind = type(node).__name__
     for visit in methods.get(f"visit_{kind}", ()):
         visit(node)
-    for child in _statement_children(node):
-        _walk_statements(child, methods, tracker)
+    for child in child_nodes(node):
+        if holds_statements(child):
+            walk_statements(child, methods, tracker)
     for leave in methods.get(f"leave_{kind}", ()):
         leave(node)
     tracker.leave(node)
@@ -112,15 +101,19 @@ def _walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker")
 
 def _run(rules: Sequence[type[Rule]], context: Context) -> None:
     tracker = _ScopeTracker(context)
-    instances = [rule(context) for rule in rules]
-    methods: dict[str, list] = {}
-    for instance in instances:
-        for name in instance.visitor_names():
-            methods.setdefault(name, []).append(getattr(instance, name))
-    if set(methods) <= _STATEMENT_LEVEL:
-        _walk_statements(context.module, methods, tracker)
-    else:
-        cst.visit_batched(context.module, instances, before_visit=tracker.enter, after_leave=tracker.leave)
+    by_statements: dict[str, list] = {}
+    traversed = []
+    for rule in rules:
+        instance = rule(context)
+        if set(instance.visitor_names()) <= _STATEMENT_LEVEL:
+            for name in instance.visitor_names():
+                by_statements.setdefault(name, []).append(getattr(instance, name))
+        else:
+            traversed.append(instance)
+    if by_statements:
+        walk_statements(context.module, by_statements, tracker)
+    if traversed:
+        cst.visit_batched(context.module, traversed, before_visit=tracker.enter, after_leave=tracker.leave)
 
 
 def _run_isolated(filename: str, rules: Sequence[type[Rule]], context: Context) -> list[FileError]:
@@ -278,6 +271,37 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
     if options.report_unused_suppressions and UnusedSuppression.code in enabled:
         result.findings.extend(_unused(filename, suppressions, enabled))
     result.errors = list(dict.fromkeys(result.errors))  # a crashing rule crashes again on every fix pass
+    return result
+
+
+def check_yaml_text(filename: str, text: str, facts: FileFacts, rules: Sequence[type[Rule]],
+                    options: CheckOptions) -> FileResult:
+    """Phase 2 for a LightningCLI YAML config: rules report spans of its text; a fix replaces exactly its span,
+    so comments, quoting and layout elsewhere are kept byte for byte."""
+    result = FileResult(filename)
+    fixes: list[tuple[TextReport, Finding]] = []
+    for rule in rules:
+        for report in rule.check_yaml(text, facts):
+            line_end = text.find("\n", report.end)
+            after = text[report.end:line_end if line_end != -1 else len(text)].strip()  # a comment, or nothing
+            if after.startswith("#") and comment_suppresses(after, rule.code):
+                continue
+            fix = None
+            if report.replacement is not None:
+                edit = Edit(report.replacement, text_location(text, report.start), text_location(text, report.end))
+                fix = Fix(SAFE, report.fix_message, (edit,))
+            finding = Finding(rule.code, rule.name, report.message, filename, text_location(text, report.start),
+                              text_location(text, report.end), fix)
+            if options.fix and options.applies(fix):
+                fixes.append((report, finding))
+            else:
+                result.findings.append(finding)
+    if fixes:
+        fixed = text
+        for report, _ in sorted(fixes, key=lambda pair: pair[0].start, reverse=True):
+            fixed = fixed[:report.start] + report.replacement + fixed[report.end:]
+        result.fixed = [finding for _, finding in fixes]
+        result.original, result.fixed_source = text, fixed
     return result
 
 

@@ -63,3 +63,10 @@ def descendants(node: "cst.CSTNode", skip: tuple[type, ...] = ()) -> Iterator["c
             continue
         yield current
         stack.extend(reversed(list(child_nodes(current))))
+
+
+def holds_statements(node: "cst.CSTNode") -> bool:
+    """Nodes that can contain a `def` or `class` (compound statements and their blocks, `match` cases
+    included): everything else is an expression or a simple statement, where no definition can be."""
+    return isinstance(node, (cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler,
+                             cst.ExceptStarHandler, cst.Finally, cst.MatchCase))

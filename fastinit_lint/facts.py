@@ -670,8 +670,16 @@ def _simple(value: ast.AST) -> bool:
     return isinstance(value, _SIMPLE_VALUES)
 
 
-def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines: _Lines) -> None:
-    """Classes at module level (also under if/try) and nested in classes; not those local to functions."""
+_COMPOUND = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While, ast.Match,
+             *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+
+
+def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines: _Lines,
+                  nested_classes: list[int]) -> None:
+    """Classes at module level (also under if/try/with), nested in classes, and local to functions (test
+    modules define their models there), qualified by the enclosing scopes (`mod.test_fit.Model`) so two
+    functions' local classes of one name stay apart. Functions are entered only when they span one of the
+    sorted line numbers `nested_classes` (lines where an indented `class` statement may start)."""
     for node in body:
         if isinstance(node, ast.ClassDef):
             bases = tuple(tuple(sorted(facts.names.resolve_node(base, scope))) for base in node.bases)
@@ -691,11 +699,15 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
             facts.classes.append(ClassFact(node.name, qualname, Site(facts.filename, node.lineno), bases, methods,
                                            (*scope, ("class", node.name)), init_source, tuple(fields), owns,
                                            lines.block(post_init) if post_init is not None else None))
-            _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines)
-        elif isinstance(node, (ast.If, ast.Try)) or type(node).__name__ == "TryStar":
-            for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),
-                          *(h.body for h in getattr(node, "handlers", []))):
-                _scan_classes(facts, block, scope, lines)
+            _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines, nested_classes)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if spans_marked_line(nested_classes, node):
+                _scan_classes(facts, node.body, (*scope, ("def", node.name)), lines, nested_classes)
+        elif isinstance(node, _COMPOUND) and (not scope or spans_marked_line(nested_classes, node)):
+            for block in (node.body, getattr(node, "orelse", ()), getattr(node, "finalbody", ()),
+                          *(h.body for h in getattr(node, "handlers", ())), *(c.body for c in getattr(node, "cases", ()))):
+                if block:
+                    _scan_classes(facts, block, scope, lines, nested_classes)
 
 
 _CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
@@ -709,11 +721,16 @@ def _class_like_call(node: ast.AST) -> bool:
     return bool(name) and name.rsplit(".", 1)[-1][:1].isupper()
 
 
-def _cast_of(node: ast.AST) -> ast.AST | None:
-    """The receiver of `<receiver>.half()`-style casts, else None."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CAST_METHODS:
-        return node.func.value
-    return None
+def _cast_receiver(node: ast.AST) -> ast.AST | None:
+    """What a chain of calls that return their module and include a cast is called on (`x` in
+    `x.to(d).eval()`, `Cls(...)` in `Cls(...).eval().half()`), else None."""
+    cast = False
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SAME_MODEL:
+        cast = cast or node.func.attr in _CAST_METHODS
+        node = node.func.value
+        if cast and _class_like_call(node):
+            return node
+    return node if cast else None
 
 
 def _loader_call(node: ast.AST) -> bool:
@@ -721,18 +738,16 @@ def _loader_call(node: ast.AST) -> bool:
 
 
 def _has_build_then_cast(body: list[ast.stmt], builds=_class_like_call) -> bool:
-    """FI007's precise gate (FI016's with `builds=_loader_call`), on statements only: `Cls(...).half()` chains,
-    or `x = Cls(...)` followed by `x = x.to(...)` / `x.to(...)`. Recurses into compound statements and
-    function bodies."""
+    """FI007's precise gate (FI016's with `builds=_loader_call`), on statements only: `Cls(...).half()` chains
+    (also as a branch of a conditional expression), or `x = Cls(...)` followed by `x = x.to(...)` /
+    `x.to(...)`. Recurses into compound statements and function bodies."""
     previous_built = None
     for stmt in body:
         value = stmt.value if isinstance(stmt, (ast.Assign, ast.Expr, ast.AnnAssign, ast.Return)) else None
-        receiver = value
-        while receiver is not None and _cast_of(receiver) is not None:
-            receiver = _cast_of(receiver)
-            if builds(receiver):
-                return True
-        cast_target = _cast_of(value) if value is not None else None
+        values = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+        if any(builds(_cast_receiver(v)) for v in values):
+            return True
+        cast_target = _cast_receiver(value) if value is not None else None
         if previous_built and isinstance(cast_target, ast.Name) and cast_target.id == previous_built:
             return True
         previous_built = None
@@ -821,13 +836,15 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     phase 2 rebuilds it whole for the files it checks."""
     module, is_package = module_name(path)
     marked = marked_lines(text, _RUNNER_OR_META_TEXT)
-    names = collect_names(tree, module, is_package, text=text, around=marked)
+    # The scopes around local classes get names too: their bases may be imported inside the function.
+    nested_classes = _indented_class_lines(text)
+    names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}))
     while marked:  # until no new alias appears: an alias can be bound on a line only an alias marks
         wider = sorted({*marked, *_word_lines(text, _runner_aliases(names))})
         if wider == marked:
             break
         marked = wider
-        names = collect_names(tree, module, is_package, text=text, around=marked)
+        names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}))
     facts = FileFacts(filename, module, names, path=os.path.abspath(path))
     casts = any(f".{m}(" in text for m in _CAST_METHODS)
     facts.cast_hint = casts and _has_build_then_cast(tree.body)
@@ -835,13 +852,28 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     facts.statement_lines = tuple(
         min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) for node in tree.body)
     lines = _Lines(text)
-    _scan_classes(facts, tree.body, (), lines)
+    _scan_classes(facts, tree.body, (), lines, nested_classes)
     _scan_constants(facts, tree, lines)
     _scan_returns(facts, tree)
     facts.loaders = summarize_loads(facts, tree, text)
     if marked:
         _FactCollector(facts, marked, lines.lines).statements(tree.body)
     return facts
+
+
+def _indented_class_lines(text: str) -> list[int]:
+    """Sorted numbers (as `ast` counts lines) of the lines starting with an indented `class`: where a class
+    local to a function can be defined. (A class after `;` or on a continued line is not found: rare.)
+    `str.find` and a look back to the line start: a multiline regex costs as much as the rest of phase 1."""
+    text = ast_line_text(text)
+    offsets = []
+    start = text.find("class")
+    while start != -1:
+        line_start = text.rfind("\n", 0, start) + 1
+        if line_start < start and text[start + 5:start + 6] in (" ", "\t") and not text[line_start:start].strip(" \t"):
+            offsets.append(start)
+        start = text.find("class", start + 5)
+    return lines_of(text, offsets)
 
 
 def _word_lines(text: str, words: set[str]) -> list[int]:

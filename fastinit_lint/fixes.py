@@ -40,7 +40,8 @@ def apply_changes(module: cst.Module, plans: Iterable[Mapping[cst.CSTNode, Repla
     return module.visit(_applier_class()(changes)).code
 
 
-def _location(text: str, offset: int) -> Location:
+def text_location(text: str, offset: int) -> Location:
+    """The 1-based row and column of character `offset` in `text`."""
     row = text.count("\n", 0, offset) + 1
     return Location(row, offset - (text.rfind("\n", 0, offset) + 1) + 1)
 
@@ -55,4 +56,4 @@ def edit_between(old: str, new: str) -> Edit:
     while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
         end_old -= 1
         end_new -= 1
-    return Edit(new[start:end_new], _location(old, start), _location(old, end_old))
+    return Edit(new[start:end_new], text_location(old, start), text_location(old, end_old))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence
 
 from .cache import Cache
-from .checker import CheckOptions, check_text, gate
+from .checker import CheckOptions, check_text, check_yaml_text, gate
 from .config import Settings
 from .diagnostics import FileError, FileResult
 from .discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
@@ -207,6 +207,25 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     return result
 
 
+def _check_yaml(source: SourceFile, entry: IndexEntry, rules: list[type[Rule]], options: CheckOptions) -> FileResult:
+    """A YAML config is checked here, in this process (no LibCST); only those configuring a Trainer are read
+    again."""
+    if not entry.facts.runners:
+        return FileResult(source.display)
+    if "stdin" in _STATE and _STATE["stdin"][0] == source.display:
+        return check_yaml_text(source.display, _STATE["stdin"][1], entry.facts, rules, options)
+    try:
+        text_source = read_source(source.path, _STATE["settings"].max_file_bytes)
+    except SourceError as exc:
+        return FileResult(source.display, errors=[FileError(source.display, exc.message, exc.row, exc.column)])
+    if text_source.digest != entry.digest:
+        return FileResult(source.display, errors=[FileError(
+            source.display, "file changed on disk while being checked; skipped (run again)")])
+    result = check_yaml_text(source.display, text_source.text, entry.facts, rules, options)
+    result.encoding, result.digest = text_source.encoding, text_source.digest
+    return result
+
+
 def _size(source: SourceFile) -> int:
     try:
         return os.stat(source.path).st_size
@@ -305,7 +324,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     fresh = 0  # results not taken from the cache: the cache file needs rewriting
     for source in sources:
         entry = entries[source.display]
-        if not entry.has_facts or source.kind != "python":
+        if not entry.has_facts:
             continue
         codes = all_codes - ignores.codes_ignored(source, expand)
         keys[source.display] = key = (entry.digest, index_digest, codes, request.options)
@@ -314,7 +333,10 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
             results[source.display] = cached[1]
             continue
         fresh += 1
-        if gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index.get(), settings) \
+        if source.kind == "yaml":
+            results[source.display] = _check_yaml(source, entry, [r for r in request.rules if r.code in codes],
+                                                  request.options)
+        elif gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index.get(), settings) \
                 or (request.options.report_unused_suppressions and entry.has_directives):
             tasks.append((source, codes))
         else:

@@ -30,11 +30,13 @@ Replacement = Union["cst.CSTNode", "cst.RemovalSentinel", "cst.FlattenSentinel"]
 
 @dataclass(frozen=True)
 class Valid:
-    """Code the rule must accept. `files` adds other project files (e.g. a `train.py` with a Trainer)."""
+    """Code the rule must accept. `files` adds other project files (e.g. a `train.py` with a Trainer);
+    `snippet` names the file `code` is written to (a `.yaml` one for LightningCLI configs)."""
 
     code: str
     files: Mapping[str, str] = field(default_factory=dict)
     settings: Mapping[str, object] = field(default_factory=dict)
+    snippet: str = "snippet.py"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Invalid:
     message_contains: tuple[str, ...] = ()
     files: Mapping[str, str] = field(default_factory=dict)
     settings: Mapping[str, object] = field(default_factory=dict)
+    snippet: str = "snippet.py"
 
 
 class FixPlan:
@@ -68,6 +71,18 @@ class FixPlan:
     @functools.cached_property
     def changes(self) -> Mapping[cst.CSTNode, Replacement]:
         return self._changes() if callable(self._changes) else self._changes
+
+
+@dataclass(frozen=True)
+class TextReport:
+    """A finding in a file that has no syntax tree (a LightningCLI YAML config): the character span it is
+    about, and the text that replaces exactly that span when fixed (None: no fix)."""
+
+    start: int
+    end: int
+    message: str
+    replacement: str | None = None
+    fix_message: str = ""
 
 
 @dataclass
@@ -160,6 +175,11 @@ class Rule:
     def relevant(cls, facts: "FileFacts", index: "ProjectIndex", settings: "Settings") -> bool:
         """Cheap phase-1 gate: False means this file cannot hold a finding, so it is not parsed for us."""
         return True
+
+    @classmethod
+    def check_yaml(cls, text: str, facts: "FileFacts") -> list[TextReport]:
+        """Findings in a LightningCLI YAML config, from its phase-1 facts and text (no LibCST)."""
+        return []
 
     def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None) -> None:
         self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement))

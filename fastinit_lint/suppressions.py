@@ -102,6 +102,13 @@ def parse_directives(text: str) -> list[Directive]:
     return directives
 
 
+def comment_suppresses(comment: str, code: str) -> bool:
+    """Whether a line comment (`# noqa: FI012`, `# fastinit: ignore[FI012]`, bare `# noqa`) silences `code`:
+    for files we read without `tokenize` (YAML), where the caller finds the comment."""
+    return any(codes is None or code in codes for pattern in (_LINE_IGNORE, _LINE_NOQA)
+               for codes in (_codes(m["codes"]) for m in pattern.finditer(comment)))
+
+
 class Suppressions:
     def __init__(self, text: str) -> None:
         self.directives = parse_directives(text)

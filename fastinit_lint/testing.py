@@ -29,16 +29,16 @@ def _dedent(code: str) -> str:
 
 
 def lint_snippet(rule: type[Rule], code: str, files: dict | None = None, settings: dict | None = None,
-                 fix: bool = False, unsafe: bool = False) -> FileResult:
+                 fix: bool = False, unsafe: bool = False, snippet: str = SNIPPET) -> FileResult:
     registry = Registry([rule])
     with tempfile.TemporaryDirectory() as root:
         with open(os.path.join(root, "pyproject.toml"), "w") as handle:
             handle.write("[tool.fastinit-lint]\n")
-        for name, content in {SNIPPET: code, **(files or {})}.items():
+        for name, content in {snippet: code, **(files or {})}.items():
             path = os.path.join(root, name)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as handle:
-                handle.write(_dedent(content) if name != SNIPPET else content)
+                handle.write(_dedent(content) if name != snippet else content)
         overrides = parse_table(dict(settings or {}), "example settings")
         resolved = load_settings(root, None, overrides)
         cwd = os.getcwd()
@@ -51,18 +51,19 @@ def lint_snippet(rule: type[Rule], code: str, files: dict | None = None, setting
             os.chdir(cwd)
     if result.errors:
         raise AssertionError("file errors: " + "; ".join(e.line() for e in result.errors))
-    return next((r for r in result.files if r.filename == SNIPPET), FileResult(SNIPPET))
+    return next((r for r in result.files if r.filename == snippet), FileResult(snippet))
 
 
 def check_valid(rule: type[Rule], example: Valid) -> None:
-    found = lint_snippet(rule, _dedent(example.code), dict(example.files), dict(example.settings)).findings
+    found = lint_snippet(rule, _dedent(example.code), dict(example.files), dict(example.settings),
+                         snippet=example.snippet).findings
     assert not found, f"{rule.code} fired on VALID code:\n{_dedent(example.code)}\n" + "\n".join(
         f"  {f.location.row}:{f.location.column} {f.message}" for f in found)
 
 
 def check_invalid(rule: type[Rule], example: Invalid) -> None:
     code = _dedent(example.code)
-    found = lint_snippet(rule, code, dict(example.files), dict(example.settings)).findings
+    found = lint_snippet(rule, code, dict(example.files), dict(example.settings), snippet=example.snippet).findings
     rows = tuple(sorted(f.location.row for f in found))
     assert rows == tuple(sorted(example.rows)), f"{rule.code}: expected findings on rows {example.rows}, got {rows}:\n{code}\n" + "\n".join(
         f"  {f.location.row}: {f.message}" for f in found)
@@ -75,12 +76,14 @@ def check_invalid(rule: type[Rule], example: Invalid) -> None:
     assert fixes, f"{rule.code}: example expects a fix but none was offered"
     assert all((fx.applicability == UNSAFE) == example.unsafe for fx in fixes), \
         f"{rule.code}: fix applicability {[fx.applicability for fx in fixes]} but example says unsafe={example.unsafe}"
-    fixed = lint_snippet(rule, code, dict(example.files), dict(example.settings), fix=True, unsafe=example.unsafe)
+    fixed = lint_snippet(rule, code, dict(example.files), dict(example.settings), fix=True, unsafe=example.unsafe,
+                         snippet=example.snippet)
     produced = fixed.fixed_source if fixed.fixed_source is not None else code
     expected = _dedent(example.fixed)
     assert produced == expected, f"{rule.code}: fixed code differs.\n--- expected\n{expected}\n--- produced\n{produced}"
-    ast.parse(produced)
-    again = lint_snippet(rule, produced, dict(example.files), dict(example.settings)).findings
+    if example.snippet.endswith(".py"):
+        ast.parse(produced)
+    again = lint_snippet(rule, produced, dict(example.files), dict(example.settings), snippet=example.snippet).findings
     unfixable = [f for f in found if f.fix is None]
     assert len(again) == len(unfixable) and not any(f.fix for f in again), \
         f"{rule.code}: the fixed code is still flagged: {[f.message for f in again]}"

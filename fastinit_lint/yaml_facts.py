@@ -111,3 +111,16 @@ def yaml_facts(filename: str, text: str) -> FileFacts:
         facts.trains.append(TrainFact("class_path", None, (), Site(filename, class_path.start_mark.line + 1),
                                       (class_path.value,)))
     return facts
+
+
+def trainer_precision(text: str) -> yaml.ScalarNode | None:
+    """The scalar of `trainer: precision:`, with its marks (where its text starts and ends), for rules that
+    report and fix the value in place; None when there is none. Only files whose facts show such a value are
+    asked, so composing again here costs nothing on files that do not hold one."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    trainer = _mapping(root).get("trainer") if root is not None else None
+    precision = _mapping(trainer).get("precision") if trainer is not None else None
+    return precision if isinstance(precision, yaml.ScalarNode) else None

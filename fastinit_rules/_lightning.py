@@ -21,6 +21,16 @@ def lightning_class(context: Context) -> str | None:
     return qualname if qualname and context.index.is_lightning_module(qualname) else None
 
 
+def local_runs(context: Context, qualname: str) -> list | None:
+    """For a class local to a function (a test's own model), the runner calls that function makes on its
+    instances (phase-1 TrainFacts: `trainer.fit(model)`, ...); None for any other class, whose runs may be
+    anywhere. The visit must be at the class (`context.scope` ends with it)."""
+    outer = context.scope[:-1]
+    if not outer or outer[-1][0] != "def":
+        return None
+    return [t for t in context.facts.trains if t.scope == outer and qualname in t.targets]
+
+
 def file_has_lightning_module(facts, index, defining: str | None = None) -> bool:
     """Whether the file defines a LightningModule (that itself defines the method `defining`, if given)."""
     return any((defining is None or defining in cls.methods) and index.is_lightning_module(cls.qualname)

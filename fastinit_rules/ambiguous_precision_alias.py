@@ -6,7 +6,7 @@ from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES
 from fastinit_lint.lightning_facts import LEGACY_MIXED
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.rule import Invalid, Rule, TextReport, Valid, fix
 
 from ._flow import keyword, literal, own_calls
 
@@ -16,7 +16,10 @@ class AmbiguousPrecisionAlias(Rule):
 
     ## What it flags
     The `precision` argument of a `Trainer` or `Fabric` (any of `lightning`, `lightning.pytorch`,
-    `pytorch_lightning`, `lightning.fabric`, `lightning_fabric`) given as `16`, `"16"` or `"bf16"`.
+    `pytorch_lightning`, `lightning.fabric`, `lightning_fabric`) given as `16`, `"16"` or `"bf16"`, also as a
+    branch of a conditional expression (`32 if args.fp32 else 16`: reported at that branch); and
+    `trainer: precision:` in a LightningCLI YAML config (`precision: 16`, `bf16`), reported in the YAML file
+    at the value.
 
     ## Why it matters
     Lightning's connector (`fabric/connector.py`) maps `16`/`"16"` to `"16-mixed"` and `"bf16"` to
@@ -36,7 +39,10 @@ class AmbiguousPrecisionAlias(Rule):
     ```
 
     ## Fix
-    Replaces the alias with its explicit meaning (`"16-mixed"` / `"bf16-mixed"`).
+    Replaces the alias with its explicit meaning (`"16-mixed"` / `"bf16-mixed"`): the whole value, or only
+    the branch of a conditional expression that gives it. In YAML only the value's own text changes
+    (`16` -> `16-mixed`, `'bf16'` -> `'bf16-mixed'`), so comments, quoting and layout are kept. YAML
+    configs take no `# noqa` comments: exclude one with `per-file-ignores`.
 
     ## Fix safety
     Safe: Lightning resolves the alias to exactly that value.
@@ -51,6 +57,9 @@ class AmbiguousPrecisionAlias(Rule):
         Valid("import lightning as L\nL.Trainer(precision='bf16-mixed')\n"),
         Valid("import lightning as L\nL.Fabric(precision='16-true')\n"),
         Valid("class Trainer:\n    def __init__(self, precision):\n        pass\nTrainer(precision=16)\n"),
+        Valid("import lightning as L\ndef main(args):\n    L.Trainer(precision=32 if args.fp32 else \"bf16-mixed\")\n"),
+        Valid("trainer:\n  precision: bf16-true\nmodel:\n  precision: 16  # the model's own argument\n",
+              snippet="config.yaml"),
     ]
     INVALID = [
         Invalid("import lightning as L\ntrainer = L.Trainer(max_epochs=1, precision=16)\n", rows=(2,),
@@ -63,12 +72,64 @@ class AmbiguousPrecisionAlias(Rule):
         # Inside a function: reported once (the module-level pass does not descend into `def`s).
         Invalid("import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision=16)\n", rows=(4,),
                 fixed="import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision=\"16-mixed\")\n"),
+        # A LightningCLI config: reported and fixed in the YAML, at the value (its quotes and the comments kept).
+        Invalid("""
+            # fit with: python main.py fit --config config.yaml
+            trainer:
+              precision: 16  # memory
+              strategy: auto
+            model:
+              dim: 64
+            """, rows=(3,), snippet="config.yaml", message_contains=("`precision: 16`", '"16-mixed"'),
+            fixed="""
+            # fit with: python main.py fit --config config.yaml
+            trainer:
+              precision: 16-mixed  # memory
+              strategy: auto
+            model:
+              dim: 64
+            """),
+        Invalid("trainer:\n  precision: 'bf16'\n", rows=(2,), snippet="config.yml",
+                fixed="trainer:\n  precision: 'bf16-mixed'\n"),
+        # One branch of a conditional expression: reported at that branch, which alone the fix rewrites.
+        Invalid("""
+            import lightning as L
+
+            def main(args):
+                trainer = L.Trainer(
+                    precision=32 if args.fp32 else 16,
+                )
+            """, rows=(5,), message_contains=("`16` (the precision when `args.fp32` is false)", '"16-mixed"'),
+            fixed="""
+            import lightning as L
+
+            def main(args):
+                trainer = L.Trainer(
+                    precision=32 if args.fp32 else "16-mixed",
+                )
+            """),
     ]
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        # Phase 1 records every Trainer/Fabric call, bound or not, with its precision when it is a literal.
-        return any(runner.precision in LEGACY_MIXED for runner in facts.runners)
+        # Phase 1 records every Trainer/Fabric call, bound or not, with its precision when it is a literal (None
+        # when it is not, e.g. a conditional expression, which only the syntax tree can tell).
+        return any(runner.precision in LEGACY_MIXED or runner.precision is None for runner in facts.runners)
+
+    @classmethod
+    def check_yaml(cls, text: str, facts) -> list[TextReport]:
+        if not any(runner.precision in LEGACY_MIXED for runner in facts.runners):
+            return []
+        from fastinit_lint.yaml_facts import trainer_precision  # PyYAML: imported only when a config is read
+
+        node = trainer_precision(text)
+        if node is None or node.value not in LEGACY_MIXED:
+            return []
+        start, end = node.start_mark.index, node.end_mark.index
+        explicit = LEGACY_MIXED[node.value]
+        quote = text[start] if node.style in ("'", '"') else ""
+        return [TextReport(start, end, alias_message(f"`precision: {text[start:end]}`", explicit),
+                           f"{quote}{explicit}{quote}", f'Replace with "{explicit}"')]
 
     def visit_Module(self, node: cst.Module) -> None:
         for call in own_calls(node):
@@ -82,11 +143,34 @@ class AmbiguousPrecisionAlias(Rule):
         if not self.context.matches(node.func, TRAINER_QNAMES | FABRIC_QNAMES):
             return
         arg = keyword(node, "precision")
-        value = literal(arg.value) if arg else None
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or str(value) not in LEGACY_MIXED:
+        if arg is None:
             return
-        explicit = LEGACY_MIXED[str(value)]
-        self.report(arg, f"`precision={self.context.code(arg.value)}` is Lightning's legacy alias for \"{explicit}\": "
-                         f"parameters stay float32 even inside `init_module()`; write \"{explicit}\" (or the \"-true\" "
-                         f"flag if half-precision weights were intended)",
-                    fix=fix({arg.value: cst.SimpleString(f'"{explicit}"')}, f'Replace with "{explicit}"'))
+        code = self.context.code
+        for value, alias, when in _aliases(arg.value, ""):
+            explicit = LEGACY_MIXED[alias]
+            shown = f"`precision={code(arg.value)}`" if value is arg.value else f"`{code(value)}` (the precision when {when})"
+            self.report(arg if value is arg.value else value, alias_message(shown, explicit),
+                        fix=fix({value: cst.SimpleString(f'"{explicit}"')}, f'Replace with "{explicit}"'))
+
+
+def alias_message(shown: str, explicit: str) -> str:
+    return (f"{shown} is Lightning's legacy alias for \"{explicit}\": parameters stay float32 even inside "
+            f"`init_module()`; write \"{explicit}\" (or the \"-true\" flag if half-precision weights were intended); "
+            f"Lightning warns that the alias \"is supported for historical reasons but its usage is discouraged\"")
+
+
+def _aliases(value: cst.BaseExpression, when: str) -> list[tuple[cst.BaseExpression, str, str]]:
+    """The legacy aliases `value` can give, with the condition that picks each: itself, or the branches of a
+    conditional expression (`32 if args.fp32 else 16`), nested ones included."""
+    if isinstance(value, cst.IfExp):
+        test = cst.Module([]).code_for_node(value.test)
+        return [*_aliases(value.body, _both(when, f"`{test}` is true")),
+                *_aliases(value.orelse, _both(when, f"`{test}` is false"))]
+    literal_value = literal(value)
+    if isinstance(literal_value, bool) or not isinstance(literal_value, (int, str)) or str(literal_value) not in LEGACY_MIXED:
+        return []
+    return [(value, str(literal_value), when)]
+
+
+def _both(outer: str, inner: str) -> str:
+    return f"{outer} and {inner}" if outer else inner

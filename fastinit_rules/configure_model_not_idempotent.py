@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+from fastinit_lint.cst_children import child_nodes, descendants, holds_statements
 from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._lightning import analyse_method, file_has_lightning_module, is_docstring, lightning_class, method
+from ._lightning import analyse_method, file_has_lightning_module, is_docstring, lightning_class, local_runs, method
 
 
 def _is_guard(statement: cst.BaseStatement, context) -> bool:
@@ -42,8 +45,15 @@ class ConfigureModelNotIdempotent(Rule):
     A LightningModule's `configure_model` that assigns newly built modules or parameters to `self`
     (`self.x = nn.Linear(...)`, a project module, `AutoModel.from_pretrained(...)`) without first
     returning when they already exist (`if self.x is not None: return`, `hasattr(self, "x")`,
-    `getattr(self, "x", None) is not None`, a boolean flag). Hooks that only wrap existing modules
-    (`fully_shard`, `parallelize_module`, `torch.compile`) are not flagged.
+    `getattr(self, "x", None) is not None`, a boolean flag). Builds inside `if`/`else`, `try`/`except`,
+    `with` and loops count, and so do builds through a method of the same class the hook calls
+    (`self.model = self._load()` where `_load` returns `AutoModel.from_pretrained(...)`, or `self._build()`
+    assigning layers itself; one level deep). A block under an `if` that tests what the hook itself sets
+    (`if self.model is None:`, `if not hasattr(self, "model"):`, a flag) is a guard too; an `if` on
+    configuration (`self.hparams.pretrained`) is not. Hooks that only wrap existing modules (`fully_shard`,
+    `parallelize_module`, `torch.compile`) are not flagged, nor is a class local to a function (a test's
+    model) when that function runs its instances through exactly one `fit`/`validate`/`test`/`predict` and
+    never `load_from_checkpoint`: the hook then runs once.
 
     ## Why it matters
     Lightning calls `configure_model` on every `fit`, `validate`, `test` and `predict` in the same process
@@ -73,7 +83,9 @@ class ConfigureModelNotIdempotent(Rule):
 
     ## Fix safety
     Safe: the first call behaves as before and later calls keep the existing modules, which is what
-    Lightning's contract requires. No fix when `__init__` already builds the attribute (see FI001).
+    Lightning's contract requires. Unsafe when the first build runs on some paths only (an `if` on
+    configuration, a loop, an `except` handler): the guard tests that one attribute, which another path may
+    not set. No fix when `__init__` already builds the attribute (see FI001).
     """
 
     code = "FI005"
@@ -120,6 +132,39 @@ class ConfigureModelNotIdempotent(Rule):
             class NotLightning(nn.Module):
                 def configure_model(self):
                     self.model = nn.Linear(4, 4)
+            """),
+        # Blocks that run only while the hook's own state is unset are guards too.
+        Valid("""
+            import lightning as L
+            from torch import nn
+            class BuildOnce(L.LightningModule):
+                def __init__(self, pretrained=False):
+                    super().__init__()
+                    self.model = None
+                def configure_model(self):
+                    if self.model is None:
+                        if self.hparams.pretrained:
+                            self.model = nn.Linear(8, 8)
+                        else:
+                            self.model = nn.Linear(4, 4)
+                    if not hasattr(self, "head"):
+                        self.head = self._make_head()
+                def _make_head(self):
+                    return nn.Linear(4, 2)
+            """),
+        # A helper that only wraps what exists builds nothing.
+        Valid("""
+            import lightning as L
+            import torch
+            class Compiles(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.model = torch.nn.Linear(4, 4)
+                def configure_model(self):
+                    if self.hparams.get("compile"):
+                        self.model = self._compiled()
+                def _compiled(self):
+                    return torch.compile(self.model)
             """),
     ]
     INVALID = [
@@ -187,32 +232,211 @@ class ConfigureModelNotIdempotent(Rule):
             """,
             rows=(9,),
             message_contains=("no automatic fix: `__init__` already sets `self.head`",)),
+        # Inside `try`: the body always runs, so the guard the fix adds covers it.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+            from transformers import AutoModel
+
+            class Finetune(L.LightningModule):
+                def configure_model(self):
+                    try:
+                        self.model = AutoModel.from_pretrained("gpt2")
+                    except OSError:
+                        self.model = nn.Linear(8, 8)
+            """,
+            rows=(6,), message_contains=("builds `self.model` (in a nested block)",),
+            fixed="""
+            import lightning as L
+            from torch import nn
+            from transformers import AutoModel
+
+            class Finetune(L.LightningModule):
+                def configure_model(self):
+                    if getattr(self, "model", None) is not None:
+                        return
+                    try:
+                        self.model = AutoModel.from_pretrained("gpt2")
+                    except OSError:
+                        self.model = nn.Linear(8, 8)
+            """),
+        # In an `if` on configuration: built on some paths only, so the fix (one attribute's guard) is unsafe.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            class Branches(L.LightningModule):
+                def __init__(self, wide=False):
+                    super().__init__()
+                    self.save_hyperparameters()
+
+                def configure_model(self):
+                    if self.hparams.wide:
+                        self.encoder = nn.Linear(64, 64)
+                    else:
+                        self.encoder = nn.Linear(8, 8)
+            """,
+            rows=(9,), unsafe=True,
+            fixed="""
+            import lightning as L
+            from torch import nn
+
+            class Branches(L.LightningModule):
+                def __init__(self, wide=False):
+                    super().__init__()
+                    self.save_hyperparameters()
+                    self.encoder = None
+
+                def configure_model(self):
+                    if self.encoder is not None:
+                        return
+                    if self.hparams.wide:
+                        self.encoder = nn.Linear(64, 64)
+                    else:
+                        self.encoder = nn.Linear(8, 8)
+            """),
+        # Classes local to test functions are checked, each under its own function (two `Model`s here): one
+        # the test runs once is left alone, one it fits and then validates is not.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+
+            def test_dtype(tmp_path):
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        self.layer = nn.Linear(2, 2)
+
+                trainer = L.Trainer(default_root_dir=tmp_path)
+                trainer.test(Model())
+
+            def test_resume(tmp_path):
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        self.layer = nn.Linear(2, 2)
+
+                trainer = L.Trainer(default_root_dir=tmp_path)
+                model = Model()
+                trainer.fit(model)
+                trainer.validate(model)
+            """,
+            rows=(14,), message_contains=("`self.layer`",),
+            fixed="""
+            import lightning as L
+            from torch import nn
+
+            def test_dtype(tmp_path):
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        self.layer = nn.Linear(2, 2)
+
+                trainer = L.Trainer(default_root_dir=tmp_path)
+                trainer.test(Model())
+
+            def test_resume(tmp_path):
+                class Model(L.LightningModule):
+                    def configure_model(self):
+                        if getattr(self, "layer", None) is not None:
+                            return
+                        self.layer = nn.Linear(2, 2)
+
+                trainer = L.Trainer(default_root_dir=tmp_path)
+                model = Model()
+                trainer.fit(model)
+                trainer.validate(model)
+            """),
+        # Through a helper method of the class: one that returns the model, one that assigns layers itself.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+            from transformers import AutoModelForCausalLM
+
+            class Helpers(L.LightningModule):
+                def __init__(self, name="gpt2"):
+                    super().__init__()
+                    self.name = name
+
+                def configure_model(self):
+                    self.model = self._load()
+
+                def _load(self):
+                    return AutoModelForCausalLM.from_pretrained(self.name)
+
+            class Layers(L.LightningModule):
+                def configure_model(self):
+                    self._build_layers()
+
+                def _build_layers(self):
+                    self.encoder = nn.Linear(16, 16)
+                    self.decoder = nn.Linear(16, 16)
+            """,
+            rows=(10, 17), message_contains=("builds `self.model` through `self._load()`",
+                                            "builds `self.encoder` through `self._build_layers()`"),
+            fixed="""
+            import lightning as L
+            from torch import nn
+            from transformers import AutoModelForCausalLM
+
+            class Helpers(L.LightningModule):
+                def __init__(self, name="gpt2"):
+                    super().__init__()
+                    self.name = name
+                    self.model = None
+
+                def configure_model(self):
+                    if self.model is not None:
+                        return
+                    self.model = self._load()
+
+                def _load(self):
+                    return AutoModelForCausalLM.from_pretrained(self.name)
+
+            class Layers(L.LightningModule):
+                def configure_model(self):
+                    if getattr(self, "encoder", None) is not None:
+                        return
+                    self._build_layers()
+
+                def _build_layers(self):
+                    self.encoder = nn.Linear(16, 16)
+                    self.decoder = nn.Linear(16, 16)
+            """),
     ]
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
         return file_has_lightning_module(facts, index, defining="configure_model")
 
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._functions: list[cst.FunctionDef] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.append(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.pop()
+
+    def _runs_once(self, qualname: str) -> bool:
+        """A class local to a function (a test's model) whose every run that function shows: exactly one
+        `trainer.fit/validate/test/predict` of its instances and no `load_from_checkpoint`. The hook then runs
+        once, so nothing trained can be replaced."""
+        runs = local_runs(self.context, qualname)
+        return runs is not None and len([t for t in runs if t.call in _RUNS_HOOK]) == 1 \
+            and "load_from_checkpoint" not in self.context.code(self._functions[-1])
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
         hook = method(node, "configure_model")
         if lightning_class(context) is None or hook is None or not isinstance(hook.body, cst.IndentedBlock):
             return
-        analysis = analyse_method(context, hook)
-        if analysis is None:
+        build = _first_unguarded_build(context, node, hook)
+        if build is None or self._runs_once(lightning_class(context)):
             return
-        for statement in analysis.statements:
-            if _is_guard(statement.node, context):
-                return  # guarded before anything is built
-            if statement.builds and statement.writes_self:
-                break
-        else:
-            return
-        attr = sorted(statement.writes_self)[0]
+        attr, where, conditional = build
         init = method(node, "__init__")
         in_init = _assigned_in_init(init, attr, context)
-        message = (f"`configure_model` builds `self.{attr}` without an early-return guard; Lightning calls it on "
-                   f"every fit/validate/test/predict and in `load_from_checkpoint`, so trained weights get replaced")
+        message = (f"`configure_model` builds `self.{attr}`{where} without an early-return guard; Lightning calls it "
+                   f"on every fit/validate/test/predict and in `load_from_checkpoint`, so trained weights get replaced")
         if in_init is not None and in_init != "None":
             reason = f"`__init__` already sets `self.{attr}` (move that construction here first, FI001)"
             self.report(hook, f"{message} (no automatic fix: {reason})", no_fix_reason=reason)
@@ -227,5 +451,131 @@ class ConfigureModelNotIdempotent(Rule):
             placeholder = cst.parse_statement(f"self.{attr} = None\n")
             new_init = init.with_changes(body=init.body.with_changes(body=[*init.body.body, placeholder]))
         new_body = [new_hook if s is hook else new_init if s is init else s for s in node.body.body]
+        # A build on some paths only: the guard tests one attribute, which other paths may leave unset.
         self.report(hook, message, fix=fix({node.body: node.body.with_changes(body=new_body)},
-                                           f"Return early when `self.{attr}` already exists"))
+                                           f"Return early when `self.{attr}` already exists", unsafe=conditional))
+
+
+_RUNS_HOOK = frozenset({"fit", "validate", "test", "predict"})  # the Trainer calls that call `configure_model`
+# Compound statements whose blocks may not run (or run more than once): a build inside is conditional. (A
+# `try` body runs, its handlers and `else` may not; a `with` body runs.)
+_CONDITIONAL = (cst.If, cst.For, cst.While, cst.Match)
+_STATE_PROBES = re.compile(r"\b(?:hasattr|getattr)\(\s*self\b")
+
+
+def _self_attr(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return node.attr.value
+    return None
+
+
+def _written(function: cst.FunctionDef) -> set[str]:
+    """Attributes of `self` the function assigns anywhere."""
+    targets = [n.target for n in descendants(function.body, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+               if isinstance(n, (cst.AssignTarget, cst.AnnAssign))]
+    return {attr for attr in map(_self_attr, targets) if attr}
+
+
+def _tests_state(context, test: cst.BaseExpression, written: set[str]) -> bool:
+    """Whether an `if` tests what the hook itself sets (`self.model is None`, a `self._built` flag,
+    `hasattr(self, ...)`): its block then runs once, the guard's job. Tests of configuration
+    (`self.hparams.pretrained`, `self.trainer...`) are not guards."""
+    code = context.code(test)
+    return bool(_STATE_PROBES.search(code)) or any(re.search(rf"\bself\.{re.escape(a)}\b", code) for a in written)
+
+
+def _lines(context, body, written: set[str], conditional: bool = False, top: bool = True):
+    """(simple statement, whether it runs only on some paths) for a block and the blocks nested in it, in order,
+    skipping `if` blocks that test the hook's own state and nested definitions; a top-level early-return
+    guard ends the walk (what follows it is guarded)."""
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            yield statement, conditional
+        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        elif top and _is_guard(statement, context):
+            return
+        elif isinstance(statement, cst.If) and _tests_state(context, statement.test, written):
+            continue
+        else:
+            nested = conditional or isinstance(statement, _CONDITIONAL)
+            for child in child_nodes(statement):
+                if isinstance(child, cst.If):  # `elif`
+                    yield from _lines(context, [child], written, True, False)
+                elif holds_statements(child):
+                    block = child if isinstance(child, cst.IndentedBlock) else getattr(child, "body", None)
+                    if isinstance(block, cst.IndentedBlock):
+                        yield from _lines(context, block.body, written,
+                                          nested or not isinstance(child, cst.IndentedBlock), False)
+
+
+RETURNED = "__returned__"  # the name a helper's `return X` is analysed under
+
+
+def _returned_as_assignment(line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    """`return X` as `__returned__ = X`, so the method analysis sees whether X is a module."""
+    small = line.body[0]
+    if len(line.body) == 1 and isinstance(small, cst.Return) and small.value is not None:
+        return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(RETURNED))], small.value)])
+    return line
+
+
+
+def _builds(context, function: cst.FunctionDef, lines: list[tuple[cst.SimpleStatementLine, bool]]):
+    """(line, attributes of `self` it assigns a newly built module to, conditional) for the lines that build,
+    in order; a returned module counts as assigned to RETURNED."""
+    analysis = analyse_method(context, function.with_changes(body=function.body.with_changes(body=[l for l, _ in lines])))
+    if analysis is None:
+        return []
+    conditional = dict((id(line), c) for line, c in lines)
+    return [(s.node, (s.writes_self | ({RETURNED} & s.stores)), conditional[id(s.node)])
+            for s in analysis.statements if s.builds and (s.writes_self or RETURNED in s.stores)]
+
+
+def _helper_builds(context, classdef: cst.ClassDef, name: str) -> list[tuple[set[str], bool]]:
+    """What a method of the class (called as `self.<name>()` from the hook) builds: (attributes, conditional),
+    its return value as RETURNED. One level: calls to further helpers are not followed."""
+    helper = method(classdef, name)
+    if helper is None or name == "configure_model" or not isinstance(helper.body, cst.IndentedBlock):
+        return []
+    key = ("FI005 helper", id(helper))
+    if key not in context.memo:
+        lines = [(_returned_as_assignment(line), c) for line, c in _lines(context, helper.body.body, _written(helper))]
+        context.memo[key] = [(attrs, c) for _, attrs, c in _builds(context, helper, lines)]
+    return context.memo[key]
+
+
+def _self_calls(node: cst.CSTNode) -> list[str]:
+    """Names of the methods called on `self` under `node`."""
+    return [n.func.attr.value for n in descendants(node, (cst.Lambda,))
+            if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and _self_attr(n.func)]
+
+
+def _first_unguarded_build(context, classdef: cst.ClassDef, hook: cst.FunctionDef) -> tuple[str, str, bool] | None:
+    """(attribute, where it is built for the message, whether only on some paths) of the first module the hook
+    assigns to `self` outside a guard: in its own statements, nested blocks included, or through a method of
+    the class it calls (`self.model = self._build()`, `self._build_layers()`)."""
+    written = _written(hook) | {a for name in set(_self_calls(hook.body))
+                                for attrs, _ in _helper_builds(context, classdef, name) for a in attrs}
+    lines = list(_lines(context, hook.body.body, written))
+    own = {id(line): (attrs, c) for line, attrs, c in _builds(context, hook, lines)}
+    for line, conditional in lines:
+        if id(line) in own:
+            attrs, nested = own[id(line)]
+            return sorted(attrs)[0], "" if line in hook.body.body else " (in a nested block)", nested
+        for name in _self_calls(line):
+            for attrs, nested in _helper_builds(context, classdef, name):
+                assigned = _assigned_call_result(line, name)
+                attrs = (attrs - {RETURNED}) | ({assigned} if RETURNED in attrs and assigned else set())
+                if attrs:
+                    return sorted(attrs)[0], f" through `self.{name}()`", conditional or nested
+    return None
+
+
+def _assigned_call_result(line: cst.SimpleStatementLine, name: str) -> str | None:
+    """`x` for `self.x = self.<name>(...)`."""
+    small = line.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call) \
+            and isinstance(small.value.func, cst.Attribute) and small.value.func.attr.value == name:
+        return _self_attr(small.targets[0].target)
+    return None

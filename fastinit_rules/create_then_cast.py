@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from fastinit_lint.cst_children import child_nodes, holds_statements
 from fastinit_lint.lazy_libcst import cst
 
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
 
-from ._flow import Event, Flow, FlowRule, build_size, ensure_import, literal, small_enough, wrap_in_with
+from ._flow import (Event, Flow, FlowRule, build_size, ensure_import, flow, literal, model_kind, root_call, small_enough,
+                    wrap_in_with)
 
 RUNTIME = "fastinit_runtime"
 _METHOD_DTYPES = {"half": "torch.float16", "bfloat16": "torch.bfloat16", "double": "torch.float64"}
@@ -50,6 +54,103 @@ class UnclearCast(Exception):
     """Why the target of a cast cannot be told statically; the text goes into the finding's message."""
 
 
+_CASTS = frozenset({"half", "bfloat16", "double", "to", "cuda"})
+# Calls that only set flags (training mode, `requires_grad`) and return the module itself: a cast or a move
+# keeps those flags (`Module._apply` rewraps each parameter with its `requires_grad`), so they commute with it
+# and the fix keeps them on the construction.
+_MODE_CALLS = frozenset({"eval", "train", "requires_grad_"})
+
+
+class _Chain(NamedTuple):
+    """Method calls on a freshly built model, split into casts/moves and the mode calls kept by the fix."""
+
+    casts: list[cst.Call]
+    kept: list[cst.Call]
+
+    @classmethod
+    def of(cls, calls: list[cst.Call]) -> "_Chain | None":
+        """None when a call is neither (`.float()`, `.apply(fn)`): what it does in between is not known."""
+        names = [c.func.attr.value if isinstance(c.func, cst.Attribute) else "" for c in calls]
+        if not all(name in _CASTS or name in _MODE_CALLS for name in names):
+            return None
+        return cls([c for c, n in zip(calls, names) if n in _CASTS], [c for c, n in zip(calls, names) if n in _MODE_CALLS])
+
+    def kept_suffix(self, code) -> str:
+        """`.eval().requires_grad_(False)`: the kept calls' text after their receivers."""
+        return "".join(code(call)[len(code(call.func.value)):] for call in self.kept)
+
+
+def _receiver_calls(value: cst.BaseExpression) -> tuple[str | None, list[cst.Call]]:
+    """For `m.to(d).eval()`: ("m", [the `.to(d)` call, the `.eval()` call])."""
+    calls = []
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        calls.append(value)
+        value = value.func.value
+    return cst_dotted(value), list(reversed(calls))
+
+
+def _separate_cast(next_statement: cst.CSTNode | None, var: str | None) -> tuple[cst.SimpleStatementLine, _Chain] | None:
+    """The statement after a build when it casts or moves the built model (`m.to(d)`, `m = m.half().eval()`),
+    with its chain; None when it does not, or also calls what the fix cannot keep."""
+    if not isinstance(next_statement, cst.SimpleStatementLine) or var is None:
+        return None
+    small = next_statement.body[0]
+    receiver, calls = _receiver_calls(small.value) if isinstance(small, (cst.Assign, cst.Expr)) else (None, [])
+    chain = _Chain.of(calls) if receiver == var else None
+    return (next_statement, chain) if chain is not None and chain.casts else None
+
+
+def _next_statements(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    """id(statement) -> the statement after it in the same block, for every block under `root`."""
+    following, pending = {}, [root]
+    while pending:
+        node = pending.pop()
+        body = node.body if isinstance(node, (cst.Module, cst.IndentedBlock)) else ()
+        following.update((id(a), b) for a, b in zip(body, body[1:]))
+        pending.extend(child for child in child_nodes(node) if holds_statements(child)
+                       and not isinstance(child, (cst.FunctionDef, cst.ClassDef)))
+    return following
+
+
+def _lines_outside_init_contexts(context, body) -> list[cst.SimpleStatementLine]:
+    """Simple statements of a body, nested blocks included (not nested functions or classes), leaving out
+    those under a `with` that already builds in place (`torch.device(...)`, any `init_module`)."""
+    found, pending = [], list(reversed(body))
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, cst.SimpleStatementLine):
+            found.append(statement)
+        elif not isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and not (isinstance(statement, cst.With) and any(
+                isinstance(item.item, cst.Call) and _builds_in_place(context, item.item) for item in statement.items)):
+            pending.extend(reversed([c for c in child_nodes(statement)
+                                     if holds_statements(c) or isinstance(c, cst.SimpleStatementLine)]))
+    return found
+
+
+def _builds_in_place(context, call: cst.Call) -> bool:
+    return (isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_module") or context.matches(
+        call.func, {"torch.device", "torch.nn.utils.skip_init"}) or any(
+        q.startswith(RUNTIME) for q in context.qualified_names(call.func))
+
+
+def _unfixable(line: cst.CSTNode, separate: cst.SimpleStatementLine | None, var: str) -> str | None:
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or (
+            separate is not None and len(separate.body) != 1):
+        return "the statements share lines with others"
+    if separate is not None and isinstance(separate.body[0], cst.Assign) and (
+            len(separate.body[0].targets) != 1 or cst_dotted(separate.body[0].targets[0].target) != var):
+        return f"the cast model is bound to another name than `{var}`"
+    return None
+
+
+def _without_casts(line: cst.SimpleStatementLine, var: str, chain: _Chain, code):
+    """The separate cast statement once the model is built in place: gone, or only its mode calls left."""
+    if not chain.kept:
+        return cst.RemovalSentinel.REMOVE
+    small = line.body[0]
+    return line.with_changes(body=[small.with_changes(value=cst.parse_expression(var + chain.kept_suffix(code)))])
+
+
 class CreateThenCast(FlowRule, Rule):
     """A large model built in float32 on CPU, then cast or moved: build it in place instead.
 
@@ -57,7 +158,9 @@ class CreateThenCast(FlowRule, Rule):
     Plain PyTorch (no Trainer/Fabric in scope): a model of at least `create-then-cast-threshold` parameters
     (default 100,000,000) built outside any init context and then cast to a dtype
     (`.half()`, `.bfloat16()`, `.double()`, `.to(dtype)`, `.to(device=..., dtype=...)`) or moved to a device
-    (`.cuda()`, `.to(device)`), chained on the construction or as the next statement on the same variable.
+    (`.cuda()`, `.to(device)`), chained on the construction or as the next statement on the same variable,
+    also among mode calls (`Model().to(d).eval()`, `.train()`, `.requires_grad_()`) and in a branch of a
+    conditional expression (`Model().to(d) if c else m`).
     A move to the CPU alone (`.to("cpu")`) is not reported: the model is already there. Below the threshold
     the extra copy costs milliseconds and a few hundred MB at most.
 
@@ -89,12 +192,18 @@ class CreateThenCast(FlowRule, Rule):
 
     ## Fix
     Wraps the construction in `with fastinit_runtime.init_module(device=..., dtype=...):`, drops the casts,
-    and adds `import fastinit_runtime`.
+    keeps the mode calls in their order (`model = Model().eval()`; a separate `m = m.half().eval()` becomes
+    `m = m.eval()`), and adds `import fastinit_runtime`.
 
     ## Fix safety
     Safe: parameters and floating buffers end up with the same dtype and device. Tensors the constructor
     creates with an explicit `dtype=` keep it (a cast would have converted them). No fix when it cannot be
-    told whether a `.to(x)` argument is a device or a dtype.
+    told whether a `.to(x)` argument is a device or a dtype, when the cast model is bound to another name
+    (`half = model.half()`: removing the statement would leave `half` unbound), or when the build is a branch
+    of a conditional expression (building in place needs an `if` statement there: written by hand). Chains
+    with other calls (`.apply(fn)`, `.float()`) are not reported: what they do between build and cast is not
+    known. Mode calls commute with a cast: `Module._apply` rewraps each parameter with its `requires_grad`,
+    and the training flag is not a tensor.
     """
 
     code = "FI007"
@@ -161,6 +270,15 @@ class CreateThenCast(FlowRule, Rule):
                 net = nn.Sequential(nn.Linear(obs_size, 128), nn.ReLU(), nn.Linear(128, n_actions)).cuda()
                 return net
             """),
+        Valid("""
+            import torch
+            from net import Big
+            def build(init_fn, fresh, pretrained):
+                model = Big().apply(init_fn).half()  # what `apply` does to a float32 model is not known
+                with torch.device("cuda"):
+                    other = Big().half() if fresh else pretrained
+                return model, other
+            """, files=_NET),
     ]
     INVALID = [
         Invalid("""
@@ -233,6 +351,69 @@ class CreateThenCast(FlowRule, Rule):
                 with fastinit_runtime.init_module(device="cuda"):
                     model = GPT(Config(n_layer=8, vocab_size=vocab_size))
             """),
+        # Mode calls in the chain (`.eval()`, `.train()`, `.requires_grad_()`) commute with the cast: kept, in order.
+        Invalid("""
+            import torch
+            from net import Big
+            model = Big().to("cuda").eval().requires_grad_(False)
+            """, rows=(3,), files=_NET, message_contains=("`.to()`",),
+            fixed="""
+            import torch
+            from net import Big
+            import fastinit_runtime
+            with fastinit_runtime.init_module(device="cuda"):
+                model = Big().eval().requires_grad_(False)
+            """),
+        Invalid("""
+            import torch
+            from net import Big
+            def build():
+                model = Big().eval().cuda()
+                return model
+            """, rows=(4,), files=_NET,
+            fixed="""
+            import torch
+            from net import Big
+            import fastinit_runtime
+            def build():
+                with fastinit_runtime.init_module(device="cuda"):
+                    model = Big().eval()
+                return model
+            """),
+        Invalid("""
+            import torch
+            from net import Big
+            def build():
+                model = Big()
+                model = model.bfloat16().eval()
+                return model
+            """, rows=(4,), files=_NET,
+            fixed="""
+            import torch
+            from net import Big
+            import fastinit_runtime
+            def build():
+                with fastinit_runtime.init_module(dtype=torch.bfloat16):
+                    model = Big()
+                model = model.eval()
+                return model
+            """),
+        # The cast model bound to another name: removing that statement would leave the name unbound.
+        Invalid("""
+            import torch
+            from net import Big
+            def build():
+                model = Big()
+                half = model.half()
+                return model, half
+            """, rows=(4,), files=_NET, message_contains=("bound to another name than `model`",)),
+        Invalid("""
+            import torch
+            from net import Big
+            def build(args, pretrained):
+                model = Big().to("cuda") if args.fresh else pretrained
+                return model
+            """, rows=(4,), files=_NET, message_contains=("one branch of a conditional expression",)),
     ]
 
     @classmethod
@@ -245,24 +426,54 @@ class CreateThenCast(FlowRule, Rule):
         for event in flow_.events:
             if event.kind != "build" or event.detail.get("model") not in ("project", "torch") or event.block or event.generic_init:
                 continue
-            chained = [c for c in event.detail.get("chain", []) if isinstance(c.func, cst.Attribute)]
-            casts = [c for c in chained if c.func.attr.value in ("half", "bfloat16", "double", "to", "cuda")]
+            chain = _Chain.of(event.detail.get("chain", []))
             separate = None
-            if not casts:
-                following = [e for e in flow_.after(event) if e.position == event.position + 1 and e.var == event.var and e.kind == "cast"]
-                if not following or following[0].call.func.attr.value not in ("half", "bfloat16", "double", "to", "cuda"):
-                    continue
-                separate = following[0]
-                casts = [separate.call]
-            if len(casts) != len(chained) and not separate \
-                    or small_enough(self.context, event, self.context.settings.create_then_cast_threshold):
+            if chain is not None and not chain.casts:
+                separate = _separate_cast(self._next_statement.get(id(event.node)), event.var)
+                chain = separate[1] if separate is not None else None
+            if chain is None or small_enough(self.context, event, self.context.settings.create_then_cast_threshold):
                 continue
-            self._report(event, casts, separate)
+            self._report(event, chain, separate[0] if separate else None)
 
-    def _report(self, event: Event, casts: list[cst.Call], separate: Event | None) -> None:
-        shown = ", ".join(f"`.{c.func.attr.value}()`" for c in casts)
-        message = (f"`{event.var}` ({build_size(self.context, event).describe()}) is built in float32 on CPU, then {shown}: "
-                   f"build it in place with `fastinit_runtime.init_module(device=..., dtype=...)`")
+    def visit_Module(self, node: cst.Module) -> None:
+        self._next_statement = _next_statements(node)
+        super().visit_Module(node)
+        self._conditional_builds(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._next_statement = _next_statements(node)
+        super().visit_FunctionDef(node)
+        self._conditional_builds(node)
+
+    def _conditional_builds(self, node: cst.Module | cst.FunctionDef) -> None:
+        """`m = Big().half() if c else other`: the flow sees no build in a conditional expression. Reported
+        without a fix: building in place would split the assignment into an `if` statement."""
+        if flow(self.context, node).runners:
+            return
+        body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
+        for line in _lines_outside_init_contexts(self.context, body):
+            for small in line.body:
+                value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign, cst.Expr)) else None
+                if not isinstance(value, cst.IfExp):
+                    continue
+                var = cst_dotted(small.targets[0].target) if isinstance(small, cst.Assign) else \
+                    cst_dotted(small.target) if isinstance(small, cst.AnnAssign) else None
+                for branch in (value.body, value.orelse):
+                    root, calls = root_call(branch)
+                    chain = _Chain.of(calls) if root is not None else None
+                    kind = model_kind(self.context, root) if chain is not None and chain.casts else None
+                    if kind not in ("project", "torch"):
+                        continue
+                    event = Event("build", line, var, None, root, {"model": kind})
+                    if small_enough(self.context, event, self.context.settings.create_then_cast_threshold):
+                        continue
+                    reason = "the build is one branch of a conditional expression; wrap that branch in an `if` by hand"
+                    message = self._message(event, chain.casts, ", in one branch of a conditional expression")
+                    self.report(line, f"{message} (no automatic fix: {reason})", no_fix_reason=reason)
+
+    def _report(self, event: Event, chain: "_Chain", separate: cst.SimpleStatementLine | None) -> None:
+        casts = chain.casts
+        message = self._message(event, casts)
         try:
             device, dtype = cast_target(self.context, casts)
         except UnclearCast as exc:
@@ -271,21 +482,26 @@ class CreateThenCast(FlowRule, Rule):
         if dtype is None and device is not None and literal(cst.parse_expression(device)) == "cpu":
             return  # moved to where it already is: no second copy
         line = event.node
-        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or (
-                separate is not None and (not isinstance(separate.node, cst.SimpleStatementLine) or len(separate.node.body) != 1)):
-            self.report(line, message, no_fix_reason="the statements share lines with others")
+        reason = _unfixable(line, separate, event.var)
+        if reason is not None:
+            self.report(line, f"{message} (no automatic fix: {reason})", no_fix_reason=reason)
             return
         arguments = ", ".join(f"{k}={v}" for k, v in (("device", device), ("dtype", dtype)) if v)
         statement = line.body[0]
-        constructed = cst.Module([]).code_for_node(event.call)
-        if separate is None:
-            statement = statement.with_changes(value=cst.parse_expression(constructed))
+        code = self.context.code
+        if separate is None:  # the construction keeps its mode calls (`.eval()`), in order, without the casts
+            statement = statement.with_changes(value=cst.parse_expression(code(event.call) + chain.kept_suffix(code)))
         changes = {line: wrap_in_with(line.with_changes(body=[statement]), f"{RUNTIME}.init_module({arguments})")}
         if separate is not None:
-            changes[separate.node] = cst.RemovalSentinel.REMOVE
+            changes[separate] = _without_casts(separate, event.var, chain, code)
         changes.update(ensure_import(self.context, RUNTIME))
         self.report(line, message, fix=fix(changes, f"Build inside `{RUNTIME}.init_module({arguments})`"))
 
+    def _message(self, event: Event, casts: list[cst.Call], where: str = "") -> str:
+        shown = ", ".join(f"`.{c.func.attr.value}()`" for c in casts)
+        built = event.var or self.context.code(event.call)
+        return (f"`{built}` ({build_size(self.context, event).describe()}) is built in float32 on CPU, then {shown}{where}: "
+                f"build it in place with `fastinit_runtime.init_module(device=..., dtype=...)`")
 
 def cast_target(context, casts: list[cst.Call]) -> tuple[str | None, str | None]:
     """(device, dtype) as source text that the chained `.half()`/`.bfloat16()`/`.double()`/`.cuda()`/`.to(...)`

@@ -6,14 +6,16 @@ from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._lightning import file_has_lightning_module, lightning_class, method
+from ._lightning import file_has_lightning_module, lightning_class, local_runs, method
 
 
 class DeprecatedConfigureShardedModel(Rule):
     """`configure_sharded_model` on a LightningModule: deprecated since Lightning 2.1.
 
     ## What it flags
-    A LightningModule subclass that defines `configure_sharded_model`.
+    A LightningModule subclass that defines `configure_sharded_model`; not a test's own model (a class local
+    to a function) that the function runs only under `pytest.deprecated_call()`/`raises`/`warns`: that
+    tests the deprecation.
 
     ## Why it matters
     Lightning 2.1 (PR #18004) replaced it with `configure_model`, which runs inside the strategy's
@@ -63,6 +65,20 @@ class DeprecatedConfigureShardedModel(Rule):
                 def configure_sharded_model(self):
                     pass
             """),
+        # A test of the deprecation itself: its own model, run only under `pytest.deprecated_call()`.
+        Valid("""
+            import pytest
+            from lightning.pytorch import LightningModule, Trainer
+
+            def test_configure_sharded_model():
+                class MyModel(LightningModule):
+                    def configure_sharded_model(self):
+                        pass
+
+                trainer = Trainer(fast_dev_run=1)
+                with pytest.deprecated_call(match="configure_sharded_model"):
+                    trainer.fit(MyModel())
+            """),
     ]
     INVALID = [
         Invalid("""
@@ -106,8 +122,12 @@ class DeprecatedConfigureShardedModel(Rule):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         old = method(node, "configure_sharded_model")
-        if lightning_class(self.context) is None or old is None:
+        qualname = lightning_class(self.context)
+        if qualname is None or old is None:
             return
+        runs = local_runs(self.context, qualname)
+        if runs and all(run.raises for run in runs):
+            return  # a test's own model, run only under `pytest.deprecated_call()`/`raises`: it tests the deprecation
         message = "`configure_sharded_model` is deprecated since Lightning 2.1; override `configure_model` instead"
         if method(node, "configure_model") is not None:
             reason = "the class also defines `configure_model` (Lightning raises RuntimeError when both are overridden); merge them by hand"

@@ -174,7 +174,8 @@ def test_directory_tree_deeper_than_the_recursion_limit(tmp_path):
         assert _lines(result.stdout)[0].endswith("/d/m.py:2:21: FI012 [*] `precision=\"bf16\"` is Lightning's legacy alias "
                                                  "for \"bf16-mixed\": parameters stay float32 even inside `init_module()`; "
                                                  "write \"bf16-mixed\" (or the \"-true\" flag if half-precision weights were "
-                                                 "intended)")
+                                                 "intended); Lightning warns that the alias \"is supported for historical "
+                                                 "reasons but its usage is discouraged\"")
     finally:
         (deepest / "m.py").unlink(missing_ok=True)
         for directory in reversed(chain):  # shutil.rmtree recurses too
