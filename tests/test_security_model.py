@@ -193,8 +193,9 @@ def test_deep_expression_in_a_project_class_another_file_builds(tmp_path, expres
 
 
 def test_deep_expression_on_a_trainer_line_is_a_one_line_error(tmp_path):
-    """Phase 1 walks the expressions of lines that can build a Trainer: a 900-deep one there."""
-    deep = "import lightning as L\n\ntrainer = L.Trainer(strategy='fsdp', x=" + "+".join(["1"] * _DEEP_TERMS) + ")\n"
+    """Phase 1 walks the expressions of lines that can build a Trainer: a 900-deep one there. (A true
+    precision, so that FI003 wants this Trainer and phase 2 looks at the file too.)"""
+    deep = "import lightning as L\n\ntrainer = L.Trainer(precision='bf16-true', x=" + "+".join(["1"] * _DEEP_TERMS) + ")\n"
     module = _module("self.layer = nn.Linear(4096, 4096)")
     code, stdout, stderr, peak = _lint(_project(tmp_path, module, {"deep.py": deep}))
     assert "Traceback" not in stderr and "internal error" not in stdout + stderr, stdout + stderr
