@@ -10,11 +10,14 @@ parameter goes (`LoaderFact`); `Loads` joins them across files, following helper
 from __future__ import annotations
 
 import ast
+import bisect
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
-from .names import FileNames, ScopeKey, dotted_name, marked_lines, spans_marked_line
+from .names import FileNames, ScopeKey, dotted_name, marked_lines
+from .source import python_lines
 
 if TYPE_CHECKING:
     from .facts import FileFacts
@@ -193,54 +196,78 @@ class _Summarizer:
 def summarize_loads(facts: FileFacts, tree: ast.Module, text: str) -> tuple[LoaderFact, ...]:
     """Summaries of the module-level functions and the methods (of classes at any depth, not local to
     functions) whose text can load or initialize, and of the Lightning hooks of classes with bases and the
-    methods (of any class of the file: a base's helper) they call through `self`, whatever their names."""
+    methods (of any class of the file: a base's helper) they call through `self`, whatever their names, when
+    they can reach a load: their text can load, hands `self` (or `self.model`) to a call, or calls such a method."""
     marked = marked_lines(text, _LOAD_TEXT)
-    methods: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, ScopeKey, bool]] = []  # (method, class scope, class has bases)
-    functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    methods: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, ScopeKey]] = []  # of classes with bases
+    found: list[LoaderFact] = []
     pending: list[tuple[list[ast.stmt], ScopeKey, ast.ClassDef | None]] = [(tree.body, (), None)]
     while pending:
         body, scope, cls = pending.pop()
         for node in body:
             if isinstance(node, ast.ClassDef):
                 pending.append((node.body, (*scope, ("class", node.name)), node))
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if cls is None:
-                    functions.append(node)
-                else:
-                    methods.append((node, scope, bool(cls.bases)))
-    in_hooks = _run_by_hooks([m for m, _, has_bases in methods if has_bases])
-    found = [_summary(node, _qualname(facts, (), node), facts, (("def", node.name),), None)
-             for node in functions if spans_marked_line(marked, node)]
-    for node, scope, has_bases in methods:
-        if spans_marked_line(marked, node) or has_bases and node.name in in_hooks:
+            elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            elif cls is None:
+                if _body_marked(marked, node):
+                    found.append(_summary(node, _qualname(facts, (), node), facts, (("def", node.name),), None))
+            elif _body_marked(marked, node) or _may_be_a_model(cls):
+                methods.append((node, scope))
+    lines = python_lines(text) if methods else []
+    in_hooks = _run_by_hooks([m for m, _ in methods], lines, marked)
+    for node, scope in methods:
+        if _body_marked(marked, node) or node.name in in_hooks:
             qualname = _qualname(facts, scope, node)
             found.append(_summary(node, qualname, facts, (*scope, ("def", node.name)), qualname.rpartition(".")[0]))
     return tuple(sorted(found, key=lambda f: f.qualname))
+
+
+# Lightning's other hook-bearing classes (`Callback.setup`, `Strategy.setup`): the Trainer fits models only.
+_NOT_MODELS = ("Callback", "DataModule", "Strategy", "Accelerator", "Logger", "Precision", "Plugin", "Loop")
+
+
+def _may_be_a_model(cls: ast.ClassDef) -> bool:
+    """Has bases, not all of them (by name) Lightning's callbacks, data modules, strategies..."""
+    return any(not (dotted_name(base) or "").endswith(_NOT_MODELS) for base in cls.bases)
+
+
+def _body_marked(marked: list[int], node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A marked line in the body: a method merely named `load_state_dict` loads nothing by its name alone."""
+    i = bisect.bisect_left(marked, node.body[0].lineno)
+    return i < len(marked) and marked[i] <= (node.end_lineno or node.lineno)
 
 
 def _qualname(facts: FileFacts, scope: ScopeKey, node: ast.AST) -> str:
     return ".".join(p for p in (facts.module, *(n for _, n in scope), node.name) if p)
 
 
-def _run_by_hooks(methods: list[ast.FunctionDef | ast.AsyncFunctionDef]) -> set[str]:
-    """Names of the Lightning hooks among `methods` and of the methods they call through `self`, at any depth."""
+_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
+_HANDS_SELF = re.compile(r"[(,=]\s*self\b(?!\s*\.\s*\w+\s*\()")  # `f(self.model)`, `f(x, self)`, `f(m=self.m)`
+
+
+def _run_by_hooks(methods: list[ast.FunctionDef | ast.AsyncFunctionDef], lines: list[str], marked: list[int]) -> set[str]:
+    """Names of the Lightning hooks among `methods`, and of the methods they call through `self` at any depth,
+    that can reach a load: their text can load, or hands `self` (or an attribute of it) to a call. By text:
+    this runs on every class of every file."""
     by_name: dict[str, list] = {}
     for method in methods:
         by_name.setdefault(method.name, []).append(method)
     pending = [name for name in by_name if name in LOADING_HOOKS]
-    reached: set[str] = set()
+    seen: set[str] = set()
+    reaching: set[str] = set()
     while pending:
         name = pending.pop()
-        if name in reached:
+        if name in seen:
             continue
-        reached.add(name)
+        seen.add(name)
         for method in by_name[name]:
-            first = (method.args.posonlyargs + method.args.args)[:1]
-            for node in ast.walk(method) if first else ():
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in by_name \
-                        and isinstance(node.func.value, ast.Name) and node.func.value.id == first[0].arg:
-                    pending.append(node.func.attr)
-    return reached
+            source = "".join(lines[method.lineno - 1:method.end_lineno])
+            calls = [c for c in _SELF_CALL.findall(source) if c in by_name and c != name]
+            pending.extend(calls)
+            if _body_marked(marked, method) or calls or _HANDS_SELF.search(source):
+                reaching.add(name)
+    return reaching
 
 
 def _summary(node, qualname: str, facts: FileFacts, scope: ScopeKey, owner: str | None) -> LoaderFact:
