@@ -169,6 +169,20 @@ class LargeLayerInInit(Rule):
     `super().__init__()`, shares a local between moved and kept code, or also defines
     `configure_sharded_model`; the message says which. Code that uses the module outside Lightning must
     call `configure_model()` itself after the fix.
+
+    ## Options
+    `large-layer-threshold` (parameters, default 1,000,000), `unknown-size` (`"large"`: sizes that cannot
+    be computed but grow with a product of two dimensions are reported), `strategy` (assumed for classes no
+    runner reaches).
+
+    ## References
+    Lightning 2.6.6 (`lightning/pytorch/`): `trainer/call.py:115` `_call_configure_model` (the hook's three
+    contexts); `strategies/fsdp.py:389` `tensor_init_context` (no device), `:399` `model_sharded_context`
+    (`enable_wrap`), `:292` `_setup_model` (no root wrap once a submodule is wrapped);
+    `plugins/precision/fsdp.py:69` (mixed flags initialize in float32); `strategies/deepspeed.py:530`
+    `tensor_init_context` and `:543` `model_sharded_context` (`deepspeed.zero.Init`);
+    `strategies/strategy.py:504` (root device + precision dtype); `plugins/precision/deepspeed.py:83`;
+    docs `advanced/model_parallel/fsdp.rst` "Manual wrapping"; issues #17157, #10510.
     """
 
     code = "FI001"

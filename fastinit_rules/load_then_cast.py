@@ -64,6 +64,18 @@ class LoadThenCast(FlowRule, Rule):
     Safe: the parameters end in the same dtype and device. The `load_from_checkpoint` fix computes floating
     buffers built in `__init__` (a rotary table) in the target dtype instead of casting them from float32
     afterwards, as FI007's fix does.
+
+    ## Options
+    `create-then-cast-threshold` (parameters, default 100,000,000): `load_from_checkpoint` of a class known
+    to be smaller at its defaults is not reported. Pretrained names are always reported (size unknown).
+
+    ## References
+    transformers 5.23 `modeling_utils.py`: `from_pretrained`'s `dtype` docs (defaults to `"auto"`;
+    `torch_dtype` kept for backward compatibility), `_keep_in_fp32_modules`;
+    `integrations/accelerate.py` `check_and_set_device_map` (`"cuda"` is `cuda:<LOCAL_RANK>`). Lightning
+    2.6.6 `pytorch/core/saving.py:60` `_load_from_checkpoint` (builds the class in `_load_state`, loads, then
+    `model.to(device)`).
+    TinyLlama `speculative_decoding/instruct_hf_assisted_decoding.py:22` (`.from_pretrained(...).half()`).
     """
 
     code = "FI016"

@@ -212,8 +212,8 @@ def test_fi001_fix_on_a_long_init(tmp_path):
     assert code == 0 and "Traceback" not in stderr, stdout + stderr
     fixed = (root / "model.py").read_text()
     assert "def configure_model(self):" in fixed
-    assert fixed.count("= nn.Linear(2048, 2048)") == count
-    assert fixed.index("def configure_model") < fixed.index("self.l0 = nn.Linear")
+    assert fixed.count("= wrap(nn.Linear(2048, 2048))") == count  # FSDP: each moved layer is wrapped
+    assert fixed.index("def configure_model") < fixed.index("self.l0 = wrap(nn.Linear")
 
 
 def test_deep_file_read_back_from_the_cache_deep_in_the_estimator(tmp_path):
