@@ -81,7 +81,7 @@ def test_fixed_load_from_checkpoint_builds_in_the_cast_dtype(tmp_path):
             trainer.save_checkpoint(checkpoint)
 
         before = _run(tmp_path, "--select", "FI016", "--output-format", "concise", "script.py")
-        assert before.exit_code == 1 and "FI016" in before.stdout
+        assert before.exit_code == 1 and "FI016" in before.stdout, before.output
         assert _run(tmp_path, "--select", "FI016", "--fix", "script.py").exit_code == 0
         assert "fastinit_runtime.init_module(dtype=torch.bfloat16)" in script.read_text()
         assert _run(tmp_path, "--select", "FI016", "script.py").exit_code == 0
