@@ -5,9 +5,11 @@ unit, keeps the state-dict layout, and Lightning's own `FSDPStrategy._setup_mode
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import socket
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,8 +61,6 @@ CASES = {"blocks.py": "(the fix does)", "blocks_hook.py": "but never calls `wrap
 
 @pytest.mark.parametrize("filename", list(CASES))
 def test_fsdp_fix_wraps_each_block_once_and_keeps_the_layout(tmp_path: Path, filename: str):
-    from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
-
     for name in {"blocks.py", filename, "fi001_steps.py"}:
         shutil.copy(FIXTURES / name, tmp_path / name)
     (tmp_path / "train.py").write_text(TRAIN.format(module=filename[:-3]))
@@ -72,9 +72,17 @@ def test_fsdp_fix_wraps_each_block_once_and_keeps_the_layout(tmp_path: Path, fil
     assert _cli(tmp_path, "--select", "FI001", "--fix", filename).exit_code == 0
     assert _cli(tmp_path, "--select", "FI001", filename).exit_code == 0
     (tmp_path / "original.py").write_text(original_source)
+    # A fresh process: a gloo process group leaves threads behind, and the linter's worker pool (later tests)
+    # forks this one.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
+        process.submit(_check_wrapped_units, tmp_path, filename).result()
+
+
+def _check_wrapped_units(tmp_path: Path, filename: str) -> None:
+    from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+
     original = _import(tmp_path / "original.py", f"wrap_original_{filename[:-3]}").Stack
     fixed_module = _import(tmp_path / filename, f"wrap_fixed_{filename[:-3]}")
-
     with warnings.catch_warnings(), _gloo_world_of_one():
         warnings.simplefilter("ignore")
         with _lightning_configure_model_context("bf16-mixed") as strategy:
