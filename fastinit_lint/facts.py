@@ -704,7 +704,7 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
             if spans_marked_line(nested_classes, node):
                 _scan_classes(facts, node.body, (*scope, ("def", node.name)), lines, nested_classes)
         elif isinstance(node, _COMPOUND) and (not scope or spans_marked_line(nested_classes, node)):
-            for block in (node.body, getattr(node, "orelse", ()), getattr(node, "finalbody", ()),
+            for block in (getattr(node, "body", ()), getattr(node, "orelse", ()), getattr(node, "finalbody", ()),
                           *(h.body for h in getattr(node, "handlers", ())), *(c.body for c in getattr(node, "cases", ()))):
                 if block:
                     _scan_classes(facts, block, scope, lines, nested_classes)
