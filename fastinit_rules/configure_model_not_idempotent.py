@@ -457,9 +457,6 @@ class ConfigureModelNotIdempotent(Rule):
 
 
 _RUNS_HOOK = frozenset({"fit", "validate", "test", "predict"})  # the Trainer calls that call `configure_model`
-# Compound statements whose blocks may not run (or run more than once): a build inside is conditional. (A
-# `try` body runs, its handlers and `else` may not; a `with` body runs.)
-_CONDITIONAL = (cst.If, cst.For, cst.While, cst.Match)
 _STATE_PROBES = re.compile(r"\b(?:hasattr|getattr)\(\s*self\b")
 
 
@@ -498,7 +495,10 @@ def _lines(context, body, written: set[str], conditional: bool = False, top: boo
         elif isinstance(statement, cst.If) and _tests_state(context, statement.test, written):
             continue
         else:
-            nested = conditional or isinstance(statement, _CONDITIONAL)
+            # Blocks that may not run (or run more than once): a build inside is conditional. (A `try` body
+            # runs, its handlers and `else` may not; a `with` body runs.) Named here, not at import: naming
+            # LibCST's classes at import would import LibCST on every run, warm ones included.
+            nested = conditional or isinstance(statement, (cst.If, cst.For, cst.While, cst.Match))
             for child in child_nodes(statement):
                 if isinstance(child, cst.If):  # `elif`
                     yield from _lines(context, [child], written, True, False)
