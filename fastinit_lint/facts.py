@@ -710,7 +710,8 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
                     _scan_classes(facts, block, scope, lines, nested_classes)
 
 
-_CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
+# Casts and moves FI007 reports after a build; its phase-1 gate and the rule share this set.
+CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
 _LOADERS = frozenset({"from_pretrained", "load_from_checkpoint"})  # builds a model from saved weights
 
 
@@ -726,7 +727,7 @@ def _cast_receiver(node: ast.AST) -> ast.AST | None:
     `x.to(d).eval()`, `Cls(...)` in `Cls(...).eval().half()`), else None."""
     cast = False
     while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SAME_MODEL:
-        cast = cast or node.func.attr in _CAST_METHODS
+        cast = cast or node.func.attr in CAST_METHODS
         node = node.func.value
         if cast and _class_like_call(node):
             return node
@@ -846,7 +847,7 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
         marked = wider
         names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}))
     facts = FileFacts(filename, module, names, path=os.path.abspath(path))
-    casts = any(f".{m}(" in text for m in _CAST_METHODS)
+    casts = any(f".{m}(" in text for m in CAST_METHODS)
     facts.cast_hint = casts and _has_build_then_cast(tree.body)
     facts.load_cast_hint = casts and any(f"{m}(" in text for m in _LOADERS) and _has_build_then_cast(tree.body, _loader_call)
     facts.statement_lines = tuple(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from fastinit_lint.cst_children import child_nodes, holds_statements
+from fastinit_lint.facts import CAST_METHODS
 from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
@@ -54,7 +55,6 @@ class UnclearCast(Exception):
     """Why the target of a cast cannot be told statically; the text goes into the finding's message."""
 
 
-_CASTS = frozenset({"half", "bfloat16", "double", "to", "cuda"})
 # Calls that only set flags (training mode, `requires_grad`) and return the module itself: a cast or a move
 # keeps those flags (`Module._apply` rewraps each parameter with its `requires_grad`), so they commute with it
 # and the fix keeps them on the construction.
@@ -71,9 +71,9 @@ class _Chain(NamedTuple):
     def of(cls, calls: list[cst.Call]) -> "_Chain | None":
         """None when a call is neither (`.float()`, `.apply(fn)`): what it does in between is not known."""
         names = [c.func.attr.value if isinstance(c.func, cst.Attribute) else "" for c in calls]
-        if not all(name in _CASTS or name in _MODE_CALLS for name in names):
+        if not all(name in CAST_METHODS or name in _MODE_CALLS for name in names):
             return None
-        return cls([c for c, n in zip(calls, names) if n in _CASTS], [c for c, n in zip(calls, names) if n in _MODE_CALLS])
+        return cls([c for c, n in zip(calls, names) if n in CAST_METHODS], [c for c, n in zip(calls, names) if n in _MODE_CALLS])
 
     def kept_suffix(self, code) -> str:
         """`.eval().requires_grad_(False)`: the kept calls' text after their receivers."""
