@@ -8,13 +8,14 @@ against one namespace misses the others.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 
 import torch
 
 from .context import init_module
-from .loading import LoadResult, load_partial, read_state_dict
+from .loading import LoadResult, initialize_unloaded, load_partial
 
 _PRECISION_DTYPES = {"16-true": torch.float16, "bf16-true": torch.bfloat16, "64-true": torch.float64,
                      "transformer-engine": torch.bfloat16, "transformer-engine-float16": torch.float16}
@@ -44,24 +45,31 @@ def strategy_info(obj) -> StrategyInfo:
                         _PRECISION_DTYPES.get(str(precision), torch.float32))
 
 
-def load_from_checkpoint(cls, checkpoint_path, *, trainer=None, strict: bool = True, **kwargs):
+def load_from_checkpoint(cls, checkpoint_path, *, trainer=None, strict: bool | None = None,
+                         weights_only: bool | None = None, **kwargs):
     """`cls.load_from_checkpoint` by the fastest path that is safe for the Trainer's strategy.
 
     - meta strategies (FSDP, ModelParallel): no empty init (loading into meta tensors is a no-op and
       `model.to()` fails); prefer `trainer.fit(model, ckpt_path=...)` for sharded training;
-    - strict loads elsewhere: empty init (every parameter is overwritten), in the Trainer's dtype/device;
-    - partial loads: empty init, then exactly the parameters the checkpoint lacks are initialized.
+    - elsewhere: empty init in the Trainer's dtype/device (every loaded tensor is overwritten), then the
+      tensors the checkpoint lacks and the non-persistent buffers whose init was skipped are initialized
+      (`load_partial`), the loaded ones kept bit for bit.
+
+    `strict=None` is Lightning's default: the module's `strict_loading` decides. `weights_only` is passed
+    to every `torch.load` (Lightning's default `None` means `True` for torch >= 2.6).
     """
     info = strategy_info(trainer) if trainer is not None else None
     if info is not None and info.meta_init:
-        return cls.load_from_checkpoint(checkpoint_path, strict=strict, **kwargs)
-    context = trainer.init_module(empty_init=True) if trainer is not None else init_module(empty_init=True)
-    with context:
-        model = cls.load_from_checkpoint(checkpoint_path, strict=strict, **kwargs)
-    if not strict:
-        state = read_state_dict(checkpoint_path)
-        loaded = {k: v for k, v in model.state_dict().items() if k in state}
-        load_partial(model, loaded)
+        return cls.load_from_checkpoint(checkpoint_path, strict=strict, weights_only=weights_only, **kwargs)
+    with contextlib.ExitStack() as stack:
+        if trainer is not None:  # the Trainer's device and dtype; our empty init records what it skips
+            stack.enter_context(trainer.init_module(empty_init=False))
+        stack.enter_context(init_module(empty_init=True))
+        model = cls.load_from_checkpoint(checkpoint_path, strict=strict, weights_only=weights_only, **kwargs)
+    if model.strict_loading if strict is None else strict:  # everything was loaded: only skipped buffer init is left
+        initialize_unloaded(model, list(model.state_dict()))
+    else:
+        load_partial(model, checkpoint_path, weights_only=True if weights_only is None else weights_only)
     return model
 
 

@@ -42,6 +42,14 @@ class Scale(nn.Module):
         self.gain = nn.Parameter(torch.ones(dim))
 
 
+class Raw(nn.Module):
+    """Memory nothing ever writes, in eager builds too."""
+
+    def __init__(self, dim=4):
+        super().__init__()
+        self.gain = nn.Parameter(torch.empty(dim))
+
+
 def _params(model):
     return {name: p for name, p in model.named_parameters()}
 
@@ -80,9 +88,9 @@ def test_empty_init_skips_nn_init_like_lightning():
 def test_poison_shows_every_unloaded_weight():
     with fr.init_module(empty_init=True, poison=True):
         model = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4))
-    # Linear initializes through torch.nn.init (skipped, poisoned); LayerNorm's ones_/zeros_ are not routed
-    # through torch function modes in torch 2.13, so Lightning's _EmptyInit does not skip them either.
-    assert set(fr.verify_initialized(model)) == {"0.weight", "0.bias"}
+    # LayerNorm's ones_/zeros_ are not routed through torch function modes in torch 2.13 (Lightning's
+    # _EmptyInit does not skip them); the empty init routes every torch.nn.init function while it is active.
+    assert set(fr.verify_initialized(model)) == {"0.weight", "0.bias", "1.weight", "1.bias"}
     with fr.poison_empty():
         other = nn.Linear(2, 2)
     assert torch.isnan(other.weight).all()
@@ -118,14 +126,17 @@ def test_materialize_keeps_ties_mha_and_buffers():
     assert {k: v.shape for k, v in model.state_dict().items()} == {k: v.shape for k, v in reference.state_dict().items()}
 
 
-def test_materialize_names_modules_without_reset_before_allocating():
+def test_materialize_names_tensors_nothing_initializes_before_allocating():
     with fr.meta_init():
-        model = nn.Sequential(nn.Linear(2, 2), Scale(), nn.Sequential(Scale()))
-    with pytest.raises(fr.MaterializationError, match=r"1 \(Scale\), 2\.0 \(Scale\)"):
+        model = nn.Sequential(nn.Linear(2, 2), Raw(), nn.Sequential(Raw()), Scale())
+    with pytest.raises(fr.MaterializationError, match=r"1\.gain \(1: Raw\), 2\.0\.gain \(2\.0: Raw\)$"):
         fr.materialize(model)
     assert model[0].weight.is_meta  # nothing allocated
     fr.materialize(model, init=False)
     assert not any(p.is_meta for p in model.parameters())
+    with fr.meta_init():
+        scale = Scale()
+    assert torch.equal(fr.materialize(scale).gain, torch.ones(4))  # the recorded `torch.ones`, no reset needed
 
 
 def test_load_partial_initializes_exactly_the_missing_head(tmp_path):
