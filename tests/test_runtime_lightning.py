@@ -118,3 +118,52 @@ def test_ddp_two_cpu_processes(tmp_path):
     if "gloo" in done.stderr and "not available" in done.stderr:
         pytest.skip("gloo backend unavailable here")
     assert "OK world 2" in done.stdout, done.stderr[-2000:]
+
+
+class Mixer(L.LightningModule):
+    """Layers in __init__, a non-persistent buffer filled by nn.init, an optional head, and an optional
+    hyperparameter only `weights_only=False` can unpickle."""
+
+    def __init__(self, extra_head: bool = False, loose: bool = False, tag=None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.strict_loading = not loose
+        self.body = nn.Linear(8, 8)
+        self.register_buffer("mix", torch.empty(64, 64), persistent=False)
+        nn.init.normal_(self.mix)
+        if extra_head:
+            self.extra = nn.Linear(8, 3)
+
+
+class Tag:
+    """Not an allowed global for `torch.load(weights_only=True)`."""
+
+
+def _mixer_checkpoint(tmp_path, **hparams):
+    torch.manual_seed(0)
+    trainer = _trainer()
+    trainer.strategy.connect(Mixer(**hparams))
+    path = tmp_path / "mixer.ckpt"
+    trainer.save_checkpoint(path)
+    return path, trainer.lightning_module
+
+
+def test_helper_honours_strict_loading_and_recomputes_skipped_buffers(tmp_path):
+    path, source = _mixer_checkpoint(tmp_path)
+    # Lightning's default strict=None lets the module's strict_loading=False accept the missing head
+    model = load_from_checkpoint(Mixer, path, extra_head=True, loose=True)
+    assert torch.equal(model.body.weight, source.body.weight)
+    assert model.extra.weight.abs().max() <= 1 / 8 ** 0.5 and not verify_initialized(model)
+    # the buffer's nn.init.normal_ was skipped by the empty init: replayed, not left as raw memory
+    assert model.mix.std().item() == pytest.approx(1.0, rel=0.2)
+    strict = load_from_checkpoint(Mixer, path)
+    assert strict.mix.std().item() == pytest.approx(1.0, rel=0.2)
+    with pytest.raises(RuntimeError, match="extra"):
+        load_from_checkpoint(Mixer, path, extra_head=True)
+
+
+def test_helper_passes_weights_only_on_the_partial_path(tmp_path):
+    path, source = _mixer_checkpoint(tmp_path, tag=Tag())
+    model = load_from_checkpoint(Mixer, path, strict=False, weights_only=False, extra_head=True, loose=True)
+    assert isinstance(model.hparams.tag, Tag)
+    assert torch.equal(model.body.weight, source.body.weight) and not verify_initialized(model)
