@@ -2,9 +2,11 @@
 
 - `init_module(device, dtype, empty_init=...)`: build directly on a device in a dtype, optionally skipping
   `torch.nn.init` work; `poison_empty()` fills skipped tensors with NaN so their use shows at once.
-- `meta_init()` + `materialize(module, device)`: build without memory, then allocate and initialize, keeping
-  tied weights tied.
-- `load_partial(module, state_dict_or_path)`: load a partial checkpoint and initialize exactly what it lacks.
+- `meta_init()` + `materialize(module, device)`: build without memory (recording the constructors' init),
+  then allocate and replay that init, keeping tied weights tied.
+- `load_partial(module, state_dict_or_path)`: load a partial checkpoint and initialize exactly what it lacks;
+  loaded tensors stay bit for bit the checkpoint's.
+- bfloat16 builds run the init math in bfloat16; `init_dtype=torch.float32` computes it in float32.
 - `verify_initialized(module)`, `estimate_parameters(factory)`.
 - `fastinit_runtime.lightning`: Trainer/Fabric-aware helpers (imported lazily; needs lightning).
 """
