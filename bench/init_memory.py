@@ -1,7 +1,9 @@
-"""Building a ~1B-parameter GPT-style model on CPU in bfloat16, six ways, each in a fresh process.
+"""Building a ~1B-parameter GPT-style model on CPU in bfloat16, six ways, each in a fresh process, and a
+transformers Llama of similar size three ways (needs transformers; nothing is downloaded).
 
 Usage: python bench/init_memory.py [--depth 18] [--dim 2048]. Prints one table: wall time and peak RSS
-(ru_maxrss of the child), and their ratios to the bf16 parameter bytes / to allocation alone.
+(ru_maxrss of the child), and their ratios to the bf16 parameter bytes (above the interpreter+torch baseline,
+or interpreter+torch+transformers for the Llama rows) / to allocation alone.
 """
 
 from __future__ import annotations
@@ -72,6 +74,23 @@ with fastinit_runtime.meta_init():
     model = GPT(VOCAB, D, DEPTH)
 fastinit_runtime.materialize(model, "cpu", dtype=torch.bfloat16)
 ''',
+    "transformers Llama: plain Model(config).bfloat16()": '''
+t0 = time.perf_counter()
+model = LlamaForCausalLM(LLAMA).bfloat16()
+''',
+    "transformers Llama: init_module(dtype=bf16)": '''
+import fastinit_runtime
+t0 = time.perf_counter()
+with fastinit_runtime.init_module(dtype=torch.bfloat16):
+    model = LlamaForCausalLM(LLAMA)
+''',
+    "transformers Llama: meta_init() + materialize(dtype=bf16)": '''
+import fastinit_runtime
+t0 = time.perf_counter()
+with fastinit_runtime.meta_init():
+    model = LlamaForCausalLM(LLAMA)
+fastinit_runtime.materialize(model, "cpu", dtype=torch.bfloat16)
+''',
     "accelerate init_empty_weights + to_empty + init": '''
 from accelerate import init_empty_weights
 t0 = time.perf_counter()
@@ -85,10 +104,23 @@ for m in model.modules():
 }
 
 
+# The Llama rows: 4 attention and 3 MLP matrices per layer, the MLP width chosen so that a layer has about
+# the GPT block's 12 * D**2 parameters; each row reports its own bf16 bytes.
+LLAMA = '''
+import os; os.environ["HF_HUB_OFFLINE"] = "1"
+from transformers import LlamaConfig, LlamaForCausalLM
+LLAMA = LlamaConfig(vocab_size=VOCAB, hidden_size=D, intermediate_size=8 * D // 3, num_hidden_layers=DEPTH,
+                    num_attention_heads=D // 128, num_key_value_heads=D // 128)
+'''
+
+
 def _child(code: str, vocab: int, dim: int, depth: int) -> dict:
-    program = (f"import time, json, resource, torch\n{MODEL}\nVOCAB, D, DEPTH = {vocab}, {dim}, {depth}\n{code}\n"
+    setup = LLAMA if "LlamaForCausalLM" in code else ""
+    program = (f"import time, json, resource, torch\n{MODEL}\nVOCAB, D, DEPTH = {vocab}, {dim}, {depth}\n{setup}\n{code}\n"
                "elapsed = time.perf_counter() - t0\n"
-               "print(json.dumps({'seconds': elapsed, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))\n")
+               "size = sum(p.numel() * 2 for p in model.parameters()) if 'model' in globals() else None\n"
+               "print(json.dumps({'seconds': elapsed, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,"
+               " 'bf16': size}))\n")
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1]}
@@ -102,6 +134,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=18)
     args = parser.parse_args()
     baseline = _child("t0 = time.perf_counter()\n", args.vocab, args.dim, args.depth)["rss"]
+    hf_baseline = _child("# LlamaForCausalLM imported\nt0 = time.perf_counter()\n", args.vocab, args.dim, args.depth).get("rss")
     params = args.vocab * args.dim + args.depth * (12 * args.dim ** 2 + 13 * args.dim) + 2 * args.dim
     bf16 = 2 * params
     print(f"GPT vocab={args.vocab} dim={args.dim} depth={args.depth}: {params / 1e9:.2f} B parameters, "
@@ -113,7 +146,8 @@ def main() -> None:
         if "error" in r:
             print(f"{name:<58} error: {r['error'][:60]}")
             continue
-        print(f"{name:<58} {r['seconds']:7.2f} {r['rss'] / 2**30:12.2f} {(r['rss'] - baseline) / bf16:15.2f} "
+        base = hf_baseline if name.startswith("transformers") else baseline
+        print(f"{name:<58} {r['seconds']:7.2f} {r['rss'] / 2**30:12.2f} {(r['rss'] - base) / (r['bf16'] or bf16):15.2f} "
               f"{r['seconds'] / alloc:10.2f}")
 
 
