@@ -46,10 +46,10 @@ class CustomInitLostOnMeta(Rule):
     ## Why it matters
     On the meta device these calls write nothing. FSDP materializes with `module.to_empty()` and then calls
     `reset_parameters()` on each module that owns tensors (`torch/distributed/fsdp/_init_utils.py`);
-    Lightning's ModelParallel does the same (`_materialize_meta_tensors`). Each layer gets its own default
-    init (kaiming-uniform for `nn.Linear`, N(0, 1) for `nn.Embedding`), never the parent's: a GPT whose
-    `_init_weights` sets std 0.02 trains from std ~0.58 embeddings and un-scaled residual projections, and
-    nothing warns.
+    Lightning's ModelParallel does the same (`lightning/fabric/utilities/init.py`,
+    `_materialize_meta_tensors`). Each layer gets its own default init (kaiming-uniform for `nn.Linear`,
+    N(0, 1) for `nn.Embedding`), never the parent's: a GPT whose `_init_weights` sets std 0.02 trains from
+    std 1.0 embeddings, and nothing warns (`tests/test_fi015_runtime.py` runs it).
 
     ## Example
     ```python
