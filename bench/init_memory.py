@@ -105,7 +105,7 @@ for m in model.modules():
 
 
 # The Llama rows: 4 attention and 3 MLP matrices per layer, the MLP width chosen so that a layer has about
-# the GPT block's 12 * D**2 parameters; each row reports its own bf16 bytes.
+# the GPT block's 12 * D**2 parameters (its head is not tied); each row reports its own bf16 bytes.
 LLAMA = '''
 import os; os.environ["HF_HUB_OFFLINE"] = "1"
 from transformers import LlamaConfig, LlamaForCausalLM
