@@ -17,6 +17,7 @@ _INIT_FUNCTIONS = frozenset(f"torch.nn.init.{name}" for name in (
     "kaiming_uniform_", "kaiming_normal_", "trunc_normal_", "orthogonal_", "sparse_"))
 _TENSOR_INITS = frozenset({"normal_", "uniform_", "zero_", "fill_", "trunc_normal_"})
 _RESETS = frozenset({"reset_parameters", "_reset_parameters"})
+_PARTIAL = frozenset({"functools.partial"})
 # In the file that sets the model up: the init re-applied to the built model, or `reset_parameters` replaced
 # on its modules (litgpt: `module.reset_parameters = partial(init_weights, module)` before `fabric.setup`).
 _REAPPLIED = re.compile(r"\.reset_parameters\s*=|(?<!\bself)\.apply\(")
@@ -121,6 +122,16 @@ class CustomInitLostOnMeta(Rule):
                         mod.reset_parameters = partial(init_weights, mod)
                 model = fabric.setup(model)
             """}),
+        Valid("""
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.proj = nn.Linear(4, 4)
+                    self.apply(self._no_checkpointing)
+                def _no_checkpointing(self, module):
+                    module.gradient_checkpointing = False
+            """, files=_FSDP_TRAIN),
     ]
     INVALID = [
         Invalid("""
@@ -200,7 +211,7 @@ class CustomInitLostOnMeta(Rule):
                 or _has_reset(context.index, qualname):
             return
         found = [(call, what) for body in (init, *self._helpers(node, init)) for call in descendants(body)
-                 if isinstance(call, cst.Call) and (what := self._lost_init(call))]
+                 if isinstance(call, cst.Call) and (what := self._lost_init(node, call))]
         if not found or _reapplied(context.index, link):
             return
         part = "" if link.model == qualname else f"is part of `{link.model.rsplit('.', 1)[-1]}`, which "
@@ -217,15 +228,28 @@ class CustomInitLostOnMeta(Rule):
                  and _on_self(call.func) and call.func.attr.value not in _RESETS}
         return [m for name in sorted(names) if (m := method(classdef, name)) is not None and m is not init]
 
-    def _lost_init(self, call: cst.Call) -> str | None:
+    def _lost_init(self, classdef: cst.ClassDef, call: cst.Call) -> str | None:
         context, func = self.context, call.func
-        if _on_self(func) and func.attr.value == "apply" and call.args:
+        if _on_self(func) and func.attr.value == "apply" and call.args and self._initializes(classdef, call.args[0].value):
             return f"`{context.code(call)}`"
         if context.matches(func, _INIT_FUNCTIONS) and call.args and _child_tensor(call.args[0].value):
             return f"`{context.code(func)}({context.code(call.args[0].value)}, ...)`"
         if isinstance(func, cst.Attribute) and func.attr.value in _TENSOR_INITS and _child_tensor(func.value):
             return f"`{context.code(func)}(...)`"
         return None
+
+
+    def _initializes(self, classdef: cst.ClassDef, applied: cst.BaseExpression) -> bool:
+        """Whether the function given to `self.apply` writes tensors: a same-class method or a lambda whose body
+        calls `torch.nn.init.*` or an in-place init method (`self.apply(self._set_checkpointing)` does not)."""
+        if isinstance(applied, cst.Call) and self.context.matches(applied.func, _PARTIAL) and applied.args:
+            applied = applied.args[0].value
+        if _on_self(applied):
+            applied = method(classdef, applied.attr.value)
+        if not isinstance(applied, (cst.FunctionDef, cst.Lambda)):
+            return False
+        return any(isinstance(call, cst.Call) and (self.context.matches(call.func, _INIT_FUNCTIONS) or (
+            isinstance(call.func, cst.Attribute) and call.func.attr.value in _TENSOR_INITS)) for call in descendants(applied))
 
 
 def _on_self(func: cst.BaseExpression) -> bool:
