@@ -280,6 +280,22 @@ def _report_diff(changed_files, fixed, result, flags) -> int:
     return EXIT_FINDINGS if changed_files else EXIT_CLEAN
 
 
+@main.command()
+@click.option("--debounce", type=click.FloatRange(min=0), default=0.25, show_default=True,
+              help="Seconds of quiet after an edit before re-checking.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes for indexing (0 = one per CPU).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+def server(debounce: float, jobs: int, no_cache: bool) -> None:
+    """Run the language server (LSP over stdio) for editors; needs `fastinit-lint[server]`."""
+    from .server import missing_dependency, serve
+
+    hint = missing_dependency()
+    if hint is not None:
+        _error(hint)
+        sys.exit(EXIT_ERROR)
+    sys.exit(serve(debounce, jobs, not no_cache))
+
+
 @main.command("rules")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
