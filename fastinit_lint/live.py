@@ -31,6 +31,9 @@ class LiveProject:
         self.ignores = PerFileIgnores(settings)
         self.entries, self.errors = index_project(settings, self.rules, jobs, use_cache)
         self.texts: dict[str, str] = {}  # open documents: absolute path -> the editor's text
+        # Open documents whose text does not parse (mid-edit): their own error, while the index keeps their
+        # last facts, so other files' findings do not flicker with every keystroke.
+        self.broken: dict[str, FileError] = {}
         self._index: LazyIndex | None = None
 
     def owns(self, path: str) -> bool:
@@ -41,11 +44,18 @@ class LiveProject:
     def set_text(self, path: str, text: str) -> None:
         """The editor's text of `path` from now on, for its own checks and for every other file's."""
         self.texts[path] = text
-        self._replace(path, index_text(self._source(path), text, self.settings, self.rules))
+        entry = index_text(self._source(path), text, self.settings, self.rules)
+        previous = self.entries.get(path)
+        if entry.error is not None and previous is not None and previous.has_facts:
+            self.broken[path] = entry.error
+            return
+        self.broken.pop(path, None)
+        self._replace(path, entry)
 
     def forget_text(self, path: str) -> None:
         """The document was closed: the file on disk is the project's again."""
         self.texts.pop(path, None)
+        self.broken.pop(path, None)
         self.reload(path)
 
     def reload(self, path: str) -> None:
@@ -82,10 +92,11 @@ class LiveProject:
 
     def check(self, path: str, options: CheckOptions) -> FileResult:
         """Findings (or errors) for the open document `path`, from its editor text."""
-        entry, text = self.entries.get(path), self.texts[path]
-        if entry is None or not entry.has_facts:
-            error = entry.error if entry is not None else FileError(path, "not indexed")
-            return FileResult(path, errors=[error])
+        entry, text = self.entries[path], self.texts[path]  # set by `set_text`
+        if path in self.broken:
+            return FileResult(path, errors=[self.broken[path]])
+        if not entry.has_facts:
+            return FileResult(path, errors=[entry.error])
         source = self._source(path)
         codes = frozenset(r.code for r in self.rules) - self.ignores.codes_ignored(source, self.expand)
         rules = [rule for rule in self.rules if rule.code in codes]
