@@ -375,13 +375,13 @@ def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0,
                   use_cache: bool = True) -> tuple[dict[str, IndexEntry], list[FileError]]:
     """Phase 1 over every file of the project at `settings.root`, through the CLI's cache, for a front end
     that keeps the index between checks (the language server). Entries are keyed by absolute path, which
-    is also each file's display name."""
+    is also each file's display name. Without a project marker there is no project: nothing is indexed."""
     forget_layout()
     allow_valid_python()
     excluder = project_excluder(settings)
-    sources, errors = discover([settings.root], excluder)
+    sources, errors = discover([settings.root], excluder) if settings.index_project else ([], [])
     errors.extend(excluder.errors)
-    cache = Cache(settings.root, settings.fingerprint(), enabled=use_cache)
+    cache = Cache(settings.root, settings.fingerprint(), enabled=use_cache and settings.index_project)
     _prepare(settings, rules, CheckOptions())
     request = RunRequest([settings.root], settings, rules, use_cache=use_cache)
     entries, reindexed = _phase_one(sources, cache, jobs or os.cpu_count() or 1, request, _LibCSTPreload())

@@ -108,7 +108,8 @@ class Client:
             "processId": None, "rootUri": root.as_uri(), "initializationOptions": options,
             "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
             "capabilities": {"window": {"workDoneProgress": True},
-                             "workspace": {"workspaceEdit": {"documentChanges": True}}}})
+                             "workspace": {"workspaceEdit": {"documentChanges": True},
+                                           "didChangeWatchedFiles": {"dynamicRegistration": True}}}})
         self.notify("initialized", {})
         return result
 

@@ -179,6 +179,9 @@ def test_settings_and_config_file_changes_relint(client, examples):
     client.notify("workspace/didChangeConfiguration", {"settings": {"fastinit-lint": {"ignore": ["FI001"]}}})
     assert codes(client.diagnostics(uri)) == ["FI005", "FI008"]
 
+    [registration] = [m["params"]["registrations"][0] for m in client.seen if m["method"] == "client/registerCapability"]
+    assert registration["method"] == "workspace/didChangeWatchedFiles"
+    assert {"globPattern": "**/pyproject.toml"} in registration["registerOptions"]["watchers"]
     config = examples / "pyproject.toml"
     config.write_text(config.read_text().replace("[tool.fastinit-lint]", "[tool.fastinit-lint]\n"
                                                  "per-file-ignores = { \"src/mylm/model.py\" = [\"FI008\"] }", 1))

@@ -9,6 +9,7 @@ edit, close or setting arrived since it started (a newer job is then queued and 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import os
@@ -97,6 +98,18 @@ class Server(LanguageServer):
             if token is not None:
                 self.progress.end(token, types.WorkDoneProgressEnd())
 
+    async def watch_files(self) -> None:
+        """Ask the client to tell us of files changed outside it (a `git checkout`, a config file edited)."""
+        workspace = self.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace is not None else None
+        if watched is None or not watched.dynamic_registration:
+            return
+        watchers = [types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in
+                    ("*.py", "*.pyi", "*.yaml", "*.yml", *_CONFIG_NAMES)]
+        options = types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers)
+        await self.register_capability_async(types.RegistrationParams(registrations=[types.Registration(
+            id=f"{SOURCE}-watched-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)]))
+
     async def begin_progress(self, title: str) -> str | None:
         window = self.client_capabilities.window
         if window is None or not window.work_done_progress:
@@ -124,6 +137,8 @@ class Server(LanguageServer):
         return future
 
     def publish(self, job: "_Job", done: asyncio.Future) -> None:
+        if done.cancelled():
+            return
         if done.exception() is not None:
             self.report_crash("the engine", done.exception())
             return
@@ -211,6 +226,10 @@ class Server(LanguageServer):
         if path not in self.project_of:
             try:
                 settings = load_settings(path, None, self.engine_overrides)
+                folder = self.folder_of(path)
+                if not settings.index_project and folder is not None:
+                    # No marker, but the editor says what the project is: as if the folder had one.
+                    settings = dataclasses.replace(settings, root=folder, index_project=True)
                 root = settings.root
                 if root not in self.projects:
                     self.projects[root] = LiveProject(settings, self.registry, self.jobs, self.use_cache)
@@ -220,6 +239,12 @@ class Server(LanguageServer):
             self.project_of[path] = root
         root = self.project_of[path]
         return self.projects.get(root) if root is not None else None
+
+    def folder_of(self, path: str) -> str | None:
+        """The innermost workspace folder holding `path`."""
+        folders = [p for p in (_path(f.uri) for f in list(self.workspace.folders.values())) if p is not None]
+        holding = [f for f in folders if path == f or path.startswith(f.rstrip(os.sep) + os.sep)]
+        return max(holding, key=len, default=None)
 
     def fix_all(self, uri: str, path: str, text: str) -> str | None:
         """The document with every applicable fix applied, as `fastinit-lint --fix` would write it."""
@@ -274,6 +299,7 @@ def build(debounce: float = 0.25, jobs: int = 0, use_cache: bool = True) -> Serv
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: Server, params: types.InitializedParams) -> None:
+        await ls.watch_files()
         await ls.index_folders()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
