@@ -22,17 +22,17 @@ from pygls.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..add_noqa import with_noqa
-from ..checker import CheckOptions
 from ..cli import explain_text
-from ..config import CONFIG_FILE, ConfigError, load_settings, parse_table
-from ..diagnostics import FileResult, Finding
-from ..discovery import file_kind
-from ..fixes import edit_between
-from ..live import LiveProject
-from ..registry import Registry
-from ..source import digest_bytes
-from ..suppressions import UnusedSuppression
+from ..engine.checker import CheckOptions
+from ..engine.diagnostics import FileResult, Finding
+from ..engine.fixes import edit_between
+from ..engine.live import LiveProject
+from ..engine.registry import Registry
+from ..engine.suppressions import UnusedSuppression
+from ..output.add_noqa import with_noqa
+from ..workspace.config import CONFIG_FILE, ConfigError, load_settings, parse_table
+from ..workspace.discovery import file_kind
+from ..workspace.source import digest_bytes
 from .convert import SOURCE, Lines, diagnostic, error_diagnostic
 
 FIX_ALL = f"source.fixAll.{SOURCE}"

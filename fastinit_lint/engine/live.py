@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 
+from ..model.index import ProjectIndex, project_digest
+from ..workspace.config import Settings
+from ..workspace.discovery import SourceFile, file_kind
+from ..workspace.source import SourceError, read_source
 from .checker import CheckOptions, check_text, check_yaml_text
-from .config import Settings
 from .diagnostics import FileError, FileResult
-from .discovery import SourceFile, file_kind
-from .index import ProjectIndex, project_digest
 from .pipeline import IndexEntry, LazyIndex, PerFileIgnores, index_project, index_text, project_excluder
 from .registry import Registry
-from .source import SourceError, read_source
 
 
 class LiveProject:
