@@ -58,8 +58,8 @@ class Server(LanguageServer):
         self.debounce, self.jobs, self.use_cache = debounce, jobs, use_cache
         self.registry = Registry.default()
         self.engine = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastinit-engine")
-        self.overrides: dict = {}  # editor settings, as config fields (loop thread; jobs carry a copy)
         # Loop thread only:
+        self.overrides: dict = {}  # editor settings, as config fields (jobs carry a copy)
         self.generation = 0  # bumped by every change a running job has not seen
         self.checked: dict[str, Checked] = {}
         self.closed: set[str] = set()
@@ -140,7 +140,7 @@ class Server(LanguageServer):
         if done.cancelled():
             return
         if done.exception() is not None:
-            self.report_crash("the engine", done.exception())
+            self.report_crash("the project", done.exception())
             return
         if job.generation != self.generation:
             return  # a newer job has everything this one saw, and more
@@ -197,29 +197,34 @@ class Server(LanguageServer):
                 if project.owns(path):
                     project.reload(path)
         by_uri = {}
-        for uri, (path, _version, text, _key) in job.documents.items():
+        for uri, (path, _version, text, _published) in job.documents.items():
             project = self.project(path)
-            if project is not None and project.owns(path) and project.texts.get(path) != text:
-                project.set_text(path, text)
-            by_uri[uri] = project
-        results = {}
-        for uri, (path, version, text, published) in job.documents.items():
-            project = by_uri[uri]
             if project is None or not project.owns(path):
                 continue
+            if project.texts.get(path) == text or self.guarded(path, project.set_text, path, text):
+                by_uri[uri] = project  # every open text is in the index before any document is checked
+        results = {}
+        for uri, project in by_uri.items():
+            path, version, text, published = job.documents[uri]
             options = _options(project)
             key = (digest_bytes(text.encode()), project.digest(), options)
             if published is not None and published.key == key and published.project is project:
                 if published.version != version:  # the same text again (an undo): the same findings
                     results[uri] = Checked(version, key, published.result, project)
                 continue
-            try:
-                result = project.check(path, options)
-            except Exception as exc:  # noqa: BLE001 - one document's crash must not stop the server
-                self.loop.call_soon_threadsafe(self.report_crash, path, exc)
-                continue
-            results[uri] = Checked(version, key, result, project)
+            result = self.guarded(path, project.check, path, options)
+            if result is not None:
+                results[uri] = Checked(version, key, result, project)
         return results
+
+    def guarded(self, path: str, work, *args):
+        """`work(*args)` (True for a None result), or None and a log message if it crashes: one document must
+        not stop the server."""
+        try:
+            return work(*args) or True
+        except Exception as exc:  # noqa: BLE001
+            self.loop.call_soon_threadsafe(self.report_crash, path, exc)
+            return None
 
     def project(self, path: str) -> LiveProject | None:
         """The project holding `path`, indexed on first use; None (and a message) if its config is bad."""
