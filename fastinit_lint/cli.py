@@ -25,6 +25,7 @@ from .engine.registry import Registry
 from .output.reporters import FORMATS, HUMAN_FORMATS, render
 from .output.reporters.printable import printable
 from .output.reporters.text import statistics as render_statistics
+from .server import command as server_command
 from .workspace.source import SourceError, decode, python_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -280,20 +281,7 @@ def _report_diff(changed_files, fixed, result, flags) -> int:
     return EXIT_FINDINGS if changed_files else EXIT_CLEAN
 
 
-@main.command()
-@click.option("--debounce", type=click.FloatRange(min=0), default=0.25, show_default=True,
-              help="Seconds of quiet after an edit before re-checking.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes for indexing (0 = one per CPU).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
-def server(debounce: float, jobs: int, no_cache: bool) -> None:
-    """Run the language server (LSP over stdio) for editors; needs `fastinit-lint[server]`."""
-    from .server import missing_dependency, serve
-
-    hint = missing_dependency()
-    if hint is not None:
-        _error(hint)
-        sys.exit(EXIT_ERROR)
-    sys.exit(serve(debounce, jobs, not no_cache))
+main.add_command(server_command)
 
 
 @main.command("rules")

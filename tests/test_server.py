@@ -119,6 +119,18 @@ def test_edits_update_diagnostics_and_stale_versions_get_no_actions(client, exam
     assert code_actions(client, uri, fewer) in (None, [])
 
 
+def test_a_burst_of_edits_never_publishes_an_older_version_over_a_newer_one(client, examples):
+    uri = client.open(examples / MODEL)
+    client.diagnostics(uri, version=1)
+    text = (examples / MODEL).read_text()
+    for version in range(2, 12):  # faster than the server checks: most are superseded before publishing
+        client.change(uri, version, text + "\n" * version)
+    client.diagnostics(uri, version=11)
+    versions = [m["params"]["version"] for m in client.seen
+                if m["method"] == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri]
+    assert versions == sorted(versions) and versions[-1] == 11
+
+
 def test_changing_the_strategy_in_train_py_republishes_model_py(client, examples):
     model = client.open(examples / MODEL)
     assert "FI001" in codes(client.diagnostics(model))
