@@ -371,13 +371,17 @@ def build(debounce: float = 0.25, jobs: int = 0, use_cache: bool = True) -> Serv
         actions = []
         if not only or any(kind.startswith(types.CodeActionKind.QuickFix) for kind in only):
             actions += _quick_fixes(ls, uri, checked, lines, params)
-        if not only or any(FIX_ALL.startswith(kind) for kind in only):
+        options = _options(checked.project)
+        # Asked for on every cursor move: computed unasked only when some finding has a fix to apply.
+        wanted = any(FIX_ALL.startswith(kind) for kind in only) if only else \
+            any(options.applies(f.fix) for f in checked.result.findings)
+        if wanted:
             version, text = document.version, document.source
             fixed = await ls.loop.run_in_executor(ls.engine, ls.fix_all, uri, _path(uri), text)
             if fixed is not None and fixed != text and ls.workspace.get_text_document(uri).version == version:
                 actions.append(types.CodeAction(
                     title=f"Fix all {'' if checked.project.settings.unsafe_fixes else 'safe '}fastinit-lint fixes",
-                    kind=FIX_ALL, edit=_edit(uri, version, [lines.text_edit(edit_between(text, fixed))])))
+                    kind=FIX_ALL, edit=_edit(ls, uri, version, [lines.text_edit(edit_between(text, fixed))])))
         return actions
 
     return server
@@ -406,12 +410,12 @@ def _quick_fixes(ls: Server, uri: str, checked: Checked, lines: Lines,
             actions.append(types.CodeAction(
                 title=f"{finding.code}: {fix.message}" + (" (unsafe fix: review it)" if unsafe else ""),
                 kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic_], is_preferred=not unsafe,
-                edit=_edit(uri, document.version, [lines.text_edit(e) for e in fix.edits])))
-        actions.extend(_noqa(uri, document.version, document.source, finding, diagnostic_, lines))
+                edit=_edit(ls, uri, document.version, [lines.text_edit(e) for e in fix.edits])))
+        actions.extend(_noqa(ls, uri, document.version, document.source, finding, diagnostic_, lines))
     return actions
 
 
-def _noqa(uri: str, version: int, text: str, finding: Finding, diagnostic_: types.Diagnostic,
+def _noqa(ls: Server, uri: str, version: int, text: str, finding: Finding, diagnostic_: types.Diagnostic,
           lines: Lines) -> list[types.CodeAction]:
     if finding.code == UnusedSuppression.code:
         return []  # suppressing "this suppression is unused" would be circular
@@ -420,9 +424,13 @@ def _noqa(uri: str, version: int, text: str, finding: Finding, diagnostic_: type
         return []
     return [types.CodeAction(title=f"Suppress {finding.code} with `# noqa: {finding.code}`",
                              kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic_],
-                             edit=_edit(uri, version, [lines.text_edit(edit_between(text, noqa_text))]))]
+                             edit=_edit(ls, uri, version, [lines.text_edit(edit_between(text, noqa_text))]))]
 
 
-def _edit(uri: str, version: int, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
+def _edit(ls: Server, uri: str, version: int, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
+    """Versioned where the client supports it, so an edit computed on other text is refused, not misapplied."""
+    workspace = ls.client_capabilities.workspace
+    if workspace is None or workspace.workspace_edit is None or not workspace.workspace_edit.document_changes:
+        return types.WorkspaceEdit(changes={uri: edits})
     document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
     return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(document, edits)])
