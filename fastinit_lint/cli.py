@@ -25,6 +25,7 @@ from .engine.registry import Registry
 from .output.reporters import FORMATS, HUMAN_FORMATS, render
 from .output.reporters.printable import printable
 from .output.reporters.text import statistics as render_statistics
+from .server import command as server_command
 from .workspace.source import SourceError, decode, python_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -278,6 +279,9 @@ def _report_diff(changed_files, fixed, result, flags) -> int:
     if result.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if changed_files else EXIT_CLEAN
+
+
+main.add_command(server_command)
 
 
 @main.command("rules")

@@ -264,7 +264,7 @@ def _cannot_fork(error: OSError) -> None:
                      f"checking in this process, without crash isolation\n")
 
 
-class _PerFileIgnores:
+class PerFileIgnores:
     def __init__(self, settings: Settings) -> None:
         self.root = settings.root
         self.entries = [(PatternSet([glob]), frozenset(codes)) for glob, codes in settings.per_file_ignores]
@@ -286,8 +286,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     jobs = request.jobs or os.cpu_count() or 1
     forget_layout()
     allow_valid_python()
-    excludes = (*(settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDES), *settings.extend_exclude)
-    excluder = Excluder(settings.root, excludes)
+    excluder = project_excluder(settings)
     errors: list[FileError] = []
     if request.stdin is not None:
         name = request.stdin[0]
@@ -299,9 +298,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     errors.extend(excluder.errors)
 
     cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None)
-    _STATE.clear()
-    _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in (*r.markers, *r.required_markers)),
-                  rules=request.rules, options=request.options)
+    _prepare(settings, request.rules, request.options)
 
     preload = _LibCSTPreload()
     entries, reindexed = _phase_one(sources + context_sources, cache, jobs, request, preload)
@@ -311,12 +308,12 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
 
     index_digest = project_digest({e.filename: e.facts_digest for e in entries.values() if e.has_facts},
                                   settings.strategy, settings.strategy_source)
-    index = _LazyIndex(entries, settings)
+    index = LazyIndex(entries, settings)
     _STATE.update(index=index, entries=entries)
     if request.stdin is not None:
         _STATE["stdin"] = request.stdin
 
-    ignores = _PerFileIgnores(settings)
+    ignores = PerFileIgnores(settings)
     all_codes = frozenset(r.code for r in request.rules)
     results: dict[str, FileResult] = {}
     keys: dict[str, tuple] = {}
@@ -361,6 +358,44 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     return RunResult(ordered, errors, len(checked), write_errors)
 
 
+def project_excluder(settings: Settings) -> Excluder:
+    """`exclude` replaces the default excludes, `extend-exclude` adds to them (ruff's model)."""
+    excludes = (*(settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDES), *settings.extend_exclude)
+    return Excluder(settings.root, excludes)
+
+
+def _prepare(settings: Settings, rules: list[type[Rule]], options: CheckOptions) -> None:
+    """The module state phase-1 and phase-2 work reads (and forked workers inherit)."""
+    _STATE.clear()
+    _STATE.update(settings=settings, markers=frozenset(m for r in rules for m in (*r.markers, *r.required_markers)),
+                  rules=rules, options=options)
+
+
+def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0,
+                  use_cache: bool = True) -> tuple[dict[str, IndexEntry], list[FileError]]:
+    """Phase 1 over every file of the project at `settings.root`, through the CLI's cache, for a front end
+    that keeps the index between checks (the language server). Entries are keyed by absolute path, which
+    is also each file's display name. Without a project marker there is no project: nothing is indexed."""
+    forget_layout()
+    allow_valid_python()
+    excluder = project_excluder(settings)
+    sources, errors = discover([settings.root], excluder) if settings.index_project else ([], [])
+    errors.extend(excluder.errors)
+    cache = Cache(settings.root, settings.fingerprint(), enabled=use_cache and settings.index_project)
+    _prepare(settings, rules, CheckOptions())
+    request = RunRequest([settings.root], settings, rules, use_cache=use_cache)
+    entries, reindexed = _phase_one(sources, cache, jobs or os.cpu_count() or 1, request, _LibCSTPreload())
+    cache.save(changed=reindexed > 0)
+    errors.extend(entry.error for entry in entries.values() if entry.error is not None)
+    return entries, errors
+
+
+def index_text(source: SourceFile, text: str, settings: Settings, rules: list[type[Rule]]) -> IndexEntry:
+    """Phase 1 for one file's text as an editor holds it (not as saved), in this process."""
+    _prepare(settings, rules, CheckOptions())
+    return _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
+
+
 def _project_context(request: RunRequest, excluder: Excluder, sources: list[SourceFile]) -> list[SourceFile]:
     """Index the rest of the project too: a Trainer's strategy in `train.py` must still be known when only
     `model.py` changed (pre-commit gives files) or only `src/` is linted. Nothing to add when the project
@@ -374,7 +409,7 @@ def _project_context(request: RunRequest, excluder: Excluder, sources: list[Sour
     return [s for s in context if s.path not in given]
 
 
-class _LazyIndex:
+class LazyIndex:
     """The ProjectIndex, built on first need (a run whose every result comes from the cache needs none),
     over facts unpickled on first read (the gate of one touched file reads only the files it asks about)."""
 

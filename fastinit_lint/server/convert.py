@@ -1,0 +1,81 @@
+"""Findings and fixes as LSP types: ranges in the client's position encoding, evidence as related locations."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.uris import from_fs_path
+from pygls.workspace import PositionCodec
+
+from ..engine.diagnostics import Edit, FileError, Finding, Location
+from ..engine.suppressions import UnusedSuppression
+from ..workspace.source import python_lines
+
+SOURCE = "fastinit-lint"
+# The generated rule pages (`python -m fastinit_lint.docs`) of a source checkout or editable install.
+_DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules"
+# Where a message names the evidence: `... at /abs/train.py:9` (the server's display names are absolute).
+_EVIDENCE = re.compile(r"(?P<path>/[^\s`'\"(),;]+\.(?:pyi?|ya?ml)):(?P<row>\d+)")
+
+
+class Lines:
+    """A document's text as the client counts lines, for converting our 1-based code-point columns."""
+
+    def __init__(self, text: str, codec: PositionCodec) -> None:
+        self.lines, self.codec = python_lines(text), codec
+
+    def position(self, location: Location) -> types.Position:
+        return self.codec.position_to_client_units(self.lines, types.Position(location.row - 1, location.column - 1))
+
+    def range(self, start: Location, end: Location) -> types.Range:
+        return types.Range(self.position(start), self.position(end))
+
+    def text_edit(self, edit: Edit) -> types.TextEdit:
+        return types.TextEdit(self.range(edit.location, edit.end_location), edit.content)
+
+
+def docs_href(code: str) -> str | None:
+    page = _DOCS / f"{code}.md"
+    return page.as_uri() if page.is_file() else None
+
+
+def diagnostic(finding: Finding, lines: Lines, root: str) -> types.Diagnostic:
+    href = docs_href(finding.code)
+    unused = finding.code == UnusedSuppression.code
+    return types.Diagnostic(
+        range=lines.range(finding.location, finding.end_location),
+        message=_relative(finding.message, root),
+        severity=types.DiagnosticSeverity.Hint if unused else types.DiagnosticSeverity.Warning,
+        code=finding.code,
+        code_description=types.CodeDescription(href=href) if href else None,
+        source=SOURCE,
+        related_information=evidence(finding.message, root) or None,
+        tags=[types.DiagnosticTag.Unnecessary] if unused else None,
+    )
+
+
+def error_diagnostic(error: FileError, lines: Lines) -> types.Diagnostic:
+    """A file the rules could not check (a syntax error while typing): said where, once."""
+    at = lines.position(Location(error.row, error.column))
+    return types.Diagnostic(range=types.Range(at, at), message=error.message, severity=types.DiagnosticSeverity.Error,
+                            source=SOURCE)
+
+
+def evidence(message: str, root: str) -> list[types.DiagnosticRelatedInformation]:
+    """Each `file:row` the message cites (the Trainer and its strategy line), labelled with its clause."""
+    related, clause_start = [], 0
+    for match in _EVIDENCE.finditer(message):
+        start = max(clause_start, message.rfind(";", 0, match.start()) + 1)
+        row = int(match["row"]) - 1
+        where = types.Location(from_fs_path(match["path"]), types.Range(types.Position(row, 0), types.Position(row + 1, 0)))
+        related.append(types.DiagnosticRelatedInformation(where, _relative(message[start:match.end()].strip(), root)))
+        clause_start = match.end()
+    return related
+
+
+def _relative(message: str, root: str) -> str:
+    """File names relative to the project root, as the CLI run from there spells them."""
+    return message.replace(root.rstrip(os.sep) + os.sep, "")
