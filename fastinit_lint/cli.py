@@ -17,15 +17,17 @@ import click
 
 from . import __version__
 from .output.add_noqa import add_noqa, with_noqa
+from .output.docs import explain_text
 from .engine.checker import CheckOptions
 from .workspace.config import ConfigError, load_settings, parse_table
-from .engine.diagnostics import FileError
+from .diagnostics import FileError, SourceError
 from .engine.pipeline import RunRequest, run
 from .engine.registry import Registry
 from .output.reporters import FORMATS, HUMAN_FORMATS, render
 from .output.reporters.printable import printable
 from .output.reporters.text import statistics as render_statistics
-from .workspace.source import SourceError, decode, python_lines
+from .syntax.lines import python_lines
+from .workspace.source import decode
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells and CI runners expect after Ctrl-C
@@ -306,9 +308,3 @@ def explain(ctx: click.Context, code: str) -> None:
         _error(f"error: unknown rule '{code}' (see `fastinit-lint rules`)")
         sys.exit(EXIT_ERROR)
     click.echo(explain_text(rule))
-
-
-def explain_text(rule) -> str:
-    availability = {"always": "Fix is always available.", "sometimes": "Fix is sometimes available.",
-                    "never": "No automatic fix."}[rule.fixable]
-    return f"# {rule.name} ({rule.code})\n\n{availability}\n\n{rule.docs()}\n"

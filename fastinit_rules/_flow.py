@@ -477,7 +477,7 @@ def build_size(context: Context, event: Event):
     root = event.call
     expr = root.func.value if event.detail.get("model") == "checkpoint" else root
     code = context.code(expr) + ("()" if event.detail.get("model") == "checkpoint" else "")
-    estimator = context.index.estimator
+    estimator = context.estimator
     frame = estimator.new_frame(context.facts, context.scope)
     if event.owner is not None:
         estimator.bind_locals(frame, preceding_statements(context, event.owner, event.node))

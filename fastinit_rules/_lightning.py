@@ -143,7 +143,7 @@ def analyse_method(context: Context, init: cst.FunctionDef) -> MethodAnalysis | 
                                                       leading_lines=[], decorators=[]))[0]
     except SyntaxError:
         return None
-    estimator = context.index.estimator
+    estimator = context.estimator
     frame: Frame = estimator.new_frame(context.facts, (*context.scope, ("def", init.name.value)))
     frame.env["__class__"] = context.enclosing_class_qualname()
     estimator.bind_init_defaults(frame, signature)

@@ -10,7 +10,7 @@ from ..syntax.lazy_libcst import cst
 
 from ..workspace.config import Settings
 from ..syntax.cst_children import child_nodes, holds_statements
-from .diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
+from ..diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
 from ..model.facts import FileFacts
 from .fixes import apply_changes, edit_between, text_location
 from ..model.index import ProjectIndex

@@ -20,16 +20,16 @@ from typing import Callable, Iterator, Mapping, Sequence
 from .cache import Cache
 from .checker import CheckOptions, check_text, check_yaml_text, gate
 from ..workspace.config import Settings
-from .diagnostics import FileError, FileResult
+from ..diagnostics import FileError, FileResult, SourceError
 from ..workspace.discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
 from ..model.facts import FileFacts, forget_layout, python_facts
 from ..workspace.ignore_patterns import PatternSet
 from ..model.index import ProjectIndex, project_digest, summarize
 from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
 from .pool import Lost, isolated_map
-from ..output.progress import Progress
+from .progress import Progress
 from .rule import Rule
-from ..workspace.source import SourceError, digest_bytes, read_bytes, read_source
+from ..workspace.source import digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
 from ..workspace.writer import WriteRefused, write_atomic
 

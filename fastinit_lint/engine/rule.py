@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, Union
 
 from ..syntax.lazy_libcst import cst
 
-from .diagnostics import SAFE, UNSAFE
+from ..diagnostics import SAFE, UNSAFE
 
 if TYPE_CHECKING:
     from ..workspace.config import Settings
     from ..model.facts import FileFacts
+    from ..model.estimate import Estimator
     from ..model.index import ProjectIndex
     from ..model.names import ScopeKey
 
@@ -109,6 +110,10 @@ class Context:
         self.reports: list[Report] = []
         self.memo: dict = {}  # analyses several rules share (keyed by node identity), computed once per file
 
+    @property
+    def estimator(self) -> "Estimator":
+        return _estimator(self.index)
+
     def qualified_names(self, node: cst.CSTNode) -> frozenset[str]:
         """Every qualified name `node` (a Name/Attribute chain) can denote in the current scope."""
         dotted = cst_dotted(node)
@@ -127,6 +132,14 @@ class Context:
                 inner = ".".join(name for _, name in self.scope[:depth])
                 return f"{self.facts.module}.{inner}" if self.facts.module else inner
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _estimator(index: "ProjectIndex") -> "Estimator":
+    """One estimator per project index (one per run, in each worker), so project-class sizes are computed once."""
+    from ..model.estimate import Estimator  # the estimator's modules load only when a rule sizes something
+
+    return Estimator(index)
 
 
 def cst_dotted(node: cst.CSTNode) -> str | None:
