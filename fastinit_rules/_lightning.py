@@ -6,10 +6,8 @@ import ast
 import textwrap
 from dataclasses import dataclass, field
 
-from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.api import ZERO, Context, Frame, Module, Size, Tensor, cst, size_of
 
-from fastinit_lint.model.estimate import ZERO, Frame, Module, Size, Tensor, size_of
-from fastinit_lint.engine.rule import Context
 
 # `self.<method>(...)` calls in `__init__` that do not touch submodules or parameters.
 NEUTRAL_SELF_CALLS = frozenset({"save_hyperparameters", "register_buffer", "log", "print"})

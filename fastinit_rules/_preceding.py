@@ -11,9 +11,7 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from fastinit_lint.syntax.cst_children import descendants
-from fastinit_lint.syntax.lazy_libcst import cst
-from fastinit_lint.engine.rule import Context
+from fastinit_lint.api import Context, cst, descendants
 
 
 def preceding_statements(context: Context, owner: cst.FunctionDef | cst.Module, node: cst.CSTNode) -> list[tuple[ast.stmt, bool]]:

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from fastinit_lint.syntax.cst_children import child_nodes, holds_statements
-from fastinit_lint.model.facts import CAST_METHODS
-from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.api import CAST_METHODS, Invalid, Rule, Valid, child_nodes, cst, cst_dotted, fix, holds_statements
 
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, cst_dotted, fix
-
+from ._casts import UnclearCast, cast_target
 from ._flow import (Event, Flow, FlowRule, build_size, ensure_import, flow, literal, model_kind, root_call, small_enough,
                     wrap_in_with)
 
 RUNTIME = "fastinit_runtime"
-_METHOD_DTYPES = {"half": "torch.float16", "bfloat16": "torch.bfloat16", "double": "torch.float64"}
-_TORCH_DTYPES = frozenset(f"torch.{d}" for d in (
-    "float16", "half", "bfloat16", "float32", "float", "float64", "double"))
 _NET = {"net.py": """
     from torch import nn
     class Big(nn.Module):
@@ -49,10 +43,6 @@ _CONFIG_NET = {"cfgnet.py": """
             self.wte = nn.Embedding(config.vocab_size, config.n_embd)
             self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
 """}
-
-
-class UnclearCast(Exception):
-    """Why the target of a cast cannot be told statically; the text goes into the finding's message."""
 
 
 # Calls that only set flags (training mode, `requires_grad`) and return the module itself: a cast or a move
@@ -502,40 +492,3 @@ class CreateThenCast(FlowRule, Rule):
         built = event.var or self.context.code(event.call)
         return (f"`{built}` ({build_size(self.context, event).describe()}) is built in float32 on CPU, then {shown}{where}: "
                 f"build it in place with `fastinit_runtime.init_module(device=..., dtype=...)`")
-
-def cast_target(context, casts: list[cst.Call]) -> tuple[str | None, str | None]:
-    """(device, dtype) as source text that the chained `.half()`/`.bfloat16()`/`.double()`/`.cuda()`/`.to(...)`
-    calls `casts` move a model to; raises UnclearCast when an argument cannot be classified."""
-    device = dtype = None
-    code = context.code
-    for call in casts:
-        method = call.func.attr.value
-        if method in _METHOD_DTYPES:
-            if "torch" not in context.qualified_names(cst.Name("torch")):
-                raise UnclearCast("`torch` is not imported under that name here")
-            dtype = _METHOD_DTYPES[method]
-        elif method == "cuda":
-            index = call.args[0].value if call.args else None
-            device = '"cuda"' if index is None else f'"cuda:{code(index)}"' if isinstance(literal(index), int) else None
-            if device is None:
-                raise UnclearCast("`.cuda()` with a non-literal device index")
-        else:
-            for arg in call.args:
-                kind = arg.keyword.value if arg.keyword else _classify(context, arg.value)
-                if kind == "dtype":
-                    dtype = code(arg.value)
-                elif kind == "device":
-                    device = code(arg.value)
-                else:
-                    raise UnclearCast(f"cannot tell whether `{code(arg.value)}` is a device or a dtype")
-    return device, dtype
-
-
-def _classify(context, value: cst.BaseExpression) -> str | None:
-    if isinstance(value, cst.SimpleString):
-        return "device"
-    if context.matches(value, _TORCH_DTYPES):
-        return "dtype"
-    if isinstance(value, cst.Call) and context.matches(value.func, {"torch.device"}):
-        return "device"
-    return None

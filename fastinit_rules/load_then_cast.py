@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.lazy_libcst import cst
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.api import Invalid, Rule, Valid, cst, fix
 
-from ._flow import Event, Flow, FlowRule, build_size, ensure_import, keyword, literal, small_enough, wrap_in_with
-from .create_then_cast import RUNTIME, UnclearCast, cast_target
+from ._casts import UnclearCast, cast_target
+from ._flow import (RUNTIME_PREFIX, Event, Flow, FlowRule, build_size, ensure_import, keyword, literal, small_enough,
+                    wrap_in_with)
 
 _HALF = frozenset({"torch.float16", "torch.half", "torch.bfloat16"})
 _MOVES = frozenset({"half", "bfloat16", "to", "cuda"})
@@ -280,11 +280,11 @@ class LoadThenCast(FlowRule, Rule):
 
     def _checkpoint(self, event: Event, casts: list[cst.Call], dtype: str) -> None:
         message = self._message(event, casts, build_size(self.context, event).describe())
-        context_code = f"{RUNTIME}.init_module(dtype={dtype})"
+        context_code = f"{RUNTIME_PREFIX}.init_module(dtype={dtype})"
         message += f"; build it in `{context_code}`, where it is allocated once, in that dtype"
         line = event.node
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
             self.report(line, message, no_fix_reason="the statement shares its line with others")
             return
-        changes = {line: wrap_in_with(line, context_code), **ensure_import(self.context, RUNTIME)}
+        changes = {line: wrap_in_with(line, context_code), **ensure_import(self.context, RUNTIME_PREFIX)}
         self.report(line, message, fix=fix(changes, f"Load inside `{context_code}` (the cast stays, now free)"))

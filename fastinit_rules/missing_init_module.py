@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.lazy_libcst import cst
-
-from fastinit_lint.knowledge.lightning import precision_kind
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.api import Invalid, Rule, Valid, cst, fix, precision_kind
 
 from ._flow import (Flow, FlowRule, build_size, partial_load, runner_in_scope, small_enough,
                     wrap_in_with)

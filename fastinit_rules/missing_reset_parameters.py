@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.cst_children import descendants
-from fastinit_lint.syntax.lazy_libcst import cst
-
-from fastinit_lint.engine.rule import Invalid, Rule, Valid
+from fastinit_lint.api import Invalid, Rule, Valid, cst, descendants
 
 from ._lightning import method
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.lazy_libcst import cst
-
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.api import Invalid, Rule, Valid, cst, fix
 
 from ._flow import Flow, FlowRule, keyword
 

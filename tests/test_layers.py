@@ -1,8 +1,8 @@
 """The linter's layers import one way, and rules see the linter through one module.
 
-fastinit_lint's sub-packages are ranked: syntax, knowledge and the diagnostics records at the bottom, then model, workspace, engine,
-output, and cli on top. A module may import its own layer and those below, never above; module imports
-(type-only ones aside) form no cycle.
+fastinit_lint's sub-packages are ranked: syntax, knowledge and the diagnostics records at the bottom, then
+model, workspace, engine, output, api and cli on top. A module may import its own layer and those below, never above; module imports
+(type-only ones aside) form no cycle; rules import `fastinit_lint.api` and their private helpers only.
 Imports are read with `ast`, so an import inside a function counts as much as one at the top.
 """
 
@@ -116,3 +116,12 @@ def test_no_import_cycles():
             visit(node, [node])
     assert not cycles, "\n".join(cycles)
 
+
+
+def test_rules_import_only_the_api():
+    """A rule sees the linter through `fastinit_lint.api`: the engine can move or change behind it."""
+    reaching_in = [f"{_module_name(path)} imports {target}" for path in _sources("fastinit_rules")
+                   for target in sorted({target for target, _ in _imports(path)})
+                   if (target.startswith("fastinit_lint") and target != "fastinit_lint.api")
+                   or (target.startswith("fastinit_rules.") and not target.split(".")[1].startswith("_"))]
+    assert not reaching_in, "\n".join(reaching_in)
