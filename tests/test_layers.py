@@ -125,3 +125,11 @@ def test_rules_import_only_the_api():
                    if (target.startswith("fastinit_lint") and target != "fastinit_lint.api")
                    or (target.startswith("fastinit_rules.") and not target.split(".")[1].startswith("_"))]
     assert not reaching_in, "\n".join(reaching_in)
+
+
+def test_rules_live_in_fastinit_rules():
+    """The engine defines no rule (FI900 included): every rule is found, documented and tested the same way."""
+    in_engine = [f"{_module_name(path)}.{node.name}" for path in _sources("fastinit_lint")
+                 for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef)
+                 and any(isinstance(base, ast.Name) and base.id == "Rule" for base in node.bases)]
+    assert not in_engine

@@ -25,9 +25,7 @@ class Registry:
     def default(cls, extra: Iterable[type[Rule]] = ()) -> "Registry":
         import fastinit_rules
 
-        from .suppressions import UnusedSuppression
-
-        rules: list[type[Rule]] = [UnusedSuppression, *extra]
+        rules: list[type[Rule]] = [*extra]
         for info in pkgutil.iter_modules(fastinit_rules.__path__):
             module = importlib.import_module(f"fastinit_rules.{info.name}")
             rules.extend(
