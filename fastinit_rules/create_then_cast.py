@@ -7,8 +7,8 @@ from typing import NamedTuple
 from fastinit_lint.api import CAST_METHODS, Invalid, Rule, Valid, child_nodes, cst, cst_dotted, fix, holds_statements
 
 from ._casts import UnclearCast, cast_target
-from ._flow import (Event, Flow, FlowRule, build_size, ensure_import, flow, literal, model_kind, root_call, small_enough,
-                    wrap_in_with)
+from ._flow import (Build, Event, Flow, FlowRule, Kind, build_size, ensure_import, flow_of, literal, model_kind, root_call,
+                    small_enough, wrap_in_with)
 
 RUNTIME = "fastinit_runtime"
 _NET = {"net.py": """
@@ -141,7 +141,7 @@ def _without_casts(line: cst.SimpleStatementLine, var: str, chain: _Chain, code)
     return line.with_changes(body=[small.with_changes(value=cst.parse_expression(var + chain.kept_suffix(code)))])
 
 
-class CreateThenCast(FlowRule, Rule):
+class CreateThenCast(FlowRule):
     """A large model built in float32 on CPU, then cast or moved: build it in place instead.
 
     ## What it flags
@@ -410,13 +410,13 @@ class CreateThenCast(FlowRule, Rule):
     def relevant(cls, facts, index, settings) -> bool:
         return facts.cast_hint and not any(r.bound_to for r in facts.runners)
 
-    def check(self, flow_: Flow) -> None:
-        if flow_.runners:
+    def check_flow(self, flow: Flow) -> None:
+        if flow.runners:
             return  # Lightning code: FI003 covers it
-        for event in flow_.events:
-            if event.kind != "build" or event.detail.get("model") not in ("project", "torch") or event.block or event.generic_init:
+        for event in flow.events:
+            if event.kind is not Kind.BUILD or event.build.model not in ("project", "torch") or event.block or event.generic_init:
                 continue
-            chain = _Chain.of(event.detail.get("chain", []))
+            chain = _Chain.of(event.build.chain)
             separate = None
             if chain is not None and not chain.casts:
                 separate = _separate_cast(self._next_statement.get(id(event.node)), event.var)
@@ -438,7 +438,7 @@ class CreateThenCast(FlowRule, Rule):
     def _conditional_builds(self, node: cst.Module | cst.FunctionDef) -> None:
         """`m = Big().half() if c else other`: the flow sees no build in a conditional expression. Reported
         without a fix: building in place would split the assignment into an `if` statement."""
-        if flow(self.context, node).runners:
+        if flow_of(self.context, node).runners:
             return
         body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
         for line in _lines_outside_init_contexts(self.context, body):
@@ -454,7 +454,7 @@ class CreateThenCast(FlowRule, Rule):
                     kind = model_kind(self.context, root) if chain is not None and chain.casts else None
                     if kind not in ("project", "torch"):
                         continue
-                    event = Event("build", line, var, None, root, {"model": kind})
+                    event = Event(Kind.BUILD, line, var, None, root, Build(kind))
                     if small_enough(self.context, event, self.context.settings.create_then_cast_threshold):
                         continue
                     reason = "the build is one branch of a conditional expression; wrap that branch in an `if` by hand"

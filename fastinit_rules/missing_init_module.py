@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastinit_lint.api import Invalid, Rule, Valid, cst, fix, precision_kind
 
-from ._flow import (Flow, FlowRule, build_size, partial_load, runner_in_scope, small_enough,
+from ._flow import (Flow, FlowRule, Kind, build_size, partial_load, runner_in_scope, small_enough,
                     wrap_in_with)
 
 _MODELS = {"project", "checkpoint", "pretrained"}
@@ -22,7 +22,7 @@ _NET = {"model.py": """
 """}
 
 
-class MissingInitModule(FlowRule, Rule):
+class MissingInitModule(FlowRule):
     """A model built outside `init_module()` while a Trainer/Fabric would build it faster and smaller.
 
     ## What it flags
@@ -147,18 +147,18 @@ class MissingInitModule(FlowRule, Rule):
             """),
     ]
 
-    def check(self, flow_: Flow) -> None:
-        for event in flow_.events:
-            if event.kind != "build" or event.detail.get("model") not in _MODELS or event.block or event.generic_init:
+    def check_flow(self, flow: Flow) -> None:
+        for event in flow.events:
+            if event.kind is not Kind.BUILD or event.build.model not in _MODELS or event.block or event.generic_init:
                 continue
-            runner = next((r for r in flow_.runners.values() if self.wants(r) and runner_in_scope(flow_, r, event)), None)
+            runner = next((r for r in flow.runners.values() if self.wants(r) and runner_in_scope(flow, r, event)), None)
             if runner is None or small_enough(self.context, event):
                 continue
             size = build_size(self.context, event)
             strategy = runner.strategy
             sharded_fabric = runner.kind == "fabric" and strategy.sharded
-            strict_checkpoint = event.detail.get("model") == "checkpoint" and not any(
-                partial_load(self.context, e) for e in flow_.events if e.call is event.call and e.kind == "load")
+            strict_checkpoint = event.build.model == "checkpoint" and not any(
+                partial_load(self.context, e) for e in flow.events if e.call is event.call and e.kind is Kind.LOAD)
             empty = sharded_fabric or (strict_checkpoint and strategy.known and not strategy.meta_init)
             context_code = f"{runner.bound_to}.init_module({'empty_init=True' if empty else ''})"
             line = event.node

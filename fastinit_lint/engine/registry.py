@@ -31,6 +31,7 @@ class Registry:
             rules.extend(
                 value for value in vars(module).values()
                 if isinstance(value, type) and issubclass(value, Rule) and value.__module__ == module.__name__
+                and hasattr(value, "code")  # not a base class such as `FlowRule`
             )
         return cls(rules)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, Union
+from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, TypeVar, Union
 
 from ..syntax.lazy_libcst import cst
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ..model.names import ScopeKey
 
 Replacement = Union["cst.CSTNode", "cst.RemovalSentinel", "cst.FlattenSentinel"]
+_Node = TypeVar("_Node")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,15 @@ class Context:
         self.scope: ScopeKey = ()
         self.statement: int | None = None  # index in `module.body` of the statement being walked
         self.reports: list[Report] = []
-        self.memo: dict = {}  # analyses several rules share (keyed by node identity), computed once per file
+        self._shared: dict = {}
+
+    def shared(self, analysis: Callable[["Context", _Node], _T], node: _Node) -> _T:
+        """`analysis(self, node)`, computed once per file and node however many rules ask for it (the flow of
+        a function, a statement parsed with `ast`): analyses rules share are memoized here, by the engine."""
+        key = (analysis, id(node))  # the tree outlives the context, so a node's id is not reused meanwhile
+        if key not in self._shared:
+            self._shared[key] = analysis(self, node)
+        return self._shared[key]
 
     @property
     def estimator(self) -> "Estimator":
