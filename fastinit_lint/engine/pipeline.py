@@ -17,14 +17,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence
 
-from .cache import Cache
+from .cache import Cache, schema_digest
 from .checker import CheckOptions, check_text, check_yaml_text, gate
 from ..workspace.config import Settings
 from ..diagnostics import FileError, FileResult, SourceError
 from ..workspace.discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
 from ..model.facts import FileFacts, forget_layout, python_facts
 from ..workspace.ignore_patterns import PatternSet
-from ..model.index import ProjectIndex, project_digest, summarize
+from ..model.index import FactsSummary, ProjectIndex, project_digest, summarize
 from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
 from .pool import Lost, isolated_map
 from .progress import Progress
@@ -298,7 +298,8 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     context_sources = _project_context(request, excluder, sources)
     errors.extend(excluder.errors)
 
-    cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None)
+    cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None,
+                  schema=schema_digest(IndexEntry, FactsSummary, FileResult))
     _STATE.clear()
     _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in (*r.markers, *r.required_markers)),
                   rules=request.rules, options=request.options)
