@@ -151,7 +151,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
     markers = frozenset(m for m in _STATE["markers"] if m in text)
     try:
         if source.kind == "yaml":
-            from ..model.yaml_facts import yaml_facts  # PyYAML costs ~20 ms to import; most runs index no YAML
+            from ..model.yaml_facts import yaml_facts  # importing PyYAML is costly; most runs index no YAML
 
             facts = yaml_facts(source.display, text)
         else:
@@ -409,9 +409,8 @@ class _EntryFacts(Mapping[str, FileFacts]):
 class _LibCSTPreload:
     """Imports libcst on a thread of this process while phase-1 workers run, once a phase-1 result shows a
     file that rules will likely parse (it binds a Trainer/Fabric): phase-2 workers, forked later, then
-    inherit it instead of each importing it (~0.27 s of CPU apiece). Started only on that evidence, since
-    on a 2-core machine the import competes with phase-1 workers (measured: +0.16 s on a tree that needs no
-    LibCST, -0.2 s on the generated tree)."""
+    inherit it instead of each importing it. Started only on that evidence, since on a 2-core machine the
+    import competes with phase-1 workers (docs/performance.md)."""
 
     def __init__(self) -> None:
         self.thread: threading.Thread | None = None
