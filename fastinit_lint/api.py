@@ -5,7 +5,8 @@
   FI900's code and name (the engine reports it);
 - syntax: `cst` (LibCST, imported on first use), `child_nodes`, `descendants`, `holds_statements`, `cst_dotted`;
 - knowledge of Lightning and torch: runner and strategy names, precision aliases and their dtypes;
-- the model of the user's code: runner facts, what loads do (`UNKNOWN`, `read_only`), sizes (`Size`, `size_of`).
+- the model of the user's code: runner facts, what loads do (`UNKNOWN`, `read_only`), sizes (`Size`, `size_of`),
+  and `trainer_precision` (a LightningCLI config's precision), imported on first use.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ __all__ = ["CAST_METHODS", "FABRIC_QNAMES", "FLOAT32", "LEGACY_MIXED", "LOADING_
            "TRAINER_QNAMES", "UNKNOWN", "UNUSED_SUPPRESSION_CODE", "UNUSED_SUPPRESSION_NAME", "ZERO", "Context",
            "Frame", "Invalid", "Module", "Rule", "RunnerFact", "Size", "Strategy", "Tensor", "TextReport", "Valid",
            "child_nodes", "cst", "cst_dotted", "descendants", "fix", "holds_statements", "init_dtype",
-           "precision_kind", "read_only", "size_of", "trainer_precision"]
+           "precision_kind", "read_only", "size_of"]
 
 
 def __getattr__(name: str):

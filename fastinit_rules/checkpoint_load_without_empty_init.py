@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Rule, Valid, cst, fix
+from fastinit_lint.api import Invalid, Valid, cst, fix
 
 from ._flow import Flow, FlowRule, strict_load
 

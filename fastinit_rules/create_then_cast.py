@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from fastinit_lint.api import CAST_METHODS, Invalid, Rule, Valid, child_nodes, cst, cst_dotted, fix, holds_statements
+from fastinit_lint.api import CAST_METHODS, Invalid, Valid, child_nodes, cst, cst_dotted, fix, holds_statements
 
 from ._casts import UnclearCast, cast_target
 from ._flow import (Build, Event, Flow, FlowRule, Kind, build_size, ensure_import, flow_of, literal, model_kind, root_call,

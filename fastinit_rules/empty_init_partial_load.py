@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import LOADING_HOOKS, Invalid, Rule, Valid, cst, fix
+from fastinit_lint.api import LOADING_HOOKS, Invalid, Valid, cst, fix
 
 from ._flow import Event, Flow, FlowRule, Kind, ensure_import, file_has_runner, flow_of, partial_load
 

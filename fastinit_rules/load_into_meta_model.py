@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Rule, Valid
+from fastinit_lint.api import Invalid, Valid
 
 from ._flow import Flow, FlowRule, Kind
 

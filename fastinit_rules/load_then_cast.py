@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Rule, Valid, cst, fix
+from fastinit_lint.api import Invalid, Valid, cst, fix
 
 from ._casts import UnclearCast, cast_target
 from ._flow import (RUNTIME_PREFIX, Event, Flow, FlowRule, Kind, build_size, ensure_import, keyword, literal, small_enough,

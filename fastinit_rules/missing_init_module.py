@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Rule, Valid, cst, fix, precision_kind
+from fastinit_lint.api import Invalid, Valid, cst, fix, precision_kind
 
 from ._flow import (Flow, FlowRule, Kind, build_size, partial_load, runner_in_scope, small_enough,
                     wrap_in_with)

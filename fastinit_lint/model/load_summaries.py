@@ -13,7 +13,6 @@ import ast
 import bisect
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
 from ..knowledge.lightning import LOADING_HOOKS
