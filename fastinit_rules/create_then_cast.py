@@ -194,6 +194,11 @@ class CreateThenCast(FlowRule):
     with other calls (`.apply(fn)`, `.float()`) are not reported: what they do between build and cast is not
     known. Mode calls commute with a cast: `Module._apply` rewraps each parameter with its `requires_grad`,
     and the training flag is not a tensor.
+
+    ## Options
+    `create-then-cast-threshold` (parameters, default 100,000,000): models known to be smaller are not
+    reported (the extra float32 copy of a small model costs little); `unknown-size` (default `"large"`):
+    whether a model whose size cannot be computed, but grows with a product of dimensions, is reported.
     """
 
     code = "FI007"

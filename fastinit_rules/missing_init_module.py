@@ -58,6 +58,11 @@ class MissingInitModule(FlowRule):
     ## Fix safety
     Safe, except the Fabric-with-sharded-strategy case: `empty_init=True` there relies on every module that
     owns parameters implementing `reset_parameters()` (see FI013), so that fix is unsafe.
+
+    ## Options
+    `large-layer-threshold` (parameters, default 1,000,000): models known to be smaller are not reported;
+    `unknown-size` (default `"large"`): whether a model whose size cannot be computed, but grows with a product
+    of dimensions, is reported (`"small"` reports only sizes known to reach the threshold).
     """
 
     code = "FI003"
