@@ -17,16 +17,18 @@ import click
 
 from . import __version__
 from .output.add_noqa import add_noqa, with_noqa
+from .output.docs import explain_text
 from .engine.checker import CheckOptions
 from .workspace.config import ConfigError, load_settings, parse_table
-from .engine.diagnostics import FileError
+from .diagnostics import FileError, SourceError
 from .engine.pipeline import RunRequest, run
 from .engine.registry import Registry
 from .output.reporters import FORMATS, HUMAN_FORMATS, render
 from .output.reporters.printable import printable
 from .output.reporters.text import statistics as render_statistics
-from .server import command as server_command
-from .workspace.source import SourceError, decode, python_lines
+from . import server
+from .syntax.lines import python_lines
+from .workspace.source import decode
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells and CI runners expect after Ctrl-C
@@ -281,7 +283,17 @@ def _report_diff(changed_files, fixed, result, flags) -> int:
     return EXIT_FINDINGS if changed_files else EXIT_CLEAN
 
 
-main.add_command(server_command)
+@main.command("server")
+@click.option("--debounce", type=click.FloatRange(min=0), default=0.25, show_default=True,
+              help="Seconds of quiet after an edit before re-checking.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes for indexing (0 = one per CPU).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+def server_command(debounce: float, jobs: int, no_cache: bool) -> None:
+    """Run the language server (LSP over stdio) for editors; needs `fastinit-lint[server]`."""
+    if not server.available():
+        click.echo(server.INSTALL_HINT, err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(server.serve(debounce, jobs, not no_cache))
 
 
 @main.command("rules")
@@ -310,9 +322,3 @@ def explain(ctx: click.Context, code: str) -> None:
         _error(f"error: unknown rule '{code}' (see `fastinit-lint rules`)")
         sys.exit(EXIT_ERROR)
     click.echo(explain_text(rule))
-
-
-def explain_text(rule) -> str:
-    availability = {"always": "Fix is always available.", "sometimes": "Fix is sometimes available.",
-                    "never": "No automatic fix."}[rule.fixable]
-    return f"# {rule.name} ({rule.code})\n\n{availability}\n\n{rule.docs()}\n"

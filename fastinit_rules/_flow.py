@@ -9,14 +9,11 @@ model loaded after it was built?") instead of each walking the tree again.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+import enum
+from dataclasses import dataclass
 
-from fastinit_lint.syntax.lazy_libcst import cst
-
-from fastinit_lint.syntax.cst_children import child_nodes, descendants
-from fastinit_lint.model.facts import FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, RunnerFact
-from fastinit_lint.model.load_summaries import UNKNOWN, read_only
-from fastinit_lint.engine.rule import Context, cst_dotted
+from fastinit_lint.api import (FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, UNKNOWN, Context, Rule, RunnerFact,
+                               child_nodes, cst, cst_dotted, descendants, read_only)
 
 from ._preceding import preceding_statements
 
@@ -52,20 +49,65 @@ class InitBlock:
     empty_init: object  # True / False / ABSENT / NOT_LITERAL
 
 
+class Kind(enum.Enum):
+    RUNNER = "runner"  # a Trainer/Fabric constructed
+    BUILD = "build"  # a model constructed (payload: Build)
+    LOAD = "load"  # weights loaded into a model (payload: Load)
+    SETUP = "setup"  # `fabric.setup(model)` / `setup_module`
+    OPTIMIZER = "optimizer"  # an optimizer built from `model.parameters()`
+    REINIT = "reinit"  # parameters re-initialized (`reset_parameters`, `nn.init.*`, fastinit_runtime)
+    CAST = "cast"  # `.half()`, `.to(...)`, ... on the model
+    HANDED_OVER = "handed_over"  # passed to a function we cannot see into: it may load or initialize it
+    PASSED = "passed"  # passed to a project function seen to load nothing into it (payload: Passed)
+
+
+@dataclass(frozen=True)
+class Build:
+    model: str  # what model_kind says ('project', 'checkpoint', 'pretrained', 'torch'), or 'assumed'
+    chain: tuple = ()  # the calls chained on the construction: `Model().half().to(x)`
+    expr: cst.BaseExpression | None = None  # the whole assigned value
+
+
+@dataclass(frozen=True)
+class Load:
+    how: str  # 'checkpoint', 'state_dict', 'fabric.load', 'fabric.load_raw', 'fit' (ckpt_path) or 'helper'
+    strict: object = ABSENT  # True / False / ABSENT / NOT_LITERAL
+    assign: object = ABSENT  # `load_state_dict(assign=...)`
+    cls: str | None = None  # the class `load_from_checkpoint` is called on
+    runner: str | None = None  # the Fabric of `fabric.load(...)`
+    helper: str | None = None  # through a project helper: its name, and where and what it loads
+    where: str | None = None
+    what: str | None = None
+
+
+@dataclass(frozen=True)
+class Passed:
+    helper: str
+
+
 @dataclass
 class Event:
-    # build | load | setup | optimizer | reinit | cast | fit | handed_over (to an unseen function) | passed (to a
-    # project function seen to load nothing into it)
-    kind: str
+    kind: Kind
     node: cst.CSTNode  # the statement or call to report on
     var: str | None  # the model variable involved
     block: InitBlock | None  # innermost enclosing init_module block
     call: cst.Call | None = None
-    detail: dict = field(default_factory=dict)
+    payload: Build | Load | Passed | None = None
     generic_init: bool = False  # inside torch.device(...)/fastinit_runtime.init_module/skip_init context
     position: int = 0  # index of the statement in walk order, for "the next statement"
     expected_to_raise: bool = False  # inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure
     owner: cst.FunctionDef | cst.Module | None = None  # the function (or module) whose flow this is
+
+    @property
+    def build(self) -> Build | None:
+        return self.payload if isinstance(self.payload, Build) else None
+
+    @property
+    def load(self) -> Load | None:
+        return self.payload if isinstance(self.payload, Load) else None
+
+    def is_load(self, how: str) -> bool:
+        return self.load is not None and self.load.how == how
 
 
 @dataclass
@@ -83,8 +125,29 @@ class Flow:
         return [b for b in self.blocks if b.empty_init is True and b.runner is not None and b.runner.strategy.known
                 and b.runner.strategy.meta_init == meta]
 
-    def for_var(self, var: str, kinds: set[str], events: list[Event] | None = None) -> list[Event]:
+    def for_var(self, var: str, kinds: set[Kind], events: list[Event] | None = None) -> list[Event]:
         return [e for e in (events if events is not None else self.events) if e.var == var and e.kind in kinds]
+
+    def built_in(self, block: InitBlock) -> list[Event]:
+        return [e for e in self.events if e.kind is Kind.BUILD and e.block is block]
+
+    def loads_in(self, block: InitBlock, how: str) -> list[Event]:
+        """Loads of one kind (`how`) inside an init_module block."""
+        return [e for e in self.events if e.block is block and e.is_load(how)]
+
+    def first_setup(self, build: Event) -> Event | None:
+        """The first `setup` of the model a build event constructs, after it."""
+        return next((e for e in self.after(build) if e.var == build.var and e.kind is Kind.SETUP), None)
+
+    def before_setup(self, build: Event) -> list[Event]:
+        """What happens to the model a build event constructs after it and before its first `setup`."""
+        events = []
+        for event in self.after(build):
+            if event.var == build.var:
+                if event.kind is Kind.SETUP:
+                    break
+                events.append(event)
+        return events
 
 
 def _runners_in_scope(context: Context) -> dict[str, RunnerFact]:
@@ -201,8 +264,9 @@ class _Walker:
         self.raises -= raises
         del self.stack[len(self.stack) - pushed:]
 
-    def _event(self, kind: str, node: cst.CSTNode, var: str | None, call: cst.Call | None = None, **detail) -> Event:
-        event = Event(kind, node, var, self.stack[-1] if self.stack else None, call, detail, self.generic > 0,
+    def _event(self, kind: Kind, node: cst.CSTNode, var: str | None, call: cst.Call | None = None,
+               payload: Build | Load | Passed | None = None) -> Event:
+        event = Event(kind, node, var, self.stack[-1] if self.stack else None, call, payload, self.generic > 0,
                       self.position, self.raises > 0, self.owner)
         self.events.append(event)
         return event
@@ -220,16 +284,16 @@ class _Walker:
             return
         root, chain = root_call(value)
         if target in self.runners and root is not None and self.context.matches(root.func, TRAINER_QNAMES | FABRIC_QNAMES):
-            self._event("runner", line, target, root)
+            self._event(Kind.RUNNER, line, target, root)
         if target and root is not None:
             kind = model_kind(self.context, root)
             if kind is None and self.stack and _class_like(root.func):
                 kind = "assumed"  # built inside init_module: a model class we cannot see (another package)
             if kind is not None:
-                self._event("build", line, target, root, model=kind, chain=chain, expr=value)
+                self._event(Kind.BUILD, line, target, root, Build(kind, tuple(chain), value))
             if isinstance(root.func, cst.Attribute) and root.func.attr.value in ("setup", "setup_module") \
                     and root.args and cst_dotted(root.args[0].value) == target:
-                self._event("setup", line, target, root)
+                self._event(Kind.SETUP, line, target, root)
         for call in _calls(value):
             self._call(line, call, target)
 
@@ -239,7 +303,7 @@ class _Walker:
             if any(q.startswith("torch.optim.") for q in self.context.qualified_names(func)):
                 self._optimizer(line, call)
             elif any(q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(func)) and call.args:
-                self._event("reinit", line, cst_dotted(call.args[0].value), call)
+                self._event(Kind.REINIT, line, cst_dotted(call.args[0].value), call)
             else:
                 self._handed_over(line, call)
             return
@@ -249,34 +313,34 @@ class _Walker:
             self._optimizer(line, call)
         elif any(q.startswith("torch.nn.init.") for q in self.context.qualified_names(func)) and call.args:
             head = (cst_dotted(call.args[0].value) or "").split(".")[0]
-            self._event("reinit", line, head or None, call)
+            self._event(Kind.REINIT, line, head or None, call)
         elif any(q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(func)) and call.args:
-            self._event("reinit", line, cst_dotted(call.args[0].value), call)
+            self._event(Kind.REINIT, line, cst_dotted(call.args[0].value), call)
         elif name == "load_from_checkpoint":
             strict = keyword(call, "strict")
-            self._event("load", line, target, call, how="checkpoint",
-                        strict=literal(strict.value) if strict else ABSENT, cls=cst_dotted(func.value))
+            self._event(Kind.LOAD, line, target, call, Load("checkpoint", literal(strict.value) if strict else ABSENT,
+                                                            cls=cst_dotted(func.value)))
         elif name == "load_state_dict" and owner:
             strict, assign = keyword(call, "strict"), keyword(call, "assign")
-            self._event("load", line, owner.split(".")[0], call, how="state_dict",
-                        strict=literal(strict.value) if strict else ABSENT,
-                        assign=literal(assign.value) if assign else ABSENT)
+            self._event(Kind.LOAD, line, owner.split(".")[0], call,
+                        Load("state_dict", literal(strict.value) if strict else ABSENT,
+                             literal(assign.value) if assign else ABSENT))
         elif name in ("load", "load_raw") and owner in self.runners and self.runners[owner].kind == "fabric":
             strict = keyword(call, "strict")
             for var in _loaded_vars(call, name):
-                self._event("load", line, var, call, how=f"fabric.{name}",
-                            strict=literal(strict.value) if strict else ABSENT, runner=owner)
+                self._event(Kind.LOAD, line, var, call,
+                            Load(f"fabric.{name}", literal(strict.value) if strict else ABSENT, runner=owner))
         elif name in ("setup", "setup_module") and owner in self.runners:
             for arg in call.args:
                 var = cst_dotted(arg.value)
                 if var and target != var:
-                    self._event("setup", line, var, call)
+                    self._event(Kind.SETUP, line, var, call)
         elif name == "fit" and owner in self.runners and keyword(call, "ckpt_path") is not None and call.args:
-            self._event("load", line, cst_dotted(call.args[0].value), call, how="fit")
+            self._event(Kind.LOAD, line, cst_dotted(call.args[0].value), call, Load("fit"))
         elif name in REINIT and owner:
-            self._event("reinit", line, owner.split(".")[0], call)
+            self._event(Kind.REINIT, line, owner.split(".")[0], call)
         elif name in CASTS and owner and "." not in owner:
-            self._event("cast", line, owner, call)
+            self._event(Kind.CAST, line, owner, call)
         elif owner not in self.runners:
             self._handed_over(line, call)
 
@@ -296,27 +360,27 @@ class _Walker:
             outcome = self.context.index.loads.reached(qnames, slot, bound) if var and qnames else None
             if outcome is None:
                 if var and "." not in var:
-                    self._event("handed_over", line, var, call)
+                    self._event(Kind.HANDED_OVER, line, var, call)
                 continue
             var = var.split(".")[0]
             helper = cst_dotted(call.func)
             load = outcome.partial or (None if outcome.init else next(iter(outcome.loads), None))
             if load is not None:
-                self._event("load", line, var, call, how="helper", helper=helper, where=load.where, what=load.what,
-                            strict=NOT_LITERAL if load.strict is None else load.strict)
+                self._event(Kind.LOAD, line, var, call, Load("helper", NOT_LITERAL if load.strict is None else load.strict,
+                                                             helper=helper, where=load.where, what=load.what))
             elif outcome.init:  # initialized there (after any partial load: `Outcome.partial`)
-                self._event("reinit", line, var, call)
+                self._event(Kind.REINIT, line, var, call)
             elif outcome.opaque:
-                self._event("handed_over", line, var, call)
+                self._event(Kind.HANDED_OVER, line, var, call)
             else:  # a project helper seen to load nothing into it: evidence for FI009's message
-                self._event("passed", line, var, call, helper=helper)
+                self._event(Kind.PASSED, line, var, call, Passed(helper))
 
     def _optimizer(self, line, call: cst.Call) -> None:
         for arg in call.args:
             inner, _ = root_call(arg.value)
             if inner is not None and isinstance(inner.func, cst.Attribute) \
                     and inner.func.attr.value in ("parameters", "named_parameters"):
-                self._event("optimizer", line, (cst_dotted(inner.func.value) or "").split(".")[0] or None, call)
+                self._event(Kind.OPTIMIZER, line, (cst_dotted(inner.func.value) or "").split(".")[0] or None, call)
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
@@ -344,16 +408,17 @@ def _loaded_vars(call: cst.Call, name: str) -> list[str]:
     return []
 
 
-def flow(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
+def flow_of(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
     """The flow of the function (or module body) being visited; computed once per node and file."""
-    key = ("flow", id(node))
-    if key not in context.memo:
-        runners = _runners_in_scope(context)
-        walker = _Walker(context, runners, node)
-        body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
-        walker.block(body)
-        context.memo[key] = Flow(runners, walker.blocks, walker.events)
-    return context.memo[key]
+    return context.shared(_compute_flow, node)
+
+
+def _compute_flow(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
+    runners = _runners_in_scope(context)
+    walker = _Walker(context, runners, node)
+    body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
+    walker.block(body)
+    return Flow(runners, walker.blocks, walker.events)
 
 
 def own_calls(node: cst.Module | cst.FunctionDef) -> list[cst.Call]:
@@ -372,7 +437,7 @@ def runner_in_scope(flow_: Flow, runner: RunnerFact, event: Event) -> bool:
     """A module-level runner is in scope everywhere; a local one only after its construction."""
     if not runner.scope:
         return True
-    built = [e for e in flow_.events if e.kind == "runner" and e.var == runner.bound_to]
+    built = [e for e in flow_.events if e.kind is Kind.RUNNER and e.var == runner.bound_to]
     return bool(built) and built[0].position <= event.position
 
 
@@ -403,8 +468,8 @@ def ensure_import(context: Context, module: str, name: str | None = None) -> dic
     return {anchor: cst.FlattenSentinel([anchor, new])}
 
 
-class FlowRule:
-    """Mixin for rules that judge each function (and the module body) through its Flow."""
+class FlowRule(Rule):
+    """A rule that judges each function (and the module body) through its Flow: it defines `check_flow`."""
 
     @staticmethod
     def wants(runner: RunnerFact) -> bool:
@@ -417,23 +482,22 @@ class FlowRule:
         return any(r.bound_to and cls.wants(r) for r in facts.runners)
 
     def visit_Module(self, node: cst.Module) -> None:
-        self._check_reporting(flow(self.context, node))
+        self._check_reporting(flow_of(self.context, node))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._check_reporting(flow(self.context, node))
+        self._check_reporting(flow_of(self.context, node))
 
     def _check_reporting(self, flow_: Flow) -> None:
         # A finding about a call inside `pytest.raises(...)`/`pytest.warns(...)` is about a test of that failure.
         self._expected_to_raise = {id(n) for e in flow_.events if e.expected_to_raise for n in (e.node, e.call)}
-        self.check(flow_)
+        self.check_flow(flow_)
 
     def report(self, node, message: str, **kwargs) -> None:
         if id(node) not in getattr(self, "_expected_to_raise", ()):
             super().report(node, message, **kwargs)
 
-    def check(self, flow_: Flow) -> None:
+    def check_flow(self, flow: Flow) -> None:
         raise NotImplementedError
-
 
 
 def loads_in_hooks(context: Context, build: Event) -> bool:
@@ -449,18 +513,18 @@ def loads_in_hooks(context: Context, build: Event) -> bool:
 
 def partial_load(context: Context, event: Event) -> bool:
     """A load that tolerates missing keys: `strict=False`, or a class with `strict_loading = False`."""
-    return event.detail.get("strict") is False or _class_strict_loading(context, event) == "False"
+    return event.load.strict is False or _class_strict_loading(context, event) == "False"
 
 
 def strict_load(context: Context, event: Event) -> bool:
     """A load known to raise on missing keys: no `strict`, or `strict=True` (not `strict=args.strict`), and no
     `strict_loading` other than True on the class."""
-    return event.detail.get("strict") in (ABSENT, True) and _class_strict_loading(context, event) in (None, "True")
+    return event.load.strict in (ABSENT, True) and _class_strict_loading(context, event) in (None, "True")
 
 
 def _class_strict_loading(context: Context, event: Event) -> str | None:
     """The `strict_loading = ...` text of the class a `load_from_checkpoint` without `strict` loads, if any."""
-    if event.detail.get("how") == "checkpoint" and event.detail.get("strict") is ABSENT and event.call is not None:
+    if event.is_load("checkpoint") and event.load.strict is ABSENT and event.call is not None:
         for qname in context.qualified_names(event.call.func.value):
             cls = context.index.classes.get(qname)
             if cls is not None and "strict_loading" in dict(cls.fields):
@@ -468,16 +532,13 @@ def _class_strict_loading(context: Context, event: Event) -> str | None:
     return None
 
 
-def built_in(flow_: Flow, block: InitBlock) -> list[Event]:
-    return [e for e in flow_.events if e.kind == "build" and e.block is block]
-
-
 def build_size(context: Context, event: Event):
     """Estimated parameters of a model build (the class's defaults for `load_from_checkpoint`)."""
     root = event.call
-    expr = root.func.value if event.detail.get("model") == "checkpoint" else root
-    code = context.code(expr) + ("()" if event.detail.get("model") == "checkpoint" else "")
-    estimator = context.index.estimator
+    checkpoint = event.build.model == "checkpoint"
+    expr = root.func.value if checkpoint else root
+    code = context.code(expr) + ("()" if checkpoint else "")
+    estimator = context.estimator
     frame = estimator.new_frame(context.facts, context.scope)
     if event.owner is not None:
         estimator.bind_locals(frame, preceding_statements(context, event.owner, event.node))

@@ -16,8 +16,7 @@ import functools
 from dataclasses import dataclass
 from typing import Callable
 
-from fastinit_lint.syntax.cst_children import descendants
-from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.api import cst, descendants
 
 from ._lightning import Statement
 

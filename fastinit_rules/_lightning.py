@@ -6,10 +6,8 @@ import ast
 import textwrap
 from dataclasses import dataclass, field
 
-from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.api import ZERO, Context, Frame, Module, Size, Tensor, cst, size_of
 
-from fastinit_lint.model.estimate import ZERO, Frame, Module, Size, Tensor, size_of
-from fastinit_lint.engine.rule import Context
 
 # `self.<method>(...)` calls in `__init__` that do not touch submodules or parameters.
 NEUTRAL_SELF_CALLS = frozenset({"save_hyperparameters", "register_buffer", "log", "print"})
@@ -143,7 +141,7 @@ def analyse_method(context: Context, init: cst.FunctionDef) -> MethodAnalysis | 
                                                       leading_lines=[], decorators=[]))[0]
     except SyntaxError:
         return None
-    estimator = context.index.estimator
+    estimator = context.estimator
     frame: Frame = estimator.new_frame(context.facts, (*context.scope, ("def", init.name.value)))
     frame.env["__class__"] = context.enclosing_class_qualname()
     estimator.bind_init_defaults(frame, signature)
@@ -170,3 +168,10 @@ def analyse_method(context: Context, init: cst.FunctionDef) -> MethodAnalysis | 
                 for stmt in tree for n in ast.walk(stmt)))
         statements.append(statement)
     return MethodAnalysis(init, signature, statements, tuple(frame.notes))
+
+
+def has_reset(index, qualname: str) -> bool:
+    """Whether the class or a project base defines `reset_parameters`/`_reset_parameters` (walked without
+    recursion: a checkout can chain thousands of classes)."""
+    return any({"reset_parameters", "_reset_parameters"} & set(index.classes[c].methods)
+               for c in index.project_lineage(qualname))

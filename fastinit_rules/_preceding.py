@@ -11,9 +11,7 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from fastinit_lint.syntax.cst_children import descendants
-from fastinit_lint.syntax.lazy_libcst import cst
-from fastinit_lint.engine.rule import Context
+from fastinit_lint.api import Context, cst, descendants
 
 
 def preceding_statements(context: Context, owner: cst.FunctionDef | cst.Module, node: cst.CSTNode) -> list[tuple[ast.stmt, bool]]:
@@ -48,10 +46,11 @@ def _holds(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
 
 def _ast(context: Context, statement: cst.CSTNode) -> list[ast.stmt]:
     """The statement as `ast`, parsed once per file and statement."""
-    key = ("preceding-ast", id(statement))
-    if key not in context.memo:
-        try:
-            context.memo[key] = ast.parse(textwrap.dedent(context.code(statement))).body
-        except (SyntaxError, RecursionError, ValueError):
-            context.memo[key] = []
-    return context.memo[key]
+    return context.shared(_parse, statement)
+
+
+def _parse(context: Context, statement: cst.CSTNode) -> list[ast.stmt]:
+    try:
+        return ast.parse(textwrap.dedent(context.code(statement))).body
+    except (SyntaxError, RecursionError, ValueError):
+        return []

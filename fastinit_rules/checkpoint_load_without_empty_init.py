@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.lazy_libcst import cst
-
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.api import Invalid, Valid, cst, fix
 
 from ._flow import Flow, FlowRule, strict_load
 
 
-class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
+class CheckpointLoadWithoutEmptyInit(FlowRule):
     """A full checkpoint loaded inside `init_module()` without `empty_init=True`: initialization wasted.
 
     ## What it flags
@@ -136,12 +134,12 @@ class CheckpointLoadWithoutEmptyInit(FlowRule, Rule):
     def wants(runner) -> bool:
         return runner.strategy.known and not runner.strategy.meta_init
 
-    def check(self, flow_: Flow) -> None:
-        for block in flow_.blocks:
+    def check_flow(self, flow: Flow) -> None:
+        for block in flow.blocks:
             runner = block.runner
             if runner is None or not self.wants(runner) or block.empty_init is True:
                 continue
-            loads = [e for e in flow_.events if e.block is block and e.kind == "load" and e.detail.get("how") == "checkpoint"]
+            loads = flow.loads_in(block, "checkpoint")
             if not loads or not all(strict_load(self.context, e) for e in loads):
                 continue
             existing = [a for a in block.call.args if not (a.keyword and a.keyword.value == "empty_init")]

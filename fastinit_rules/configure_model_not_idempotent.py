@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fastinit_lint.syntax.cst_children import child_nodes, descendants, holds_statements
-from fastinit_lint.syntax.lazy_libcst import cst
-
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.api import Invalid, Rule, Valid, child_nodes, cst, descendants, fix, holds_statements
 
 from ._lightning import analyse_method, file_has_lightning_module, is_docstring, lightning_class, local_runs, method
 
@@ -538,11 +535,12 @@ def _helper_builds(context, classdef: cst.ClassDef, name: str) -> list[tuple[set
     helper = method(classdef, name)
     if helper is None or name == "configure_model" or not isinstance(helper.body, cst.IndentedBlock):
         return []
-    key = ("FI005 helper", id(helper))
-    if key not in context.memo:
-        lines = [(_returned_as_assignment(line), c) for line, c in _lines(context, helper.body.body, _written(helper))]
-        context.memo[key] = [(attrs, c) for _, attrs, c in _builds(context, helper, lines)]
-    return context.memo[key]
+    return context.shared(_builds_of_helper, helper)
+
+
+def _builds_of_helper(context, helper: cst.FunctionDef) -> list[tuple[set[str], bool]]:
+    lines = [(_returned_as_assignment(line), c) for line, c in _lines(context, helper.body.body, _written(helper))]
+    return [(attrs, c) for _, attrs, c in _builds(context, helper, lines)]
 
 
 def _self_calls(node: cst.CSTNode) -> list[str]:

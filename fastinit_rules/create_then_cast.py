@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from fastinit_lint.syntax.cst_children import child_nodes, holds_statements
-from fastinit_lint.model.facts import CAST_METHODS
-from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.api import CAST_METHODS, Invalid, Valid, child_nodes, cst, cst_dotted, fix, holds_statements
 
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, cst_dotted, fix
-
-from ._flow import (Event, Flow, FlowRule, build_size, ensure_import, flow, literal, model_kind, root_call, small_enough,
-                    wrap_in_with)
+from ._casts import UnclearCast, cast_target
+from ._flow import (Build, Event, Flow, FlowRule, Kind, build_size, ensure_import, flow_of, literal, model_kind, root_call,
+                    small_enough, wrap_in_with)
 
 RUNTIME = "fastinit_runtime"
-_METHOD_DTYPES = {"half": "torch.float16", "bfloat16": "torch.bfloat16", "double": "torch.float64"}
-_TORCH_DTYPES = frozenset(f"torch.{d}" for d in (
-    "float16", "half", "bfloat16", "float32", "float", "float64", "double"))
 _NET = {"net.py": """
     from torch import nn
     class Big(nn.Module):
@@ -49,10 +43,6 @@ _CONFIG_NET = {"cfgnet.py": """
             self.wte = nn.Embedding(config.vocab_size, config.n_embd)
             self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
 """}
-
-
-class UnclearCast(Exception):
-    """Why the target of a cast cannot be told statically; the text goes into the finding's message."""
 
 
 # Calls that only set flags (training mode, `requires_grad`) and return the module itself: a cast or a move
@@ -151,7 +141,7 @@ def _without_casts(line: cst.SimpleStatementLine, var: str, chain: _Chain, code)
     return line.with_changes(body=[small.with_changes(value=cst.parse_expression(var + chain.kept_suffix(code)))])
 
 
-class CreateThenCast(FlowRule, Rule):
+class CreateThenCast(FlowRule):
     """A large model built in float32 on CPU, then cast or moved: build it in place instead.
 
     ## What it flags
@@ -204,6 +194,11 @@ class CreateThenCast(FlowRule, Rule):
     with other calls (`.apply(fn)`, `.float()`) are not reported: what they do between build and cast is not
     known. Mode calls commute with a cast: `Module._apply` rewraps each parameter with its `requires_grad`,
     and the training flag is not a tensor.
+
+    ## Options
+    `create-then-cast-threshold` (parameters, default 100,000,000): models known to be smaller are not
+    reported (the extra float32 copy of a small model costs little); `unknown-size` (default `"large"`):
+    whether a model whose size cannot be computed, but grows with a product of dimensions, is reported.
     """
 
     code = "FI007"
@@ -420,13 +415,13 @@ class CreateThenCast(FlowRule, Rule):
     def relevant(cls, facts, index, settings) -> bool:
         return facts.cast_hint and not any(r.bound_to for r in facts.runners)
 
-    def check(self, flow_: Flow) -> None:
-        if flow_.runners:
+    def check_flow(self, flow: Flow) -> None:
+        if flow.runners:
             return  # Lightning code: FI003 covers it
-        for event in flow_.events:
-            if event.kind != "build" or event.detail.get("model") not in ("project", "torch") or event.block or event.generic_init:
+        for event in flow.events:
+            if event.kind is not Kind.BUILD or event.build.model not in ("project", "torch") or event.block or event.generic_init:
                 continue
-            chain = _Chain.of(event.detail.get("chain", []))
+            chain = _Chain.of(event.build.chain)
             separate = None
             if chain is not None and not chain.casts:
                 separate = _separate_cast(self._next_statement.get(id(event.node)), event.var)
@@ -448,7 +443,7 @@ class CreateThenCast(FlowRule, Rule):
     def _conditional_builds(self, node: cst.Module | cst.FunctionDef) -> None:
         """`m = Big().half() if c else other`: the flow sees no build in a conditional expression. Reported
         without a fix: building in place would split the assignment into an `if` statement."""
-        if flow(self.context, node).runners:
+        if flow_of(self.context, node).runners:
             return
         body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
         for line in _lines_outside_init_contexts(self.context, body):
@@ -464,7 +459,7 @@ class CreateThenCast(FlowRule, Rule):
                     kind = model_kind(self.context, root) if chain is not None and chain.casts else None
                     if kind not in ("project", "torch"):
                         continue
-                    event = Event("build", line, var, None, root, {"model": kind})
+                    event = Event(Kind.BUILD, line, var, None, root, Build(kind))
                     if small_enough(self.context, event, self.context.settings.create_then_cast_threshold):
                         continue
                     reason = "the build is one branch of a conditional expression; wrap that branch in an `if` by hand"
@@ -502,40 +497,3 @@ class CreateThenCast(FlowRule, Rule):
         built = event.var or self.context.code(event.call)
         return (f"`{built}` ({build_size(self.context, event).describe()}) is built in float32 on CPU, then {shown}{where}: "
                 f"build it in place with `fastinit_runtime.init_module(device=..., dtype=...)`")
-
-def cast_target(context, casts: list[cst.Call]) -> tuple[str | None, str | None]:
-    """(device, dtype) as source text that the chained `.half()`/`.bfloat16()`/`.double()`/`.cuda()`/`.to(...)`
-    calls `casts` move a model to; raises UnclearCast when an argument cannot be classified."""
-    device = dtype = None
-    code = context.code
-    for call in casts:
-        method = call.func.attr.value
-        if method in _METHOD_DTYPES:
-            if "torch" not in context.qualified_names(cst.Name("torch")):
-                raise UnclearCast("`torch` is not imported under that name here")
-            dtype = _METHOD_DTYPES[method]
-        elif method == "cuda":
-            index = call.args[0].value if call.args else None
-            device = '"cuda"' if index is None else f'"cuda:{code(index)}"' if isinstance(literal(index), int) else None
-            if device is None:
-                raise UnclearCast("`.cuda()` with a non-literal device index")
-        else:
-            for arg in call.args:
-                kind = arg.keyword.value if arg.keyword else _classify(context, arg.value)
-                if kind == "dtype":
-                    dtype = code(arg.value)
-                elif kind == "device":
-                    device = code(arg.value)
-                else:
-                    raise UnclearCast(f"cannot tell whether `{code(arg.value)}` is a device or a dtype")
-    return device, dtype
-
-
-def _classify(context, value: cst.BaseExpression) -> str | None:
-    if isinstance(value, cst.SimpleString):
-        return "device"
-    if context.matches(value, _TORCH_DTYPES):
-        return "dtype"
-    if isinstance(value, cst.Call) and context.matches(value.func, {"torch.device"}):
-        return "device"
-    return None

@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fastinit_lint.engine.rule import Invalid, Rule, Valid
-from fastinit_lint.syntax.cst_children import descendants
-from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.api import Invalid, Rule, Valid, cst, descendants
 
-from ._lightning import method
-from .missing_reset_parameters import _has_reset
+from ._lightning import has_reset, method
 
 _INIT_FUNCTIONS = frozenset(f"torch.nn.init.{name}" for name in (
     "uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_",
@@ -199,7 +196,7 @@ class CustomInitLostOnMeta(Rule):
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
         # The training graph is asked last: building it reads the facts of every runner file.
-        return any(index.is_nn_module(c.qualname) and not _has_reset(index, c.qualname)
+        return any(index.is_nn_module(c.qualname) and not has_reset(index, c.qualname)
                    and c.qualname in index.training.meta_built for c in facts.classes)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -208,7 +205,7 @@ class CustomInitLostOnMeta(Rule):
         init = method(node, "__init__")
         link = context.index.training.meta_built.get(qualname) if qualname is not None else None
         if link is None or init is None or not context.index.is_nn_module(qualname) \
-                or _has_reset(context.index, qualname):
+                or has_reset(context.index, qualname):
             return
         found = [(call, what) for body in (init, *self._helpers(node, init)) for call in descendants(body)
                  if isinstance(call, cst.Call) and (what := self._lost_init(node, call))]

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.api import LOADING_HOOKS, Invalid, Valid, cst, fix
 
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
-
-from fastinit_lint.model.load_summaries import LOADING_HOOKS
-
-from ._flow import Event, Flow, FlowRule, built_in, ensure_import, file_has_runner, flow, partial_load
+from ._flow import Event, Flow, FlowRule, Kind, ensure_import, file_has_runner, flow_of, partial_load
 
 RUNTIME = "fastinit_runtime"
 
@@ -29,7 +25,7 @@ _HELPERS = {"helpers.py": """
     """}
 
 
-class EmptyInitPartialLoad(FlowRule, Rule):
+class EmptyInitPartialLoad(FlowRule):
     """A partial checkpoint loaded into a model built with `empty_init=True`: missing weights are garbage.
 
     ## What it flags
@@ -255,27 +251,26 @@ class EmptyInitPartialLoad(FlowRule, Rule):
         if link is None:
             return
         where = f"`{hook}`" if hook == node.name.value else f"`{node.name.value}` (run by `{hook}`)"
-        for event in flow(self.context, node).events:
-            if event.kind == "load" and partial_load(self.context, event):
+        for event in flow_of(self.context, node).events:
+            if event.kind is Kind.LOAD and partial_load(self.context, event):
                 self.report(event.call,
                             f"partial load{_through(event)} in {where} into a model built with `empty_init=True` and "
                             f"{link.describe()}: parameters the checkpoint lacks keep uninitialized memory (NaNs in "
                             f"practice); initialize them (`fastinit_runtime.load_partial`) or drop `empty_init=True`",
                             no_fix_reason="the load is in a hook, away from where the model is built")
 
-    def check(self, flow_: Flow) -> None:
-        for block in flow_.empty_init_blocks(meta=False):
-            for event in flow_.events:
-                if event.block is block and event.kind == "load" and event.detail.get("how") == "checkpoint" \
-                        and partial_load(self.context, event):
-                    self._report(event, event.var or "the model", flow_)
-            for build in built_in(flow_, block):
-                for event in flow_.for_var(build.var, {"load"}, flow_.after(build)):
-                    if event.detail.get("how") != "checkpoint" and partial_load(self.context, event):
-                        self._report(event, build.var, flow_)
+    def check_flow(self, flow: Flow) -> None:
+        for block in flow.empty_init_blocks(meta=False):
+            for event in flow.loads_in(block, "checkpoint"):
+                if partial_load(self.context, event):
+                    self._report(event, event.var or "the model", flow)
+            for build in flow.built_in(block):
+                for event in flow.for_var(build.var, {Kind.LOAD}, flow.after(build)):
+                    if event.load.how != "checkpoint" and partial_load(self.context, event):
+                        self._report(event, build.var, flow)
 
-    def _report(self, event: Event, var: str, flow_: Flow) -> None:
-        if flow_.for_var(var, {"reinit"}, flow_.after(event)):
+    def _report(self, event: Event, var: str, flow: Flow) -> None:
+        if flow.for_var(var, {Kind.REINIT}, flow.after(event)):
             return
         message = (f"partial load into `{var}`{_through(event)}, built with `empty_init=True`: parameters the "
                    f"checkpoint lacks keep uninitialized memory (NaNs in practice); initialize them "
@@ -290,7 +285,7 @@ class EmptyInitPartialLoad(FlowRule, Rule):
 
     def _replacement(self, event: Event) -> cst.BaseExpression | None:
         call = event.call
-        how = event.detail.get("how")
+        how = event.load.how
         code = self.context.code
         positional = [a for a in call.args if a.keyword is None]
         rest = [a for a in call.args if a.keyword is not None and a.keyword.value != "strict"]
@@ -306,6 +301,6 @@ class EmptyInitPartialLoad(FlowRule, Rule):
 
 def _through(event: Event) -> str:
     """For a load inside a project helper: " through `load_checkpoint` (`load_state_dict` at utils.py:398)"."""
-    if event.detail.get("how") != "helper":
+    if event.load.how != "helper":
         return ""
-    return f" through `{event.detail['helper']}` (`{event.detail['what']}` at {event.detail['where']})"
+    return f" through `{event.load.helper}` (`{event.load.what}` at {event.load.where})"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastinit_lint.engine.rule import Invalid, Rule, Valid
+from fastinit_lint.api import Invalid, Valid
 
-from ._flow import Flow, FlowRule, built_in, loads_in_hooks
+from ._flow import Flow, FlowRule, Kind, loads_in_hooks
 
 
 _HELPERS = {"helpers.py": """
@@ -37,7 +37,7 @@ _HELPERS = {"helpers.py": """
     """}
 
 
-class EmptyInitWithoutLoad(FlowRule, Rule):
+class EmptyInitWithoutLoad(FlowRule):
     """A model built with `empty_init=True` that is never loaded or initialized: it trains on garbage.
 
     ## What it flags
@@ -230,19 +230,19 @@ class EmptyInitWithoutLoad(FlowRule, Rule):
             """, rows=(7,), files=_HELPERS, message_contains=("`model`, `other`", "nor by `prepare`, `spin`")),
     ]
 
-    def check(self, flow_: Flow) -> None:
-        for block in flow_.empty_init_blocks(meta=False):
+    def check_flow(self, flow: Flow) -> None:
+        for block in flow.empty_init_blocks(meta=False):
             runner = block.runner
             unloaded = []
-            for build in built_in(flow_, block):
-                if build.detail.get("model") == "checkpoint" or loads_in_hooks(self.context, build):
+            for build in flow.built_in(block):
+                if build.build.model == "checkpoint" or loads_in_hooks(self.context, build):
                     continue
-                later = flow_.for_var(build.var, {"load", "reinit", "handed_over"}, flow_.after(build))
+                later = flow.for_var(build.var, {Kind.LOAD, Kind.REINIT, Kind.HANDED_OVER}, flow.after(build))
                 if not later:
                     unloaded.append(build.var)
             if unloaded:
                 names = ", ".join(f"`{v}`" for v in unloaded)
-                helpers = sorted({f"`{e.detail['helper']}`" for v in unloaded for e in flow_.for_var(v, {"passed"})})
+                helpers = sorted({f"`{e.payload.helper}`" for v in unloaded for e in flow.for_var(v, {Kind.PASSED})})
                 seen = f" (nor by {', '.join(helpers)}, seen to load nothing into it)" if helpers else ""
                 self.report(block.call,
                             f"{names} built with `empty_init=True` under strategy {runner.strategy.describe()} at "

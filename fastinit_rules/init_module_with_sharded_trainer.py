@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastinit_lint.engine.rule import Invalid, Rule, Valid
+from fastinit_lint.api import Invalid, Valid
 
 from ._flow import ABSENT, Flow, FlowRule
 
 
-class InitModuleWithShardedTrainer(FlowRule, Rule):
+class InitModuleWithShardedTrainer(FlowRule):
     """`trainer.init_module()` on a Trainer that uses FSDP or DeepSpeed.
 
     ## What it flags
@@ -100,8 +100,8 @@ class InitModuleWithShardedTrainer(FlowRule, Rule):
     def wants(runner) -> bool:
         return runner.kind == "trainer" and (runner.strategy.is_fsdp or runner.strategy.is_deepspeed)
 
-    def check(self, flow_: Flow) -> None:
-        for block in flow_.blocks:
+    def check_flow(self, flow: Flow) -> None:
+        for block in flow.blocks:
             runner = block.runner
             if runner is None or not self.wants(runner):
                 continue

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastinit_lint.engine.rule import Invalid, Rule, Valid
+from fastinit_lint.api import Invalid, Valid
 
-from ._flow import Flow, FlowRule, built_in
+from ._flow import Flow, FlowRule, Kind
 
 _ORDER = ("set the model up first, then load: `model = fabric.setup(model)` followed by "
           "`fabric.load(path, {\"model\": model})` or `fabric.load_raw(path, model)`; with a Trainer, "
           "`trainer.fit(model, ckpt_path=...)` restores after setup; or `load_state_dict(sd, assign=True)`")
 
 
-class LoadIntoMetaModel(FlowRule, Rule):
+class LoadIntoMetaModel(FlowRule):
     """Loading weights into a model whose parameters are still on the meta device.
 
     ## What it flags
@@ -133,26 +133,21 @@ class LoadIntoMetaModel(FlowRule, Rule):
     def wants(runner) -> bool:
         return runner.strategy.meta_init  # (only `init_module(empty_init=True)` blocks of such runners matter)
 
-    def check(self, flow_: Flow) -> None:
-        for block in flow_.empty_init_blocks(meta=True):
+    def check_flow(self, flow: Flow) -> None:
+        for block in flow.empty_init_blocks(meta=True):
             runner = block.runner
             evidence = f"strategy {runner.strategy.describe()} at {runner.strategy_site}"
-            for event in flow_.events:
-                if event.block is block and event.kind == "load" and event.detail.get("how") == "checkpoint":
-                    self.report(event.call, f"`load_from_checkpoint` inside `{block.receiver}.init_module(empty_init=True)` "
-                                            f"with {evidence}: the model is on the meta device, so loading is a no-op "
-                                            f"and `model.to(device)` fails with \"Cannot copy out of meta tensor\"; {_ORDER}")
+            for event in flow.loads_in(block, "checkpoint"):
+                self.report(event.call, f"`load_from_checkpoint` inside `{block.receiver}.init_module(empty_init=True)` "
+                                        f"with {evidence}: the model is on the meta device, so loading is a no-op "
+                                        f"and `model.to(device)` fails with \"Cannot copy out of meta tensor\"; {_ORDER}")
             if runner.kind != "fabric":
                 continue
-            for build in built_in(flow_, block):
-                for event in flow_.after(build):
-                    if event.var != build.var:
-                        continue
-                    if event.kind == "setup":
-                        break
+            for build in flow.built_in(block):
+                for event in flow.before_setup(build):
                     # Not through a project helper: its summary does not say whether it loads with `assign=True`.
-                    if event.kind == "load" and event.detail.get("assign") is not True \
-                            and event.detail.get("how") not in ("fit", "helper"):
+                    if event.kind is Kind.LOAD and event.load.assign is not True \
+                            and event.load.how not in ("fit", "helper"):
                         self.report(event.call, f"loading into `{build.var}` before `{block.receiver}.setup({build.var})` "
                                                 f"with {evidence}: its parameters are still meta tensors, so the weights "
                                                 f"are dropped and setup re-initializes them randomly (Lightning #20490); {_ORDER}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.lazy_libcst import cst
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.api import Invalid, Valid, cst, fix
 
-from ._flow import Event, Flow, FlowRule, build_size, ensure_import, keyword, literal, small_enough, wrap_in_with
-from .create_then_cast import RUNTIME, UnclearCast, cast_target
+from ._casts import UnclearCast, cast_target
+from ._flow import (RUNTIME_PREFIX, Event, Flow, FlowRule, Kind, build_size, ensure_import, keyword, literal, small_enough,
+                    wrap_in_with)
 
 _HALF = frozenset({"torch.float16", "torch.half", "torch.bfloat16"})
 _MOVES = frozenset({"half", "bfloat16", "to", "cuda"})
@@ -14,7 +14,7 @@ _MOVES = frozenset({"half", "bfloat16", "to", "cuda"})
 _DTYPE_KEYWORDS = ("torch_dtype", "dtype")
 
 
-class LoadThenCast(FlowRule, Rule):
+class LoadThenCast(FlowRule):
     """A model loaded in float32 and then cast to half precision: load it in that dtype instead.
 
     ## What it flags
@@ -203,15 +203,16 @@ class LoadThenCast(FlowRule, Rule):
     def relevant(cls, facts, index, settings) -> bool:
         return facts.load_cast_hint
 
-    def check(self, flow_: Flow) -> None:
-        for event in flow_.events:
-            kind = event.detail.get("model")
-            if event.kind != "build" or kind not in ("pretrained", "checkpoint") or event.block or event.generic_init:
+    def check_flow(self, flow: Flow) -> None:
+        for event in flow.events:
+            if event.build is None or event.build.model not in ("pretrained", "checkpoint") or event.block \
+                    or event.generic_init:
                 continue
-            casts, separate = [c for c in event.detail.get("chain", []) if c.func.attr.value in _MOVES], None
+            kind = event.build.model
+            casts, separate = [c for c in event.build.chain if c.func.attr.value in _MOVES], None
             if not casts:
-                following = [e for e in flow_.after(event) if e.position == event.position + 1 and e.var == event.var
-                             and e.kind == "cast" and e.call.func.attr.value in _MOVES]
+                following = [e for e in flow.after(event) if e.position == event.position + 1 and e.var == event.var
+                             and e.kind is Kind.CAST and e.call.func.attr.value in _MOVES]
                 if not following:
                     continue
                 separate = following[0].call
@@ -219,7 +220,7 @@ class LoadThenCast(FlowRule, Rule):
             dtype, device = self._half_dtype(casts), self._accelerator(casts)
             if kind == "pretrained" and self._transformers(event):
                 self._pretrained(event, casts, dtype, device)
-            elif kind == "checkpoint" and dtype is not None and not flow_.runners and self._lightning(event) \
+            elif kind == "checkpoint" and dtype is not None and not flow.runners and self._lightning(event) \
                     and not small_enough(self.context, event, self.context.settings.create_then_cast_threshold):
                 self._checkpoint(event, casts, dtype)
 
@@ -280,11 +281,11 @@ class LoadThenCast(FlowRule, Rule):
 
     def _checkpoint(self, event: Event, casts: list[cst.Call], dtype: str) -> None:
         message = self._message(event, casts, build_size(self.context, event).describe())
-        context_code = f"{RUNTIME}.init_module(dtype={dtype})"
+        context_code = f"{RUNTIME_PREFIX}.init_module(dtype={dtype})"
         message += f"; build it in `{context_code}`, where it is allocated once, in that dtype"
         line = event.node
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
             self.report(line, message, no_fix_reason="the statement shares its line with others")
             return
-        changes = {line: wrap_in_with(line, context_code), **ensure_import(self.context, RUNTIME)}
+        changes = {line: wrap_in_with(line, context_code), **ensure_import(self.context, RUNTIME_PREFIX)}
         self.report(line, message, fix=fix(changes, f"Load inside `{context_code}` (the cast stays, now free)"))

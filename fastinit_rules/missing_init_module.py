@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.api import Invalid, Valid, cst, fix, precision_kind
 
-from fastinit_lint.knowledge.lightning import precision_kind
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
-
-from ._flow import (Flow, FlowRule, build_size, partial_load, runner_in_scope, small_enough,
+from ._flow import (Flow, FlowRule, Kind, build_size, partial_load, runner_in_scope, small_enough,
                     wrap_in_with)
 
 _MODELS = {"project", "checkpoint", "pretrained"}
@@ -25,7 +22,7 @@ _NET = {"model.py": """
 """}
 
 
-class MissingInitModule(FlowRule, Rule):
+class MissingInitModule(FlowRule):
     """A model built outside `init_module()` while a Trainer/Fabric would build it faster and smaller.
 
     ## What it flags
@@ -61,6 +58,11 @@ class MissingInitModule(FlowRule, Rule):
     ## Fix safety
     Safe, except the Fabric-with-sharded-strategy case: `empty_init=True` there relies on every module that
     owns parameters implementing `reset_parameters()` (see FI013), so that fix is unsafe.
+
+    ## Options
+    `large-layer-threshold` (parameters, default 1,000,000): models known to be smaller are not reported;
+    `unknown-size` (default `"large"`): whether a model whose size cannot be computed, but grows with a product
+    of dimensions, is reported (`"small"` reports only sizes known to reach the threshold).
     """
 
     code = "FI003"
@@ -150,18 +152,18 @@ class MissingInitModule(FlowRule, Rule):
             """),
     ]
 
-    def check(self, flow_: Flow) -> None:
-        for event in flow_.events:
-            if event.kind != "build" or event.detail.get("model") not in _MODELS or event.block or event.generic_init:
+    def check_flow(self, flow: Flow) -> None:
+        for event in flow.events:
+            if event.kind is not Kind.BUILD or event.build.model not in _MODELS or event.block or event.generic_init:
                 continue
-            runner = next((r for r in flow_.runners.values() if self.wants(r) and runner_in_scope(flow_, r, event)), None)
+            runner = next((r for r in flow.runners.values() if self.wants(r) and runner_in_scope(flow, r, event)), None)
             if runner is None or small_enough(self.context, event):
                 continue
             size = build_size(self.context, event)
             strategy = runner.strategy
             sharded_fabric = runner.kind == "fabric" and strategy.sharded
-            strict_checkpoint = event.detail.get("model") == "checkpoint" and not any(
-                partial_load(self.context, e) for e in flow_.events if e.call is event.call and e.kind == "load")
+            strict_checkpoint = event.build.model == "checkpoint" and not any(
+                partial_load(self.context, e) for e in flow.events if e.call is event.call and e.kind is Kind.LOAD)
             empty = sharded_fabric or (strict_checkpoint and strategy.known and not strategy.meta_init)
             context_code = f"{runner.bound_to}.init_module({'empty_init=True' if empty else ''})"
             line = event.node

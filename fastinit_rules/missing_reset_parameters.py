@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.cst_children import descendants
-from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.api import Invalid, Rule, Valid, cst, descendants
 
-from fastinit_lint.engine.rule import Invalid, Rule, Valid
-
-from ._lightning import method
+from ._lightning import has_reset, method
 
 _PARAMETER = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 _FSDP_TRAIN = {"train.py": """
@@ -136,7 +133,7 @@ class MissingResetParameters(Rule):
         # The class-level half of the check runs here on the index, so files whose tensor-owning classes all
         # have a reset (torch's own layers) are never parsed with LibCST.
         # The training graph is asked last: building it reads the facts of every runner file.
-        return any(c.owns_tensors and index.is_nn_module(c.qualname) and not _has_reset(index, c.qualname)
+        return any(c.owns_tensors and index.is_nn_module(c.qualname) and not has_reset(index, c.qualname)
                    and c.qualname in index.training.meta_built for c in facts.classes)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -145,7 +142,7 @@ class MissingResetParameters(Rule):
         init = method(node, "__init__")
         link = context.index.training.meta_built.get(qualname) if qualname is not None else None
         if link is None or init is None or not context.index.is_nn_module(qualname) \
-                or _has_reset(context.index, qualname):
+                or has_reset(context.index, qualname):
             return
         owned = self._owned(init)
         if owned:
@@ -180,10 +177,3 @@ class MissingResetParameters(Rule):
                     and len(node.args) > 1 and isinstance(node.args[1].value, (cst.Call, cst.BinaryOperation)):
                 owned.append(f"computed non-persistent buffer `{name}`")
         return owned
-
-
-def _has_reset(index, qualname: str) -> bool:
-    """Whether the class or a project base defines `reset_parameters`/`_reset_parameters` (walked without
-    recursion: a checkout can chain thousands of classes)."""
-    return any({"reset_parameters", "_reset_parameters"} & set(index.classes[c].methods)
-               for c in index.project_lineage(qualname))

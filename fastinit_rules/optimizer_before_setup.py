@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastinit_lint.engine.rule import Invalid, Rule, Valid
+from fastinit_lint.api import Invalid, Valid
 
-from ._flow import Flow, FlowRule, built_in
+from ._flow import Flow, FlowRule, Kind
 
 
-class OptimizerBeforeSetup(FlowRule, Rule):
+class OptimizerBeforeSetup(FlowRule):
     """An optimizer built from a meta-device model before `fabric.setup`: Fabric raises.
 
     ## What it flags
@@ -100,20 +100,17 @@ class OptimizerBeforeSetup(FlowRule, Rule):
     def wants(runner) -> bool:
         return runner.kind == "fabric" and runner.strategy.meta_init
 
-    def check(self, flow_: Flow) -> None:
-        for block in flow_.empty_init_blocks(meta=True):
+    def check_flow(self, flow: Flow) -> None:
+        for block in flow.empty_init_blocks(meta=True):
             runner = block.runner
             if not self.wants(runner):
                 continue
-            for build in built_in(flow_, block):
-                later = [event for event in flow_.after(build) if event.var == build.var]
-                setup = next((event for event in later if event.kind == "setup"), None)
+            for build in flow.built_in(block):
+                setup = flow.first_setup(build)
                 if setup is not None and setup.expected_to_raise:
                     continue  # a test asserting that Fabric raises
-                for event in later:
-                    if event.kind == "setup":
-                        break
-                    if event.kind == "optimizer":
+                for event in flow.before_setup(build):
+                    if event.kind is Kind.OPTIMIZER:
                         self.report(event.call, f"optimizer built from `{build.var}.parameters()` before `{block.receiver}"
                                                 f".setup_module({build.var})`: they are meta-device parameters under strategy "
                                                 f"{runner.strategy.describe()} at {runner.strategy_site}, and Fabric raises "

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastinit_lint.syntax.lazy_libcst import cst
-
-from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.api import Invalid, Valid, cst, fix
 
 from ._flow import Flow, FlowRule, keyword
 
 
-class Zero3EmptyInitFalse(FlowRule, Rule):
+class Zero3EmptyInitFalse(FlowRule):
     """`init_module(empty_init=False)` with DeepSpeed ZeRO stage 3: Lightning raises.
 
     ## What it flags
@@ -89,8 +87,8 @@ class Zero3EmptyInitFalse(FlowRule, Rule):
     def wants(runner) -> bool:
         return runner.strategy.zero3
 
-    def check(self, flow_: Flow) -> None:
-        for block in flow_.blocks:
+    def check_flow(self, flow: Flow) -> None:
+        for block in flow.blocks:
             if block.runner is None or not self.wants(block.runner) or block.empty_init is not False:
                 continue
             arg = keyword(block.call, "empty_init")

@@ -18,3 +18,19 @@ def test_every_fixable_rule_documents_fix_safety():
     for rule in Registry.default().all():
         if rule.fixable != "never":
             assert "## Fix safety" in rule.docs(), rule.code
+
+
+def test_options_sections_name_real_config_keys():
+    """A rule's `## Options` names keys `[tool.fastinit-lint]` accepts, and every setting its module reads."""
+    import inspect
+    import re
+
+    from fastinit_lint.workspace.config import parse_table
+
+    for rule in Registry.default().all():
+        docs = rule.docs()
+        options = docs.split("## Options", 1)[1].split("\n## ", 1)[0] if "## Options" in docs else ""
+        for key in re.findall(r"`([a-z]+(?:-[a-z]+)+|strategy)`", options):
+            parse_table({key: "fsdp" if key == "strategy" else "large" if key == "unknown-size" else 1}, rule.code)
+        read = {name.replace("_", "-") for name in re.findall(r"settings\.(\w+)", inspect.getsource(inspect.getmodule(rule)))}
+        assert read <= set(re.findall(r"`([a-z-]+)`", options)), f"{rule.code} reads {read} but documents {options!r}"

@@ -73,7 +73,8 @@ def test_unreadable_file(cli, project):
 
 
 def test_directory_given_to_the_reader(project):
-    from fastinit_lint.workspace.source import SourceError, read_source
+    from fastinit_lint.diagnostics import SourceError
+    from fastinit_lint.workspace.source import read_source
     with pytest.raises(SourceError, match="is a directory"):
         read_source(str(project), 100)
 
@@ -229,7 +230,7 @@ def test_python_lines_fast_path_equals_the_exact_split():
     import io
     import itertools
 
-    from fastinit_lint.workspace.source import python_lines
+    from fastinit_lint.syntax.lines import python_lines
 
     pieces = ["a", "\n", "\r", "\r\n", "\x0c", "\u2028", "\x85", ""]
     for combo in itertools.product(pieces, repeat=4):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import pytest
 
 from fastinit_lint.model.names import collect_names
-from fastinit_lint.workspace.source import python_lines
+from fastinit_lint.syntax.lines import python_lines
 
 CODE = '''
 import torch

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from fastinit_lint.engine.cache import _MAGIC, Cache
+from fastinit_lint.engine.cache import Cache, schema_digest
 from fastinit_lint.workspace.config import load_settings
+from fastinit_lint.diagnostics import FileResult
 from fastinit_lint.engine.pipeline import IndexEntry
+from fastinit_lint.model.index import FactsSummary
 from fastinit_lint.workspace.source import digest_bytes
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -57,7 +59,8 @@ def _forged_cache(root: Path, blob: bytes) -> bytes:
         entry = IndexEntry(info.st_size, info.st_mtime_ns, digest_bytes(data), None, frozenset(), False, None)
         entry._blob, entry.filename, entry.verified_ns = blob, path.relative_to(root).as_posix(), time.time_ns() * 2
         facts[str(path)] = entry
-    return pickle.dumps((_MAGIC, facts, {}))
+    magic = Cache(str(root), "", enabled=False, schema=schema_digest(IndexEntry, FactsSummary, FileResult)).magic
+    return pickle.dumps((magic, facts, {}))
 
 
 def test_planted_cache_files_run_nothing(tmp_path):

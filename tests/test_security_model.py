@@ -6,7 +6,6 @@ so a regression fails the test instead of taking the machine down; the wrapper r
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap

@@ -14,7 +14,8 @@ import pytest
 
 from fastinit_lint.engine.limits import MAX_SYNTAX_DEPTH
 from fastinit_lint.engine.rule import Rule
-from fastinit_lint.workspace.source import SourceError, read_bytes
+from fastinit_lint.diagnostics import SourceError
+from fastinit_lint.workspace.source import read_bytes
 
 GOOD = "import torch.nn as nn\nnn.Linear(1, 2)\n"
 TESTS = os.path.dirname(__file__)
@@ -138,7 +139,8 @@ def test_sparse_file_over_the_limit_is_not_read(project):
 
 
 def test_file_grown_past_the_limit_after_stat_is_cut_at_the_limit(project):
-    from fastinit_lint.workspace.source import SourceError, read_source
+    from fastinit_lint.diagnostics import SourceError
+    from fastinit_lint.workspace.source import read_source
 
     path = project / "grows.py"
     path.write_bytes(b"x = 1\n" * 10)

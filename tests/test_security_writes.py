@@ -308,7 +308,7 @@ def test_add_noqa_refuses_when_no_line_of_the_finding_can_carry_a_comment(cli, p
 
 def test_add_noqa_never_returns_code_that_does_not_parse():
     from fastinit_lint.output.add_noqa import with_noqa
-    from fastinit_lint.engine.diagnostics import Finding, Location
+    from fastinit_lint.diagnostics import Finding, Location
 
     text = "x = 1\ny = $\n"  # what a placement bug would leave; the check refuses it whatever the cause
     finding = Finding("FI990", "n", "m", "bad.py", Location(1, 1), Location(1, 6))

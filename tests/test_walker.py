@@ -12,7 +12,6 @@ import pytest
 from engine_rules import TEST_RULES
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import fastinit_lint
 from fastinit_lint.engine.checker import CheckOptions, _ScopeTracker, walk_statements
 from fastinit_lint.workspace.config import load_settings
 from fastinit_lint.engine.pipeline import RunRequest, run

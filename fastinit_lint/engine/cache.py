@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import os
 import pickle
+import re
 import stat
 import sys
 import tempfile
@@ -30,15 +31,6 @@ import time
 
 from .. import __version__
 
-# The last number changes whenever cached facts or results would mean something else (2: phase-1 names
-# tables became partial, facts gained statement lines, FI012 stopped reporting twice; 3: facts stored as
-# blobs beside their file name; 4: source segments split lines as Python does, lone-CR positions, FI013's
-# gate; 5: entries carry a facts summary for the lazy index; 6: entries carry when they were verified; 7: facts
-# hold the training graph's calls, model factories and hook loads; 8: load summaries replace hook loads,
-# runners hold a conditional precision's branches, FI016's and FI007's gates, constants from tuple unpacking,
-# registered-state sizes, classes local to functions, text markers include rules' required markers), so an
-# older cache of the same version is rebuilt instead of trusted.
-_MAGIC = ("fastinit-lint-cache", __version__, 8)
 
 _KEY_SIZE = 32
 _MAC_SIZE = 32  # SHA-256
@@ -47,8 +39,38 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO planted under a cache name mu
 _STALE_TEMP_SECONDS = 15 * 60  # a temp file this old belongs to no run still saving
 
 
+def schema_digest(*roots: type) -> str:
+    """A digest of the shape of what the cache pickles: the annotated fields and `__init__` of `roots` and,
+    transitively, of the linter's classes their annotations name. The cache is keyed by it (and the
+    version), so a change of shape rebuilds an older cache instead of unpickling it into classes that no
+    longer match: nobody has to remember to bump a number."""
+    shapes: dict[str, str] = {}
+    pending = list(roots)
+    while pending:
+        cls = pending.pop()
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        if name in shapes:
+            continue
+        fields = {key: str(value) for key, value in vars(cls).get("__annotations__", {}).items()}
+        init = vars(cls).get("__init__")
+        code = getattr(init, "__code__", None)
+        if code is not None:  # attributes a plain class sets in `__init__` (STORE_ATTR names are in co_names)
+            fields.update({f"__init__.{key}": str(value) for key, value in init.__annotations__.items()})
+            fields["__init__"] = " ".join(sorted(code.co_names))
+        shapes[name] = repr(sorted(fields.items()))
+        namespace = vars(sys.modules[cls.__module__])
+        for annotation in fields.values():
+            for word in re.findall(r"[A-Za-z_]\w*", annotation):
+                value = namespace.get(word)
+                if isinstance(value, type) and value.__module__.startswith("fastinit_lint."):
+                    pending.append(value)
+    return hashlib.blake2b(repr(sorted(shapes.items())).encode(), digest_size=8).hexdigest()
+
+
 class Cache:
-    def __init__(self, root: str, namespace: str, enabled: bool = True) -> None:
+    def __init__(self, root: str, namespace: str, enabled: bool = True, schema: str = "") -> None:
+        """`schema`: `schema_digest` of what the caller stores; a cache written under another is rebuilt."""
+        self.magic = ("fastinit-lint-cache", __version__, schema)
         self.started_ns = time.time_ns()  # before any file is looked at: what entries verified now vouch for
         key = hashlib.blake2b(f"{os.path.abspath(root)}|{namespace}".encode(), digest_size=10).hexdigest()
         self.top = os.path.join(root, ".fastinit_cache")
@@ -88,7 +110,7 @@ class Cache:
             return
         finally:
             gc.enable()
-        if magic == _MAGIC and isinstance(facts, dict) and isinstance(results, dict):
+        if magic == self.magic and isinstance(facts, dict) and isinstance(results, dict):
             self.facts, self.results = facts, results
 
     def save(self, changed: bool = True) -> None:
@@ -107,7 +129,7 @@ class Cache:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(content)
             self._remove_stale_temps()
-            payload = pickle.dumps((_MAGIC, self.facts, self.results), protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((self.magic, self.facts, self.results), protocol=pickle.HIGHEST_PROTOCOL)
             fd, temp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as handle:

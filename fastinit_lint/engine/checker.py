@@ -10,7 +10,7 @@ from ..syntax.lazy_libcst import cst
 
 from ..workspace.config import Settings
 from ..syntax.cst_children import child_nodes, holds_statements
-from .diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
+from ..diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
 from ..model.facts import FileFacts
 from .fixes import apply_changes, edit_between, text_location
 from ..model.index import ProjectIndex
@@ -18,7 +18,7 @@ from .limits import MAX_SYNTAX_DEPTH
 from ..model.names import collect_names, has_lone_cr
 from .positions import positions as node_positions
 from .rule import Context, Report, Rule, TextReport
-from .suppressions import Suppressions, UnusedSuppression, comment_suppresses
+from .suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, Suppressions, comment_suppresses
 
 MAX_FIX_PASSES = 10
 # Measured peak memory of a LibCST parse per byte of source: 200-440 on torch's largest files, up to ~2,300 on
@@ -45,7 +45,7 @@ def gate(rules: Sequence[type[Rule]], text_markers: frozenset[str], facts: FileF
     """The rules that could fire in this file, decided without LibCST."""
     return [
         rule for rule in rules
-        if rule.code != UnusedSuppression.code
+        if rule.code != UNUSED_SUPPRESSION_CODE
         and (not rule.markers or not text_markers.isdisjoint(rule.markers))
         and text_markers.issuperset(rule.required_markers)
         and rule.relevant(facts, index, settings)
@@ -268,7 +268,7 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
                 current = _lint(filename, current.module, active, facts, index, settings,
                                 Suppressions(current.module.code), [], edits=True)
         result.findings = current.findings
-    if options.report_unused_suppressions and UnusedSuppression.code in enabled:
+    if options.report_unused_suppressions and UNUSED_SUPPRESSION_CODE in enabled:
         result.findings.extend(_unused(filename, suppressions, enabled))
     result.errors = list(dict.fromkeys(result.errors))  # a crashing rule crashes again on every fix pass
     return result
@@ -349,7 +349,7 @@ def _ast_ok(text: str) -> bool:
 
 def _unused(filename: str, suppressions: Suppressions, enabled: frozenset[str]) -> list[Finding]:
     return [
-        Finding(UnusedSuppression.code, UnusedSuppression.name, message, filename,
+        Finding(UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, message, filename,
                 Location(d.row, d.column + 1), Location(d.row, d.end_column + 1))
         for d, message in suppressions.unused(set(enabled))
     ]

@@ -11,7 +11,7 @@ from typing import Iterable, Mapping
 
 from ..syntax.lazy_libcst import cst
 
-from .diagnostics import Edit, Location
+from ..diagnostics import Edit, Location
 from .rule import Replacement
 
 

@@ -9,9 +9,8 @@ import threading
 from typing import Iterator
 
 # LibCST's native parser recurses once per level of an expression chain (`a and a and ...`, `a.b.c...`,
-# `x if c else ...`, `elif` after `elif`) and its time grows with the square of that depth. Measured at an
-# 8 MB stack: it crashed (SIGSEGV) at ~7,100 levels, and took 1.5-2.3 s at 1,000 levels and 12-20 s at
-# 2,000. Files nested deeper than this are not given to it.
+# `x if c else ...`, `elif` after `elif`) and its time grows with the square of that depth; far deeper, it
+# crashes (docs/performance.md). Files nested deeper than this are not given to it.
 MAX_SYNTAX_DEPTH = 1000
 # Our walks and LibCST's visitors take ~4 Python frames per level; CPython 3.11 calls between Python
 # functions use no C stack, and `ast.parse` (whose own limit scales with this) stayed safe far beyond it.
@@ -49,7 +48,7 @@ def allow_valid_python() -> None:
         sys.setrecursionlimit(RECURSION_LIMIT)
 
 
-# A worker's own room besides one file's trees: importing and starting LibCST maps ~13 MB.
+# A worker's own room besides one file's trees: importing and starting LibCST (docs/performance.md).
 WORKER_ROOM_MB = 64
 
 

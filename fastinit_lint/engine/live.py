@@ -14,9 +14,10 @@ import os
 from ..model.index import ProjectIndex, project_digest
 from ..workspace.config import Settings
 from ..workspace.discovery import SourceFile, file_kind
-from ..workspace.source import SourceError, read_source
+from ..diagnostics import SourceError
+from ..workspace.source import read_source
 from .checker import CheckOptions, check_text, check_yaml_text
-from .diagnostics import FileError, FileResult
+from ..diagnostics import FileError, FileResult
 from .pipeline import IndexEntry, LazyIndex, PerFileIgnores, index_project, index_text, project_excluder
 from .registry import Registry
 

@@ -17,19 +17,19 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence
 
-from .cache import Cache
+from .cache import Cache, schema_digest
 from .checker import CheckOptions, check_text, check_yaml_text, gate
 from ..workspace.config import Settings
-from .diagnostics import FileError, FileResult
+from ..diagnostics import FileError, FileResult, SourceError
 from ..workspace.discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
 from ..model.facts import FileFacts, forget_layout, python_facts
 from ..workspace.ignore_patterns import PatternSet
-from ..model.index import ProjectIndex, project_digest, summarize
+from ..model.index import FactsSummary, ProjectIndex, project_digest, summarize
 from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
 from .pool import Lost, isolated_map
-from ..output.progress import Progress
+from .progress import Progress
 from .rule import Rule
-from ..workspace.source import SourceError, digest_bytes, read_bytes, read_source
+from ..workspace.source import digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
 from ..workspace.writer import WriteRefused, write_atomic
 
@@ -151,7 +151,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
     markers = frozenset(m for m in _STATE["markers"] if m in text)
     try:
         if source.kind == "yaml":
-            from ..model.yaml_facts import yaml_facts  # PyYAML costs ~20 ms to import; most runs index no YAML
+            from ..model.yaml_facts import yaml_facts  # importing PyYAML is costly; most runs index no YAML
 
             facts = yaml_facts(source.display, text)
         else:
@@ -297,7 +297,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     context_sources = _project_context(request, excluder, sources)
     errors.extend(excluder.errors)
 
-    cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None)
+    cache = _open_cache(settings, enabled=request.use_cache and request.stdin is None)
     _prepare(settings, request.rules, request.options)
 
     preload = _LibCSTPreload()
@@ -364,6 +364,12 @@ def project_excluder(settings: Settings) -> Excluder:
     return Excluder(settings.root, excludes)
 
 
+def _open_cache(settings: Settings, enabled: bool) -> Cache:
+    """The project's cache, under the schema of what phases 1 and 2 store (the CLI and the server share it)."""
+    return Cache(settings.root, settings.fingerprint(), enabled=enabled,
+                 schema=schema_digest(IndexEntry, FactsSummary, FileResult))
+
+
 def _prepare(settings: Settings, rules: list[type[Rule]], options: CheckOptions) -> None:
     """The module state phase-1 and phase-2 work reads (and forked workers inherit)."""
     _STATE.clear()
@@ -381,7 +387,7 @@ def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0,
     excluder = project_excluder(settings)
     sources, errors = discover([settings.root], excluder) if settings.index_project else ([], [])
     errors.extend(excluder.errors)
-    cache = Cache(settings.root, settings.fingerprint(), enabled=use_cache and settings.index_project)
+    cache = _open_cache(settings, enabled=use_cache and settings.index_project)
     _prepare(settings, rules, CheckOptions())
     request = RunRequest([settings.root], settings, rules, use_cache=use_cache)
     entries, reindexed = _phase_one(sources, cache, jobs or os.cpu_count() or 1, request, _LibCSTPreload())
@@ -443,9 +449,8 @@ class _EntryFacts(Mapping[str, FileFacts]):
 class _LibCSTPreload:
     """Imports libcst on a thread of this process while phase-1 workers run, once a phase-1 result shows a
     file that rules will likely parse (it binds a Trainer/Fabric): phase-2 workers, forked later, then
-    inherit it instead of each importing it (~0.27 s of CPU apiece). Started only on that evidence, since
-    on a 2-core machine the import competes with phase-1 workers (measured: +0.16 s on a tree that needs no
-    LibCST, -0.2 s on the generated tree)."""
+    inherit it instead of each importing it. Started only on that evidence, since on a 2-core machine the
+    import competes with phase-1 workers (docs/performance.md)."""
 
     def __init__(self) -> None:
         self.thread: threading.Thread | None = None

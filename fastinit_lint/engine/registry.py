@@ -25,14 +25,13 @@ class Registry:
     def default(cls, extra: Iterable[type[Rule]] = ()) -> "Registry":
         import fastinit_rules
 
-        from .suppressions import UnusedSuppression
-
-        rules: list[type[Rule]] = [UnusedSuppression, *extra]
+        rules: list[type[Rule]] = [*extra]
         for info in pkgutil.iter_modules(fastinit_rules.__path__):
             module = importlib.import_module(f"fastinit_rules.{info.name}")
             rules.extend(
                 value for value in vars(module).values()
                 if isinstance(value, type) and issubclass(value, Rule) and value.__module__ == module.__name__
+                and hasattr(value, "code")  # not a base class such as `FlowRule`
             )
         return cls(rules)
 

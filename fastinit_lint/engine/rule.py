@@ -13,19 +13,22 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, Union
+from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, TypeVar, Union
 
 from ..syntax.lazy_libcst import cst
 
-from .diagnostics import SAFE, UNSAFE
+from ..diagnostics import SAFE, UNSAFE
 
 if TYPE_CHECKING:
     from ..workspace.config import Settings
     from ..model.facts import FileFacts
+    from ..model.estimate import Estimator
     from ..model.index import ProjectIndex
     from ..model.names import ScopeKey
 
 Replacement = Union["cst.CSTNode", "cst.RemovalSentinel", "cst.FlattenSentinel"]
+_Node = TypeVar("_Node")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,19 @@ class Context:
         self.scope: ScopeKey = ()
         self.statement: int | None = None  # index in `module.body` of the statement being walked
         self.reports: list[Report] = []
-        self.memo: dict = {}  # analyses several rules share (keyed by node identity), computed once per file
+        self._shared: dict = {}
+
+    def shared(self, analysis: Callable[["Context", _Node], _T], node: _Node) -> _T:
+        """`analysis(self, node)`, computed once per file and node however many rules ask for it (the flow of
+        a function, a statement parsed with `ast`): analyses rules share are memoized here, by the engine."""
+        key = (analysis, id(node))  # the tree outlives the context, so a node's id is not reused meanwhile
+        if key not in self._shared:
+            self._shared[key] = analysis(self, node)
+        return self._shared[key]
+
+    @property
+    def estimator(self) -> "Estimator":
+        return _estimator(self.index)
 
     def qualified_names(self, node: cst.CSTNode) -> frozenset[str]:
         """Every qualified name `node` (a Name/Attribute chain) can denote in the current scope."""
@@ -127,6 +142,14 @@ class Context:
                 inner = ".".join(name for _, name in self.scope[:depth])
                 return f"{self.facts.module}.{inner}" if self.facts.module else inner
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _estimator(index: "ProjectIndex") -> "Estimator":
+    """One estimator per project index (one per run, in each worker), so project-class sizes are computed once."""
+    from ..model.estimate import Estimator  # the estimator's modules load only when a rule sizes something
+
+    return Estimator(index)
 
 
 def cst_dotted(node: cst.CSTNode) -> str | None:

@@ -12,7 +12,10 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from .rule import Rule
+
+# FI900: reported by the engine itself from what the directives suppressed (fastinit_rules/unused_suppression.py
+# holds its documentation and registers it like any rule).
+UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME = "FI900", "unused-suppression"
 
 # Every pattern here runs on text from the checkout, so none may backtrack super-linearly: no two adjacent
 # quantifiers can match the same characters (`noqa: <spaces>!` once took time cubic in the spaces), and a
@@ -56,7 +59,7 @@ def _comments(text: str) -> list[tuple[int, int, str]]:
 
 def may_have_directives(text: str) -> bool:
     """Cheap (no tokenize, no regex): whether the file could hold a suppression comment at all, i.e. a
-    `noqa` or `fastinit` after a `#` on its line. A case-insensitive regex took 0.2 ms per Lightning file.
+    `noqa` or `fastinit` after a `#` on its line (a case-insensitive regex cost more: docs/performance.md).
     The last `#` and line break are looked for only since the previous hit, so a long line holding many
     `noqa` and no `#` costs its length, not its length times the hits."""
     lowered = text.lower()
@@ -133,29 +136,3 @@ class Suppressions:
             if idle:
                 result.append((directive, f"unused suppression for {', '.join(idle)}"))
         return result
-
-
-class UnusedSuppression(Rule):
-    """A suppression comment that suppresses nothing.
-
-    ## What it flags
-    `# noqa: FI001`, `# fastinit: ignore[FI001]` or a file-level `# fastinit: noqa` that did not
-    silence any finding of an enabled fastinit-lint rule. Only reported with
-    `--report-unused-suppressions`. Codes of other tools (`# noqa: E501`) and bare `# noqa` are left
-    alone, since they may serve flake8 or ruff.
-
-    ## Why it matters
-    A stale suppression hides the next real finding on that line: after a refactor, the large layer
-    that really does need `configure_model` would go unreported.
-
-    ## Example
-    ```python
-    self.head = nn.Linear(16, 2)  # noqa: FI001
-    ```
-
-    ## Fix
-    None: delete the comment by hand once you agree it is stale.
-    """
-
-    code = "FI900"
-    name = "unused-suppression"

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from .checker import CheckOptions
 from ..workspace.config import load_settings, parse_table
-from .diagnostics import UNSAFE, FileResult
+from ..diagnostics import UNSAFE, FileResult
 from .pipeline import RunRequest, run
 from .registry import Registry
 from .rule import Invalid, Rule, Valid

@@ -1,8 +1,9 @@
-"""What Lightning 2.6 does with strategy and precision names, as plain data.
+"""What Lightning 2.6 does with strategy and precision names, runner classes and hooks, as plain data.
 
 Sources: `lightning.pytorch.strategies.StrategyRegistry`, `lightning.fabric.strategies.STRATEGY_REGISTRY`
-and `lightning/fabric/connector.py` (precision aliases). tests/test_lightning_facts.py checks these
-tables against the installed Lightning so they cannot drift silently.
+and `lightning/fabric/connector.py` (precision aliases). tests/test_knowledge.py checks these tables
+against the installed Lightning (and the dtypes against real `Fabric.init_module()`), so they cannot drift
+silently.
 """
 
 from __future__ import annotations
@@ -53,6 +54,34 @@ KNOWN_STRATEGY_NAMES = FSDP_NAMES | DEEPSPEED_NAMES | OTHER_NAMES | {MODEL_PARAL
 
 STRATEGY_CLASSES = {"FSDPStrategy": "fsdp", "DeepSpeedStrategy": "deepspeed", "ModelParallelStrategy": MODEL_PARALLEL,
                     "XLAFSDPStrategy": "xla_fsdp"}
+
+TRAINER_QNAMES = frozenset({"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer",
+                            "lightning.pytorch.trainer.Trainer", "pytorch_lightning.trainer.Trainer",
+                            "lightning.pytorch.trainer.trainer.Trainer", "pytorch_lightning.trainer.trainer.Trainer"})
+FABRIC_QNAMES = frozenset({"lightning.Fabric", "lightning.fabric.Fabric", "lightning_fabric.Fabric",
+                           "lightning.fabric.fabric.Fabric", "lightning_fabric.fabric.Fabric"})
+
+
+_FABRIC_ONLY = frozenset({"XLAFSDPStrategy"})  # the Trainer has no XLA FSDP strategy
+
+
+def _strategy_class_qnames() -> dict[str, str]:
+    table = {}
+    for namespace in NAMESPACES:
+        for cls, kind in STRATEGY_CLASSES.items():
+            if cls in _FABRIC_ONLY and "fabric" not in namespace:
+                continue
+            submodule = {"fsdp": "fsdp", "deepspeed": "deepspeed", MODEL_PARALLEL: "model_parallel", "xla_fsdp": "xla_fsdp"}[kind]
+            table[f"{namespace}.strategies.{cls}"] = kind
+            table[f"{namespace}.strategies.{submodule}.{cls}"] = kind
+    return table
+
+
+STRATEGY_CLASS_QNAMES = _strategy_class_qnames()
+
+# Lightning hooks that run on the model once `trainer.fit` (or validate/test/predict) has it.
+LOADING_HOOKS = frozenset({"setup", "configure_model", "on_fit_start", "on_train_start", "on_validation_start",
+                           "on_test_start", "on_predict_start", "on_load_checkpoint"})
 
 TRUE_PRECISIONS = frozenset({"16-true", "bf16-true", "64-true", "64", "transformer-engine", "transformer-engine-float16"})
 # Lightning maps these legacy spellings to *mixed* precision (connector.py), parameters stay float32.

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
 from ..knowledge.lightning import (
-    MODEL_PARALLEL,
-    NAMESPACES,
-    STRATEGY_CLASSES,
+    FABRIC_QNAMES,
+    STRATEGY_CLASS_QNAMES,
+    TRAINER_QNAMES,
     Strategy,
     deepspeed_stage,
     strategy_from_name,
@@ -26,26 +26,7 @@ from ..knowledge.lightning import (
 from .load_summaries import LoaderFact, summarize_loads
 from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
                     marked_lines, spans_marked_line)
-from ..workspace.source import python_lines
-
-TRAINER_QNAMES = frozenset({"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer",
-                            "lightning.pytorch.trainer.Trainer", "pytorch_lightning.trainer.Trainer",
-                            "lightning.pytorch.trainer.trainer.Trainer", "pytorch_lightning.trainer.trainer.Trainer"})
-FABRIC_QNAMES = frozenset({"lightning.Fabric", "lightning.fabric.Fabric", "lightning_fabric.Fabric",
-                           "lightning.fabric.fabric.Fabric", "lightning_fabric.fabric.Fabric"})
-
-
-def _strategy_class_qnames() -> dict[str, str]:
-    table = {}
-    for namespace in NAMESPACES:
-        for cls, kind in STRATEGY_CLASSES.items():
-            submodule = {"fsdp": "fsdp", "deepspeed": "deepspeed", MODEL_PARALLEL: "model_parallel", "xla_fsdp": "xla_fsdp"}[kind]
-            table[f"{namespace}.strategies.{cls}"] = kind
-            table[f"{namespace}.strategies.{submodule}.{cls}"] = kind
-    return table
-
-
-STRATEGY_CLASS_QNAMES = _strategy_class_qnames()
+from ..syntax.lines import python_lines
 
 
 @dataclass(frozen=True)

@@ -97,13 +97,6 @@ class ProjectIndex:
         self._canonical: dict[str, str] = {}
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
 
-    @cached_property
-    def estimator(self):
-        """One estimator per run (and per worker), so project-class sizes are computed once."""
-        from .estimate import Estimator
-
-        return Estimator(self)
-
     def train_files(self) -> Iterator[FileFacts]:
         """Facts of the files constructing a runner or handing a model to one, in file-name order."""
         return (self.files[name] for name in self._runner_files)

@@ -13,20 +13,17 @@ import ast
 import bisect
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
+from ..knowledge.lightning import LOADING_HOOKS
 from .names import FileNames, ScopeKey, dotted_name, marked_lines
-from ..workspace.source import python_lines
+from ..syntax.lines import python_lines
 
 if TYPE_CHECKING:
     from .facts import FileFacts
     from .index import ProjectIndex
 
 LOAD, INIT, CALL, OPAQUE = "load", "init", "call", "opaque"
-# Lightning hooks that run on the model once `trainer.fit` (or validate/test/predict) has it.
-LOADING_HOOKS = frozenset({"setup", "configure_model", "on_fit_start", "on_train_start", "on_validation_start",
-                           "on_test_start", "on_predict_start", "on_load_checkpoint"})
 # Text a function must hold to be summarized (besides being a hook): a load, an initializer, or a call of one.
 _LOAD_TEXT = ("load_state_dict", "load_raw", ".load(", "reset_parameters", "init_weights", "init.", ".apply(",
               "fastinit_runtime", "load_checkpoint")

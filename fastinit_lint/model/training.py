@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterator
 
-from .facts import META_DEVICE, STRATEGY_CLASS_QNAMES, CallFact, FileFacts, RunnerFact, TrainFact
-from ..knowledge.lightning import Strategy, deepspeed_stage
+from ..knowledge.lightning import STRATEGY_CLASS_QNAMES, Strategy, deepspeed_stage
+from .facts import META_DEVICE, CallFact, FileFacts, RunnerFact, TrainFact
 
 if TYPE_CHECKING:
     from .index import ProjectIndex

@@ -15,7 +15,7 @@ import yaml
 from .facts import FileFacts, RunnerFact, Site, TrainFact
 from ..knowledge.lightning import STRATEGY_CLASSES, Strategy, deepspeed_stage, strategy_from_name
 from .names import FileNames
-from ..workspace.source import SourceError
+from ..diagnostics import SourceError
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A top-level `trainer:` key is the word itself, quoted or not: never `pl_trainer`, `trainer_cfg`,

@@ -13,9 +13,10 @@ import io
 import re
 import tokenize
 
-from ..engine.diagnostics import FileError, FileResult, Finding
+from ..diagnostics import FileError, FileResult, Finding, SourceError
 from ..workspace.discovery import file_kind
-from ..workspace.source import SourceError, digest_bytes, python_lines, read_source
+from ..syntax.lines import python_lines
+from ..workspace.source import digest_bytes, read_source
 from ..workspace.writer import WriteRefused, write_atomic
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)

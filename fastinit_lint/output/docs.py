@@ -9,8 +9,14 @@ from __future__ import annotations
 import os
 import sys
 
-from ..cli import explain_text
 from ..engine.registry import Registry
+
+
+def explain_text(rule) -> str:
+    """A rule's page: what `fastinit-lint explain CODE` prints and docs/rules/CODE.md holds."""
+    availability = {"always": "Fix is always available.", "sometimes": "Fix is sometimes available.",
+                    "never": "No automatic fix."}[rule.fixable]
+    return f"# {rule.name} ({rule.code})\n\n{availability}\n\n{rule.docs()}\n"
 
 
 def pages(registry: Registry) -> dict[str, str]:

@@ -22,9 +22,9 @@ from pygls.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..cli import explain_text
+from ..output.docs import explain_text
 from ..engine.checker import CheckOptions
-from ..engine.diagnostics import FileResult, Finding
+from ..diagnostics import FileResult, Finding
 from ..engine.fixes import edit_between
 from ..engine.live import LiveProject
 from ..engine.registry import Registry

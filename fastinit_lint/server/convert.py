@@ -10,9 +10,9 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 from pygls.workspace import PositionCodec
 
-from ..engine.diagnostics import Edit, FileError, Finding, Location
+from ..diagnostics import Edit, FileError, Finding, Location
 from ..engine.suppressions import UnusedSuppression
-from ..workspace.source import python_lines
+from ..syntax.lines import python_lines
 
 SOURCE = "fastinit-lint"
 # The generated rule pages (`python -m fastinit_lint.docs`) of a source checkout or editable install.

@@ -10,18 +10,10 @@ import stat
 import tokenize
 from dataclasses import dataclass
 
+from ..diagnostics import SourceError
+
 
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
-
-
-class SourceError(Exception):
-    """A file that cannot be checked; carries the position for the `path:row:col: error:` line."""
-
-    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.row = row
-        self.column = column
 
 
 @dataclass(frozen=True)
@@ -32,16 +24,6 @@ class Source:
 
     def encode(self, text: str) -> bytes:
         return text.encode(self.encoding)
-
-
-def python_lines(text: str, keepends: bool = True) -> list[str]:
-    """Lines as Python numbers them: split at `\r\n`, `\r` and `\n` only. `str.splitlines` also splits at
-    form feeds, `\x1c`-`\x1e`, `\x85` and `\u2028`/`\u2029`, which source may hold in comments and strings;
-    every line after one would be off by one from `ast` and LibCST rows."""
-    lines = text.splitlines(keepends=True)
-    if len(lines) != text.count("\n") + (not text.endswith("\n") and bool(text)):
-        lines = io.StringIO(text, newline="").readlines()  # the fast split is exact only for \n and \r\n breaks
-    return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
 def digest_bytes(data: bytes) -> str:

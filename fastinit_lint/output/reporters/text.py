@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from ...engine.diagnostics import Finding
-from ...workspace.source import SourceError, python_lines, read_source
+from ...diagnostics import Finding, SourceError
+from ...syntax.lines import python_lines
+from ...workspace.source import read_source
 from .printable import printable
 
 

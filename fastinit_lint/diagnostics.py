@@ -72,3 +72,13 @@ class FileResult:
     fixed_source: str | None = None
     encoding: str = "utf-8"  # how to write `fixed_source` back (utf-8-sig keeps a BOM)
     digest: str | None = None  # of the bytes the fix was computed from; writing refuses if the file changed
+
+
+class SourceError(Exception):
+    """A file that cannot be checked; carries the position for the `path:row:col: error:` line."""
+
+    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.row = row
+        self.column = column

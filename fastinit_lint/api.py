@@ -1,0 +1,37 @@
+"""Everything a rule may use, in one module: rules import `fastinit_lint.api` and nothing else of the linter
+(tests/test_layers.py checks it), so the engine and the model can change behind it.
+
+- the rule API: `Rule`, its examples `Valid`/`Invalid`, `Context`, `fix`, `TextReport` (YAML findings), and
+  FI900's code and name (the engine reports it);
+- syntax: `cst` (LibCST, imported on first use), `child_nodes`, `descendants`, `holds_statements`, `cst_dotted`;
+- knowledge of Lightning and torch: runner and strategy names, precision aliases and their dtypes;
+- the model of the user's code: runner facts, what loads do (`UNKNOWN`, `read_only`), sizes (`Size`, `size_of`),
+  and `trainer_precision` (a LightningCLI config's precision), imported on first use.
+"""
+
+from __future__ import annotations
+
+from .engine.rule import Context, Invalid, Rule, TextReport, Valid, cst_dotted, fix
+from .engine.suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME
+from .knowledge.lightning import (FABRIC_QNAMES, FLOAT32, LEGACY_MIXED, LOADING_HOOKS, TRAINER_QNAMES, Strategy,
+                                  init_dtype, precision_kind)
+from .model.estimate import ZERO, Frame, Module, Size, Tensor, size_of
+from .model.facts import CAST_METHODS, PYTEST_RAISES, RunnerFact
+from .model.load_summaries import UNKNOWN, read_only
+from .syntax.cst_children import child_nodes, descendants, holds_statements
+from .syntax.lazy_libcst import cst
+
+__all__ = ["CAST_METHODS", "FABRIC_QNAMES", "FLOAT32", "LEGACY_MIXED", "LOADING_HOOKS", "PYTEST_RAISES",
+           "TRAINER_QNAMES", "UNKNOWN", "UNUSED_SUPPRESSION_CODE", "UNUSED_SUPPRESSION_NAME", "ZERO", "Context",
+           "Frame", "Invalid", "Module", "Rule", "RunnerFact", "Size", "Strategy", "Tensor", "TextReport", "Valid",
+           "child_nodes", "cst", "cst_dotted", "descendants", "fix", "holds_statements", "init_dtype",
+           "precision_kind", "read_only", "size_of"]
+
+
+def __getattr__(name: str):
+    # importing PyYAML is costly and most runs read no YAML config: loaded when a rule first asks for it
+    if name == "trainer_precision":
+        from .model.yaml_facts import trainer_precision
+
+        return trainer_precision
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

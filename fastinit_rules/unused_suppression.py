@@ -1,0 +1,31 @@
+"""FI900 unused-suppression."""
+
+from __future__ import annotations
+
+from fastinit_lint.api import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, Rule
+
+
+class UnusedSuppression(Rule):
+    """A suppression comment that suppresses nothing.
+
+    ## What it flags
+    `# noqa: FI001`, `# fastinit: ignore[FI001]` or a file-level `# fastinit: noqa` that did not
+    silence any finding of an enabled fastinit-lint rule. Only reported with
+    `--report-unused-suppressions`. Codes of other tools (`# noqa: E501`) and bare `# noqa` are left
+    alone, since they may serve flake8 or ruff.
+
+    ## Why it matters
+    A stale suppression hides the next real finding on that line: after a refactor, the large layer
+    that really does need `configure_model` would go unreported.
+
+    ## Example
+    ```python
+    self.head = nn.Linear(16, 2)  # noqa: FI001
+    ```
+
+    ## Fix
+    None: delete the comment by hand once you agree it is stale.
+    """
+
+    code = UNUSED_SUPPRESSION_CODE
+    name = UNUSED_SUPPRESSION_NAME
