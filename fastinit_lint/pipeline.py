@@ -22,7 +22,8 @@ from .checker import CheckOptions, check_text, check_yaml_text, gate
 from .config import Settings
 from .diagnostics import FileError, FileResult
 from .discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
-from .facts import FileFacts, forget_layout, python_facts
+from .facts import FileFacts, python_facts
+from .module_identity import ModuleTable, forget_layout, use_table
 from .ignore_patterns import PatternSet
 from .index import ProjectIndex, project_digest, summarize
 from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
@@ -297,8 +298,13 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     checked = {s.display for s in sources}
     context_sources = _project_context(request, excluder, sources)
     errors.extend(excluder.errors)
+    # Module names that several files share are told apart by path (monorepos of scripts); the facts then
+    # depend on which names collide, so the cache does too.
+    modules = ModuleTable(settings.root, (s.path for s in (*sources, *context_sources) if s.kind == "python"))
+    use_table(modules)
 
-    cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None)
+    cache = Cache(settings.root, f"{settings.fingerprint()}|{modules.digest()}",
+                  enabled=request.use_cache and request.stdin is None)
     _STATE.clear()
     _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in (*r.markers, *r.required_markers)),
                   rules=request.rules, options=request.options)

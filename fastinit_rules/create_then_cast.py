@@ -26,6 +26,19 @@ _NET = {"net.py": """
 """}
 
 
+# A monorepo of script directories (RWKV-LM's layout): each version's `train.py` imports `src.model` from its
+# own directory (Python's `sys.path[0]`); v1's `src` is a package, v2's a plain directory.
+def _versions(v1_width: int, v2_width: int) -> dict[str, str]:
+    model = """
+        from torch import nn
+        class GPT(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = nn.Linear({0}, {0})
+    """
+    return {"v1/src/__init__.py": "", "v1/src/model.py": model.format(v1_width), "v2/src/model.py": model.format(v2_width)}
+
+
 # Sizes from literals: a config dataclass whose defaults make a 4B model (3,963,813,888 parameters).
 _CONFIG_NET = {"cfgnet.py": """
     from dataclasses import dataclass
@@ -279,8 +292,24 @@ class CreateThenCast(FlowRule, Rule):
                     other = Big().half() if fresh else pretrained
                 return model, other
             """, files=_NET),
+        # v2's own `src/model.py` (262,656 parameters), not v1's large one of the same module name.
+        Valid("""
+            from src.model import GPT
+            model = GPT().cuda()
+            """, files=_versions(16_384, 512), snippet="v2/train.py"),
     ]
     INVALID = [
+        # The same layout the other way round: v2's own GPT is the large one.
+        Invalid("""
+            from src.model import GPT
+            model = GPT().cuda()
+            """, rows=(2,), files=_versions(512, 16_384), snippet="v2/train.py", message_contains=("268,451,840 parameters",),
+                fixed="""
+            from src.model import GPT
+            import fastinit_runtime
+            with fastinit_runtime.init_module(device="cuda"):
+                model = GPT()
+            """),
         Invalid("""
             import torch
             from net import Big
