@@ -183,6 +183,15 @@ class CreateThenCast(FlowRule, Rule):
     one; a `Lazy*` module has none yet). When part of it is unknown, the model is reported if the counted
     part reaches the threshold, or if it is presumed large: its size multiplies two unknown dimensions
     (`Linear(d, d)`, `Embedding(vocab, d)`); `Linear(obs_size, 128)`, linear in one unknown, is not.
+    A project function's result is used when its body is one `return` of a literal construction
+    (`def medium(): return Config(n_embd=1024)`); a config any other project function returns (openfold's
+    `model_config(name)`, litgpt's `Config.from_name(name)`) is unknown and what is read from it is never
+    presumed large. Imports resolve as Python would for the running script, from the script's own directory
+    first: in a repository of version directories, `from src.model import GPT` in `v4/train.py` is
+    `v4/src/model.py`, whatever other directories hold a `src/model.py`. Buffers (`register_buffer`) are
+    not counted although a move or cast copies them too: the threshold and the message count parameters,
+    and buffers are rarely a large share (nanoGPT's causal masks, when registered: 12.6M values beside 124M parameters; a
+    mask's dtype, often bool, is not known statically).
     `unknown-size = "small"` reports only what is counted.
 
     ## Why it matters
@@ -292,6 +301,19 @@ class CreateThenCast(FlowRule, Rule):
                     other = Big().half() if fresh else pretrained
                 return model, other
             """, files=_NET),
+        # A config a project function reads from a file (openfold's `model_config(name)`): unknown, and what is
+        # read from it is no evidence of size (not presumed large).
+        Valid("""
+            import json
+            from cfgnet import GPT, Config
+            def model_config(name):
+                with open(f"{name}.json") as handle:
+                    return Config(**json.load(handle))
+            def test_gpt():
+                c = model_config("tiny")
+                c.n_layer = 2
+                model = GPT(c).cuda()
+            """, files=_CONFIG_NET),
         # v2's own `src/model.py` (262,656 parameters), not v1's large one of the same module name.
         Valid("""
             from src.model import GPT
@@ -299,6 +321,20 @@ class CreateThenCast(FlowRule, Rule):
             """, files=_versions(16_384, 512), snippet="v2/train.py"),
     ]
     INVALID = [
+        # A project function returning a literal construction is sized from it: 109,977,600 parameters.
+        Invalid("""
+            from cfgnet import GPT, Config
+            def medium():
+                return Config(n_embd=1024, n_layer=8)
+            model = GPT(medium()).cuda()
+            """, rows=(4,), files=_CONFIG_NET, message_contains=("109,977,600 parameters",), fixed="""
+            from cfgnet import GPT, Config
+            import fastinit_runtime
+            def medium():
+                return Config(n_embd=1024, n_layer=8)
+            with fastinit_runtime.init_module(device="cuda"):
+                model = GPT(medium())
+            """),
         # The same layout the other way round: v2's own GPT is the large one.
         Invalid("""
             from src.model import GPT
