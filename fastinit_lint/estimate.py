@@ -265,6 +265,7 @@ class Estimator:
         self._active: set[str] = set()
         self._constants: dict[tuple[str, str], object] = {}
         self._modules: dict[str, ast.Module | None] = {}  # file name -> its tree, for project functions' bodies
+        self._mutations = 0  # module-level configs changed by constructors so far (part of the class memo's key)
         self._nesting = 0  # evaluations in progress (see _MAX_NESTING)
         self._cut = 0  # evaluations refused for depth so far (_MAX_NESTING, `_parse`): what met one is unknown
 
@@ -376,6 +377,8 @@ class Estimator:
             return ZERO
         if _set_config_attribute(target, value, frame):  # `args.dim_att = args.n_embd` in RWKV's __init__
             return ZERO
+        if self._set_global_config_attribute(target, value, frame):
+            return ZERO
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
             previous = frame.attrs.get(target.attr)
             frame.attrs[target.attr] = value
@@ -390,6 +393,21 @@ class Estimator:
                 if replaced is not None:
                     return Size(-replaced)
         return ZERO
+
+    def _set_global_config_attribute(self, target: ast.expr, value: object, frame: Frame) -> bool:
+        """`RWKV_CFG.n_embd = n_embd` in a constructor, on a module-level config (`RWKV_CFG = SimpleNamespace()`):
+        what the classes it builds next read from it (RWKV's `RWKV_GPT` sets it before building its `Block`s)."""
+        if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)) \
+                or target.value.id in frame.env or target.value.id not in frame.facts.constants:
+            return False
+        config = self._name(target.value.id, frame)
+        if not isinstance(config, Config):
+            return False
+        given = {**dict(config.given), target.attr: value}
+        self._constants[(frame.facts.filename, target.value.id)] = Config(config.qualname, tuple(given.items()),
+                                                                            config.defaults)
+        self._mutations += 1  # sizes computed before depend on the old value
+        return True
 
     def _self_attr(self, node: ast.expr, frame: Frame) -> object:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
@@ -852,7 +870,7 @@ class Estimator:
 
     def project_class(self, qualname: str, args: list, kwargs: dict, depth: int = 0, caller: Frame | None = None) -> Size:
         cls = self.index.classes[qualname]
-        key = (qualname, repr(args), repr(sorted(kwargs.items())))
+        key = (qualname, repr(args), repr(sorted(kwargs.items())), self._mutations)
         if key in self._class_memo:
             return self._class_memo[key]
         if qualname in self._active or depth > _MAX_DEPTH:

@@ -635,7 +635,12 @@ class _Lines:
 def _simple(value: ast.AST) -> bool:
     if isinstance(value, ast.Tuple):
         return len(value.elts) <= 8 and all(isinstance(e, (ast.Constant, ast.Name, ast.BinOp)) for e in value.elts)
+    if isinstance(value, ast.Call):  # a module-level namespace that constructors fill in (RWKV's `RWKV_CFG`)
+        return dotted_name(value.func) in _NAMESPACES and not value.args and not value.keywords
     return isinstance(value, _SIMPLE_VALUES)
+
+
+_NAMESPACES = frozenset({"types.SimpleNamespace", "SimpleNamespace"})
 
 
 _COMPOUND = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While, ast.Match,

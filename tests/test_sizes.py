@@ -388,3 +388,28 @@ def test_what_an_opaque_project_function_returns_is_unknown_but_not_presumed_lar
     # The same reads from a parameter of the function being linted are still presumed large: the caller decides.
     frame = estimator.new_frame(facts, ())
     assert estimator.expression(ast.parse("nn.Linear(cfg.width, cfg.width)", mode="eval").body, frame).presumed_large
+
+
+GLOBAL_CONFIG = """
+import types
+CFG = types.SimpleNamespace()
+
+class Block(nn.Module):
+    def __init__(self, layer_id):
+        super().__init__()
+        self.key = nn.Linear(CFG.n_embd, 4 * CFG.n_embd, bias=False)
+
+class GPT(nn.Module):
+    def __init__(self, n_embd, n_layer):
+        global CFG
+        super().__init__()
+        CFG.n_embd = n_embd  # RWKV's `RWKV_GPT` fills its module-level `RWKV_CFG`, then builds its blocks
+        self.blocks = nn.Sequential(*[Block(i) for i in range(n_layer)])
+"""
+
+
+def test_a_module_level_namespace_filled_by_a_constructor_sizes_what_it_builds_next():
+    """RWKV-v3/v4 `src/model_run.py`: without it the 25M-parameter char model of RWKV-v3/verify.py was presumed
+    large. Two builds with different widths: each sizes its own blocks (the class memo is not reused)."""
+    _check(GLOBAL_CONFIG, "GPT(64, 2)")
+    _check(GLOBAL_CONFIG, "nn.ModuleList([GPT(64, 2), GPT(128, 3)])")
