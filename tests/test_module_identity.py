@@ -7,9 +7,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from fastinit_lint.config import load_settings
-from fastinit_lint.pipeline import RunRequest, run
-from fastinit_lint.registry import Registry
+from fastinit_lint.workspace.config import load_settings
+from fastinit_lint.engine.pipeline import RunRequest, run
+from fastinit_lint.engine.registry import Registry
 
 MODEL = """
 from torch import nn

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
-from .lightning_facts import (
+from ..knowledge.lightning import (
     MODEL_PARALLEL,
     NAMESPACES,
     STRATEGY_CLASSES,
@@ -27,7 +27,7 @@ from .load_summaries import LoaderFact, summarize_loads
 from .module_identity import forget_layout, imports_of, module_name  # noqa: F401 (forget_layout: for callers)
 from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
                     marked_lines, spans_marked_line)
-from .source import python_lines
+from ..workspace.source import python_lines
 
 TRAINER_QNAMES = frozenset({"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer",
                             "lightning.pytorch.trainer.Trainer", "pytorch_lightning.trainer.Trainer",

@@ -6,17 +6,17 @@ import ast
 from dataclasses import dataclass
 from typing import Sequence
 
-from .lazy_libcst import cst
+from ..syntax.lazy_libcst import cst
 
-from .config import Settings
-from .cst_children import child_nodes, holds_statements
+from ..workspace.config import Settings
+from ..syntax.cst_children import child_nodes, holds_statements
 from .diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
-from .facts import FileFacts
+from ..model.facts import FileFacts
 from .fixes import apply_changes, edit_between, text_location
-from .index import ProjectIndex
+from ..model.index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
-from .module_identity import imports_of
-from .names import collect_names, has_lone_cr
+from ..model.module_identity import imports_of
+from ..model.names import collect_names, has_lone_cr
 from .positions import positions as node_positions
 from .rule import Context, Report, Rule, TextReport
 from .suppressions import Suppressions, UnusedSuppression, comment_suppresses
