@@ -351,6 +351,25 @@ def tiny(depth=1):
     '''A literal construction: sized from it.'''
     return Config(width=8, depth=depth)
 
+def find_multiple(n, k):
+    if n % k == 0:
+        return n
+    return n + k - (n % k)
+
+TABLE = {
+    "tiny": dict(width=8, depth=3),
+    "big": dict(width=4096, depth=40),
+}
+
+@dataclass
+class Named:
+    width: int = 16
+    depth: int = 1
+
+    @classmethod
+    def from_name(cls, name):
+        return cls(**TABLE[name])
+
 def model_config(name):
     with open(name) as handle:
         return json.load(handle)
@@ -368,9 +387,15 @@ def test_a_project_function_returning_a_literal_construction_is_sized_from_it(tm
     path.write_text(source)
     facts = python_facts("m.py", str(path), ast.parse(source), source)
     estimator = Estimator(ProjectIndex([facts]))
-    expression = "Net(tiny().width, tiny(3).depth)"
-    size = estimator.expression(ast.parse(expression, mode="eval").body, estimator.new_frame(facts, ()))
-    assert not size.unknown and size.count == 216 == _real("import json\n" + RETURNED, expression)
+    for expression, count in (("Net(tiny().width, tiny(3).depth)", 216),
+                              # lit-llama's `LLaMAConfig.from_name("7B")`: `cls(**llama_configs[name])`
+                              ("Net(Named.from_name('tiny').width, Named.from_name('tiny').depth)", 216)):
+        size = estimator.expression(ast.parse(expression, mode="eval").body, estimator.new_frame(facts, ()))
+        assert not size.unknown and size.count == count == _real("import json\n" + RETURNED, expression)
+    # A project function's result used as a number is an unknown dimension like any other (lit-llama's MLP width).
+    frame = estimator.new_frame(facts, ())
+    assert estimator.expression(ast.parse("nn.Linear(d, find_multiple(4 * d, 256))", mode="eval").body,
+                                frame).presumed_large
 
 
 @pytest.mark.parametrize("expression", ["Tower(model_config('openfold.json'))", "Net(**Catalog.from_name('big'))",

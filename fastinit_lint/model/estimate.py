@@ -10,10 +10,11 @@ Anything else is unknown, with the names it depends on and its degree (the most 
 term of its size); "presumed large" means a term multiplies two or more unknown dimensions (`Linear(d, d)`), or
 a dimension was refused for a bound (too large or too deep to evaluate). A call we cannot see into counts zero.
 A project function's result is what its `return` builds when its body is that one statement, evaluated with the
-call's arguments (`def tiny(): return Config(n_embd=64)`); any other result of a project function (openfold's
-`model_config(name)`, litgpt's `Config.from_name(name)` lookups) is opaque: what is read from it is unknown but
-is no evidence of size, so it never makes a size presumed large (a parameter of the function being linted still
-does: the caller decides).
+call's arguments (`def tiny(): return Config(n_embd=64)`, `cls(**table[name])` in a classmethod); what is read
+from any other result of a project function (attributes, items, `**` of openfold's `model_config(name)`) is
+opaque: unknown, but no evidence of size, so it never makes a size presumed large. The result itself used as a
+number (`find_multiple(4 * d, 256)`) is an unknown dimension like any other, and a parameter of the function
+being linted still counts as one: the caller decides.
 Buffers (`register_buffer`) are not parameters and are not counted: FSDP does not shard them and torch's own
 modules' buffers (BatchNorm's running statistics) are not counted either.
 """
@@ -80,6 +81,7 @@ PRESUMED_LARGE = 2  # the degree of what is large by nature (a pretrained model,
 class Unknown:
     names: tuple[str, ...] = ()
     opaque: bool = False  # read from what a project function returned: not a dimension that can make a size large
+    returned: bool = False  # what a project function returned: a dimension itself, but what is read from it is opaque
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,13 @@ class Tensor:
     numel: int | Unknown
     degree: int = 0  # unknown dimension factors of `numel`
     parameter: bool = False  # an `nn.Parameter`: registered when assigned to `self`; a plain tensor is not
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    """A class as a value: `cls` in a classmethod."""
+
+    qualname: str
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,11 @@ def _unknown_of(*values: object) -> Unknown | None:
 
 def _opaque(value: object) -> bool:
     return isinstance(value, Unknown) and value.opaque
+
+
+def _opaque_source(value: object) -> bool:
+    """Whether what is read from `value` (attributes, items, `**`) is opaque."""
+    return isinstance(value, Unknown) and (value.opaque or value.returned)
 
 
 def _dimensions(bound: dict) -> dict:
@@ -535,8 +549,11 @@ class Estimator:
             test = self.eval(node.test, frame, depth)
             if not isinstance(test, (Unknown, Module, Tensor)):
                 return self.eval(node.body if test else node.orelse, frame, depth)
-        if isinstance(node, ast.Subscript):  # `config["evoformer_stack"]` of an opaque config
-            return Unknown((_text(node),), _opaque(self.eval(node.value, frame, depth)))
+        if isinstance(node, ast.Subscript):
+            owner, key = self.eval(node.value, frame, depth), self.eval(node.slice, frame, depth)
+            if isinstance(owner, dict) and isinstance(key, str) and key in owner:  # `llama_configs[name]`
+                return owner[key]
+            return Unknown((_text(node),), _opaque_source(owner))  # `config["evoformer_stack"]` of an opaque config
         return Unknown((_text(node),))
 
     def _bool_op(self, node: ast.BoolOp, frame: Frame, depth: int) -> object:
@@ -584,7 +601,7 @@ class Estimator:
             if weight is not None:
                 return _Shared(Tensor(weight, parameter=True))
         dotted = dotted_name(node)
-        return Unknown((dotted or _text(node),), _opaque(owner))
+        return Unknown((dotted or _text(node),), _opaque_source(owner))
 
     def _config_attribute(self, config: Config, name: str, frame: Frame, depth: int, filled: bool = False) -> object:
         """The attribute given to the construction, else the class default; None when neither is known.
@@ -628,8 +645,11 @@ class Estimator:
                 args.append(self.eval(arg, frame, depth))
         kwargs = {k.arg: self.eval(k.value, frame, depth) for k in call.keywords if k.arg is not None}
         spread = [self.eval(k.value, frame, depth) for k in call.keywords if k.arg is None]
+        for value in [v for v in spread if isinstance(v, dict) and all(isinstance(k, str) for k in v)]:
+            kwargs.update(value)  # `cls(**llama_configs[name])`
+        spread = [v for v in spread if not (isinstance(v, dict) and all(isinstance(k, str) for k in v))]
         if spread:
-            kwargs["**"] = Unknown(("**kwargs",), all(_opaque(v) for v in spread))
+            kwargs["**"] = Unknown(("**kwargs",), all(_opaque_source(v) for v in spread))
         return args, kwargs
 
     def _call(self, call: ast.Call, frame: Frame, depth: int) -> object:
@@ -641,8 +661,11 @@ class Estimator:
             owner, key = self.eval(call.func.value, frame, depth), self.eval(call.args[0], frame, depth)
             if isinstance(owner, dict) and all(isinstance(k, str) for k in owner) and isinstance(key, str):
                 return owner[key] if key in owner else self.eval(call.args[1], frame, depth) if len(call.args) == 2 else None
-        # Project classes by their defining module's name, also when imported through a package re-export.
-        qnames = {self.index.canonical(q) for q in frame.names.resolve_node(call.func, frame.scope)}
+        # Project classes by their defining module's name, also when imported through a package re-export;
+        # `cls(...)` in a classmethod is its class.
+        bound = frame.env.get(call.func.id) if isinstance(call.func, ast.Name) else None
+        qnames = {bound.qualname} if isinstance(bound, ClassRef) else \
+            {self.index.canonical(q) for q in frame.names.resolve_node(call.func, frame.scope)}
         for qname in sorted(qnames):
             result = self._known_call(qname, call, frame, depth)
             if result is not None:
@@ -855,13 +878,17 @@ class Estimator:
         if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
             inner = Frame(facts, scope)
             args, kwargs = self._args(call, frame, depth)
-            method = len(scope) > 1 and scope[-2][0] == "class" and not any(
-                dotted_name(d) == "staticmethod" for d in function.decorator_list)
+            decorators = {dotted_name(d) for d in function.decorator_list}
+            method = len(scope) > 1 and scope[-2][0] == "class" and "staticmethod" not in decorators
             self._bind(inner, function, args, kwargs, skip_first=method)
+            positional = [*function.args.posonlyargs, *function.args.args]
+            if method and "classmethod" in decorators and positional:
+                owner = ".".join(p for p in (facts.module, *(name for _, name in scope[:-1])) if p)
+                inner.env[positional[0].arg] = ClassRef(owner)
             value = self.eval(body[0].value, inner, depth + 1)
             if not isinstance(value, Unknown):
                 return value
-        return Unknown((_text(call.func) + "(...)",), True)
+        return Unknown((_text(call.func) + "(...)",), returned=True)
 
     # Project classes ---------------------------------------------------------------------------
     def _facts_of(self, qualname: str) -> FileFacts | None:
@@ -946,7 +973,7 @@ def _forget_bound(tree: ast.AST, frame: Frame) -> None:
             while isinstance(root, (ast.Attribute, ast.Subscript)):
                 root = root.value
             names = (root.id,) if isinstance(root, ast.Name) else ()
-            if root is not node and names and _opaque(frame.env.get(root.id)):
+            if root is not node and names and _opaque_source(frame.env.get(root.id)):
                 continue  # `c.model.no_blocks = 4` on an opaque config: still opaque
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names = (node.name,)  # the statement itself is a definition

@@ -621,8 +621,13 @@ class _Lines:
         self.lines = python_lines(text)
 
     def segment(self, node: ast.AST) -> str | None:
+        """The source of `node`: one line, or a bracketed display (`{...}`) over several lines."""
         if node.lineno != node.end_lineno:
-            return None
+            if not isinstance(node, ast.Dict):  # `(a +\n b)`: the node's span leaves out the parentheses
+                return None
+            first = self.lines[node.lineno - 1].encode()[node.col_offset:].decode(errors="replace")
+            last = self.lines[node.end_lineno - 1].encode()[:node.end_col_offset].decode(errors="replace")
+            return "".join((first, *self.lines[node.lineno:node.end_lineno - 1], last))
         return self.lines[node.lineno - 1].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
 
     def block(self, node: ast.AST) -> str:
@@ -637,7 +642,14 @@ def _simple(value: ast.AST) -> bool:
         return len(value.elts) <= 8 and all(isinstance(e, (ast.Constant, ast.Name, ast.BinOp)) for e in value.elts)
     if isinstance(value, ast.Call):  # a module-level namespace that constructors fill in (RWKV's `RWKV_CFG`)
         return dotted_name(value.func) in _NAMESPACES and not value.args and not value.keywords
+    if isinstance(value, ast.Dict):  # a table of named configs (lit-llama's `llama_configs["7B"]`), kept small
+        return len(value.keys) <= _MAX_TABLE_ENTRIES and (value.end_lineno or value.lineno) - value.lineno < _MAX_TABLE_LINES \
+            and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys)
     return isinstance(value, _SIMPLE_VALUES)
+
+
+_MAX_TABLE_ENTRIES = 64
+_MAX_TABLE_LINES = 200
 
 
 _NAMESPACES = frozenset({"types.SimpleNamespace", "SimpleNamespace"})
