@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fastinit_lint.engine.cache import _MAGIC, Cache
+from fastinit_lint.model.module_identity import ModuleTable
 from fastinit_lint.workspace.config import load_settings
 from fastinit_lint.engine.pipeline import IndexEntry
 from fastinit_lint.workspace.source import digest_bytes
@@ -57,7 +58,8 @@ def _forged_cache(root: Path, blob: bytes) -> bytes:
         entry = IndexEntry(info.st_size, info.st_mtime_ns, digest_bytes(data), None, frozenset(), False, None)
         entry._blob, entry.filename, entry.verified_ns = blob, path.relative_to(root).as_posix(), time.time_ns() * 2
         facts[str(path)] = entry
-    return pickle.dumps((_MAGIC, facts, {}))
+    layout = ModuleTable(str(root), [str(path) for path in root.rglob("*.py")]).digest()
+    return pickle.dumps((_MAGIC, layout, facts, {}))
 
 
 def test_planted_cache_files_run_nothing(tmp_path):

@@ -303,8 +303,8 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     modules = ModuleTable(settings.root, (s.path for s in (*sources, *context_sources) if s.kind == "python"))
     use_table(modules)
 
-    cache = Cache(settings.root, f"{settings.fingerprint()}|{modules.digest()}",
-                  enabled=request.use_cache and request.stdin is None)
+    cache = Cache(settings.root, settings.fingerprint(), enabled=request.use_cache and request.stdin is None,
+                  layout=modules.digest())
     _STATE.clear()
     _STATE.update(settings=settings, markers=frozenset(m for r in request.rules for m in (*r.markers, *r.required_markers)),
                   rules=request.rules, options=request.options)
