@@ -37,6 +37,13 @@ class ModuleTable:
             named.setdefault(name, []).append(start)
         self.ids = {(start, name): self._qualified(start, name)
                     for name, starts in named.items() if len(starts) > 1 for start in starts}
+        # Per directory, the first names of the imports that lead somewhere else from it: most imports
+        # (`torch`, `os`) are settled by one set lookup.
+        self.heads: dict[str, set[str]] = {}
+        for start, name in self.ids:
+            self.heads.setdefault(start, set()).add(name.split(".")[0])
+        for start in self.starts:
+            self.heads.setdefault(os.path.dirname(start), set()).add(os.path.basename(start))
 
     def _qualified(self, start: str, name: str) -> str:
         if self.root is None or start == self.root:
@@ -73,6 +80,8 @@ class Imports:
     def absolute(self, dotted: str) -> str:
         """The module `dotted` names from this file's start directory: through plain directories below it
         (namespace packages), qualified when its name collides; else `dotted` as spelled."""
+        if dotted.split(".", 1)[0] not in self.table.heads.get(self.start, ()):
+            return dotted
         parts = dotted.split(".")
         start, skipped = self.start, 0
         while skipped < len(parts) - 1 and os.path.join(start, parts[skipped]) in self.table.starts:
