@@ -13,7 +13,7 @@ So:
   namespace packages go: `from src.model import GPT` in `v4/train.py`, with `v4/src/` a plain directory,
   is module `model` of start `v4/src`.
 Facts then depend on the other files only through the start directories and the colliding names, whose
-digest joins the cache's key: adding a file to an existing directory leaves the cache valid.
+digest the cache stores and checks (engine.cache): adding a file to an existing directory leaves it valid.
 """
 
 from __future__ import annotations
