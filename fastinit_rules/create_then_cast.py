@@ -20,6 +20,19 @@ _NET = {"net.py": """
 """}
 
 
+# A monorepo of script directories (RWKV-LM's layout): each version's `train.py` imports `src.model` from its
+# own directory (Python's `sys.path[0]`); v1's `src` is a package, v2's a plain directory.
+def _versions(v1_width: int, v2_width: int) -> dict[str, str]:
+    model = """
+        from torch import nn
+        class GPT(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = nn.Linear({0}, {0})
+    """
+    return {"v1/src/__init__.py": "", "v1/src/model.py": model.format(v1_width), "v2/src/model.py": model.format(v2_width)}
+
+
 # Sizes from literals: a config dataclass whose defaults make a 4B model (3,963,813,888 parameters).
 _CONFIG_NET = {"cfgnet.py": """
     from dataclasses import dataclass
@@ -160,6 +173,15 @@ class CreateThenCast(FlowRule):
     one; a `Lazy*` module has none yet). When part of it is unknown, the model is reported if the counted
     part reaches the threshold, or if it is presumed large: its size multiplies two unknown dimensions
     (`Linear(d, d)`, `Embedding(vocab, d)`); `Linear(obs_size, 128)`, linear in one unknown, is not.
+    A project function's result is used when its body is one `return` of a literal construction
+    (`def medium(): return Config(n_embd=1024)`); a config any other project function returns (openfold's
+    `model_config(name)`, litgpt's `Config.from_name(name)`) is unknown and what is read from it is never
+    presumed large. Imports resolve as Python would for the running script, from the script's own directory
+    first: in a repository of version directories, `from src.model import GPT` in `v4/train.py` is
+    `v4/src/model.py`, whatever other directories hold a `src/model.py`. Buffers (`register_buffer`) are
+    not counted although a move or cast copies them too: the threshold and the message count parameters,
+    and buffers are rarely a large share (nanoGPT's causal masks, when registered: 12.6M values beside 124M parameters; a
+    mask's dtype, often bool, is not known statically).
     `unknown-size = "small"` reports only what is counted.
 
     ## Why it matters
@@ -274,8 +296,51 @@ class CreateThenCast(FlowRule):
                     other = Big().half() if fresh else pretrained
                 return model, other
             """, files=_NET),
+        # A config a project function reads from a file (openfold's `model_config(name)`): unknown, and what is
+        # read from it is no evidence of size (not presumed large).
+        Valid("""
+            import json
+            from cfgnet import GPT, Config
+            def model_config(name):
+                with open(f"{name}.json") as handle:
+                    return Config(**json.load(handle))
+            def test_gpt():
+                c = model_config("tiny")
+                c.n_layer = 2
+                model = GPT(c).cuda()
+            """, files=_CONFIG_NET),
+        # v2's own `src/model.py` (262,656 parameters), not v1's large one of the same module name.
+        Valid("""
+            from src.model import GPT
+            model = GPT().cuda()
+            """, files=_versions(16_384, 512), snippet="v2/train.py"),
     ]
     INVALID = [
+        # A project function returning a literal construction is sized from it: 109,977,600 parameters.
+        Invalid("""
+            from cfgnet import GPT, Config
+            def medium():
+                return Config(n_embd=1024, n_layer=8)
+            model = GPT(medium()).cuda()
+            """, rows=(4,), files=_CONFIG_NET, message_contains=("109,977,600 parameters",), fixed="""
+            from cfgnet import GPT, Config
+            import fastinit_runtime
+            def medium():
+                return Config(n_embd=1024, n_layer=8)
+            with fastinit_runtime.init_module(device="cuda"):
+                model = GPT(medium())
+            """),
+        # The same layout the other way round: v2's own GPT is the large one.
+        Invalid("""
+            from src.model import GPT
+            model = GPT().cuda()
+            """, rows=(2,), files=_versions(512, 16_384), snippet="v2/train.py", message_contains=("268,451,840 parameters",),
+                fixed="""
+            from src.model import GPT
+            import fastinit_runtime
+            with fastinit_runtime.init_module(device="cuda"):
+                model = GPT()
+            """),
         Invalid("""
             import torch
             from net import Big

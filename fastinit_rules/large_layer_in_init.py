@@ -85,6 +85,10 @@ class LargeLayerInInit(Rule):
     reported. A class no runner in the project reaches (library code, a model built from a Hydra config)
     is reported only when the configuration states a sharded `strategy` (or `--strategy` is given). If no
     single statement is large but the whole `__init__` is, one finding on the `def __init__` line.
+    Only parameters count, not buffers (`register_buffer`): FSDP flattens and shards parameters only
+    (torch's `FlatParameter` is built from `named_parameters`, fsdp/_flat_param.py) and ZeRO-3 partitions
+    parameters only, so a buffer is a full copy on every rank wherever it is built: moving it into
+    `configure_model` would not shard it.
 
     Under an FSDP Trainer with a mixed or 32-bit precision (the default), a `configure_model` that builds
     large layers but never calls `wrap()` (nor `FullyShardedDataParallel`/`fully_shard`, nor the meta device)

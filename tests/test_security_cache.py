@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fastinit_lint.engine.cache import Cache, schema_digest
+from fastinit_lint.model.module_identity import ModuleTable
 from fastinit_lint.workspace.config import load_settings
 from fastinit_lint.diagnostics import FileResult
 from fastinit_lint.engine.pipeline import IndexEntry
@@ -60,7 +61,8 @@ def _forged_cache(root: Path, blob: bytes) -> bytes:
         entry._blob, entry.filename, entry.verified_ns = blob, path.relative_to(root).as_posix(), time.time_ns() * 2
         facts[str(path)] = entry
     magic = Cache(str(root), "", enabled=False, schema=schema_digest(IndexEntry, FactsSummary, FileResult)).magic
-    return pickle.dumps((magic, facts, {}))
+    layout = ModuleTable(str(root), [str(path) for path in root.rglob("*.py")]).digest()
+    return pickle.dumps((magic, layout, facts, {}))
 
 
 def test_planted_cache_files_run_nothing(tmp_path):

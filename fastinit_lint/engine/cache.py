@@ -68,10 +68,13 @@ def schema_digest(*roots: type) -> str:
 
 
 class Cache:
-    def __init__(self, root: str, namespace: str, enabled: bool = True, schema: str = "") -> None:
-        """`schema`: `schema_digest` of what the caller stores; a cache written under another is rebuilt."""
+    def __init__(self, root: str, namespace: str, enabled: bool = True, schema: str = "", layout: str = "") -> None:
+        """`schema`: `schema_digest` of what the caller stores; a cache written under another is rebuilt.
+        `layout`: what every file's facts depend on besides the file (module_identity's digest): a cache
+        saved under another is not used, and is replaced by this run's."""
         self.magic = ("fastinit-lint-cache", __version__, schema)
         self.started_ns = time.time_ns()  # before any file is looked at: what entries verified now vouch for
+        self.layout = layout
         key = hashlib.blake2b(f"{os.path.abspath(root)}|{namespace}".encode(), digest_size=10).hexdigest()
         self.top = os.path.join(root, ".fastinit_cache")
         self.directory = os.path.join(self.top, __version__)
@@ -105,12 +108,12 @@ class Cache:
             return  # not written by this user's runs: never unpickled
         gc.disable()  # unpickling makes ~10^5 objects, none garbage: collections during it are pure cost
         try:
-            magic, facts, results = pickle.loads(payload)
+            magic, layout, facts, results = pickle.loads(payload)
         except Exception:  # noqa: BLE001 - ours but unreadable (another release's classes): rebuilt
             return
         finally:
             gc.enable()
-        if magic == self.magic and isinstance(facts, dict) and isinstance(results, dict):
+        if magic == self.magic and layout == self.layout and isinstance(facts, dict) and isinstance(results, dict):
             self.facts, self.results = facts, results
 
     def save(self, changed: bool = True) -> None:
@@ -129,7 +132,7 @@ class Cache:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(content)
             self._remove_stale_temps()
-            payload = pickle.dumps((self.magic, self.facts, self.results), protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((self.magic, self.layout, self.facts, self.results), protocol=pickle.HIGHEST_PROTOCOL)
             fd, temp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as handle:

@@ -15,6 +15,7 @@ from ..model.facts import FileFacts
 from .fixes import apply_changes, edit_between, text_location
 from ..model.index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
+from ..model.module_identity import imports_of
 from ..model.names import collect_names, has_lone_cr
 from .positions import positions as node_positions
 from .rule import Context, Report, Rule, TextReport
@@ -255,7 +256,8 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
             return result
         if not facts.names.complete:
             # Phase 1 kept names only for some scopes of this file; rules resolve names in every scope.
-            facts.names = collect_names(tree, facts.module, facts.names.is_package, text=text)
+            facts.names = collect_names(tree, facts.module, facts.names.is_package, text=text,
+                                        imports=imports_of(facts.path))
         parsed = _parse(filename, text)
         if isinstance(parsed, FileError):
             result.errors.append(parsed)

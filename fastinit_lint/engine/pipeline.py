@@ -22,7 +22,8 @@ from .checker import CheckOptions, check_text, check_yaml_text, gate
 from ..workspace.config import Settings
 from ..diagnostics import FileError, FileResult, SourceError
 from ..workspace.discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
-from ..model.facts import FileFacts, forget_layout, python_facts
+from ..model.facts import FileFacts, python_facts
+from ..model.module_identity import ModuleTable, forget_layout, use_table
 from ..workspace.ignore_patterns import PatternSet
 from ..model.index import FactsSummary, ProjectIndex, project_digest, summarize
 from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
@@ -297,7 +298,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     context_sources = _project_context(request, excluder, sources)
     errors.extend(excluder.errors)
 
-    cache = _open_cache(settings, enabled=request.use_cache and request.stdin is None)
+    cache = _open_cache(settings, request.use_cache and request.stdin is None, [*sources, *context_sources])
     _prepare(settings, request.rules, request.options)
 
     preload = _LibCSTPreload()
@@ -364,10 +365,14 @@ def project_excluder(settings: Settings) -> Excluder:
     return Excluder(settings.root, excludes)
 
 
-def _open_cache(settings: Settings, enabled: bool) -> Cache:
-    """The project's cache, under the schema of what phases 1 and 2 store (the CLI and the server share it)."""
+def _open_cache(settings: Settings, enabled: bool, sources: Sequence[SourceFile]) -> Cache:
+    """The project's cache, under the schema of what phases 1 and 2 store (the CLI and the server share it).
+    Module names several files share are told apart by path (monorepos of scripts); the facts then depend on
+    which names collide, so the cache does too: the table is set here, before phase 1 forks its workers."""
+    modules = ModuleTable(settings.root, (s.path for s in sources if s.kind == "python"))
+    use_table(modules)
     return Cache(settings.root, settings.fingerprint(), enabled=enabled,
-                 schema=schema_digest(IndexEntry, FactsSummary, FileResult))
+                 schema=schema_digest(IndexEntry, FactsSummary, FileResult), layout=modules.digest())
 
 
 def _prepare(settings: Settings, rules: list[type[Rule]], options: CheckOptions) -> None:
@@ -387,7 +392,7 @@ def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0,
     excluder = project_excluder(settings)
     sources, errors = discover([settings.root], excluder) if settings.index_project else ([], [])
     errors.extend(excluder.errors)
-    cache = _open_cache(settings, enabled=use_cache and settings.index_project)
+    cache = _open_cache(settings, use_cache and settings.index_project, sources)
     _prepare(settings, rules, CheckOptions())
     request = RunRequest([settings.root], settings, rules, use_cache=use_cache)
     entries, reindexed = _phase_one(sources, cache, jobs or os.cpu_count() or 1, request, _LibCSTPreload())

@@ -9,6 +9,12 @@ multiply, loops multiply their body, and project `nn.Module` subclasses are size
 Anything else is unknown, with the names it depends on and its degree (the most unknown dimension factors in one
 term of its size); "presumed large" means a term multiplies two or more unknown dimensions (`Linear(d, d)`), or
 a dimension was refused for a bound (too large or too deep to evaluate). A call we cannot see into counts zero.
+A project function's result is what its `return` builds when its body is that one statement, evaluated with the
+call's arguments (`def tiny(): return Config(n_embd=64)`, `cls(**table[name])` in a classmethod); what is read
+from any other result of a project function (attributes, items, `**` of openfold's `model_config(name)`) is
+opaque: unknown, but no evidence of size, so it never makes a size presumed large. The result itself used as a
+number (`find_multiple(4 * d, 256)`) is an unknown dimension like any other, and a parameter of the function
+being linted still counts as one: the caller decides.
 Buffers (`register_buffer`) are not parameters and are not counted: FSDP does not shard them and torch's own
 modules' buffers (BatchNorm's running statistics) are not counted either.
 """
@@ -53,8 +59,9 @@ class Size:
         if isinstance(n, int) and n.bit_length() + abs(self.count).bit_length() <= MAX_COUNT_BITS:
             return Size(self.count * n, self.unknown, self.depends, self.degree, self.notes)
         names = n.names if isinstance(n, Unknown) else (TOO_LARGE if isinstance(n, int) else repr(n)[:80],)
-        # An unknown count is one more factor; a count too large to compute is presumed large outright.
-        degree = PRESUMED_LARGE if isinstance(n, int) or _refused(names) else self.degree + 1 if self.unknown else 1
+        # An unknown count is one more factor (an opaque one none); a count too large to compute is presumed large.
+        degree = PRESUMED_LARGE if isinstance(n, int) or _refused(names) else self.degree if _opaque(n) \
+            else self.degree + 1 if self.unknown else 1
         return Size(self.count, True, tuple(dict.fromkeys(self.depends + names)), degree, self.notes)
 
     def describe(self) -> str:
@@ -73,6 +80,8 @@ PRESUMED_LARGE = 2  # the degree of what is large by nature (a pretrained model,
 @dataclass(frozen=True)
 class Unknown:
     names: tuple[str, ...] = ()
+    opaque: bool = False  # read from what a project function returned: not a dimension that can make a size large
+    returned: bool = False  # what a project function returned: a dimension itself, but what is read from it is opaque
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,13 @@ class Tensor:
     numel: int | Unknown
     degree: int = 0  # unknown dimension factors of `numel`
     parameter: bool = False  # an `nn.Parameter`: registered when assigned to `self`; a plain tensor is not
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    """A class as a value: `cls` in a classmethod."""
+
+    qualname: str
 
 
 @dataclass(frozen=True)
@@ -114,8 +130,23 @@ class Frame:
 
 
 def _unknown_of(*values: object) -> Unknown | None:
-    names = tuple(n for v in values if isinstance(v, Unknown) for n in v.names)
-    return Unknown(tuple(dict.fromkeys(names))) if any(isinstance(v, Unknown) for v in values) else None
+    unknowns = [v for v in values if isinstance(v, Unknown)]
+    names = tuple(n for v in unknowns for n in v.names)
+    return Unknown(tuple(dict.fromkeys(names)), all(v.opaque for v in unknowns)) if unknowns else None
+
+
+def _opaque(value: object) -> bool:
+    return isinstance(value, Unknown) and value.opaque
+
+
+def _opaque_source(value: object) -> bool:
+    """Whether what is read from `value` (attributes, items, `**`) is opaque."""
+    return isinstance(value, Unknown) and (value.opaque or value.returned)
+
+
+def _dimensions(bound: dict) -> dict:
+    """`bound` with opaque values as 1: they are no unknown dimension to `unknown_degree`."""
+    return {k: 1 if _opaque(v) else v for k, v in bound.items()}
 
 
 _BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
@@ -247,6 +278,8 @@ class Estimator:
         self._class_memo: dict[tuple, Size] = {}
         self._active: set[str] = set()
         self._constants: dict[tuple[str, str], object] = {}
+        self._modules: dict[str, ast.Module | None] = {}  # file name -> its tree, for project functions' bodies
+        self._mutations = 0  # module-level configs changed by constructors so far (part of the class memo's key)
         self._nesting = 0  # evaluations in progress (see _MAX_NESTING)
         self._cut = 0  # evaluations refused for depth so far (_MAX_NESTING, `_parse`): what met one is unknown
 
@@ -358,6 +391,8 @@ class Estimator:
             return ZERO
         if _set_config_attribute(target, value, frame):  # `args.dim_att = args.n_embd` in RWKV's __init__
             return ZERO
+        if self._set_global_config_attribute(target, value, frame):
+            return ZERO
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
             previous = frame.attrs.get(target.attr)
             frame.attrs[target.attr] = value
@@ -372,6 +407,21 @@ class Estimator:
                 if replaced is not None:
                     return Size(-replaced)
         return ZERO
+
+    def _set_global_config_attribute(self, target: ast.expr, value: object, frame: Frame) -> bool:
+        """`RWKV_CFG.n_embd = n_embd` in a constructor, on a module-level config (`RWKV_CFG = SimpleNamespace()`):
+        what the classes it builds next read from it (RWKV's `RWKV_GPT` sets it before building its `Block`s)."""
+        if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)) \
+                or target.value.id in frame.env or target.value.id not in frame.facts.constants:
+            return False
+        config = self._name(target.value.id, frame)
+        if not isinstance(config, Config):
+            return False
+        given = {**dict(config.given), target.attr: value}
+        self._constants[(frame.facts.filename, target.value.id)] = Config(config.qualname, tuple(given.items()),
+                                                                            config.defaults)
+        self._mutations += 1  # sizes computed before depend on the old value
+        return True
 
     def _self_attr(self, node: ast.expr, frame: Frame) -> object:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
@@ -499,6 +549,11 @@ class Estimator:
             test = self.eval(node.test, frame, depth)
             if not isinstance(test, (Unknown, Module, Tensor)):
                 return self.eval(node.body if test else node.orelse, frame, depth)
+        if isinstance(node, ast.Subscript):
+            owner, key = self.eval(node.value, frame, depth), self.eval(node.slice, frame, depth)
+            if isinstance(owner, dict) and isinstance(key, str) and key in owner:  # `llama_configs[name]`
+                return owner[key]
+            return Unknown((_text(node),), _opaque_source(owner))  # `config["evoformer_stack"]` of an opaque config
         return Unknown((_text(node),))
 
     def _bool_op(self, node: ast.BoolOp, frame: Frame, depth: int) -> object:
@@ -546,7 +601,7 @@ class Estimator:
             if weight is not None:
                 return _Shared(Tensor(weight, parameter=True))
         dotted = dotted_name(node)
-        return Unknown((dotted or _text(node),))
+        return Unknown((dotted or _text(node),), _opaque_source(owner))
 
     def _config_attribute(self, config: Config, name: str, frame: Frame, depth: int, filled: bool = False) -> object:
         """The attribute given to the construction, else the class default; None when neither is known.
@@ -589,8 +644,12 @@ class Estimator:
             else:
                 args.append(self.eval(arg, frame, depth))
         kwargs = {k.arg: self.eval(k.value, frame, depth) for k in call.keywords if k.arg is not None}
-        if any(k.arg is None for k in call.keywords):
-            kwargs["**"] = Unknown(("**kwargs",))
+        spread = [self.eval(k.value, frame, depth) for k in call.keywords if k.arg is None]
+        for value in [v for v in spread if isinstance(v, dict) and all(isinstance(k, str) for k in v)]:
+            kwargs.update(value)  # `cls(**llama_configs[name])`
+        spread = [v for v in spread if not (isinstance(v, dict) and all(isinstance(k, str) for k in v))]
+        if spread:
+            kwargs["**"] = Unknown(("**kwargs",), all(_opaque_source(v) for v in spread))
         return args, kwargs
 
     def _call(self, call: ast.Call, frame: Frame, depth: int) -> object:
@@ -602,12 +661,19 @@ class Estimator:
             owner, key = self.eval(call.func.value, frame, depth), self.eval(call.args[0], frame, depth)
             if isinstance(owner, dict) and all(isinstance(k, str) for k in owner) and isinstance(key, str):
                 return owner[key] if key in owner else self.eval(call.args[1], frame, depth) if len(call.args) == 2 else None
-        # Project classes by their defining module's name, also when imported through a package re-export.
-        qnames = {self.index.canonical(q) for q in frame.names.resolve_node(call.func, frame.scope)}
+        # Project classes by their defining module's name, also when imported through a package re-export;
+        # `cls(...)` in a classmethod is its class.
+        bound = frame.env.get(call.func.id) if isinstance(call.func, ast.Name) else None
+        qnames = {bound.qualname} if isinstance(bound, ClassRef) else \
+            {self.index.canonical(q) for q in frame.names.resolve_node(call.func, frame.scope)}
         for qname in sorted(qnames):
             result = self._known_call(qname, call, frame, depth)
             if result is not None:
                 return result
+        for qname in sorted(qnames):
+            found = self._project_function(qname)
+            if found is not None:
+                return self._returned(*found, call, frame, depth)
         return Unknown((_text(call.func) + "(...)",))
 
     def _known_call(self, qname: str, call: ast.Call, frame: Frame, depth: int) -> object | None:
@@ -733,7 +799,8 @@ class Estimator:
             values = list(value) if isinstance(value, (tuple, list)) else [value]
         unknown = _unknown_of(*values)
         if unknown:
-            return Tensor(unknown, PRESUMED_LARGE if _refused(unknown.names) else sum(isinstance(v, Unknown) for v in values))
+            dimensions = sum(isinstance(v, Unknown) and not v.opaque for v in values)
+            return Tensor(unknown, PRESUMED_LARGE if _refused(unknown.names) else dimensions)
         if not all(isinstance(v, int) for v in values):
             return Tensor(Unknown((_text(call),)), 1)
         try:
@@ -747,21 +814,23 @@ class Estimator:
         bound = dict(defaults)
         bound.update(zip(positional, args))
         bound.update((k, v) for k, v in kwargs.items() if k != "**")
+        if _opaque(kwargs.get("**")):  # what an opaque `**config` leaves out is opaque too
+            bound.update((p, kwargs["**"]) for p in positional if p not in bound)
         missing = [p for p in positional if p not in bound]
         unknown = _unknown_of(*bound.values(), *([kwargs["**"]] if "**" in kwargs else []))
         if unknown or missing:
             names = (unknown.names if unknown else ()) + tuple(missing)
-            return Module(Size(0, True, names, PRESUMED_LARGE if _refused(names) else unknown_degree(name, bound)))
+            return Module(Size(0, True, names, PRESUMED_LARGE if _refused(names) else unknown_degree(name, _dimensions(bound))))
         try:
             count = formula(bound)
         except OverflowError:  # a count too large to compute (bounded_prod refused it): huge
             return Module(Size(0, True, (TOO_LARGE,), PRESUMED_LARGE))
         except Exception:  # noqa: BLE001 - arguments of the wrong type (`Linear(d, None)`): unknown, not a guess
-            return Module(Size(0, True, (_text(call),), unknown_degree(name, bound)))
+            return Module(Size(0, True, (_text(call),), unknown_degree(name, _dimensions(bound))))
         if not isinstance(count, (int, float)) or isinstance(count, int) and count.bit_length() > MAX_COUNT_BITS:
             # Not a number (`Linear(2, [0])` multiplies lists), or too large to compute with or print.
             return Module(Size(0, True, (_text(call) if not isinstance(count, int) else TOO_LARGE,),
-                               unknown_degree(name, bound) if not isinstance(count, int) else PRESUMED_LARGE))
+                               unknown_degree(name, _dimensions(bound)) if not isinstance(count, int) else PRESUMED_LARGE))
         weights = ()
         if name in ("Linear", "Embedding", "EmbeddingBag", "Bilinear"):
             bias = bound["out_features"] if name in ("Linear", "Bilinear") and bound.get("bias") else 0
@@ -777,6 +846,50 @@ class Estimator:
             self._cut += 1
             return None
 
+    # Project functions -------------------------------------------------------------------------
+    def _project_function(self, qualname: str) -> tuple[FileFacts, ScopeKey, ast.FunctionDef] | None:
+        """The defining file, scope and `def` of project function or method `qualname`, else None."""
+        owner = qualname.rpartition(".")[0]
+        filename = self.index.classes[owner].site.filename if owner in self.index.classes \
+            else self.index.module_file(owner)
+        facts = self.index.files.get(filename) if filename is not None else None
+        if facts is None or not qualname.startswith(f"{facts.module}.") and facts.module:
+            return None
+        if filename not in self._modules:
+            try:
+                with open(facts.path, "rb") as handle:
+                    self._modules[filename] = self._parse(handle.read())
+            except (OSError, SyntaxError, ValueError):
+                self._modules[filename] = None
+        body, scope = self._modules[filename].body if self._modules[filename] is not None else [], ()
+        for part in qualname[len(facts.module):].lstrip(".").split("."):
+            node = next((n for n in body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == part), None)
+            if node is None:
+                return None
+            scope = (*scope, ("class" if isinstance(node, ast.ClassDef) else "def", part))
+            body = node.body
+        return (facts, scope, node) if isinstance(node, ast.FunctionDef) else None
+
+    def _returned(self, facts: FileFacts, scope: ScopeKey, function: ast.FunctionDef, call: ast.Call, frame: Frame,
+                  depth: int) -> object:
+        """What a call of a project function returns when its body is one `return` (a docstring aside): the
+        returned expression with the call's arguments bound; anything else it returns is opaque."""
+        body = function.body[1:] if ast.get_docstring(function) is not None else function.body
+        if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+            inner = Frame(facts, scope)
+            args, kwargs = self._args(call, frame, depth)
+            decorators = {dotted_name(d) for d in function.decorator_list}
+            method = len(scope) > 1 and scope[-2][0] == "class" and "staticmethod" not in decorators
+            self._bind(inner, function, args, kwargs, skip_first=method)
+            positional = [*function.args.posonlyargs, *function.args.args]
+            if method and "classmethod" in decorators and positional:
+                owner = ".".join(p for p in (facts.module, *(name for _, name in scope[:-1])) if p)
+                inner.env[positional[0].arg] = ClassRef(owner)
+            value = self.eval(body[0].value, inner, depth + 1)
+            if not isinstance(value, Unknown):
+                return value
+        return Unknown((_text(call.func) + "(...)",), returned=True)
+
     # Project classes ---------------------------------------------------------------------------
     def _facts_of(self, qualname: str) -> FileFacts | None:
         cls = self.index.classes.get(qualname)
@@ -784,7 +897,7 @@ class Estimator:
 
     def project_class(self, qualname: str, args: list, kwargs: dict, depth: int = 0, caller: Frame | None = None) -> Size:
         cls = self.index.classes[qualname]
-        key = (qualname, repr(args), repr(sorted(kwargs.items())))
+        key = (qualname, repr(args), repr(sorted(kwargs.items())), self._mutations)
         if key in self._class_memo:
             return self._class_memo[key]
         if qualname in self._active or depth > _MAX_DEPTH:
@@ -812,8 +925,10 @@ class Estimator:
         self._class_memo[key] = size  # like _MAX_DEPTH, a cut depends on the first caller's depth: memoized anyway
         return size
 
-    def _bind(self, frame: Frame, init: ast.FunctionDef, args: list, kwargs: dict, note_defaults: bool = False) -> None:
-        params = [a.arg for a in (*init.args.posonlyargs, *init.args.args)][1:]
+    def _bind(self, frame: Frame, init: ast.FunctionDef, args: list, kwargs: dict, note_defaults: bool = False,
+              skip_first: bool = True) -> None:
+        """The parameters of `init` bound to a call's arguments (after `self`/`cls` when `skip_first`)."""
+        params = [a.arg for a in (*init.args.posonlyargs, *init.args.args)][1 if skip_first else 0:]
         defaults = dict(zip([a.arg for a in (*init.args.posonlyargs, *init.args.args)][-len(init.args.defaults):],
                             init.args.defaults)) if init.args.defaults else {}
         defaults.update({a.arg: d for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None})
@@ -834,7 +949,7 @@ class Estimator:
                     if annotation is not None else ()
                 config = next((q for q in sorted(qnames) if q in self.index.classes and not self.index.is_nn_module(q)), None)
                 # Annotated with a project config class: attribute reads fall back to the class defaults.
-                frame.env[param] = Config(config) if config is not None else Unknown((param,))
+                frame.env[param] = Config(config) if config is not None else Unknown((param,), _opaque(kwargs.get("**")))
         if init.args.vararg:
             frame.env[init.args.vararg.arg] = Unknown((init.args.vararg.arg,))
         if init.args.kwarg:
@@ -858,6 +973,8 @@ def _forget_bound(tree: ast.AST, frame: Frame) -> None:
             while isinstance(root, (ast.Attribute, ast.Subscript)):
                 root = root.value
             names = (root.id,) if isinstance(root, ast.Name) else ()
+            if root is not node and names and _opaque_source(frame.env.get(root.id)):
+                continue  # `c.model.no_blocks = 4` on an opaque config: still opaque
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names = (node.name,)  # the statement itself is a definition
         elif isinstance(node, ast.alias):

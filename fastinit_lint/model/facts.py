@@ -24,6 +24,7 @@ from ..knowledge.lightning import (
     strategy_from_name,
 )
 from .load_summaries import LoaderFact, summarize_loads
+from .module_identity import forget_layout, imports_of, module_name  # noqa: F401 (forget_layout: for callers)
 from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
                     marked_lines, spans_marked_line)
 from ..syntax.lines import python_lines
@@ -198,40 +199,7 @@ class _LazyNames:
                     tree = ast.parse(handle.read())
             except (OSError, SyntaxError, ValueError):
                 pass
-        return collect_names(tree, module, is_package, module_level_only=True)
-
-
-def module_name(path: str) -> tuple[str, bool]:
-    """Dotted module name from the package layout on disk (walk up while `__init__.py` exists)."""
-    directory, base = os.path.split(os.path.abspath(path))
-    stem = base.rsplit(".", 1)[0]
-    is_package = stem == "__init__"
-    return ".".join((*_packages(directory), *(() if is_package else (stem,)))), is_package
-
-
-_layout: dict[str, tuple[str, ...]] = {}
-
-
-def _packages(directory: str) -> tuple[str, ...]:
-    """Package names down to `directory`; cached because every file of a directory asks (a stat per level).
-    Each run starts by forgetting them (`forget_layout`): a long-lived process may see `__init__.py` files come
-    and go between runs. A loop, not recursion: a checkout can nest packages thousands deep."""
-    below: list[tuple[str, str]] = []  # (directory, package name), deepest first
-    while directory not in _layout:
-        parent, package = os.path.split(directory)
-        if parent == directory or not os.path.isfile(os.path.join(directory, "__init__.py")):
-            _layout[directory] = ()
-            break
-        below.append((directory, package))
-        directory = parent
-    names = _layout[directory]
-    for directory, package in reversed(below):
-        names = _layout[directory] = (*names, package)
-    return names
-
-
-def forget_layout() -> None:
-    _layout.clear()
+        return collect_names(tree, module, is_package, module_level_only=True, imports=imports_of(self._path))
 
 
 def _literal_text(node: ast.AST | None) -> str | None:
@@ -634,8 +602,13 @@ class _Lines:
         self.lines = python_lines(text)
 
     def segment(self, node: ast.AST) -> str | None:
+        """The source of `node`: one line, or a bracketed display (`{...}`) over several lines."""
         if node.lineno != node.end_lineno:
-            return None
+            if not isinstance(node, ast.Dict):  # `(a +\n b)`: the node's span leaves out the parentheses
+                return None
+            first = self.lines[node.lineno - 1].encode()[node.col_offset:].decode(errors="replace")
+            last = self.lines[node.end_lineno - 1].encode()[:node.end_col_offset].decode(errors="replace")
+            return "".join((first, *self.lines[node.lineno:node.end_lineno - 1], last))
         return self.lines[node.lineno - 1].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
 
     def block(self, node: ast.AST) -> str:
@@ -648,7 +621,19 @@ class _Lines:
 def _simple(value: ast.AST) -> bool:
     if isinstance(value, ast.Tuple):
         return len(value.elts) <= 8 and all(isinstance(e, (ast.Constant, ast.Name, ast.BinOp)) for e in value.elts)
+    if isinstance(value, ast.Call):  # a module-level namespace that constructors fill in (RWKV's `RWKV_CFG`)
+        return dotted_name(value.func) in _NAMESPACES and not value.args and not value.keywords
+    if isinstance(value, ast.Dict):  # a table of named configs (lit-llama's `llama_configs["7B"]`), kept small
+        return len(value.keys) <= _MAX_TABLE_ENTRIES and (value.end_lineno or value.lineno) - value.lineno < _MAX_TABLE_LINES \
+            and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys)
     return isinstance(value, _SIMPLE_VALUES)
+
+
+_MAX_TABLE_ENTRIES = 64
+_MAX_TABLE_LINES = 200
+
+
+_NAMESPACES = frozenset({"types.SimpleNamespace", "SimpleNamespace"})
 
 
 _COMPOUND = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While, ast.Match,
@@ -817,16 +802,19 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     module-level names, which is what other files ever ask of this one. The names table is partial, and
     phase 2 rebuilds it whole for the files it checks."""
     module, is_package = module_name(path)
+    imports = imports_of(path)
     marked = marked_lines(text, _RUNNER_OR_META_TEXT)
     # The scopes around local classes get names too: their bases may be imported inside the function.
     nested_classes = _indented_class_lines(text)
-    names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}))
+    names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}),
+                          imports=imports)
     while marked:  # until no new alias appears: an alias can be bound on a line only an alias marks
         wider = sorted({*marked, *_word_lines(text, _runner_aliases(names))})
         if wider == marked:
             break
         marked = wider
-        names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}))
+        names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}),
+                          imports=imports)
     facts = FileFacts(filename, module, names, path=os.path.abspath(path))
     casts = any(f".{m}(" in text for m in CAST_METHODS)
     facts.cast_hint = casts and _has_build_then_cast(tree.body)

@@ -118,6 +118,10 @@ class ProjectIndex:
         qualname = self.reexported(qualname, self._factory_files)
         return next(targets for name, targets in self.files[filename].returns if name == qualname)
 
+    def module_file(self, module: str) -> str | None:
+        """The project file that is module `module`."""
+        return self._module_files.get(module)
+
     def built_in_init(self, qualname: str) -> set[str]:
         """Project classes whose instances `qualname`'s own `__init__` builds (its bases' are theirs)."""
         cls = self.classes[qualname]

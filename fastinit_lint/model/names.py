@@ -94,8 +94,9 @@ _BUILTINS = frozenset(dir(__import__("builtins")))
 
 
 class _BindingCollector(ast.NodeVisitor):
-    def __init__(self, names: FileNames) -> None:
+    def __init__(self, names: FileNames, imports=None) -> None:
         self.names = names
+        self.imports = imports  # module_identity.Imports: where this file's imports lead when names collide
         self.scope: ScopeKey = ()
         self.globals: list[set[str]] = [set()]
 
@@ -114,14 +115,16 @@ class _BindingCollector(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             if alias.asname:
-                self._bind(alias.asname, alias.name)
+                self._bind(alias.asname, self.imports.absolute(alias.name) if self.imports else alias.name)
             else:
                 head = alias.name.split(".")[0]
                 self._bind(head, head)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         base = node.module or ""
-        if node.level:
+        if self.imports is not None:
+            base = self.imports.relative(node.level, node.module) if node.level else self.imports.absolute(base)
+        elif node.level:
             base = resolve_relative(self.names.module, self.names.is_package, node.level, node.module)
         for alias in node.names:
             if alias.name == "*":
@@ -335,14 +338,15 @@ def lines_of(text: str, offsets: list[int]) -> list[int]:
 
 
 def collect_names(tree: ast.Module, module: str, is_package: bool, module_level_only: bool = False,
-                  text: str | None = None, around: list[int] | None = None) -> FileNames:
+                  text: str | None = None, around: list[int] | None = None, imports=None) -> FileNames:
     """The names table of a file. Phase 1 builds partial ones (`FileNames.complete` False): module-level
     names only (`module_level_only`), or those of the scopes enclosing the sorted line numbers `around`;
     either resolves module-level names (class bases, constants) exactly. Given the source `text`,
-    expressions are walked only on the lines that can bind a name inside them (see `_StatementBindings`)."""
+    expressions are walked only on the lines that can bind a name inside them (see `_StatementBindings`).
+    `imports` (module_identity.Imports) resolves imports of modules whose names collide."""
     partial = module_level_only or around is not None
     names = FileNames(module, is_package, complete=not partial)
-    collector = _BindingCollector(names)
+    collector = _BindingCollector(names, imports)
     if text is None and not partial:
         collector.visit(tree)
         return names
