@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Sequence
 
 from .lazy_libcst import cst
@@ -11,7 +13,7 @@ from .lazy_libcst import cst
 from .config import Settings
 from .cst_children import child_nodes, holds_statements
 from .diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
-from .facts import FileFacts
+from .facts import FileFacts, python_facts
 from .fixes import apply_changes, edit_between, text_location
 from .index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
@@ -306,9 +308,16 @@ def check_yaml_text(filename: str, text: str, facts: FileFacts, rules: Sequence[
 
 
 def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settings, options, result: FileResult) -> _Pass:
+    original_facts = facts
+
+    def abandon(message: str) -> _Pass:
+        result.errors.append(FileError(filename, f"{message}; file left unchanged (please report this)"))
+        result.fixed.clear()
+        return _lint(filename, cst.parse_module(text), rules, original_facts, index, settings, Suppressions(text), [])
+
     fixed_text = text
     for _ in range(MAX_FIX_PASSES):
-        pending = [(r, f) for r, f in zip(current.reports, current.findings) if options.applies(f.fix)]
+        pending = _pending(current, options)
         if not pending:
             break
         if fixed_text is text and current.module.code != text:
@@ -323,28 +332,58 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         chosen = _non_overlapping(reports, positions)
         candidate = apply_changes(current.module, [r.fix.changes for r in chosen])
         parsed = _parse(filename, candidate)
-        if isinstance(parsed, FileError) or not _ast_ok(candidate):
-            codes = ", ".join(sorted({r.rule.code for r in chosen}))
-            result.errors.append(FileError(filename, f"fix for {codes} produced code that does not parse; "
-                                                     f"file left unchanged (please report this)"))
-            result.fixed.clear()
-            return _lint(filename, cst.parse_module(text), rules, facts, index, settings, Suppressions(text), [])
+        tree = None if isinstance(parsed, FileError) else _ast_or_none(candidate)
+        if tree is None:
+            return abandon(f"fix for {_codes(chosen)} produced code that does not parse")
         chosen_plans = {id(r.fix) for r in chosen}  # one plan may resolve several findings (FI001)
-        result.fixed.extend(f for r, f in pending if id(r.fix) in chosen_plans)
+        fixed_now = [f for r, f in pending if id(r.fix) in chosen_plans]
+        result.fixed.extend(fixed_now)
         fixed_text = candidate
+        # The rules see the fixed text as a fresh run would: a fix that added an import changes what names denote.
+        facts = refreshed_facts(facts, candidate, tree)
         current = _lint(filename, parsed, rules, facts, index, settings, Suppressions(candidate), result.errors,
                         edits=False)
+        refired = _refired([f for _, f in pending], fixed_now, [f for _, f in _pending(current, options)])
+        if refired:
+            return abandon(f"internal error: the fix for {refired} is flagged again by its rule on its own output")
+    else:
+        if _pending(current, options):
+            return abandon(f"internal error: fixes for {_codes(r for r, _ in _pending(current, options))} did not "
+                           f"settle after {MAX_FIX_PASSES} passes")
     if fixed_text != text:
         result.original, result.fixed_source = text, fixed_text
     return current
 
 
-def _ast_ok(text: str) -> bool:
+def _pending(current: _Pass, options: CheckOptions) -> list[tuple[Report, Finding]]:
+    return [(r, f) for r, f in zip(current.reports, current.findings) if options.applies(f.fix)]
+
+
+def _codes(reports) -> str:
+    return ", ".join(sorted({r.rule.code for r in reports}))
+
+
+def _refired(before: list[Finding], fixed: list[Finding], after: list[Finding]) -> str | None:
+    """The code of a fix whose finding is still there after it was applied (its own output is flagged the same
+    way): applying fixes must lower the count of each (code, message) by the number of them fixed."""
+    key = attrgetter("code", "message")
+    left = Counter(map(key, before)) - Counter(map(key, fixed))
+    again = Counter(map(key, after))
+    return next((code for code, message in Counter(map(key, fixed)) if again[code, message] > left[code, message]), None)
+
+
+def refreshed_facts(facts: FileFacts, text: str, tree: ast.Module) -> FileFacts:
+    """Phase-1 facts of a fixed text, with the whole names table phase 2 needs."""
+    fresh = python_facts(facts.filename, facts.path or facts.filename, tree, text)
+    fresh.names = collect_names(tree, fresh.module, fresh.names.is_package, text=text)
+    return fresh
+
+
+def _ast_or_none(text: str) -> ast.Module | None:
     try:
-        ast.parse(text)
-        return True
+        return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
-        return False
+        return None
 
 
 def _unused(filename: str, suppressions: Suppressions, enabled: frozenset[str]) -> list[Finding]:

@@ -11,6 +11,8 @@ from fastinit_lint.load_summaries import LOADING_HOOKS
 from ._flow import Event, Flow, FlowRule, built_in, ensure_import, file_has_runner, flow, partial_load
 
 RUNTIME = "fastinit_runtime"
+# The dependency-free remedy first: `load_partial` needs the runtime library installed.
+REMEDY = "drop `empty_init=True` (so every parameter is initialized) or initialize them (`fastinit_runtime.load_partial`)"
 
 
 # A project helper like litgpt's `load_checkpoint`: `strict` passed through to `load_state_dict`.
@@ -63,6 +65,13 @@ class EmptyInitPartialLoad(FlowRule, Rule):
     ```
 
     Use instead:
+    ```python
+    with fabric.init_module():  # without empty_init: every parameter is initialized, then loaded over
+        model = Classifier()
+    model.load_state_dict(torch.load("backbone.pt"), strict=False)
+    ```
+
+    or, keeping the faster `empty_init=True`, with the runtime library (`fastinit-lint[runtime]`):
     ```python
     with fabric.init_module(empty_init=True):
         model = Classifier()
@@ -168,6 +177,20 @@ class EmptyInitPartialLoad(FlowRule, Rule):
             with trainer.init_module(empty_init=True):
                 model = fastinit_runtime.lightning.load_from_checkpoint(Net, "pre.ckpt", strict=False, lr=1e-3)
             """),
+        # The fix adds the import: the fixed call is the runtime's, and is not flagged again.
+        Invalid("""
+            import pytorch_lightning as pl
+            trainer = pl.Trainer()
+            with trainer.init_module(empty_init=True):
+                model = Net.load_from_checkpoint("pre.ckpt", strict=False)
+            """, rows=(4,), unsafe=True, message_contains=("drop `empty_init=True`",),
+            fixed="""
+            import pytorch_lightning as pl
+            import fastinit_runtime
+            trainer = pl.Trainer()
+            with trainer.init_module(empty_init=True):
+                model = fastinit_runtime.lightning.load_from_checkpoint(Net, "pre.ckpt", strict=False)
+            """),
         Invalid("""
             import lightning as L
             fabric = L.Fabric()
@@ -260,7 +283,7 @@ class EmptyInitPartialLoad(FlowRule, Rule):
                 self.report(event.call,
                             f"partial load{_through(event)} in {where} into a model built with `empty_init=True` and "
                             f"{link.describe()}: parameters the checkpoint lacks keep uninitialized memory (NaNs in "
-                            f"practice); initialize them (`fastinit_runtime.load_partial`) or drop `empty_init=True`",
+                            f"practice); {REMEDY}",
                             no_fix_reason="the load is in a hook, away from where the model is built")
 
     def check(self, flow_: Flow) -> None:
@@ -278,8 +301,7 @@ class EmptyInitPartialLoad(FlowRule, Rule):
         if flow_.for_var(var, {"reinit"}, flow_.after(event)):
             return
         message = (f"partial load into `{var}`{_through(event)}, built with `empty_init=True`: parameters the "
-                   f"checkpoint lacks keep uninitialized memory (NaNs in practice); initialize them "
-                   f"(`fastinit_runtime.load_partial`)")
+                   f"checkpoint lacks keep uninitialized memory (NaNs in practice); {REMEDY}")
         replacement = self._replacement(event)
         if replacement is None:
             self.report(event.call, message)
