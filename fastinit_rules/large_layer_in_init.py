@@ -11,6 +11,7 @@ from fastinit_lint.lightning_facts import FLOAT32, Strategy, init_dtype
 from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
 
 from ._configure_model_fix import CannotMove, plan_move
+from ._direct_builds import direct_builds
 from ._flow import ensure_import
 from ._fsdp_wrap import CONTAINERS, SHARDING_CALLS, WRAP, WRAP_MODULE, CannotWrap, plan_wrap, wrapper_class
 from ._lightning import MethodAnalysis, Statement, analyse_method, is_docstring, lightning_class, method
@@ -167,8 +168,11 @@ class LargeLayerInInit(Rule):
     holds those parameters as flat shards outside the wrapped layer's own forward. No fix
     when `__init__` has `return`/`yield`, calls `setattr`/`exec`, builds layers before
     `super().__init__()`, shares a local between moved and kept code, or also defines
-    `configure_sharded_model`; the message says which. Code that uses the module outside Lightning must
-    call `configure_model()` itself after the fix.
+    `configure_sharded_model`; the message says which. Unsafe too when the project builds the class (or a
+    subclass) itself, outside a scope that hands it to a Trainer/Fabric or a model factory the training
+    graph follows (an inference script, a unit test calling `GPT(cfg)(idx)`): there nothing calls
+    `configure_model()`, so the module has no layers; the message names those sites (file:row), where
+    `model.configure_model()` must be called after building it.
 
     ## Options
     `large-layer-threshold` (parameters, default 1,000,000), `unknown-size` (`"large"`: sizes that cannot
@@ -298,6 +302,17 @@ class LargeLayerInInit(Rule):
                 """}),
     ]
     INVALID = [
+        # Also built by an inference script and a unit test, where nothing calls `configure_model()`: the same
+        # move is unsafe, and the message names both sites. (A `trainer.fit` of a factory's model is not one.)
+        Invalid(_TASK, rows=(7,), unsafe=True, fixed=_TASK_WRAPPED, message_contains=(
+            "`Task` is also built outside a Trainer/Fabric at infer.py:4, test_task.py:4, where nothing calls "
+            "`configure_model()`",),
+            files={**_fit("Task"),
+                   "factory.py": "import lightning as L\nfrom snippet import Task\n\ndef build():\n    return Task()\n\n"
+                                 "def main():\n    trainer = L.Trainer(strategy='fsdp')\n    trainer.fit(build())\n",
+                   "infer.py": "import torch\nfrom snippet import Task\n\nmodel = Task()\n"
+                               "model.load_state_dict(torch.load('task.pt'))\n",
+                   "test_task.py": "from snippet import Task\n\ndef test_embed():\n    Task().embed\n"}),
         Invalid("""
             import lightning as L
             from torch import nn
@@ -767,8 +782,14 @@ class LargeLayerInInit(Rule):
                               f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
                               f"`reset_parameters()` in every module owning parameters (FI013)")
                 build = (lambda: {**move.build(), **ensure_import(context, WRAP_MODULE, "wrap")}) if move.wrapped else move.build
-                plan = fix(build, action + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
-                           unsafe=bool(move.unsafe_reasons))
+                unsafe_reasons = list(move.unsafe_reasons)
+                direct = direct_builds(context, qualname)
+                if direct:
+                    outside = _built_outside_lightning(node.name.value, direct)
+                    unsafe_reasons.append(outside)
+                    where += f"; the fix is unsafe: {outside}"
+                plan = fix(build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
+                           unsafe=bool(unsafe_reasons))
             except CannotMove as exc:
                 reason = str(exc)
         suffix = f" (no automatic fix: {reason})" if reason else ""
@@ -833,6 +854,12 @@ def _evidence(index, qualname: str) -> tuple[str, Strategy, tuple[str, ...]] | N
     if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
         return f"with {assumed}", assumed.strategy, ()
     return None
+
+
+def _built_outside_lightning(class_name: str, sites: list) -> str:
+    shown = ", ".join(map(str, sites[:3])) + (f" and {len(sites) - 3} more" if len(sites) > 3 else "")
+    return (f"`{class_name}` is also built outside a Trainer/Fabric at {shown}, where nothing calls "
+            f"`configure_model()` (call it there after building the model)")
 
 
 def _float32(precisions: tuple[str, ...]) -> str | None:
