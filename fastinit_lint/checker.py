@@ -14,7 +14,7 @@ from .config import Settings
 from .cst_children import child_nodes, holds_statements
 from .diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
 from .facts import FileFacts, python_facts
-from .fixes import apply_changes, edit_between, text_location
+from .fixes import apply_fixes, edit_between, text_location
 from .index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
 from .names import collect_names, has_lone_cr
@@ -150,7 +150,7 @@ def _finding(filename: str, report: Report, positions, module: cst.Module, edits
     span = positions[report.node]
     fix = None
     if report.fix is not None:
-        changed = (edit_between(module.code, apply_changes(module, [report.fix.changes])),) if edits else ()
+        changed = (edit_between(module.code, apply_fixes(module, [report.fix])),) if edits else ()
         fix = Fix(report.fix.applicability, report.fix.message, changed)
     return Finding(
         code=report.rule.code,
@@ -330,7 +330,7 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         reports = [r for r, _ in pending]
         positions = node_positions(current.module, [node for r in reports for node in r.fix.changes])
         chosen = _non_overlapping(reports, positions)
-        candidate = apply_changes(current.module, [r.fix.changes for r in chosen])
+        candidate = apply_fixes(current.module, [r.fix for r in chosen])
         parsed = _parse(filename, candidate)
         tree = None if isinstance(parsed, FileError) else _ast_or_none(candidate)
         if tree is None:

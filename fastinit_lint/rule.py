@@ -58,15 +58,18 @@ class Invalid:
 
 
 class FixPlan:
-    """A fix: the nodes it replaces, its message and safety. `changes` may be given as a function that
-    builds them, for fixes costly to build (FI001 rewrites a whole class): a check then pays for them only
-    when the fix is applied or its edit shown, not on every run."""
+    """A fix: the nodes it replaces, the imports it needs, its message and safety. `changes` may be given as a
+    function that builds them, for fixes costly to build (FI001 rewrites a whole class): a check then pays for
+    them only when the fix is applied or its edit shown, not on every run. `imports` are (module, name or None)
+    pairs, added by LibCST's `AddImportsVisitor` (after the docstring and `__future__` imports, merged with
+    the file's own, skipped when already there)."""
 
     def __init__(self, changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]],
-                 message: str, applicability: str = SAFE) -> None:
+                 message: str, applicability: str = SAFE, imports: tuple[tuple[str, str | None], ...] = ()) -> None:
         self._changes = changes
         self.message = message
         self.applicability = applicability
+        self.imports = imports
 
     @functools.cached_property
     def changes(self) -> Mapping[cst.CSTNode, Replacement]:
@@ -186,5 +189,5 @@ class Rule:
 
 
 def fix(changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]], message: str, *,
-        unsafe: bool = False) -> FixPlan:
-    return FixPlan(changes, message, UNSAFE if unsafe else SAFE)
+        unsafe: bool = False, imports: tuple[tuple[str, str | None], ...] = ()) -> FixPlan:
+    return FixPlan(changes, message, UNSAFE if unsafe else SAFE, imports)

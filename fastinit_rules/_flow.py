@@ -376,33 +376,6 @@ def runner_in_scope(flow_: Flow, runner: RunnerFact, event: Event) -> bool:
     return bool(built) and built[0].position <= event.position
 
 
-def ensure_import(context: Context, module: str, name: str | None = None) -> dict:
-    """Changes adding `import <module>` (or `from <module> import <name>`) after the module's top-level imports,
-    or none if it is there."""
-    body = context.module.body
-    for statement in body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if name is None and isinstance(small, cst.Import) and any(
-                        cst_dotted(a.name) == module and a.asname is None for a in small.names):
-                    return {}
-                if name is not None and isinstance(small, cst.ImportFrom) and small.module is not None \
-                        and cst_dotted(small.module) == module and not isinstance(small.names, cst.ImportStar) \
-                        and any(cst_dotted(a.name) == name and a.asname is None for a in small.names):
-                    return {}
-    anchor = None
-    for statement in body:
-        if isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
-            anchor = statement
-        elif anchor is not None or not (isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Expr)):
-            break
-    new = cst.parse_statement(f"from {module} import {name}\n" if name else f"import {module}\n")
-    if anchor is None:
-        first = body[0]
-        return {first: cst.FlattenSentinel([new, first])}
-    return {anchor: cst.FlattenSentinel([anchor, new])}
-
-
 class FlowRule:
     """Mixin for rules that judge each function (and the module body) through its Flow."""
 

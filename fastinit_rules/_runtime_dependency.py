@@ -17,6 +17,8 @@ RUNTIME = "fastinit_runtime"
 _DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt", "requirements/*.txt")
 _MENTIONS = ("fastinit-lint[runtime]", "fastinit_lint[runtime]", "fastinit-runtime", RUNTIME)
 _IMPORTS = (f"import {RUNTIME}", f"from {RUNTIME}")
+# What a fix title adds when its fix is unsafe for that reason alone.
+UNDECLARED = f" (unsafe: adds a dependency on `{RUNTIME}`, which the project does not declare or import)"
 
 
 def project_uses_runtime(context) -> bool:

@@ -10,9 +10,9 @@ from fastinit_lint.lazy_libcst import cst
 
 from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
 
-from ._flow import (Event, Flow, FlowRule, build_size, ensure_import, flow, literal, model_kind, root_call, small_enough,
+from ._flow import (Event, Flow, FlowRule, build_size, flow, literal, model_kind, root_call, small_enough,
                     wrap_in_with)
-from ._runtime_dependency import RUNTIME, project_uses_runtime
+from ._runtime_dependency import RUNTIME, UNDECLARED, project_uses_runtime
 
 _METHOD_DTYPES = {"half": "torch.float16", "bfloat16": "torch.bfloat16", "double": "torch.float64"}
 _TORCH_DTYPES = frozenset(f"torch.{d}" for d in (
@@ -313,6 +313,7 @@ class CreateThenCast(FlowRule, Rule):
             import torch
             import torch.nn as nn
             import fastinit_runtime
+
             with fastinit_runtime.init_module(device=torch.device("cuda", 0), dtype=torch.float16):
                 model = nn.Transformer(d_model=1024)
             """),
@@ -353,6 +354,7 @@ class CreateThenCast(FlowRule, Rule):
             fixed="""
             from cfgnet import GPT, Config
             import torch
+
             def main(vocab_size):
                 with torch.device("cuda"):
                     model = GPT(Config(n_layer=8, vocab_size=vocab_size))
@@ -396,6 +398,7 @@ class CreateThenCast(FlowRule, Rule):
             import torch
             from net import Big
             import fastinit_runtime
+
             def build():
                 with fastinit_runtime.init_module(dtype=torch.bfloat16):
                     model = Big()
@@ -502,11 +505,9 @@ class CreateThenCast(FlowRule, Rule):
         changes = {line: wrap_in_with(line.with_changes(body=[statement]), manager)}
         if separate is not None:
             changes[separate] = _without_casts(separate, event.var, chain, code)
-        changes.update(ensure_import(self.context, module))
         unsafe = module == RUNTIME and not project_uses_runtime(self.context)
-        title = f"Build inside `{manager}`" + (f" (unsafe: adds a dependency on `{RUNTIME}`, which the project does not "
-                                               f"declare or import)" if unsafe else "")
-        self.report(line, message, fix=fix(changes, title, unsafe=unsafe))
+        title = f"Build inside `{manager}`" + (UNDECLARED if unsafe else "")
+        self.report(line, message, fix=fix(changes, title, unsafe=unsafe, imports=((module, None),)))
 
     def _message(self, event: Event, casts: list[cst.Call], where: str = "") -> str:
         shown = ", ".join(f"`.{c.func.attr.value}()`" for c in casts)

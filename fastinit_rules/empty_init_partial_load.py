@@ -8,7 +8,7 @@ from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
 from fastinit_lint.load_summaries import LOADING_HOOKS
 
-from ._flow import Event, Flow, FlowRule, built_in, ensure_import, file_has_runner, flow, partial_load
+from ._flow import Event, Flow, FlowRule, built_in, file_has_runner, flow, partial_load
 
 RUNTIME = "fastinit_runtime"
 # The dependency-free remedy first: `load_partial` needs the runtime library installed.
@@ -187,6 +187,7 @@ class EmptyInitPartialLoad(FlowRule, Rule):
             fixed="""
             import pytorch_lightning as pl
             import fastinit_runtime
+
             trainer = pl.Trainer()
             with trainer.init_module(empty_init=True):
                 model = fastinit_runtime.lightning.load_from_checkpoint(Net, "pre.ckpt", strict=False)
@@ -306,9 +307,8 @@ class EmptyInitPartialLoad(FlowRule, Rule):
         if replacement is None:
             self.report(event.call, message)
             return
-        changes = {event.call: replacement, **ensure_import(self.context, RUNTIME)}
-        self.report(event.call, message, fix=fix(changes, "Load through fastinit_runtime, which initializes missing "
-                                                          "parameters", unsafe=True))
+        self.report(event.call, message, fix=fix({event.call: replacement}, "Load through fastinit_runtime, which "
+                                                 "initializes missing parameters", unsafe=True, imports=((RUNTIME, None),)))
 
     def _replacement(self, event: Event) -> cst.BaseExpression | None:
         call = event.call

@@ -12,7 +12,6 @@ from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
 
 from ._configure_model_fix import CannotMove, plan_move
 from ._direct_builds import direct_builds
-from ._flow import ensure_import
 from ._fsdp_wrap import CONTAINERS, SHARDING_CALLS, WRAP, WRAP_MODULE, CannotWrap, plan_wrap, wrapper_class
 from ._lightning import MethodAnalysis, Statement, analyse_method, is_docstring, lightning_class, method
 
@@ -781,15 +780,14 @@ class LargeLayerInInit(Rule):
                     where += (f" (the fix moves them without wrapping: {move.no_wrap_reason}); or build the model on "
                               f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
                               f"`reset_parameters()` in every module owning parameters (FI013)")
-                build = (lambda: {**move.build(), **ensure_import(context, WRAP_MODULE, "wrap")}) if move.wrapped else move.build
                 unsafe_reasons = list(move.unsafe_reasons)
                 direct = direct_builds(context, qualname)
                 if direct:
                     outside = _built_outside_lightning(node.name.value, direct)
                     unsafe_reasons.append(outside)
                     where += f"; the fix is unsafe: {outside}"
-                plan = fix(build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
-                           unsafe=bool(unsafe_reasons))
+                plan = fix(move.build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
+                           unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else ())
             except CannotMove as exc:
                 reason = str(exc)
         suffix = f" (no automatic fix: {reason})" if reason else ""
@@ -832,11 +830,10 @@ class LargeLayerInInit(Rule):
             plan = _wrap_planner(context, node, qualname, init)(body)
         except CannotWrap:  # not actionable by wrapping (a tie across layers, a bare parameter): not reported
             return
-        changes = lambda: {**{s.node: s.node.visit(wrapper_class()(plan.calls)) for s in body},
-                           **ensure_import(context, WRAP_MODULE, "wrap")}
+        changes = lambda: {s.node: s.node.visit(wrapper_class()(plan.calls)) for s in body}
         self.report(hook, message, fix=fix(changes, "Build the layers of `configure_model` inside `wrap()`"
                                            + (f" (unsafe: {plan.unsafe_reason})" if plan.unsafe_reason else ""),
-                                           unsafe=plan.unsafe_reason is not None))
+                                           unsafe=plan.unsafe_reason is not None, imports=((WRAP_MODULE, "wrap"),)))
 
 
 def _evidence(index, qualname: str) -> tuple[str, Strategy, tuple[str, ...]] | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastinit_lint.lazy_libcst import cst
 from fastinit_lint.rule import Invalid, Rule, Valid, fix
 
-from ._flow import Event, Flow, FlowRule, build_size, ensure_import, keyword, literal, small_enough, wrap_in_with
-from .create_then_cast import RUNTIME, UnclearCast, cast_target
+from ._flow import Event, Flow, FlowRule, build_size, keyword, literal, small_enough, wrap_in_with
+from ._runtime_dependency import RUNTIME, UNDECLARED, project_uses_runtime
+from .create_then_cast import UnclearCast, cast_target
 
 _HALF = frozenset({"torch.float16", "torch.half", "torch.bfloat16"})
 _MOVES = frozenset({"half", "bfloat16", "to", "cuda"})
@@ -61,7 +62,9 @@ class LoadThenCast(FlowRule, Rule):
     reads `device_map="cuda"` as `cuda:<LOCAL_RANK>` where `.cuda()` means the current device.
 
     ## Fix safety
-    Safe: the parameters end in the same dtype and device. The `load_from_checkpoint` fix computes floating
+    Safe: the parameters end in the same dtype and device. The `load_from_checkpoint` fix is unsafe when the
+    project neither declares the runtime library (`fastinit-lint[runtime]`) nor imports `fastinit_runtime`:
+    the import it adds would fail where the library is not installed. The `load_from_checkpoint` fix computes floating
     buffers built in `__init__` (a rotary table) in the target dtype instead of casting them from float32
     afterwards, as FI007's fix does.
 
@@ -187,6 +190,7 @@ class LoadThenCast(FlowRule, Rule):
                         super().__init__()
                         self.embed = nn.Embedding(vocab, dim)
                 """},
+            unsafe=True,  # the project neither declares nor imports fastinit_runtime
             fixed="""
             import torch
             from task import GPT
@@ -286,5 +290,7 @@ class LoadThenCast(FlowRule, Rule):
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
             self.report(line, message, no_fix_reason="the statement shares its line with others")
             return
-        changes = {line: wrap_in_with(line, context_code), **ensure_import(self.context, RUNTIME)}
-        self.report(line, message, fix=fix(changes, f"Load inside `{context_code}` (the cast stays, now free)"))
+        unsafe = not project_uses_runtime(self.context)
+        title = f"Load inside `{context_code}` (the cast stays, now free)" + (UNDECLARED if unsafe else "")
+        self.report(line, message, fix=fix({line: wrap_in_with(line, context_code)}, title, unsafe=unsafe,
+                                           imports=((RUNTIME, None),)))
