@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from fastinit_lint.facts import python_facts
+from fastinit_lint.model.facts import python_facts
 
 
 def main() -> None:

@@ -16,16 +16,16 @@ import threading
 import click
 
 from . import __version__
-from .add_noqa import add_noqa, with_noqa
-from .checker import CheckOptions
-from .config import ConfigError, load_settings, parse_table
-from .diagnostics import FileError
-from .pipeline import RunRequest, run
-from .registry import Registry
-from .reporters import FORMATS, HUMAN_FORMATS, render
-from .reporters.printable import printable
-from .reporters.text import statistics as render_statistics
-from .source import SourceError, decode, python_lines
+from .output.add_noqa import add_noqa, with_noqa
+from .engine.checker import CheckOptions
+from .workspace.config import ConfigError, load_settings, parse_table
+from .engine.diagnostics import FileError
+from .engine.pipeline import RunRequest, run
+from .engine.registry import Registry
+from .output.reporters import FORMATS, HUMAN_FORMATS, render
+from .output.reporters.printable import printable
+from .output.reporters.text import statistics as render_statistics
+from .workspace.source import SourceError, decode, python_lines
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells and CI runners expect after Ctrl-C

@@ -11,8 +11,8 @@ import functools
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from fastinit_lint.cst_children import descendants
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.cst_children import descendants
+from fastinit_lint.syntax.lazy_libcst import cst
 
 from ._fsdp_wrap import CannotWrap, WrapPlan, wrapper_class
 from ._lightning import MethodAnalysis, Statement, is_docstring, method

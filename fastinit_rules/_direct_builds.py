@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 from typing import Iterator
 
-from fastinit_lint.facts import Site, module_name
-from fastinit_lint.names import collect_names, dotted_name
-from fastinit_lint.source import SourceError, read_source
+from fastinit_lint.model.facts import Site, module_name
+from fastinit_lint.model.names import collect_names, dotted_name
+from fastinit_lint.workspace.source import SourceError, read_source
 
 
 def direct_builds(context, qualname: str) -> list[Site]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.lazy_libcst import cst
 
-from fastinit_lint.cst_children import child_nodes, descendants
-from fastinit_lint.facts import FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, RunnerFact
-from fastinit_lint.load_summaries import UNKNOWN, read_only
-from fastinit_lint.rule import Context, cst_dotted
+from fastinit_lint.syntax.cst_children import child_nodes, descendants
+from fastinit_lint.model.facts import FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, RunnerFact
+from fastinit_lint.model.load_summaries import UNKNOWN, read_only
+from fastinit_lint.engine.rule import Context, cst_dotted
 
 from ._preceding import preceding_statements
 

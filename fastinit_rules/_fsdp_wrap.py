@@ -16,8 +16,8 @@ import functools
 from dataclasses import dataclass
 from typing import Callable
 
-from fastinit_lint.cst_children import descendants
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.cst_children import descendants
+from fastinit_lint.syntax.lazy_libcst import cst
 
 from ._lightning import Statement
 

@@ -6,10 +6,10 @@ import ast
 import textwrap
 from dataclasses import dataclass, field
 
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.lazy_libcst import cst
 
-from fastinit_lint.estimate import ZERO, Frame, Module, Size, Tensor, size_of
-from fastinit_lint.rule import Context
+from fastinit_lint.model.estimate import ZERO, Frame, Module, Size, Tensor, size_of
+from fastinit_lint.engine.rule import Context
 
 # `self.<method>(...)` calls in `__init__` that do not touch submodules or parameters.
 NEUTRAL_SELF_CALLS = frozenset({"save_hyperparameters", "register_buffer", "log", "print"})

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from fastinit_lint.cst_children import descendants
-from fastinit_lint.lazy_libcst import cst
-from fastinit_lint.rule import Context
+from fastinit_lint.syntax.cst_children import descendants
+from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.engine.rule import Context
 
 
 def preceding_statements(context: Context, owner: cst.FunctionDef | cst.Module, node: cst.CSTNode) -> list[tuple[ast.stmt, bool]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob
 import os
 
-from fastinit_lint.source import SourceError, read_source
+from fastinit_lint.workspace.source import SourceError, read_source
 
 RUNTIME = "fastinit_runtime"
 _DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt", "requirements/*.txt")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.lazy_libcst import cst
 
-from fastinit_lint.facts import FABRIC_QNAMES, TRAINER_QNAMES
-from fastinit_lint.lightning_facts import LEGACY_MIXED
-from fastinit_lint.rule import Invalid, Rule, TextReport, Valid, fix
+from fastinit_lint.model.facts import FABRIC_QNAMES, TRAINER_QNAMES
+from fastinit_lint.knowledge.lightning import LEGACY_MIXED
+from fastinit_lint.engine.rule import Invalid, Rule, TextReport, Valid, fix
 
 from ._flow import keyword, literal, own_calls
 
@@ -120,7 +120,7 @@ class AmbiguousPrecisionAlias(Rule):
     def check_yaml(cls, text: str, facts) -> list[TextReport]:
         if not any(runner.precision in LEGACY_MIXED for runner in facts.runners):
             return []
-        from fastinit_lint.yaml_facts import trainer_precision  # PyYAML: imported only when a config is read
+        from fastinit_lint.model.yaml_facts import trainer_precision  # PyYAML: imported only when a config is read
 
         node = trainer_precision(text)
         if node is None or node.value not in LEGACY_MIXED:

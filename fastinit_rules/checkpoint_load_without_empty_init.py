@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.lazy_libcst import cst
 
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
 
 from ._flow import Flow, FlowRule, strict_load
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from fastinit_lint.cst_children import child_nodes, descendants, holds_statements
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.cst_children import child_nodes, descendants, holds_statements
+from fastinit_lint.syntax.lazy_libcst import cst
 
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
 
 from ._lightning import analyse_method, file_has_lightning_module, is_docstring, lightning_class, local_runs, method
 

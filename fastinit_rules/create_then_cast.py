@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from fastinit_lint.cst_children import child_nodes, holds_statements
-from fastinit_lint.facts import CAST_METHODS
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.cst_children import child_nodes, holds_statements
+from fastinit_lint.model.facts import CAST_METHODS
+from fastinit_lint.syntax.lazy_libcst import cst
 
-from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
+from fastinit_lint.engine.rule import Invalid, Rule, Valid, cst_dotted, fix
 
 from ._flow import (Event, Flow, FlowRule, build_size, flow, literal, model_kind, root_call, small_enough,
                     wrap_in_with)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.lazy_libcst import cst
 
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
 
-from fastinit_lint.load_summaries import LOADING_HOOKS
+from fastinit_lint.model.load_summaries import LOADING_HOOKS
 
 from ._flow import Event, Flow, FlowRule, built_in, file_has_runner, flow, partial_load
 

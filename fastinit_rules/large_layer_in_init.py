@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ast
 
-from fastinit_lint.cst_children import descendants
-from fastinit_lint.lazy_libcst import cst
-from fastinit_lint.estimate import Size
-from fastinit_lint.lightning_facts import FLOAT32, Strategy, init_dtype
-from fastinit_lint.rule import Invalid, Rule, Valid, cst_dotted, fix
+from fastinit_lint.syntax.cst_children import descendants
+from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.model.estimate import Size
+from fastinit_lint.knowledge.lightning import FLOAT32, Strategy, init_dtype
+from fastinit_lint.engine.rule import Invalid, Rule, Valid, cst_dotted, fix
 
 from ._configure_model_fix import CannotMove, plan_move
 from ._direct_builds import direct_builds

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fastinit_lint.lazy_libcst import cst
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.syntax.lazy_libcst import cst
+from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
 
 from ._flow import Event, Flow, FlowRule, build_size, keyword, literal, small_enough, wrap_in_with
 from ._runtime_dependency import RUNTIME, UNDECLARED, project_uses_runtime

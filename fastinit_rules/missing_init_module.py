@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.lazy_libcst import cst
 
-from fastinit_lint.lightning_facts import precision_kind
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.knowledge.lightning import precision_kind
+from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
 
 from ._flow import (Flow, FlowRule, build_size, partial_load, runner_in_scope, small_enough,
                     wrap_in_with)

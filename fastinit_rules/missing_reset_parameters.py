@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastinit_lint.cst_children import descendants
-from fastinit_lint.lazy_libcst import cst
+from fastinit_lint.syntax.cst_children import descendants
+from fastinit_lint.syntax.lazy_libcst import cst
 
-from fastinit_lint.rule import Invalid, Rule, Valid
+from fastinit_lint.engine.rule import Invalid, Rule, Valid
 
 from ._lightning import method
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.rule import Invalid, Rule, Valid
+from fastinit_lint.engine.rule import Invalid, Rule, Valid
 
 from ._flow import Flow, FlowRule, built_in
 

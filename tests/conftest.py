@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from engine_rules import TEST_RULES  # noqa: E402
 
 from fastinit_lint.cli import main  # noqa: E402
-from fastinit_lint.registry import Registry  # noqa: E402
+from fastinit_lint.engine.registry import Registry  # noqa: E402
 
 
 class Cli:

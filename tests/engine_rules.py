@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fastinit_lint.rule import Invalid, Rule, Valid, fix
+from fastinit_lint.engine.rule import Invalid, Rule, Valid, fix
 
 LINEAR = frozenset({"torch.nn.Linear"})
 

@@ -317,7 +317,7 @@ def test_colors_only_on_tty_and_no_color(monkeypatch):
 
 
 def test_progress_draws_only_after_a_moment():
-    from fastinit_lint.progress import Progress
+    from fastinit_lint.output.progress import Progress
     quick = Progress("checking", 3, True, _Tty())
     for _ in range(3):
         quick.tick()

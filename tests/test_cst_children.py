@@ -7,10 +7,10 @@ import libcst as cst
 import pytest
 
 import fastinit_lint
-from fastinit_lint.cst_children import child_nodes, descendants
+from fastinit_lint.syntax.cst_children import child_nodes, descendants
 
 HERE = Path(__file__).parent
-FILES = [Path(fastinit_lint.__file__).parent / "checker.py", HERE / "fixtures" / "sizes" / "models.py",
+FILES = [Path(fastinit_lint.__file__).parent / "engine" / "checker.py", HERE / "fixtures" / "sizes" / "models.py",
          Path(cst.__file__).parent / "_nodes" / "statement.py", *sorted((HERE.parent / "examples").rglob("*.py"))]
 _PUNCTUATION = (  # what `child_nodes` leaves out on purpose
     cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.TrailingWhitespace, cst.Newline,

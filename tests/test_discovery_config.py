@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fastinit_lint.config import ConfigError, load_settings
-from fastinit_lint.discovery import DEFAULT_EXCLUDES, Excluder, discover
-from fastinit_lint.ignore_patterns import PatternSet
+from fastinit_lint.workspace.config import ConfigError, load_settings
+from fastinit_lint.workspace.discovery import DEFAULT_EXCLUDES, Excluder, discover
+from fastinit_lint.workspace.ignore_patterns import PatternSet
 
 
 def _tree(root, paths):
@@ -87,7 +87,7 @@ def test_per_file_ignores(cli, project):
 def test_strategy_source_named_in_evidence(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.fastinit-lint]\nstrategy = "fsdp"\n')
     assert load_settings(str(tmp_path)).strategy_source == f"config {tmp_path / 'pyproject.toml'}"
-    from fastinit_lint.config import parse_table
+    from fastinit_lint.workspace.config import parse_table
     overridden = load_settings(str(tmp_path), None, parse_table({"strategy": "deepspeed_stage_3"}, "command line"))
     assert overridden.strategy.zero3 and overridden.strategy_source == "--strategy"
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from fastinit_lint.docs import pages
-from fastinit_lint.registry import Registry
+from fastinit_lint.output.docs import pages
+from fastinit_lint.engine.registry import Registry
 
 DOCS = Path(__file__).parent.parent / "docs" / "rules"
 
@@ -11,7 +11,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "rules"
 def test_rule_pages_up_to_date():
     expected = pages(Registry.default())
     on_disk = {p.name: p.read_text() for p in DOCS.glob("*.md")}
-    assert on_disk == expected, "run `python -m fastinit_lint.docs` and commit docs/rules"
+    assert on_disk == expected, "run `python -m fastinit_lint.output.docs` and commit docs/rules"
 
 
 def test_every_fixable_rule_documents_fix_safety():

@@ -11,9 +11,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from fastinit_lint.estimate import Estimator
-from fastinit_lint.facts import python_facts
-from fastinit_lint.index import ProjectIndex
+from fastinit_lint.model.estimate import Estimator
+from fastinit_lint.model.facts import python_facts
+from fastinit_lint.model.index import ProjectIndex
 
 SMALL = st.integers(1, 24)
 BOOL = st.booleans()

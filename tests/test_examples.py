@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import run_installed
 
-from fastinit_lint.registry import Registry
+from fastinit_lint.engine.registry import Registry
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 

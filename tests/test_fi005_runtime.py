@@ -9,7 +9,7 @@ import warnings
 
 import torch
 
-from fastinit_lint.testing import lint_snippet
+from fastinit_lint.engine.testing import lint_snippet
 from fastinit_rules.configure_model_not_idempotent import ConfigureModelNotIdempotent
 
 SOURCE = '''

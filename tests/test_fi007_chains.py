@@ -8,7 +8,7 @@ import textwrap
 
 import torch
 
-from fastinit_lint.testing import lint_snippet
+from fastinit_lint.engine.testing import lint_snippet
 from fastinit_rules.create_then_cast import CreateThenCast
 
 MODEL = '''

@@ -3,7 +3,7 @@ imports, merged into an existing `from X import ...` of the same module."""
 
 import textwrap
 
-from fastinit_lint.testing import lint_snippet
+from fastinit_lint.engine.testing import lint_snippet
 from fastinit_rules.create_then_cast import CreateThenCast
 from fastinit_rules.large_layer_in_init import LargeLayerInInit
 

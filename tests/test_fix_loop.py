@@ -4,8 +4,8 @@ from engine_rules import Refires
 
 import pytest
 
-from fastinit_lint.rule import Invalid
-from fastinit_lint.testing import check_invalid
+from fastinit_lint.engine.rule import Invalid
+from fastinit_lint.engine.testing import check_invalid
 
 
 def test_a_fix_flagged_again_by_its_rule_is_an_internal_error_and_nothing_is_written(cli, project):

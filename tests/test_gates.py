@@ -8,8 +8,8 @@ import ast
 
 import pytest
 
-from fastinit_lint.facts import python_facts
-from fastinit_lint.registry import Registry
+from fastinit_lint.model.facts import python_facts
+from fastinit_lint.engine.registry import Registry
 
 RULES = {rule.code: rule for rule in Registry.default().all()}
 
@@ -38,9 +38,9 @@ def test_links_to_subclasses_match_inherits_in_one_walk_per_linked_model(tmp_pat
     """FI001's gate asks the training graph about every LightningModule of the project: which runners reach
     it or a subclass. The answer is the one `index.inherits` gives (re-exported bases, diamonds, cycles),
     found without asking `inherits` once per linked model per question."""
-    from fastinit_lint.config import load_settings
-    from fastinit_lint.index import ProjectIndex
-    from fastinit_lint.pipeline import _STATE, RunRequest, run
+    from fastinit_lint.workspace.config import load_settings
+    from fastinit_lint.model.index import ProjectIndex
+    from fastinit_lint.engine.pipeline import _STATE, RunRequest, run
 
     files = {
         "pyproject.toml": "[tool.fastinit-lint]\n",
@@ -82,9 +82,9 @@ def test_links_to_subclasses_match_inherits_in_one_walk_per_linked_model(tmp_pat
 def test_class_and_text_gates(tmp_path, monkeypatch):
     """FI005/FI008 parse a file only for a LightningModule that defines the hook itself; FI006 only when the
     text holds both a `load_from_checkpoint` and an `init_module`."""
-    from fastinit_lint.checker import gate
-    from fastinit_lint.config import load_settings
-    from fastinit_lint.pipeline import _STATE, RunRequest, run
+    from fastinit_lint.engine.checker import gate
+    from fastinit_lint.workspace.config import load_settings
+    from fastinit_lint.engine.pipeline import _STATE, RunRequest, run
 
     model = "import lightning as L\nclass M(L.LightningModule):\n    def training_step(self, batch, i):\n        pass\n"
     files = {

@@ -3,8 +3,8 @@
 import pytest
 from engine_rules import HalfCall, LinearWithoutBias
 
-from fastinit_lint.rule import Invalid, Valid
-from fastinit_lint.testing import check_invalid, check_valid
+from fastinit_lint.engine.rule import Invalid, Valid
+from fastinit_lint.engine.testing import check_invalid, check_valid
 
 CODE = "import torch.nn as nn\nnn.Linear(1, 2)\n"
 

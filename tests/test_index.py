@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-from fastinit_lint.config import load_settings
-from fastinit_lint.pipeline import _STATE, RunRequest, run
-from fastinit_lint.registry import Registry
+from fastinit_lint.workspace.config import load_settings
+from fastinit_lint.engine.pipeline import _STATE, RunRequest, run
+from fastinit_lint.engine.registry import Registry
 
 FILES = {
     "pkg/__init__.py": "",
@@ -133,7 +133,7 @@ def test_runner_facts_through_aliases_and_earlier_assignments():
     are still found."""
     import ast
 
-    from fastinit_lint.facts import python_facts
+    from fastinit_lint.model.facts import python_facts
 
     facts = python_facts("train.py", "train.py", ast.parse(PRUNED), PRUNED)
     runners = {r.site.row: r for r in facts.runners}
@@ -149,7 +149,7 @@ def test_runner_after_a_lone_carriage_return():
     """Python counts a lone `\\r` as a line break; the marked-line walk must count lines the same way."""
     import ast
 
-    from fastinit_lint.facts import python_facts
+    from fastinit_lint.model.facts import python_facts
 
     source = "import lightning as L\rdef main():\r\n    x = 1\r    trainer = L.Trainer(strategy='fsdp')\n"
     facts = python_facts("t.py", "t.py", ast.parse(source), source)
@@ -206,7 +206,7 @@ def test_touched_file_reads_only_the_facts_its_gate_asks_for(tmp_path, monkeypat
 def test_fi013_gate_leaves_out_files_whose_tensor_owners_all_have_a_reset(tmp_path, monkeypatch):
     """The class-level half of FI013 is decided on the index: a file like torch's `linear.py` (owns
     parameters, defines `reset_parameters`, directly or in a project base) is never parsed with LibCST."""
-    from fastinit_lint.checker import gate
+    from fastinit_lint.engine.checker import gate
 
     sources = {
         "train.py": """
@@ -268,8 +268,8 @@ def test_a_class_defined_twice_under_one_module_name_resolves_by_file_order_not_
     index keeps must not depend on which file a worker finished first or which came from the cache."""
     import ast
 
-    from fastinit_lint.facts import python_facts
-    from fastinit_lint.index import ProjectIndex
+    from fastinit_lint.model.facts import python_facts
+    from fastinit_lint.model.index import ProjectIndex
 
     made = []
     for folder, base in (("a", "pl.LightningModule"), ("b", "nn.Module")):

@@ -73,7 +73,7 @@ def test_unreadable_file(cli, project):
 
 
 def test_directory_given_to_the_reader(project):
-    from fastinit_lint.source import SourceError, read_source
+    from fastinit_lint.workspace.source import SourceError, read_source
     with pytest.raises(SourceError, match="is a directory"):
         read_source(str(project), 100)
 
@@ -116,8 +116,8 @@ def test_fix_refuses_a_file_libcst_cannot_reproduce(cli, project):
 
 
 def test_fix_refuses_to_overwrite_a_file_changed_meanwhile(project):
-    from fastinit_lint.source import digest_bytes
-    from fastinit_lint.writer import ChangedOnDisk, write_atomic
+    from fastinit_lint.workspace.source import digest_bytes
+    from fastinit_lint.workspace.writer import ChangedOnDisk, write_atomic
     path = project / "w.py"
     path.write_text("old\n")
     stale = digest_bytes(b"older\n")
@@ -210,7 +210,7 @@ def test_odd_separators_keep_rows_in_frames_and_add_noqa(cli, project):
 def test_odd_separators_keep_phase_one_source_segments(tmp_path):
     import ast
 
-    from fastinit_lint.facts import python_facts
+    from fastinit_lint.model.facts import python_facts
 
     text = ODD_SEPARATORS + "WIDTH = 4096\nclass Net(nn.Module):\n    def __init__(self):\n        self.a = nn.Linear(WIDTH, WIDTH)\n"
     facts = python_facts("odd.py", str(tmp_path / "odd.py"), ast.parse(text), text)
@@ -229,7 +229,7 @@ def test_python_lines_fast_path_equals_the_exact_split():
     import io
     import itertools
 
-    from fastinit_lint.source import python_lines
+    from fastinit_lint.workspace.source import python_lines
 
     pieces = ["a", "\n", "\r", "\r\n", "\x0c", "\u2028", "\x85", ""]
     for combo in itertools.product(pieces, repeat=4):

@@ -10,9 +10,9 @@ import textwrap
 
 import pytest
 
-from fastinit_lint.facts import forget_layout, python_facts
-from fastinit_lint.index import ProjectIndex
-from fastinit_lint.load_summaries import _MAX_DEPTH, CALL, LOAD, OPAQUE, Load, Outcome
+from fastinit_lint.model.facts import forget_layout, python_facts
+from fastinit_lint.model.index import ProjectIndex
+from fastinit_lint.model.load_summaries import _MAX_DEPTH, CALL, LOAD, OPAQUE, Load, Outcome
 
 HELPERS = """
     import torch

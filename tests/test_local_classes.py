@@ -6,8 +6,8 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from fastinit_lint.facts import python_facts
-from fastinit_lint.index import ProjectIndex
+from fastinit_lint.model.facts import python_facts
+from fastinit_lint.model.index import ProjectIndex
 
 SOURCE = textwrap.dedent('''
     import lightning as L

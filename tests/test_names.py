@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 import pytest
 
-from fastinit_lint.names import collect_names
-from fastinit_lint.source import python_lines
+from fastinit_lint.model.names import collect_names
+from fastinit_lint.workspace.source import python_lines
 
 CODE = '''
 import torch
@@ -113,7 +113,7 @@ def f(a, *args, b=lambda nn: nn, **kw):
 
 
 @pytest.mark.parametrize("source", [CODE, TRICKY, *(p.read_text() for p in sorted(
-    (Path(__file__).parent.parent / "fastinit_lint").glob("*.py")))])
+    (Path(__file__).parent.parent / "fastinit_lint").rglob("*.py")))])
 def test_statement_level_names_equal_the_full_walk(source):
     """Walking only statements (and expressions only on lines with `:=` or `lambda`) gives the table the
     full `ast` visitor gives."""
@@ -144,7 +144,7 @@ def test_statement_level_walks_equal_full_walks_on_generated_programs(code):
     facts found by walking only marked lines equal those of walking every line."""
     from unittest import mock
 
-    import fastinit_lint.facts as facts_module
+    import fastinit_lint.model.facts as facts_module
 
     source = PREAMBLE + code + RUNNERS
     try:
@@ -167,7 +167,7 @@ def test_statement_level_walks_equal_full_walks_on_generated_programs(code):
 
 def test_generated_program_frame_holds_runners():
     """The frame the property test wraps programs in really has runners and a meta-device build to find."""
-    import fastinit_lint.facts as facts_module
+    import fastinit_lint.model.facts as facts_module
 
     source = PREAMBLE + "pass\n" + RUNNERS
     facts = facts_module.python_facts("m.py", "m.py", ast.parse(source), source)

@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from fastinit_lint.pool import AHEAD, Lost, isolated_map
+from fastinit_lint.engine.pool import AHEAD, Lost, isolated_map
 
 
 def _map(function, items, jobs=1, seconds=30.0):

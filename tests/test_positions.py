@@ -7,10 +7,10 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 import fastinit_lint
-from fastinit_lint.cst_children import descendants
-from fastinit_lint.positions import positions
+from fastinit_lint.syntax.cst_children import descendants
+from fastinit_lint.engine.positions import positions
 
-FILES = [Path(fastinit_lint.__file__).parent / "checker.py", Path(__file__).parent / "fixtures" / "sizes" / "models.py",
+FILES = [Path(fastinit_lint.__file__).parent / "engine" / "checker.py", Path(__file__).parent / "fixtures" / "sizes" / "models.py",
          Path(cst.__file__).parent / "_nodes" / "statement.py"]
 
 
@@ -34,7 +34,7 @@ def test_other_line_ends_and_tabs(newline):
                 if isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement, cst.BaseExpression))}
     assert positions(module, list(reported)) == reported
     assert positions(module, list(reported), text, _statement_lines(text)) == reported
-    from fastinit_lint.positions import _newlines, _statements_only
+    from fastinit_lint.engine.positions import _newlines, _statements_only
 
     assert _statements_only(module, list(reported), text, _newlines(text), _statement_lines(text), {}) is not None
 
@@ -75,7 +75,7 @@ x = [
 def test_statement_only_positions_equal_whole_module_ones(text):
     """Generating just the statements that hold the nodes gives the same ranges as generating everything,
     and really takes that path on ordinary files (it is not always falling back)."""
-    from fastinit_lint.positions import _newlines, _statements_only
+    from fastinit_lint.engine.positions import _newlines, _statements_only
 
     module = cst.parse_module(text)
     lines = _statement_lines(text)

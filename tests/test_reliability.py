@@ -18,10 +18,10 @@ import torch
 from engine_rules import TEST_RULES
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fastinit_lint.checker import CheckOptions
-from fastinit_lint.config import load_settings
-from fastinit_lint.pipeline import RunRequest, run
-from fastinit_lint.registry import Registry
+from fastinit_lint.engine.checker import CheckOptions
+from fastinit_lint.workspace.config import load_settings
+from fastinit_lint.engine.pipeline import RunRequest, run
+from fastinit_lint.engine.registry import Registry
 
 REPO = Path(__file__).parent.parent
 SITE = Path(torch.__file__).parent.parent

@@ -1,10 +1,10 @@
-"""Every rule's own VALID/INVALID examples, run through the real engine (see fastinit_lint.testing)."""
+"""Every rule's own VALID/INVALID examples, run through the real engine (see fastinit_lint.engine.testing)."""
 
 import pytest
 from engine_rules import TEST_RULES
 
-from fastinit_lint.registry import Registry
-from fastinit_lint.testing import check_example, examples
+from fastinit_lint.engine.registry import Registry
+from fastinit_lint.engine.testing import check_example, examples
 
 CASES = list(examples(Registry.default(TEST_RULES).all()))
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from fastinit_lint.cache import _MAGIC, Cache
-from fastinit_lint.config import load_settings
-from fastinit_lint.pipeline import IndexEntry
-from fastinit_lint.source import digest_bytes
+from fastinit_lint.engine.cache import _MAGIC, Cache
+from fastinit_lint.workspace.config import load_settings
+from fastinit_lint.engine.pipeline import IndexEntry
+from fastinit_lint.workspace.source import digest_bytes
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from fastinit_lint.config import ROOT_MARKERS
-from fastinit_lint.ignore_patterns import PatternSet
-from fastinit_lint.reporters import FORMATS
+from fastinit_lint.workspace.config import ROOT_MARKERS
+from fastinit_lint.workspace.ignore_patterns import PatternSet
+from fastinit_lint.output.reporters import FORMATS
 
 BF16 = 'import lightning as L\ntrainer = L.Trainer(precision="bf16")'  # FI012, with a safe fix
 LARGE = ("import lightning as L\nfrom torch import nn\n\n\nclass M(L.LightningModule):\n    def __init__(self):\n"

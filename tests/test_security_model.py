@@ -247,7 +247,7 @@ def test_nested_loops_over_unknown_iterables_are_interpreted_once(tmp_path):
 def test_module_name_of_a_package_nested_thousands_deep(tmp_path):
     """Phase 1 names a module by walking up its packages; a checkout can nest them deeper than the recursion limit.
     (In-process: discovery, another part, is what the CLI meets first in such a tree.)"""
-    from fastinit_lint.facts import forget_layout, module_name
+    from fastinit_lint.model.facts import forget_layout, module_name
 
     directory = tmp_path
     for _ in range(1200):

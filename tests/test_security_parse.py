@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from fastinit_lint.limits import MAX_SYNTAX_DEPTH
-from fastinit_lint.rule import Rule
-from fastinit_lint.source import SourceError, read_bytes
+from fastinit_lint.engine.limits import MAX_SYNTAX_DEPTH
+from fastinit_lint.engine.rule import Rule
+from fastinit_lint.workspace.source import SourceError, read_bytes
 
 GOOD = "import torch.nn as nn\nnn.Linear(1, 2)\n"
 TESTS = os.path.dirname(__file__)
 # The CLI with the test rules registered; an optional rule module from this file is added by name.
 _MAIN = ("import sys; sys.path.insert(0, {tests!r}); from engine_rules import TEST_RULES; "
-         "from fastinit_lint.cli import main; from fastinit_lint.registry import Registry; "
+         "from fastinit_lint.cli import main; from fastinit_lint.engine.registry import Registry; "
          "main(sys.argv[1:], obj=Registry.default(TEST_RULES))")
 
 
@@ -138,7 +138,7 @@ def test_sparse_file_over_the_limit_is_not_read(project):
 
 
 def test_file_grown_past_the_limit_after_stat_is_cut_at_the_limit(project):
-    from fastinit_lint.source import SourceError, read_source
+    from fastinit_lint.workspace.source import SourceError, read_source
 
     path = project / "grows.py"
     path.write_bytes(b"x = 1\n" * 10)
@@ -188,7 +188,7 @@ def test_file_saved_with_syntax_error_between_phases_is_reported(project):
     from engine_rules import TEST_RULES
 
     from fastinit_lint.cli import main
-    from fastinit_lint.registry import Registry
+    from fastinit_lint.engine.registry import Registry
 
     (project / "edited.py").write_text(GOOD + "def f():\n    return 1\n")
     (project / "good.py").write_text(GOOD)

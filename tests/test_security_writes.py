@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fastinit_lint.source import digest_bytes
+from fastinit_lint.workspace.source import digest_bytes
 
 GOOD = "import torch.nn as nn\nnn.Linear(1, 2)\n"
 FIXED = GOOD.replace("nn.Linear(1, 2)", "nn.Linear(1, 2, bias=True)")
@@ -36,10 +36,10 @@ def _run(root: Path, fix: bool = False, write: bool = True):
     """One run of the pipeline in `root`, with the engine's test rules, as the CLI would make it."""
     from engine_rules import TEST_RULES
 
-    from fastinit_lint.checker import CheckOptions
-    from fastinit_lint.config import load_settings
-    from fastinit_lint.pipeline import RunRequest, run
-    from fastinit_lint.registry import Registry
+    from fastinit_lint.engine.checker import CheckOptions
+    from fastinit_lint.workspace.config import load_settings
+    from fastinit_lint.engine.pipeline import RunRequest, run
+    from fastinit_lint.engine.registry import Registry
 
     registry = Registry.default(TEST_RULES)
     cwd = os.getcwd()
@@ -177,8 +177,8 @@ def test_hard_linked_file_is_not_split(cli, project):
 
 _AS_USER = textwrap.dedent("""
     import os, sys
-    from fastinit_lint.source import digest_bytes
-    from fastinit_lint.writer import WriteRefused, write_atomic
+    from fastinit_lint.workspace.source import digest_bytes
+    from fastinit_lint.workspace.writer import WriteRefused, write_atomic
     path = sys.argv[1]
     os.setgroups([12346]); os.setgid(12345); os.setuid(12345)
     old = open(path, "rb").read()
@@ -219,7 +219,7 @@ def test_fix_as_a_user_keeps_the_group_or_refuses(group, kept):
 # 3. The changed-on-disk check runs right before the rename, after the temp file is written and synced.
 
 def test_an_edit_saved_while_the_temp_file_is_written_survives(project, monkeypatch):
-    from fastinit_lint.writer import ChangedOnDisk, write_atomic
+    from fastinit_lint.workspace.writer import ChangedOnDisk, write_atomic
     path = project / "w.py"
     path.write_text("old\n")
     real_fsync = os.fsync
@@ -236,7 +236,7 @@ def test_an_edit_saved_while_the_temp_file_is_written_survives(project, monkeypa
 
 
 def test_an_edit_saved_after_the_check_survives_the_fix(project, monkeypatch):
-    from fastinit_lint.pipeline import _write_fixes
+    from fastinit_lint.engine.pipeline import _write_fixes
 
     path = project / "m.py"
     path.write_text(GOOD)
@@ -307,8 +307,8 @@ def test_add_noqa_refuses_when_no_line_of_the_finding_can_carry_a_comment(cli, p
 
 
 def test_add_noqa_never_returns_code_that_does_not_parse():
-    from fastinit_lint.add_noqa import with_noqa
-    from fastinit_lint.diagnostics import Finding, Location
+    from fastinit_lint.output.add_noqa import with_noqa
+    from fastinit_lint.engine.diagnostics import Finding, Location
 
     text = "x = 1\ny = $\n"  # what a placement bug would leave; the check refuses it whatever the cause
     finding = Finding("FI990", "n", "m", "bad.py", Location(1, 1), Location(1, 6))
@@ -335,7 +335,7 @@ def test_add_noqa_does_not_write_over_a_file_changed_since_it_was_checked(cli, p
 
 
 def test_add_noqa_checks_the_digest_of_what_was_checked(project, monkeypatch):
-    from fastinit_lint.add_noqa import add_noqa
+    from fastinit_lint.output.add_noqa import add_noqa
 
     path = project / "m.py"
     path.write_text(GOOD)
@@ -351,7 +351,7 @@ def test_add_noqa_checks_the_digest_of_what_was_checked(project, monkeypatch):
 
 _SLOW_WRITE = textwrap.dedent("""
     import os, sys, time
-    from fastinit_lint.writer import write_atomic
+    from fastinit_lint.workspace.writer import write_atomic
     real_fsync = os.fsync
     def slow_fsync(fd):  # a slow disk: the write is under way when the signal comes
         print("writing", flush=True)

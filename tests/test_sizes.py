@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch.nn.parameter import is_lazy
 
-from fastinit_lint.estimate import Estimator
-from fastinit_lint.facts import python_facts
-from fastinit_lint.index import ProjectIndex
+from fastinit_lint.model.estimate import Estimator
+from fastinit_lint.model.facts import python_facts
+from fastinit_lint.model.index import ProjectIndex
 
 HEADER = """
 import functools

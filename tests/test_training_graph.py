@@ -6,9 +6,9 @@ import json
 import textwrap
 
 from conftest import run_installed
-from fastinit_lint.config import load_settings
-from fastinit_lint.pipeline import _STATE, RunRequest, run
-from fastinit_lint.registry import Registry
+from fastinit_lint.workspace.config import load_settings
+from fastinit_lint.engine.pipeline import _STATE, RunRequest, run
+from fastinit_lint.engine.registry import Registry
 
 GPT = """
     import lightning as L

@@ -13,11 +13,11 @@ from engine_rules import TEST_RULES
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import fastinit_lint
-from fastinit_lint.checker import CheckOptions, _ScopeTracker, walk_statements
-from fastinit_lint.config import load_settings
-from fastinit_lint.pipeline import RunRequest, run
-from fastinit_lint.registry import Registry
-from fastinit_lint.rule import Context
+from fastinit_lint.engine.checker import CheckOptions, _ScopeTracker, walk_statements
+from fastinit_lint.workspace.config import load_settings
+from fastinit_lint.engine.pipeline import RunRequest, run
+from fastinit_lint.engine.registry import Registry
+from fastinit_lint.engine.rule import Context
 
 ROOT = Path(__file__).parent.parent
 DEFINITIONS = ("Module", "ClassDef", "FunctionDef")
@@ -75,7 +75,7 @@ def _assert_parity(code: str) -> None:
     assert _visits(module, walk_statements) == _visits(module, _full_traversal)
 
 
-FILES = [*sorted((ROOT / "fastinit_lint").glob("*.py")), *sorted((ROOT / "examples").rglob("*.py"))]
+FILES = [*sorted((ROOT / "fastinit_lint").rglob("*.py")), *sorted((ROOT / "examples").rglob("*.py"))]
 
 
 @pytest.mark.parametrize("code", [NESTED, *(p.read_text() for p in FILES)], ids=["nested", *(p.name for p in FILES)])

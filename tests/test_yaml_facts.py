@@ -7,8 +7,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fastinit_lint import yaml_facts as module
-from fastinit_lint.source import SourceError
+from fastinit_lint.model import yaml_facts as module
+from fastinit_lint.workspace.source import SourceError
 
 SEEDS = [
     "trainer:\n  strategy: fsdp\n  precision: bf16-mixed\nmodel:\n  class_path: pkg.model.GPT\n",

@@ -19,19 +19,19 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from .cache import Cache
 from .checker import CheckOptions, check_text, check_yaml_text, gate
-from .config import Settings
+from ..workspace.config import Settings
 from .diagnostics import FileError, FileResult
-from .discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
-from .facts import FileFacts, forget_layout, python_facts
-from .ignore_patterns import PatternSet
-from .index import ProjectIndex, project_digest, summarize
+from ..workspace.discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
+from ..model.facts import FileFacts, forget_layout, python_facts
+from ..workspace.ignore_patterns import PatternSet
+from ..model.index import ProjectIndex, project_digest, summarize
 from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
 from .pool import Lost, isolated_map
-from .progress import Progress
+from ..output.progress import Progress
 from .rule import Rule
-from .source import SourceError, digest_bytes, read_bytes, read_source
+from ..workspace.source import SourceError, digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
-from .writer import WriteRefused, write_atomic
+from ..workspace.writer import WriteRefused, write_atomic
 
 
 class IndexEntry:
@@ -151,7 +151,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
     markers = frozenset(m for m in _STATE["markers"] if m in text)
     try:
         if source.kind == "yaml":
-            from .yaml_facts import yaml_facts  # PyYAML costs ~20 ms to import; most runs index no YAML
+            from ..model.yaml_facts import yaml_facts  # PyYAML costs ~20 ms to import; most runs index no YAML
 
             facts = yaml_facts(source.display, text)
         else:

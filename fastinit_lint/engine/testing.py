@@ -15,7 +15,7 @@ import textwrap
 from typing import Iterator
 
 from .checker import CheckOptions
-from .config import load_settings, parse_table
+from ..workspace.config import load_settings, parse_table
 from .diagnostics import UNSAFE, FileResult
 from .pipeline import RunRequest, run
 from .registry import Registry

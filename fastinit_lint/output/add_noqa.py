@@ -13,10 +13,10 @@ import io
 import re
 import tokenize
 
-from .diagnostics import FileError, FileResult, Finding
-from .discovery import file_kind
-from .source import SourceError, digest_bytes, python_lines, read_source
-from .writer import WriteRefused, write_atomic
+from ..engine.diagnostics import FileError, FileResult, Finding
+from ..workspace.discovery import file_kind
+from ..workspace.source import SourceError, digest_bytes, python_lines, read_source
+from ..workspace.writer import WriteRefused, write_atomic
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 

@@ -15,15 +15,15 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, Union
 
-from .lazy_libcst import cst
+from ..syntax.lazy_libcst import cst
 
 from .diagnostics import SAFE, UNSAFE
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .facts import FileFacts
-    from .index import ProjectIndex
-    from .names import ScopeKey
+    from ..workspace.config import Settings
+    from ..model.facts import FileFacts
+    from ..model.index import ProjectIndex
+    from ..model.names import ScopeKey
 
 Replacement = Union["cst.CSTNode", "cst.RemovalSentinel", "cst.FlattenSentinel"]
 

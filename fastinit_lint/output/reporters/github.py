@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..diagnostics import Finding
+from ...engine.diagnostics import Finding
 from .printable import printable
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from ..diagnostics import Finding, Location
+from ...engine.diagnostics import Finding, Location
 
 
 def _location(location: Location) -> dict:

@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 from typing import Iterable, Sequence
 
-from .config import ConfigError
+from ..workspace.config import ConfigError
 from .rule import Rule
 
 

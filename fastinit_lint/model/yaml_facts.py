@@ -13,9 +13,9 @@ import re
 import yaml
 
 from .facts import FileFacts, RunnerFact, Site, TrainFact
-from .lightning_facts import STRATEGY_CLASSES, Strategy, deepspeed_stage, strategy_from_name
+from ..knowledge.lightning import STRATEGY_CLASSES, Strategy, deepspeed_stage, strategy_from_name
 from .names import FileNames
-from .source import SourceError
+from ..workspace.source import SourceError
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A top-level `trainer:` key is the word itself, quoted or not: never `pl_trainer`, `trainer_cfg`,

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Iterator
 
 from .facts import META_DEVICE, STRATEGY_CLASS_QNAMES, CallFact, FileFacts, RunnerFact, TrainFact
-from .lightning_facts import Strategy, deepspeed_stage
+from ..knowledge.lightning import Strategy, deepspeed_stage
 
 if TYPE_CHECKING:
     from .index import ProjectIndex

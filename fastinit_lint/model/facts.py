@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
-from .lightning_facts import (
+from ..knowledge.lightning import (
     MODEL_PARALLEL,
     NAMESPACES,
     STRATEGY_CLASSES,
@@ -26,7 +26,7 @@ from .lightning_facts import (
 from .load_summaries import LoaderFact, summarize_loads
 from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
                     marked_lines, spans_marked_line)
-from .source import python_lines
+from ..workspace.source import python_lines
 
 TRAINER_QNAMES = frozenset({"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer",
                             "lightning.pytorch.trainer.Trainer", "pytorch_lightning.trainer.Trainer",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from .facts import FileFacts
 from .index import ProjectIndex
 from .names import FileNames, ScopeKey, dotted_name
-from .torch_sizes import (LAZY_MODULES, MAX_COUNT_BITS, PARAMETER_FREE, TENSOR_FACTORIES, TORCH_MODULES, bounded_prod,
+from ..knowledge.torch_sizes import (LAZY_MODULES, MAX_COUNT_BITS, PARAMETER_FREE, TENSOR_FACTORIES, TORCH_MODULES, bounded_prod,
                           unknown_degree)
 
 

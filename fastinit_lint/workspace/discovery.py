@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .config import project_root
-from .diagnostics import FileError
+from ..engine.diagnostics import FileError
 from .ignore_patterns import PatternSet
 
 PYTHON_SUFFIXES = (".py", ".pyi")

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Sequence
 
-from .lazy_libcst import cst
+from ..syntax.lazy_libcst import cst
 
-from .config import Settings
-from .cst_children import child_nodes, holds_statements
+from ..workspace.config import Settings
+from ..syntax.cst_children import child_nodes, holds_statements
 from .diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
-from .facts import FileFacts, python_facts
+from ..model.facts import FileFacts, python_facts
 from .fixes import apply_fixes, edit_between, text_location
-from .index import ProjectIndex
+from ..model.index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
-from .names import collect_names, has_lone_cr
+from ..model.names import collect_names, has_lone_cr
 from .positions import positions as node_positions
 from .rule import Context, Report, Rule, TextReport
 from .suppressions import Suppressions, UnusedSuppression, comment_suppresses

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .ignore_patterns import PatternError, compile_pattern
-from .lightning_facts import KNOWN_STRATEGY_NAMES, strategy_from_name, Strategy
+from ..knowledge.lightning import KNOWN_STRATEGY_NAMES, strategy_from_name, Strategy
 
 CONFIG_FILE = "fastinit-lint.toml"
 TABLE = "fastinit-lint"

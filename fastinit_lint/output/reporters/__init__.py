@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from ..diagnostics import Finding
+from ...engine.diagnostics import Finding
 from . import github, junit, machine, sarif, text
 
 FORMATS: dict[str, Callable[..., str]] = {

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Iterator, Mapping, NamedTuple
 
 from .facts import ClassFact, FileFacts
-from .lightning_facts import Strategy
+from ..knowledge.lightning import Strategy
 from .load_summaries import Loads
 from .training import TrainingGraph, constructed_classes
 

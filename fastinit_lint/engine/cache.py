@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from . import __version__
+from .. import __version__
 
 # The last number changes whenever cached facts or results would mean something else (2: phase-1 names
 # tables became partial, facts gained statement lines, FI012 stopped reporting twice; 3: facts stored as

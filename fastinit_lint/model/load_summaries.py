@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
 from .names import FileNames, ScopeKey, dotted_name, marked_lines
-from .source import python_lines
+from ..workspace.source import python_lines
 
 if TYPE_CHECKING:
     from .facts import FileFacts

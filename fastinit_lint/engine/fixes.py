@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Iterable, Mapping
 
-from .lazy_libcst import cst
+from ..syntax.lazy_libcst import cst
 
 from .diagnostics import Edit, Location
 from .rule import FixPlan, Replacement

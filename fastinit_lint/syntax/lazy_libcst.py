@@ -2,7 +2,7 @@
 
 Warm runs (every result cached) never parse with LibCST, and importing it costs ~0.25 s, a third of such a
 run. `importlib.util.LazyLoader` cannot help on Python 3.11 (the import statement itself reads `__spec__`,
-which loads the module), so modules write `from fastinit_lint.lazy_libcst import cst` instead of
+which loads the module), so modules write `from fastinit_lint.syntax.lazy_libcst import cst` instead of
 `import libcst as cst`, and define LibCST subclasses inside functions.
 """
 

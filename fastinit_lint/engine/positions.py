@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from .cst_children import descendants
-from .lazy_libcst import cst
+from ..syntax.cst_children import descendants
+from ..syntax.lazy_libcst import cst
 
 
 @functools.cache

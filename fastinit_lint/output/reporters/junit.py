@@ -6,7 +6,7 @@ from itertools import groupby
 from typing import Sequence
 from xml.etree import ElementTree as ET
 
-from ..diagnostics import Finding
+from ...engine.diagnostics import Finding
 from .printable import printable
 
 

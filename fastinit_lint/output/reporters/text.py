@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from ..diagnostics import Finding
-from ..source import SourceError, python_lines, read_source
+from ...engine.diagnostics import Finding
+from ...workspace.source import SourceError, python_lines, read_source
 from .printable import printable
 
 

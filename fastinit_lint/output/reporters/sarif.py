@@ -7,8 +7,8 @@ import os
 from typing import Sequence
 from urllib.parse import quote
 
-from .. import __version__
-from ..diagnostics import Finding, Location
+from ... import __version__
+from ...engine.diagnostics import Finding, Location
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

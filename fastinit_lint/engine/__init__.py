@@ -1,0 +1,1 @@
+"""Running rules: the pipeline, checker, rule API, registry, suppressions, fixes, cache, limits."""

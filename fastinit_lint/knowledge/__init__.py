@@ -1,0 +1,1 @@
+"""What Lightning and torch do, as data: strategy and precision names, nn constructor sizes."""

@@ -1,0 +1,1 @@
+"""What the user sees: reporters, rule docs, `--add-noqa`, progress."""

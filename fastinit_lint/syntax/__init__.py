@@ -1,0 +1,1 @@
+"""Syntax helpers shared by every layer: lazy LibCST, node children."""
