@@ -177,6 +177,30 @@ class EmptyInitPartialLoad(FlowRule, Rule):
             with trainer.init_module(empty_init=True):
                 model = fastinit_runtime.lightning.load_from_checkpoint(Net, "pre.ckpt", strict=False, lr=1e-3)
             """),
+        # A load into a submodule: the fix loads into that submodule, not into the whole model.
+        Invalid("""
+            import lightning as L
+            import torch
+            from model import Net
+
+            def finetune():
+                fabric = L.Fabric()
+                with fabric.init_module(empty_init=True):
+                    model = Net()
+                model.backbone.load_state_dict(torch.load("backbone.pt"), strict=False)
+            """, rows=(9,), unsafe=True,
+            fixed="""
+            import lightning as L
+            import torch
+            from model import Net
+            import fastinit_runtime
+
+            def finetune():
+                fabric = L.Fabric()
+                with fabric.init_module(empty_init=True):
+                    model = Net()
+                fastinit_runtime.load_partial(model.backbone, torch.load("backbone.pt"))
+            """),
         # The fix adds the import: the fixed call is the runtime's, and is not flagged again.
         Invalid("""
             import pytorch_lightning as pl
@@ -310,20 +334,27 @@ class EmptyInitPartialLoad(FlowRule, Rule):
         self.report(event.call, message, fix=fix({event.call: replacement}, "Load through fastinit_runtime, which "
                                                  "initializes missing parameters", unsafe=True, imports=((RUNTIME, None),)))
 
-    def _replacement(self, event: Event) -> cst.BaseExpression | None:
+    @staticmethod
+    def _replacement(event: Event) -> cst.BaseExpression | None:
+        """The runtime's call, built from the original argument nodes (their comments and layout kept)."""
         call = event.call
         how = event.detail.get("how")
-        code = self.context.code
-        positional = [a for a in call.args if a.keyword is None]
+        positional = [a.value for a in call.args if a.keyword is None]
         rest = [a for a in call.args if a.keyword is not None and a.keyword.value != "strict"]
-        if how == "state_dict" and positional and not rest:
-            return cst.parse_expression(f"{RUNTIME}.load_partial({event.var}, {code(positional[0].value)})")
+        if how == "state_dict" and positional and not rest:  # into the module the method was called on
+            return _runtime_call(("load_partial",), [cst.Arg(call.func.value), cst.Arg(positional[0])])
         if how == "fabric.load_raw" and len(positional) == 2 and not rest:
-            return cst.parse_expression(f"{RUNTIME}.load_partial({code(positional[1].value)}, {code(positional[0].value)})")
+            return _runtime_call(("load_partial",), [cst.Arg(positional[1]), cst.Arg(positional[0])])
         if how == "checkpoint":
-            args = ", ".join(code(a).rstrip(", ") for a in call.args)
-            return cst.parse_expression(f"{RUNTIME}.lightning.load_from_checkpoint({code(call.func.value)}, {args})")
+            return _runtime_call(("lightning", "load_from_checkpoint"), [cst.Arg(call.func.value), *call.args])
         return None
+
+
+def _runtime_call(path: tuple[str, ...], args: list[cst.Arg]) -> cst.Call:
+    func: cst.BaseExpression = cst.Name(RUNTIME)
+    for attr in path:
+        func = cst.Attribute(value=func, attr=cst.Name(attr))
+    return cst.Call(func=func, args=args)
 
 
 def _through(event: Event) -> str:
