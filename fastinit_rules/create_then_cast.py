@@ -476,7 +476,7 @@ class CreateThenCast(FlowRule, Rule):
                         continue
                     reason = "the build is one branch of a conditional expression; wrap that branch in an `if` by hand"
                     message = self._message(event, chain.casts, ", in one branch of a conditional expression")
-                    self.report(line, f"{message} (no automatic fix: {reason})", no_fix_reason=reason)
+                    self.report(line, message, no_fix_reason=reason)
 
     def _report(self, event: Event, chain: "_Chain", separate: cst.SimpleStatementLine | None) -> None:
         casts = chain.casts
@@ -484,14 +484,14 @@ class CreateThenCast(FlowRule, Rule):
         try:
             device, dtype = cast_target(self.context, casts)
         except UnclearCast as exc:
-            self.report(event.node, f"{message} (no automatic fix: {exc})", no_fix_reason=str(exc))
+            self.report(event.node, message, no_fix_reason=str(exc))
             return
         if dtype is None and device is not None and literal(cst.parse_expression(device)) == "cpu":
             return  # moved to where it already is: no second copy
         line = event.node
         reason = _unfixable(line, separate, event.var)
         if reason is not None:
-            self.report(line, f"{message} (no automatic fix: {reason})", no_fix_reason=reason)
+            self.report(line, message, no_fix_reason=reason)
             return
         if dtype is None:  # a move only: torch's own device context does it, no new dependency
             module, manager = "torch", f"torch.device({device})"

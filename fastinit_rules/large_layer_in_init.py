@@ -66,7 +66,7 @@ def _fit(model: str, strategy: str = "'fsdp'", precision: str = "") -> dict[str,
 
 def _per_precision(strategy: str, precision: str, says: str) -> Invalid:
     """The 51,200,000-parameter `Task` trained with `strategy` and `precision`: the message says `says`."""
-    stated = f"and precision {precision};" if precision[0] in "'\"" else "and a precision not known statically;"
+    stated = f"and precision {precision}" if precision[0] in "'\"" else "and a precision not known statically"
     return Invalid(_TASK, rows=(7,), message_contains=(stated, says),
                    files=_fit("Task", strategy, precision), fixed=_TASK_WRAPPED if "fsdp" in strategy else _TASK_FIXED)
 
@@ -511,7 +511,7 @@ class LargeLayerInInit(Rule):
                     self.embed = nn.Embedding(128_000, 4096)
             """,
             rows=(7,),
-            message_contains=("build the model under `trainer.init_module(empty_init=True)`",
+            message_contains=("build the model on the meta device under `trainer.init_module(empty_init=True)`",
                               "no automatic fix: under ModelParallel, moving the layers"),
             files=_fit("Llama", '"model_parallel"')),
         # Under FSDP the fix builds every layer inside `wrap()`: blocks one by one, other layers whole.
@@ -537,7 +537,7 @@ class LargeLayerInInit(Rule):
                     self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 32_000))
             """,
             rows=(13, 14, 16, 19),
-            message_contains=("precision '32-true'; in `configure_model` FSDP creates them on the CPU in float32 too",
+            message_contains=("precision '32-true'", "in `configure_model` FSDP creates them on the CPU in float32 too",
                               "wrap the blocks with `wrap()` in `configure_model` (the fix does)"),
             files=_fit("Stack"),
             fixed="""
@@ -699,8 +699,8 @@ class LargeLayerInInit(Rule):
         # A precision chosen by a condition: the message describes the run where moving saves least.
         Invalid(_TASK,
             rows=(7,),
-            message_contains=("and precision 'bf16-true' or 'bf16-mixed' (chosen by a condition); in `configure_model` "
-                              "FSDP creates them on the CPU in float32 too",),
+            message_contains=("and precision 'bf16-true' or 'bf16-mixed' (chosen by a condition)",
+                              "in `configure_model` FSDP creates them on the CPU in float32 too"),
             files=_fit("Task", "'fsdp'", "'bf16-true' if true_half else 'bf16-mixed'"),
             fixed=_TASK_WRAPPED),
         # The precision of a LightningCLI YAML `trainer:`.
@@ -761,49 +761,49 @@ class LargeLayerInInit(Rule):
             return
         evidence, strategy, precisions = found
         total = analysis.total
-        defaults = f"; used {', '.join(analysis.notes)}" if analysis.notes else ""
+        notes = [evidence, f"class total {total.describe()}" + _defaults_used(analysis)]
         plan, reason = None, None
         if strategy.is_model_parallel:
-            where = (f"{evidence}: build the model under `trainer.init_module(empty_init=True)` (on the meta device) "
-                     f"and parallelize it in `configure_model`")
+            advice = "build the model on the meta device under `trainer.init_module(empty_init=True)` and parallelize it in `configure_model`"
             reason = "under ModelParallel, moving the layers into `configure_model` does not shard them"
         else:
-            where = f"{evidence}; {_what_moving_does(strategy, _float32(precisions), total)}"
+            advice = "build them in `configure_model`"
+            moving = _what_moving_does(strategy, _float32(precisions), total)
             try:
                 planner = _wrap_planner(context, node, qualname, analysis) if strategy.is_fsdp else None
                 move = plan_move(node, analysis, planner)
                 action = "Move layer construction into an idempotent `configure_model`"
                 if move.wrapped:
                     action += ", each layer built inside `wrap()` so FSDP shards it as it is created"
-                    where += " (the fix does)"
+                    moving += " (the fix does)"
                 elif move.no_wrap_reason:
-                    where += (f" (the fix moves them without wrapping: {move.no_wrap_reason}); or build the model on "
-                              f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
-                              f"`reset_parameters()` in every module owning parameters (FI013)")
+                    moving += (f" (the fix moves them without wrapping: {move.no_wrap_reason}); or build the model on "
+                               f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
+                               f"`reset_parameters()` in every module owning parameters (FI013)")
                 unsafe_reasons = list(move.unsafe_reasons)
                 direct = direct_builds(context, qualname)
                 if direct:
                     outside = _built_outside_lightning(node.name.value, direct)
                     unsafe_reasons.append(outside)
-                    where += f"; the fix is unsafe: {outside}"
+                    notes.append(f"the fix is unsafe: {outside}")
                 plan = fix(move.build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
                            unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else ())
             except CannotMove as exc:
                 reason = str(exc)
-        suffix = f" (no automatic fix: {reason})" if reason else ""
+            notes.insert(1, moving)
         class_name = node.name.value
+        sharded = f"trained with a sharded strategy ({strategy.describe()})"
         if whole:
-            self.report(analysis.init, f"`{class_name}.__init__` builds {total.describe()} in total{defaults}; "
-                                       f"{where}{suffix}", fix=plan, no_fix_reason=reason)
+            self.report(analysis.init, f"`{class_name}.__init__` builds {total.describe()} in total and is {sharded}: "
+                                       f"{advice}", fix=plan, no_fix_reason=reason, notes=tuple(notes))
             return
-        for statement in large:
+        for i, statement in enumerate(large):
             first = context.code(statement.node).strip().splitlines()
             shown = next((line for line in first if not line.lstrip().startswith("#")), first[0])
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            self.report(statement.node,
-                        f"`{shown}` builds {statement.built.describe()} in `{class_name}.__init__` "
-                        f"(class total {total.describe()}{defaults}); {where}{suffix}",
-                        fix=plan, no_fix_reason=reason)
+            self.report(statement.node, f"`{shown}` builds {statement.built.describe()} in `{class_name}.__init__`, "
+                                        f"which is {sharded}: {advice}",
+                        fix=plan, no_fix_reason=reason, notes=tuple(notes) if i == 0 else ())  # evidence once per class
 
     def _check_unwrapped_hook(self, node: cst.ClassDef, qualname: str, hook: cst.FunctionDef,
                               init: MethodAnalysis | None) -> None:
@@ -851,6 +851,13 @@ def _evidence(index, qualname: str) -> tuple[str, Strategy, tuple[str, ...]] | N
     if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
         return f"with {assumed}", assumed.strategy, ()
     return None
+
+
+def _defaults_used(analysis: MethodAnalysis) -> str:
+    """"; used default vocab=50304, dim=1024": the defaults of `__init__` the building statements read (not `lr`)."""
+    read = {n.id for s in analysis.statements if s.builds for stmt in s.tree for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    used = [note for note in analysis.notes if note.removeprefix("default ").split("=", 1)[0] in read]
+    return f"; used {', '.join(used)}" if used else ""
 
 
 def _built_outside_lightning(class_name: str, sites: list) -> str:

@@ -70,7 +70,7 @@ def test_unknown_selector_is_usage_error(cli, files):
 
 def test_json_fields(cli, files):
     data = json.loads(cli("--output-format", "json", ".").stdout)
-    assert [set(f) for f in data] == [{"code", "name", "message", "filename", "location", "end_location", "fix"}] * 2
+    assert [set(f) for f in data] == [{"code", "name", "message", "filename", "location", "end_location", "fix", "notes"}] * 2
     first = data[0]
     assert first["filename"] == "a.py" and first["location"] == {"row": 4, "column": 5}
     assert first["end_location"] == {"row": 4, "column": 21}

@@ -161,6 +161,7 @@ def _finding(filename: str, report: Report, positions, module: cst.Module, edits
         end_location=Location(span.end.line, span.end.column + 1),
         fix=fix,
         no_fix_reason=report.no_fix_reason,
+        notes=report.notes,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True, order=True)
@@ -20,15 +21,42 @@ class Edit:
     end_location: Location
 
 
-SAFE = "safe"
-UNSAFE = "unsafe"
+class Applicability(StrEnum):
+    """Whether `--fix` applies a fix (SAFE) or only `--unsafe-fixes` does (ruff's applicability)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+class FixAvailability(StrEnum):
+    """Whether a rule's findings come with a fix (ruff's fix availability)."""
+
+    ALWAYS = "always"
+    SOMETIMES = "sometimes"
+    NEVER = "never"
+
+
+SAFE, UNSAFE = Applicability.SAFE, Applicability.UNSAFE
 
 
 @dataclass(frozen=True)
 class Fix:
-    applicability: str  # SAFE or UNSAFE
-    message: str
+    applicability: Applicability
+    message: str  # the fix title, shown as `= help:`
     edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Note:
+    """Evidence behind a finding (where the strategy is stated, the defaults a size used), shown as `= note:`
+    lines, in JSON `notes` and as SARIF related locations; `filename`/`location` when it points somewhere."""
+
+    message: str
+    filename: str | None = None
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.filename}:{self.location.row})" if self.filename and self.location else self.message
 
 
 @dataclass(frozen=True)
@@ -40,11 +68,18 @@ class Finding:
     location: Location
     end_location: Location
     fix: Fix | None = None
-    # Why a fix was withheld, so reporters can say so; None when a fix exists or none was ever possible.
+    # Why a fix was withheld, so reporters can say so (once, as a note); None when a fix exists or none was ever
+    # possible.
     no_fix_reason: str | None = None
+    notes: tuple[Note, ...] = ()
 
     def sort_key(self) -> tuple:
         return (self.filename, self.location, self.code, self.message)
+
+    def all_notes(self) -> tuple[Note, ...]:
+        """The evidence notes, then why there is no fix (when one was withheld)."""
+        withheld = (Note(f"no automatic fix: {self.no_fix_reason}"),) if self.no_fix_reason and self.fix is None else ()
+        return (*self.notes, *withheld)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, Union
 
 from ..syntax.lazy_libcst import cst
 
-from .diagnostics import SAFE, UNSAFE
+from .diagnostics import SAFE, UNSAFE, Applicability, FixAvailability, Note
 
 if TYPE_CHECKING:
     from ..workspace.config import Settings
@@ -65,7 +65,7 @@ class FixPlan:
     the file's own, skipped when already there)."""
 
     def __init__(self, changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]],
-                 message: str, applicability: str = SAFE, imports: tuple[tuple[str, str | None], ...] = ()) -> None:
+                 message: str, applicability: Applicability = SAFE, imports: tuple[tuple[str, str | None], ...] = ()) -> None:
         self._changes = changes
         self.message = message
         self.applicability = applicability
@@ -96,6 +96,7 @@ class Report:
     fix: FixPlan | None
     no_fix_reason: str | None
     statement: int | None = None  # index of the top-level statement being walked when reported
+    notes: tuple[Note, ...] = ()
 
 
 class Context:
@@ -148,9 +149,13 @@ class Rule:
     name: ClassVar[str]
     markers: ClassVar[tuple[str, ...]] = ()  # text of which at least one must occur in the file
     required_markers: ClassVar[tuple[str, ...]] = ()  # text that must all occur in the file
-    fixable: ClassVar[str] = "never"  # "always", "sometimes" or "never" (ruff's "fix availability")
+    fixable: ClassVar[FixAvailability] = FixAvailability.NEVER
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.fixable = FixAvailability(cls.fixable)  # rules may write the plain string; a typo fails at import
 
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -184,8 +189,11 @@ class Rule:
         """Findings in a LightningCLI YAML config, from its phase-1 facts and text (no LibCST)."""
         return []
 
-    def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None) -> None:
-        self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement))
+    def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None,
+               notes: tuple[Note | str, ...] = ()) -> None:
+        """`message`: one sentence; `notes`: the evidence behind it; `no_fix_reason`: said once, as a note."""
+        notes = tuple(n if isinstance(n, Note) else Note(n) for n in notes)
+        self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement, notes))
 
 
 def fix(changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]], message: str, *,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from ...engine.diagnostics import Finding
+from ...engine.diagnostics import SAFE, Finding
 from ...workspace.source import SourceError, python_lines, read_source
 from .printable import printable
 
 
 def _marker(finding: Finding, unsafe_fixes: bool) -> str:
-    fixable = finding.fix is not None and (finding.fix.applicability == "safe" or unsafe_fixes)
+    fixable = finding.fix is not None and (finding.fix.applicability == SAFE or unsafe_fixes)
     return " [*]" if fixable else ""
 
 
@@ -51,8 +51,7 @@ def full(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=lambd
         if f.fix is not None:
             hint = f.fix.message if _marker(f, unsafe_fixes) else f"{f.fix.message} (unsafe: needs --unsafe-fixes)"
             out.append(f"  = help: {printable(hint)}\n")
-        elif f.no_fix_reason:
-            out.append(f"  = note: no automatic fix: {printable(f.no_fix_reason)}\n")
+        out.extend(f"  = note: {printable(str(note))}\n" for note in f.all_notes())
         out.append("\n")
     return "".join(out)
 
