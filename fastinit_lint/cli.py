@@ -19,7 +19,7 @@ from . import __version__
 from .output.add_noqa import add_noqa, with_noqa
 from .engine.checker import CheckOptions
 from .workspace.config import ConfigError, load_settings, parse_table
-from .engine.diagnostics import FileError
+from .engine.diagnostics import FileError, error_finding
 from .engine.pipeline import RunRequest, run
 from .engine.registry import Registry
 from .output.reporters import FORMATS, HUMAN_FORMATS, render
@@ -35,7 +35,9 @@ class _DefaultToCheck(click.Group):
     """Lets `fastinit-lint src/` mean `fastinit-lint check src/` (paths are the common case)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        # A path named like a subcommand (a `rules/` package) is a path when it exists, as in ruff.
+        if not args or (args[0] not in ("--help", "-h", "--version")
+                        and (args[0] not in self.commands or args[0] != "check" and os.path.exists(args[0]))):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
@@ -192,15 +194,21 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
         return _report_diff(changed_files, fixed, result, flags)
 
     color = _colorizer(out) if not flags["output_file"] else (lambda t, _s: t)
+    human = output_format in HUMAN_FORMATS
+    # Tools reading a machine format see the files that could not be checked too (ruff's `invalid-syntax`).
+    reported = findings if human else sorted([*findings, *map(error_finding, (*result.errors, *result.write_errors))],
+                                             key=lambda f: f.sort_key())
     if flags["statistics"]:
-        report = render_statistics(findings, unsafe_fixes=settings.unsafe_fixes)
+        report = render_statistics(reported, unsafe_fixes=settings.unsafe_fixes, as_json=not human)
     else:
         sources = {stdin[0]: python_lines(stdin[1], keepends=False)} if stdin else None
-        report = render(output_format, findings, rules=rules, unsafe_fixes=settings.unsafe_fixes, color=color,
+        report = render(output_format, reported, rules=rules, unsafe_fixes=settings.unsafe_fixes, color=color,
                         sources=sources)
-    human = output_format in HUMAN_FORMATS or flags["statistics"]
     if human and not flags["quiet"]:
-        report += _summary(findings, fixed, settings.unsafe_fixes, flags["show_fixes"])
+        if not result.checked and not result.errors:
+            _error("warning: No Python files found under the given paths")
+        report += _summary(findings, fixed, settings.unsafe_fixes, flags["show_fixes"],
+                           len({e.filename for e in (*result.errors, *result.write_errors)}))
     if flags["output_file"]:
         if not _write_report(flags["output_file"], report, "w"):
             return EXIT_ERROR
@@ -239,7 +247,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool) -> str:
+def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool, failed_files: int = 0) -> str:
     lines = []
     if show_fixes and fixed:
         lines.append(f"Fixed {_plural(len(fixed), 'error')}:")
@@ -252,7 +260,8 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool) -> str:
             lines.extend(f"    {n} × {code} ({name})" for (code, name), n in sorted(counts.items()))
         lines.append("")
     if not findings and not fixed:
-        lines.append("All checks passed!")
+        lines.append(f"No findings, but {_plural(failed_files, 'file')} could not be checked (errors above)."
+                     if failed_files else "All checks passed!")
         return "\n".join(lines) + "\n"
     if fixed:
         lines.append(f"Found {_plural(len(findings) + len(fixed), 'error')} ({len(fixed)} fixed, {len(findings)} remaining).")
@@ -260,11 +269,13 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool) -> str:
         lines.append(f"Found {_plural(len(findings), 'error')}.")
     fixable = sum(1 for f in findings if f.fix and (f.fix.applicability == "safe" or unsafe_fixes))
     hidden = sum(1 for f in findings if f.fix and f.fix.applicability == "unsafe" and not unsafe_fixes)
+    hidden_fixes = f"{hidden} hidden fix{'' if hidden == 1 else 'es'} can be enabled with the `--unsafe-fixes` option"
     if fixable:
-        lines.append(f"[*] {fixable} fixable with the `--fix` option"
-                     + (f" ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option)." if hidden else "."))
+        lines.append(f"[*] {fixable} fixable with the `--fix` option" + (f" ({hidden_fixes})." if hidden else "."))
     elif hidden:
-        lines.append(f"No fixes available ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option).")
+        lines.append(f"No fixes available ({hidden_fixes}).")
+    if failed_files:
+        lines.append(f"{_plural(failed_files, 'file')} could not be checked (errors above).")
     return "\n".join(lines) + "\n"
 
 

@@ -28,7 +28,7 @@ def test_findings_exit_1_and_concise_format(cli, files):
     assert lines[0] == "a.py:4:5: FI990 [*] `tnn.Linear` without `bias=`"
     assert lines[1] == "a.py:5:5: FI991 `.half()` casts after construction"
     assert "Found 2 errors." in result.stdout
-    assert "1 hidden fixes can be enabled with the `--unsafe-fixes` option" in result.stdout
+    assert "1 hidden fix can be enabled with the `--unsafe-fixes` option" in result.stdout
 
 
 def test_clean_exit_0(cli, files):

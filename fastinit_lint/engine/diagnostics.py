@@ -107,3 +107,11 @@ class FileResult:
     fixed_source: str | None = None
     encoding: str = "utf-8"  # how to write `fixed_source` back (utf-8-sig keeps a BOM)
     digest: str | None = None  # of the bytes the fix was computed from; writing refuses if the file changed
+
+
+def error_finding(error: FileError) -> Finding:
+    """A file that could not be checked, as a diagnostic for machine formats: `invalid-syntax` for text that
+    does not parse or decode (ruff's name), `io-error` for the rest (unreadable, too large, skipped)."""
+    code = "invalid-syntax" if error.message.startswith(("syntax error", "cannot decode", "invalid")) else "io-error"
+    where = Location(error.row, error.column)
+    return Finding(code, code, error.message, error.filename, where, where)

@@ -37,7 +37,6 @@ def _rule(rule) -> dict:
 def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
     result = {
         "ruleId": finding.code,
-        "ruleIndex": rule_index[finding.code],
         "level": "error",
         "message": {"text": finding.message},
         "locations": [{"physicalLocation": {
@@ -45,6 +44,8 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
             "region": _region(finding.location, finding.end_location),
         }}],
     }
+    if finding.code in rule_index:  # not for a file that could not be checked (`invalid-syntax`)
+        result["ruleIndex"] = rule_index[finding.code]
     notes = finding.all_notes()
     if notes:
         result["relatedLocations"] = [_related(i, note) for i, note in enumerate(notes)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Sequence
 
@@ -56,11 +57,16 @@ def full(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=lambd
     return "".join(out)
 
 
-def statistics(findings: Sequence[Finding], *, unsafe_fixes: bool = False, **_: object) -> str:
+def statistics(findings: Sequence[Finding], *, unsafe_fixes: bool = False, as_json: bool = False, **_: object) -> str:
+    """Counts per rule, most frequent first; as JSON (ruff's `--statistics --output-format json` shape) for tools."""
     counts: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         counts.setdefault((f.code, f.name), []).append(f)
     rows = sorted(counts.items(), key=lambda item: (-len(item[1]), item[0]))
+    if as_json:
+        return json.dumps([{"code": code, "name": name, "count": len(items),
+                            "fixable": any(_marker(f, unsafe_fixes) for f in items)} for (code, name), items in rows],
+                          indent=2) + "\n"
     width = max((len(str(len(v))) for _, v in rows), default=1)
     return "".join(
         f"{len(items):>{width}}\t{code}\t{'[*]' if any(_marker(f, unsafe_fixes) for f in items) else '[ ]'} {name}\n"
