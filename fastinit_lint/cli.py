@@ -41,6 +41,23 @@ class _DefaultToCheck(click.Group):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """`fastinit-lint --help` shows what `check` takes too: it is what a bare `fastinit-lint PATHS` runs."""
+        super().format_help(ctx, formatter)
+        check_command = self.commands["check"]
+        with formatter.section("Check options (`fastinit-lint [PATHS]` is `fastinit-lint check [PATHS]`)"):
+            formatter.write_dl([record for param in check_command.get_params(ctx) if isinstance(param, click.Option)
+                                and "--help" not in param.opts and (record := param.get_help_record(ctx)) is not None])
+        with formatter.section("Exit codes"):
+            formatter.write_dl([("0", "nothing left to report"),
+                                ("1", "findings left (or files fixed with --exit-non-zero-on-fix, or fixes pending "
+                                      "with --diff)"),
+                                ("2", "bad usage or config, or a file that could not be read, parsed or written")])
+        with formatter.section("Examples"):
+            formatter.write_dl([("fastinit-lint src/", "check src/ (the project around it is indexed too)"),
+                                ("fastinit-lint --fix --diff train.py", "show the safe fixes as a diff, write nothing"),
+                                ("fastinit-lint --output-format json --select FI001 .", "one rule, as JSON")])
+
     def invoke(self, ctx: click.Context):
         """Ctrl-C anywhere in a command: one line and exit 130 (click would say "Aborted!" and exit 1)."""
         in_main_thread = threading.current_thread() is threading.main_thread()  # the only one that may set handlers

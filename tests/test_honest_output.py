@@ -49,3 +49,11 @@ def test_one_hidden_fix_is_singular(cli, project):
     (project / "a.py").write_text("y = x.half()\n")
     result = cli("check", "--no-cache", "--select", "FI991", "a.py")
     assert "(1 hidden fix can be enabled with the `--unsafe-fixes` option)" in result.output, result.output
+
+
+def test_top_level_help_shows_check_options_exit_codes_and_examples(cli):
+    result = cli("--help")
+    assert result.exit_code == 0
+    for needle in ("--fix / --no-fix", "--output-format", "--force-exclude", "Exit codes:", "Examples:",
+                   "fastinit-lint src/"):
+        assert needle in result.output, needle
