@@ -152,11 +152,11 @@ def _load_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _table_in(path: Path, headerless: bool = False) -> dict | None:
-    """Our settings in `path`: the whole file for `fastinit-lint.toml` / `.fastinit-lint.toml` (or any file
-    given with `--config` but a `pyproject.toml`), else its `[tool.fastinit-lint]` table (None: none there)."""
+def _table_in(path: Path) -> dict | None:
+    """Our settings in `path`: the whole file for `fastinit-lint.toml` / `.fastinit-lint.toml`, else its
+    `[tool.fastinit-lint]` table (None: none there)."""
     data = _load_toml(path)
-    if headerless or path.name in CONFIG_FILES:
+    if path.name in CONFIG_FILES:
         return data
     tools = data.get("tool", {})
     if not isinstance(tools, dict):
@@ -165,6 +165,15 @@ def _table_in(path: Path, headerless: bool = False) -> dict | None:
     if table is not None and not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.{TABLE}] must be a table")
     return table
+
+
+def _given_table(path: Path) -> dict:
+    """A `--config` file of any name: its `[tool.fastinit-lint]` table if it has one, else (unless it is a
+    `pyproject.toml`) the whole file, in the headerless format, so that its unknown keys are errors."""
+    table = _table_in(path)
+    if table is None and path.name != "pyproject.toml":
+        return _load_toml(path)
+    return table or {}
 
 
 def find_config(start: Path) -> tuple[Path, dict] | None:
@@ -213,7 +222,7 @@ def load_settings(start: str, config_path: str | None = None, overrides: dict | 
         path = Path(config_path)
         if not path.is_file():
             raise ConfigError(f"{config_path}: config file not found")
-        table = _table_in(path, headerless=path.name != "pyproject.toml") or {}
+        table = _given_table(path)
         values.update(parse_table(table, str(path)))
         root = find_root(start_dir)  # the project is where the paths are, not where the config file is
         values["config_path"] = str(path)
