@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastinit_lint.engine.rule import Invalid, Rule, Valid
+from fastinit_lint.syntax.lazy_libcst import cst
 
 from ._flow import Flow, FlowRule, built_in
 
@@ -93,7 +94,7 @@ class OptimizerBeforeSetup(FlowRule, Rule):
                     model = GPT()
                 optimizer = optim.AdamW(model.parameters(), lr=1e-4)
                 model, optimizer = fabric.setup(model, optimizer)
-            """, rows=(9,), message_contains=("meta-device", "strategy 'fsdp' at snippet.py:6")),
+            """, rows=(9,), message_contains=("meta-device", "strategy 'fsdp' at snippet.py:6", "before `fabric.setup(model)`")),
     ]
 
     @staticmethod
@@ -110,12 +111,15 @@ class OptimizerBeforeSetup(FlowRule, Rule):
                 setup = next((event for event in later if event.kind == "setup"), None)
                 if setup is not None and setup.expected_to_raise:
                     continue  # a test asserting that Fabric raises
+                # The call the code makes (`fabric.setup(model, optimizer)`), else the one that sets up a model alone.
+                method = setup.call.func.attr.value if setup is not None and isinstance(setup.call.func, cst.Attribute) \
+                    else "setup_module"
                 for event in later:
                     if event.kind == "setup":
                         break
                     if event.kind == "optimizer":
                         self.report(event.call, f"optimizer built from `{build.var}.parameters()` before `{block.receiver}"
-                                                f".setup_module({build.var})`: they are meta-device parameters under strategy "
+                                                f".{method}({build.var})`: they are meta-device parameters under strategy "
                                                 f"{runner.strategy.describe()} at {runner.strategy_site}, and Fabric raises "
                                                 f"\"The optimizer has references to the model's meta-device parameters\"")
                         break
