@@ -18,6 +18,7 @@ from .fixes import apply_fixes, edit_between, text_location
 from ..model.index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
 from ..model.names import collect_names, has_lone_cr
+from ..workspace.source import python_lines
 from .positions import positions as node_positions
 from .rule import Context, Report, Rule, TextReport
 from .suppressions import Suppressions, UnusedSuppression, comment_suppresses
@@ -272,7 +273,13 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
                                 Suppressions(current.module.code), [], edits=True)
         result.findings = current.findings
     if options.report_unused_suppressions and UnusedSuppression.code in enabled:
-        result.findings.extend(_unused(filename, suppressions, enabled))
+        # Their rows are the original text's: fixed only when no other fix rewrote the file in this run.
+        unused = _unused(filename, text, suppressions, enabled, with_fixes=result.fixed_source is None)
+        if options.fix and any(f.fix for f in unused):
+            result.fixed.extend(f for f in unused if f.fix)
+            result.original, result.fixed_source = text, _apply_text_edits(text, [f.fix.edits[0] for f in unused if f.fix])
+            unused = [f for f in unused if not f.fix]
+        result.findings.extend(unused)
     result.errors = list(dict.fromkeys(result.errors))  # a crashing rule crashes again on every fix pass
     return result
 
@@ -387,9 +394,36 @@ def _ast_or_none(text: str) -> ast.Module | None:
         return None
 
 
-def _unused(filename: str, suppressions: Suppressions, enabled: frozenset[str]) -> list[Finding]:
-    return [
-        Finding(UnusedSuppression.code, UnusedSuppression.name, message, filename,
-                Location(d.row, d.column + 1), Location(d.row, d.end_column + 1))
-        for d, message in suppressions.unused(set(enabled))
-    ]
+def _unused(filename: str, text: str, suppressions: Suppressions, enabled: frozenset[str], with_fixes: bool) -> list[Finding]:
+    lines = python_lines(text)
+    findings = []
+    for directive, message, idle in suppressions.unused(set(enabled)):
+        start, end = Location(directive.row, directive.column + 1), Location(directive.row, directive.end_column + 1)
+        replacement = directive.without(idle) if with_fixes else None
+        fix = None
+        if replacement is not None:
+            line = lines[directive.row - 1]
+            code = line[:directive.column].rstrip()
+            if replacement:
+                edit = Edit(replacement, start, end)
+            elif code:  # `x = 1  # noqa: FI001` -> `x = 1`
+                edit = Edit("", Location(directive.row, len(code) + 1), end)
+            else:  # a comment alone on its line: the line goes
+                edit = Edit("", Location(directive.row, 1), Location(directive.row + 1, 1))
+            fix = Fix(SAFE, "Remove the unused suppression" if not replacement else f"Keep `{replacement}`", (edit,))
+        findings.append(Finding(UnusedSuppression.code, UnusedSuppression.name, message, filename, start, end, fix))
+    return findings
+
+
+def _apply_text_edits(text: str, edits: list[Edit]) -> str:
+    """`text` with non-overlapping `edits` (rows and columns as `python_lines` counts them) applied."""
+    starts = [0]
+    for line in python_lines(text):
+        starts.append(starts[-1] + len(line))
+
+    def offset(location: Location) -> int:
+        return min(starts[location.row - 1] + location.column - 1, len(text)) if location.row <= len(starts) else len(text)
+
+    for edit in sorted(edits, key=lambda e: (e.location.row, e.location.column), reverse=True):
+        text = text[:offset(edit.location)] + edit.content + text[offset(edit.end_location):]
+    return text
