@@ -225,7 +225,7 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
         if not result.checked and not result.errors:
             _error("warning: No Python files found under the given paths")
         report += _summary(findings, fixed, settings.unsafe_fixes, flags["show_fixes"],
-                           len({e.filename for e in (*result.errors, *result.write_errors)}))
+                           len({e.filename for e in result.errors}), len({e.filename for e in result.write_errors}))
     if flags["output_file"]:
         if not _write_report(flags["output_file"], report, "w"):
             return EXIT_ERROR
@@ -264,7 +264,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool, failed_files: int = 0) -> str:
+def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool, failed_files: int = 0, unwritten: int = 0) -> str:
     lines = []
     if show_fixes and fixed:
         lines.append(f"Fixed {_plural(len(fixed), 'error')}:")
@@ -293,6 +293,8 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool, failed_files
         lines.append(f"No fixes available ({hidden_fixes}).")
     if failed_files:
         lines.append(f"{_plural(failed_files, 'file')} could not be checked (errors above).")
+    if unwritten:
+        lines.append(f"Fixes not written to {_plural(unwritten, 'file')} (errors above).")
     return "\n".join(lines) + "\n"
 
 

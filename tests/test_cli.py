@@ -290,7 +290,7 @@ def test_report_unused_suppressions(cli, project):
     assert cli("s.py").exit_code == 0
     result = cli("--report-unused-suppressions", "--output-format", "concise", "s.py")
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[0] == "s.py:3:8: FI900 unused suppression for FI991"
+    assert result.stdout.splitlines()[0] == "s.py:3:8: FI900 [*] unused suppression for FI991"  # fixable
     assert "s.py:2" not in result.stdout and "s.py:4" not in result.stdout
 
 

@@ -57,3 +57,21 @@ def test_top_level_help_shows_check_options_exit_codes_and_examples(cli):
     for needle in ("--fix / --no-fix", "--output-format", "--force-exclude", "Exit codes:", "Examples:",
                    "fastinit-lint src/"):
         assert needle in result.output, needle
+
+
+BIG = ("from torch import nn\nclass Big(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+       "        self.proj = nn.Linear(16_384, 16_384)\n")
+
+
+def test_fixes_that_cannot_be_written_are_not_counted_and_rows_are_the_files(cli, project):
+    import stat
+
+    (project / "net.py").write_text(BIG)
+    path = project / "a.py"
+    path.write_text("# a script\nfrom net import Big\nm = Big().cuda()\n")
+    path.chmod(0o444)
+    result = cli("check", "--no-cache", "--fix", "--output-format", "concise", "a.py")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444 and "with torch.device" not in path.read_text()
+    assert "a.py:3:1: FI007 [*]" in result.output, result.output  # the row in the file on disk
+    assert "Found 1 error.\n" in result.output and "Fixes not written to 1 file (errors above)." in result.output
+    assert result.exit_code == 2

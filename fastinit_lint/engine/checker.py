@@ -267,7 +267,10 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
         current = _lint(filename, parsed, active, facts, index, settings, suppressions, result.errors,
                         options.edits and not options.fix, text)
         if options.fix:
+            first = current.findings
             current = _fix_to_fixpoint(filename, text, current, active, facts, index, settings, options, result)
+            if result.fixed_source is not None:
+                result.before_fixes = first
             if options.edits and any(f.fix for f in current.findings):  # fixes left (unsafe ones): show their edits
                 current = _lint(filename, current.module, active, facts, index, settings,
                                 Suppressions(current.module.code), [], edits=True)
@@ -276,6 +279,7 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
         # Their rows are the original text's: fixed only when no other fix rewrote the file in this run.
         unused = _unused(filename, text, suppressions, enabled, with_fixes=result.fixed_source is None)
         if options.fix and any(f.fix for f in unused):
+            result.before_fixes = [*result.findings, *unused]
             result.fixed.extend(f for f in unused if f.fix)
             result.original, result.fixed_source = text, _apply_text_edits(text, [f.fix.edits[0] for f in unused if f.fix])
             unused = [f for f in unused if not f.fix]
@@ -311,6 +315,7 @@ def check_yaml_text(filename: str, text: str, facts: FileFacts, rules: Sequence[
         for report, _ in sorted(fixes, key=lambda pair: pair[0].start, reverse=True):
             fixed = fixed[:report.start] + report.replacement + fixed[report.end:]
         result.fixed = [finding for _, finding in fixes]
+        result.before_fixes = [*result.findings, *result.fixed]
         result.original, result.fixed_source = text, fixed
     return result
 

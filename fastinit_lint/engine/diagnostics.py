@@ -107,6 +107,13 @@ class FileResult:
     fixed_source: str | None = None
     encoding: str = "utf-8"  # how to write `fixed_source` back (utf-8-sig keeps a BOM)
     digest: str | None = None  # of the bytes the fix was computed from; writing refuses if the file changed
+    # The findings on the text as read, while fixes are pending: reported instead when they cannot be written,
+    # so rows point into the file on disk and nothing unwritten counts as fixed.
+    before_fixes: list[Finding] | None = None
+
+    def fixes_not_written(self) -> None:
+        if self.before_fixes is not None:
+            self.findings, self.fixed, self.fixed_source, self.before_fixes = self.before_fixes, [], None, None
 
 
 def error_finding(error: FileError) -> Finding:

@@ -513,6 +513,8 @@ def _write_fixes(results) -> list[FileError]:
             write_atomic(path, result.fixed_source.encode(result.encoding), result.digest)
         except WriteRefused as exc:
             errors.append(FileError(path, f"{exc}; fixes not written"))
+            result.fixes_not_written()
         except OSError as exc:
             errors.append(FileError(path, f"cannot write fixed file: {exc.strerror or exc}"))
+            result.fixes_not_written()
     return errors
