@@ -18,9 +18,9 @@ import click
 from . import __version__
 from .output.add_noqa import add_noqa, with_noqa
 from .engine.checker import CheckOptions
-from .workspace.config import ConfigError, load_settings, parse_table
+from .workspace.config import ConfigError, find_config, load_settings, parse_table, search_start
 from .engine.diagnostics import FileError, error_finding
-from .engine.pipeline import RunRequest, run
+from .engine.pipeline import RunRequest, RunResult, run
 from .engine.registry import Registry
 from .output.reporters import FORMATS, HUMAN_FORMATS, render
 from .output.reporters.printable import printable
@@ -160,15 +160,21 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
                            ("unsafe-fixes", flags["unsafe_fixes"])):
             if value is not None:
                 overrides.update(parse_table({key: value}, "command line"))
-        settings = load_settings(paths[0] if stdin is None else os.path.dirname(os.path.abspath(paths[0])),
-                                 flags["config_path"], overrides)
-        enabled = registry.enabled(settings.select, settings.extend_select, settings.ignore)
-        _check_per_file_ignores(registry, settings)
+        if stdin is not None:
+            starts = [(os.path.dirname(os.path.abspath(paths[0])), paths)]
+        else:
+            starts = [(group[0], group) for group in _by_config(paths, flags["config_path"])]
+        groups = [(load_settings(start, flags["config_path"], overrides), group) for start, group in starts]
+        enabled_sets = []
+        for settings, _ in groups:
+            enabled_sets.append(registry.enabled(settings.select, settings.extend_select, settings.ignore))
+            _check_per_file_ignores(registry, settings)
     except ConfigError as exc:
         _error(f"error: {exc}")
         return EXIT_ERROR
     if flags["report_unused_suppressions"]:
-        enabled.add("FI900")  # the flag is the request; --select need not repeat it
+        for enabled in enabled_sets:
+            enabled.add("FI900")  # the flag is the request; --select need not repeat it
     output_format = flags["output_format"] or os.environ.get("FASTINIT_LINT_OUTPUT_FORMAT", "full")
     if output_format not in FORMATS:
         _error(f"error: unknown output format {output_format!r} (choose from {', '.join(sorted(FORMATS))})")
@@ -176,14 +182,20 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if flags["output_file"] and not _write_report(flags["output_file"], "", "a"):
         return EXIT_ERROR  # found before any work is done, and before any fix is written
     diff_mode = flags["diff"]
-    options = CheckOptions(fix=flags["fix"] or diff_mode, unsafe_fixes=settings.unsafe_fixes,
-                           report_unused_suppressions=flags["report_unused_suppressions"],
-                           edits=output_format in ("json", "json-lines", "sarif") and not flags["statistics"])
-    rules = [registry.by_code[code] for code in sorted(enabled)]
-    request = RunRequest(paths, settings, rules, options, jobs=flags["jobs"], use_cache=not flags["no_cache"],
-                         force_exclude=flags["force_exclude"], stdin=stdin, write=not diff_mode,
-                         progress=sys.stderr.isatty() and not flags["quiet"] and "NO_COLOR" not in os.environ)
-    result = run(request, registry.expand)
+    results = []
+    for (settings, group), enabled in zip(groups, enabled_sets):  # one run per config, each with its settings
+        options = CheckOptions(fix=flags["fix"] or diff_mode, unsafe_fixes=settings.unsafe_fixes,
+                               report_unused_suppressions=flags["report_unused_suppressions"],
+                               edits=output_format in ("json", "json-lines", "sarif") and not flags["statistics"])
+        request = RunRequest(group, settings, [registry.by_code[code] for code in sorted(enabled)], options,
+                             jobs=flags["jobs"], use_cache=not flags["no_cache"], force_exclude=flags["force_exclude"],
+                             stdin=stdin, write=not diff_mode,
+                             progress=sys.stderr.isatty() and not flags["quiet"] and "NO_COLOR" not in os.environ)
+        results.append(run(request, registry.expand))
+    result = RunResult([f for r in results for f in r.files], [e for r in results for e in r.errors],
+                       sum(r.checked for r in results), [e for r in results for e in r.write_errors])
+    settings = groups[0][0]
+    rules = [registry.by_code[code] for code in sorted(set().union(*enabled_sets))]
 
     for error in (*result.errors, *result.write_errors):
         _error(error.line())
@@ -238,6 +250,18 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if findings or (flags["exit_non_zero_on_fix"] and changed_files):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _by_config(paths: list[str], config_path: str | None) -> list[list[str]]:
+    """The paths grouped by the config that governs them (the closest one, as ruff resolves it per path), in
+    the order given: `projA projB` and `projB projA` check each project with its own settings."""
+    if config_path is not None:
+        return [paths]
+    groups: dict[str | None, list[str]] = {}
+    for path in paths:
+        found = find_config(search_start(path))
+        groups.setdefault(str(found[0]) if found else None, []).append(path)
+    return list(groups.values())
 
 
 def _check_per_file_ignores(registry: Registry, settings) -> None:

@@ -32,3 +32,16 @@ def test_force_exclude_honours_excluded_directories_for_explicit_files(cli, proj
     result = cli("check", "--no-cache", "--force-exclude", "generated/a.py")
     assert result.exit_code == 0 and "FI007" not in result.output
     assert "FI007" in cli("check", "--no-cache", "generated/a.py").output  # without the flag, given files are checked
+
+
+def test_each_path_is_checked_with_its_closest_config_whatever_the_order(cli, project):
+    source = "import torch.nn as nn\nnn.Linear(1, 2)\ny = x.half()\n"
+    for name, code in (("projA", "FI991"), ("projB", "FI990")):
+        (project / name).mkdir()
+        (project / name / "pyproject.toml").write_text(f'[tool.fastinit-lint]\nselect = ["{code}"]\n')
+        (project / name / "m.py").write_text(source)
+    outputs = [cli("check", "--no-cache", "--output-format", "concise", *order).output
+               for order in (("projA", "projB"), ("projB", "projA"))]
+    for output in outputs:
+        found = sorted(line.split(" ")[:2] for line in output.splitlines() if ": FI9" in line)
+        assert found == [["projA/m.py:3:5:", "FI991"], ["projB/m.py:2:1:", "FI990"]], output
