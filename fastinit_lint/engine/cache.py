@@ -36,9 +36,10 @@ from .. import __version__
 # gate; 5: entries carry a facts summary for the lazy index; 6: entries carry when they were verified; 7: facts
 # hold the training graph's calls, model factories and hook loads; 8: load summaries replace hook loads,
 # runners hold a conditional precision's branches, FI016's and FI007's gates, constants from tuple unpacking,
-# registered-state sizes, classes local to functions, text markers include rules' required markers), so an
-# older cache of the same version is rebuilt instead of trusted.
-_MAGIC = ("fastinit-lint-cache", __version__, 8)
+# registered-state sizes, classes local to functions, text markers include rules' required markers; 9: findings
+# carry notes and messages no longer repeat them), so an older cache of the same version is rebuilt instead of
+# trusted.
+_MAGIC = ("fastinit-lint-cache", __version__, 9)
 
 _KEY_SIZE = 32
 _MAC_SIZE = 32  # SHA-256
