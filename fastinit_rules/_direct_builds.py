@@ -13,7 +13,8 @@ from typing import Iterator
 
 from fastinit_lint.model.facts import Site, module_name
 from fastinit_lint.model.names import collect_names, dotted_name
-from fastinit_lint.workspace.source import SourceError, read_source
+
+from ._project_text import python_texts
 
 
 def direct_builds(context, qualname: str) -> list[Site]:
@@ -32,15 +33,7 @@ def _direct_builds(context, qualname: str) -> Iterator[Site]:
     factories = {target for link in links for target in link.train.targets if target not in index.classes}
     names = {qualname.rsplit(".", 1)[-1], *(q.rsplit(".", 1)[-1] for q in index.classes
                                             if q != qualname and index.inherits(q, frozenset({qualname})))}
-    for filename in index.files:
-        if not filename.endswith(".py"):
-            continue
-        try:
-            text = read_source(filename, context.settings.max_file_bytes).text
-        except (SourceError, OSError):
-            continue
-        if not any(f"{name}(" in text for name in names):
-            continue
+    for filename, text in python_texts(context, tuple(f"{name}(" for name in names)):
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):

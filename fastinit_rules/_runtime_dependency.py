@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob
 import os
 
-from fastinit_lint.workspace.source import SourceError, read_source
+from ._project_text import python_texts
 
 RUNTIME = "fastinit_runtime"
 _DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements*.txt", "requirements/*.txt")
@@ -45,13 +45,4 @@ def _imported(context) -> bool:
     if any(t == RUNTIME or t.startswith(f"{RUNTIME}.") for targets in context.facts.names.scopes.get((), {}).values()
            for t in targets):
         return True
-    for filename in context.index.files:
-        if not filename.endswith(".py") or filename == context.filename:
-            continue
-        try:
-            text = read_source(filename, context.settings.max_file_bytes).text
-        except (SourceError, OSError):
-            continue
-        if any(statement in text for statement in _IMPORTS):
-            return True
-    return False
+    return any(filename != context.filename for filename, _ in python_texts(context, _IMPORTS))
