@@ -34,15 +34,12 @@ def _direct_builds(context, qualname: str) -> Iterator[Site]:
     names = {qualname.rsplit(".", 1)[-1], *(q.rsplit(".", 1)[-1] for q in index.classes
                                             if q != qualname and index.inherits(q, frozenset({qualname})))}
     for filename, text in python_texts(context, tuple(f"{name}(" for name in names)):
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        parsed = _parsed(context, filename, text)
+        if parsed is None:
             continue
-        module, is_package = module_name(filename)
-        table = collect_names(tree, module, is_package, text=text)
-        for call, scope in _calls(tree, ()):
-            dotted = dotted_name(call.func)
-            if dotted is None or dotted.rsplit(".", 1)[-1] not in names:
+        module, table, calls = parsed
+        for call, dotted, scope in calls:
+            if dotted.rsplit(".", 1)[-1] not in names:
                 continue
             built = {index.canonical(q) for q in table.resolve(dotted, scope)}
             if not any(q == qualname or q in index.classes and index.inherits(q, frozenset({qualname})) for q in built):
@@ -51,6 +48,23 @@ def _direct_builds(context, qualname: str) -> Iterator[Site]:
             if (filename, scope) in driven or function in factories:
                 continue
             yield Site(filename, call.lineno)
+
+
+def _parsed(context, filename: str, text: str):
+    """(module name, names table, [(call, callee's dotted name, scope)]) of a project file, once per checked
+    file; None when it does not parse."""
+    memo = context.memo.setdefault("parsed_for_builds", {})
+    if filename not in memo:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            memo[filename] = None
+            return None
+        module, is_package = module_name(filename)
+        calls = [(call, dotted, scope) for call, scope in _calls(tree, ())
+                 if (dotted := dotted_name(call.func)) is not None]
+        memo[filename] = (module, collect_names(tree, module, is_package, text=text), calls)
+    return memo[filename]
 
 
 def _calls(node: ast.AST, scope: tuple) -> Iterator[tuple[ast.Call, tuple]]:

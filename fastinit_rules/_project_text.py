@@ -1,5 +1,6 @@
 """The text of the project's Python files, read on demand in phase 2: for questions the phase-1 facts do not
-answer (where a class is built, whether a module is imported), asked only when a fix's safety depends on them."""
+answer (where a class is built, whether a module is imported), asked only when a fix's safety depends on them.
+Each file is read once per checked file however many classes ask (a file of 400 subclasses asks 400 times)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ from fastinit_lint.workspace.source import SourceError, read_source
 
 def python_texts(context, needles: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     """(file name, text) of each project Python file holding one of `needles`."""
-    for filename in context.index.files:
-        if not filename.endswith(".py"):
-            continue
-        try:
-            text = read_source(filename, context.settings.max_file_bytes).text
-        except (SourceError, OSError):
-            continue
+    for filename, text in _texts(context).items():
         if any(needle in text for needle in needles):
             yield filename, text
+
+
+def _texts(context) -> dict[str, str]:
+    if "project_texts" not in context.memo:
+        texts = {}
+        for filename in context.index.files:
+            if filename.endswith(".py"):
+                try:
+                    texts[filename] = read_source(filename, context.settings.max_file_bytes).text
+                except (SourceError, OSError):
+                    continue
+        context.memo["project_texts"] = texts
+    return context.memo["project_texts"]
