@@ -93,7 +93,7 @@ class VisitsEverything(Rule):
 class Refires(Rule):
     """`refire_here()` call, "fixed" into a call that is flagged the same way (test rule for the fix loop)."""
 
-    code = "FI995"
+    code = "FI996"  # FI995 is test_security_parse's own test rule
     name = "test-refires"
     markers = ("refire_here",)
     fixable = "always"

@@ -11,9 +11,9 @@ from fastinit_lint.engine.testing import check_invalid
 def test_a_fix_flagged_again_by_its_rule_is_an_internal_error_and_nothing_is_written(cli, project):
     source = "x = refire_here()\n"
     (project / "a.py").write_text(source)
-    result = cli("check", "--fix", "--no-cache", "--select", "FI995", "a.py")
+    result = cli("check", "--fix", "--no-cache", "--select", "FI996", "a.py")
     assert (project / "a.py").read_text() == source
-    assert "internal error: the fix for FI995 is flagged again by its rule on its own output" in result.output
+    assert "internal error: the fix for FI996 is flagged again by its rule on its own output" in result.output
     assert "file left unchanged" in result.output
     assert result.exit_code == 2  # a file error
 
