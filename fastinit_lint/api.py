@@ -5,7 +5,7 @@
   FI900's code and name (the engine reports it);
 - syntax: `cst` (LibCST, imported on first use), `child_nodes`, `descendants`, `holds_statements`, `cst_dotted`;
 - knowledge of Lightning and torch: runner and strategy names, precision aliases and their dtypes;
-- the model of the user's code: runner facts, what loads do (`UNKNOWN`, `read_only`), sizes (`Size`, `size_of`),
+- the model of the user's code: runner facts, construction sites and module names (FI001's direct builds), what loads do (`UNKNOWN`, `read_only`), sizes (`Size`, `size_of`),
   and `trainer_precision` (a LightningCLI config's precision), imported on first use.
 """
 
@@ -16,16 +16,20 @@ from .engine.suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAM
 from .knowledge.lightning import (FABRIC_QNAMES, FLOAT32, LEGACY_MIXED, LOADING_HOOKS, TRAINER_QNAMES, Strategy,
                                   init_dtype, precision_kind)
 from .model.estimate import ZERO, Frame, Module, Size, Tensor, size_of
-from .model.facts import CAST_METHODS, PYTEST_RAISES, RunnerFact
+from .diagnostics import SourceError
+from .model.facts import CAST_METHODS, PYTEST_RAISES, RunnerFact, Site
+from .model.module_identity import module_name
 from .model.load_summaries import UNKNOWN, read_only
+from .model.names import collect_names, dotted_name
 from .syntax.cst_children import child_nodes, descendants, holds_statements
 from .syntax.lazy_libcst import cst
+from .workspace.source import read_source
 
 __all__ = ["CAST_METHODS", "FABRIC_QNAMES", "FLOAT32", "LEGACY_MIXED", "LOADING_HOOKS", "PYTEST_RAISES",
            "TRAINER_QNAMES", "UNKNOWN", "UNUSED_SUPPRESSION_CODE", "UNUSED_SUPPRESSION_NAME", "ZERO", "Context",
-           "Frame", "Invalid", "Module", "Rule", "RunnerFact", "Size", "Strategy", "Tensor", "TextReport", "Valid",
-           "child_nodes", "cst", "cst_dotted", "descendants", "fix", "holds_statements", "init_dtype",
-           "precision_kind", "read_only", "size_of"]
+           "Frame", "Invalid", "Module", "Rule", "RunnerFact", "Site", "Size", "SourceError", "Strategy", "Tensor", "TextReport", "Valid",
+           "child_nodes", "collect_names", "cst", "cst_dotted", "descendants", "dotted_name", "fix", "holds_statements", "init_dtype", "module_name",
+           "precision_kind", "read_only", "read_source", "size_of"]
 
 
 def __getattr__(name: str):

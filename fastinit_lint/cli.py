@@ -19,9 +19,9 @@ from . import __version__
 from .output.add_noqa import add_noqa, with_noqa
 from .output.docs import explain_text
 from .engine.checker import CheckOptions
-from .workspace.config import ConfigError, load_settings, parse_table
-from .diagnostics import FileError, SourceError
-from .engine.pipeline import RunRequest, run
+from .workspace.config import ConfigError, find_config, load_settings, parse_table, search_start
+from .diagnostics import FileError, SourceError, error_finding
+from .engine.pipeline import RunRequest, RunResult, run
 from .engine.registry import Registry
 from .output.reporters import FORMATS, HUMAN_FORMATS, render
 from .output.reporters.printable import printable
@@ -38,9 +38,28 @@ class _DefaultToCheck(click.Group):
     """Lets `fastinit-lint src/` mean `fastinit-lint check src/` (paths are the common case)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        # A path named like a subcommand (a `rules/` package) is a path when it exists, as in ruff.
+        if not args or (args[0] not in ("--help", "-h", "--version")
+                        and (args[0] not in self.commands or args[0] != "check" and os.path.exists(args[0]))):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """`fastinit-lint --help` shows what `check` takes too: it is what a bare `fastinit-lint PATHS` runs."""
+        super().format_help(ctx, formatter)
+        check_command = self.commands["check"]
+        with formatter.section("Check options (`fastinit-lint [PATHS]` is `fastinit-lint check [PATHS]`)"):
+            formatter.write_dl([record for param in check_command.get_params(ctx) if isinstance(param, click.Option)
+                                and "--help" not in param.opts and (record := param.get_help_record(ctx)) is not None])
+        with formatter.section("Exit codes"):
+            formatter.write_dl([("0", "nothing left to report"),
+                                ("1", "findings left (or files fixed with --exit-non-zero-on-fix, or fixes pending "
+                                      "with --diff)"),
+                                ("2", "bad usage or config, or a file that could not be read, parsed or written")])
+        with formatter.section("Examples"):
+            formatter.write_dl([("fastinit-lint src/", "check src/ (the project around it is indexed too)"),
+                                ("fastinit-lint --fix --diff train.py", "show the safe fixes as a diff, write nothing"),
+                                ("fastinit-lint --output-format json --select FI001 .", "one rule, as JSON")])
 
     def invoke(self, ctx: click.Context):
         """Ctrl-C anywhere in a command: one line and exit 130 (click would say "Aborted!" and exit 1)."""
@@ -144,15 +163,21 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
                            ("unsafe-fixes", flags["unsafe_fixes"])):
             if value is not None:
                 overrides.update(parse_table({key: value}, "command line"))
-        settings = load_settings(paths[0] if stdin is None else os.path.dirname(os.path.abspath(paths[0])),
-                                 flags["config_path"], overrides)
-        enabled = registry.enabled(settings.select, settings.extend_select, settings.ignore)
-        _check_per_file_ignores(registry, settings)
+        if stdin is not None:
+            starts = [(os.path.dirname(os.path.abspath(paths[0])), paths)]
+        else:
+            starts = [(group[0], group) for group in _by_config(paths, flags["config_path"])]
+        groups = [(load_settings(start, flags["config_path"], overrides), group) for start, group in starts]
+        enabled_sets = []
+        for settings, _ in groups:
+            enabled_sets.append(registry.enabled(settings.select, settings.extend_select, settings.ignore))
+            _check_per_file_ignores(registry, settings)
     except ConfigError as exc:
         _error(f"error: {exc}")
         return EXIT_ERROR
     if flags["report_unused_suppressions"]:
-        enabled.add("FI900")  # the flag is the request; --select need not repeat it
+        for enabled in enabled_sets:
+            enabled.add("FI900")  # the flag is the request; --select need not repeat it
     output_format = flags["output_format"] or os.environ.get("FASTINIT_LINT_OUTPUT_FORMAT", "full")
     if output_format not in FORMATS:
         _error(f"error: unknown output format {output_format!r} (choose from {', '.join(sorted(FORMATS))})")
@@ -160,14 +185,20 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if flags["output_file"] and not _write_report(flags["output_file"], "", "a"):
         return EXIT_ERROR  # found before any work is done, and before any fix is written
     diff_mode = flags["diff"]
-    options = CheckOptions(fix=flags["fix"] or diff_mode, unsafe_fixes=settings.unsafe_fixes,
-                           report_unused_suppressions=flags["report_unused_suppressions"],
-                           edits=output_format in ("json", "json-lines", "sarif") and not flags["statistics"])
-    rules = [registry.by_code[code] for code in sorted(enabled)]
-    request = RunRequest(paths, settings, rules, options, jobs=flags["jobs"], use_cache=not flags["no_cache"],
-                         force_exclude=flags["force_exclude"], stdin=stdin, write=not diff_mode,
-                         progress=sys.stderr.isatty() and not flags["quiet"] and "NO_COLOR" not in os.environ)
-    result = run(request, registry.expand)
+    results = []
+    for (settings, group), enabled in zip(groups, enabled_sets):  # one run per config, each with its settings
+        options = CheckOptions(fix=flags["fix"] or diff_mode, unsafe_fixes=settings.unsafe_fixes,
+                               report_unused_suppressions=flags["report_unused_suppressions"],
+                               edits=output_format in ("json", "json-lines", "sarif") and not flags["statistics"])
+        request = RunRequest(group, settings, [registry.by_code[code] for code in sorted(enabled)], options,
+                             jobs=flags["jobs"], use_cache=not flags["no_cache"], force_exclude=flags["force_exclude"],
+                             stdin=stdin, write=not diff_mode,
+                             progress=sys.stderr.isatty() and not flags["quiet"] and "NO_COLOR" not in os.environ)
+        results.append(run(request, registry.expand))
+    result = RunResult([f for r in results for f in r.files], [e for r in results for e in r.errors],
+                       sum(r.checked for r in results), [e for r in results for e in r.write_errors])
+    settings = groups[0][0]
+    rules = [registry.by_code[code] for code in sorted(set().union(*enabled_sets))]
 
     for error in (*result.errors, *result.write_errors):
         _error(error.line())
@@ -195,15 +226,21 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
         return _report_diff(changed_files, fixed, result, flags)
 
     color = _colorizer(out) if not flags["output_file"] else (lambda t, _s: t)
+    human = output_format in HUMAN_FORMATS
+    # Tools reading a machine format see the files that could not be checked too (ruff's `invalid-syntax`).
+    reported = findings if human else sorted([*findings, *map(error_finding, (*result.errors, *result.write_errors))],
+                                             key=lambda f: f.sort_key())
     if flags["statistics"]:
-        report = render_statistics(findings, unsafe_fixes=settings.unsafe_fixes)
+        report = render_statistics(reported, unsafe_fixes=settings.unsafe_fixes, as_json=not human)
     else:
         sources = {stdin[0]: python_lines(stdin[1], keepends=False)} if stdin else None
-        report = render(output_format, findings, rules=rules, unsafe_fixes=settings.unsafe_fixes, color=color,
+        report = render(output_format, reported, rules=rules, unsafe_fixes=settings.unsafe_fixes, color=color,
                         sources=sources)
-    human = output_format in HUMAN_FORMATS or flags["statistics"]
     if human and not flags["quiet"]:
-        report += _summary(findings, fixed, settings.unsafe_fixes, flags["show_fixes"])
+        if not result.checked and not result.errors:
+            _error("warning: No Python files found under the given paths")
+        report += _summary(findings, fixed, settings.unsafe_fixes, flags["show_fixes"],
+                           len({e.filename for e in result.errors}), len({e.filename for e in result.write_errors}))
     if flags["output_file"]:
         if not _write_report(flags["output_file"], report, "w"):
             return EXIT_ERROR
@@ -216,6 +253,18 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if findings or (flags["exit_non_zero_on_fix"] and changed_files):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _by_config(paths: list[str], config_path: str | None) -> list[list[str]]:
+    """The paths grouped by the config that governs them (the closest one, as ruff resolves it per path), in
+    the order given: `projA projB` and `projB projA` check each project with its own settings."""
+    if config_path is not None:
+        return [paths]
+    groups: dict[str | None, list[str]] = {}
+    for path in paths:
+        found = find_config(search_start(path))
+        groups.setdefault(str(found[0]) if found else None, []).append(path)
+    return list(groups.values())
 
 
 def _check_per_file_ignores(registry: Registry, settings) -> None:
@@ -242,7 +291,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool) -> str:
+def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool, failed_files: int = 0, unwritten: int = 0) -> str:
     lines = []
     if show_fixes and fixed:
         lines.append(f"Fixed {_plural(len(fixed), 'error')}:")
@@ -255,7 +304,8 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool) -> str:
             lines.extend(f"    {n} × {code} ({name})" for (code, name), n in sorted(counts.items()))
         lines.append("")
     if not findings and not fixed:
-        lines.append("All checks passed!")
+        lines.append(f"No findings, but {_plural(failed_files, 'file')} could not be checked (errors above)."
+                     if failed_files else "All checks passed!")
         return "\n".join(lines) + "\n"
     if fixed:
         lines.append(f"Found {_plural(len(findings) + len(fixed), 'error')} ({len(fixed)} fixed, {len(findings)} remaining).")
@@ -263,11 +313,15 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool) -> str:
         lines.append(f"Found {_plural(len(findings), 'error')}.")
     fixable = sum(1 for f in findings if f.fix and (f.fix.applicability == "safe" or unsafe_fixes))
     hidden = sum(1 for f in findings if f.fix and f.fix.applicability == "unsafe" and not unsafe_fixes)
+    hidden_fixes = f"{hidden} hidden fix{'' if hidden == 1 else 'es'} can be enabled with the `--unsafe-fixes` option"
     if fixable:
-        lines.append(f"[*] {fixable} fixable with the `--fix` option"
-                     + (f" ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option)." if hidden else "."))
+        lines.append(f"[*] {fixable} fixable with the `--fix` option" + (f" ({hidden_fixes})." if hidden else "."))
     elif hidden:
-        lines.append(f"No fixes available ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option).")
+        lines.append(f"No fixes available ({hidden_fixes}).")
+    if failed_files:
+        lines.append(f"{_plural(failed_files, 'file')} could not be checked (errors above).")
+    if unwritten:
+        lines.append(f"Fixes not written to {_plural(unwritten, 'file')} (errors above).")
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True, order=True)
@@ -20,15 +21,42 @@ class Edit:
     end_location: Location
 
 
-SAFE = "safe"
-UNSAFE = "unsafe"
+class Applicability(StrEnum):
+    """Whether `--fix` applies a fix (SAFE) or only `--unsafe-fixes` does (ruff's applicability)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+class FixAvailability(StrEnum):
+    """Whether a rule's findings come with a fix (ruff's fix availability)."""
+
+    ALWAYS = "always"
+    SOMETIMES = "sometimes"
+    NEVER = "never"
+
+
+SAFE, UNSAFE = Applicability.SAFE, Applicability.UNSAFE
 
 
 @dataclass(frozen=True)
 class Fix:
-    applicability: str  # SAFE or UNSAFE
-    message: str
+    applicability: Applicability
+    message: str  # the fix title, shown as `= help:`
     edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Note:
+    """Evidence behind a finding (where the strategy is stated, the defaults a size used), shown as `= note:`
+    lines, in JSON `notes` and as SARIF related locations; `filename`/`location` when it points somewhere."""
+
+    message: str
+    filename: str | None = None
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.filename}:{self.location.row})" if self.filename and self.location else self.message
 
 
 @dataclass(frozen=True)
@@ -40,11 +68,18 @@ class Finding:
     location: Location
     end_location: Location
     fix: Fix | None = None
-    # Why a fix was withheld, so reporters can say so; None when a fix exists or none was ever possible.
+    # Why a fix was withheld, so reporters can say so (once, as a note); None when a fix exists or none was ever
+    # possible.
     no_fix_reason: str | None = None
+    notes: tuple[Note, ...] = ()
 
     def sort_key(self) -> tuple:
         return (self.filename, self.location, self.code, self.message)
+
+    def all_notes(self) -> tuple[Note, ...]:
+        """The evidence notes, then why there is no fix (when one was withheld)."""
+        withheld = (Note(f"no automatic fix: {self.no_fix_reason}"),) if self.no_fix_reason and self.fix is None else ()
+        return (*self.notes, *withheld)
 
 
 @dataclass(frozen=True)
@@ -72,6 +107,13 @@ class FileResult:
     fixed_source: str | None = None
     encoding: str = "utf-8"  # how to write `fixed_source` back (utf-8-sig keeps a BOM)
     digest: str | None = None  # of the bytes the fix was computed from; writing refuses if the file changed
+    # The findings on the text as read, while fixes are pending: reported instead when they cannot be written,
+    # so rows point into the file on disk and nothing unwritten counts as fixed.
+    before_fixes: list[Finding] | None = None
+
+    def fixes_not_written(self) -> None:
+        if self.before_fixes is not None:
+            self.findings, self.fixed, self.fixed_source, self.before_fixes = self.before_fixes, [], None, None
 
 
 class SourceError(Exception):
@@ -82,3 +124,11 @@ class SourceError(Exception):
         self.message = message
         self.row = row
         self.column = column
+
+
+def error_finding(error: FileError) -> Finding:
+    """A file that could not be checked, as a diagnostic for machine formats: `invalid-syntax` for text that
+    does not parse or decode (ruff's name), `io-error` for the rest (unreadable, too large, skipped)."""
+    code = "invalid-syntax" if error.message.startswith(("syntax error", "cannot decode", "invalid")) else "io-error"
+    where = Location(error.row, error.column)
+    return Finding(code, code, error.message, error.filename, where, where)

@@ -16,10 +16,10 @@ from fastinit_lint.api import (FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, UNK
                                child_nodes, cst, cst_dotted, descendants, read_only)
 
 from ._preceding import preceding_statements
+from ._runtime_dependency import RUNTIME
 
 CASTS = frozenset({"half", "bfloat16", "double", "float", "to", "cuda", "type"})
 REINIT = frozenset({"reset_parameters", "init_weights", "_init_weights", "apply"})
-RUNTIME_PREFIX = "fastinit_runtime"
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
@@ -244,8 +244,8 @@ class _Walker:
                 continue
             if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_module":
                 receiver = cst_dotted(call.func.value) or ""
-                if receiver.split(".")[0] == RUNTIME_PREFIX or any(
-                        q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(call.func)):
+                if receiver.split(".")[0] == RUNTIME or any(
+                        q.startswith(RUNTIME) for q in self.context.qualified_names(call.func)):
                     generic = True
                     continue
                 empty = keyword(call, "empty_init")
@@ -255,7 +255,7 @@ class _Walker:
                 self.stack.append(block)
                 pushed += 1
             elif self.context.matches(call.func, {"torch.device", "torch.nn.utils.skip_init"}) or any(
-                    q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(call.func)):
+                    q.startswith(RUNTIME) for q in self.context.qualified_names(call.func)):
                 generic = True
         self.generic += generic
         self.raises += raises
@@ -302,7 +302,7 @@ class _Walker:
         if not isinstance(func, cst.Attribute):
             if any(q.startswith("torch.optim.") for q in self.context.qualified_names(func)):
                 self._optimizer(line, call)
-            elif any(q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(func)) and call.args:
+            elif any(q.startswith(RUNTIME) for q in self.context.qualified_names(func)) and call.args:
                 self._event(Kind.REINIT, line, cst_dotted(call.args[0].value), call)
             else:
                 self._handed_over(line, call)
@@ -314,7 +314,7 @@ class _Walker:
         elif any(q.startswith("torch.nn.init.") for q in self.context.qualified_names(func)) and call.args:
             head = (cst_dotted(call.args[0].value) or "").split(".")[0]
             self._event(Kind.REINIT, line, head or None, call)
-        elif any(q.startswith(RUNTIME_PREFIX) for q in self.context.qualified_names(func)) and call.args:
+        elif any(q.startswith(RUNTIME) for q in self.context.qualified_names(func)) and call.args:
             self._event(Kind.REINIT, line, cst_dotted(call.args[0].value), call)
         elif name == "load_from_checkpoint":
             strict = keyword(call, "strict")
@@ -439,33 +439,6 @@ def runner_in_scope(flow_: Flow, runner: RunnerFact, event: Event) -> bool:
         return True
     built = [e for e in flow_.events if e.kind is Kind.RUNNER and e.var == runner.bound_to]
     return bool(built) and built[0].position <= event.position
-
-
-def ensure_import(context: Context, module: str, name: str | None = None) -> dict:
-    """Changes adding `import <module>` (or `from <module> import <name>`) after the module's top-level imports,
-    or none if it is there."""
-    body = context.module.body
-    for statement in body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if name is None and isinstance(small, cst.Import) and any(
-                        cst_dotted(a.name) == module and a.asname is None for a in small.names):
-                    return {}
-                if name is not None and isinstance(small, cst.ImportFrom) and small.module is not None \
-                        and cst_dotted(small.module) == module and not isinstance(small.names, cst.ImportStar) \
-                        and any(cst_dotted(a.name) == name and a.asname is None for a in small.names):
-                    return {}
-    anchor = None
-    for statement in body:
-        if isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
-            anchor = statement
-        elif anchor is not None or not (isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Expr)):
-            break
-    new = cst.parse_statement(f"from {module} import {name}\n" if name else f"import {module}\n")
-    if anchor is None:
-        first = body[0]
-        return {first: cst.FlattenSentinel([new, first])}
-    return {anchor: cst.FlattenSentinel([anchor, new])}
 
 
 class FlowRule(Rule):

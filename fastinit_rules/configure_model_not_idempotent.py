@@ -436,7 +436,7 @@ class ConfigureModelNotIdempotent(Rule):
                    f"on every fit/validate/test/predict and in `load_from_checkpoint`, so trained weights get replaced")
         if in_init is not None and in_init != "None":
             reason = f"`__init__` already sets `self.{attr}` (move that construction here first, FI001)"
-            self.report(hook, f"{message} (no automatic fix: {reason})", no_fix_reason=reason)
+            self.report(hook, message, no_fix_reason=reason)
             return
         test = f"self.{attr} is not None" if init is not None else f'getattr(self, "{attr}", None) is not None'
         guard = cst.parse_statement(f"if {test}:\n    return\n")

@@ -7,10 +7,10 @@ from typing import NamedTuple
 from fastinit_lint.api import CAST_METHODS, Invalid, Valid, child_nodes, cst, cst_dotted, fix, holds_statements
 
 from ._casts import UnclearCast, cast_target
-from ._flow import (Build, Event, Flow, FlowRule, Kind, build_size, ensure_import, flow_of, literal, model_kind, root_call,
-                    small_enough, wrap_in_with)
+from ._flow import (Build, Event, Flow, FlowRule, Kind, build_size, flow_of, literal, model_kind, root_call, small_enough,
+                    wrap_in_with)
+from ._runtime_dependency import RUNTIME, UNDECLARED, project_uses_runtime
 
-RUNTIME = "fastinit_runtime"
 _NET = {"net.py": """
     from torch import nn
     class Big(nn.Module):
@@ -203,12 +203,16 @@ class CreateThenCast(FlowRule):
     ```
 
     ## Fix
-    Wraps the construction in `with fastinit_runtime.init_module(device=..., dtype=...):`, drops the casts,
-    keeps the mode calls in their order (`model = Model().eval()`; a separate `m = m.half().eval()` becomes
-    `m = m.eval()`), and adds `import fastinit_runtime`.
+    A move only (`.cuda()`, `.to(device)`) is built under torch's own `with torch.device(...):` (adding
+    `import torch` if needed); a cast under `with fastinit_runtime.init_module(device=..., dtype=...):`,
+    adding `import fastinit_runtime`. Either drops the casts and keeps the mode calls in their order
+    (`model = Model().eval()`; a separate `m = m.half().eval()` becomes `m = m.eval()`).
 
     ## Fix safety
-    Safe: parameters and floating buffers end up with the same dtype and device. Tensors the constructor
+    Safe: parameters and floating buffers end up with the same dtype and device. The cast fix is unsafe
+    when the project neither declares the runtime library (`fastinit-lint[runtime]` in `pyproject.toml`,
+    `setup.cfg`, `setup.py` or `requirements*.txt`) nor imports `fastinit_runtime` in any file: the import
+    it adds would fail where the library is not installed. Tensors the constructor
     creates with an explicit `dtype=` keep it (a cast would have converted them). No fix when it cannot be
     told whether a `.to(x)` argument is a device or a dtype, when the cast model is bound to another name
     (`half = model.half()`: removing the statement would leave `half` unbound), or when the build is a branch
@@ -324,10 +328,11 @@ class CreateThenCast(FlowRule):
             model = GPT(medium()).cuda()
             """, rows=(4,), files=_CONFIG_NET, message_contains=("109,977,600 parameters",), fixed="""
             from cfgnet import GPT, Config
-            import fastinit_runtime
+            import torch
+
             def medium():
                 return Config(n_embd=1024, n_layer=8)
-            with fastinit_runtime.init_module(device="cuda"):
+            with torch.device("cuda"):
                 model = GPT(medium())
             """),
         # The same layout the other way round: v2's own GPT is the large one.
@@ -337,8 +342,9 @@ class CreateThenCast(FlowRule):
             """, rows=(2,), files=_versions(512, 16_384), snippet="v2/train.py", message_contains=("268,451,840 parameters",),
                 fixed="""
             from src.model import GPT
-            import fastinit_runtime
-            with fastinit_runtime.init_module(device="cuda"):
+            import torch
+
+            with torch.device("cuda"):
                 model = GPT()
             """),
         Invalid("""
@@ -348,7 +354,7 @@ class CreateThenCast(FlowRule):
             def build():
                 model = Big().bfloat16().to("cuda")  # big
                 return model
-            """, rows=(5,), files=_NET, message_contains=("268,451,840 parameters", "`.bfloat16()`"),
+            """, rows=(5,), files=_NET, message_contains=("268,451,840 parameters", "`.bfloat16()`"), unsafe=True,
             fixed="""
             import torch
             from net import Big
@@ -364,11 +370,12 @@ class CreateThenCast(FlowRule):
             import torch.nn as nn
             model = nn.Transformer(d_model=1024)
             model = model.to(dtype=torch.float16, device=torch.device("cuda", 0))
-            """, rows=(3,),
+            """, rows=(3,), unsafe=True,
             fixed="""
             import torch
             import torch.nn as nn
             import fastinit_runtime
+
             with fastinit_runtime.init_module(device=torch.device("cuda", 0), dtype=torch.float16):
                 model = nn.Transformer(d_model=1024)
             """),
@@ -378,7 +385,8 @@ class CreateThenCast(FlowRule):
                 m = Big()
                 m.to(device)
             """, rows=(3,), files=_NET, message_contains=("no automatic fix",)),
-        # The config's literals make the size known: 1,144,553,472 parameters.
+        # The config's literals make the size known: 1,144,553,472 parameters. The project declares the runtime
+        # library, so the fix importing it is safe.
         Invalid("""
             import torch
             from cfgnet import GPT, Config
@@ -386,7 +394,8 @@ class CreateThenCast(FlowRule):
             def main():
                 config = Config(n_layer=8)
                 model = GPT(config).bfloat16().cuda()
-            """, rows=(6,), files=_CONFIG_NET, message_contains=("1,144,553,472 parameters",),
+            """, rows=(6,), files={**_CONFIG_NET, "requirements.txt": "torch\nfastinit-lint[runtime]\n"},
+            message_contains=("1,144,553,472 parameters",),
             fixed="""
             import torch
             from cfgnet import GPT, Config
@@ -406,9 +415,10 @@ class CreateThenCast(FlowRule):
             message_contains=("939,753,472 parameters counted, depends on vocab_size",),
             fixed="""
             from cfgnet import GPT, Config
-            import fastinit_runtime
+            import torch
+
             def main(vocab_size):
-                with fastinit_runtime.init_module(device="cuda"):
+                with torch.device("cuda"):
                     model = GPT(Config(n_layer=8, vocab_size=vocab_size))
             """),
         # Mode calls in the chain (`.eval()`, `.train()`, `.requires_grad_()`) commute with the cast: kept, in order.
@@ -420,8 +430,7 @@ class CreateThenCast(FlowRule):
             fixed="""
             import torch
             from net import Big
-            import fastinit_runtime
-            with fastinit_runtime.init_module(device="cuda"):
+            with torch.device("cuda"):
                 model = Big().eval().requires_grad_(False)
             """),
         Invalid("""
@@ -434,9 +443,8 @@ class CreateThenCast(FlowRule):
             fixed="""
             import torch
             from net import Big
-            import fastinit_runtime
             def build():
-                with fastinit_runtime.init_module(device="cuda"):
+                with torch.device("cuda"):
                     model = Big().eval()
                 return model
             """),
@@ -447,11 +455,12 @@ class CreateThenCast(FlowRule):
                 model = Big()
                 model = model.bfloat16().eval()
                 return model
-            """, rows=(4,), files=_NET,
+            """, rows=(4,), files={**_NET, "serve.py": "import fastinit_runtime\n"},  # the project imports it already
             fixed="""
             import torch
             from net import Big
             import fastinit_runtime
+
             def build():
                 with fastinit_runtime.init_module(dtype=torch.bfloat16):
                     model = Big()
@@ -529,7 +538,7 @@ class CreateThenCast(FlowRule):
                         continue
                     reason = "the build is one branch of a conditional expression; wrap that branch in an `if` by hand"
                     message = self._message(event, chain.casts, ", in one branch of a conditional expression")
-                    self.report(line, f"{message} (no automatic fix: {reason})", no_fix_reason=reason)
+                    self.report(line, message, no_fix_reason=reason)
 
     def _report(self, event: Event, chain: "_Chain", separate: cst.SimpleStatementLine | None) -> None:
         casts = chain.casts
@@ -537,28 +546,34 @@ class CreateThenCast(FlowRule):
         try:
             device, dtype = cast_target(self.context, casts)
         except UnclearCast as exc:
-            self.report(event.node, f"{message} (no automatic fix: {exc})", no_fix_reason=str(exc))
+            self.report(event.node, message, no_fix_reason=str(exc))
             return
         if dtype is None and device is not None and literal(cst.parse_expression(device)) == "cpu":
             return  # moved to where it already is: no second copy
         line = event.node
         reason = _unfixable(line, separate, event.var)
         if reason is not None:
-            self.report(line, f"{message} (no automatic fix: {reason})", no_fix_reason=reason)
+            self.report(line, message, no_fix_reason=reason)
             return
-        arguments = ", ".join(f"{k}={v}" for k, v in (("device", device), ("dtype", dtype)) if v)
+        if dtype is None:  # a move only: torch's own device context does it, no new dependency
+            module, manager = "torch", f"torch.device({device})"
+        else:
+            arguments = ", ".join(f"{k}={v}" for k, v in (("device", device), ("dtype", dtype)) if v)
+            module, manager = RUNTIME, f"{RUNTIME}.init_module({arguments})"
         statement = line.body[0]
         code = self.context.code
         if separate is None:  # the construction keeps its mode calls (`.eval()`), in order, without the casts
             statement = statement.with_changes(value=cst.parse_expression(code(event.call) + chain.kept_suffix(code)))
-        changes = {line: wrap_in_with(line.with_changes(body=[statement]), f"{RUNTIME}.init_module({arguments})")}
+        changes = {line: wrap_in_with(line.with_changes(body=[statement]), manager)}
         if separate is not None:
             changes[separate] = _without_casts(separate, event.var, chain, code)
-        changes.update(ensure_import(self.context, RUNTIME))
-        self.report(line, message, fix=fix(changes, f"Build inside `{RUNTIME}.init_module({arguments})`"))
+        unsafe = module == RUNTIME and not project_uses_runtime(self.context)
+        title = f"Build inside `{manager}`" + (UNDECLARED if unsafe else "")
+        self.report(line, message, fix=fix(changes, title, unsafe=unsafe, imports=((module, None),)))
 
     def _message(self, event: Event, casts: list[cst.Call], where: str = "") -> str:
         shown = ", ".join(f"`.{c.func.attr.value}()`" for c in casts)
         built = event.var or self.context.code(event.call)
         return (f"`{built}` ({build_size(self.context, event).describe()}) is built in float32 on CPU, then {shown}{where}: "
-                f"build it in place with `fastinit_runtime.init_module(device=..., dtype=...)`")
+                f"build it in place, under `torch.device(...)` for a move, or with "
+                f"`fastinit_runtime.init_module(device=..., dtype=...)` for a cast")

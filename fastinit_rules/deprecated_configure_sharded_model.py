@@ -129,7 +129,7 @@ class DeprecatedConfigureShardedModel(Rule):
         message = "`configure_sharded_model` is deprecated since Lightning 2.1; override `configure_model` instead"
         if method(node, "configure_model") is not None:
             reason = "the class also defines `configure_model` (Lightning raises RuntimeError when both are overridden); merge them by hand"
-            self.report(old, f"{message} (no automatic fix: {reason})", no_fix_reason=reason)
+            self.report(old, message, no_fix_reason=reason)
             return
 
         class Rename(cst.CSTTransformer):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastinit_lint.api import LOADING_HOOKS, Invalid, Valid, cst, fix
 
-from ._flow import Event, Flow, FlowRule, Kind, ensure_import, file_has_runner, flow_of, partial_load
+from ._flow import Event, Flow, FlowRule, Kind, file_has_runner, flow_of, partial_load
+from ._runtime_dependency import RUNTIME
 
-RUNTIME = "fastinit_runtime"
+# The dependency-free remedy first: `load_partial` needs the runtime library installed.
+REMEDY = "drop `empty_init=True` (so every parameter is initialized) or initialize them (`fastinit_runtime.load_partial`)"
 
 
 # A project helper like litgpt's `load_checkpoint`: `strict` passed through to `load_state_dict`.
@@ -59,6 +61,13 @@ class EmptyInitPartialLoad(FlowRule):
     ```
 
     Use instead:
+    ```python
+    with fabric.init_module():  # without empty_init: every parameter is initialized, then loaded over
+        model = Classifier()
+    model.load_state_dict(torch.load("backbone.pt"), strict=False)
+    ```
+
+    or, keeping the faster `empty_init=True`, with the runtime library (`fastinit-lint[runtime]`):
     ```python
     with fabric.init_module(empty_init=True):
         model = Classifier()
@@ -164,6 +173,45 @@ class EmptyInitPartialLoad(FlowRule):
             with trainer.init_module(empty_init=True):
                 model = fastinit_runtime.lightning.load_from_checkpoint(Net, "pre.ckpt", strict=False, lr=1e-3)
             """),
+        # A load into a submodule: the fix loads into that submodule, not into the whole model.
+        Invalid("""
+            import lightning as L
+            import torch
+            from model import Net
+
+            def finetune():
+                fabric = L.Fabric()
+                with fabric.init_module(empty_init=True):
+                    model = Net()
+                model.backbone.load_state_dict(torch.load("backbone.pt"), strict=False)
+            """, rows=(9,), unsafe=True,
+            fixed="""
+            import lightning as L
+            import torch
+            from model import Net
+            import fastinit_runtime
+
+            def finetune():
+                fabric = L.Fabric()
+                with fabric.init_module(empty_init=True):
+                    model = Net()
+                fastinit_runtime.load_partial(model.backbone, torch.load("backbone.pt"))
+            """),
+        # The fix adds the import: the fixed call is the runtime's, and is not flagged again.
+        Invalid("""
+            import pytorch_lightning as pl
+            trainer = pl.Trainer()
+            with trainer.init_module(empty_init=True):
+                model = Net.load_from_checkpoint("pre.ckpt", strict=False)
+            """, rows=(4,), unsafe=True, message_contains=("drop `empty_init=True`",),
+            fixed="""
+            import pytorch_lightning as pl
+            import fastinit_runtime
+
+            trainer = pl.Trainer()
+            with trainer.init_module(empty_init=True):
+                model = fastinit_runtime.lightning.load_from_checkpoint(Net, "pre.ckpt", strict=False)
+            """),
         Invalid("""
             import lightning as L
             fabric = L.Fabric()
@@ -256,7 +304,7 @@ class EmptyInitPartialLoad(FlowRule):
                 self.report(event.call,
                             f"partial load{_through(event)} in {where} into a model built with `empty_init=True` and "
                             f"{link.describe()}: parameters the checkpoint lacks keep uninitialized memory (NaNs in "
-                            f"practice); initialize them (`fastinit_runtime.load_partial`) or drop `empty_init=True`",
+                            f"practice); {REMEDY}",
                             no_fix_reason="the load is in a hook, away from where the model is built")
 
     def check_flow(self, flow: Flow) -> None:
@@ -273,30 +321,35 @@ class EmptyInitPartialLoad(FlowRule):
         if flow.for_var(var, {Kind.REINIT}, flow.after(event)):
             return
         message = (f"partial load into `{var}`{_through(event)}, built with `empty_init=True`: parameters the "
-                   f"checkpoint lacks keep uninitialized memory (NaNs in practice); initialize them "
-                   f"(`fastinit_runtime.load_partial`)")
+                   f"checkpoint lacks keep uninitialized memory (NaNs in practice); {REMEDY}")
         replacement = self._replacement(event)
         if replacement is None:
             self.report(event.call, message)
             return
-        changes = {event.call: replacement, **ensure_import(self.context, RUNTIME)}
-        self.report(event.call, message, fix=fix(changes, "Load through fastinit_runtime, which initializes missing "
-                                                          "parameters", unsafe=True))
+        self.report(event.call, message, fix=fix({event.call: replacement}, "Load through fastinit_runtime, which "
+                                                 "initializes missing parameters", unsafe=True, imports=((RUNTIME, None),)))
 
-    def _replacement(self, event: Event) -> cst.BaseExpression | None:
+    @staticmethod
+    def _replacement(event: Event) -> cst.BaseExpression | None:
+        """The runtime's call, built from the original argument nodes (their comments and layout kept)."""
         call = event.call
         how = event.load.how
-        code = self.context.code
-        positional = [a for a in call.args if a.keyword is None]
+        positional = [a.value for a in call.args if a.keyword is None]
         rest = [a for a in call.args if a.keyword is not None and a.keyword.value != "strict"]
-        if how == "state_dict" and positional and not rest:
-            return cst.parse_expression(f"{RUNTIME}.load_partial({event.var}, {code(positional[0].value)})")
+        if how == "state_dict" and positional and not rest:  # into the module the method was called on
+            return _runtime_call(("load_partial",), [cst.Arg(call.func.value), cst.Arg(positional[0])])
         if how == "fabric.load_raw" and len(positional) == 2 and not rest:
-            return cst.parse_expression(f"{RUNTIME}.load_partial({code(positional[1].value)}, {code(positional[0].value)})")
+            return _runtime_call(("load_partial",), [cst.Arg(positional[1]), cst.Arg(positional[0])])
         if how == "checkpoint":
-            args = ", ".join(code(a).rstrip(", ") for a in call.args)
-            return cst.parse_expression(f"{RUNTIME}.lightning.load_from_checkpoint({code(call.func.value)}, {args})")
+            return _runtime_call(("lightning", "load_from_checkpoint"), [cst.Arg(call.func.value), *call.args])
         return None
+
+
+def _runtime_call(path: tuple[str, ...], args: list[cst.Arg]) -> cst.Call:
+    func: cst.BaseExpression = cst.Name(RUNTIME)
+    for attr in path:
+        func = cst.Attribute(value=func, attr=cst.Name(attr))
+    return cst.Call(func=func, args=args)
 
 
 def _through(event: Event) -> str:

@@ -8,7 +8,7 @@ from fastinit_lint.api import (FLOAT32, Invalid, Rule, Size, Strategy, Valid, cs
                                init_dtype)
 
 from ._configure_model_fix import CannotMove, plan_move
-from ._flow import ensure_import
+from ._direct_builds import direct_builds
 from ._fsdp_wrap import CONTAINERS, SHARDING_CALLS, WRAP, WRAP_MODULE, CannotWrap, plan_wrap, wrapper_class
 from ._lightning import MethodAnalysis, Statement, analyse_method, is_docstring, lightning_class, method
 
@@ -63,7 +63,7 @@ def _fit(model: str, strategy: str = "'fsdp'", precision: str = "") -> dict[str,
 
 def _per_precision(strategy: str, precision: str, says: str) -> Invalid:
     """The 51,200,000-parameter `Task` trained with `strategy` and `precision`: the message says `says`."""
-    stated = f"and precision {precision};" if precision[0] in "'\"" else "and a precision not known statically;"
+    stated = f"and precision {precision}" if precision[0] in "'\"" else "and a precision not known statically"
     return Invalid(_TASK, rows=(7,), message_contains=(stated, says),
                    files=_fit("Task", strategy, precision), fixed=_TASK_WRAPPED if "fsdp" in strategy else _TASK_FIXED)
 
@@ -168,8 +168,11 @@ class LargeLayerInInit(Rule):
     holds those parameters as flat shards outside the wrapped layer's own forward. No fix
     when `__init__` has `return`/`yield`, calls `setattr`/`exec`, builds layers before
     `super().__init__()`, shares a local between moved and kept code, or also defines
-    `configure_sharded_model`; the message says which. Code that uses the module outside Lightning must
-    call `configure_model()` itself after the fix.
+    `configure_sharded_model`; the message says which. Unsafe too when the project builds the class (or a
+    subclass) itself, outside a scope that hands it to a Trainer/Fabric or a model factory the training
+    graph follows (an inference script, a unit test calling `GPT(cfg)(idx)`): there nothing calls
+    `configure_model()`, so the module has no layers; the message names those sites (file:row), where
+    `model.configure_model()` must be called after building it.
 
     ## Options
     `large-layer-threshold` (parameters, default 1,000,000), `unknown-size` (`"large"`: sizes that cannot
@@ -299,6 +302,17 @@ class LargeLayerInInit(Rule):
                 """}),
     ]
     INVALID = [
+        # Also built by an inference script and a unit test, where nothing calls `configure_model()`: the same
+        # move is unsafe, and the message names both sites. (A `trainer.fit` of a factory's model is not one.)
+        Invalid(_TASK, rows=(7,), unsafe=True, fixed=_TASK_WRAPPED, message_contains=(
+            "`Task` is also built outside a Trainer/Fabric at infer.py:4, test_task.py:4, where nothing calls "
+            "`configure_model()`",),
+            files={**_fit("Task"),
+                   "factory.py": "import lightning as L\nfrom snippet import Task\n\ndef build():\n    return Task()\n\n"
+                                 "def main():\n    trainer = L.Trainer(strategy='fsdp')\n    trainer.fit(build())\n",
+                   "infer.py": "import torch\nfrom snippet import Task\n\nmodel = Task()\n"
+                               "model.load_state_dict(torch.load('task.pt'))\n",
+                   "test_task.py": "from snippet import Task\n\ndef test_embed():\n    Task().embed\n"}),
         Invalid("""
             import lightning as L
             from torch import nn
@@ -498,7 +512,7 @@ class LargeLayerInInit(Rule):
                     self.embed = nn.Embedding(128_000, 4096)
             """,
             rows=(7,),
-            message_contains=("build the model under `trainer.init_module(empty_init=True)`",
+            message_contains=("build the model on the meta device under `trainer.init_module(empty_init=True)`",
                               "no automatic fix: under ModelParallel, moving the layers"),
             files=_fit("Llama", '"model_parallel"')),
         # Under FSDP the fix builds every layer inside `wrap()`: blocks one by one, other layers whole.
@@ -524,7 +538,7 @@ class LargeLayerInInit(Rule):
                     self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 32_000))
             """,
             rows=(13, 14, 16, 19),
-            message_contains=("precision '32-true'; in `configure_model` FSDP creates them on the CPU in float32 too",
+            message_contains=("precision '32-true'", "in `configure_model` FSDP creates them on the CPU in float32 too",
                               "wrap the blocks with `wrap()` in `configure_model` (the fix does)"),
             files=_fit("Stack"),
             fixed="""
@@ -686,8 +700,8 @@ class LargeLayerInInit(Rule):
         # A precision chosen by a condition: the message describes the run where moving saves least.
         Invalid(_TASK,
             rows=(7,),
-            message_contains=("and precision 'bf16-true' or 'bf16-mixed' (chosen by a condition); in `configure_model` "
-                              "FSDP creates them on the CPU in float32 too",),
+            message_contains=("and precision 'bf16-true' or 'bf16-mixed' (chosen by a condition)",
+                              "in `configure_model` FSDP creates them on the CPU in float32 too"),
             files=_fit("Task", "'fsdp'", "'bf16-true' if true_half else 'bf16-mixed'"),
             fixed=_TASK_WRAPPED),
         # The precision of a LightningCLI YAML `trainer:`.
@@ -748,44 +762,49 @@ class LargeLayerInInit(Rule):
             return
         evidence, strategy, precisions = found
         total = analysis.total
-        defaults = f"; used {', '.join(analysis.notes)}" if analysis.notes else ""
+        notes = [evidence, f"class total {total.describe()}" + _defaults_used(analysis)]
         plan, reason = None, None
         if strategy.is_model_parallel:
-            where = (f"{evidence}: build the model under `trainer.init_module(empty_init=True)` (on the meta device) "
-                     f"and parallelize it in `configure_model`")
+            advice = "build the model on the meta device under `trainer.init_module(empty_init=True)` and parallelize it in `configure_model`"
             reason = "under ModelParallel, moving the layers into `configure_model` does not shard them"
         else:
-            where = f"{evidence}; {_what_moving_does(strategy, _float32(precisions), total)}"
+            advice = "build them in `configure_model`"
+            moving = _what_moving_does(strategy, _float32(precisions), total)
             try:
                 planner = _wrap_planner(context, node, qualname, analysis) if strategy.is_fsdp else None
                 move = plan_move(node, analysis, planner)
                 action = "Move layer construction into an idempotent `configure_model`"
                 if move.wrapped:
                     action += ", each layer built inside `wrap()` so FSDP shards it as it is created"
-                    where += " (the fix does)"
+                    moving += " (the fix does)"
                 elif move.no_wrap_reason:
-                    where += (f" (the fix moves them without wrapping: {move.no_wrap_reason}); or build the model on "
-                              f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
-                              f"`reset_parameters()` in every module owning parameters (FI013)")
-                build = (lambda: {**move.build(), **ensure_import(context, WRAP_MODULE, "wrap")}) if move.wrapped else move.build
-                plan = fix(build, action + (f" (unsafe: {'; '.join(move.unsafe_reasons)})" if move.unsafe_reasons else ""),
-                           unsafe=bool(move.unsafe_reasons))
+                    moving += (f" (the fix moves them without wrapping: {move.no_wrap_reason}); or build the model on "
+                               f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
+                               f"`reset_parameters()` in every module owning parameters (FI013)")
+                unsafe_reasons = list(move.unsafe_reasons)
+                direct = direct_builds(context, qualname)
+                if direct:
+                    outside = _built_outside_lightning(node.name.value, direct)
+                    unsafe_reasons.append(outside)
+                    notes.append(f"the fix is unsafe: {outside}")
+                plan = fix(move.build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
+                           unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else ())
             except CannotMove as exc:
                 reason = str(exc)
-        suffix = f" (no automatic fix: {reason})" if reason else ""
+            notes.insert(1, moving)
         class_name = node.name.value
+        sharded = f"trained with a sharded strategy ({strategy.describe()})"
         if whole:
-            self.report(analysis.init, f"`{class_name}.__init__` builds {total.describe()} in total{defaults}; "
-                                       f"{where}{suffix}", fix=plan, no_fix_reason=reason)
+            self.report(analysis.init, f"`{class_name}.__init__` builds {total.describe()} in total and is {sharded}: "
+                                       f"{advice}", fix=plan, no_fix_reason=reason, notes=tuple(notes))
             return
-        for statement in large:
+        for i, statement in enumerate(large):
             first = context.code(statement.node).strip().splitlines()
             shown = next((line for line in first if not line.lstrip().startswith("#")), first[0])
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            self.report(statement.node,
-                        f"`{shown}` builds {statement.built.describe()} in `{class_name}.__init__` "
-                        f"(class total {total.describe()}{defaults}); {where}{suffix}",
-                        fix=plan, no_fix_reason=reason)
+            self.report(statement.node, f"`{shown}` builds {statement.built.describe()} in `{class_name}.__init__`, "
+                                        f"which is {sharded}: {advice}",
+                        fix=plan, no_fix_reason=reason, notes=tuple(notes) if i == 0 else ())  # evidence once per class
 
     def _check_unwrapped_hook(self, node: cst.ClassDef, qualname: str, hook: cst.FunctionDef,
                               init: MethodAnalysis | None) -> None:
@@ -812,11 +831,10 @@ class LargeLayerInInit(Rule):
             plan = _wrap_planner(context, node, qualname, init)(body)
         except CannotWrap:  # not actionable by wrapping (a tie across layers, a bare parameter): not reported
             return
-        changes = lambda: {**{s.node: s.node.visit(wrapper_class()(plan.calls)) for s in body},
-                           **ensure_import(context, WRAP_MODULE, "wrap")}
+        changes = lambda: {s.node: s.node.visit(wrapper_class()(plan.calls)) for s in body}
         self.report(hook, message, fix=fix(changes, "Build the layers of `configure_model` inside `wrap()`"
                                            + (f" (unsafe: {plan.unsafe_reason})" if plan.unsafe_reason else ""),
-                                           unsafe=plan.unsafe_reason is not None))
+                                           unsafe=plan.unsafe_reason is not None, imports=((WRAP_MODULE, "wrap"),)))
 
 
 def _evidence(index, qualname: str) -> tuple[str, Strategy, tuple[str, ...]] | None:
@@ -834,6 +852,19 @@ def _evidence(index, qualname: str) -> tuple[str, Strategy, tuple[str, ...]] | N
     if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
         return f"with {assumed}", assumed.strategy, ()
     return None
+
+
+def _defaults_used(analysis: MethodAnalysis) -> str:
+    """"; used default vocab=50304, dim=1024": the defaults of `__init__` the building statements read (not `lr`)."""
+    read = {n.id for s in analysis.statements if s.builds for stmt in s.tree for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    used = [note for note in analysis.notes if note.removeprefix("default ").split("=", 1)[0] in read]
+    return f"; used {', '.join(used)}" if used else ""
+
+
+def _built_outside_lightning(class_name: str, sites: list) -> str:
+    shown = ", ".join(map(str, sites[:3])) + (f" and {len(sites) - 3} more" if len(sites) > 3 else "")
+    return (f"`{class_name}` is also built outside a Trainer/Fabric at {shown}, where nothing calls "
+            f"`configure_model()` (call it there after building the model)")
 
 
 def _float32(precisions: tuple[str, ...]) -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastinit_lint.api import Invalid, Valid, cst, fix
 
 from ._casts import UnclearCast, cast_target
-from ._flow import (RUNTIME_PREFIX, Event, Flow, FlowRule, Kind, build_size, ensure_import, keyword, literal, small_enough,
-                    wrap_in_with)
+from ._flow import Event, Flow, FlowRule, Kind, build_size, keyword, literal, small_enough, wrap_in_with
+from ._runtime_dependency import RUNTIME, UNDECLARED, project_uses_runtime
 
 _HALF = frozenset({"torch.float16", "torch.half", "torch.bfloat16"})
 _MOVES = frozenset({"half", "bfloat16", "to", "cuda"})
@@ -61,7 +61,9 @@ class LoadThenCast(FlowRule):
     reads `device_map="cuda"` as `cuda:<LOCAL_RANK>` where `.cuda()` means the current device.
 
     ## Fix safety
-    Safe: the parameters end in the same dtype and device. The `load_from_checkpoint` fix computes floating
+    Safe: the parameters end in the same dtype and device. The `load_from_checkpoint` fix is unsafe when the
+    project neither declares the runtime library (`fastinit-lint[runtime]`) nor imports `fastinit_runtime`:
+    the import it adds would fail where the library is not installed. The `load_from_checkpoint` fix computes floating
     buffers built in `__init__` (a rotary table) in the target dtype instead of casting them from float32
     afterwards, as FI007's fix does.
 
@@ -187,6 +189,7 @@ class LoadThenCast(FlowRule):
                         super().__init__()
                         self.embed = nn.Embedding(vocab, dim)
                 """},
+            unsafe=True,  # the project neither declares nor imports fastinit_runtime
             fixed="""
             import torch
             from task import GPT
@@ -281,11 +284,13 @@ class LoadThenCast(FlowRule):
 
     def _checkpoint(self, event: Event, casts: list[cst.Call], dtype: str) -> None:
         message = self._message(event, casts, build_size(self.context, event).describe())
-        context_code = f"{RUNTIME_PREFIX}.init_module(dtype={dtype})"
+        context_code = f"{RUNTIME}.init_module(dtype={dtype})"
         message += f"; build it in `{context_code}`, where it is allocated once, in that dtype"
         line = event.node
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
             self.report(line, message, no_fix_reason="the statement shares its line with others")
             return
-        changes = {line: wrap_in_with(line, context_code), **ensure_import(self.context, RUNTIME_PREFIX)}
-        self.report(line, message, fix=fix(changes, f"Load inside `{context_code}` (the cast stays, now free)"))
+        unsafe = not project_uses_runtime(self.context)
+        title = f"Load inside `{context_code}` (the cast stays, now free)" + (UNDECLARED if unsafe else "")
+        self.report(line, message, fix=fix({line: wrap_in_with(line, context_code)}, title, unsafe=unsafe,
+                                           imports=((RUNTIME, None),)))

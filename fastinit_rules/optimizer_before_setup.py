@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Valid
+from fastinit_lint.api import Invalid, Valid, cst
 
 from ._flow import Flow, FlowRule, Kind
 
@@ -93,7 +93,7 @@ class OptimizerBeforeSetup(FlowRule):
                     model = GPT()
                 optimizer = optim.AdamW(model.parameters(), lr=1e-4)
                 model, optimizer = fabric.setup(model, optimizer)
-            """, rows=(9,), message_contains=("meta-device", "strategy 'fsdp' at snippet.py:6")),
+            """, rows=(9,), message_contains=("meta-device", "strategy 'fsdp' at snippet.py:6", "before `fabric.setup(model)`")),
     ]
 
     @staticmethod
@@ -109,10 +109,13 @@ class OptimizerBeforeSetup(FlowRule):
                 setup = flow.first_setup(build)
                 if setup is not None and setup.expected_to_raise:
                     continue  # a test asserting that Fabric raises
+                # The call the code makes (`fabric.setup(model, optimizer)`), else the one that sets up a model alone.
+                method = setup.call.func.attr.value if setup is not None and isinstance(setup.call.func, cst.Attribute) \
+                    else "setup_module"
                 for event in flow.before_setup(build):
                     if event.kind is Kind.OPTIMIZER:
                         self.report(event.call, f"optimizer built from `{build.var}.parameters()` before `{block.receiver}"
-                                                f".setup_module({build.var})`: they are meta-device parameters under strategy "
+                                                f".{method}({build.var})`: they are meta-device parameters under strategy "
                                                 f"{runner.strategy.describe()} at {runner.strategy_site}, and Fabric raises "
                                                 f"\"The optimizer has references to the model's meta-device parameters\"")
                         break

@@ -90,4 +90,18 @@ class VisitsEverything(Rule):
         self.context.qualified_names(node)
 
 
-TEST_RULES = [LinearWithoutBias, HalfCall, Crashes, Sleeps, VisitsEverything]
+class Refires(Rule):
+    """`refire_here()` call, "fixed" into a call that is flagged the same way (test rule for the fix loop)."""
+
+    code = "FI996"  # FI995 is test_security_parse's own test rule
+    name = "test-refires"
+    markers = ("refire_here",)
+    fixable = "always"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "refire_here":
+            self.report(node, "`refire_here()` call", fix=fix({node: node.with_changes(args=[cst.Arg(node)])},
+                                                              "Wrap it in another `refire_here()`"))
+
+
+TEST_RULES = [LinearWithoutBias, HalfCall, Crashes, Sleeps, VisitsEverything, Refires]

@@ -28,7 +28,7 @@ def test_findings_exit_1_and_concise_format(cli, files):
     assert lines[0] == "a.py:4:5: FI990 [*] `tnn.Linear` without `bias=`"
     assert lines[1] == "a.py:5:5: FI991 `.half()` casts after construction"
     assert "Found 2 errors." in result.stdout
-    assert "1 hidden fixes can be enabled with the `--unsafe-fixes` option" in result.stdout
+    assert "1 hidden fix can be enabled with the `--unsafe-fixes` option" in result.stdout
 
 
 def test_clean_exit_0(cli, files):
@@ -70,7 +70,7 @@ def test_unknown_selector_is_usage_error(cli, files):
 
 def test_json_fields(cli, files):
     data = json.loads(cli("--output-format", "json", ".").stdout)
-    assert [set(f) for f in data] == [{"code", "name", "message", "filename", "location", "end_location", "fix"}] * 2
+    assert [set(f) for f in data] == [{"code", "name", "message", "filename", "location", "end_location", "fix", "notes"}] * 2
     first = data[0]
     assert first["filename"] == "a.py" and first["location"] == {"row": 4, "column": 5}
     assert first["end_location"] == {"row": 4, "column": 21}
@@ -290,7 +290,7 @@ def test_report_unused_suppressions(cli, project):
     assert cli("s.py").exit_code == 0
     result = cli("--report-unused-suppressions", "--output-format", "concise", "s.py")
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[0] == "s.py:3:8: FI900 unused suppression for FI991"
+    assert result.stdout.splitlines()[0] == "s.py:3:8: FI900 [*] unused suppression for FI991"  # fixable
     assert "s.py:2" not in result.stdout and "s.py:4" not in result.stdout
 
 

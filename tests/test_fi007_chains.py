@@ -58,7 +58,7 @@ def test_fixed_chain_builds_the_same_model(tmp_path):
     settings = {"create-then-cast-threshold": 1000}
     found = lint_snippet(CreateThenCast, SCRIPT, {"model.py": MODEL}, settings).findings
     assert [f.location.row for f in found] == [5, 9] and all(f.fix for f in found)
-    fixed = lint_snippet(CreateThenCast, SCRIPT, {"model.py": MODEL}, settings, fix=True).fixed_source
+    fixed = lint_snippet(CreateThenCast, SCRIPT, {"model.py": MODEL}, settings, fix=True, unsafe=True).fixed_source
     assert ".to(" not in fixed and ".eval()" in fixed and "model = model.train(False)" in fixed
     (tmp_path / "model.py").write_text(MODEL)
     original, fixed_models = _load(tmp_path, "original", SCRIPT), _load(tmp_path, "fixed", fixed)
@@ -66,3 +66,28 @@ def test_fixed_chain_builds_the_same_model(tmp_path):
         assert _state(before) == _state(after)
         assert after.proj.weight.dtype == torch.bfloat16 and not after.training
     assert torch.get_default_dtype() == torch.float32
+
+
+MOVE = textwrap.dedent('''
+    from model import Net
+
+    def build():
+        return None
+
+    def build_separately():
+        model = Net()
+        model = model.to("meta").eval()
+        return model
+''').lstrip()
+
+
+def test_a_move_is_built_under_torch_device_without_the_runtime_library(tmp_path):
+    """A move alone needs no new dependency: torch's device context builds the same model, and the fix is safe."""
+    settings = {"create-then-cast-threshold": 1000}
+    found = lint_snippet(CreateThenCast, MOVE, {"model.py": MODEL}, settings).findings
+    assert [f.fix.applicability for f in found] == ["safe"]
+    fixed = lint_snippet(CreateThenCast, MOVE, {"model.py": MODEL}, settings, fix=True).fixed_source
+    assert 'with torch.device("meta"):' in fixed and "fastinit_runtime" not in fixed and "import torch" in fixed
+    (tmp_path / "model.py").write_text(MODEL)
+    (_, before), (_, after) = _load(tmp_path, "original", MOVE), _load(tmp_path, "fixed", fixed)
+    assert _state(before) == _state(after) and after.proj.weight.device.type == "meta"

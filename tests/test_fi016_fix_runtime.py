@@ -63,7 +63,9 @@ def test_fixed_load_from_checkpoint_builds_in_the_cast_dtype(tmp_path):
     import lightning as L
     from torch.utils.data import DataLoader, TensorDataset
 
-    (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\ncreate-then-cast-threshold = 1000\n")
+    # The project declares the runtime library: the fix importing it is safe.
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\ndependencies = ['fastinit-lint[runtime]']\n"
+                                             "[tool.fastinit-lint]\ncreate-then-cast-threshold = 1000\n")
     (tmp_path / "model.py").write_text(MODEL)
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)

@@ -50,6 +50,7 @@ SCRIPTS = {
 def test_fixed_code_builds_in_target_dtype(tmp_path, code):
     (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\nlarge-layer-threshold = 1000\ncreate-then-cast-threshold = 1000\n")
     (tmp_path / "model.py").write_text(MODEL)
+    (tmp_path / "requirements.txt").write_text("fastinit-lint[runtime]\n")  # FI007's cast fix imports it: safe here
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(SCRIPTS[code]).lstrip())
     cwd = os.getcwd()

@@ -93,13 +93,15 @@ def test_non_utf8_and_control_character_names_come_out_valid_in_every_format(tmp
             assert _lines(result.stderr) == ["syn\\xfe.py:1:7: error: syntax error: invalid syntax"]
             report = (tmp_path / "report").read_bytes() if to_file else result.stdout
             text = report.decode("utf-8")
+            # Machine formats also carry the file that does not parse, as an `invalid-syntax` diagnostic.
             if output_format == "json":
-                (finding,) = json.loads(text)
+                finding, syntax = json.loads(text)
                 assert os.fsencode(finding["filename"]) == name  # the exact bytes survive
+                assert syntax["code"] == "invalid-syntax" and os.fsencode(syntax["filename"]) == b"syn\xfe.py"
             elif output_format == "json-lines":
-                assert [os.fsencode(json.loads(line)["filename"]) for line in text.splitlines()] == [name]
+                assert [os.fsencode(json.loads(line)["filename"]) for line in text.splitlines()] == [name, b"syn\xfe.py"]
             elif output_format == "sarif":
-                (result_,) = json.loads(text)["runs"][0]["results"]
+                result_, _ = json.loads(text)["runs"][0]["results"]
                 assert result_["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "bad%FF%01.py"
             elif output_format == "junit":
                 suite = ET.fromstring(text).find("testsuite")  # fails on characters XML 1.0 forbids

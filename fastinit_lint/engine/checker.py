@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Sequence
 
 from ..syntax.lazy_libcst import cst
@@ -11,12 +13,13 @@ from ..syntax.lazy_libcst import cst
 from ..workspace.config import Settings
 from ..syntax.cst_children import child_nodes, holds_statements
 from ..diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
-from ..model.facts import FileFacts
-from .fixes import apply_changes, edit_between, text_location
+from ..model.facts import FileFacts, python_facts
+from .fixes import apply_fixes, edit_between, text_location
 from ..model.index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
 from ..model.module_identity import imports_of
 from ..model.names import collect_names, has_lone_cr
+from ..syntax.lines import python_lines
 from .positions import positions as node_positions
 from .rule import Context, Report, Rule, TextReport
 from .suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, Suppressions, comment_suppresses
@@ -149,7 +152,7 @@ def _finding(filename: str, report: Report, positions, module: cst.Module, edits
     span = positions[report.node]
     fix = None
     if report.fix is not None:
-        changed = (edit_between(module.code, apply_changes(module, [report.fix.changes])),) if edits else ()
+        changed = (edit_between(module.code, apply_fixes(module, [report.fix])),) if edits else ()
         fix = Fix(report.fix.applicability, report.fix.message, changed)
     return Finding(
         code=report.rule.code,
@@ -160,6 +163,7 @@ def _finding(filename: str, report: Report, positions, module: cst.Module, edits
         end_location=Location(span.end.line, span.end.column + 1),
         fix=fix,
         no_fix_reason=report.no_fix_reason,
+        notes=report.notes,
     )
 
 
@@ -265,13 +269,23 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
         current = _lint(filename, parsed, active, facts, index, settings, suppressions, result.errors,
                         options.edits and not options.fix, text)
         if options.fix:
+            first = current.findings
             current = _fix_to_fixpoint(filename, text, current, active, facts, index, settings, options, result)
+            if result.fixed_source is not None:
+                result.before_fixes = first
             if options.edits and any(f.fix for f in current.findings):  # fixes left (unsafe ones): show their edits
                 current = _lint(filename, current.module, active, facts, index, settings,
                                 Suppressions(current.module.code), [], edits=True)
         result.findings = current.findings
     if options.report_unused_suppressions and UNUSED_SUPPRESSION_CODE in enabled:
-        result.findings.extend(_unused(filename, suppressions, enabled))
+        # Their rows are the original text's: fixed only when no other fix rewrote the file in this run.
+        unused = _unused(filename, text, suppressions, enabled, with_fixes=result.fixed_source is None)
+        if options.fix and any(f.fix for f in unused):
+            result.before_fixes = [*result.findings, *unused]
+            result.fixed.extend(f for f in unused if f.fix)
+            result.original, result.fixed_source = text, _apply_text_edits(text, [f.fix.edits[0] for f in unused if f.fix])
+            unused = [f for f in unused if not f.fix]
+        result.findings.extend(unused)
     result.errors = list(dict.fromkeys(result.errors))  # a crashing rule crashes again on every fix pass
     return result
 
@@ -303,14 +317,22 @@ def check_yaml_text(filename: str, text: str, facts: FileFacts, rules: Sequence[
         for report, _ in sorted(fixes, key=lambda pair: pair[0].start, reverse=True):
             fixed = fixed[:report.start] + report.replacement + fixed[report.end:]
         result.fixed = [finding for _, finding in fixes]
+        result.before_fixes = [*result.findings, *result.fixed]
         result.original, result.fixed_source = text, fixed
     return result
 
 
 def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settings, options, result: FileResult) -> _Pass:
+    original_facts = facts
+
+    def abandon(message: str) -> _Pass:
+        result.errors.append(FileError(filename, f"{message}; file left unchanged (please report this)"))
+        result.fixed.clear()
+        return _lint(filename, cst.parse_module(text), rules, original_facts, index, settings, Suppressions(text), [])
+
     fixed_text = text
     for _ in range(MAX_FIX_PASSES):
-        pending = [(r, f) for r, f in zip(current.reports, current.findings) if options.applies(f.fix)]
+        pending = _pending(current, options)
         if not pending:
             break
         if fixed_text is text and current.module.code != text:
@@ -323,35 +345,92 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         reports = [r for r, _ in pending]
         positions = node_positions(current.module, [node for r in reports for node in r.fix.changes])
         chosen = _non_overlapping(reports, positions)
-        candidate = apply_changes(current.module, [r.fix.changes for r in chosen])
+        candidate = apply_fixes(current.module, [r.fix for r in chosen])
         parsed = _parse(filename, candidate)
-        if isinstance(parsed, FileError) or not _ast_ok(candidate):
-            codes = ", ".join(sorted({r.rule.code for r in chosen}))
-            result.errors.append(FileError(filename, f"fix for {codes} produced code that does not parse; "
-                                                     f"file left unchanged (please report this)"))
-            result.fixed.clear()
-            return _lint(filename, cst.parse_module(text), rules, facts, index, settings, Suppressions(text), [])
+        tree = None if isinstance(parsed, FileError) else _ast_or_none(candidate)
+        if tree is None:
+            return abandon(f"fix for {_codes(chosen)} produced code that does not parse")
         chosen_plans = {id(r.fix) for r in chosen}  # one plan may resolve several findings (FI001)
-        result.fixed.extend(f for r, f in pending if id(r.fix) in chosen_plans)
+        fixed_now = [f for r, f in pending if id(r.fix) in chosen_plans]
+        result.fixed.extend(fixed_now)
         fixed_text = candidate
+        # The rules see the fixed text as a fresh run would: a fix that added an import changes what names denote.
+        facts = refreshed_facts(facts, candidate, tree)
         current = _lint(filename, parsed, rules, facts, index, settings, Suppressions(candidate), result.errors,
                         edits=False)
+        refired = _refired([f for _, f in pending], fixed_now, [f for _, f in _pending(current, options)])
+        if refired:
+            return abandon(f"internal error: the fix for {refired} is flagged again by its rule on its own output")
+    else:
+        if _pending(current, options):
+            return abandon(f"internal error: fixes for {_codes(r for r, _ in _pending(current, options))} did not "
+                           f"settle after {MAX_FIX_PASSES} passes")
     if fixed_text != text:
         result.original, result.fixed_source = text, fixed_text
     return current
 
 
-def _ast_ok(text: str) -> bool:
+def _pending(current: _Pass, options: CheckOptions) -> list[tuple[Report, Finding]]:
+    return [(r, f) for r, f in zip(current.reports, current.findings) if options.applies(f.fix)]
+
+
+def _codes(reports) -> str:
+    return ", ".join(sorted({r.rule.code for r in reports}))
+
+
+def _refired(before: list[Finding], fixed: list[Finding], after: list[Finding]) -> str | None:
+    """The code of a fix whose finding is still there after it was applied (its own output is flagged the same
+    way): applying fixes must lower the count of each (code, message) by the number of them fixed."""
+    key = attrgetter("code", "message")
+    left = Counter(map(key, before)) - Counter(map(key, fixed))
+    again = Counter(map(key, after))
+    return next((code for code, message in Counter(map(key, fixed)) if again[code, message] > left[code, message]), None)
+
+
+def refreshed_facts(facts: FileFacts, text: str, tree: ast.Module) -> FileFacts:
+    """Phase-1 facts of a fixed text, with the whole names table phase 2 needs."""
+    fresh = python_facts(facts.filename, facts.path or facts.filename, tree, text)
+    fresh.names = collect_names(tree, fresh.module, fresh.names.is_package, text=text)
+    return fresh
+
+
+def _ast_or_none(text: str) -> ast.Module | None:
     try:
-        ast.parse(text)
-        return True
+        return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
-        return False
+        return None
 
 
-def _unused(filename: str, suppressions: Suppressions, enabled: frozenset[str]) -> list[Finding]:
-    return [
-        Finding(UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, message, filename,
-                Location(d.row, d.column + 1), Location(d.row, d.end_column + 1))
-        for d, message in suppressions.unused(set(enabled))
-    ]
+def _unused(filename: str, text: str, suppressions: Suppressions, enabled: frozenset[str], with_fixes: bool) -> list[Finding]:
+    lines = python_lines(text)
+    findings = []
+    for directive, message, idle in suppressions.unused(set(enabled)):
+        start, end = Location(directive.row, directive.column + 1), Location(directive.row, directive.end_column + 1)
+        replacement = directive.without(idle) if with_fixes else None
+        fix = None
+        if replacement is not None:
+            line = lines[directive.row - 1]
+            code = line[:directive.column].rstrip()
+            if replacement:
+                edit = Edit(replacement, start, end)
+            elif code:  # a trailing comment goes, with the spaces before it
+                edit = Edit("", Location(directive.row, len(code) + 1), end)
+            else:  # a comment alone on its line: the line goes
+                edit = Edit("", Location(directive.row, 1), Location(directive.row + 1, 1))
+            fix = Fix(SAFE, "Remove the unused suppression" if not replacement else f"Keep `{replacement}`", (edit,))
+        findings.append(Finding(UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, message, filename, start, end, fix))
+    return findings
+
+
+def _apply_text_edits(text: str, edits: list[Edit]) -> str:
+    """`text` with non-overlapping `edits` (rows and columns as `python_lines` counts them) applied."""
+    starts = [0]
+    for line in python_lines(text):
+        starts.append(starts[-1] + len(line))
+
+    def offset(location: Location) -> int:
+        return min(starts[location.row - 1] + location.column - 1, len(text)) if location.row <= len(starts) else len(text)
+
+    for edit in sorted(edits, key=lambda e: (e.location.row, e.location.column), reverse=True):
+        text = text[:offset(edit.location)] + edit.content + text[offset(edit.end_location):]
+    return text

@@ -1,4 +1,5 @@
-"""Applying fix plans: one identity-keyed transformer pass, outermost change wins, edits for reporters.
+"""Applying fix plans: one identity-keyed transformer pass, outermost change wins, then the imports they need;
+edits for reporters.
 
 Node identity (not equality) keys the changes, because LibCST nodes are rebuilt on every transform:
 applying fixes one `deep_replace` at a time loses track of the later ones (Fixit#322).
@@ -12,7 +13,7 @@ from typing import Iterable, Mapping
 from ..syntax.lazy_libcst import cst
 
 from ..diagnostics import Edit, Location
-from .rule import Replacement
+from .rule import FixPlan, Replacement
 
 
 @functools.cache
@@ -33,11 +34,23 @@ def _applier_class() -> type:
     return Applier
 
 
-def apply_changes(module: cst.Module, plans: Iterable[Mapping[cst.CSTNode, Replacement]]) -> str:
+def apply_fixes(module: cst.Module, plans: Iterable[FixPlan]) -> str:
+    """The code of `module` with every plan's node changes and the imports they need."""
     changes: dict[int, Replacement] = {}
+    imports: list[tuple[str, str | None]] = []
     for plan in plans:
-        changes.update((id(node), replacement) for node, replacement in plan.items())
-    return module.visit(_applier_class()(changes)).code
+        changes.update((id(node), replacement) for node, replacement in plan.changes.items())
+        imports.extend(plan.imports)
+    fixed = module.visit(_applier_class()(changes))
+    if imports:
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor
+
+        context = CodemodContext()
+        for name, obj in dict.fromkeys(imports):
+            AddImportsVisitor.add_needed_import(context, name, obj)
+        fixed = fixed.visit(AddImportsVisitor(context))
+    return fixed.code
 
 
 def text_location(text: str, offset: int) -> Location:

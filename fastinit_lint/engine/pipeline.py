@@ -32,6 +32,7 @@ from .progress import Progress
 from .rule import Rule
 from ..workspace.source import digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
+from ..syntax.lazy_libcst import cst
 from ..workspace.writer import WriteRefused, write_atomic
 
 
@@ -148,6 +149,18 @@ def _index_unbounded(source: SourceFile) -> tuple[str, IndexEntry]:
         return source.display, IndexEntry(size, mtime, "", None, frozenset(), False, error)
 
 
+def _syntax_message(exc: SyntaxError, text: str) -> str:
+    """What a syntax error means: text newer Pythons accept (LibCST's parser knows their grammar: `type X = ...`,
+    `def f[T]()`) needs the linter run under such a Python; anything else is a syntax error."""
+    try:
+        cst.parse_module(text)
+    except Exception:  # noqa: BLE001 - any failure means the text is not newer syntax either
+        return f"syntax error: {exc.msg}"
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return (f"syntax error under Python {running}, which runs fastinit-lint: the file uses newer syntax; run "
+            f"fastinit-lint under the Python version the project uses")
+
+
 def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int) -> IndexEntry:
     markers = frozenset(m for m in _STATE["markers"] if m in text)
     try:
@@ -164,7 +177,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
             facts = python_facts(source.display, source.path, tree, text)
     except SyntaxError as exc:
         row, col = exc.lineno or 1, exc.offset or 1
-        error = FileError(source.display, f"syntax error: {exc.msg}", row, col)
+        error = FileError(source.display, _syntax_message(exc, text), row, col)
         return IndexEntry(size, mtime, digest, None, markers, False, error)
     except RecursionError:  # (a MemoryError is `_bounded`'s to report)
         error = FileError(source.display, "too deeply nested to parse; skipped")
@@ -545,6 +558,8 @@ def _write_fixes(results) -> list[FileError]:
             write_atomic(path, result.fixed_source.encode(result.encoding), result.digest)
         except WriteRefused as exc:
             errors.append(FileError(path, f"{exc}; fixes not written"))
+            result.fixes_not_written()
         except OSError as exc:
             errors.append(FileError(path, f"cannot write fixed file: {exc.strerror or exc}"))
+            result.fixes_not_written()
     return errors

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, TypeVar, Union
 
 from ..syntax.lazy_libcst import cst
 
-from ..diagnostics import SAFE, UNSAFE
+from ..diagnostics import SAFE, UNSAFE, Applicability, FixAvailability, Note
 
 if TYPE_CHECKING:
     from ..workspace.config import Settings
@@ -61,15 +61,18 @@ class Invalid:
 
 
 class FixPlan:
-    """A fix: the nodes it replaces, its message and safety. `changes` may be given as a function that
-    builds them, for fixes costly to build (FI001 rewrites a whole class): a check then pays for them only
-    when the fix is applied or its edit shown, not on every run."""
+    """A fix: the nodes it replaces, the imports it needs, its message and safety. `changes` may be given as a
+    function that builds them, for fixes costly to build (FI001 rewrites a whole class): a check then pays for
+    them only when the fix is applied or its edit shown, not on every run. `imports` are (module, name or None)
+    pairs, added by LibCST's `AddImportsVisitor` (after the docstring and `__future__` imports, merged with
+    the file's own, skipped when already there)."""
 
     def __init__(self, changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]],
-                 message: str, applicability: str = SAFE) -> None:
+                 message: str, applicability: Applicability = SAFE, imports: tuple[tuple[str, str | None], ...] = ()) -> None:
         self._changes = changes
         self.message = message
         self.applicability = applicability
+        self.imports = imports
 
     @functools.cached_property
     def changes(self) -> Mapping[cst.CSTNode, Replacement]:
@@ -96,6 +99,7 @@ class Report:
     fix: FixPlan | None
     no_fix_reason: str | None
     statement: int | None = None  # index of the top-level statement being walked when reported
+    notes: tuple[Note, ...] = ()
 
 
 class Context:
@@ -168,9 +172,13 @@ class Rule:
     name: ClassVar[str]
     markers: ClassVar[tuple[str, ...]] = ()  # text of which at least one must occur in the file
     required_markers: ClassVar[tuple[str, ...]] = ()  # text that must all occur in the file
-    fixable: ClassVar[str] = "never"  # "always", "sometimes" or "never" (ruff's "fix availability")
+    fixable: ClassVar[FixAvailability] = FixAvailability.NEVER
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.fixable = FixAvailability(cls.fixable)  # rules may write the plain string; a typo fails at import
 
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -204,10 +212,13 @@ class Rule:
         """Findings in a LightningCLI YAML config, from its phase-1 facts and text (no LibCST)."""
         return []
 
-    def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None) -> None:
-        self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement))
+    def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None,
+               notes: tuple[Note | str, ...] = ()) -> None:
+        """`message`: one sentence; `notes`: the evidence behind it; `no_fix_reason`: said once, as a note."""
+        notes = tuple(n if isinstance(n, Note) else Note(n) for n in notes)
+        self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement, notes))
 
 
 def fix(changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]], message: str, *,
-        unsafe: bool = False) -> FixPlan:
-    return FixPlan(changes, message, UNSAFE if unsafe else SAFE)
+        unsafe: bool = False, imports: tuple[tuple[str, str | None], ...] = ()) -> FixPlan:
+    return FixPlan(changes, message, UNSAFE if unsafe else SAFE, imports)

@@ -23,6 +23,7 @@ UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME = "FI900", "unused-suppression"
 _FILE_NOQA = re.compile(r"#\s*fastinit\s*:\s*noqa", re.IGNORECASE)
 _FILE_NOQA_CODES = re.compile(r"\s*:(?P<codes>[\w\s,]+)")
 _LINE_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_FILE_NOQA_WITH_CODES = re.compile(r"#\s*fastinit\s*:\s*noqa(?:\s*:(?P<codes>[\w\s,]+))?", re.IGNORECASE)
 _LINE_IGNORE = re.compile(r"#\s*fastinit\s*:\s*ignore\[(?P<codes>[^\]#]*)\]", re.IGNORECASE)
 
 
@@ -40,9 +41,28 @@ class Directive:
     codes: frozenset[str] | None  # None = every code
     file_level: bool
     used: set[str] = field(default_factory=set)
+    comment: str = ""  # the whole comment token the directive is in
 
     def covers(self, code: str) -> bool:
         return self.codes is None or code in self.codes
+
+    def without(self, idle: set[str]) -> str | None:
+        """The comment once the `idle` codes are gone ("" when nothing is left), or None when the comment holds
+        more than this one directive (other text, another tool's directive after it): left to a human."""
+        for pattern in (_FILE_NOQA_WITH_CODES, _LINE_IGNORE, _LINE_NOQA):
+            match = pattern.fullmatch(self.comment.rstrip())
+            if match is None:
+                continue
+            if self.codes is None:
+                return ""
+            written = [c.strip() for c in re.split(r"[\s,]+", match["codes"]) if c.strip()]
+            kept = [c for c in written if c.upper() not in idle]
+            if not kept:
+                return ""
+            start, end = match.span("codes")
+            spaced = match["codes"][:len(match["codes"]) - len(match["codes"].lstrip())]
+            return self.comment[:start] + spaced + ", ".join(kept) + self.comment[end:].rstrip()
+        return None
 
 
 def _comments(text: str) -> list[tuple[int, int, str]]:
@@ -97,11 +117,11 @@ def parse_directives(text: str) -> list[Directive]:
         end = column + len(comment)
         file_level, codes = _file_noqa(comment)
         if file_level:
-            directives.append(Directive(row, column, end, _codes(codes), True))
+            directives.append(Directive(row, column, end, _codes(codes), True, comment=comment))
             continue
         for pattern in (_LINE_IGNORE, _LINE_NOQA):
             for match in pattern.finditer(comment):
-                directives.append(Directive(row, column, end, _codes(match["codes"]), False))
+                directives.append(Directive(row, column, end, _codes(match["codes"]), False, comment=comment))
     return directives
 
 
@@ -124,15 +144,15 @@ class Suppressions:
                 return True
         return False
 
-    def unused(self, enabled: set[str]) -> list[tuple[Directive, str]]:
-        """Directives that name one of our enabled codes (or are ours) yet suppressed nothing."""
+    def unused(self, enabled: set[str]) -> list[tuple[Directive, str, set[str]]]:
+        """Directives that name one of our enabled codes (or are ours) yet suppressed nothing, with those codes."""
         result = []
         for directive in self.directives:
             if directive.codes is None:
                 if not directive.used and directive.file_level:
-                    result.append((directive, "`# fastinit: noqa` suppresses nothing in this file"))
+                    result.append((directive, "`# fastinit: noqa` suppresses nothing in this file", set()))
                 continue
             idle = sorted(code for code in directive.codes if code in enabled and code not in directive.used)
             if idle:
-                result.append((directive, f"unused suppression for {', '.join(idle)}"))
+                result.append((directive, f"unused suppression for {', '.join(idle)}", set(idle)))
         return result

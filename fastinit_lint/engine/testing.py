@@ -67,8 +67,9 @@ def check_invalid(rule: type[Rule], example: Invalid) -> None:
     rows = tuple(sorted(f.location.row for f in found))
     assert rows == tuple(sorted(example.rows)), f"{rule.code}: expected findings on rows {example.rows}, got {rows}:\n{code}\n" + "\n".join(
         f"  {f.location.row}: {f.message}" for f in found)
+    said = [" ".join([f.message, *map(str, f.all_notes())]) for f in found]  # the evidence is in the notes
     for needle in example.message_contains:
-        assert any(needle in f.message for f in found), f"{rule.code}: no message contains {needle!r}: {[f.message for f in found]}"
+        assert any(needle in text for text in said), f"{rule.code}: no message or note contains {needle!r}: {said}"
     fixes = [f.fix for f in found if f.fix is not None]
     if example.fixed is None:
         assert not fixes, f"{rule.code}: offered a fix the example does not expect: {fixes[0].message}"

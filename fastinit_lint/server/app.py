@@ -28,7 +28,7 @@ from ..diagnostics import FileResult, Finding
 from ..engine.fixes import edit_between
 from ..engine.live import LiveProject
 from ..engine.registry import Registry
-from ..engine.suppressions import UnusedSuppression
+from ..engine.suppressions import UNUSED_SUPPRESSION_CODE
 from ..output.add_noqa import with_noqa
 from ..workspace.config import CONFIG_FILE, ConfigError, load_settings, parse_table
 from ..workspace.discovery import file_kind
@@ -417,7 +417,7 @@ def _quick_fixes(ls: Server, uri: str, checked: Checked, lines: Lines,
 
 def _noqa(ls: Server, uri: str, version: int, text: str, finding: Finding, diagnostic_: types.Diagnostic,
           lines: Lines) -> list[types.CodeAction]:
-    if finding.code == UnusedSuppression.code:
+    if finding.code == UNUSED_SUPPRESSION_CODE:
         return []  # suppressing "this suppression is unused" would be circular
     noqa_text, added, _ = with_noqa(text, [finding], python=file_kind(finding.filename) != "yaml")
     if not added:

@@ -11,7 +11,7 @@ from pygls.uris import from_fs_path
 from pygls.workspace import PositionCodec
 
 from ..diagnostics import Edit, FileError, Finding, Location
-from ..engine.suppressions import UnusedSuppression
+from ..engine.suppressions import UNUSED_SUPPRESSION_CODE
 from ..syntax.lines import python_lines
 
 SOURCE = "fastinit-lint"
@@ -44,15 +44,17 @@ def docs_href(code: str) -> str | None:
 
 def diagnostic(finding: Finding, lines: Lines, root: str) -> types.Diagnostic:
     href = docs_href(finding.code)
-    unused = finding.code == UnusedSuppression.code
+    unused = finding.code == UNUSED_SUPPRESSION_CODE
+    # The notes (evidence, why no fix) follow the message, one per line, as the CLI prints them under it.
+    said = "\n".join([finding.message, *map(str, finding.all_notes())])
     return types.Diagnostic(
         range=lines.range(finding.location, finding.end_location),
-        message=_relative(finding.message, root),
+        message=_relative(said, root),
         severity=types.DiagnosticSeverity.Hint if unused else types.DiagnosticSeverity.Warning,
         code=finding.code,
         code_description=types.CodeDescription(href=href) if href else None,
         source=SOURCE,
-        related_information=evidence(finding.message, root) or None,
+        related_information=evidence(said, root) or None,
         tags=[types.DiagnosticTag.Unnecessary] if unused else None,
     )
 
@@ -65,10 +67,10 @@ def error_diagnostic(error: FileError, lines: Lines) -> types.Diagnostic:
 
 
 def evidence(message: str, root: str) -> list[types.DiagnosticRelatedInformation]:
-    """Each `file:row` the message cites (the Trainer and its strategy line), labelled with its clause."""
+    """Each `file:row` the message and its notes cite (the Trainer and its strategy line), labelled with its clause."""
     related, clause_start = [], 0
     for match in _EVIDENCE.finditer(message):
-        start = max(clause_start, message.rfind(";", 0, match.start()) + 1)
+        start = max(clause_start, message.rfind(";", 0, match.start()) + 1, message.rfind("\n", 0, match.start()) + 1)
         row = int(match["row"]) - 1
         where = types.Location(from_fs_path(match["path"]), types.Range(types.Position(row, 0), types.Position(row + 1, 0)))
         related.append(types.DiagnosticRelatedInformation(where, _relative(message[start:match.end()].strip(), root)))

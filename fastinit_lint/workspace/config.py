@@ -16,6 +16,7 @@ from .ignore_patterns import PatternError, compile_pattern
 from ..knowledge.lightning import KNOWN_STRATEGY_NAMES, strategy_from_name, Strategy
 
 CONFIG_FILE = "fastinit-lint.toml"
+CONFIG_FILES = (f".{CONFIG_FILE}", CONFIG_FILE)
 TABLE = "fastinit-lint"
 DEFAULT_MAX_FILE_BYTES = 20_000_000
 ROOT_MARKERS = (".git", "pyproject.toml", ".hg")
@@ -152,8 +153,10 @@ def _load_toml(path: Path) -> dict:
 
 
 def _table_in(path: Path) -> dict | None:
+    """Our settings in `path`: the whole file for `fastinit-lint.toml` / `.fastinit-lint.toml`, else its
+    `[tool.fastinit-lint]` table (None: none there)."""
     data = _load_toml(path)
-    if path.name == CONFIG_FILE:
+    if path.name in CONFIG_FILES:
         return data
     tools = data.get("tool", {})
     if not isinstance(tools, dict):
@@ -164,10 +167,20 @@ def _table_in(path: Path) -> dict | None:
     return table
 
 
+def _given_table(path: Path) -> dict:
+    """A `--config` file of any name: its `[tool.fastinit-lint]` table if it has one, else (unless it is a
+    `pyproject.toml`) the whole file, in the headerless format, so that its unknown keys are errors."""
+    table = _table_in(path)
+    if table is None and path.name != "pyproject.toml":
+        return _load_toml(path)
+    return table or {}
+
+
 def find_config(start: Path) -> tuple[Path, dict] | None:
-    """The closest `fastinit-lint.toml`, or `pyproject.toml` with our table, from `start` upwards."""
+    """The closest `.fastinit-lint.toml`, `fastinit-lint.toml`, or `pyproject.toml` with our table (in that
+    order within a directory, as ruff's `.ruff.toml`, `ruff.toml`, `pyproject.toml`), from `start` upwards."""
     for directory in (start, *start.parents):
-        for name in (CONFIG_FILE, "pyproject.toml"):
+        for name in (*CONFIG_FILES, "pyproject.toml"):
             candidate = directory / name
             if candidate.is_file():
                 table = _table_in(candidate)
@@ -209,7 +222,7 @@ def load_settings(start: str, config_path: str | None = None, overrides: dict | 
         path = Path(config_path)
         if not path.is_file():
             raise ConfigError(f"{config_path}: config file not found")
-        table = _table_in(path) or {}
+        table = _given_table(path)
         values.update(parse_table(table, str(path)))
         root = find_root(start_dir)  # the project is where the paths are, not where the config file is
         values["config_path"] = str(path)

@@ -73,6 +73,13 @@ class Excluder:
             return True
         return self._ignored_by_git(path, is_dir)
 
+    def excluded_given(self, path: str, is_dir: bool) -> bool:
+        """For a path given explicitly (`--force-exclude`): excluded itself, or inside an excluded directory
+        under the root (`extend-exclude = ["generated/"]` covers `generated/a.py`, as a walk would skip it)."""
+        path = os.path.abspath(path)
+        inside = [d for d in self.ancestors(path) if d != self.root and d.startswith(_as_prefix(self.root))]
+        return self.excluded(path, is_dir) or any(self.excluded(d, True) for d in inside)
+
     def ancestors(self, directory: str) -> list[str]:
         """Strict ancestors of `directory` up to the project root (or the filesystem root), outermost first."""
         chain = []
@@ -210,7 +217,7 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
     for given in paths:
         absolute = os.path.abspath(given)
         if os.path.isdir(absolute):
-            if force_exclude and excluder.excluded(absolute, True):
+            if force_exclude and excluder.excluded_given(absolute, True):
                 continue
             real = os.path.realpath(absolute)
             if not confinement.admits_given(given, real):
@@ -231,7 +238,7 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
         kind = file_kind(given)
         if kind is None:
             continue  # an explicit file we do not lint (pre-commit may pass any staged file)
-        if force_exclude and excluder.excluded(absolute, False):
+        if force_exclude and excluder.excluded_given(absolute, False):
             continue
         real = os.path.realpath(absolute)
         if not confinement.admits_given(given, real):

@@ -8,7 +8,7 @@ from typing import Sequence
 from urllib.parse import quote
 
 from ... import __version__
-from ...diagnostics import Finding, Location
+from ...diagnostics import Finding, Location, Note
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -37,7 +37,6 @@ def _rule(rule) -> dict:
 def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
     result = {
         "ruleId": finding.code,
-        "ruleIndex": rule_index[finding.code],
         "level": "error",
         "message": {"text": finding.message},
         "locations": [{"physicalLocation": {
@@ -45,6 +44,11 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
             "region": _region(finding.location, finding.end_location),
         }}],
     }
+    if finding.code in rule_index:  # not for a file that could not be checked (`invalid-syntax`)
+        result["ruleIndex"] = rule_index[finding.code]
+    notes = finding.all_notes()
+    if notes:
+        result["relatedLocations"] = [_related(i, note) for i, note in enumerate(notes)]
     if finding.fix is not None:
         result["fixes"] = [{
             "description": {"text": f"{finding.fix.message} ({finding.fix.applicability})"},
@@ -57,6 +61,14 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
             }],
         }]
     return result
+
+
+def _related(index: int, note: Note) -> dict:
+    location: dict = {"id": index, "message": {"text": note.message}}
+    if note.filename and note.location:
+        location["physicalLocation"] = {"artifactLocation": {"uri": _uri(note.filename)},
+                                        "region": {"startLine": note.location.row, "startColumn": note.location.column}}
+    return location
 
 
 def render(findings: Sequence[Finding], *, rules: Sequence = (), **_: object) -> str:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Sequence
 
-from ...diagnostics import Finding, SourceError
+from ...diagnostics import SAFE, Finding, SourceError
 from ...syntax.lines import python_lines
 from ...workspace.source import read_source
 from .printable import printable
 
 
 def _marker(finding: Finding, unsafe_fixes: bool) -> str:
-    fixable = finding.fix is not None and (finding.fix.applicability == "safe" or unsafe_fixes)
+    fixable = finding.fix is not None and (finding.fix.applicability == SAFE or unsafe_fixes)
     return " [*]" if fixable else ""
 
 
@@ -52,17 +53,21 @@ def full(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=lambd
         if f.fix is not None:
             hint = f.fix.message if _marker(f, unsafe_fixes) else f"{f.fix.message} (unsafe: needs --unsafe-fixes)"
             out.append(f"  = help: {printable(hint)}\n")
-        elif f.no_fix_reason:
-            out.append(f"  = note: no automatic fix: {printable(f.no_fix_reason)}\n")
+        out.extend(f"  = note: {printable(str(note))}\n" for note in f.all_notes())
         out.append("\n")
     return "".join(out)
 
 
-def statistics(findings: Sequence[Finding], *, unsafe_fixes: bool = False, **_: object) -> str:
+def statistics(findings: Sequence[Finding], *, unsafe_fixes: bool = False, as_json: bool = False, **_: object) -> str:
+    """Counts per rule, most frequent first; as JSON (ruff's `--statistics --output-format json` shape) for tools."""
     counts: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         counts.setdefault((f.code, f.name), []).append(f)
     rows = sorted(counts.items(), key=lambda item: (-len(item[1]), item[0]))
+    if as_json:
+        return json.dumps([{"code": code, "name": name, "count": len(items),
+                            "fixable": any(_marker(f, unsafe_fixes) for f in items)} for (code, name), items in rows],
+                          indent=2) + "\n"
     width = max((len(str(len(v))) for _, v in rows), default=1)
     return "".join(
         f"{len(items):>{width}}\t{code}\t{'[*]' if any(_marker(f, unsafe_fixes) for f in items) else '[ ]'} {name}\n"
