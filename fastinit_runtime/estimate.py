@@ -14,7 +14,15 @@ class Estimate:
     bytes: int  # parameters + buffers, in their dtypes
 
     def __str__(self) -> str:
-        return f"{self.parameters:,} parameters, {self.bytes / 2**30:.2f} GiB"
+        return f"{self.parameters:,} parameters, {_binary_size(self.bytes)}"
+
+
+def _binary_size(size: int) -> str:
+    """The largest unit that keeps the number at 1 or more, so small models do not print "0.00 GiB"."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.2f} {unit}"
+    return f"{size} bytes"
 
 
 def estimate_parameters(factory: Callable[[], torch.nn.Module], dtype: torch.dtype | None = None) -> Estimate:

@@ -189,3 +189,9 @@ def test_estimate_parameters_allocates_nothing():
     real = fr.estimate_parameters(lambda: Tied())
     assert real.parameters == sum(p.numel() for p in Tied().parameters())
     assert real.bytes == sum(p.numel() * 4 for p in Tied().parameters()) + 16 * 4
+
+
+def test_estimate_prints_sizes_in_a_unit_that_shows_them():
+    assert str(fr.estimate_parameters(lambda: nn.Linear(4, 4))) == "20 parameters, 80 bytes"
+    assert str(fr.estimate_parameters(lambda: nn.Linear(1024, 1024, bias=False))) == "1,048,576 parameters, 4.00 MiB"
+    assert str(fr.estimate_parameters(lambda: nn.Embedding(2**19, 1024), dtype=torch.bfloat16)).endswith(" 1.00 GiB")
