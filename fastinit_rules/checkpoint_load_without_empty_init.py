@@ -149,6 +149,7 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
                 existing[-1] = existing[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             self.report(block.call,
                         f"`{block.receiver}.init_module()` initializes every parameter only for the strict "
-                        f"`load_from_checkpoint` inside to overwrite them (strategy {runner.strategy.describe()} at "
-                        f"{runner.strategy_site}); pass `empty_init=True`",
-                        fix=fix({block.call: block.call.with_changes(args=[*existing, empty])}, "Add `empty_init=True`"))
+                        f"`load_from_checkpoint` inside to overwrite them (strategy {runner.strategy.describe()}); "
+                        f"pass `empty_init=True`",
+                        fix=fix({block.call: block.call.with_changes(args=[*existing, empty])}, "Add `empty_init=True`"),
+                        notes=(runner.strategy_note(),))

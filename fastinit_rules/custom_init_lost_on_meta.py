@@ -144,8 +144,8 @@ class CustomInitLostOnMeta(Rule):
                     nn.init.normal_(module.weight, std=0.02)
             """, rows=(7,), files=_FSDP_TRAIN,
             message_contains=("`self.apply(self._init_weights)` in `Net.__init__`",
-                              "built on the meta device and set up by `fabric.setup(...)` at train.py:7 with strategy "
-                              "'fsdp' at train.py:4")),
+                              "built on the meta device and set up by `fabric.setup(...)` with strategy 'fsdp'",
+                              "set up by `fabric.setup(...)` at train.py:7", "strategy 'fsdp' at train.py:4")),
         Invalid("""
             import torch
             from torch import nn
@@ -170,7 +170,8 @@ class CustomInitLostOnMeta(Rule):
                 model = Model()
             model.to_empty(device="cpu")
             """, rows=(12, 13), message_contains=("is part of `Model`, which is built on the meta device and "
-                                                  "materialized by `.to_empty(...)` at snippet.py:22",)),
+                                                  "materialized by `.to_empty(...)`",
+                                                  "materialized by `.to_empty(...)` at snippet.py:22")),
         Invalid("""
             import torch
             from torch import nn
@@ -217,7 +218,7 @@ class CustomInitLostOnMeta(Rule):
                               f"`{node.name.value}` {part}is built on the meta device and {link.describe()}, where FSDP and "
                               f"Lightning materialize with `to_empty()` + each module's own `reset_parameters()`, so this "
                               f"init is silently lost; re-apply it after materialization or move it into "
-                              f"`reset_parameters()` of the modules it initializes")
+                              f"`reset_parameters()` of the modules it initializes", notes=link.notes())
 
     def _helpers(self, classdef: cst.ClassDef, init: cst.FunctionDef) -> list[cst.FunctionDef]:
         """Same-class methods `__init__` calls as `self.name()` (one level), resets excluded."""

@@ -245,6 +245,6 @@ class EmptyInitWithoutLoad(FlowRule):
                 helpers = sorted({f"`{e.payload.helper}`" for v in unloaded for e in flow.for_var(v, {Kind.PASSED})})
                 seen = f" (nor by {', '.join(helpers)}, seen to load nothing into it)" if helpers else ""
                 self.report(block.call,
-                            f"{names} built with `empty_init=True` under strategy {runner.strategy.describe()} at "
-                            f"{runner.strategy_site} is never loaded or initialized in this function{seen}: its "
-                            f"parameters hold uninitialized memory")
+                            f"{names} built with `empty_init=True` under strategy {runner.strategy.describe()} is "
+                            f"never loaded or initialized in this function{seen}: its parameters hold uninitialized "
+                            f"memory", notes=(runner.strategy_note(),))

@@ -108,7 +108,7 @@ class InitModuleWithShardedTrainer(FlowRule):
             if runner.strategy.is_fsdp and block.empty_init is not False and block.empty_init is not ABSENT:
                 continue  # meta-device init (or maybe): supported for FSDP
             self.report(block.call,
-                        f"`{block.receiver}.init_module()` with strategy {runner.strategy.describe()} at "
-                        f"{runner.strategy_site}: Lightning says it should not be used with FSDP or DeepSpeed "
-                        f"(nothing is sharded while it builds); create the layers in the model's `configure_model` "
-                        f"instead (FI001 moves them)")
+                        f"`{block.receiver}.init_module()` with strategy {runner.strategy.describe()}: Lightning says it "
+                        f"should not be used with FSDP or DeepSpeed (nothing is sharded while it builds); create the "
+                        f"layers in the model's `configure_model` instead (FI001 moves them)",
+                        notes=(runner.strategy_note(),))

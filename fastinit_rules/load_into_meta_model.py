@@ -136,11 +136,12 @@ class LoadIntoMetaModel(FlowRule):
     def check_flow(self, flow: Flow) -> None:
         for block in flow.empty_init_blocks(meta=True):
             runner = block.runner
-            evidence = f"strategy {runner.strategy.describe()} at {runner.strategy_site}"
+            strategy = f"strategy {runner.strategy.describe()}"
             for event in flow.loads_in(block, "checkpoint"):
                 self.report(event.call, f"`load_from_checkpoint` inside `{block.receiver}.init_module(empty_init=True)` "
-                                        f"with {evidence}: the model is on the meta device, so loading is a no-op "
-                                        f"and `model.to(device)` fails with \"Cannot copy out of meta tensor\"; {_ORDER}")
+                                        f"with {strategy}: the model is on the meta device, so loading is a no-op "
+                                        f"and `model.to(device)` fails with \"Cannot copy out of meta tensor\"; {_ORDER}",
+                            notes=(runner.strategy_note(),))
             if runner.kind != "fabric":
                 continue
             for build in flow.built_in(block):
@@ -149,5 +150,6 @@ class LoadIntoMetaModel(FlowRule):
                     if event.kind is Kind.LOAD and event.load.assign is not True \
                             and event.load.how not in ("fit", "helper"):
                         self.report(event.call, f"loading into `{build.var}` before `{block.receiver}.setup({build.var})` "
-                                                f"with {evidence}: its parameters are still meta tensors, so the weights "
-                                                f"are dropped and setup re-initializes them randomly (Lightning #20490); {_ORDER}")
+                                                f"with {strategy}: its parameters are still meta tensors, so the weights "
+                                                f"are dropped and setup re-initializes them randomly (Lightning #20490); {_ORDER}",
+                                    notes=(runner.strategy_note(), block.build_note(build)))

@@ -167,16 +167,18 @@ class MissingInitModule(FlowRule):
             empty = sharded_fabric or (strict_checkpoint and strategy.known and not strategy.meta_init)
             context_code = f"{runner.bound_to}.init_module({'empty_init=True' if empty else ''})"
             line = event.node
-            reason = (f"with precision '{runner.precision}'" if precision_kind(runner.precision or "") == "true"
-                      else f"with strategy {strategy.describe()}")
-            message = (f"`{event.var}` ({size.describe()}) is built outside `{runner.bound_to}.init_module()` {reason} "
-                       f"(`{runner.bound_to}` at {runner.site}, strategy at {runner.strategy_site}): it is materialized "
-                       f"in float32 on CPU and converted later")
+            by_precision = precision_kind(runner.precision or "") == "true"
+            reason = f"with precision '{runner.precision}'" if by_precision else f"with strategy {strategy.describe()}"
+            message = (f"`{event.var}` ({size.describe()}) is built outside `{runner.bound_to}.init_module()` {reason}: "
+                       f"it is materialized in float32 on CPU and converted later")
+            notes = (runner.site.note(f"`{runner.bound_to}` created"
+                                      + (f" with precision '{runner.precision}'" if by_precision else "")),
+                     *(() if by_precision else (runner.strategy_note(),)))
             if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
-                self.report(line, message, no_fix_reason="the statement shares its line with others")
+                self.report(line, message, no_fix_reason="the statement shares its line with others", notes=notes)
                 continue
             self.report(line, message, fix=fix({line: wrap_in_with(line, context_code)},
-                                               f"Build it inside `with {context_code}:`", unsafe=sharded_fabric))
+                                               f"Build it inside `with {context_code}:`", unsafe=sharded_fabric), notes=notes)
 
     @staticmethod
     def wants(runner) -> bool:

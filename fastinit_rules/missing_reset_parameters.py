@@ -108,7 +108,8 @@ class MissingResetParameters(Rule):
                     self.register_buffer("freqs", torch.arange(dim) * 0.5, persistent=False)
             """, rows=(4,), files=_FSDP_TRAIN,
             message_contains=("`self.gain`", "`freqs`", "it is built on the meta device and set up by `fabric.setup(...)` "
-                                                         "at train.py:7 with strategy 'fsdp' at train.py:4")),
+                                                         "with strategy 'fsdp'", "set up by `fabric.setup(...)` at train.py:7",
+                              "strategy 'fsdp' at train.py:4")),
         Invalid("""
             import torch
             from torch import nn
@@ -125,7 +126,7 @@ class MissingResetParameters(Rule):
                 model = Child()
             model.to_empty(device="cpu")
             """, rows=(4,), message_contains=("it is part of `Child`, which is built on the meta device and materialized "
-                                              "by `.to_empty(...)` at snippet.py:14",)),
+                                              "by `.to_empty(...)`", "materialized by `.to_empty(...)` at snippet.py:14")),
     ]
 
     @classmethod
@@ -150,7 +151,7 @@ class MissingResetParameters(Rule):
             self.report(node, f"`{node.name.value}` owns {', '.join(owned)} directly but has no `reset_parameters()`; "
                               f"it {part}is built on the meta device and {link.describe()}, where FSDP "
                               f"raises and ModelParallel leaves uninitialized memory; implement `reset_parameters()` for "
-                              f"this module's own tensors")
+                              f"this module's own tensors", notes=link.notes())
 
     def _owned(self, init: cst.FunctionDef) -> list[str]:
         owned: list[str] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Valid, cst
+from fastinit_lint.api import Invalid, NoteAt, Valid, cst
 
 from ._flow import Flow, FlowRule, Kind
 
@@ -112,11 +112,13 @@ class OptimizerBeforeSetup(FlowRule):
                 # The call the code makes (`fabric.setup(model, optimizer)`), else the one that sets up a model alone.
                 method = setup.call.func.attr.value if setup is not None and isinstance(setup.call.func, cst.Attribute) \
                     else "setup_module"
+                notes = (runner.strategy_note(), block.build_note(build),
+                         *([NoteAt(f"set up by `{block.receiver}.{method}(...)`", setup.call)] if setup is not None else []))
                 for event in flow.before_setup(build):
                     if event.kind is Kind.OPTIMIZER:
                         self.report(event.call, f"optimizer built from `{build.var}.parameters()` before `{block.receiver}"
                                                 f".{method}({build.var})`: they are meta-device parameters under strategy "
-                                                f"{runner.strategy.describe()} at {runner.strategy_site}, and Fabric raises "
-                                                f"\"The optimizer has references to the model's meta-device parameters\"")
+                                                f"{runner.strategy.describe()}, and Fabric raises \"The optimizer has "
+                                                f"references to the model's meta-device parameters\"", notes=notes)
                         break
 

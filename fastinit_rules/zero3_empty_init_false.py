@@ -96,6 +96,7 @@ class Zero3EmptyInitFalse(FlowRule):
             if args:
                 args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             self.report(block.call,
-                        f"`empty_init=False` with DeepSpeed ZeRO stage 3 (strategy at {block.runner.strategy_site}): "
-                        f"Lightning raises NotImplementedError; ZeRO-3 always initializes empty",
-                        fix=fix({block.call: block.call.with_changes(args=args)}, "Drop `empty_init=False`"))
+                        "`empty_init=False` with DeepSpeed ZeRO stage 3: Lightning raises NotImplementedError; "
+                        "ZeRO-3 always initializes empty",
+                        fix=fix({block.call: block.call.with_changes(args=args)}, "Drop `empty_init=False`"),
+                        notes=(block.runner.strategy_note(),))

@@ -3,7 +3,8 @@
 import pytest
 from engine_rules import HalfCall, LinearWithoutBias
 
-from fastinit_lint.engine.rule import Invalid, Valid
+from fastinit_lint.diagnostics import Location, Note
+from fastinit_lint.engine.rule import Invalid, Rule, Valid
 from fastinit_lint.engine.testing import check_invalid, check_valid
 
 CODE = "import torch.nn as nn\nnn.Linear(1, 2)\n"
@@ -32,3 +33,27 @@ def test_wrong_safety_fails():
 def test_valid_that_fires_fails():
     with pytest.raises(AssertionError, match="fired on VALID"):
         check_valid(LinearWithoutBias, Valid(CODE))
+
+
+class CitesInText(Rule):
+    """Says where its evidence is in the message, or in a note pointing past the end of the file (test rule)."""
+
+    code = "FI994"
+    name = "test-cites-in-text"
+    markers = ("evidence",)
+
+    def visit_Name(self, node) -> None:
+        if node.value == "evidence_in_text":
+            self.report(node, "strategy 'fsdp' at train.py:3")
+        elif node.value == "evidence_nowhere":
+            self.report(node, "with strategy 'fsdp'", notes=(Note("strategy 'fsdp'", "train.py", Location(30, 1)),))
+
+
+def test_a_message_saying_where_its_evidence_is_fails():
+    with pytest.raises(AssertionError, match="the message cites train.py:3; give that fact a located note"):
+        check_invalid(CitesInText, Invalid("evidence_in_text\n", rows=(1,)))
+
+
+def test_a_note_pointing_at_no_line_fails():
+    with pytest.raises(AssertionError, match="points at no line of a project file"):
+        check_invalid(CitesInText, Invalid("evidence_nowhere\n", rows=(1,), files={"train.py": "import lightning\n"}))

@@ -91,6 +91,15 @@ class TextReport:
     fix_message: str = ""
 
 
+@dataclass(frozen=True)
+class NoteAt:
+    """Evidence at a node of the checked file (the `init_module` block a model was built in): the engine
+    gives it the node's position, as it does the finding's."""
+
+    message: str
+    node: cst.CSTNode
+
+
 @dataclass
 class Report:
     rule: "Rule"
@@ -99,7 +108,7 @@ class Report:
     fix: FixPlan | None
     no_fix_reason: str | None
     statement: int | None = None  # index of the top-level statement being walked when reported
-    notes: tuple[Note, ...] = ()
+    notes: tuple[Note | NoteAt, ...] = ()
 
 
 class Context:
@@ -213,9 +222,11 @@ class Rule:
         return []
 
     def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None,
-               notes: tuple[Note | str, ...] = ()) -> None:
-        """`message`: one sentence; `notes`: the evidence behind it; `no_fix_reason`: said once, as a note."""
-        notes = tuple(n if isinstance(n, Note) else Note(n) for n in notes)
+               notes: tuple[Note | NoteAt | str, ...] = ()) -> None:
+        """`message`: one sentence, naming its evidence (which runner, which strategy) but not where it is;
+        `notes`: the evidence, one located note per fact (`Site.note`, `NoteAt`); `no_fix_reason`: said once,
+        as a note."""
+        notes = tuple(Note(n) if isinstance(n, str) else n for n in notes)
         self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement, notes))
 
 

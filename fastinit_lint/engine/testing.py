@@ -3,13 +3,15 @@
 Each example becomes a small project on disk (the snippet as `snippet.py` plus any `files`), checked by
 the same pipeline the CLI uses. An INVALID example must produce exactly its rows; a fix must match
 `fixed` exactly, with the stated safety, must re-parse, and must leave nothing for the rule to report;
-a fix that appears where the example expects none is a failure, as is any file error.
+a fix that appears where the example expects none is a failure, as is any file error. A message must not
+say where its evidence is (`train.py:12`): each such fact is a located note, on a line of a project file.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 import tempfile
 import textwrap
 from typing import Iterator
@@ -19,9 +21,11 @@ from ..workspace.config import load_settings, parse_table
 from ..diagnostics import UNSAFE, FileResult
 from .pipeline import RunRequest, run
 from .registry import Registry
+from ..syntax.lines import python_lines
 from .rule import Invalid, Rule, Valid
 
 SNIPPET = "snippet.py"
+_CITED = re.compile(r"[\w/.-]+\.(?:pyi?|ya?ml):\d+")  # `train.py:12`: where a fact is, said in text
 
 
 def _dedent(code: str) -> str:
@@ -67,6 +71,7 @@ def check_invalid(rule: type[Rule], example: Invalid) -> None:
     rows = tuple(sorted(f.location.row for f in found))
     assert rows == tuple(sorted(example.rows)), f"{rule.code}: expected findings on rows {example.rows}, got {rows}:\n{code}\n" + "\n".join(
         f"  {f.location.row}: {f.message}" for f in found)
+    _check_notes(rule, found, {example.snippet: code, **{name: _dedent(text) for name, text in example.files.items()}})
     said = [" ".join([f.message, *map(str, f.all_notes())]) for f in found]  # the evidence is in the notes
     for needle in example.message_contains:
         assert any(needle in text for text in said), f"{rule.code}: no message or note contains {needle!r}: {said}"
@@ -88,6 +93,17 @@ def check_invalid(rule: type[Rule], example: Invalid) -> None:
     unfixable = [f for f in found if f.fix is None]
     assert len(again) == len(unfixable) and not any(f.fix for f in again), \
         f"{rule.code}: the fixed code is still flagged: {[f.message for f in again]}"
+
+
+def _check_notes(rule: type[Rule], found, files: dict[str, str]) -> None:
+    """Messages say what the evidence is, located notes say where: each note on a line of a project file."""
+    for finding in found:
+        cited = _CITED.search(finding.message)
+        assert cited is None, f"{rule.code}: the message cites {cited[0]}; give that fact a located note: {finding.message}"
+        for note in finding.notes:
+            if note.location is not None:
+                lines = python_lines(files.get(note.filename, ""))
+                assert 1 <= note.location.row <= len(lines), f"{rule.code}: note {note} points at no line of a project file"
 
 
 def examples(rules: list[type[Rule]]) -> Iterator[tuple[str, type[Rule], Valid | Invalid]]:

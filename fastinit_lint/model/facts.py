@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
+from ..diagnostics import Note
 from ..knowledge.lightning import (
     FABRIC_QNAMES,
     STRATEGY_CLASS_QNAMES,
@@ -25,20 +26,10 @@ from ..knowledge.lightning import (
 )
 from .load_summaries import LoaderFact, summarize_loads
 from .module_identity import forget_layout, imports_of, module_name  # noqa: F401 (forget_layout: for callers)
+from .site import Site
 from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
                     marked_lines, spans_marked_line)
 from ..syntax.lines import python_lines
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where a fact was stated, for messages like "strategy 'fsdp' at train.py:12"."""
-
-    filename: str
-    row: int
-
-    def __str__(self) -> str:
-        return f"{self.filename}:{self.row}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +64,11 @@ class RunnerFact:
     # `precision="bf16-true" if gpu else "32-true"` (then `precision` is None): each literal branch.
     precision_options: tuple[str, ...] = ()
 
+    def strategy_note(self, strategy: Strategy | None = None) -> Note:
+        """Where the strategy (`strategy`: what it resolves to, when not a literal) is stated."""
+        maybe = " (on some runs: chosen by a condition)" if self.conditional else ""
+        return self.strategy_site.note(f"strategy {(strategy or self.strategy).describe()}{maybe}")
+
 
 @dataclass(frozen=True)
 class TrainFact:
@@ -94,6 +90,7 @@ class TrainFact:
     model_param: tuple[int, str] | None = None
 
     def __str__(self) -> str:
+        """The call as the user wrote it, roughly: "`trainer.fit(...)`"."""
         if self.call == "LightningCLI":
             shown = f"LightningCLI({self.targets[0].rsplit('.', 1)[-1] if self.targets else ''})"
         elif self.call == "class_path":
@@ -102,7 +99,7 @@ class TrainFact:
             shown = f"{self.receiver}.{self.call}(...)"
         else:  # a method of the model itself, or a function taking it
             shown = f".{self.call}(...)" if self.call == "to_empty" else f"{self.call}(...)"
-        return f"`{shown}` at {self.site}"
+        return f"`{shown}`"
 
 
 META_DEVICE = "torch.device(\"meta\")"

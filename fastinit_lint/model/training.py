@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterator
 
+from ..diagnostics import Note
 from ..knowledge.lightning import STRATEGY_CLASS_QNAMES, Strategy, deepspeed_stage
 from .facts import META_DEVICE, CallFact, FileFacts, RunnerFact, TrainFact
 
@@ -39,7 +40,7 @@ class Link:
     # How the model was built before `train`: META (`torch.device("meta")`, FSDP/ModelParallel empty init),
     # EMPTY (`init_module(empty_init=True)` elsewhere: allocated, never initialized), or None.
     built: str | None
-    strategy_where: str = ""  # where the strategy was stated ("train.py:12", or the configured assumption)
+    strategy_note: Note | None = None  # where the strategy is stated (or assumed); None without a runner
 
     @property
     def on_meta(self) -> bool:
@@ -58,12 +59,17 @@ class Link:
         return self.strategy.sharded and self.runner is not None and self.runner.kind == "trainer"
 
     def describe(self) -> str:
-        """'trained by `trainer.fit(...)` at train.py:31 with strategy 'fsdp' at train.py:12'."""
-        text = f"{_VERBS.get(self.train.call, 'trained by')} {self.train}"
-        if self.runner is not None:
-            maybe = " (on some runs: the strategy is chosen by a condition)" if self.runner.conditional else ""
-            text += f" with strategy {self.strategy.describe()} at {self.strategy_where}{maybe}"
-        return text
+        """"trained by `trainer.fit(...)` with strategy 'fsdp'": where each is, `notes()` says."""
+        text = self._trained()
+        return text + f" with strategy {self.strategy.describe()}" if self.runner is not None else text
+
+    def notes(self) -> tuple[Note, ...]:
+        """The runner's call and the strategy, each where it is stated."""
+        trained = self.train.site.note(self._trained())
+        return (trained, self.strategy_note) if self.strategy_note is not None else (trained,)
+
+    def _trained(self) -> str:
+        return f"{_VERBS.get(self.train.call, 'trained by')} {self.train}"
 
 
 class TrainingGraph:
@@ -80,9 +86,9 @@ class TrainingGraph:
         for facts in index.train_files():
             for train in facts.trains:
                 for runner, targets, built in self._contexts(facts, train):
-                    strategy, where = self.strategy_of(runner) if runner is not None else (Strategy(None), "")
+                    strategy, note = self.strategy_of(runner) if runner is not None else (Strategy(None), None)
                     for model in self._models(targets, _FACTORY_DEPTH):
-                        self.links.setdefault(model, []).append(Link(model, train, runner, strategy, built, where))
+                        self.links.setdefault(model, []).append(Link(model, train, runner, strategy, built, note))
 
     def _contexts(self, facts: FileFacts, train: TrainFact) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], str | None]]:
         """(runner, model targets, how it was built) for `train`: from its own function, or, when its runner or
@@ -107,20 +113,21 @@ class TrainingGraph:
                 targets, under = model
                 yield runner, targets, self._built(under, caller, call.scope, call.site.row, runner, passed)
 
-    def strategy_of(self, runner: RunnerFact) -> tuple[Strategy, str]:
-        """The runner's strategy and where it is stated. A project subclass of a Lightning strategy class is
-        resolved to its kind; a strategy not known statically (`strategy=args.strategy`) is the configured
-        assumption (`strategy =` in the config, `--strategy`) when there is one."""
+    def strategy_of(self, runner: RunnerFact) -> tuple[Strategy, Note]:
+        """The runner's strategy and the note saying where it is stated. A project subclass of a Lightning
+        strategy class is resolved to its kind; a strategy not known statically (`strategy=args.strategy`) is
+        the configured assumption (`strategy =` in the config, `--strategy`) when there is one."""
         if runner.strategy.known:
-            return runner.strategy, str(runner.strategy_site)
+            return runner.strategy, runner.strategy_note()
         for candidate in runner.strategy_classes:
             for qname, kind in STRATEGY_CLASS_QNAMES.items():
                 if self._index.inherits(candidate, frozenset({qname})):
-                    return deepspeed_stage(None) if kind == "deepspeed" else Strategy(kind), str(runner.strategy_site)
+                    strategy = deepspeed_stage(None) if kind == "deepspeed" else Strategy(kind)
+                    return strategy, runner.strategy_note(strategy)
         assumed = self._index.assumed
         if assumed is not None:
-            return assumed.strategy, f"{assumed.where} (the Trainer's own at {runner.strategy_site} is not a literal)"
-        return runner.strategy, str(runner.strategy_site)
+            return assumed.strategy, runner.strategy_site.note(f"{assumed}: the Trainer's own is not a literal")
+        return runner.strategy, runner.strategy_note()
 
     def _runners(self, facts: FileFacts, train: TrainFact) -> list[RunnerFact | None]:
         if train.call == "class_path":  # a LightningCLI config: its own `trainer:` mapping
