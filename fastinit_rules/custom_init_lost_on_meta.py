@@ -145,6 +145,7 @@ class CustomInitLostOnMeta(Rule):
             """, rows=(7,), files=_FSDP_TRAIN,
             message_contains=("`self.apply(self._init_weights)` in `Net.__init__`",
                               "built on the meta device and set up by `fabric.setup(...)` with strategy 'fsdp'",
+                              "built on the meta device under `fabric.init_module(empty_init=True)` at train.py:6",
                               "set up by `fabric.setup(...)` at train.py:7", "strategy 'fsdp' at train.py:4")),
         Invalid("""
             import torch
@@ -171,6 +172,7 @@ class CustomInitLostOnMeta(Rule):
             model.to_empty(device="cpu")
             """, rows=(12, 13), message_contains=("is part of `Model`, which is built on the meta device and "
                                                   "materialized by `.to_empty(...)`",
+                                                  "built under `torch.device(\"meta\")` at snippet.py:21",
                                                   "materialized by `.to_empty(...)` at snippet.py:22")),
         Invalid("""
             import torch

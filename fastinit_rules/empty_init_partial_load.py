@@ -230,6 +230,7 @@ class EmptyInitPartialLoad(FlowRule):
                     self.model.load_state_dict(state_dict, strict=False)
             """, rows=(7,), message_contains=(
                 "partial load in `on_train_start`", "trained by `trainer.fit(...)` with strategy 'auto'",
+                "built under `trainer.init_module(empty_init=True)` at train.py:5",
                 "trained by `trainer.fit(...)` at train.py:6", "strategy 'auto' at train.py:3"),
             files={"train.py": """
                 import lightning as L

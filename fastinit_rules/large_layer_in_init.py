@@ -172,7 +172,7 @@ class LargeLayerInInit(Rule):
     `configure_sharded_model`; the message says which. Unsafe too when the project builds the class (or a
     subclass) itself, outside a scope that hands it to a Trainer/Fabric or a model factory the training
     graph follows (an inference script, a unit test calling `GPT(cfg)(idx)`): there nothing calls
-    `configure_model()`, so the module has no layers; the message names those sites (file:row), where
+    `configure_model()`, so the module has no layers; notes locate those sites (the first three), where
     `model.configure_model()` must be called after building it.
 
     ## Options

@@ -109,6 +109,7 @@ class MissingResetParameters(Rule):
             """, rows=(4,), files=_FSDP_TRAIN,
             message_contains=("`self.gain`", "`freqs`", "it is built on the meta device and set up by `fabric.setup(...)` "
                                                          "with strategy 'fsdp'", "set up by `fabric.setup(...)` at train.py:7",
+                              "built on the meta device under `fabric.init_module(empty_init=True)` at train.py:6",
                               "strategy 'fsdp' at train.py:4")),
         Invalid("""
             import torch
@@ -126,7 +127,8 @@ class MissingResetParameters(Rule):
                 model = Child()
             model.to_empty(device="cpu")
             """, rows=(4,), message_contains=("it is part of `Child`, which is built on the meta device and materialized "
-                                              "by `.to_empty(...)`", "materialized by `.to_empty(...)` at snippet.py:14")),
+                                              "by `.to_empty(...)`", "built under `torch.device(\"meta\")` at snippet.py:13",
+                                              "materialized by `.to_empty(...)` at snippet.py:14")),
     ]
 
     @classmethod

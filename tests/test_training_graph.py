@@ -147,6 +147,9 @@ def test_a_meta_model_set_up_by_fabric_covers_every_module_it_builds(tmp_path, m
     })
     assert set(index.training.meta_built) == {"model.GPT", "model.Block"}
     assert ("model.py", 5, "FI013") in findings
+    assert list(map(str, index.training.meta_built["model.Block"].notes())) == [
+        "built on the meta device under `fabric.init_module(empty_init=True)` at finetune.py:7",
+        "set up by `fabric.setup(...)` at finetune.py:8", "strategy 'fsdp' at finetune.py:5"]
 
 
 def test_empty_init_is_meta_only_for_fsdp_and_model_parallel(tmp_path, monkeypatch):
@@ -250,6 +253,30 @@ def test_a_runner_and_a_model_passed_into_a_training_function(tmp_path, monkeypa
     link = index.training.sharded_trainer_link("model.GPT")
     assert link is not None and str(link.train.site) == "loops.py:2" and str(link.runner.site) == "main.py:6"
     assert ("model.py", 14, "FI001") in findings
+
+
+def test_the_build_on_meta_is_located_where_the_caller_builds_the_model(tmp_path, monkeypatch):
+    index, _ = _project(tmp_path, monkeypatch, {
+        "model.py": GPT,
+        "loops.py": """
+            def prepare(model, fabric):
+                return fabric.setup(model)
+        """,
+        "main.py": """
+            import lightning as L
+            from loops import prepare
+            from model import GPT
+
+            def main():
+                fabric = L.Fabric(strategy="fsdp")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                model = prepare(model, fabric)
+        """,
+    })
+    assert list(map(str, index.training.meta_built["model.GPT"].notes())) == [
+        "built on the meta device under `fabric.init_module(empty_init=True)` at main.py:8",
+        "set up by `fabric.setup(...)` at loops.py:2", "strategy 'fsdp' at main.py:6"]
 
 
 def test_fabric_launch_passes_the_fabric_first(tmp_path, monkeypatch):
