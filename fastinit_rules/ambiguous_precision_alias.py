@@ -26,11 +26,15 @@ class AmbiguousPrecisionAlias(Rule):
 
     ## Example
     ```python
+    import lightning as L
+
     trainer = L.Trainer(precision=16)
     ```
 
     Use instead:
     ```python
+    import lightning as L
+
     trainer = L.Trainer(precision="16-mixed")  # or "16-true" if you meant half-precision weights
     ```
 

@@ -25,12 +25,20 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
+    trainer = L.Trainer()
     with trainer.init_module():
         model = GPT.load_from_checkpoint("last.ckpt")
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    from model import GPT
+
+    trainer = L.Trainer()
     with trainer.init_module(empty_init=True):
         model = GPT.load_from_checkpoint("last.ckpt")
     ```

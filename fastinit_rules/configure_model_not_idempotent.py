@@ -61,16 +61,30 @@ class ConfigureModelNotIdempotent(Rule):
 
     ## Example
     ```python
-    def configure_model(self):
-        self.model = Transformer(self.hparams.dim)
+    import lightning as L
+    from torch import nn
+
+
+    class LitModel(L.LightningModule):
+        def configure_model(self):
+            self.model = nn.Transformer(self.hparams.dim)
     ```
 
     Use instead:
     ```python
-    def configure_model(self):
-        if self.model is not None:
-            return
-        self.model = Transformer(self.hparams.dim)
+    import lightning as L
+    from torch import nn
+
+
+    class LitModel(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.model = None
+
+        def configure_model(self):
+            if self.model is not None:
+                return
+            self.model = nn.Transformer(self.hparams.dim)
     ```
 
     ## Fix

@@ -193,11 +193,33 @@ class CreateThenCast(FlowRule):
 
     ## Example
     ```python
+    from torch import nn
+
+
+    class GPT(nn.Module):
+        def __init__(self, vocab=50_304, dim=2048, depth=24):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+            self.blocks = nn.ModuleList(nn.Linear(dim, 4 * dim) for _ in range(depth))
+
+
     model = GPT().bfloat16().cuda()
     ```
 
     Use instead:
     ```python
+    import fastinit_runtime
+    import torch
+    from torch import nn
+
+
+    class GPT(nn.Module):
+        def __init__(self, vocab=50_304, dim=2048, depth=24):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+            self.blocks = nn.ModuleList(nn.Linear(dim, 4 * dim) for _ in range(depth))
+
+
     with fastinit_runtime.init_module(device="cuda", dtype=torch.bfloat16):
         model = GPT()
     ```

@@ -51,11 +51,24 @@ class CustomInitLostOnMeta(Rule):
 
     ## Example
     ```python
+    import lightning as L
+    from torch import nn
+
+
     class GPT(nn.Module):
         def __init__(self):
             super().__init__()
             self.wte = nn.Embedding(50304, 768)
             self.apply(self._init_weights)
+
+        def _init_weights(self, module):
+            nn.init.normal_(module.weight, std=0.02)
+
+
+    fabric = L.Fabric(strategy="fsdp")
+    with fabric.init_module(empty_init=True):
+        model = GPT()
+    model = fabric.setup(model)
     ```
 
     Use instead: re-apply the init after materialization (`model.apply(model._init_weights)` once the

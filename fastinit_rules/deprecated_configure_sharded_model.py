@@ -25,16 +25,30 @@ class DeprecatedConfigureShardedModel(Rule):
 
     ## Example
     ```python
-    def configure_sharded_model(self):
-        self.block = Block()
+    import lightning as L
+    from model import Block
+
+
+    class LitModel(L.LightningModule):
+        def configure_sharded_model(self):
+            self.block = Block()
     ```
 
     Use instead:
     ```python
-    def configure_model(self):
-        if self.block is not None:
-            return
-        self.block = Block()
+    import lightning as L
+    from model import Block
+
+
+    class LitModel(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.block = None
+
+        def configure_model(self):
+            if self.block is not None:
+                return
+            self.block = Block()
     ```
 
     ## Fix

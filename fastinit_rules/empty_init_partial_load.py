@@ -55,6 +55,11 @@ class EmptyInitPartialLoad(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    import torch
+    from model import Classifier
+
+    fabric = L.Fabric(precision="bf16-true")
     with fabric.init_module(empty_init=True):
         model = Classifier()  # new head
     model.load_state_dict(torch.load("backbone.pt"), strict=False)
@@ -62,6 +67,11 @@ class EmptyInitPartialLoad(FlowRule):
 
     Use instead:
     ```python
+    import lightning as L
+    import torch
+    from model import Classifier
+
+    fabric = L.Fabric(precision="bf16-true")
     with fabric.init_module():  # without empty_init: every parameter is initialized, then loaded over
         model = Classifier()
     model.load_state_dict(torch.load("backbone.pt"), strict=False)
@@ -69,6 +79,12 @@ class EmptyInitPartialLoad(FlowRule):
 
     or, keeping the faster `empty_init=True`, with the runtime library (`fastinit-lint[runtime]`):
     ```python
+    import fastinit_runtime
+    import lightning as L
+    import torch
+    from model import Classifier
+
+    fabric = L.Fabric(precision="bf16-true")
     with fabric.init_module(empty_init=True):
         model = Classifier()
     fastinit_runtime.load_partial(model, torch.load("backbone.pt"))  # initializes what the checkpoint lacks

@@ -68,6 +68,10 @@ class EmptyInitWithoutLoad(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
+    fabric = L.Fabric(strategy="ddp")
     with fabric.init_module(empty_init=True):
         model = GPT()
     model = fabric.setup(model)

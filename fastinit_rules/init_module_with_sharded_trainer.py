@@ -28,6 +28,9 @@ class InitModuleWithShardedTrainer(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
     trainer = L.Trainer(strategy="fsdp")
     with trainer.init_module():
         model = GPT()

@@ -117,15 +117,28 @@ class LargeLayerInInit(Rule):
 
     ## Example
     ```python
+    import lightning as L
+    from torch import nn
+
+
     class GPT(L.LightningModule):
         def __init__(self, vocab=50_304, dim=2048):
             super().__init__()
             self.save_hyperparameters()
             self.embed = nn.Embedding(vocab, dim)
+
+
+    trainer = L.Trainer(strategy="fsdp")
+    trainer.fit(GPT())
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    from torch import nn
+    from torch.distributed.fsdp.wrap import wrap
+
+
     class GPT(L.LightningModule):
         def __init__(self, vocab=50_304, dim=2048):
             super().__init__()
@@ -135,7 +148,11 @@ class LargeLayerInInit(Rule):
         def configure_model(self):
             if self.embed is not None:
                 return
-            self.embed = nn.Embedding(self.hparams.vocab, self.hparams.dim)
+            self.embed = wrap(nn.Embedding(self.hparams.vocab, self.hparams.dim))
+
+
+    trainer = L.Trainer(strategy="fsdp")
+    trainer.fit(GPT())
     ```
 
     ## Fix
@@ -302,18 +319,8 @@ class LargeLayerInInit(Rule):
                     trainer.fit(model)
                 """}),
     ]
+    # More, as whole projects: tests/fixtures/rules/FI001/ (a class also built outside Lightning).
     INVALID = [
-        # Also built by an inference script and a unit test, where nothing calls `configure_model()`: the same
-        # move is unsafe, and the notes locate both sites. (A `trainer.fit` of a factory's model is not one.)
-        Invalid(_TASK, rows=(7,), unsafe=True, fixed=_TASK_WRAPPED, message_contains=(
-            "`Task` is also built outside a Trainer/Fabric in 2 places, where nothing calls `configure_model()`",
-            "`Task` built outside a Trainer/Fabric at infer.py:4", "`Task` built outside a Trainer/Fabric at test_task.py:4"),
-            files={**_fit("Task"),
-                   "factory.py": "import lightning as L\nfrom snippet import Task\n\ndef build():\n    return Task()\n\n"
-                                 "def main():\n    trainer = L.Trainer(strategy='fsdp')\n    trainer.fit(build())\n",
-                   "infer.py": "import torch\nfrom snippet import Task\n\nmodel = Task()\n"
-                               "model.load_state_dict(torch.load('task.pt'))\n",
-                   "test_task.py": "from snippet import Task\n\ndef test_embed():\n    Task().embed\n"}),
         Invalid("""
             import lightning as L
             from torch import nn

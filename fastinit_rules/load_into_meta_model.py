@@ -29,6 +29,9 @@ class LoadIntoMetaModel(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
     fabric = L.Fabric(strategy="fsdp")
     with fabric.init_module(empty_init=True):
         model = GPT()
@@ -38,6 +41,10 @@ class LoadIntoMetaModel(FlowRule):
 
     Use instead:
     ```python
+    import lightning as L
+    from model import GPT
+
+    fabric = L.Fabric(strategy="fsdp")
     with fabric.init_module(empty_init=True):
         model = GPT()
     model = fabric.setup(model)

@@ -41,12 +41,18 @@ class LoadThenCast(FlowRule):
 
     ## Example
     ```python
-    model = AutoModelForCausalLM.from_pretrained(name).to(torch.bfloat16).cuda()
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained("gpt2-xl").to(torch.bfloat16).cuda()
     ```
 
     Use instead:
     ```python
-    model = AutoModelForCausalLM.from_pretrained(name, torch_dtype=torch.bfloat16).to(torch.bfloat16).cuda()
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained("gpt2-xl", torch_dtype=torch.bfloat16).to(torch.bfloat16).cuda()
     ```
 
     ## Fix

@@ -39,12 +39,32 @@ class MissingInitModule(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from torch import nn
+
+
+    class GPT(nn.Module):
+        def __init__(self, vocab=50_304, dim=2048):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+
+
     trainer = L.Trainer(precision="bf16-true")
     model = GPT()
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    from torch import nn
+
+
+    class GPT(nn.Module):
+        def __init__(self, vocab=50_304, dim=2048):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+
+
     trainer = L.Trainer(precision="bf16-true")
     with trainer.init_module():
         model = GPT()

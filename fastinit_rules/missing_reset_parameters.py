@@ -42,14 +42,30 @@ class MissingResetParameters(Rule):
 
     ## Example
     ```python
+    import lightning as L
+    import torch
+    from torch import nn
+
+
     class Scale(nn.Module):
         def __init__(self, dim):
             super().__init__()
             self.gain = nn.Parameter(torch.ones(dim))
+
+
+    fabric = L.Fabric(strategy="fsdp")
+    with fabric.init_module(empty_init=True):
+        model = Scale(1024)
+    model = fabric.setup(model)
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    import torch
+    from torch import nn
+
+
     class Scale(nn.Module):
         def __init__(self, dim):
             super().__init__()
@@ -58,6 +74,12 @@ class MissingResetParameters(Rule):
 
         def reset_parameters(self):
             nn.init.ones_(self.gain)  # only this module's own tensors
+
+
+    fabric = L.Fabric(strategy="fsdp")
+    with fabric.init_module(empty_init=True):
+        model = Scale(1024)
+    model = fabric.setup(model)
     ```
 
     ## Fix

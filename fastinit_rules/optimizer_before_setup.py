@@ -23,6 +23,11 @@ class OptimizerBeforeSetup(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    import torch
+    from model import GPT
+
+    fabric = L.Fabric(strategy="fsdp")
     with fabric.init_module(empty_init=True):
         model = GPT()
     optimizer = torch.optim.AdamW(model.parameters())
@@ -31,6 +36,11 @@ class OptimizerBeforeSetup(FlowRule):
 
     Use instead:
     ```python
+    import lightning as L
+    import torch
+    from model import GPT
+
+    fabric = L.Fabric(strategy="fsdp")
     with fabric.init_module(empty_init=True):
         model = GPT()
     model = fabric.setup_module(model)

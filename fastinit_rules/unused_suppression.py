@@ -20,7 +20,16 @@ class UnusedSuppression(Rule):
 
     ## Example
     ```python
-    self.head = nn.Linear(16, 2)  # noqa: FI001
+    from torch import nn
+
+    head = nn.Linear(16, 2)  # noqa: FI001
+    ```
+
+    Use instead:
+    ```python
+    from torch import nn
+
+    head = nn.Linear(16, 2)
     ```
 
     ## Fix

@@ -22,12 +22,20 @@ class Zero3EmptyInitFalse(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
+    fabric = L.Fabric(strategy="deepspeed_stage_3")
     with fabric.init_module(empty_init=False):
         model = GPT()
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    from model import GPT
+
+    fabric = L.Fabric(strategy="deepspeed_stage_3")
     with fabric.init_module():
         model = GPT()
     ```

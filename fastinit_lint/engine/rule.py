@@ -34,30 +34,39 @@ _T = TypeVar("_T")
 @dataclass(frozen=True)
 class Valid:
     """Code the rule must accept. `files` adds other project files (e.g. a `train.py` with a Trainer);
-    `snippet` names the file `code` is written to (a `.yaml` one for LightningCLI configs)."""
+    `snippet` names the file `code` is written to (a `.yaml` one for LightningCLI configs); `name` names the
+    case (its test id, as Fixit's)."""
 
     code: str
     files: Mapping[str, str] = field(default_factory=dict)
     settings: Mapping[str, object] = field(default_factory=dict)
     snippet: str = "snippet.py"
+    name: str | None = None
 
 
 @dataclass(frozen=True)
 class Invalid:
-    """Code the rule must flag: exactly at `rows` (one entry per finding), with an exact fix outcome.
+    """Code the rule must flag: exactly at `rows` (one entry per finding) or at `at` (1-based (row, column)
+    of each finding's start), with an exact fix outcome.
 
     `fixed` is the whole file after applying the rule's fixes (None = the rule must offer no fix);
     `unsafe` says the fix must be classed unsafe. The fixed code must itself produce no finding.
     """
 
     code: str
-    rows: tuple[int, ...]
+    rows: tuple[int, ...] = ()
     fixed: str | None = None
     unsafe: bool = False
     message_contains: tuple[str, ...] = ()
     files: Mapping[str, str] = field(default_factory=dict)
     settings: Mapping[str, object] = field(default_factory=dict)
     snippet: str = "snippet.py"
+    at: tuple[tuple[int, int], ...] = ()
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.rows and not self.at:
+            raise ValueError("an Invalid example says where it is flagged: `rows` or `at`")
 
 
 class FixPlan:
