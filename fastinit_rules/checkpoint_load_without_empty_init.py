@@ -47,10 +47,15 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
     Adds `empty_init=True` to the `init_module` call.
 
     ## Fix safety
-    Safe: the load is known to be strict (no `strict` or `strict=True`, not `strict=args.strict`; no
-    `strict_loading` other than True on the class), so a checkpoint
-    missing any parameter raises instead of leaving uninitialized memory. Not offered under FSDP or
+    Safe: the load is known to be strict. That is: no `strict` or `strict=True`, not `strict=args.strict`, no
+    `strict_loading` other than True on the class; so a checkpoint missing any parameter raises instead of
+    leaving uninitialized memory. Not offered under FSDP or
     ModelParallel, where `empty_init=True` means meta tensors that `load_from_checkpoint` cannot fill (FI010).
+
+    ## References
+    - [Efficient initialization (Trainer)](https://lightning.ai/docs/pytorch/latest/advanced/model_init.html):
+      "Loading checkpoints for inference or finetuning"
+    - [Efficient initialization (Fabric)](https://lightning.ai/docs/fabric/stable/advanced/model_init.html)
     """
 
     code = "FI006"

@@ -79,6 +79,13 @@ class CustomInitLostOnMeta(Rule):
     None: moving a parent's init into per-module `reset_parameters` overrides changes which modules own the
     decision (a shared `nn.Linear` class, or layers initialized differently by position such as nanoGPT's
     scaled `c_proj`), which only the author can decide.
+
+    ## References
+    - [`_materialize_distributed_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/utilities/init.py#L81):
+      `to_empty()`, then each submodule's `reset_parameters()`
+    - [Lightning #18122](https://github.com/Lightning-AI/pytorch-lightning/pull/18122), meta-device init for FSDP in
+      Fabric: submodules must define `reset_parameters()`
+    - [`torch.nn.Module`](https://docs.pytorch.org/docs/stable/generated/torch.nn.Module.html) (`apply`, `to_empty`)
     """
 
     code = "FI015"

@@ -58,6 +58,12 @@ class DeprecatedConfigureShardedModel(Rule):
     ## Fix safety
     Safe: Lightning calls both hooks at the same point of `Trainer._run`. No fix when the class also
     defines `configure_model`: the two bodies must be merged by hand.
+
+    ## References
+    - [`ModelHooks.configure_sharded_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html):
+      "Deprecated. Use configure_model() instead"
+    - [`configure_sharded_model`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/core/hooks.py#L326)
+      (core/hooks.py)
     """
 
     code = "FI008"

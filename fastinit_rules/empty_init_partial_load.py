@@ -96,9 +96,16 @@ class EmptyInitPartialLoad(FlowRule):
     `fastinit_runtime.lightning.load_from_checkpoint(Cls, ..., strict=False)`, adding `import fastinit_runtime`.
 
     ## Fix safety
-    Unsafe: it adds a runtime dependency on `fastinit_runtime`, and `load_partial` returns the missing and
+    Unsafe: it adds a runtime dependency on `fastinit_runtime`. And `load_partial` returns the missing and
     unexpected keys where `load_state_dict` returned a `NamedTuple` of them. `fabric.load` with a state dict
     of several objects has no fix.
+
+    ## References
+    - [Efficient initialization (Fabric)](https://lightning.ai/docs/fabric/stable/advanced/model_init.html):
+      `empty_init=True` is safe only for a checkpoint holding every parameter
+    - [Efficient initialization (Trainer)](https://lightning.ai/docs/pytorch/latest/advanced/model_init.html)
+    - [`_EmptyInit`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/utilities/init.py#L29)
+      (fabric/utilities/init.py): skips initialization
     """
 
     code = "FI002"

@@ -81,6 +81,12 @@ class EmptyInitWithoutLoad(FlowRule):
 
     ## Fix
     None: whether to load or to initialize is the author's decision.
+
+    ## References
+    - [Efficient initialization (Fabric)](https://lightning.ai/docs/fabric/stable/advanced/model_init.html):
+      `empty_init=True` allocates no memory or uninitialized memory
+    - [`_EmptyInit`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/utilities/init.py#L29)
+      (fabric/utilities/init.py)
     """
 
     code = "FI009"

@@ -41,6 +41,13 @@ class InitModuleWithShardedTrainer(FlowRule):
 
     ## Fix
     None: the layers must move into `configure_model`, which FI001 fixes in the model's class.
+
+    ## References
+    - [`Trainer.init_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/trainer/trainer.py#L1172):
+      warns for strategies overriding `model_sharded_context`
+    - [`ModelHooks.configure_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html)
+    - [Train models with billions of parameters using
+      FSDP](https://lightning.ai/docs/pytorch/latest/advanced/model_parallel/fsdp.html)
     """
 
     code = "FI004"

@@ -180,8 +180,9 @@ class LargeLayerInInit(Rule):
     `configure_model`, the fix builds its layers inside `wrap()` the same way, in place.
 
     ## Fix safety
-    Safe when only construction time changes. Unsafe when the fix must store an `__init__` argument as a
-    new attribute, or merge into an existing `configure_model` (its remaining code then runs once), or when
+    Safe when only construction time changes; unsafe when it stores arguments, merges hooks, wraps layers other
+    methods reach inside, or the class is also built outside Lightning. Unsafe when the fix must store an
+    `__init__` argument as a new attribute, or merge into an existing `configure_model` (its remaining code then runs once), or when
     it wraps layers that another method reaches inside (`self.embed.weight`, `self.blocks[0].attn`): FSDP
     holds those parameters as flat shards outside the wrapped layer's own forward. No fix
     when `__init__` has `return`/`yield`, calls `setattr`/`exec`, builds layers before
@@ -198,13 +199,23 @@ class LargeLayerInInit(Rule):
     runner reaches).
 
     ## References
-    Lightning 2.6.6 (`lightning/pytorch/`): `trainer/call.py:115` `_call_configure_model` (the hook's three
-    contexts); `strategies/fsdp.py:389` `tensor_init_context` (no device), `:399` `model_sharded_context`
-    (`enable_wrap`), `:292` `_setup_model` (no root wrap once a submodule is wrapped);
-    `plugins/precision/fsdp.py:69` (mixed flags initialize in float32); `strategies/deepspeed.py:530`
-    `tensor_init_context` and `:543` `model_sharded_context` (`deepspeed.zero.Init`);
-    `strategies/strategy.py:504` (root device + precision dtype); `plugins/precision/deepspeed.py:83`;
-    docs `advanced/model_parallel/fsdp.rst` "Manual wrapping"; issues #17157, #10510.
+    - [Train models with billions of parameters using
+      FSDP](https://lightning.ai/docs/pytorch/latest/advanced/model_parallel/fsdp.html)
+    - [`ModelHooks.configure_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html):
+      a hook to create modules in a strategy and precision aware context
+    - [`_call_configure_model`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/trainer/call.py#L115)
+      (trainer/call.py; these files are the same in 2.6.6)
+    - [`FSDPStrategy.tensor_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/strategies/fsdp.py#L389)
+      and
+      [`model_sharded_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/strategies/fsdp.py#L399)
+    - [`DeepSpeedStrategy.tensor_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/strategies/deepspeed.py#L530)
+    - Source lines read: Lightning 2.6.6 (`lightning/pytorch/`): `trainer/call.py:115` `_call_configure_model` (the
+      hook's three contexts); `strategies/fsdp.py:389` `tensor_init_context` (no device), `:399`
+      `model_sharded_context` (`enable_wrap`), `:292` `_setup_model` (no root wrap once a submodule is wrapped);
+      `plugins/precision/fsdp.py:69` (mixed flags initialize in float32); `strategies/deepspeed.py:530`
+      `tensor_init_context` and `:543` `model_sharded_context` (`deepspeed.zero.Init`); `strategies/strategy.py:504`
+      (root device + precision dtype); `plugins/precision/deepspeed.py:83`; docs `advanced/model_parallel/fsdp.rst`
+      "Manual wrapping"; issues #17157, #10510.
     """
 
     code = "FI001"

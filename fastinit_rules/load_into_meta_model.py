@@ -53,6 +53,13 @@ class LoadIntoMetaModel(FlowRule):
 
     ## Fix
     None: the statements must be reordered, and code between them may depend on the order.
+
+    ## References
+    - [Lightning #20490](https://github.com/Lightning-AI/pytorch-lightning/issues/20490): loading before
+      `fabric.setup(model)` under `init_module()` gives an abnormal loss
+    - [`FSDPStrategy.module_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/strategies/fsdp.py#L338)
+      (Fabric): `empty_init=True` builds on the meta device
+    - [Meta device (PyTorch)](https://pytorch.org/docs/stable/meta.html)
     """
 
     code = "FI010"

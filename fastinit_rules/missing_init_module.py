@@ -76,13 +76,21 @@ class MissingInitModule(FlowRule):
     overwritten); for Fabric with FSDP, DeepSpeed or ModelParallel, `init_module(empty_init=True)`.
 
     ## Fix safety
-    Safe, except the Fabric-with-sharded-strategy case: `empty_init=True` there relies on every module that
+    Safe; unsafe for a Fabric with a sharded strategy. There `empty_init=True` relies on every module that
     owns parameters implementing `reset_parameters()` (see FI013), so that fix is unsafe.
 
     ## Options
     `large-layer-threshold` (parameters, default 1,000,000): models known to be smaller are not reported;
     `unknown-size` (default `"large"`): whether a model whose size cannot be computed, but grows with a product
     of dimensions, is reported (`"small"` reports only sizes known to reach the threshold).
+
+    ## References
+    - [Efficient initialization (Trainer)](https://lightning.ai/docs/pytorch/latest/advanced/model_init.html) and
+      [Efficient initialization (Fabric)](https://lightning.ai/docs/fabric/stable/advanced/model_init.html):
+      "Half-precision"
+    - [`Trainer.init_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/trainer/trainer.py#L1172)
+      and
+      [`Fabric.init_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/fabric.py#L805)
     """
 
     code = "FI003"

@@ -84,6 +84,13 @@ class MissingResetParameters(Rule):
 
     ## Fix
     None: only the author knows the intended initialization.
+
+    ## References
+    - [Lightning #18122](https://github.com/Lightning-AI/pytorch-lightning/pull/18122), meta-device init for FSDP in
+      Fabric: submodules must define `reset_parameters()`
+    - [`_materialize_distributed_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/utilities/init.py#L81):
+      `to_empty()`, then each submodule's `reset_parameters()`
+    - [Meta device (PyTorch)](https://pytorch.org/docs/stable/meta.html)
     """
 
     code = "FI013"

@@ -49,6 +49,11 @@ class OptimizerBeforeSetup(FlowRule):
 
     ## Fix
     None: the setup call must be split, which changes the code around it.
+
+    ## References
+    - [`Fabric._validate_setup`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/fabric.py#L1200):
+      "The optimizer has references to the model's meta-device parameters"
+    - [Fabric methods: `setup`](https://lightning.ai/docs/fabric/latest/api/fabric_methods.html)
     """
 
     code = "FI011"

@@ -39,6 +39,9 @@ class UnusedSuppression(Rule):
 
     ## Fix safety
     Safe: a suppression that silenced nothing changes no finding, and code is never touched.
+
+    ## References
+    - [ruff's `unused-noqa` (RUF100)](https://docs.astral.sh/ruff/rules/unused-noqa)
     """
 
     code = UNUSED_SUPPRESSION_CODE

@@ -45,6 +45,13 @@ class Zero3EmptyInitFalse(FlowRule):
 
     ## Fix safety
     Safe: the original code cannot run at all.
+
+    ## References
+    - [`DeepSpeedStrategy.tensor_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/strategies/deepspeed.py#L530)
+      (Trainer) and
+      [`module_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/strategies/deepspeed.py#L377)
+      (Fabric): raise NotImplementedError for `empty_init=False` with ZeRO-3
+    - [DeepSpeed](https://lightning.ai/docs/pytorch/stable/advanced/model_parallel/deepspeed.html)
     """
 
     code = "FI014"
