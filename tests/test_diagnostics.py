@@ -23,18 +23,8 @@ GPT = textwrap.dedent('''
             self.head = nn.Linear(dim, vocab)
     ''').lstrip()
 TRAIN = "import lightning as L\nfrom snippet import GPT\ntrainer = L.Trainer(strategy='fsdp')\ntrainer.fit(GPT())\n"
-FABRIC_OPTIMIZER = textwrap.dedent('''
-    import lightning as L
-    from torch import optim
-    from model import GPT
-
-    def main():
-        fabric = L.Fabric(strategy="fsdp")
-        with fabric.init_module(empty_init=True):
-            model = GPT()
-        optimizer = optim.AdamW(model.parameters(), lr=1e-4)
-        model, optimizer = fabric.setup(model, optimizer)
-    ''').lstrip()
+# FI011's own example: the strategy on line 6, the build on meta on line 8, `fabric.setup` on line 10.
+FABRIC_OPTIMIZER = textwrap.dedent(OptimizerBeforeSetup.INVALID[0].code.removeprefix("\n"))
 
 
 def test_fi001_states_its_evidence_once_per_class_as_notes_without_unused_defaults():
