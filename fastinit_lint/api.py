@@ -1,8 +1,9 @@
 """Everything a rule may use, in one module: rules import `fastinit_lint.api` and nothing else of the linter
 (tests/test_layers.py checks it), so the engine and the model can change behind it.
 
-- the rule API: `Rule`, its examples `Valid`/`Invalid`, `Context`, `fix`, `TextReport` (YAML findings), and
-  FI900's code and name (the engine reports it);
+- the rule API: `Rule`, its examples `Valid`/`Invalid`, `Context`, `fix`, `NoteAt` (evidence at a node of the
+  checked file; `Site.note` for a line of another), `TextReport` (YAML findings), and FI900's code and name
+  (the engine reports it);
 - syntax: `cst` (LibCST, imported on first use), `child_nodes`, `descendants`, `holds_statements`, `cst_dotted`;
 - knowledge of Lightning and torch: runner and strategy names, precision aliases and their dtypes;
 - the model of the user's code: runner facts, construction sites and module names (FI001's direct builds), what loads do (`UNKNOWN`, `read_only`), sizes (`Size`, `size_of`),
@@ -11,13 +12,14 @@
 
 from __future__ import annotations
 
-from .engine.rule import Context, Invalid, Rule, TextReport, Valid, cst_dotted, fix
+from .engine.rule import Context, Invalid, NoteAt, Rule, TextReport, Valid, cst_dotted, fix
 from .engine.suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME
 from .knowledge.lightning import (FABRIC_QNAMES, FLOAT32, LEGACY_MIXED, LOADING_HOOKS, TRAINER_QNAMES, Strategy,
                                   init_dtype, precision_kind)
 from .model.estimate import ZERO, Frame, Module, Size, Tensor, size_of
 from .diagnostics import SourceError
-from .model.facts import CAST_METHODS, PYTEST_RAISES, RunnerFact, Site
+from .model.facts import CAST_METHODS, PYTEST_RAISES, RunnerFact
+from .model.site import Site
 from .model.module_identity import module_name
 from .model.load_summaries import UNKNOWN, read_only
 from .model.names import collect_names, dotted_name
@@ -27,7 +29,7 @@ from .workspace.source import read_source
 
 __all__ = ["CAST_METHODS", "FABRIC_QNAMES", "FLOAT32", "LEGACY_MIXED", "LOADING_HOOKS", "PYTEST_RAISES",
            "TRAINER_QNAMES", "UNKNOWN", "UNUSED_SUPPRESSION_CODE", "UNUSED_SUPPRESSION_NAME", "ZERO", "Context",
-           "Frame", "Invalid", "Module", "Rule", "RunnerFact", "Site", "Size", "SourceError", "Strategy", "Tensor", "TextReport", "Valid",
+           "Frame", "Invalid", "Module", "NoteAt", "Rule", "RunnerFact", "Site", "Size", "SourceError", "Strategy", "Tensor", "TextReport", "Valid",
            "child_nodes", "collect_names", "cst", "cst_dotted", "descendants", "dotted_name", "fix", "holds_statements", "init_dtype", "module_name",
            "precision_kind", "read_only", "read_source", "size_of"]
 

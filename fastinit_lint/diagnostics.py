@@ -49,14 +49,16 @@ class Fix:
 @dataclass(frozen=True)
 class Note:
     """Evidence behind a finding (where the strategy is stated, the defaults a size used), shown as `= note:`
-    lines, in JSON `notes` and as SARIF related locations; `filename`/`location` when it points somewhere."""
+    lines, in JSON `notes`, as SARIF related locations and LSP related information. A located fact has its
+    `filename` and `location`: the node's start in the checked file, or column 1 of the line of a fact
+    another file states (phase 1 records those by line)."""
 
     message: str
     filename: str | None = None
     location: Location | None = None
 
     def __str__(self) -> str:
-        return f"{self.message} ({self.filename}:{self.location.row})" if self.filename and self.location else self.message
+        return f"{self.message} at {self.filename}:{self.location.row}" if self.filename and self.location else self.message
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import ast
 import enum
 from dataclasses import dataclass
 
-from fastinit_lint.api import (FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, UNKNOWN, Context, Rule, RunnerFact,
-                               child_nodes, cst, cst_dotted, descendants, read_only)
+from fastinit_lint.api import (FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, UNKNOWN, Context, NoteAt, Rule,
+                               RunnerFact, Site, child_nodes, cst, cst_dotted, descendants, read_only)
 
 from ._preceding import preceding_statements
 from ._runtime_dependency import RUNTIME
@@ -48,6 +48,11 @@ class InitBlock:
     runner: RunnerFact | None
     empty_init: object  # True / False / ABSENT / NOT_LITERAL
 
+    def build_note(self, build: "Event") -> NoteAt:
+        """Where `build` happened in this `init_module(empty_init=True)` block, as evidence."""
+        meta = " on the meta device" if self.runner is not None and self.runner.strategy.meta_init else ""
+        return NoteAt(f"`{build.var}` built{meta} under `{self.receiver}.init_module(empty_init=True)`", build.node)
+
 
 class Kind(enum.Enum):
     RUNNER = "runner"  # a Trainer/Fabric constructed
@@ -76,7 +81,7 @@ class Load:
     cls: str | None = None  # the class `load_from_checkpoint` is called on
     runner: str | None = None  # the Fabric of `fabric.load(...)`
     helper: str | None = None  # through a project helper: its name, and where and what it loads
-    where: str | None = None
+    where: Site | None = None
     what: str | None = None
 
 

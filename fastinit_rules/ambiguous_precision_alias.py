@@ -26,11 +26,15 @@ class AmbiguousPrecisionAlias(Rule):
 
     ## Example
     ```python
+    import lightning as L
+
     trainer = L.Trainer(precision=16)
     ```
 
     Use instead:
     ```python
+    import lightning as L
+
     trainer = L.Trainer(precision="16-mixed")  # or "16-true" if you meant half-precision weights
     ```
 
@@ -42,6 +46,13 @@ class AmbiguousPrecisionAlias(Rule):
 
     ## Fix safety
     Safe: Lightning resolves the alias to exactly that value.
+
+    ## References
+    - [`_convert_precision_to_unified_args`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/connector.py#L557)
+      (fabric/connector.py): "is supported for historical reasons but its usage is discouraged"
+    - [Lightning discussion #18263](https://github.com/Lightning-AI/pytorch-lightning/discussions/18263): `bf16` is
+      an alias of `bf16-mixed`
+    - [N-Bit Precision](https://lightning.ai/docs/pytorch/stable/common/precision.html)
     """
 
     code = "FI012"

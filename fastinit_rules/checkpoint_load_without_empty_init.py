@@ -25,12 +25,20 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
+    trainer = L.Trainer()
     with trainer.init_module():
         model = GPT.load_from_checkpoint("last.ckpt")
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    from model import GPT
+
+    trainer = L.Trainer()
     with trainer.init_module(empty_init=True):
         model = GPT.load_from_checkpoint("last.ckpt")
     ```
@@ -39,10 +47,15 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
     Adds `empty_init=True` to the `init_module` call.
 
     ## Fix safety
-    Safe: the load is known to be strict (no `strict` or `strict=True`, not `strict=args.strict`; no
-    `strict_loading` other than True on the class), so a checkpoint
-    missing any parameter raises instead of leaving uninitialized memory. Not offered under FSDP or
+    Safe: the load is known to be strict. That is: no `strict` or `strict=True`, not `strict=args.strict`, no
+    `strict_loading` other than True on the class; so a checkpoint missing any parameter raises instead of
+    leaving uninitialized memory. Not offered under FSDP or
     ModelParallel, where `empty_init=True` means meta tensors that `load_from_checkpoint` cannot fill (FI010).
+
+    ## References
+    - [Efficient initialization (Trainer)](https://lightning.ai/docs/pytorch/latest/advanced/model_init.html):
+      "Loading checkpoints for inference or finetuning"
+    - [Efficient initialization (Fabric)](https://lightning.ai/docs/fabric/stable/advanced/model_init.html)
     """
 
     code = "FI006"
@@ -149,6 +162,7 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
                 existing[-1] = existing[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
             self.report(block.call,
                         f"`{block.receiver}.init_module()` initializes every parameter only for the strict "
-                        f"`load_from_checkpoint` inside to overwrite them (strategy {runner.strategy.describe()} at "
-                        f"{runner.strategy_site}); pass `empty_init=True`",
-                        fix=fix({block.call: block.call.with_changes(args=[*existing, empty])}, "Add `empty_init=True`"))
+                        f"`load_from_checkpoint` inside to overwrite them (strategy {runner.strategy.describe()}); "
+                        f"pass `empty_init=True`",
+                        fix=fix({block.call: block.call.with_changes(args=[*existing, empty])}, "Add `empty_init=True`"),
+                        notes=(runner.strategy_note(),))

@@ -61,16 +61,30 @@ class ConfigureModelNotIdempotent(Rule):
 
     ## Example
     ```python
-    def configure_model(self):
-        self.model = Transformer(self.hparams.dim)
+    import lightning as L
+    from torch import nn
+
+
+    class LitModel(L.LightningModule):
+        def configure_model(self):
+            self.model = nn.Transformer(self.hparams.dim)
     ```
 
     Use instead:
     ```python
-    def configure_model(self):
-        if self.model is not None:
-            return
-        self.model = Transformer(self.hparams.dim)
+    import lightning as L
+    from torch import nn
+
+
+    class LitModel(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.model = None
+
+        def configure_model(self):
+            if self.model is not None:
+                return
+            self.model = nn.Transformer(self.hparams.dim)
     ```
 
     ## Fix
@@ -79,10 +93,16 @@ class ConfigureModelNotIdempotent(Rule):
     `__init__`, the guard reads `getattr(self, "<attr>", None)` instead.
 
     ## Fix safety
-    Safe: the first call behaves as before and later calls keep the existing modules, which is what
-    Lightning's contract requires. Unsafe when the first build runs on some paths only (an `if` on
-    configuration, a loop, an `except` handler): the guard tests that one attribute, which another path may
-    not set. No fix when `__init__` already builds the attribute (see FI001).
+    Safe; unsafe when the first build runs on some paths only. Otherwise the first call behaves as before and
+    later calls keep the existing modules, which is what Lightning's contract requires. Unsafe when the first
+    build runs on some paths only (an `if` on configuration, a loop, an `except` handler): the guard tests that
+    one attribute, which another path may not set. No fix when `__init__` already builds the attribute (see FI001).
+
+    ## References
+    - [`ModelHooks.configure_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html):
+      "ensure that implementation of this hook is idempotent"
+    - [`_call_configure_model`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/trainer/call.py#L115):
+      called on every fit/validate/test/predict
     """
 
     code = "FI005"

@@ -193,11 +193,33 @@ class CreateThenCast(FlowRule):
 
     ## Example
     ```python
+    from torch import nn
+
+
+    class GPT(nn.Module):
+        def __init__(self, vocab=50_304, dim=2048, depth=24):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+            self.blocks = nn.ModuleList(nn.Linear(dim, 4 * dim) for _ in range(depth))
+
+
     model = GPT().bfloat16().cuda()
     ```
 
     Use instead:
     ```python
+    import fastinit_runtime
+    import torch
+    from torch import nn
+
+
+    class GPT(nn.Module):
+        def __init__(self, vocab=50_304, dim=2048, depth=24):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+            self.blocks = nn.ModuleList(nn.Linear(dim, 4 * dim) for _ in range(depth))
+
+
     with fastinit_runtime.init_module(device="cuda", dtype=torch.bfloat16):
         model = GPT()
     ```
@@ -209,7 +231,8 @@ class CreateThenCast(FlowRule):
     (`model = Model().eval()`; a separate `m = m.half().eval()` becomes `m = m.eval()`).
 
     ## Fix safety
-    Safe: parameters and floating buffers end up with the same dtype and device. The cast fix is unsafe
+    Safe; unsafe for a cast in a project without `fastinit_runtime`. Parameters and floating buffers end up
+    with the same dtype and device. The cast fix is unsafe
     when the project neither declares the runtime library (`fastinit-lint[runtime]` in `pyproject.toml`,
     `setup.cfg`, `setup.py` or `requirements*.txt`) nor imports `fastinit_runtime` in any file: the import
     it adds would fail where the library is not installed. Tensors the constructor
@@ -225,6 +248,12 @@ class CreateThenCast(FlowRule):
     `create-then-cast-threshold` (parameters, default 100,000,000): models known to be smaller are not
     reported (the extra float32 copy of a small model costs little); `unknown-size` (default `"large"`):
     whether a model whose size cannot be computed, but grows with a product of dimensions, is reported.
+
+    ## References
+    - [Efficient initialization (Trainer)](https://lightning.ai/docs/pytorch/latest/advanced/model_init.html):
+      "Instantiating a nn.Module in PyTorch creates all parameters on CPU in float32 precision by default"
+    - [`torch.nn.Module`](https://docs.pytorch.org/docs/stable/generated/torch.nn.Module.html) (`to`, `half`,
+      `bfloat16`)
     """
 
     code = "FI007"

@@ -51,11 +51,24 @@ class CustomInitLostOnMeta(Rule):
 
     ## Example
     ```python
+    import lightning as L
+    from torch import nn
+
+
     class GPT(nn.Module):
         def __init__(self):
             super().__init__()
             self.wte = nn.Embedding(50304, 768)
             self.apply(self._init_weights)
+
+        def _init_weights(self, module):
+            nn.init.normal_(module.weight, std=0.02)
+
+
+    fabric = L.Fabric(strategy="fsdp")
+    with fabric.init_module(empty_init=True):
+        model = GPT()
+    model = fabric.setup(model)
     ```
 
     Use instead: re-apply the init after materialization (`model.apply(model._init_weights)` once the
@@ -66,6 +79,13 @@ class CustomInitLostOnMeta(Rule):
     None: moving a parent's init into per-module `reset_parameters` overrides changes which modules own the
     decision (a shared `nn.Linear` class, or layers initialized differently by position such as nanoGPT's
     scaled `c_proj`), which only the author can decide.
+
+    ## References
+    - [`_materialize_distributed_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/utilities/init.py#L81):
+      `to_empty()`, then each submodule's `reset_parameters()`
+    - [Lightning #18122](https://github.com/Lightning-AI/pytorch-lightning/pull/18122), meta-device init for FSDP in
+      Fabric: submodules must define `reset_parameters()`
+    - [`torch.nn.Module`](https://docs.pytorch.org/docs/stable/generated/torch.nn.Module.html) (`apply`, `to_empty`)
     """
 
     code = "FI015"
@@ -144,8 +164,9 @@ class CustomInitLostOnMeta(Rule):
                     nn.init.normal_(module.weight, std=0.02)
             """, rows=(7,), files=_FSDP_TRAIN,
             message_contains=("`self.apply(self._init_weights)` in `Net.__init__`",
-                              "built on the meta device and set up by `fabric.setup(...)` at train.py:7 with strategy "
-                              "'fsdp' at train.py:4")),
+                              "built on the meta device and set up by `fabric.setup(...)` with strategy 'fsdp'",
+                              "built on the meta device under `fabric.init_module(empty_init=True)` at train.py:6",
+                              "set up by `fabric.setup(...)` at train.py:7", "strategy 'fsdp' at train.py:4")),
         Invalid("""
             import torch
             from torch import nn
@@ -170,7 +191,9 @@ class CustomInitLostOnMeta(Rule):
                 model = Model()
             model.to_empty(device="cpu")
             """, rows=(12, 13), message_contains=("is part of `Model`, which is built on the meta device and "
-                                                  "materialized by `.to_empty(...)` at snippet.py:22",)),
+                                                  "materialized by `.to_empty(...)`",
+                                                  "built under `torch.device(\"meta\")` at snippet.py:21",
+                                                  "materialized by `.to_empty(...)` at snippet.py:22")),
         Invalid("""
             import torch
             from torch import nn
@@ -217,7 +240,7 @@ class CustomInitLostOnMeta(Rule):
                               f"`{node.name.value}` {part}is built on the meta device and {link.describe()}, where FSDP and "
                               f"Lightning materialize with `to_empty()` + each module's own `reset_parameters()`, so this "
                               f"init is silently lost; re-apply it after materialization or move it into "
-                              f"`reset_parameters()` of the modules it initializes")
+                              f"`reset_parameters()` of the modules it initializes", notes=link.notes())
 
     def _helpers(self, classdef: cst.ClassDef, init: cst.FunctionDef) -> list[cst.FunctionDef]:
         """Same-class methods `__init__` calls as `self.name()` (one level), resets excluded."""

@@ -25,16 +25,30 @@ class DeprecatedConfigureShardedModel(Rule):
 
     ## Example
     ```python
-    def configure_sharded_model(self):
-        self.block = Block()
+    import lightning as L
+    from model import Block
+
+
+    class LitModel(L.LightningModule):
+        def configure_sharded_model(self):
+            self.block = Block()
     ```
 
     Use instead:
     ```python
-    def configure_model(self):
-        if self.block is not None:
-            return
-        self.block = Block()
+    import lightning as L
+    from model import Block
+
+
+    class LitModel(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.block = None
+
+        def configure_model(self):
+            if self.block is not None:
+                return
+            self.block = Block()
     ```
 
     ## Fix
@@ -44,6 +58,12 @@ class DeprecatedConfigureShardedModel(Rule):
     ## Fix safety
     Safe: Lightning calls both hooks at the same point of `Trainer._run`. No fix when the class also
     defines `configure_model`: the two bodies must be merged by hand.
+
+    ## References
+    - [`ModelHooks.configure_sharded_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html):
+      "Deprecated. Use configure_model() instead"
+    - [`configure_sharded_model`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/core/hooks.py#L326)
+      (core/hooks.py)
     """
 
     code = "FI008"

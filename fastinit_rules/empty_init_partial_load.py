@@ -55,6 +55,11 @@ class EmptyInitPartialLoad(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    import torch
+    from model import Classifier
+
+    fabric = L.Fabric(precision="bf16-true")
     with fabric.init_module(empty_init=True):
         model = Classifier()  # new head
     model.load_state_dict(torch.load("backbone.pt"), strict=False)
@@ -62,6 +67,11 @@ class EmptyInitPartialLoad(FlowRule):
 
     Use instead:
     ```python
+    import lightning as L
+    import torch
+    from model import Classifier
+
+    fabric = L.Fabric(precision="bf16-true")
     with fabric.init_module():  # without empty_init: every parameter is initialized, then loaded over
         model = Classifier()
     model.load_state_dict(torch.load("backbone.pt"), strict=False)
@@ -69,6 +79,12 @@ class EmptyInitPartialLoad(FlowRule):
 
     or, keeping the faster `empty_init=True`, with the runtime library (`fastinit-lint[runtime]`):
     ```python
+    import fastinit_runtime
+    import lightning as L
+    import torch
+    from model import Classifier
+
+    fabric = L.Fabric(precision="bf16-true")
     with fabric.init_module(empty_init=True):
         model = Classifier()
     fastinit_runtime.load_partial(model, torch.load("backbone.pt"))  # initializes what the checkpoint lacks
@@ -80,9 +96,16 @@ class EmptyInitPartialLoad(FlowRule):
     `fastinit_runtime.lightning.load_from_checkpoint(Cls, ..., strict=False)`, adding `import fastinit_runtime`.
 
     ## Fix safety
-    Unsafe: it adds a runtime dependency on `fastinit_runtime`, and `load_partial` returns the missing and
+    Unsafe: it adds a runtime dependency on `fastinit_runtime`. And `load_partial` returns the missing and
     unexpected keys where `load_state_dict` returned a `NamedTuple` of them. `fabric.load` with a state dict
     of several objects has no fix.
+
+    ## References
+    - [Efficient initialization (Fabric)](https://lightning.ai/docs/fabric/stable/advanced/model_init.html):
+      `empty_init=True` is safe only for a checkpoint holding every parameter
+    - [Efficient initialization (Trainer)](https://lightning.ai/docs/pytorch/latest/advanced/model_init.html)
+    - [`_EmptyInit`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/utilities/init.py#L29)
+      (fabric/utilities/init.py): skips initialization
     """
 
     code = "FI002"
@@ -229,7 +252,9 @@ class EmptyInitPartialLoad(FlowRule):
                     state_dict = torch.load("base.pth", mmap=True)
                     self.model.load_state_dict(state_dict, strict=False)
             """, rows=(7,), message_contains=(
-                "partial load in `on_train_start`", "trained by `trainer.fit(...)` at train.py:6 with strategy 'auto'"),
+                "partial load in `on_train_start`", "trained by `trainer.fit(...)` with strategy 'auto'",
+                "built under `trainer.init_module(empty_init=True)` at train.py:5",
+                "trained by `trainer.fit(...)` at train.py:6", "strategy 'auto' at train.py:3"),
             files={"train.py": """
                 import lightning as L
                 from snippet import LoRAFinetune
@@ -256,7 +281,9 @@ class EmptyInitPartialLoad(FlowRule):
                 load_checkpoint(fabric, head, path, False)
                 load_backbone(tail, path)
             """, rows=(12, 13, 14), files=_HELPERS, message_contains=(
-                "partial load into `model` through `load_checkpoint` (`load_state_dict` at helpers.py:4)",
+                "partial load into `model` through `load_checkpoint`",
+                "`load_state_dict` reached through `load_checkpoint` at helpers.py:4",
+                "`model` built under `fabric.init_module(empty_init=True)` at snippet.py:9",
                 "partial load into `tail` through `load_backbone`")),
         # In a method the hook calls, and through a helper called in a hook.
         Invalid("""
@@ -305,29 +332,33 @@ class EmptyInitPartialLoad(FlowRule):
                             f"partial load{_through(event)} in {where} into a model built with `empty_init=True` and "
                             f"{link.describe()}: parameters the checkpoint lacks keep uninitialized memory (NaNs in "
                             f"practice); {REMEDY}",
-                            no_fix_reason="the load is in a hook, away from where the model is built")
+                            no_fix_reason="the load is in a hook, away from where the model is built",
+                            notes=(*_helper_notes(event), *link.notes()))
 
     def check_flow(self, flow: Flow) -> None:
         for block in flow.empty_init_blocks(meta=False):
             for event in flow.loads_in(block, "checkpoint"):
                 if partial_load(self.context, event):
-                    self._report(event, event.var or "the model", flow)
+                    self._report(event, event.var or "the model", flow, ())
             for build in flow.built_in(block):
                 for event in flow.for_var(build.var, {Kind.LOAD}, flow.after(build)):
                     if event.load.how != "checkpoint" and partial_load(self.context, event):
-                        self._report(event, build.var, flow)
+                        self._report(event, build.var, flow, (block.build_note(build),))
 
-    def _report(self, event: Event, var: str, flow: Flow) -> None:
+    def _report(self, event: Event, var: str, flow: Flow, built: tuple) -> None:
+        """`built`: the note locating the build, when the load is not the build itself."""
         if flow.for_var(var, {Kind.REINIT}, flow.after(event)):
             return
         message = (f"partial load into `{var}`{_through(event)}, built with `empty_init=True`: parameters the "
                    f"checkpoint lacks keep uninitialized memory (NaNs in practice); {REMEDY}")
+        notes = (*built, *_helper_notes(event))
         replacement = self._replacement(event)
         if replacement is None:
-            self.report(event.call, message)
+            self.report(event.call, message, notes=notes)
             return
         self.report(event.call, message, fix=fix({event.call: replacement}, "Load through fastinit_runtime, which "
-                                                 "initializes missing parameters", unsafe=True, imports=((RUNTIME, None),)))
+                                                 "initializes missing parameters", unsafe=True, imports=((RUNTIME, None),)),
+                    notes=notes)
 
     @staticmethod
     def _replacement(event: Event) -> cst.BaseExpression | None:
@@ -353,7 +384,13 @@ def _runtime_call(path: tuple[str, ...], args: list[cst.Arg]) -> cst.Call:
 
 
 def _through(event: Event) -> str:
-    """For a load inside a project helper: " through `load_checkpoint` (`load_state_dict` at utils.py:398)"."""
+    """For a load inside a project helper: " through `load_checkpoint`"."""
+    return f" through `{event.load.helper}`" if event.load.how == "helper" else ""
+
+
+def _helper_notes(event: Event) -> tuple:
+    """For a load inside a project helper: where the helper loads ("`load_state_dict` reached through
+    `load_checkpoint` at utils.py:398")."""
     if event.load.how != "helper":
-        return ""
-    return f" through `{event.load.helper}` (`{event.load.what}` at {event.load.where})"
+        return ()
+    return (event.load.where.note(f"`{event.load.what}` reached through `{event.load.helper}`"),)

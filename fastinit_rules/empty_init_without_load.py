@@ -68,6 +68,10 @@ class EmptyInitWithoutLoad(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
+    fabric = L.Fabric(strategy="ddp")
     with fabric.init_module(empty_init=True):
         model = GPT()
     model = fabric.setup(model)
@@ -77,6 +81,12 @@ class EmptyInitWithoutLoad(FlowRule):
 
     ## Fix
     None: whether to load or to initialize is the author's decision.
+
+    ## References
+    - [Efficient initialization (Fabric)](https://lightning.ai/docs/fabric/stable/advanced/model_init.html):
+      `empty_init=True` allocates no memory or uninitialized memory
+    - [`_EmptyInit`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/utilities/init.py#L29)
+      (fabric/utilities/init.py)
     """
 
     code = "FI009"
@@ -245,6 +255,6 @@ class EmptyInitWithoutLoad(FlowRule):
                 helpers = sorted({f"`{e.payload.helper}`" for v in unloaded for e in flow.for_var(v, {Kind.PASSED})})
                 seen = f" (nor by {', '.join(helpers)}, seen to load nothing into it)" if helpers else ""
                 self.report(block.call,
-                            f"{names} built with `empty_init=True` under strategy {runner.strategy.describe()} at "
-                            f"{runner.strategy_site} is never loaded or initialized in this function{seen}: its "
-                            f"parameters hold uninitialized memory")
+                            f"{names} built with `empty_init=True` under strategy {runner.strategy.describe()} is "
+                            f"never loaded or initialized in this function{seen}: its parameters hold uninitialized "
+                            f"memory", notes=(runner.strategy_note(),))

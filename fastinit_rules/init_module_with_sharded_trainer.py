@@ -28,6 +28,9 @@ class InitModuleWithShardedTrainer(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
     trainer = L.Trainer(strategy="fsdp")
     with trainer.init_module():
         model = GPT()
@@ -38,6 +41,13 @@ class InitModuleWithShardedTrainer(FlowRule):
 
     ## Fix
     None: the layers must move into `configure_model`, which FI001 fixes in the model's class.
+
+    ## References
+    - [`Trainer.init_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/trainer/trainer.py#L1172):
+      warns for strategies overriding `model_sharded_context`
+    - [`ModelHooks.configure_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html)
+    - [Train models with billions of parameters using
+      FSDP](https://lightning.ai/docs/pytorch/latest/advanced/model_parallel/fsdp.html)
     """
 
     code = "FI004"
@@ -108,7 +118,7 @@ class InitModuleWithShardedTrainer(FlowRule):
             if runner.strategy.is_fsdp and block.empty_init is not False and block.empty_init is not ABSENT:
                 continue  # meta-device init (or maybe): supported for FSDP
             self.report(block.call,
-                        f"`{block.receiver}.init_module()` with strategy {runner.strategy.describe()} at "
-                        f"{runner.strategy_site}: Lightning says it should not be used with FSDP or DeepSpeed "
-                        f"(nothing is sharded while it builds); create the layers in the model's `configure_model` "
-                        f"instead (FI001 moves them)")
+                        f"`{block.receiver}.init_module()` with strategy {runner.strategy.describe()}: Lightning says it "
+                        f"should not be used with FSDP or DeepSpeed (nothing is sharded while it builds); create the "
+                        f"layers in the model's `configure_model` instead (FI001 moves them)",
+                        notes=(runner.strategy_note(),))

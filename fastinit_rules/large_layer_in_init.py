@@ -12,6 +12,7 @@ from ._direct_builds import direct_builds
 from ._fsdp_wrap import CONTAINERS, SHARDING_CALLS, WRAP, WRAP_MODULE, CannotWrap, plan_wrap, wrapper_class
 from ._lightning import MethodAnalysis, Statement, analyse_method, is_docstring, lightning_class, method
 
+_SHOWN_SITES = 3  # places building the class outside Lightning given a note each; the rest are counted
 # A LightningModule building 51,200,000 parameters in `__init__`, and FI001's fix of it (under FSDP, built inside
 # `wrap()`): the examples below differ only in how a sharded Trainer reaches it.
 _TASK = """
@@ -63,7 +64,7 @@ def _fit(model: str, strategy: str = "'fsdp'", precision: str = "") -> dict[str,
 
 def _per_precision(strategy: str, precision: str, says: str) -> Invalid:
     """The 51,200,000-parameter `Task` trained with `strategy` and `precision`: the message says `says`."""
-    stated = f"and precision {precision}" if precision[0] in "'\"" else "and a precision not known statically"
+    stated = f"precision {precision} at train.py:3" if precision[0] in "'\"" else "a precision not known statically at train.py:3"
     return Invalid(_TASK, rows=(7,), message_contains=(stated, says),
                    files=_fit("Task", strategy, precision), fixed=_TASK_WRAPPED if "fsdp" in strategy else _TASK_FIXED)
 
@@ -116,15 +117,28 @@ class LargeLayerInInit(Rule):
 
     ## Example
     ```python
+    import lightning as L
+    from torch import nn
+
+
     class GPT(L.LightningModule):
         def __init__(self, vocab=50_304, dim=2048):
             super().__init__()
             self.save_hyperparameters()
             self.embed = nn.Embedding(vocab, dim)
+
+
+    trainer = L.Trainer(strategy="fsdp")
+    trainer.fit(GPT())
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    from torch import nn
+    from torch.distributed.fsdp.wrap import wrap
+
+
     class GPT(L.LightningModule):
         def __init__(self, vocab=50_304, dim=2048):
             super().__init__()
@@ -134,7 +148,11 @@ class LargeLayerInInit(Rule):
         def configure_model(self):
             if self.embed is not None:
                 return
-            self.embed = nn.Embedding(self.hparams.vocab, self.hparams.dim)
+            self.embed = wrap(nn.Embedding(self.hparams.vocab, self.hparams.dim))
+
+
+    trainer = L.Trainer(strategy="fsdp")
+    trainer.fit(GPT())
     ```
 
     ## Fix
@@ -162,8 +180,9 @@ class LargeLayerInInit(Rule):
     `configure_model`, the fix builds its layers inside `wrap()` the same way, in place.
 
     ## Fix safety
-    Safe when only construction time changes. Unsafe when the fix must store an `__init__` argument as a
-    new attribute, or merge into an existing `configure_model` (its remaining code then runs once), or when
+    Safe when only construction time changes; unsafe when it stores arguments, merges hooks, wraps layers other
+    methods reach inside, or the class is also built outside Lightning. Unsafe when the fix must store an
+    `__init__` argument as a new attribute, or merge into an existing `configure_model` (its remaining code then runs once), or when
     it wraps layers that another method reaches inside (`self.embed.weight`, `self.blocks[0].attn`): FSDP
     holds those parameters as flat shards outside the wrapped layer's own forward. No fix
     when `__init__` has `return`/`yield`, calls `setattr`/`exec`, builds layers before
@@ -171,7 +190,7 @@ class LargeLayerInInit(Rule):
     `configure_sharded_model`; the message says which. Unsafe too when the project builds the class (or a
     subclass) itself, outside a scope that hands it to a Trainer/Fabric or a model factory the training
     graph follows (an inference script, a unit test calling `GPT(cfg)(idx)`): there nothing calls
-    `configure_model()`, so the module has no layers; the message names those sites (file:row), where
+    `configure_model()`, so the module has no layers; notes locate those sites (the first three), where
     `model.configure_model()` must be called after building it.
 
     ## Options
@@ -180,13 +199,23 @@ class LargeLayerInInit(Rule):
     runner reaches).
 
     ## References
-    Lightning 2.6.6 (`lightning/pytorch/`): `trainer/call.py:115` `_call_configure_model` (the hook's three
-    contexts); `strategies/fsdp.py:389` `tensor_init_context` (no device), `:399` `model_sharded_context`
-    (`enable_wrap`), `:292` `_setup_model` (no root wrap once a submodule is wrapped);
-    `plugins/precision/fsdp.py:69` (mixed flags initialize in float32); `strategies/deepspeed.py:530`
-    `tensor_init_context` and `:543` `model_sharded_context` (`deepspeed.zero.Init`);
-    `strategies/strategy.py:504` (root device + precision dtype); `plugins/precision/deepspeed.py:83`;
-    docs `advanced/model_parallel/fsdp.rst` "Manual wrapping"; issues #17157, #10510.
+    - [Train models with billions of parameters using
+      FSDP](https://lightning.ai/docs/pytorch/latest/advanced/model_parallel/fsdp.html)
+    - [`ModelHooks.configure_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html):
+      a hook to create modules in a strategy and precision aware context
+    - [`_call_configure_model`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/trainer/call.py#L115)
+      (trainer/call.py; these files are the same in 2.6.6)
+    - [`FSDPStrategy.tensor_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/strategies/fsdp.py#L389)
+      and
+      [`model_sharded_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/strategies/fsdp.py#L399)
+    - [`DeepSpeedStrategy.tensor_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/strategies/deepspeed.py#L530)
+    - Source lines read: Lightning 2.6.6 (`lightning/pytorch/`): `trainer/call.py:115` `_call_configure_model` (the
+      hook's three contexts); `strategies/fsdp.py:389` `tensor_init_context` (no device), `:399`
+      `model_sharded_context` (`enable_wrap`), `:292` `_setup_model` (no root wrap once a submodule is wrapped);
+      `plugins/precision/fsdp.py:69` (mixed flags initialize in float32); `strategies/deepspeed.py:530`
+      `tensor_init_context` and `:543` `model_sharded_context` (`deepspeed.zero.Init`); `strategies/strategy.py:504`
+      (root device + precision dtype); `plugins/precision/deepspeed.py:83`; docs `advanced/model_parallel/fsdp.rst`
+      "Manual wrapping"; issues #17157, #10510.
     """
 
     code = "FI001"
@@ -301,18 +330,8 @@ class LargeLayerInInit(Rule):
                     trainer.fit(model)
                 """}),
     ]
+    # More, as whole projects: tests/fixtures/rules/FI001/ (a class also built outside Lightning).
     INVALID = [
-        # Also built by an inference script and a unit test, where nothing calls `configure_model()`: the same
-        # move is unsafe, and the message names both sites. (A `trainer.fit` of a factory's model is not one.)
-        Invalid(_TASK, rows=(7,), unsafe=True, fixed=_TASK_WRAPPED, message_contains=(
-            "`Task` is also built outside a Trainer/Fabric at infer.py:4, test_task.py:4, where nothing calls "
-            "`configure_model()`",),
-            files={**_fit("Task"),
-                   "factory.py": "import lightning as L\nfrom snippet import Task\n\ndef build():\n    return Task()\n\n"
-                                 "def main():\n    trainer = L.Trainer(strategy='fsdp')\n    trainer.fit(build())\n",
-                   "infer.py": "import torch\nfrom snippet import Task\n\nmodel = Task()\n"
-                               "model.load_state_dict(torch.load('task.pt'))\n",
-                   "test_task.py": "from snippet import Task\n\ndef test_embed():\n    Task().embed\n"}),
         Invalid("""
             import lightning as L
             from torch import nn
@@ -330,8 +349,8 @@ class LargeLayerInInit(Rule):
                     return self.head(self.embed(x))
             """,
             rows=(9, 10),
-            message_contains=("51,511,296 parameters", "trained by `trainer.fit(...)` at train.py:4 with strategy 'fsdp' at "
-                              "train.py:3", "default vocab=50304", "(the fix moves them without wrapping: "
+            message_contains=("51,511,296 parameters", "trained by `trainer.fit(...)` at train.py:4",
+                              "strategy 'fsdp' at train.py:3", "default vocab=50304", "(the fix moves them without wrapping: "
                               "`self.head.weight = self.embed.weight` is not a plain layer construction"),
             files=_fit("GPT"),
             fixed="""
@@ -445,7 +464,7 @@ class LargeLayerInInit(Rule):
                     self.embed = nn.Embedding(50_000, 1024)
             """,
             rows=(7,),
-            message_contains=("trained by `trainer.fit(...)` at train.py:4 with strategy 'fsdp' at train.py:3",),
+            message_contains=("trained by `trainer.fit(...)` at train.py:4", "strategy 'fsdp' at train.py:3"),
             files={"pkg/__init__.py": "", "pkg/core/__init__.py": "from .base import Base\n",
                    "pkg/core/base.py": "import lightning as L\n\nclass Base(L.LightningModule):\n    pass\n",
                    **_fit("Task")},
@@ -467,7 +486,7 @@ class LargeLayerInInit(Rule):
         # A factory in another file links the sharded Trainer to the model it builds.
         Invalid(_TASK,
             rows=(7,),
-            message_contains=("trained by `trainer.fit(...)` at train.py:7 with strategy 'deepspeed_stage_3'",),
+            message_contains=("trained by `trainer.fit(...)` at train.py:7", "strategy 'deepspeed_stage_3'"),
             files={"factory.py": """
                 from snippet import Task
 
@@ -488,7 +507,7 @@ class LargeLayerInInit(Rule):
         # A project subclass (two levels deep, another file) of a Lightning strategy class.
         Invalid(_TASK,
             rows=(7,),
-            message_contains=("with strategy 'fsdp' at train.py:5",),
+            message_contains=("strategy 'fsdp' at train.py:5",),
             files={"strategies.py": """
                 from lightning.pytorch.strategies import FSDPStrategy
 
@@ -676,10 +695,10 @@ class LargeLayerInInit(Rule):
         # FSDP with a mixed precision: a `configure_model` that never wraps saves nothing over `__init__`.
         Invalid(_TASK_FIXED,
             rows=(9,),
-            message_contains=("`Task.configure_model` builds 51,200,000 parameters but never calls `wrap()`; trained by "
-                              "`trainer.fit(...)` at train.py:4 with strategy 'fsdp' at train.py:3 and precision "
-                              "'16-mixed': built in `configure_model` but never wrapped: the same CPU float32 copy "
-                              "(205 MB) per rank as in `__init__`",),
+            message_contains=("`Task.configure_model` builds 51,200,000 parameters but never calls `wrap()`, under "
+                              "strategy 'fsdp' with precision '16-mixed': the same CPU float32 copy (205 MB) per rank as "
+                              "in `__init__`", "trained by `trainer.fit(...)` at train.py:4",
+                              "strategy 'fsdp' at train.py:3", "precision '16-mixed' at train.py:3"),
             files=_fit("Task", "'fsdp'", "'16-mixed'"),
             fixed=_TASK_WRAPPED),
         # What moving achieves, per strategy and precision (Lightning 2.6 `_call_configure_model`).
@@ -700,20 +719,21 @@ class LargeLayerInInit(Rule):
         # A precision chosen by a condition: the message describes the run where moving saves least.
         Invalid(_TASK,
             rows=(7,),
-            message_contains=("and precision 'bf16-true' or 'bf16-mixed' (chosen by a condition)",
+            message_contains=("precision 'bf16-true' or 'bf16-mixed' (chosen by a condition) at train.py:3",
                               "in `configure_model` FSDP creates them on the CPU in float32 too"),
             files=_fit("Task", "'fsdp'", "'bf16-true' if true_half else 'bf16-mixed'"),
             fixed=_TASK_WRAPPED),
         # The precision of a LightningCLI YAML `trainer:`.
         Invalid(_TASK,
             rows=(7,),
-            message_contains=("with strategy 'fsdp' at conf.yaml:2 and precision 'bf16-true'", "in bfloat16 instead of"),
+            message_contains=("strategy 'fsdp' at conf.yaml:2", "precision 'bf16-true' at conf.yaml:1",
+                              "in bfloat16 instead of"),
             files={"conf.yaml": "trainer:\n  strategy: fsdp\n  precision: bf16-true\nmodel:\n  class_path: snippet.Task\n"},
             fixed=_TASK_WRAPPED),
         # A strategy chosen by a condition: sharded on multi-GPU runs.
         Invalid(_TASK,
             rows=(7,),
-            message_contains=("with strategy 'fsdp' at train.py:6 (on some runs: the strategy is chosen by a condition)",),
+            message_contains=("strategy 'fsdp' (on some runs: chosen by a condition) at train.py:6",),
             files={"train.py": """
                 import lightning as L
                 from lightning.pytorch.strategies import FSDPStrategy
@@ -762,7 +782,7 @@ class LargeLayerInInit(Rule):
             return
         evidence, strategy, precisions = found
         total = analysis.total
-        notes = [evidence, f"class total {total.describe()}" + _defaults_used(analysis)]
+        notes = [*evidence, f"class total {total.describe()}" + _defaults_used(analysis)]
         plan, reason = None, None
         if strategy.is_model_parallel:
             advice = "build the model on the meta device under `trainer.init_module(empty_init=True)` and parallelize it in `configure_model`"
@@ -787,11 +807,12 @@ class LargeLayerInInit(Rule):
                     outside = _built_outside_lightning(node.name.value, direct)
                     unsafe_reasons.append(outside)
                     notes.append(f"the fix is unsafe: {outside}")
+                    notes.extend(_direct_build_notes(node.name.value, direct))
                 plan = fix(move.build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
                            unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else ())
             except CannotMove as exc:
                 reason = str(exc)
-            notes.insert(1, moving)
+            notes.insert(len(evidence), moving)
         class_name = node.name.value
         sharded = f"trained with a sharded strategy ({strategy.describe()})"
         if whole:
@@ -822,10 +843,11 @@ class LargeLayerInInit(Rule):
             return
         total = analysis.total
         copy = "" if total.unknown else f" ({_bytes(total.count, 4)})"
-        message = (f"`{node.name.value}.configure_model` builds {total.describe()} but never calls `wrap()`; {found[0]}: "
-                   f"built in `configure_model` but never wrapped: the same CPU float32 copy{copy} per rank as in "
-                   f"`__init__` (FSDP's `tensor_init_context` sets no device, and a mixed or 32-bit precision keeps "
-                   f"float32); build the blocks inside `wrap()` so FSDP shards each as it is created")
+        evidence, strategy, precisions = found
+        message = (f"`{node.name.value}.configure_model` builds {total.describe()} but never calls `wrap()`, under "
+                   f"strategy {strategy.describe()} with {_precision(precisions)}: the same CPU float32 copy{copy} per "
+                   f"rank as in `__init__` (FSDP's `tensor_init_context` sets no device, and a mixed or 32-bit "
+                   f"precision keeps float32); build the blocks inside `wrap()` so FSDP shards each as it is created")
         body = [s for s in analysis.statements if not _is_guard_or_docstring(s)]
         try:
             plan = _wrap_planner(context, node, qualname, init)(body)
@@ -834,24 +856,29 @@ class LargeLayerInInit(Rule):
         changes = lambda: {s.node: s.node.visit(wrapper_class()(plan.calls)) for s in body}
         self.report(hook, message, fix=fix(changes, "Build the layers of `configure_model` inside `wrap()`"
                                            + (f" (unsafe: {plan.unsafe_reason})" if plan.unsafe_reason else ""),
-                                           unsafe=plan.unsafe_reason is not None, imports=((WRAP_MODULE, "wrap"),)))
+                                           unsafe=plan.unsafe_reason is not None, imports=((WRAP_MODULE, "wrap"),)),
+                    notes=evidence)
 
 
-def _evidence(index, qualname: str) -> tuple[str, Strategy, tuple[str, ...]] | None:
-    """Why `qualname` is trained sharded, with which strategy and precisions (one, the branches of a
-    conditional, or none when unknown): the sharded Trainer that trains it, or, when no runner in the project
-    reaches it (library code), the strategy the configuration assumes."""
+def _evidence(index, qualname: str) -> tuple[tuple, Strategy, tuple[str, ...]] | None:
+    """Why `qualname` is trained sharded (notes: the runner's call, its strategy and precision, where each is
+    stated), with which strategy and precisions (one, the branches of a conditional, or none when unknown): the
+    sharded Trainer that trains it, or, when no runner in the project reaches it (library code), the strategy
+    the configuration assumes."""
     link = index.training.sharded_trainer_link(qualname)
     if link is not None:
         precisions = link.precisions
-        stated = (" or ".join(f"'{p}'" for p in precisions) + (" (chosen by a condition)" if len(precisions) > 1 else "")
-                  if precisions else "")
-        precision = f"precision {stated}" if stated else "a precision not known statically"
-        return f"{link.describe()} and {precision}", link.strategy, precisions
+        return (*link.notes(), link.runner.site.note(_precision(precisions))), link.strategy, precisions
     assumed = index.assumed
     if assumed is not None and assumed.strategy.sharded and not index.training.reached(qualname):
-        return f"with {assumed}", assumed.strategy, ()
+        return (str(assumed),), assumed.strategy, ()
     return None
+
+
+def _precision(precisions: tuple[str, ...]) -> str:
+    if not precisions:
+        return "a precision not known statically"
+    return "precision " + " or ".join(f"'{p}'" for p in precisions) + (" (chosen by a condition)" if len(precisions) > 1 else "")
 
 
 def _defaults_used(analysis: MethodAnalysis) -> str:
@@ -862,9 +889,15 @@ def _defaults_used(analysis: MethodAnalysis) -> str:
 
 
 def _built_outside_lightning(class_name: str, sites: list) -> str:
-    shown = ", ".join(map(str, sites[:3])) + (f" and {len(sites) - 3} more" if len(sites) > 3 else "")
-    return (f"`{class_name}` is also built outside a Trainer/Fabric at {shown}, where nothing calls "
+    places = "once" if len(sites) == 1 else f"in {len(sites)} places"
+    return (f"`{class_name}` is also built outside a Trainer/Fabric {places}, where nothing calls "
             f"`configure_model()` (call it there after building the model)")
+
+
+def _direct_build_notes(class_name: str, sites: list) -> list:
+    """Where the class is built outside Lightning: the first three, each located, then how many more."""
+    notes = [site.note(f"`{class_name}` built outside a Trainer/Fabric") for site in sites[:_SHOWN_SITES]]
+    return notes + ([f"and in {len(sites) - _SHOWN_SITES} more places"] if len(sites) > _SHOWN_SITES else [])
 
 
 def _float32(precisions: tuple[str, ...]) -> str | None:

@@ -29,6 +29,9 @@ class LoadIntoMetaModel(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
     fabric = L.Fabric(strategy="fsdp")
     with fabric.init_module(empty_init=True):
         model = GPT()
@@ -38,6 +41,10 @@ class LoadIntoMetaModel(FlowRule):
 
     Use instead:
     ```python
+    import lightning as L
+    from model import GPT
+
+    fabric = L.Fabric(strategy="fsdp")
     with fabric.init_module(empty_init=True):
         model = GPT()
     model = fabric.setup(model)
@@ -46,6 +53,13 @@ class LoadIntoMetaModel(FlowRule):
 
     ## Fix
     None: the statements must be reordered, and code between them may depend on the order.
+
+    ## References
+    - [Lightning #20490](https://github.com/Lightning-AI/pytorch-lightning/issues/20490): loading before
+      `fabric.setup(model)` under `init_module()` gives an abnormal loss
+    - [`FSDPStrategy.module_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/strategies/fsdp.py#L338)
+      (Fabric): `empty_init=True` builds on the meta device
+    - [Meta device (PyTorch)](https://pytorch.org/docs/stable/meta.html)
     """
 
     code = "FI010"
@@ -136,11 +150,12 @@ class LoadIntoMetaModel(FlowRule):
     def check_flow(self, flow: Flow) -> None:
         for block in flow.empty_init_blocks(meta=True):
             runner = block.runner
-            evidence = f"strategy {runner.strategy.describe()} at {runner.strategy_site}"
+            strategy = f"strategy {runner.strategy.describe()}"
             for event in flow.loads_in(block, "checkpoint"):
                 self.report(event.call, f"`load_from_checkpoint` inside `{block.receiver}.init_module(empty_init=True)` "
-                                        f"with {evidence}: the model is on the meta device, so loading is a no-op "
-                                        f"and `model.to(device)` fails with \"Cannot copy out of meta tensor\"; {_ORDER}")
+                                        f"with {strategy}: the model is on the meta device, so loading is a no-op "
+                                        f"and `model.to(device)` fails with \"Cannot copy out of meta tensor\"; {_ORDER}",
+                            notes=(runner.strategy_note(),))
             if runner.kind != "fabric":
                 continue
             for build in flow.built_in(block):
@@ -149,5 +164,6 @@ class LoadIntoMetaModel(FlowRule):
                     if event.kind is Kind.LOAD and event.load.assign is not True \
                             and event.load.how not in ("fit", "helper"):
                         self.report(event.call, f"loading into `{build.var}` before `{block.receiver}.setup({build.var})` "
-                                                f"with {evidence}: its parameters are still meta tensors, so the weights "
-                                                f"are dropped and setup re-initializes them randomly (Lightning #20490); {_ORDER}")
+                                                f"with {strategy}: its parameters are still meta tensors, so the weights "
+                                                f"are dropped and setup re-initializes them randomly (Lightning #20490); {_ORDER}",
+                                    notes=(runner.strategy_note(), block.build_note(build)))

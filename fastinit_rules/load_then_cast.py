@@ -41,12 +41,18 @@ class LoadThenCast(FlowRule):
 
     ## Example
     ```python
-    model = AutoModelForCausalLM.from_pretrained(name).to(torch.bfloat16).cuda()
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained("gpt2-xl").to(torch.bfloat16).cuda()
     ```
 
     Use instead:
     ```python
-    model = AutoModelForCausalLM.from_pretrained(name, torch_dtype=torch.bfloat16).to(torch.bfloat16).cuda()
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained("gpt2-xl", torch_dtype=torch.bfloat16).to(torch.bfloat16).cuda()
     ```
 
     ## Fix
@@ -61,7 +67,8 @@ class LoadThenCast(FlowRule):
     reads `device_map="cuda"` as `cuda:<LOCAL_RANK>` where `.cuda()` means the current device.
 
     ## Fix safety
-    Safe: the parameters end in the same dtype and device. The `load_from_checkpoint` fix is unsafe when the
+    Safe; unsafe for the `load_from_checkpoint` fix in a project without `fastinit_runtime`. The parameters
+    end in the same dtype and device. The `load_from_checkpoint` fix is unsafe when the
     project neither declares the runtime library (`fastinit-lint[runtime]`) nor imports `fastinit_runtime`:
     the import it adds would fail where the library is not installed. The `load_from_checkpoint` fix computes floating
     buffers built in `__init__` (a rotary table) in the target dtype instead of casting them from float32
@@ -72,12 +79,16 @@ class LoadThenCast(FlowRule):
     to be smaller at its defaults is not reported. Pretrained names are always reported (size unknown).
 
     ## References
-    transformers 5.23 `modeling_utils.py`: `from_pretrained`'s `dtype` docs (defaults to `"auto"`;
-    `torch_dtype` kept for backward compatibility), `_keep_in_fp32_modules`;
-    `integrations/accelerate.py` `check_and_set_device_map` (`"cuda"` is `cuda:<LOCAL_RANK>`). Lightning
-    2.6.6 `pytorch/core/saving.py:60` `_load_from_checkpoint` (builds the class in `_load_state`, loads, then
-    `model.to(device)`).
-    TinyLlama `speculative_decoding/instruct_hf_assisted_decoding.py:22` (`.from_pretrained(...).half()`).
+    - [`PreTrainedModel.from_pretrained`](https://huggingface.co/docs/transformers/v4.56.0/main_classes/model)
+      (`torch_dtype`, `device_map`)
+    - [core/saving.py](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/core/saving.py)
+      (`_load_from_checkpoint`)
+    - Source lines read: transformers 5.23 `modeling_utils.py`: `from_pretrained`'s `dtype` docs (defaults to
+      `"auto"`; `torch_dtype` kept for backward compatibility), `_keep_in_fp32_modules`;
+      `integrations/accelerate.py` `check_and_set_device_map` (`"cuda"` is `cuda:<LOCAL_RANK>`). Lightning 2.6.6
+      `pytorch/core/saving.py:60` `_load_from_checkpoint` (builds the class in `_load_state`, loads, then
+      `model.to(device)`). TinyLlama `speculative_decoding/instruct_hf_assisted_decoding.py:22`
+      (`.from_pretrained(...).half()`).
     """
 
     code = "FI016"

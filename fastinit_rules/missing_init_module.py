@@ -39,12 +39,32 @@ class MissingInitModule(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from torch import nn
+
+
+    class GPT(nn.Module):
+        def __init__(self, vocab=50_304, dim=2048):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+
+
     trainer = L.Trainer(precision="bf16-true")
     model = GPT()
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    from torch import nn
+
+
+    class GPT(nn.Module):
+        def __init__(self, vocab=50_304, dim=2048):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+
+
     trainer = L.Trainer(precision="bf16-true")
     with trainer.init_module():
         model = GPT()
@@ -56,13 +76,21 @@ class MissingInitModule(FlowRule):
     overwritten); for Fabric with FSDP, DeepSpeed or ModelParallel, `init_module(empty_init=True)`.
 
     ## Fix safety
-    Safe, except the Fabric-with-sharded-strategy case: `empty_init=True` there relies on every module that
+    Safe; unsafe for a Fabric with a sharded strategy. There `empty_init=True` relies on every module that
     owns parameters implementing `reset_parameters()` (see FI013), so that fix is unsafe.
 
     ## Options
     `large-layer-threshold` (parameters, default 1,000,000): models known to be smaller are not reported;
     `unknown-size` (default `"large"`): whether a model whose size cannot be computed, but grows with a product
     of dimensions, is reported (`"small"` reports only sizes known to reach the threshold).
+
+    ## References
+    - [Efficient initialization (Trainer)](https://lightning.ai/docs/pytorch/latest/advanced/model_init.html) and
+      [Efficient initialization (Fabric)](https://lightning.ai/docs/fabric/stable/advanced/model_init.html):
+      "Half-precision"
+    - [`Trainer.init_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/trainer/trainer.py#L1172)
+      and
+      [`Fabric.init_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/fabric.py#L805)
     """
 
     code = "FI003"
@@ -167,16 +195,18 @@ class MissingInitModule(FlowRule):
             empty = sharded_fabric or (strict_checkpoint and strategy.known and not strategy.meta_init)
             context_code = f"{runner.bound_to}.init_module({'empty_init=True' if empty else ''})"
             line = event.node
-            reason = (f"with precision '{runner.precision}'" if precision_kind(runner.precision or "") == "true"
-                      else f"with strategy {strategy.describe()}")
-            message = (f"`{event.var}` ({size.describe()}) is built outside `{runner.bound_to}.init_module()` {reason} "
-                       f"(`{runner.bound_to}` at {runner.site}, strategy at {runner.strategy_site}): it is materialized "
-                       f"in float32 on CPU and converted later")
+            by_precision = precision_kind(runner.precision or "") == "true"
+            reason = f"with precision '{runner.precision}'" if by_precision else f"with strategy {strategy.describe()}"
+            message = (f"`{event.var}` ({size.describe()}) is built outside `{runner.bound_to}.init_module()` {reason}: "
+                       f"it is materialized in float32 on CPU and converted later")
+            notes = (runner.site.note(f"`{runner.bound_to}` created"
+                                      + (f" with precision '{runner.precision}'" if by_precision else "")),
+                     *(() if by_precision else (runner.strategy_note(),)))
             if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
-                self.report(line, message, no_fix_reason="the statement shares its line with others")
+                self.report(line, message, no_fix_reason="the statement shares its line with others", notes=notes)
                 continue
             self.report(line, message, fix=fix({line: wrap_in_with(line, context_code)},
-                                               f"Build it inside `with {context_code}:`", unsafe=sharded_fabric))
+                                               f"Build it inside `with {context_code}:`", unsafe=sharded_fabric), notes=notes)
 
     @staticmethod
     def wants(runner) -> bool:

@@ -42,14 +42,30 @@ class MissingResetParameters(Rule):
 
     ## Example
     ```python
+    import lightning as L
+    import torch
+    from torch import nn
+
+
     class Scale(nn.Module):
         def __init__(self, dim):
             super().__init__()
             self.gain = nn.Parameter(torch.ones(dim))
+
+
+    fabric = L.Fabric(strategy="fsdp")
+    with fabric.init_module(empty_init=True):
+        model = Scale(1024)
+    model = fabric.setup(model)
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    import torch
+    from torch import nn
+
+
     class Scale(nn.Module):
         def __init__(self, dim):
             super().__init__()
@@ -58,10 +74,23 @@ class MissingResetParameters(Rule):
 
         def reset_parameters(self):
             nn.init.ones_(self.gain)  # only this module's own tensors
+
+
+    fabric = L.Fabric(strategy="fsdp")
+    with fabric.init_module(empty_init=True):
+        model = Scale(1024)
+    model = fabric.setup(model)
     ```
 
     ## Fix
     None: only the author knows the intended initialization.
+
+    ## References
+    - [Lightning #18122](https://github.com/Lightning-AI/pytorch-lightning/pull/18122), meta-device init for FSDP in
+      Fabric: submodules must define `reset_parameters()`
+    - [`_materialize_distributed_module`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/utilities/init.py#L81):
+      `to_empty()`, then each submodule's `reset_parameters()`
+    - [Meta device (PyTorch)](https://pytorch.org/docs/stable/meta.html)
     """
 
     code = "FI013"
@@ -108,7 +137,9 @@ class MissingResetParameters(Rule):
                     self.register_buffer("freqs", torch.arange(dim) * 0.5, persistent=False)
             """, rows=(4,), files=_FSDP_TRAIN,
             message_contains=("`self.gain`", "`freqs`", "it is built on the meta device and set up by `fabric.setup(...)` "
-                                                         "at train.py:7 with strategy 'fsdp' at train.py:4")),
+                                                         "with strategy 'fsdp'", "set up by `fabric.setup(...)` at train.py:7",
+                              "built on the meta device under `fabric.init_module(empty_init=True)` at train.py:6",
+                              "strategy 'fsdp' at train.py:4")),
         Invalid("""
             import torch
             from torch import nn
@@ -125,7 +156,8 @@ class MissingResetParameters(Rule):
                 model = Child()
             model.to_empty(device="cpu")
             """, rows=(4,), message_contains=("it is part of `Child`, which is built on the meta device and materialized "
-                                              "by `.to_empty(...)` at snippet.py:14",)),
+                                              "by `.to_empty(...)`", "built under `torch.device(\"meta\")` at snippet.py:13",
+                                              "materialized by `.to_empty(...)` at snippet.py:14")),
     ]
 
     @classmethod
@@ -150,7 +182,7 @@ class MissingResetParameters(Rule):
             self.report(node, f"`{node.name.value}` owns {', '.join(owned)} directly but has no `reset_parameters()`; "
                               f"it {part}is built on the meta device and {link.describe()}, where FSDP "
                               f"raises and ModelParallel leaves uninitialized memory; implement `reset_parameters()` for "
-                              f"this module's own tensors")
+                              f"this module's own tensors", notes=link.notes())
 
     def _owned(self, init: cst.FunctionDef) -> list[str]:
         owned: list[str] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Valid, cst
+from fastinit_lint.api import Invalid, NoteAt, Valid, cst
 
 from ._flow import Flow, FlowRule, Kind
 
@@ -23,6 +23,11 @@ class OptimizerBeforeSetup(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    import torch
+    from model import GPT
+
+    fabric = L.Fabric(strategy="fsdp")
     with fabric.init_module(empty_init=True):
         model = GPT()
     optimizer = torch.optim.AdamW(model.parameters())
@@ -31,6 +36,11 @@ class OptimizerBeforeSetup(FlowRule):
 
     Use instead:
     ```python
+    import lightning as L
+    import torch
+    from model import GPT
+
+    fabric = L.Fabric(strategy="fsdp")
     with fabric.init_module(empty_init=True):
         model = GPT()
     model = fabric.setup_module(model)
@@ -39,6 +49,11 @@ class OptimizerBeforeSetup(FlowRule):
 
     ## Fix
     None: the setup call must be split, which changes the code around it.
+
+    ## References
+    - [`Fabric._validate_setup`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/fabric.py#L1200):
+      "The optimizer has references to the model's meta-device parameters"
+    - [Fabric methods: `setup`](https://lightning.ai/docs/fabric/latest/api/fabric_methods.html)
     """
 
     code = "FI011"
@@ -112,11 +127,13 @@ class OptimizerBeforeSetup(FlowRule):
                 # The call the code makes (`fabric.setup(model, optimizer)`), else the one that sets up a model alone.
                 method = setup.call.func.attr.value if setup is not None and isinstance(setup.call.func, cst.Attribute) \
                     else "setup_module"
+                notes = (runner.strategy_note(), block.build_note(build),
+                         *([NoteAt(f"set up by `{block.receiver}.{method}(...)`", setup.call)] if setup is not None else []))
                 for event in flow.before_setup(build):
                     if event.kind is Kind.OPTIMIZER:
                         self.report(event.call, f"optimizer built from `{build.var}.parameters()` before `{block.receiver}"
                                                 f".{method}({build.var})`: they are meta-device parameters under strategy "
-                                                f"{runner.strategy.describe()} at {runner.strategy_site}, and Fabric raises "
-                                                f"\"The optimizer has references to the model's meta-device parameters\"")
+                                                f"{runner.strategy.describe()}, and Fabric raises \"The optimizer has "
+                                                f"references to the model's meta-device parameters\"", notes=notes)
                         break
 

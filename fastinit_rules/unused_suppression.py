@@ -20,7 +20,16 @@ class UnusedSuppression(Rule):
 
     ## Example
     ```python
-    self.head = nn.Linear(16, 2)  # noqa: FI001
+    from torch import nn
+
+    head = nn.Linear(16, 2)  # noqa: FI001
+    ```
+
+    Use instead:
+    ```python
+    from torch import nn
+
+    head = nn.Linear(16, 2)
     ```
 
     ## Fix
@@ -30,6 +39,9 @@ class UnusedSuppression(Rule):
 
     ## Fix safety
     Safe: a suppression that silenced nothing changes no finding, and code is never touched.
+
+    ## References
+    - [ruff's `unused-noqa` (RUF100)](https://docs.astral.sh/ruff/rules/unused-noqa)
     """
 
     code = UNUSED_SUPPRESSION_CODE

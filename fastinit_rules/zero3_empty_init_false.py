@@ -22,12 +22,20 @@ class Zero3EmptyInitFalse(FlowRule):
 
     ## Example
     ```python
+    import lightning as L
+    from model import GPT
+
+    fabric = L.Fabric(strategy="deepspeed_stage_3")
     with fabric.init_module(empty_init=False):
         model = GPT()
     ```
 
     Use instead:
     ```python
+    import lightning as L
+    from model import GPT
+
+    fabric = L.Fabric(strategy="deepspeed_stage_3")
     with fabric.init_module():
         model = GPT()
     ```
@@ -37,6 +45,13 @@ class Zero3EmptyInitFalse(FlowRule):
 
     ## Fix safety
     Safe: the original code cannot run at all.
+
+    ## References
+    - [`DeepSpeedStrategy.tensor_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/pytorch/strategies/deepspeed.py#L530)
+      (Trainer) and
+      [`module_init_context`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/strategies/deepspeed.py#L377)
+      (Fabric): raise NotImplementedError for `empty_init=False` with ZeRO-3
+    - [DeepSpeed](https://lightning.ai/docs/pytorch/stable/advanced/model_parallel/deepspeed.html)
     """
 
     code = "FI014"
@@ -96,6 +111,7 @@ class Zero3EmptyInitFalse(FlowRule):
             if args:
                 args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             self.report(block.call,
-                        f"`empty_init=False` with DeepSpeed ZeRO stage 3 (strategy at {block.runner.strategy_site}): "
-                        f"Lightning raises NotImplementedError; ZeRO-3 always initializes empty",
-                        fix=fix({block.call: block.call.with_changes(args=args)}, "Drop `empty_init=False`"))
+                        "`empty_init=False` with DeepSpeed ZeRO stage 3: Lightning raises NotImplementedError; "
+                        "ZeRO-3 always initializes empty",
+                        fix=fix({block.call: block.call.with_changes(args=args)}, "Drop `empty_init=False`"),
+                        notes=(block.runner.strategy_note(),))

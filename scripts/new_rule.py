@@ -40,7 +40,9 @@ class {cls}(Rule):
 
     Use instead:
     ```python
-    TODO
+    def flagged():
+        pass
+    flagged()
     ```
 
     ## Fix
@@ -62,13 +64,13 @@ class {cls}(Rule):
             def flagged():
                 pass
             flagged()
-            """),
+            """, name="a-local-function"),
     ]
     INVALID = [
         Invalid("""
             from example import flagged
             flagged()
-            """, rows=(2,)),
+            """, at=((2, 1),), name="the-imported-function"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -15,6 +15,9 @@ from engine_rules import TEST_RULES  # noqa: E402
 from fastinit_lint.cli import main  # noqa: E402
 from fastinit_lint.engine.registry import Registry  # noqa: E402
 
+# Projects the linter is tested on (their `tests/test_*.py` are theirs, not ours).
+collect_ignore_glob = ["fixtures/*"]
+
 
 class Cli:
     """Runs the real CLI in-process, with the engine's test-only rules registered beside the real ones."""

@@ -13,6 +13,7 @@ import pytest
 from fastinit_lint.model.facts import forget_layout, python_facts
 from fastinit_lint.model.index import ProjectIndex
 from fastinit_lint.model.load_summaries import _MAX_DEPTH, CALL, LOAD, OPAQUE, Load, Outcome
+from fastinit_lint.model.site import Site
 
 HELPERS = """
     import torch
@@ -65,13 +66,13 @@ def test_a_helper_records_where_each_parameter_goes(_index):
 def test_strict_is_passed_through_by_keyword_or_position(_index, bound, strict):
     outcome = _index({"helpers.py": HELPERS}).loads.reached(("helpers.load_checkpoint",), 1, bound)
     assert {load.strict for load in outcome.loads} == {strict}
-    assert outcome.loads[0] == Load("helpers.py:5", "load_state_dict", strict)
+    assert outcome.loads[0] == Load(Site("helpers.py", 5), "load_state_dict", strict)
 
 
 def test_a_helper_fixing_strict_false_in_another_module_is_partial_through_a_re_export(_index):
     index = _index({"lib/__init__.py": "from .helpers import load_backbone\n", "lib/helpers.py": HELPERS})
     outcome = index.loads.reached(("lib.load_backbone",), 0, ())
-    assert outcome.partial == Load("lib/helpers.py:5", "load_state_dict", False)
+    assert outcome.partial == Load(Site("lib/helpers.py", 5), "load_state_dict", False)
 
 
 def test_only_calls_that_merely_report_leave_a_parameter_unloaded(_index):
@@ -157,7 +158,7 @@ def test_hooks_follow_self_methods_and_stop_on_cycles(_index):
                 self._restore()
     """})
     assert index.loads.hook_methods("module.Finetune") == {"setup": "setup", "_restore": "setup", "_again": "setup"}
-    assert index.loads.hook_loads("module.Finetune").partial.where == "helpers.py:5"
+    assert index.loads.hook_loads("module.Finetune").partial.where == Site("helpers.py", 5)
     assert index.loads.hook_loads("module.Base").loads == ()  # its own hooks load nothing
 
 

@@ -64,12 +64,11 @@ def test_model_file_gets_fi001_from_the_trainer_in_another_file(client, examples
     assert embed["range"] == {"start": {"line": 14, "character": 8}, "end": {"line": 14, "character": 45}}
     assert embed["source"] == "fastinit-lint" and embed["severity"] == 2
     assert embed["codeDescription"]["href"].endswith("/docs/rules/FI001.md")
-    assert "at train.py:9" in embed["message"] and str(examples) not in embed["message"]
+    assert "strategy 'fsdp' at train.py:9" in embed["message"] and str(examples) not in embed["message"]
     train = (examples / "train.py").as_uri()
     assert [(r["location"]["uri"], r["location"]["range"]["start"]["line"], r["message"])
             for r in embed["relatedInformation"]] == [
-        (train, 11, "trained by `trainer.fit(...)` at train.py:12"),
-        (train, 8, "with strategy 'fsdp' at train.py:9")]
+        (train, 11, "trained by `trainer.fit(...)`"), (train, 8, "strategy 'fsdp'"), (train, 8, "precision 'bf16'")]
     assert client.close() == 0
     assert not any(m["method"] == "window/logMessage" and m["params"]["type"] == 1 for m in client.seen)
 

@@ -66,8 +66,9 @@ def test_a_sharded_script_says_nothing_about_other_models_in_the_repository(tmp_
     })
     assert index.training.sharded_trainer_link("model.GPT") is None
     assert [link.strategy.name for link in index.training.links_to("model.GPT")] == ["auto"]
-    assert index.training.sharded_trainer_link("fsdp_demo.Tiny").describe() == \
-        "trained by `trainer.fit(...)` at fsdp_demo.py:8 with strategy 'fsdp' at fsdp_demo.py:7"
+    link = index.training.sharded_trainer_link("fsdp_demo.Tiny")
+    assert link.describe() == "trained by `trainer.fit(...)` with strategy 'fsdp'"
+    assert list(map(str, link.notes())) == ["trained by `trainer.fit(...)` at fsdp_demo.py:8", "strategy 'fsdp' at fsdp_demo.py:7"]
     assert not [f for f in findings if f[2] == "FI001"]
 
 
@@ -99,8 +100,8 @@ def test_lightning_cli_links_its_model_to_the_yaml_trainer(tmp_path, monkeypatch
         "configs/fit.yaml": "trainer:\n  strategy: fsdp\n",
     })
     link = index.training.sharded_trainer_link("model.GPT")
-    assert link is not None and link.describe() == \
-        "trained through `LightningCLI(GPT)` at main.py:4 with strategy 'fsdp' at configs/fit.yaml:2"
+    assert link is not None and list(map(str, link.notes())) == [
+        "trained through `LightningCLI(GPT)` at main.py:4", "strategy 'fsdp' at configs/fit.yaml:2"]
 
 
 def test_a_yaml_class_path_links_its_own_trainer(tmp_path, monkeypatch):
@@ -146,6 +147,9 @@ def test_a_meta_model_set_up_by_fabric_covers_every_module_it_builds(tmp_path, m
     })
     assert set(index.training.meta_built) == {"model.GPT", "model.Block"}
     assert ("model.py", 5, "FI013") in findings
+    assert list(map(str, index.training.meta_built["model.Block"].notes())) == [
+        "built on the meta device under `fabric.init_module(empty_init=True)` at finetune.py:7",
+        "set up by `fabric.setup(...)` at finetune.py:8", "strategy 'fsdp' at finetune.py:5"]
 
 
 def test_empty_init_is_meta_only_for_fsdp_and_model_parallel(tmp_path, monkeypatch):
@@ -251,6 +255,30 @@ def test_a_runner_and_a_model_passed_into_a_training_function(tmp_path, monkeypa
     assert ("model.py", 14, "FI001") in findings
 
 
+def test_the_build_on_meta_is_located_where_the_caller_builds_the_model(tmp_path, monkeypatch):
+    index, _ = _project(tmp_path, monkeypatch, {
+        "model.py": GPT,
+        "loops.py": """
+            def prepare(model, fabric):
+                return fabric.setup(model)
+        """,
+        "main.py": """
+            import lightning as L
+            from loops import prepare
+            from model import GPT
+
+            def main():
+                fabric = L.Fabric(strategy="fsdp")
+                with fabric.init_module(empty_init=True):
+                    model = GPT()
+                model = prepare(model, fabric)
+        """,
+    })
+    assert list(map(str, index.training.meta_built["model.GPT"].notes())) == [
+        "built on the meta device under `fabric.init_module(empty_init=True)` at main.py:8",
+        "set up by `fabric.setup(...)` at loops.py:2", "strategy 'fsdp' at main.py:6"]
+
+
 def test_fabric_launch_passes_the_fabric_first(tmp_path, monkeypatch):
     """`fabric.launch(main, cfg)` calls `main(fabric, cfg)`: the model `main` builds on meta and sets up is
     materialized under the launching Fabric's strategy."""
@@ -313,9 +341,10 @@ def test_the_configured_strategy_stands_in_for_one_not_known_statically(tmp_path
                 trainer.fit(GPT())
         """,
     })
-    assert index.training.sharded_trainer_link("model.GPT").describe() == (
-        "trained by `trainer.fit(...)` at train.py:6 with strategy 'deepspeed_stage_3' (ZeRO stage 3) at config "
-        f"{tmp_path / 'pyproject.toml'} (the Trainer's own at train.py:5 is not a literal)")
+    assert list(map(str, index.training.sharded_trainer_link("model.GPT").notes())) == [
+        "trained by `trainer.fit(...)` at train.py:6",
+        f"strategy 'deepspeed_stage_3' (ZeRO stage 3) from config {tmp_path / 'pyproject.toml'}: the Trainer's own "
+        "is not a literal at train.py:5"]
     assert ("model.py", 14, "FI001") in findings
 
 

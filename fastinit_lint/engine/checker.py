@@ -12,7 +12,7 @@ from ..syntax.lazy_libcst import cst
 
 from ..workspace.config import Settings
 from ..syntax.cst_children import child_nodes, holds_statements
-from ..diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location
+from ..diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location, Note
 from ..model.facts import FileFacts, python_facts
 from .fixes import apply_fixes, edit_between, text_location
 from ..model.index import ProjectIndex
@@ -21,7 +21,7 @@ from ..model.module_identity import imports_of
 from ..model.names import collect_names, has_lone_cr
 from ..syntax.lines import python_lines
 from .positions import positions as node_positions
-from .rule import Context, Report, Rule, TextReport
+from .rule import Context, NoteAt, Report, Rule, TextReport
 from .suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, Suppressions, comment_suppresses
 
 MAX_FIX_PASSES = 10
@@ -154,17 +154,28 @@ def _finding(filename: str, report: Report, positions, module: cst.Module, edits
     if report.fix is not None:
         changed = (edit_between(module.code, apply_fixes(module, [report.fix])),) if edits else ()
         fix = Fix(report.fix.applicability, report.fix.message, changed)
+    notes = tuple(Note(n.message, filename, _start(positions[n.node])) if isinstance(n, NoteAt) else n
+                  for n in report.notes)
     return Finding(
         code=report.rule.code,
         name=report.rule.name,
         message=report.message,
         filename=filename,
-        location=Location(span.start.line, span.start.column + 1),
+        location=_start(span),
         end_location=Location(span.end.line, span.end.column + 1),
         fix=fix,
         no_fix_reason=report.no_fix_reason,
-        notes=report.notes,
+        notes=notes,
     )
+
+
+def _start(span) -> Location:
+    return Location(span.start.line, span.start.column + 1)
+
+
+def _located_nodes(report: Report) -> list[cst.CSTNode]:
+    """The finding's node and the nodes its notes point at, positioned together."""
+    return [report.node, *(n.node for n in report.notes if isinstance(n, NoteAt))]
 
 
 def _lint(filename: str, module: cst.Module, rules, facts, index, settings, suppressions: Suppressions,
@@ -175,8 +186,10 @@ def _lint(filename: str, module: cst.Module, rules, facts, index, settings, supp
     errors.extend(_run_isolated(filename, rules, context))
     if not context.reports:
         return _Pass(module, [], [])
-    positions = node_positions(module, [r.node for r in context.reports], text, facts.statement_lines if text else (),
-                               {id(r.node): r.statement for r in context.reports if r.statement is not None})
+    positions = node_positions(module, [n for r in context.reports for n in _located_nodes(r)], text,
+                               facts.statement_lines if text else (),
+                               {id(n): r.statement for r in context.reports if r.statement is not None
+                                for n in _located_nodes(r)})
     kept_reports, findings = [], []
     for report in context.reports:
         span = positions[report.node]

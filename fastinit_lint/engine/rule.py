@@ -34,30 +34,39 @@ _T = TypeVar("_T")
 @dataclass(frozen=True)
 class Valid:
     """Code the rule must accept. `files` adds other project files (e.g. a `train.py` with a Trainer);
-    `snippet` names the file `code` is written to (a `.yaml` one for LightningCLI configs)."""
+    `snippet` names the file `code` is written to (a `.yaml` one for LightningCLI configs); `name` names the
+    case (its test id, as Fixit's)."""
 
     code: str
     files: Mapping[str, str] = field(default_factory=dict)
     settings: Mapping[str, object] = field(default_factory=dict)
     snippet: str = "snippet.py"
+    name: str | None = None
 
 
 @dataclass(frozen=True)
 class Invalid:
-    """Code the rule must flag: exactly at `rows` (one entry per finding), with an exact fix outcome.
+    """Code the rule must flag: exactly at `rows` (one entry per finding) or at `at` (1-based (row, column)
+    of each finding's start), with an exact fix outcome.
 
     `fixed` is the whole file after applying the rule's fixes (None = the rule must offer no fix);
     `unsafe` says the fix must be classed unsafe. The fixed code must itself produce no finding.
     """
 
     code: str
-    rows: tuple[int, ...]
+    rows: tuple[int, ...] = ()
     fixed: str | None = None
     unsafe: bool = False
     message_contains: tuple[str, ...] = ()
     files: Mapping[str, str] = field(default_factory=dict)
     settings: Mapping[str, object] = field(default_factory=dict)
     snippet: str = "snippet.py"
+    at: tuple[tuple[int, int], ...] = ()
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.rows and not self.at:
+            raise ValueError("an Invalid example says where it is flagged: `rows` or `at`")
 
 
 class FixPlan:
@@ -91,6 +100,15 @@ class TextReport:
     fix_message: str = ""
 
 
+@dataclass(frozen=True)
+class NoteAt:
+    """Evidence at a node of the checked file (the `init_module` block a model was built in): the engine
+    gives it the node's position, as it does the finding's."""
+
+    message: str
+    node: cst.CSTNode
+
+
 @dataclass
 class Report:
     rule: "Rule"
@@ -99,7 +117,7 @@ class Report:
     fix: FixPlan | None
     no_fix_reason: str | None
     statement: int | None = None  # index of the top-level statement being walked when reported
-    notes: tuple[Note, ...] = ()
+    notes: tuple[Note | NoteAt, ...] = ()
 
 
 class Context:
@@ -213,9 +231,11 @@ class Rule:
         return []
 
     def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None,
-               notes: tuple[Note | str, ...] = ()) -> None:
-        """`message`: one sentence; `notes`: the evidence behind it; `no_fix_reason`: said once, as a note."""
-        notes = tuple(n if isinstance(n, Note) else Note(n) for n in notes)
+               notes: tuple[Note | NoteAt | str, ...] = ()) -> None:
+        """`message`: one sentence, naming its evidence (which runner, which strategy) but not where it is;
+        `notes`: the evidence, one located note per fact (`Site.note`, `NoteAt`); `no_fix_reason`: said once,
+        as a note."""
+        notes = tuple(Note(n) if isinstance(n, str) else n for n in notes)
         self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement, notes))
 
 

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
+from ..diagnostics import Note
 from ..knowledge.lightning import (
     FABRIC_QNAMES,
     STRATEGY_CLASS_QNAMES,
@@ -25,20 +26,10 @@ from ..knowledge.lightning import (
 )
 from .load_summaries import LoaderFact, summarize_loads
 from .module_identity import forget_layout, imports_of, module_name  # noqa: F401 (forget_layout: for callers)
+from .site import Site
 from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
                     marked_lines, spans_marked_line)
 from ..syntax.lines import python_lines
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where a fact was stated, for messages like "strategy 'fsdp' at train.py:12"."""
-
-    filename: str
-    row: int
-
-    def __str__(self) -> str:
-        return f"{self.filename}:{self.row}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +64,11 @@ class RunnerFact:
     # `precision="bf16-true" if gpu else "32-true"` (then `precision` is None): each literal branch.
     precision_options: tuple[str, ...] = ()
 
+    def strategy_note(self, strategy: Strategy | None = None) -> Note:
+        """Where the strategy (`strategy`: what it resolves to, when not a literal) is stated."""
+        maybe = " (on some runs: chosen by a condition)" if self.conditional else ""
+        return self.strategy_site.note(f"strategy {(strategy or self.strategy).describe()}{maybe}")
+
 
 @dataclass(frozen=True)
 class TrainFact:
@@ -92,8 +88,10 @@ class TrainFact:
     # index follows the calls of that function (`def train(model, trainer): trainer.fit(model)`).
     receiver_param: tuple[int, str] | None = None
     model_param: tuple[int, str] | None = None
+    built_row: int = 0  # the row building the model (its assignment), for the note locating a build on meta
 
     def __str__(self) -> str:
+        """The call as the user wrote it, roughly: "`trainer.fit(...)`"."""
         if self.call == "LightningCLI":
             shown = f"LightningCLI({self.targets[0].rsplit('.', 1)[-1] if self.targets else ''})"
         elif self.call == "class_path":
@@ -102,7 +100,7 @@ class TrainFact:
             shown = f"{self.receiver}.{self.call}(...)"
         else:  # a method of the model itself, or a function taking it
             shown = f".{self.call}(...)" if self.call == "to_empty" else f"{self.call}(...)"
-        return f"`{shown}` at {self.site}"
+        return f"`{shown}`"
 
 
 META_DEVICE = "torch.device(\"meta\")"
@@ -117,7 +115,7 @@ class CallFact:
     scope: ScopeKey
     site: Site
     runners: tuple[tuple[int | str, str], ...]  # (argument, runner variable)
-    models: tuple[tuple[int | str, tuple[str, ...], str | None], ...]  # (argument, targets, built_under)
+    models: tuple[tuple[int | str, tuple[str, ...], str | None, int], ...]  # (argument, targets, built_under, built_row)
 
 
 @dataclass
@@ -431,26 +429,27 @@ class _FactCollector(ast.NodeVisitor):
             self.facts.trains.append(TrainFact("LightningCLI", None, self.scope, self._site(call), targets,
                                                raises=self.raises))
 
-    def _model(self, model: ast.AST, row: int) -> tuple[tuple[str, ...], str | None] | None:
-        """What builds `model` (candidate qualnames) and under which init context; a Name is followed to the
-        value it was last given before `row` in this scope, `self.attr` to what the class's methods give it.
-        None for a Name never assigned here."""
+    def _model(self, model: ast.AST, row: int) -> tuple[tuple[str, ...], str | None, int] | None:
+        """What builds `model` (candidate qualnames), under which init context and on which row; a Name is
+        followed to the value it was last given before `row` in this scope, `self.attr` to what the class's
+        methods give it. None for a Name never assigned here."""
         if isinstance(model, ast.Attribute) and isinstance(model.value, ast.Name) and model.value.id == "self":
             return self._self_attribute(model.attr)
         if not isinstance(model, ast.Name):
-            return constructed(model, self.facts.names, self.scope), None
+            return constructed(model, self.facts.names, self.scope), None, model.lineno
         reaching = _reaching([a for a in self.assignments.get(self.scope, {}).get(model.id, []) if a.row < row])
         if not reaching:
             return None
         targets = sorted({q for a in reaching for q in constructed(a.value, self.facts.names, self.scope)})
-        return tuple(targets), reaching[-1].built_under
+        return tuple(targets), reaching[-1].built_under, reaching[-1].row
 
-    def _self_attribute(self, attr: str) -> tuple[tuple[str, ...], str | None]:
+    def _self_attribute(self, attr: str) -> tuple[tuple[str, ...], str | None, int]:
         """What `self.<attr>` is given in the methods of the enclosing class (`self.model = GPT()` in `setup`,
-        `self.trainer.fit(self.model)` in `run`), and under which init context (the last such assignment's)."""
+        `self.trainer.fit(self.model)` in `run`), and under which init context and on which row (the last such
+        assignment's)."""
         cls = self.class_nodes.get(self.scope[:-1]) if len(self.scope) >= 2 else None
         targets: set[str] = set()
-        under = None
+        under, row = None, 0
         for method in cls.body if cls is not None else ():
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -459,8 +458,8 @@ class _FactCollector(ast.NodeVisitor):
                 built = constructed(value, self.facts.names, scope)
                 if built:
                     targets.update(built)
-                    under = context
-        return tuple(sorted(targets)), under
+                    under, row = context, value.lineno
+        return tuple(sorted(targets)), under, row
 
     def _self_assignments(self, body: list[ast.stmt], attr: str, under: str | None) -> Iterator[tuple[ast.AST, str | None]]:
         """Values assigned to `self.<attr>` in `body` (nested blocks included, nested definitions not), with the
@@ -486,10 +485,10 @@ class _FactCollector(ast.NodeVisitor):
         built = self._model(model, call.lineno)
         model_param = self._param(model.id) if built is None and isinstance(model, ast.Name) else None
         receiver_param = self._param(receiver) if receiver is not None else None
-        targets, under = built or ((), None)
+        targets, under, row = built or ((), None, 0)
         if targets or model_param:
             self.facts.trains.append(TrainFact(name, receiver, self.scope, self._site(call), targets, under,
-                                               self.raises, receiver_param, model_param))
+                                               self.raises, receiver_param, model_param, row))
 
     def _value_of(self, node: ast.AST, row: int) -> tuple[ast.AST, int]:
         """Follow a Name to its last assignment before `row` in the same scope."""

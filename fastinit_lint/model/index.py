@@ -29,7 +29,7 @@ class StrategyEvidence:
     where: str  # "config fastinit-lint.toml", "--strategy"
 
     def __str__(self) -> str:
-        return f"strategy {self.strategy.describe()} at {self.where}"
+        return f"strategy {self.strategy.describe()} from {self.where}"
 
 
 class FactsSummary(NamedTuple):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..knowledge.lightning import LOADING_HOOKS
 from .names import FileNames, ScopeKey, dotted_name, marked_lines
+from .site import Site
 from ..syntax.lines import python_lines
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ def _summary(node, qualname: str, facts: FileFacts, scope: ScopeKey, owner: str 
 class Load:
     """A load a call leads to: where it is, what it is, and whether it is strict (None: not known)."""
 
-    where: str  # "litgpt/utils.py:398"
+    where: Site  # litgpt/utils.py:398
     what: str  # "load_state_dict"
     strict: bool | None
 
@@ -378,7 +379,7 @@ class Loads:
                 continue
             if reach.kind == LOAD:
                 strict = value_of(reach.strict)
-                outcome |= Outcome(loads=(Load(f"{fact.filename}:{reach.row}", reach.what,
+                outcome |= Outcome(loads=(Load(Site(fact.filename, reach.row), reach.what,
                                                {ABSENT: True, "True": True, "False": False}.get(strict)),))
             elif reach.kind == INIT:
                 outcome |= Outcome(init=True)

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterator
 
+from ..diagnostics import Note
 from ..knowledge.lightning import STRATEGY_CLASS_QNAMES, Strategy, deepspeed_stage
 from .facts import META_DEVICE, CallFact, FileFacts, RunnerFact, TrainFact
+from .site import Site
 
 if TYPE_CHECKING:
     from .index import ProjectIndex
@@ -39,7 +41,8 @@ class Link:
     # How the model was built before `train`: META (`torch.device("meta")`, FSDP/ModelParallel empty init),
     # EMPTY (`init_module(empty_init=True)` elsewhere: allocated, never initialized), or None.
     built: str | None
-    strategy_where: str = ""  # where the strategy was stated ("train.py:12", or the configured assumption)
+    strategy_note: Note | None = None  # where the strategy is stated (or assumed); None without a runner
+    built_note: Note | None = None  # where it was built on the meta device or empty, when it was
 
     @property
     def on_meta(self) -> bool:
@@ -58,12 +61,16 @@ class Link:
         return self.strategy.sharded and self.runner is not None and self.runner.kind == "trainer"
 
     def describe(self) -> str:
-        """'trained by `trainer.fit(...)` at train.py:31 with strategy 'fsdp' at train.py:12'."""
-        text = f"{_VERBS.get(self.train.call, 'trained by')} {self.train}"
-        if self.runner is not None:
-            maybe = " (on some runs: the strategy is chosen by a condition)" if self.runner.conditional else ""
-            text += f" with strategy {self.strategy.describe()} at {self.strategy_where}{maybe}"
-        return text
+        """"trained by `trainer.fit(...)` with strategy 'fsdp'": where each is, `notes()` says."""
+        text = self._trained()
+        return text + f" with strategy {self.strategy.describe()}" if self.runner is not None else text
+
+    def notes(self) -> tuple[Note, ...]:
+        """The build on meta (or empty), the runner's call and the strategy, each where it is stated."""
+        return tuple(n for n in (self.built_note, self.train.site.note(self._trained()), self.strategy_note) if n)
+
+    def _trained(self) -> str:
+        return f"{_VERBS.get(self.train.call, 'trained by')} {self.train}"
 
 
 class TrainingGraph:
@@ -79,18 +86,20 @@ class TrainingGraph:
                     self._calls_to.setdefault(function, []).append((facts, call))
         for facts in index.train_files():
             for train in facts.trains:
-                for runner, targets, built in self._contexts(facts, train):
-                    strategy, where = self.strategy_of(runner) if runner is not None else (Strategy(None), "")
+                for runner, targets, (built, built_note) in self._contexts(facts, train):
+                    strategy, note = self.strategy_of(runner) if runner is not None else (Strategy(None), None)
                     for model in self._models(targets, _FACTORY_DEPTH):
-                        self.links.setdefault(model, []).append(Link(model, train, runner, strategy, built, where))
+                        self.links.setdefault(model, []).append(
+                            Link(model, train, runner, strategy, built, note, built_note))
 
-    def _contexts(self, facts: FileFacts, train: TrainFact) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], str | None]]:
-        """(runner, model targets, how it was built) for `train`: from its own function, or, when its runner or
-        model is a parameter, from each call of that function passing a runner."""
+    def _contexts(self, facts: FileFacts, train: TrainFact) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], tuple]]:
+        """(runner, model targets, (how it was built, the note saying where)) for `train`: from its own function,
+        or, when its runner or model is a parameter, from each call of that function passing a runner."""
         local = self._runners(facts, train)
+        own = train.built_under, facts, train.scope, train.site.row
         if train.receiver_param is None and train.model_param is None or _function_of(facts, train) is None:
             for runner in local:
-                yield runner, train.targets, self._built(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
+                yield runner, train.targets, self._built(*own, runner, train.receiver, train.built_row)
             return
         for caller, call in self._calls_to.get(_function_of(facts, train), ()):
             runner = local[0] if local else None
@@ -100,27 +109,28 @@ class TrainingGraph:
             if runner is None and train.receiver is not None:
                 continue
             if train.model_param is None:
-                yield runner, train.targets, self._built(train.built_under, facts, train.scope, train.site.row, runner, train.receiver)
+                yield runner, train.targets, self._built(*own, runner, train.receiver, train.built_row)
                 continue
             model = _argument(call.models, train.model_param)
             if model is not None:
-                targets, under = model
-                yield runner, targets, self._built(under, caller, call.scope, call.site.row, runner, passed)
+                targets, under, built_row = model
+                yield runner, targets, self._built(under, caller, call.scope, call.site.row, runner, passed, built_row)
 
-    def strategy_of(self, runner: RunnerFact) -> tuple[Strategy, str]:
-        """The runner's strategy and where it is stated. A project subclass of a Lightning strategy class is
-        resolved to its kind; a strategy not known statically (`strategy=args.strategy`) is the configured
-        assumption (`strategy =` in the config, `--strategy`) when there is one."""
+    def strategy_of(self, runner: RunnerFact) -> tuple[Strategy, Note]:
+        """The runner's strategy and the note saying where it is stated. A project subclass of a Lightning
+        strategy class is resolved to its kind; a strategy not known statically (`strategy=args.strategy`) is
+        the configured assumption (`strategy =` in the config, `--strategy`) when there is one."""
         if runner.strategy.known:
-            return runner.strategy, str(runner.strategy_site)
+            return runner.strategy, runner.strategy_note()
         for candidate in runner.strategy_classes:
             for qname, kind in STRATEGY_CLASS_QNAMES.items():
                 if self._index.inherits(candidate, frozenset({qname})):
-                    return deepspeed_stage(None) if kind == "deepspeed" else Strategy(kind), str(runner.strategy_site)
+                    strategy = deepspeed_stage(None) if kind == "deepspeed" else Strategy(kind)
+                    return strategy, runner.strategy_note(strategy)
         assumed = self._index.assumed
         if assumed is not None:
-            return assumed.strategy, f"{assumed.where} (the Trainer's own at {runner.strategy_site} is not a literal)"
-        return runner.strategy, str(runner.strategy_site)
+            return assumed.strategy, runner.strategy_site.note(f"{assumed}: the Trainer's own is not a literal")
+        return runner.strategy, runner.strategy_note()
 
     def _runners(self, facts: FileFacts, train: TrainFact) -> list[RunnerFact | None]:
         if train.call == "class_path":  # a LightningCLI config: its own `trainer:` mapping
@@ -133,17 +143,20 @@ class TrainingGraph:
         return [r for r in [_bound_runner(facts, train.receiver, train.scope, train.site.row)] if r is not None]
 
     def _built(self, under: str | None, facts: FileFacts, scope, row: int, runner: RunnerFact | None,
-               receiver: str | None) -> str | None:
-        """META or EMPTY for a model built under `under` (see TrainFact.built_under), in `scope` of `facts` before
-        `row`; `runner` is what `receiver` names there (it may be a parameter)."""
+               receiver: str | None, built_row: int) -> tuple[str | None, Note | None]:
+        """META or EMPTY for a model built under `under` (see TrainFact.built_under) on `built_row`, in `scope` of
+        `facts` before `row`, and the note saying so there; `runner` is what `receiver` names (it may be a
+        parameter)."""
         if under is None:
-            return None
+            return None, None
         if under == META_DEVICE:
-            return META
+            return META, Site(facts.filename, built_row).note(f"built under `{META_DEVICE}`")
         builder = runner if under == receiver else _bound_runner(facts, under, scope, row)
         if builder is None:
-            return None
-        return META if self.strategy_of(builder)[0].meta_init else EMPTY
+            return None, None
+        built = META if self.strategy_of(builder)[0].meta_init else EMPTY
+        on_meta = " on the meta device" if built == META else ""
+        return built, Site(facts.filename, built_row).note(f"built{on_meta} under `{under}.init_module(empty_init=True)`")
 
     def _models(self, targets: tuple[str, ...], depth: int) -> Iterator[str]:
         """Project classes among `targets`, following project model factories' returns `depth` calls deep."""

@@ -12,7 +12,8 @@ import re
 
 import yaml
 
-from .facts import FileFacts, RunnerFact, Site, TrainFact
+from .facts import FileFacts, RunnerFact, TrainFact
+from .site import Site
 from ..knowledge.lightning import STRATEGY_CLASSES, Strategy, deepspeed_stage, strategy_from_name
 from .names import FileNames
 from ..diagnostics import SourceError

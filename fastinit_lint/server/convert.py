@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from lsprotocol import types
 from pygls.uris import from_fs_path
 from pygls.workspace import PositionCodec
 
-from ..diagnostics import Edit, FileError, Finding, Location
+from ..diagnostics import Edit, FileError, Finding, Location, Note
 from ..engine.suppressions import UNUSED_SUPPRESSION_CODE
 from ..syntax.lines import python_lines
 
 SOURCE = "fastinit-lint"
 # The generated rule pages (`python -m fastinit_lint.docs`) of a source checkout or editable install.
 _DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules"
-# Where a message names the evidence: `... at /abs/train.py:9` (the server's display names are absolute).
-_EVIDENCE = re.compile(r"(?P<path>/[^\s`'\"(),;]+\.(?:pyi?|ya?ml)):(?P<row>\d+)")
 
 
 class Lines:
@@ -54,7 +51,7 @@ def diagnostic(finding: Finding, lines: Lines, root: str) -> types.Diagnostic:
         code=finding.code,
         code_description=types.CodeDescription(href=href) if href else None,
         source=SOURCE,
-        related_information=evidence(said, root) or None,
+        related_information=[related(n, root) for n in finding.notes if n.filename and n.location] or None,
         tags=[types.DiagnosticTag.Unnecessary] if unused else None,
     )
 
@@ -66,16 +63,12 @@ def error_diagnostic(error: FileError, lines: Lines) -> types.Diagnostic:
                             source=SOURCE)
 
 
-def evidence(message: str, root: str) -> list[types.DiagnosticRelatedInformation]:
-    """Each `file:row` the message and its notes cite (the Trainer and its strategy line), labelled with its clause."""
-    related, clause_start = [], 0
-    for match in _EVIDENCE.finditer(message):
-        start = max(clause_start, message.rfind(";", 0, match.start()) + 1, message.rfind("\n", 0, match.start()) + 1)
-        row = int(match["row"]) - 1
-        where = types.Location(from_fs_path(match["path"]), types.Range(types.Position(row, 0), types.Position(row + 1, 0)))
-        related.append(types.DiagnosticRelatedInformation(where, _relative(message[start:match.end()].strip(), root)))
-        clause_start = match.end()
-    return related
+def related(note: Note, root: str) -> types.DiagnosticRelatedInformation:
+    """A located note: its line in its file, with its message."""
+    row = note.location.row - 1
+    where = types.Location(from_fs_path(os.path.join(root, note.filename)),
+                           types.Range(types.Position(row, 0), types.Position(row + 1, 0)))
+    return types.DiagnosticRelatedInformation(where, _relative(note.message, root))
 
 
 def _relative(message: str, root: str) -> str:
