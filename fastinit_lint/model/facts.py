@@ -171,6 +171,11 @@ class _LazyNames:
         self._path = path
         self._table: FileNames | None = None
 
+    @property
+    def is_package(self) -> bool:
+        """Known from the path: phase 2 asks it of every file it checks, which then builds its own whole table."""
+        return module_name(self._path)[1]
+
     def __getattr__(self, name: str):
         if self._table is None:
             try:

@@ -1,5 +1,5 @@
-"""Fix-safety questions about the whole project (where a class is built, whether `fastinit_runtime` is imported)
-read each project file once per run, however many checked files ask: once per checked file is quadratic."""
+"""How often a run reads each file: reading is a large part of a cold run, and a file read again is usually
+parsed again too."""
 
 from __future__ import annotations
 
@@ -43,11 +43,13 @@ main(["--no-cache", "--jobs", "1", "--exit-zero", "--output-format", "concise", 
 """
 
 
-def test_each_project_file_is_read_once_per_run_for_fix_safety(tmp_path):
-    project, models = tmp_path / "project", 4
+def _opened(tmp_path, models: int) -> list[str]:
+    """The project files a run opens, once per opening: `models` LightningModules trained with FSDP, each
+    with an FI001 finding whose fix's safety depends on where the project builds it."""
+    project = tmp_path / "project"
     project.mkdir()
     (project / "pyproject.toml").write_text("[tool.fastinit-lint]\n")
-    (project / "helpers.py").write_text("def seed():\n    return 0\n")  # read for the whole project's text only
+    (project / "helpers.py").write_text("def seed():\n    return 0\n")  # no rule checks it
     for i in range(models):
         (project / f"model{i}.py").write_text(textwrap.dedent(MODEL.format(i=i)))
     imports = "\n    ".join(f"from model{i} import Model{i}" for i in range(models))
@@ -57,6 +59,17 @@ def test_each_project_file_is_read_once_per_run_for_fix_safety(tmp_path):
     done = subprocess.run([sys.executable, "-c", _LOGGED, str(log)], cwd=project, capture_output=True, text=True,
                           timeout=300, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert done.stdout.count("FI001 [*]") == models, done.stdout + done.stderr  # each offers its fix
-    opened = log.read_text().split()
-    # Phase 1 reads it, then phase 2 once for the project's text; no rule checks it.
-    assert opened.count("helpers.py") == 2, sorted(opened)
+    return log.read_text().split()
+
+
+def test_fix_safety_reads_each_project_file_once_per_run(tmp_path):
+    """Where a class is built and whether `fastinit_runtime` is imported are asked of the whole project's text
+    by every checked file with such a fix: once per checked file is quadratic."""
+    opened = _opened(tmp_path, models=4)
+    assert opened.count("helpers.py") == 2, sorted(opened)  # phase 1, then the project's text once
+
+
+def test_a_checked_file_is_read_once_in_phase_two(tmp_path):
+    """Phase 2 reads the file it checks, and its facts (made in a phase-1 worker) do not read it again."""
+    opened = _opened(tmp_path, models=1)
+    assert opened.count("model0.py") == 3, sorted(opened)  # phase 1, phase 2, the project's text
