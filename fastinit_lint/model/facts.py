@@ -72,6 +72,9 @@ class RunnerFact:
     conditional: bool = False  # `FSDPStrategy() if n > 1 else "auto"`: sharded on some runs only
     # `precision="bf16-true" if gpu else "32-true"` (then `precision` is None): each literal branch.
     precision_options: tuple[str, ...] = ()
+    # The `precision=` argument itself is a conditional expression or a literal `precision` does not hold (`+16`),
+    # which only a syntax tree reads: FI012 parses the file only then (or for a legacy alias in `precision`).
+    precision_expression: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,20 @@ def _literal_text(node: ast.AST | None) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, int)) and not isinstance(node.value, bool):
         return str(node.value)
     return None
+
+
+def _unread_literal(node: ast.AST) -> bool:
+    """Whether `node` is a conditional expression, or a literal `ast.literal_eval` reads but `_literal_text` does
+    not (`+16`)."""
+    if isinstance(node, ast.IfExp):
+        return True
+    if isinstance(node, ast.Constant):
+        return False
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 class _Assignment(NamedTuple):
@@ -550,7 +567,7 @@ class _FactCollector(ast.NodeVisitor):
                 options = tuple(dict.fromkeys(branches)) if None not in branches else ()
         self.facts.runners.append(
             RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
-                       classes, conditional, options)
+                       classes, conditional, options, precision_node is not None and _unread_literal(precision_node))
         )
         if bound_to is not None:
             self.runner_names.setdefault(self.scope, set()).add(bound_to)
