@@ -3,7 +3,8 @@
 FI001's fix moves layers from `__init__` into `configure_model`, which Lightning calls in `fit`/`validate`/
 `test`/`predict` and in `load_from_checkpoint`. A script or test that builds the class and uses it directly
 (`model = GPT(cfg); model.load_state_dict(sd)`, `GPT(cfg)(idx)`) then gets a module without its layers.
-Asked only when FI001 has a fix to offer, so the project's files are read here, in phase 2, on demand.
+Asked only when FI001 has a fix to offer, so the project's files are read here, in phase 2, on demand (once per
+run, as each class's answer).
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ from ._project_text import python_texts
 def direct_builds(context, qualname: str) -> list[Site]:
     """Calls of `qualname` (or of a project subclass) in the project, by file and row, that are not in a
     scope handing a model of it to a Trainer/Fabric (nor in a model factory the training graph follows)."""
-    memo = context.shared(_builds_by_class, context.module)
+    memo = context.project_shared(_builds_by_class)
     if qualname not in memo:
         memo[qualname] = list(_direct_builds(context, qualname))
     return memo[qualname]
 
 
-def _builds_by_class(context, module) -> dict[str, list[Site]]:
-    return {}  # filled by direct_builds, one entry per class asked about in this file
+def _builds_by_class(context) -> dict[str, list[Site]]:
+    return {}  # filled by direct_builds, one entry per class asked about in this run
 
 
-def _parsed_by_file(context, module) -> dict:
-    return {}  # filled by _parsed, one entry per project file read for this checked file
+def _parsed_by_file(context) -> dict:
+    return {}  # filled by _parsed, one entry per project file read in this run
 
 
 def _direct_builds(context, qualname: str) -> Iterator[Site]:
@@ -45,7 +46,7 @@ def _direct_builds(context, qualname: str) -> Iterator[Site]:
         if parsed is None:
             continue
         module, table, calls = parsed
-        for call, dotted, scope in calls:
+        for row, dotted, scope in calls:
             if dotted.rsplit(".", 1)[-1] not in names:
                 continue
             built = {index.canonical(q) for q in table.resolve(dotted, scope)}
@@ -54,13 +55,13 @@ def _direct_builds(context, qualname: str) -> Iterator[Site]:
             function = f"{module}.{scope[0][1]}" if module and len(scope) == 1 and scope[0][0] == "def" else None
             if (filename, scope) in driven or function in factories:
                 continue
-            yield Site(filename, call.lineno)
+            yield Site(filename, row)
 
 
 def _parsed(context, filename: str, text: str):
-    """(module name, names table, [(call, callee's dotted name, scope)]) of a project file, once per checked
-    file; None when it does not parse."""
-    memo = context.shared(_parsed_by_file, context.module)
+    """(module name, names table, [(row, callee's dotted name, scope)] of its calls) of a project file, once per
+    run; None when it does not parse."""
+    memo = context.project_shared(_parsed_by_file)
     if filename not in memo:
         try:
             tree = ast.parse(text)
@@ -68,7 +69,7 @@ def _parsed(context, filename: str, text: str):
             memo[filename] = None
             return None
         module, is_package = module_name(filename)
-        calls = [(call, dotted, scope) for call, scope in _calls(tree, ())
+        calls = [(call.lineno, dotted, scope) for call, scope in _calls(tree, ())
                  if (dotted := dotted_name(call.func)) is not None]
         memo[filename] = (module, collect_names(tree, module, is_package, text=text), calls)
     return memo[filename]

@@ -1,6 +1,7 @@
 """The text of the project's Python files, read on demand in phase 2: for questions the phase-1 facts do not
 answer (where a class is built, whether a module is imported), asked only when a fix's safety depends on them.
-Each file is read once per checked file however many classes ask (a file of 400 subclasses asks 400 times)."""
+Each file is read once per run (in each worker) however many checked files and classes ask, and each needle
+is looked for once: a project of many models asks about each of them and their subclasses."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from fastinit_lint.api import SourceError, read_source
 
 def python_texts(context, needles: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     """(file name, text) of each project Python file holding one of `needles`."""
-    for filename, text in _texts(context).items():
-        if any(needle in text for needle in needles):
+    texts = context.project_shared(_read_texts)
+    holding = context.project_shared(_files_holding)
+    for needle in needles:
+        if needle not in holding:
+            holding[needle] = frozenset(filename for filename, text in texts.items() if needle in text)
+    wanted = frozenset().union(*(holding[needle] for needle in needles))
+    for filename, text in texts.items():
+        if filename in wanted:
             yield filename, text
 
 
-def _texts(context) -> dict[str, str]:
-    return context.shared(_read_texts, context.module)
-
-
-def _read_texts(context, module) -> dict[str, str]:
+def _read_texts(context) -> dict[str, str]:
     texts = {}
     for filename in context.index.files:
         if filename.endswith(".py"):
@@ -29,3 +32,7 @@ def _read_texts(context, module) -> dict[str, str]:
             except (SourceError, OSError):
                 continue
     return texts
+
+
+def _files_holding(context) -> dict[str, frozenset[str]]:
+    return {}  # needle -> the files whose text holds it, filled by python_texts

@@ -26,12 +26,12 @@ def project_uses_runtime(context) -> bool:
 
 
 def _uses_runtime(context, module) -> bool:
-    return _declared(context.settings.root) or _imported(context)
+    return context.project_shared(_declared) or _imported(context)
 
 
-def _declared(root: str) -> bool:
+def _declared(context) -> bool:
     for pattern in _DECLARATIONS:
-        for path in sorted(glob.glob(os.path.join(root, pattern))):
+        for path in sorted(glob.glob(os.path.join(context.settings.root, pattern))):
             try:
                 with open(path, encoding="utf-8", errors="replace") as handle:
                     text = handle.read(1_000_000)

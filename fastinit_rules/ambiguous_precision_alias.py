@@ -65,6 +65,7 @@ class AmbiguousPrecisionAlias(Rule):
         Valid("import lightning as L\nL.Fabric(precision='16-true')\n"),
         Valid("class Trainer:\n    def __init__(self, precision):\n        pass\nTrainer(precision=16)\n"),
         Valid("import lightning as L\ndef main(args):\n    L.Trainer(precision=32 if args.fp32 else \"bf16-mixed\")\n"),
+        Valid("import lightning as L\ndef main(args):\n    L.Trainer(precision=args.precision)\n"),  # no alias written here
         Valid("trainer:\n  precision: bf16-true\nmodel:\n  precision: 16  # the model's own argument\n",
               snippet="config.yaml"),
     ]
@@ -119,9 +120,10 @@ class AmbiguousPrecisionAlias(Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        # Phase 1 records every Trainer/Fabric call, bound or not, with its precision when it is a literal (None
-        # when it is not, e.g. a conditional expression, which only the syntax tree can tell).
-        return any(runner.precision in LEGACY_MIXED or runner.precision is None for runner in facts.runners)
+        # Phase 1 records every Trainer/Fabric call, bound or not, with its precision when it is a literal, and
+        # whether its `precision=` argument is one only the syntax tree reads (a conditional expression, `+16`):
+        # an argument naming a variable (`precision=args.precision`) is no alias the rule reports.
+        return any(runner.precision in LEGACY_MIXED or runner.precision_expression for runner in facts.runners)
 
     @classmethod
     def check_yaml(cls, text: str, facts) -> list[TextReport]:

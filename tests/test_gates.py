@@ -34,6 +34,15 @@ def test_runner_rules_parse_only_files_with_a_runner_they_can_report_on(runner, 
     assert {code for code in codes if _gate(code, runner)} == wanted_by
 
 
+@pytest.mark.parametrize(("precision", "parsed"), [
+    ("16", True), ('"bf16"', True), ("32 if args.fp32 else 16", True), ("+16", True), ('"bf16-mixed"', False),
+    ("args.precision", False), ('cfg["precision"]', False), ("get_precision()", False),
+])
+def test_fi012_parses_a_file_only_for_a_precision_argument_that_can_be_an_alias(precision, parsed):
+    """A variable (`precision=args.precision`: most of pytorch-lightning's tests) is no alias the rule reports."""
+    assert _gate("FI012", f"L.Trainer(precision={precision})") == parsed
+
+
 def test_links_to_subclasses_match_inherits_in_one_walk_per_linked_model(tmp_path, monkeypatch):
     """FI001's gate asks the training graph about every LightningModule of the project: which runners reach
     it or a subclass. The answer is the one `index.inherits` gives (re-exported bases, diamonds, cycles),

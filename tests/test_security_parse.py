@@ -4,14 +4,18 @@ and limits must not touch the test process), with the engine's test rules: FI990
 
 from __future__ import annotations
 
+import ast
 import os
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
+import hypothesmith
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
+from fastinit_lint.engine.checker import _syntax_depth
 from fastinit_lint.engine.limits import MAX_SYNTAX_DEPTH
 from fastinit_lint.engine.rule import Rule
 from fastinit_lint.diagnostics import SourceError
@@ -67,6 +71,35 @@ def test_chain_too_deep_for_libcst_is_reported_before_parsing(project, jobs):
     result = _lint(project, "--jobs", jobs, ".")
     _assert_others_checked(result, "deep.py", f"too deeply nested for the fixer's parser (20,003 levels > "
                                               f"{MAX_SYNTAX_DEPTH:,}); not checked by rules that need it")
+
+
+def _plain_depth(tree: ast.AST) -> int:
+    """What `_syntax_depth` computes, written plainly (it runs on every file phase 2 parses, so it is not)."""
+    deepest, stack = 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        depth += len(node.values) - 1 if isinstance(node, ast.BoolOp) else len(node.ops) if isinstance(node, ast.Compare) else 1
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+@pytest.mark.parametrize("code", [
+    "x = " + " and ".join(["a"] * 1200), "x = a" + ".b" * 1200, "x = " + " < ".join(["a"] * 1100),
+    "if a:\n    pass\n" + "elif b:\n    pass\n" * 1100, "del a.b[0]\n(x, *y) = z\n", GOOD,
+], ids=["and-chain", "attribute-chain", "comparison-chain", "elif-ladder", "targets", "good"])
+def test_syntax_depth_is_the_depth_of_a_plain_walk(code):
+    assert _syntax_depth(ast.parse(code)) == _plain_depth(ast.parse(code))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(code=st.one_of(hypothesmith.from_grammar(), hypothesmith.from_node()))
+def test_syntax_depth_is_the_depth_of_a_plain_walk_on_generated_programs(code):
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return
+    assert _syntax_depth(tree) == _plain_depth(tree)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

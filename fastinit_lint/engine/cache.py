@@ -1,8 +1,8 @@
 """A persistent cache of phase-1 facts and phase-2 results, safe under concurrent runs and against the
 checkout it lives in.
 
-Keys are content-based: facts by (size, mtime_ns) with the content digest stored alongside, results
-by content digest + index digest + settings fingerprint + tool version. Unlike ruff's cache, files
+Keys are content-based: facts (and syntax errors) by (size, mtime_ns) with the content digest stored
+alongside, results by content digest + index digest + settings fingerprint + tool and Python version. Unlike ruff's cache, files
 with findings are cached too, so a warm run on a project full of findings is still near-instant.
 Every write is temp file + rename, so two runs racing leave one complete cache; an unreadable,
 corrupted or foreign file is ignored and rebuilt.
@@ -75,7 +75,10 @@ class Cache:
         self.magic = ("fastinit-lint-cache", __version__, schema)
         self.started_ns = time.time_ns()  # before any file is looked at: what entries verified now vouch for
         self.layout = layout
-        key = hashlib.blake2b(f"{os.path.abspath(root)}|{namespace}".encode(), digest_size=10).hexdigest()
+        # One cache per Python version (tox runs several on one checkout): what parses, and so every fact and
+        # syntax error, follows the running interpreter's grammar.
+        python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        key = hashlib.blake2b(f"{os.path.abspath(root)}|{namespace}|{python}".encode(), digest_size=10).hexdigest()
         self.top = os.path.join(root, ".fastinit_cache")
         self.directory = os.path.join(self.top, __version__)
         self.path = os.path.join(self.directory, f"{key}.pickle")

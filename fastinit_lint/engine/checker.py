@@ -215,18 +215,29 @@ def _non_overlapping(reports: list[Report], positions) -> list[Report]:
 
 def _syntax_depth(tree: ast.AST) -> int:
     """How deep LibCST's parser will recurse, from the `ast` tree: `ast` nests as LibCST does, except that
-    `a and b and c` and `a < b < c` are one `ast` node but a chain in LibCST."""
+    `a and b and c` and `a < b < c` are one `ast` node but a chain in LibCST. It runs on every file phase 2
+    parses, so fields are read directly (not through `ast.iter_child_nodes`) and the childless `Load`/`Store`
+    nodes are counted without being visited (docs/performance.md)."""
     deepest, stack = 0, [(tree, 0)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, ast.BoolOp):
+        kind = type(node)
+        if kind is ast.BoolOp:
             depth += len(node.values) - 1
-        elif isinstance(node, ast.Compare):
+        elif kind is ast.Compare:
             depth += len(node.ops)
         else:
             depth += 1
-        deepest = max(deepest, depth)
-        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+        if depth >= deepest:
+            deepest = depth + 1 if isinstance(getattr(node, "ctx", None), ast.expr_context) else depth
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        stack.append((item, depth))
+            elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+                stack.append((value, depth))
     return deepest
 
 

@@ -43,11 +43,15 @@ class IndexEntry:
     workers or from a cache file whose MAC verified (cache.py), so unpickling them runs nothing foreign."""
 
     def __init__(self, size: int, mtime_ns: int, digest: str, facts: FileFacts | None, markers: frozenset[str],
-                 has_directives: bool, error: FileError | None, facts_digest: str = "") -> None:
+                 has_directives: bool, error: FileError | None, facts_digest: str = "", lasting: bool = False) -> None:
         self.size, self.mtime_ns, self.digest = size, mtime_ns, digest
         self.markers, self.has_directives, self.error = markers, has_directives, error
+        # The error follows from the file's text alone (a syntax error): cached like facts, so a warm run does not
+        # parse the file again (telling newer syntax apart imports LibCST).
+        self.lasting = lasting
         self.facts_digest = facts_digest  # FileFacts.digest(), computed once when the facts are made
-        self.filename = facts.filename if facts is not None else ""  # the display name the facts were made under
+        # the display name the facts (or the error) were made under
+        self.filename = facts.filename if facts is not None else error.filename if error is not None else ""
         self.summary = summarize(facts) if facts is not None else None  # what the index needs without the facts
         self._facts, self._blob = facts, None
         self.verified_ns = 0  # when the run that last found this entry true of its file started (`_vouch`)
@@ -178,7 +182,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
     except SyntaxError as exc:
         row, col = exc.lineno or 1, exc.offset or 1
         error = FileError(source.display, _syntax_message(exc, text), row, col)
-        return IndexEntry(size, mtime, digest, None, markers, False, error)
+        return IndexEntry(size, mtime, digest, None, markers, False, error, lasting=True)
     except RecursionError:  # (a MemoryError is `_bounded`'s to report)
         error = FileError(source.display, "too deeply nested to parse; skipped")
         return IndexEntry(size, mtime, digest, None, markers, False, error)
@@ -516,7 +520,7 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
         entries[display] = entry
     by_display = {s.display: s for s in sources}
     for display, entry in entries.items():
-        if entry.error is None and entry.size >= 0:
+        if (entry.error is None or entry.lasting) and entry.size >= 0:
             entry.verified_ns = cache.started_ns
             cache.facts[by_display[display].path] = entry
     return entries, len(todo) + by_digest
@@ -532,7 +536,7 @@ def _vouch(source: SourceFile, cached: IndexEntry, max_bytes: int) -> str | None
     doubt (the entry then takes the file's new mtime); None when it is not. Size and mtime can both survive
     an edit (`os.utime`, `cp -p`, tar); the ctime cannot, so the stat alone is trusted only for a file whose
     ctime is older than the run that last verified the entry (git's racy-entry rule)."""
-    if not cached.has_facts or cached.filename != source.display:
+    if not (cached.has_facts or cached.lasting) or cached.filename != source.display:
         return None
     try:
         stat = os.stat(source.path)

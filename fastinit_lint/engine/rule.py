@@ -142,6 +142,15 @@ class Context:
             self._shared[key] = analysis(self, node)
         return self._shared[key]
 
+    def project_shared(self, analysis: Callable[["Context"], _T]) -> _T:
+        """`analysis(self)`, computed once per project index (once per run in each worker, once per state of
+        the project in the server) however many files ask: for what depends on the project alone (the text of
+        its files, where a class is built), never on the file being checked."""
+        memo = _project_memo(self.index)
+        if analysis not in memo:
+            memo[analysis] = analysis(self)
+        return memo[analysis]
+
     @property
     def estimator(self) -> "Estimator":
         return _estimator(self.index)
@@ -164,6 +173,11 @@ class Context:
                 inner = ".".join(name for _, name in self.scope[:depth])
                 return f"{self.facts.module}.{inner}" if self.facts.module else inner
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _project_memo(index: "ProjectIndex") -> dict:
+    return {}
 
 
 @functools.lru_cache(maxsize=1)

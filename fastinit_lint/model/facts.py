@@ -63,6 +63,9 @@ class RunnerFact:
     conditional: bool = False  # `FSDPStrategy() if n > 1 else "auto"`: sharded on some runs only
     # `precision="bf16-true" if gpu else "32-true"` (then `precision` is None): each literal branch.
     precision_options: tuple[str, ...] = ()
+    # The `precision=` argument itself is a conditional expression or a literal `precision` does not hold (`+16`),
+    # which only a syntax tree reads: FI012 parses the file only then (or for a legacy alias in `precision`).
+    precision_expression: bool = False
 
     def strategy_note(self, strategy: Strategy | None = None) -> Note:
         """Where the strategy (`strategy`: what it resolves to, when not a literal) is stated."""
@@ -169,6 +172,11 @@ class _LazyNames:
         self._path = path
         self._table: FileNames | None = None
 
+    @property
+    def is_package(self) -> bool:
+        """Known from the path: phase 2 asks it of every file it checks, which then builds its own whole table."""
+        return module_name(self._path)[1]
+
     def __getattr__(self, name: str):
         if self._table is None:
             try:
@@ -204,6 +212,20 @@ def _literal_text(node: ast.AST | None) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, int)) and not isinstance(node.value, bool):
         return str(node.value)
     return None
+
+
+def _unread_literal(node: ast.AST) -> bool:
+    """Whether `node` is a conditional expression, or a literal `ast.literal_eval` reads but `_literal_text` does
+    not (`+16`)."""
+    if isinstance(node, ast.IfExp):
+        return True
+    if isinstance(node, ast.Constant):
+        return False
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 class _Assignment(NamedTuple):
@@ -544,7 +566,7 @@ class _FactCollector(ast.NodeVisitor):
                 options = tuple(dict.fromkeys(branches)) if None not in branches else ()
         self.facts.runners.append(
             RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
-                       classes, conditional, options)
+                       classes, conditional, options, precision_node is not None and _unread_literal(precision_node))
         )
         if bound_to is not None:
             self.runner_names.setdefault(self.scope, set()).add(bound_to)

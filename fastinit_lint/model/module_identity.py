@@ -118,32 +118,32 @@ def layout(path: str) -> tuple[str, str, bool]:
     directory, base = os.path.split(os.path.abspath(path))
     stem = base.rsplit(".", 1)[0]
     is_package = stem == "__init__"
-    packages = _packages(directory)
-    start = directory
-    for _ in packages:
-        start = os.path.dirname(start)
+    start, packages = _packages(directory)
     return start, ".".join((*packages, *(() if is_package else (stem,)))), is_package
 
 
-_layout: dict[str, tuple[str, ...]] = {}
+_layout: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
-def _packages(directory: str) -> tuple[str, ...]:
-    """Package names down to `directory`; cached because every file of a directory asks (a stat per level).
+def _packages(directory: str) -> tuple[str, tuple[str, ...]]:
+    """(the directory its packages start in, package names down to `directory`); cached because every file of
+    a directory asks (a stat per level), and every file of a run is named (a warm run's module table too).
     Each run starts by forgetting them (`forget_layout`): a long-lived process may see `__init__.py` files come
     and go between runs. A loop, not recursion: a checkout can nest packages thousands deep."""
+    asked = directory
     below: list[tuple[str, str]] = []  # (directory, package name), deepest first
     while directory not in _layout:
         parent, package = os.path.split(directory)
         if parent == directory or not os.path.isfile(os.path.join(directory, "__init__.py")):
-            _layout[directory] = ()
+            _layout[directory] = (directory, ())
             break
         below.append((directory, package))
         directory = parent
-    names = _layout[directory]
+    start, names = _layout[directory]
     for directory, package in reversed(below):
-        names = _layout[directory] = (*names, package)
-    return names
+        names = (*names, package)
+        _layout[directory] = (start, names)
+    return _layout[asked]
 
 
 def forget_layout() -> None:
