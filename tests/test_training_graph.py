@@ -103,6 +103,18 @@ def test_lightning_cli_links_its_model_to_the_yaml_trainer(tmp_path, monkeypatch
         "trained through `LightningCLI(GPT)` at main.py:4 with strategy 'fsdp' at configs/fit.yaml:2"
 
 
+def test_lightning_cli_is_not_linked_to_a_hydra_config(tmp_path, monkeypatch):
+    """A config LightningCLI would reject (its parser accepts no `exp_manager` key) is not the CLI's: its
+    sharded strategy says nothing about the model LightningCLI trains."""
+    index, findings = _project(tmp_path, monkeypatch, {
+        "model.py": GPT,
+        "main.py": "from lightning.pytorch.cli import LightningCLI\nfrom model import GPT\n\nLightningCLI(GPT)\n",
+        "conf/megatron.yaml": "name: gpt\ntrainer:\n  strategy: fsdp\nexp_manager:\n  resume: true\n",
+    })
+    assert index.training.sharded_trainer_link("model.GPT") is None
+    assert not [f for f in findings if f[2] == "FI001"]
+
+
 def test_a_yaml_class_path_links_its_own_trainer(tmp_path, monkeypatch):
     index, _ = _project(tmp_path, monkeypatch, {
         "model.py": GPT,

@@ -126,8 +126,8 @@ class TrainingGraph:
         if train.call == "class_path":  # a LightningCLI config: its own `trainer:` mapping
             return list(facts.runners)
         if train.call == "LightningCLI":  # the YAML configs not naming a model of their own
-            return [r for f in self._index.train_files() if f.filename.endswith(_YAML) for r in f.runners
-                    if not any(t.call == "class_path" for t in f.trains)] or [None]
+            return [r for f in self._index.train_files() if f.filename.endswith(_YAML) and f.cli_config
+                    for r in f.runners if not any(t.call == "class_path" for t in f.trains)] or [None]
         if train.receiver is None:
             return [None]
         return [r for r in [_bound_runner(facts, train.receiver, train.scope, train.site.row)] if r is not None]
