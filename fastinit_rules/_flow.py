@@ -524,7 +524,7 @@ def small_enough(context: Context, event: Event, threshold: int | None = None) -
     size = build_size(context, event)
     limit = context.settings.large_layer_threshold if threshold is None else threshold
     if size.unknown and size.count < limit:
-        return context.settings.unknown_size == "small" or not size.large_kind
+        return context.settings.unknown_size == "small" or not size.presumed_at_least(limit)
     return size.count < limit
 
 
