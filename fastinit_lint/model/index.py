@@ -143,7 +143,7 @@ class ProjectIndex:
         """`qualname` and its project base classes, each once (cycles and long chains without recursion)."""
         chain, seen, pending = [], set(), [qualname]
         while pending:
-            current = pending.pop()
+            current = self.canonical(pending.pop())
             if current in seen or current not in self.classes:
                 continue
             seen.add(current)
