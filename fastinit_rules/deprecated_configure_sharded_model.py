@@ -138,6 +138,23 @@ class DeprecatedConfigureShardedModel(Rule):
                     super().configure_model()
                     self.cross = nn.Linear(8, 8)
             """),
+        # The same base imported through its package's re-export (`from models import SpeechModel`).
+        Invalid("""
+            from models import SpeechModel
+
+            class CrossAttend(SpeechModel):
+                def configure_sharded_model(self):
+                    pass
+            """,
+            rows=(4,), unsafe=True, message_contains=("`SpeechModel` (models/base.py:3) also defines",),
+            files={"models/__init__.py": "from .base import SpeechModel\n", "models/base.py": _BASE},
+            fixed="""
+            from models import SpeechModel
+
+            class CrossAttend(SpeechModel):
+                def configure_model(self):
+                    pass
+            """),
         # The base of such a hierarchy: its subclass in another file keeps the old hook until renamed too.
         Invalid(_BASE, rows=(4,), unsafe=True, message_contains=("`CrossAttend` (child.py:3) also defines",),
                 snippet="base.py", files={"child.py": """

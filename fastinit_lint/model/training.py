@@ -108,12 +108,13 @@ class TrainingGraph:
                 yield runner, targets, self._built(under, caller, call.scope, call.site.row, runner, passed)
 
     def strategy_of(self, runner: RunnerFact) -> tuple[Strategy, str]:
-        """The runner's strategy and where it is stated. A project subclass of a Lightning strategy class is
-        resolved to its kind; a strategy not known statically (`strategy=args.strategy`) is the configured
-        assumption (`strategy =` in the config, `--strategy`) when there is one."""
+        """The runner's strategy and where it is stated. A project subclass of a Lightning strategy class, or a
+        project function returning one (`strategy=make_strategy()`), is resolved to its kind; a strategy not
+        known statically (`strategy=args.strategy`) is the configured assumption (`strategy =` in the config,
+        `--strategy`) when there is one."""
         if runner.strategy.known:
             return runner.strategy, str(runner.strategy_site)
-        for candidate in runner.strategy_classes:
+        for candidate in (c for name in runner.strategy_classes for c in (name, *self._index.function_returns(name))):
             for qname, kind in STRATEGY_CLASS_QNAMES.items():
                 if self._index.inherits(candidate, frozenset({qname})):
                     return deepspeed_stage(None) if kind == "deepspeed" else Strategy(kind), str(runner.strategy_site)
