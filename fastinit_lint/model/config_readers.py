@@ -52,10 +52,10 @@ class ConfigReaders:
         if around:
             if any(trainer is None for _, trainer in around):
                 return None
-            load, trainer = around[0]
-            others = f" (as do the {len(around) - 1} other scripts reading it)" if len(around) > 1 else ""
-            return (_note(f"in the config directory of `{load.shown}`, whose `--config-name` can pick it{others}",
-                          load.site), _passed(load, trainer))
+            load, trainer = max(around, key=lambda pair: len(pair[0].directories[0]))  # the closest directory's
+            others = f", as in the {len(around) - 1} other scripts reading that directory" if len(around) > 1 else ""
+            return (_note(f"in the config directory of `{load.shown}`, whose `--config-name` can pick it", load.site),
+                    _passed(load, trainer, others))
         if facts.cli_config:
             return (Note("a LightningCLI config (LightningCLI accepts all its top-level keys, or its model is a "
                          "`class_path`): LightningCLI passes `trainer:` to the Trainer"),)
@@ -84,8 +84,8 @@ def _holds(load: ConfigLoad, path: str) -> bool:
     return path.startswith(load.directories[0].rstrip(os.sep) + os.sep)
 
 
-def _passed(load: ConfigLoad, trainer: RunnerFact) -> Note:
-    return _note(f"`{load.variable}.trainer` goes to the Lightning Trainer", trainer.site)
+def _passed(load: ConfigLoad, trainer: RunnerFact, others: str = "") -> Note:
+    return _note(f"`{load.variable}.trainer` goes to the Lightning Trainer{others}", trainer.site)
 
 
 def _note(message: str, site: Site) -> Note:
