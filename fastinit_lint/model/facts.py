@@ -832,13 +832,17 @@ _OMEGACONF_LOAD = frozenset({"omegaconf.OmegaConf.load", "omegaconf.omegaconf.Om
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def _scan_config_loads(facts: FileFacts, tree: ast.Module) -> tuple[ConfigLoad, ...]:
+def _scan_config_loads(facts: FileFacts, tree: ast.Module, text: str) -> tuple[ConfigLoad, ...]:
     """Module-level functions decorated as Hydra entry points, and `x = OmegaConf.load("literal")` at module
-    level or in module-level functions."""
+    level or in module-level functions. Only those functions are walked, and in them only the statements on
+    lines holding `OmegaConf.load` or `.trainer` (what `_overridden` looks for): most files mentioning Hydra
+    hold neither."""
     here = os.path.dirname(facts.path)
+    loading = marked_lines(text, ("OmegaConf.load",))
+    marked = marked_lines(text, ("OmegaConf.load", ".trainer"))
     found: list[ConfigLoad] = []
     for node in tree.body:
-        if isinstance(node, ast.Assign):
+        if isinstance(node, ast.Assign) and spans_marked_line(loading, node):
             found.extend(_omegaconf_load(facts, node, (), here))
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
@@ -851,12 +855,28 @@ def _scan_config_loads(facts: FileFacts, tree: ast.Module) -> tuple[ConfigLoad, 
                 directory, name = load
                 loads.append(ConfigLoad(Site(facts.filename, decorator.lineno), f"@{ast.unparse(decorator)}", scope,
                                         params[0], (directory,), name, True))
-        inner_nodes = list(_scope_nodes(node))
+        if not loads and not spans_marked_line(loading, node):
+            continue
+        inner_nodes = list(_marked_nodes(node.body, marked))
         for inner in inner_nodes:
             if isinstance(inner, ast.Assign):
                 loads.extend(_omegaconf_load(facts, inner, scope, here))
         found.extend(replace(load, overridden=_overridden(inner_nodes, load.variable)) for load in loads)
     return tuple(found)
+
+
+def _marked_nodes(body: list[ast.stmt], marked: list[int]) -> Iterator[ast.AST]:
+    """The nodes of the simple statements of `body` (in nested blocks too, not in nested definitions) that span
+    one of the sorted line numbers `marked`."""
+    for statement in body:
+        if isinstance(statement, _DEFINITIONS) or not spans_marked_line(marked, statement):
+            continue
+        parts = (*(getattr(statement, "handlers", None) or ()), *(getattr(statement, "cases", None) or ()))
+        nested = [s for name in _BLOCKS for s in getattr(statement, name, None) or ()] + [s for p in parts for s in p.body]
+        if nested:
+            yield from _marked_nodes(nested, marked)
+        else:
+            yield from _scope_nodes(statement)
 
 
 def _overridden(nodes: list[ast.AST], variable: str) -> tuple[str, ...]:
@@ -963,8 +983,8 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     _scan_constants(facts, tree, lines)
     _scan_returns(facts, tree)
     facts.loaders = summarize_loads(facts, tree, text)
-    if "hydra" in text or "OmegaConf.load" in text:
-        facts.config_loads = _scan_config_loads(facts, tree)
+    if "hydra" in text or "OmegaConf.load" in text:  # `hydra.main`, `hydra_runner`
+        facts.config_loads = _scan_config_loads(facts, tree, text)
     if marked:
         _FactCollector(facts, marked, lines.lines).statements(tree.body)
     return facts
