@@ -47,6 +47,7 @@ class InitBlock:
     receiver: str
     runner: RunnerFact | None
     empty_init: object  # True / False / ABSENT / NOT_LITERAL
+    expected_to_raise: bool = False  # entered inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure
 
     def build_note(self, build: "Event") -> NoteAt:
         """Where `build` happened in this `init_module(empty_init=True)` block, as evidence."""
@@ -255,7 +256,7 @@ class _Walker:
                     continue
                 empty = keyword(call, "empty_init")
                 block = InitBlock(node, call, receiver, self.runners.get(receiver),
-                                  literal(empty.value) if empty else ABSENT)
+                                  literal(empty.value) if empty else ABSENT, raises or self.raises > 0)
                 self.blocks.append(block)
                 self.stack.append(block)
                 pushed += 1
@@ -466,8 +467,10 @@ class FlowRule(Rule):
         self._check_reporting(flow_of(self.context, node))
 
     def _check_reporting(self, flow_: Flow) -> None:
-        # A finding about a call inside `pytest.raises(...)`/`pytest.warns(...)` is about a test of that failure.
-        self._expected_to_raise = {id(n) for e in flow_.events if e.expected_to_raise for n in (e.node, e.call)}
+        # A finding about a call inside `pytest.raises(...)`/`pytest.warns(...)` is about a test of that failure
+        # (entering `init_module` too: Lightning raises or warns there).
+        self._expected_to_raise = {id(n) for e in flow_.events if e.expected_to_raise for n in (e.node, e.call)} | {
+            id(b.call) for b in flow_.blocks if b.expected_to_raise}
         self.check_flow(flow_)
 
     def report(self, node, message: str, **kwargs) -> None:
@@ -529,7 +532,7 @@ def small_enough(context: Context, event: Event, threshold: int | None = None) -
     size = build_size(context, event)
     limit = context.settings.large_layer_threshold if threshold is None else threshold
     if size.unknown and size.count < limit:
-        return context.settings.unknown_size == "small" or not size.large_kind
+        return context.settings.unknown_size == "small" or not size.presumed_at_least(limit)
     return size.count < limit
 
 

@@ -35,6 +35,16 @@ def file_has_lightning_module(facts, index, defining: str | None = None) -> bool
                for cls in facts.classes)
 
 
+def hierarchy_defining(context: Context, qualname: str, name: str) -> list[str]:
+    """The other project classes of `qualname`'s hierarchy (its bases, and the classes deriving from it) that
+    define the method `name`, as "`Cls` (file:row)". Reads every project class: for rare findings only."""
+    index = context.index
+    bases = set(index.project_lineage(qualname))
+    return [f"`{index.classes[other].name}` ({index.classes[other].site})" for other in index.classes
+            if other != qualname and name in index.classes[other].methods
+            and (other in bases or qualname in index.project_lineage(other))]
+
+
 def method(classdef: cst.ClassDef, name: str) -> cst.FunctionDef | None:
     return next((s for s in classdef.body.body if isinstance(s, cst.FunctionDef) and s.name.value == name), None)
 

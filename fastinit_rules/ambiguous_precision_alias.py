@@ -7,6 +7,27 @@ from fastinit_lint.api import FABRIC_QNAMES, LEGACY_MIXED, TRAINER_QNAMES, Inval
 from ._flow import keyword, literal, own_calls
 
 
+_NEMO_CONFIG = """\
+name: megatron_gpt
+trainer:
+  precision: 16
+  devices: 1
+exp_manager:
+  explicit_log_dir: null
+model:
+  hidden_size: 64
+"""
+_TTS_SCRIPT = """
+    import lightning.pytorch as pl
+    from nemo.core.config import hydra_runner
+
+    @hydra_runner(config_path="conf", config_name="{name}")
+    def main(cfg):
+        trainer = pl.Trainer(**cfg.trainer)
+        trainer.fit(Model(cfg.model))
+    """
+
+
 class AmbiguousPrecisionAlias(Rule):
     """`precision=16`, `"16"` or `"bf16"`: legacy aliases that mean *mixed* precision.
 
@@ -14,8 +35,19 @@ class AmbiguousPrecisionAlias(Rule):
     The `precision` argument of a `Trainer` or `Fabric` (any of `lightning`, `lightning.pytorch`,
     `pytorch_lightning`, `lightning.fabric`, `lightning_fabric`) given as `16`, `"16"` or `"bf16"`, also as a
     branch of a conditional expression (`32 if args.fp32 else 16`: reported at that branch); and
-    `trainer: precision:` in a LightningCLI YAML config (`precision: 16`, `bf16`), reported in the YAML file
-    at the value.
+    `trainer: precision:` (`precision: 16`, `bf16`) in a YAML config whose `trainer:` mapping Lightning reads,
+    reported in the YAML file at the value:
+    - a LightningCLI config: all its top-level keys are ones LightningCLI accepts (`trainer`, `model`, `data`,
+      `seed_everything`, ...; it rejects any other), or its `model:`/`data:` is a `class_path`;
+    - a Hydra config that a script loads (`@hydra.main(config_path=..., config_name=...)`, NeMo's
+      `@hydra_runner(...)`, `OmegaConf.load("...yaml")`) and whose `trainer` it passes to a Lightning
+      `Trainer(**cfg.trainer)`. A script naming the file decides; a config it does not name but that lies in
+      its Hydra config directory (`--config-name` can pick it) is reported when every script reading that
+      directory passes `cfg.trainer` to a Lightning Trainer.
+
+    Other configs are left alone: NeMo's Megatron scripts hand the whole config to their own
+    `MegatronTrainerBuilder`, which turns `precision: 16` into a precision plugin and gives Lightning
+    `precision=None`; and a config no script loads that LightningCLI would reject is not Lightning's.
 
     ## Why it matters
     Lightning's connector (`fabric/connector.py`) maps `16`/`"16"` to `"16-mixed"` and `"bf16"` to
@@ -68,6 +100,62 @@ class AmbiguousPrecisionAlias(Rule):
         Valid("import lightning as L\ndef main(args):\n    L.Trainer(precision=args.precision)\n"),  # no alias written here
         Valid("trainer:\n  precision: bf16-true\nmodel:\n  precision: 16  # the model's own argument\n",
               snippet="config.yaml"),
+        # A Hydra config (LightningCLI would reject `name` and `exp_manager`) that no script is known to load.
+        Valid(_NEMO_CONFIG, snippet="conf/megatron_gpt_config.yaml"),
+        # Loaded by a script that hands the whole config to its own Trainer builder, which maps the precision to
+        # a plugin of its own and gives Lightning `precision=None` (NeMo's MegatronTrainerBuilder).
+        Valid(_NEMO_CONFIG, snippet="conf/megatron_gpt_config.yaml", files={"megatron_gpt_pretraining.py": """
+            from nemo.core.config import hydra_runner
+            from nemo.collections.nlp.parts.megatron_trainer_builder import MegatronTrainerBuilder
+
+            @hydra_runner(config_path="conf", config_name="megatron_gpt_config")
+            def main(cfg):
+                trainer = MegatronTrainerBuilder(cfg).create_trainer()
+                trainer.fit(model)
+            """}),
+        # The script maps the precision to a plugin of its own and sets `cfg.trainer.precision = None` before
+        # passing the rest on: Lightning never sees the alias (NeMo's megatron_bart_pretraining.py).
+        Valid(_NEMO_CONFIG, snippet="conf/megatron_bart_config.yaml", files={"megatron_bart_pretraining.py": """
+            from lightning.pytorch import Trainer
+            from nemo.core.config import hydra_runner
+
+            @hydra_runner(config_path="conf", config_name="megatron_bart_config")
+            def main(cfg):
+                plugins = []
+                if cfg.trainer.precision in [16, "bf16"]:
+                    plugins.append(MegatronHalfPrecisionPlugin(precision=cfg.trainer.precision))
+                    cfg.trainer.precision = None
+                trainer = Trainer(plugins=plugins, **cfg.trainer)
+            """}),
+        # A precision plugin of its own beside the config's keys: Lightning raises on any `precision` with it
+        # ("Received both `precision=...` and `plugins=...`"), so a working run passes none.
+        Valid(_NEMO_CONFIG, snippet="conf/megatron_gpt_config.yaml", files={"megatron_gpt_test.py": """
+            from lightning.pytorch import Trainer
+            from nemo.core.config import hydra_runner
+
+            @hydra_runner(config_path="conf", config_name="megatron_gpt_config")
+            def main(cfg):
+                trainer = Trainer(plugins=[NLPMixedPrecisionPlugin()], **cfg.trainer)
+            """}),
+        # In a config directory read by one script passing `cfg.trainer` to Lightning and one that does not:
+        # which of them runs this config is not known.
+        Valid(_NEMO_CONFIG, snippet="conf/megatron_falcon_config.yaml", files={
+            "megatron_gpt_pretraining.py": """
+                import hydra
+                from builder import MegatronTrainerBuilder
+
+                @hydra.main(version_base=None, config_path="conf", config_name="megatron_gpt_config")
+                def main(cfg):
+                    MegatronTrainerBuilder(cfg).create_trainer()
+                """,
+            "megatron_gpt_eval.py": """
+                import hydra
+                from lightning.pytorch import Trainer
+
+                @hydra.main(version_base=None, config_path="conf", config_name="megatron_gpt_inference")
+                def main(cfg):
+                    trainer = Trainer(**cfg.trainer)
+                """}),
     ]
     INVALID = [
         Invalid("import lightning as L\ntrainer = L.Trainer(max_epochs=1, precision=16)\n", rows=(2,),
@@ -99,6 +187,31 @@ class AmbiguousPrecisionAlias(Rule):
             """),
         Invalid("trainer:\n  precision: 'bf16'\n", rows=(2,), snippet="config.yml",
                 fixed="trainer:\n  precision: 'bf16-mixed'\n"),
+        # A Hydra config that a script loads and passes to a Lightning Trainer.
+        Invalid(_NEMO_CONFIG, rows=(3,), snippet="conf/fastpitch.yaml",
+                fixed=_NEMO_CONFIG.replace("precision: 16", "precision: 16-mixed"),
+                message_contains=("loaded by `@hydra_runner(config_path='conf', config_name='fastpitch')`",
+                                  "`cfg.trainer` goes to the Lightning Trainer at fastpitch.py:6"),
+                files={"fastpitch.py": _TTS_SCRIPT.format(name="fastpitch")}),
+        # Not named by the script, but in its Hydra config directory (`--config-name de/fastpitch_22050` picks
+        # it), and every script reading that directory passes `cfg.trainer` to Lightning.
+        Invalid(_NEMO_CONFIG, rows=(3,), snippet="conf/de/fastpitch_22050.yaml",
+                fixed=_NEMO_CONFIG.replace("precision: 16", "precision: 16-mixed"),
+                message_contains=("in the config directory of `@hydra_runner(",),
+                files={"fastpitch.py": _TTS_SCRIPT.format(name="fastpitch"),
+                       "hifigan.py": _TTS_SCRIPT.format(name="hifigan")}),
+        # Loaded with OmegaConf from the script's directory.
+        Invalid(_NEMO_CONFIG, rows=(3,), snippet="configs/train.yaml",
+                fixed=_NEMO_CONFIG.replace("precision: 16", "precision: 16-mixed"),
+                message_contains=("loaded by `OmegaConf.load('configs/train.yaml')`",),
+                files={"train.py": """
+                    import lightning as L
+                    from omegaconf import OmegaConf
+
+                    def main():
+                        cfg = OmegaConf.load("configs/train.yaml")
+                        trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer))
+                    """}),
         # One branch of a conditional expression: reported at that branch, which alone the fix rewrites.
         Invalid("""
             import lightning as L
@@ -126,8 +239,11 @@ class AmbiguousPrecisionAlias(Rule):
         return any(runner.precision in LEGACY_MIXED or runner.precision_expression for runner in facts.runners)
 
     @classmethod
-    def check_yaml(cls, text: str, facts) -> list[TextReport]:
+    def check_yaml(cls, text: str, facts, index) -> list[TextReport]:
         if not any(runner.precision in LEGACY_MIXED for runner in facts.runners):
+            return []
+        reader = index.config_readers.precision_reader(facts)
+        if reader is None:  # nothing hands this precision to Lightning (NeMo's Megatron configs)
             return []
         from fastinit_lint.api import trainer_precision  # PyYAML: imported only when a config is read
 
@@ -138,7 +254,7 @@ class AmbiguousPrecisionAlias(Rule):
         explicit = LEGACY_MIXED[node.value]
         quote = text[start] if node.style in ("'", '"') else ""
         return [TextReport(start, end, alias_message(f"`precision: {text[start:end]}`", explicit),
-                           f"{quote}{explicit}{quote}", f'Replace with "{explicit}"')]
+                           f"{quote}{explicit}{quote}", f'Replace with "{explicit}"', reader)]
 
     def visit_Module(self, node: cst.Module) -> None:
         for call in own_calls(node):

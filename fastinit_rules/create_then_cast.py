@@ -171,8 +171,10 @@ class CreateThenCast(FlowRule):
     config constructions (keywords, dataclass defaults, `__post_init__`), module constants and the assignments
     that run before the build in the same function. Only parameters count (a plain tensor attribute is not
     one; a `Lazy*` module has none yet). When part of it is unknown, the model is reported if the counted
-    part reaches the threshold, or if it is presumed large: its size multiplies two unknown dimensions
-    (`Linear(d, d)`, `Embedding(vocab, d)`); `Linear(obs_size, 128)`, linear in one unknown, is not.
+    part reaches the threshold, or if it is presumed to: one term of its size multiplies enough unknown
+    dimensions to reach the threshold, each presumed a hidden size of 1024, which for the default takes three
+    (`n_layer` blocks of `Linear(d, d)`). `Linear(d_in, d_out)` or `Embedding(vocab, d)` alone, a few million
+    parameters at such sizes (NeMo's vision connector is 21-31M), is not; nor `Linear(obs_size, 128)`.
     A project function's result is used when its body is one `return` of a literal construction
     (`def medium(): return Config(n_embd=1024)`); a config any other project function returns (openfold's
     `model_config(name)`, litgpt's `Config.from_name(name)`) is unknown and what is read from it is never
@@ -247,7 +249,7 @@ class CreateThenCast(FlowRule):
     ## Options
     `create-then-cast-threshold` (parameters, default 100,000,000): models known to be smaller are not
     reported (the extra float32 copy of a small model costs little); `unknown-size` (default `"large"`):
-    whether a model whose size cannot be computed, but grows with a product of dimensions, is reported.
+    whether a model whose size cannot be computed, but is presumed to reach the threshold, is reported.
 
     ## References
     - [Efficient initialization (Trainer)](https://lightning.ai/docs/pytorch/latest/advanced/model_init.html):
@@ -319,6 +321,18 @@ class CreateThenCast(FlowRule):
             def build(obs_size, n_actions):
                 net = nn.Sequential(nn.Linear(obs_size, 128), nn.ReLU(), nn.Linear(128, n_actions)).cuda()
                 return net
+            """),
+        # Two unknown dimensions multiply (`hidden * hidden`): a few million parameters at hidden sizes, far from
+        # the threshold (NeMo's vision connector, 21-31M).
+        Valid("""
+            import torch
+            def build(vision_config, nemo_config, dtype):
+                connector = torch.nn.Sequential(
+                    torch.nn.Linear(vision_config["hidden_size"], nemo_config["hidden_size"]),
+                    torch.nn.GELU(),
+                    torch.nn.Linear(nemo_config["hidden_size"], nemo_config["hidden_size"]),
+                ).to(dtype=dtype)
+                return connector
             """),
         Valid("""
             import torch
@@ -434,6 +448,21 @@ class CreateThenCast(FlowRule):
                 config = Config(n_layer=8)
                 with fastinit_runtime.init_module(device="cuda", dtype=torch.bfloat16):
                     model = GPT(config)
+            """),
+        # Unknown, but three unknown dimensions multiply (`n_layer * d * d`): presumed to reach the threshold.
+        Invalid("""
+            from torch import nn
+            def build(n_layer, d):
+                model = nn.Sequential(*[nn.Linear(d, d) for _ in range(n_layer)]).cuda()
+                return model
+            """, rows=(3,), message_contains=("depends on d, n_layer",), fixed="""
+            from torch import nn
+            import torch
+
+            def build(n_layer, d):
+                with torch.device("cuda"):
+                    model = nn.Sequential(*[nn.Linear(d, d) for _ in range(n_layer)])
+                return model
             """),
         # Partly unknown (the vocabulary), but the counted part alone is over the threshold.
         Invalid("""

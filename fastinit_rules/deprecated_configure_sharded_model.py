@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastinit_lint.api import Invalid, Rule, Valid, cst, fix
 
-from ._lightning import file_has_lightning_module, lightning_class, local_runs, method
+from ._lightning import file_has_lightning_module, hierarchy_defining, lightning_class, local_runs, method
+
+
+_BASE = """\
+import lightning as L
+
+class SpeechModel(L.LightningModule):
+    def configure_sharded_model(self):
+        self.encoder = None
+"""
 
 
 class DeprecatedConfigureShardedModel(Rule):
@@ -52,12 +61,19 @@ class DeprecatedConfigureShardedModel(Rule):
     ```
 
     ## Fix
-    Renames the method to `configure_model` (and calls to `self.configure_sharded_model()` in the class);
-    FI005 then adds the idempotency guard if the hook builds layers.
+    Renames the method to `configure_model` (and calls to `self.configure_sharded_model()` and
+    `super().configure_sharded_model()` in the class); FI005 then adds the idempotency guard if the hook
+    builds layers.
 
     ## Fix safety
-    Safe: Lightning calls both hooks at the same point of `Trainer._run`. No fix when the class also
-    defines `configure_model`: the two bodies must be merged by hand.
+    Safe: Lightning calls both hooks at the same point of `Trainer._run` (`trainer/call.py`
+    `_call_configure_model`). Unsafe when another project class of the hierarchy (a base, or a class deriving
+    from this one) also defines `configure_sharded_model`: Lightning's check runs on the trained class with its
+    inherited hooks (`is_overridden`), so renaming one class while another keeps the old hook raises
+    `RuntimeError` until every one is renamed (each has its own finding: apply them together). Unsafe too
+    when the body calls `super().configure_sharded_model()`: it becomes `super().configure_model()`, the same
+    call only once the parent's hook is renamed as well (a parent from another library keeps the old name).
+    No fix when the class also defines `configure_model`: the two bodies must be merged by hand.
 
     ## References
     - [`ModelHooks.configure_sharded_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html):
@@ -120,6 +136,55 @@ class DeprecatedConfigureShardedModel(Rule):
                 def setup(self, stage):
                     self.configure_model()
             """),
+        # A parent of the project also defines the old hook, and the body calls it: renaming this class alone
+        # would leave the class with both hooks (Lightning raises), so the fix renames the call too and is unsafe.
+        Invalid("""
+            from torch import nn
+            from base import SpeechModel
+
+            class CrossAttend(SpeechModel):
+                def configure_sharded_model(self):
+                    super().configure_sharded_model()
+                    self.cross = nn.Linear(8, 8)
+            """,
+            rows=(5,), unsafe=True, message_contains=("`SpeechModel` (base.py:3) also defines", "RuntimeError"),
+            files={"base.py": _BASE},
+            fixed="""
+            from torch import nn
+            from base import SpeechModel
+
+            class CrossAttend(SpeechModel):
+                def configure_model(self):
+                    super().configure_model()
+                    self.cross = nn.Linear(8, 8)
+            """),
+        # The same base imported through its package's re-export (`from models import SpeechModel`).
+        Invalid("""
+            from models import SpeechModel
+
+            class CrossAttend(SpeechModel):
+                def configure_sharded_model(self):
+                    pass
+            """,
+            rows=(4,), unsafe=True, message_contains=("`SpeechModel` (models/base.py:3) also defines",),
+            files={"models/__init__.py": "from .base import SpeechModel\n", "models/base.py": _BASE},
+            fixed="""
+            from models import SpeechModel
+
+            class CrossAttend(SpeechModel):
+                def configure_model(self):
+                    pass
+            """),
+        # The base of such a hierarchy: its subclass in another file keeps the old hook until renamed too.
+        Invalid(_BASE, rows=(4,), unsafe=True, message_contains=("`CrossAttend` (child.py:3) also defines",),
+                snippet="base.py", files={"child.py": """
+                    from base import SpeechModel
+
+                    class CrossAttend(SpeechModel):
+                        def configure_sharded_model(self):
+                            super().configure_sharded_model()
+                    """},
+                fixed=_BASE.replace("configure_sharded_model", "configure_model")),
         Invalid("""
             from lightning.pytorch import LightningModule as LM
 
@@ -152,14 +217,33 @@ class DeprecatedConfigureShardedModel(Rule):
             self.report(old, message, no_fix_reason=reason)
             return
 
+        calls_parent = []
+
         class Rename(cst.CSTTransformer):
             def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
-                if isinstance(updated.value, cst.Name) and updated.value.value == "self" and updated.attr.value == "configure_sharded_model":
-                    return updated.with_changes(attr=cst.Name("configure_model"))
-                return updated
+                if updated.attr.value != "configure_sharded_model":
+                    return updated
+                if _is_super(updated.value):
+                    calls_parent.append(updated)
+                elif not (isinstance(updated.value, cst.Name) and updated.value.value == "self"):
+                    return updated
+                return updated.with_changes(attr=cst.Name("configure_model"))
 
         renamed = node.body.visit(Rename())
         new_body = [s.with_changes(name=cst.Name("configure_model")) if isinstance(s, cst.FunctionDef)
                     and s.name.value == "configure_sharded_model" else s for s in renamed.body]
+        # Lightning raises when a class has both hooks, its own or inherited: renaming one class of a hierarchy
+        # whose other classes keep `configure_sharded_model` breaks it until they are renamed too.
+        unsafe = [f"{other} also defines `configure_sharded_model`: Lightning raises RuntimeError when a class has "
+                  f"both hooks (its own or inherited), so rename them together" for other in
+                  hierarchy_defining(self.context, qualname, "configure_sharded_model")]
+        if calls_parent:
+            unsafe.append("it calls `super().configure_sharded_model()`, renamed to `super().configure_model()`: the "
+                          "same only once the parent's hook is renamed too")
         self.report(old, message, fix=fix({node.body: renamed.with_changes(body=new_body)},
-                                          "Rename to `configure_model`"))
+                                          "Rename to `configure_model`", unsafe=bool(unsafe)),
+                    notes=tuple(f"the fix is unsafe: {reason}" for reason in unsafe))
+
+
+def _is_super(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"

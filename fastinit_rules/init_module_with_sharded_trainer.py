@@ -16,7 +16,8 @@ class InitModuleWithShardedTrainer(FlowRule):
     DeepSpeed strategy. ModelParallelStrategy is not flagged: Lightning's own tensor-parallel example uses
     `trainer.init_module(empty_init=True)` with it. Nor is FSDP with `empty_init=True`, or with an
     `empty_init` that is not a literal (it may be True): that is meta-device init, which the Trainer supports
-    (Lightning PR #18385) and materializes in `strategy.setup`.
+    (Lightning PR #18385) and materializes in `strategy.setup`. Nor one entered inside `pytest.warns(...)`
+    or `pytest.raises(...)`: a test of Lightning's warning.
 
     ## Why it matters
     Lightning's guide: "When training sharded models with FSDP or DeepSpeed, `Trainer.init_module` should
@@ -55,6 +56,17 @@ class InitModuleWithShardedTrainer(FlowRule):
     markers = ("init_module",)
 
     VALID = [
+        # A test of Lightning's warning itself.
+        Valid("""
+            import lightning as L
+            import pytest
+
+            def test_init_module_warns_with_fsdp():
+                trainer = L.Trainer(strategy="fsdp")
+                with pytest.warns(UserWarning, match="should not be used"):
+                    with trainer.init_module():
+                        pass
+            """),
         Valid("""
             import lightning as L
             trainer = L.Trainer(strategy="ddp", precision="bf16-true")

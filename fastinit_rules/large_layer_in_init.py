@@ -76,7 +76,9 @@ class LargeLayerInInit(Rule):
     Statements of a LightningModule's `__init__` that build at least `large-layer-threshold` parameters
     (default 1,000,000; sizes are computed statically from the torch formulas and the project's own
     modules), or whose size cannot be computed but grows with a product of two dimensions ("presumed
-    large"; `unknown-size = "small"` turns that off) — when a Trainer with FSDP, DeepSpeed (any stage) or
+    large": each unknown dimension presumed a hidden size of 1024, enough to reach the threshold; a threshold
+    above 1024 * 1024 takes three; `unknown-size = "small"` turns that off) — when a Trainer with FSDP,
+    DeepSpeed (any stage) or
     ModelParallel trains the class or a subclass of it. The training graph links them: `trainer.fit(m)` /
     `validate` / `test` / `predict` where `m` is built by `Cls(...)`, `Cls.load_from_checkpoint(...)` or a
     project factory function returning one; `LightningCLI(Cls)` with a YAML `trainer:`; a YAML
@@ -768,9 +770,10 @@ class LargeLayerInInit(Rule):
         settings = self.context.settings
         threshold = settings.large_layer_threshold
         presume = settings.unknown_size == "large"
-        large = [s for s in analysis.statements if s.built.count >= threshold or (presume and s.built.presumed_large)]
+        large = [s for s in analysis.statements
+                 if s.built.count >= threshold or (presume and s.built.presumed_at_least(threshold))]
         total = analysis.total
-        return large, not large and (total.count >= threshold or (presume and total.presumed_large))
+        return large, not large and (total.count >= threshold or (presume and total.presumed_at_least(threshold)))
 
     def _check_init(self, node: cst.ClassDef, qualname: str, analysis: MethodAnalysis) -> None:
         context = self.context

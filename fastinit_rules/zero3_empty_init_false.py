@@ -12,7 +12,8 @@ class Zero3EmptyInitFalse(FlowRule):
 
     ## What it flags
     `with trainer.init_module(empty_init=False)` or `fabric.init_module(empty_init=False)` where the
-    Trainer/Fabric uses `"deepspeed_stage_3*"` or `DeepSpeedStrategy(stage=3)`.
+    Trainer/Fabric uses `"deepspeed_stage_3*"` or `DeepSpeedStrategy(stage=3)`; not one entered inside
+    `pytest.raises(...)`, which tests that error.
 
     ## Why it matters
     Both `DeepSpeedStrategy.tensor_init_context` (Trainer) and `module_init_context` (Fabric) raise
@@ -65,6 +66,19 @@ class Zero3EmptyInitFalse(FlowRule):
             fabric = L.Fabric(strategy="deepspeed_stage_2")
             with fabric.init_module(empty_init=False):
                 model = object()
+            """),
+        # A test of the error itself: entered inside `pytest.raises(...)`, in one `with` or nested.
+        Valid("""
+            import lightning as L
+            import pytest
+
+            def test_zero3_rejects_empty_init_false():
+                fabric = L.Fabric(strategy="deepspeed_stage_3")
+                with pytest.raises(NotImplementedError, match="empty_init=False"), fabric.init_module(empty_init=False):
+                    pass
+                with pytest.raises(NotImplementedError):
+                    with fabric.init_module(empty_init=False):
+                        pass
             """),
     ]
     INVALID = [

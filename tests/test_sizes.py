@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import textwrap
 
 import pytest
@@ -103,6 +104,26 @@ def test_presumed_large_means_two_unknown_dimensions_multiply(template, large):
     # The meta device agrees: the count grows like d**2 or faster exactly when presumed large.
     small, double = (_real("", template.format(x=d)) for d in (2 ** 9, 2 ** 10))
     assert (round(math.log2(double / small)) >= 2) is large
+
+
+@pytest.mark.parametrize("template, at_100m", [
+    ("nn.Linear({d_in}, {d_out})", False),  # NeMo's vision connector: a few million at hidden sizes
+    ("nn.Embedding({vocab}, {d})", False),
+    ("nn.ModuleList([nn.Linear({d}, {d}) for _ in range({n_layer})])", True),
+    ("nn.Conv2d({c_in}, {c_out}, {k})", True),  # c_in * c_out * k * k
+])
+def test_the_unknown_dimensions_presumed_to_reach_a_threshold_grow_with_it(template, at_100m):
+    """Each unknown dimension is presumed a hidden size (1024): two reach FI001's million, three FI007's 100M."""
+    names = {name: name for name in re.findall(r"{(\w+)}", template)}
+    size = _estimate("", template.format(**names))
+    assert size.presumed_at_least(1_000_000)
+    assert size.presumed_at_least(100_000_000) is at_100m
+    # On the meta device with every dimension 1024, the module reaches 100M exactly when presumed to.
+    assert (_real("", template.format(**dict.fromkeys(names, 1024))) >= 100_000_000) is at_100m
+
+
+def test_values_refused_for_a_bound_are_presumed_large_at_any_threshold():
+    assert _estimate("", "nn.Linear(4, 1 << 10 ** 9)").presumed_at_least(10 ** 30)
 
 
 def test_two_unknowns_presumed_large_one_not():

@@ -104,6 +104,44 @@ def test_lightning_cli_links_its_model_to_the_yaml_trainer(tmp_path, monkeypatch
         "trained through `LightningCLI(GPT)` at main.py:4", "strategy 'fsdp' at configs/fit.yaml:2"]
 
 
+def test_a_strategy_subclass_two_levels_deep_re_exported_and_returned_by_a_factory(tmp_path, monkeypatch):
+    index, findings = _project(tmp_path, monkeypatch, {
+        "model.py": GPT,
+        "pkg/__init__.py": "",
+        "pkg/strategies/__init__.py": "from .fsdp import ClusterFSDP\n",
+        "pkg/strategies/fsdp.py": "from lightning.pytorch.strategies import FSDPStrategy\n\n"
+                                  "class ClusterFSDP(FSDPStrategy):\n    pass\n",
+        "pkg/custom.py": "from pkg.strategies import ClusterFSDP\n\nclass TunedFSDP(ClusterFSDP):\n    pass\n",
+        "train.py": """
+            import lightning as L
+            from model import GPT
+            from pkg.custom import TunedFSDP
+
+            def make_strategy():
+                return TunedFSDP(sharding_strategy="HYBRID_SHARD")
+
+            def main():
+                trainer = L.Trainer(strategy=make_strategy(), devices=8)
+                trainer.fit(GPT())
+        """,
+    })
+    link = index.training.sharded_trainer_link("model.GPT")
+    assert link is not None and link.strategy.is_fsdp and str(link.strategy_where) == "train.py:9"
+    assert ("model.py", 14, "FI001") in findings
+
+
+def test_lightning_cli_is_not_linked_to_a_hydra_config(tmp_path, monkeypatch):
+    """A config LightningCLI would reject (its parser accepts no `exp_manager` key) is not the CLI's: its
+    sharded strategy says nothing about the model LightningCLI trains."""
+    index, findings = _project(tmp_path, monkeypatch, {
+        "model.py": GPT,
+        "main.py": "from lightning.pytorch.cli import LightningCLI\nfrom model import GPT\n\nLightningCLI(GPT)\n",
+        "conf/megatron.yaml": "name: gpt\ntrainer:\n  strategy: fsdp\nexp_manager:\n  resume: true\n",
+    })
+    assert index.training.sharded_trainer_link("model.GPT") is None
+    assert not [f for f in findings if f[2] == "FI001"]
+
+
 def test_a_yaml_class_path_links_its_own_trainer(tmp_path, monkeypatch):
     index, _ = _project(tmp_path, monkeypatch, {
         "model.py": GPT,

@@ -1,9 +1,11 @@
-"""FI012 in LightningCLI YAML configs: reported at the value, fixed in place, suppressible by a comment."""
+"""FI012 in YAML configs (LightningCLI's, and Hydra's that a script passes to a Lightning Trainer): reported at
+the value, fixed in place, suppressible by a comment."""
 
 from __future__ import annotations
 
 import warnings
 
+import pytest
 import yaml
 
 CONFIG = """\
@@ -48,3 +50,40 @@ def test_noqa_comment_and_add_noqa(cli, project):
     assert cli("--add-noqa", ".").exit_code == 0
     assert (project / "config.yaml").read_text() == "trainer:\n  precision: '16'  # noqa: FI012\n"
     assert cli(".").exit_code == 0
+
+
+HYDRA_CONFIG = "name: run\ntrainer:\n  precision: 16\nexp_manager: {}\n"
+
+
+@pytest.mark.parametrize("script, reported", [
+    # Hydra's arguments by position, the config named with its suffix.
+    ("import hydra\nimport lightning as L\n\n@hydra.main('conf', 'run.yaml')\ndef main(c):\n"
+     "    L.Trainer(**c.trainer)\n", True),
+    # The config's `trainer` by subscript, or through a conversion.
+    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+     "    L.Trainer(**cfg['trainer'])\n", True),
+    ("import hydra\nimport lightning as L\nfrom omegaconf import OmegaConf\n\n"
+     "@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+     "    L.Trainer(**OmegaConf.to_container(cfg.trainer))\n", True),
+    # The script removes the precision before the Trainer sees the rest (by `del`, `pop`, or item assignment).
+    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+     "    del cfg.trainer['precision']\n    L.Trainer(**cfg.trainer)\n", False),
+    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+     "    plugin = Plugin(cfg.trainer.pop('precision'))\n    L.Trainer(**cfg.trainer)\n", False),
+    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+     "    cfg.trainer['precision'] = None\n    L.Trainer(**cfg.trainer)\n", False),
+    # Another script's config directory; a package config path Hydra resolves elsewhere.
+    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='other', config_name='run')\ndef main(cfg):\n"
+     "    L.Trainer(**cfg.trainer)\n", False),
+    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='pkg://conf', config_name='run')\ndef main(cfg):\n"
+     "    L.Trainer(**cfg.trainer)\n", False),
+    # The Trainer of another function, not given this config.
+    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+     "    build(cfg)\n\ndef other(cfg):\n    L.Trainer(**cfg.trainer)\n", False),
+])
+def test_a_hydra_config_is_reported_when_its_script_gives_lightning_its_precision(cli, project, script, reported):
+    (project / "conf").mkdir()
+    (project / "conf" / "run.yaml").write_text(HYDRA_CONFIG)
+    (project / "train.py").write_text(script)
+    result = cli("--output-format", "concise", "--select", "FI012", ".")
+    assert ("conf/run.yaml:3:14: FI012" in result.output) == reported, result.output

@@ -314,14 +314,14 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
     return result
 
 
-def check_yaml_text(filename: str, text: str, facts: FileFacts, rules: Sequence[type[Rule]],
+def check_yaml_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, rules: Sequence[type[Rule]],
                     options: CheckOptions) -> FileResult:
     """Phase 2 for a LightningCLI YAML config: rules report spans of its text; a fix replaces exactly its span,
     so comments, quoting and layout elsewhere are kept byte for byte."""
     result = FileResult(filename)
     fixes: list[tuple[TextReport, Finding]] = []
     for rule in rules:
-        for report in rule.check_yaml(text, facts):
+        for report in rule.check_yaml(text, facts, index):
             line_end = text.find("\n", report.end)
             after = text[report.end:line_end if line_end != -1 else len(text)].strip()  # a comment, or nothing
             if after.startswith("#") and comment_suppresses(after, rule.code):
@@ -331,7 +331,7 @@ def check_yaml_text(filename: str, text: str, facts: FileFacts, rules: Sequence[
                 edit = Edit(report.replacement, text_location(text, report.start), text_location(text, report.end))
                 fix = Fix(SAFE, report.fix_message, (edit,))
             finding = Finding(rule.code, rule.name, report.message, filename, text_location(text, report.start),
-                              text_location(text, report.end), fix)
+                              text_location(text, report.end), fix, notes=report.notes)
             if options.fix and options.applies(fix):
                 fixes.append((report, finding))
             else:

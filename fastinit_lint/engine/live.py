@@ -102,5 +102,6 @@ class LiveProject:
         codes = frozenset(r.code for r in self.rules) - self.ignores.codes_ignored(source, self.expand)
         rules = [rule for rule in self.rules if rule.code in codes]
         if source.kind == "yaml":
-            return check_yaml_text(path, text, entry.facts, rules, options) if entry.facts.runners else FileResult(path)
+            return check_yaml_text(path, text, entry.facts, self.index(), rules, options) if entry.facts.runners \
+                else FileResult(path)
         return check_text(path, text, entry.facts, self.index(), self.settings, rules, entry.markers, options, codes)

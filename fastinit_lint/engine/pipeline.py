@@ -171,7 +171,7 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
         if source.kind == "yaml":
             from ..model.yaml_facts import yaml_facts  # importing PyYAML is costly; most runs index no YAML
 
-            facts = yaml_facts(source.display, text)
+            facts = yaml_facts(source.display, text, source.path)
         else:
             gc.disable()  # the parse builds millions of acyclic nodes; collections during it are pure cost
             try:
@@ -225,13 +225,14 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     return result
 
 
-def _check_yaml(source: SourceFile, entry: IndexEntry, rules: list[type[Rule]], options: CheckOptions) -> FileResult:
+def _check_yaml(source: SourceFile, entry: IndexEntry, index: ProjectIndex, rules: list[type[Rule]],
+                options: CheckOptions) -> FileResult:
     """A YAML config is checked here, in this process (no LibCST); only those configuring a Trainer are read
     again."""
     if not entry.facts.runners:
         return FileResult(source.display)
     if "stdin" in _STATE and _STATE["stdin"][0] == source.display:
-        return check_yaml_text(source.display, _STATE["stdin"][1], entry.facts, rules, options)
+        return check_yaml_text(source.display, _STATE["stdin"][1], entry.facts, index, rules, options)
     try:
         text_source = read_source(source.path, _STATE["settings"].max_file_bytes)
     except SourceError as exc:
@@ -239,7 +240,7 @@ def _check_yaml(source: SourceFile, entry: IndexEntry, rules: list[type[Rule]], 
     if text_source.digest != entry.digest:
         return FileResult(source.display, errors=[FileError(
             source.display, "file changed on disk while being checked; skipped (run again)")])
-    result = check_yaml_text(source.display, text_source.text, entry.facts, rules, options)
+    result = check_yaml_text(source.display, text_source.text, entry.facts, index, rules, options)
     result.encoding, result.digest = text_source.encoding, text_source.digest
     return result
 
@@ -349,8 +350,8 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
             continue
         fresh += 1
         if source.kind == "yaml":
-            results[source.display] = _check_yaml(source, entry, [r for r in request.rules if r.code in codes],
-                                                  request.options)
+            results[source.display] = _check_yaml(source, entry, index.get(),
+                                                  [r for r in request.rules if r.code in codes], request.options)
         elif gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index.get(), settings) \
                 or (request.options.report_unused_suppressions and entry.has_directives):
             tasks.append((source, codes))

@@ -98,6 +98,7 @@ class TextReport:
     message: str
     replacement: str | None = None
     fix_message: str = ""
+    notes: tuple[Note, ...] = ()  # the evidence (what reads the config)
 
 
 @dataclass(frozen=True)
@@ -240,8 +241,9 @@ class Rule:
         return True
 
     @classmethod
-    def check_yaml(cls, text: str, facts: "FileFacts") -> list[TextReport]:
-        """Findings in a LightningCLI YAML config, from its phase-1 facts and text (no LibCST)."""
+    def check_yaml(cls, text: str, facts: "FileFacts", index: "ProjectIndex") -> list[TextReport]:
+        """Findings in a YAML config holding a `trainer:` mapping, from its phase-1 facts, the project index and its
+        text (no LibCST)."""
         return []
 
     def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None,

@@ -7,8 +7,10 @@ multiply, loops multiply their body, and project `nn.Module` subclasses are size
 `__init__` with the call's arguments bound (memoized, cycle-safe). Only registered state counts (submodules and
 `nn.Parameter`s, what `parameters()` returns): a plain tensor attribute or a container of numbers builds none.
 Anything else is unknown, with the names it depends on and its degree (the most unknown dimension factors in one
-term of its size); "presumed large" means a term multiplies two or more unknown dimensions (`Linear(d, d)`), or
-a dimension was refused for a bound (too large or too deep to evaluate). A call we cannot see into counts zero.
+term of its size). It is presumed to reach a threshold when each unknown dimension, presumed a hidden size
+(PRESUMED_DIMENSION), makes that term reach it: `Linear(d, d)` reaches FI001's million, a 100M threshold takes
+three (`n_layer * d * d`), and never fewer than two (`Linear(obs_size, 128)` is no evidence of size); or when a
+dimension was refused for a bound (too large or too deep to evaluate). A call we cannot see into counts zero.
 A project function's result is what its `return` builds when its body is that one statement, evaluated with the
 call's arguments (`def tiny(): return Config(n_embd=64)`, `cls(**table[name])` in a classmethod); what is read
 from any other result of a project function (attributes, items, `**` of openfold's `model_config(name)`) is
@@ -39,14 +41,14 @@ class Size:
     degree: int = 0  # of the unknown part: the most unknown dimension factors in one term (`d * d` is 2)
     notes: tuple[str, ...] = ()
 
-    @property
-    def large_kind(self) -> bool:
-        """Grows with the product of two or more unknown dimensions."""
-        return self.degree >= 2
+    def presumed_at_least(self, threshold: int) -> bool:
+        """Unknown, and presumed to reach `threshold` parameters (see factors_to_reach)."""
+        return self.unknown and self.degree >= factors_to_reach(threshold)
 
     @property
     def presumed_large(self) -> bool:
-        return self.unknown and self.large_kind
+        """Presumed to reach a million parameters: a term multiplies two or more unknown dimensions."""
+        return self.presumed_at_least(PRESUMED_DIMENSION ** 2)
 
     def __add__(self, other: "Size") -> "Size":
         return Size(self.count + other.count, self.unknown or other.unknown,
@@ -74,7 +76,19 @@ class Size:
 
 
 ZERO = Size()
-PRESUMED_LARGE = 2  # the degree of what is large by nature (a pretrained model, a recursive class)
+# An unknown dimension is presumed a hidden size (they run 512-8192; a vocabulary is larger, a kernel smaller).
+PRESUMED_DIMENSION = 1024
+PRESUMED_LARGE = 1_000  # the degree of what is large by nature (a pretrained model, a recursive class): any threshold
+
+
+def factors_to_reach(threshold: int) -> int:
+    """How many unknown dimensions one term must multiply to be presumed to reach `threshold` parameters, each
+    presumed PRESUMED_DIMENSION: two for FI001's 1,000,000 (`Linear(d, d)`), three for FI007's 100,000,000
+    (`n_layer * d * d`: a single `Linear(d_in, d_out)` is a few million at such sizes), never fewer than two."""
+    factors = 2
+    while PRESUMED_DIMENSION ** factors < threshold:
+        factors += 1
+    return factors
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import os
 import re
 import textwrap
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator, NamedTuple
 
 from ..diagnostics import Note
@@ -66,6 +66,10 @@ class RunnerFact:
     # The `precision=` argument itself is a conditional expression or a literal `precision` does not hold (`+16`),
     # which only a syntax tree reads: FI012 parses the file only then (or for a legacy alias in `precision`).
     precision_expression: bool = False
+    # What `**` hands it, as written (`cfg.trainer` for `**cfg.trainer`, and for `**to_dict(cfg.trainer)`):
+    # links a Hydra config's `trainer:` mapping to the Trainer reading it (see ConfigLoad).
+    expands: tuple[str, ...] = ()
+    plugins: bool = False  # given `plugins=`: with a precision plugin among them Lightning takes no `precision`
 
     def strategy_note(self, strategy: Strategy | None = None) -> Note:
         """Where the strategy (`strategy`: what it resolves to, when not a literal) is stated."""
@@ -110,6 +114,28 @@ META_DEVICE = "torch.device(\"meta\")"
 
 
 @dataclass(frozen=True)
+class ConfigLoad:
+    """A function reading YAML configs: decorated with Hydra's `@hydra.main(config_path=..., config_name=...)`
+    (or NeMo's `@hydra_runner(...)`), whose config arrives in its first parameter, or assigning
+    `OmegaConf.load("path.yaml")` to a variable. The index links it to the YAML files it may read."""
+
+    site: Site
+    shown: str  # `@hydra_runner(config_path="conf", config_name="x")`, for messages
+    scope: ScopeKey  # the function holding the config
+    variable: str  # the parameter or variable holding it (`cfg`)
+    # Absolute, normalized directories the file is looked up in: Hydra's config directory (the script's
+    # directory joined with `config_path`); for `OmegaConf.load` of a relative path, the script's directory
+    # and its parents (the run's working directory is not known).
+    directories: tuple[str, ...]
+    name: str | None  # the file name without its suffix, relative to those directories; None: not given
+    hydra: bool  # Hydra's `--config-name` can pick any other config under the directory too
+    # Keys of the `trainer` mapping the function sets or deletes (`cfg.trainer.precision = None`, as NeMo's
+    # Megatron scripts do before building the Trainer with precision plugins of their own): Lightning does
+    # not get the config's value for them.
+    overridden: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CallFact:
     """A call passing a Trainer/Fabric to a function: `train(GPT(), trainer)`, `fabric.launch(main, cfg)`
     (which calls `main(fabric, cfg)`). Arguments by position (int) or keyword (str)."""
@@ -141,12 +167,16 @@ class FileFacts:
     # Module-level functions that return a model: (qualname, candidate qualnames of what they return).
     returns: tuple[tuple[str, tuple[str, ...]], ...] = ()
     loaders: tuple[LoaderFact, ...] = ()  # where the parameters of functions that can load go (load_summaries)
+    config_loads: tuple[ConfigLoad, ...] = ()  # Hydra / OmegaConf reads of YAML configs
+    # A YAML config LightningCLI can read: every top-level key is one of its parser's, or `model:`/`data:`
+    # names a `class_path` (see yaml_facts).
+    cli_config: bool = False
 
     def digest(self) -> str:
         """What other files can see of this one; a comment or body-only edit leaves it unchanged.
         (repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.)"""
         payload = repr((self.filename, self.module, self.classes, self.runners, sorted(self.constants.items()),
-                        self.trains, self.calls, self.returns, self.loaders))
+                        self.trains, self.calls, self.returns, self.loaders, self.config_loads, self.cli_config))
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def __getstate__(self) -> dict:
@@ -564,12 +594,25 @@ class _FactCollector(ast.NodeVisitor):
             if isinstance(value, ast.IfExp):
                 branches = (_literal_text(value.body), _literal_text(value.orelse))
                 options = tuple(dict.fromkeys(branches)) if None not in branches else ()
+        expands = tuple(name for name in (_expanded(k.value) for k in call.keywords if k.arg is None) if name)
         self.facts.runners.append(
             RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
-                       classes, conditional, options, precision_node is not None and _unread_literal(precision_node))
+                       classes, conditional, options, precision_node is not None and _unread_literal(precision_node),
+                       expands, "plugins" in keywords)
         )
         if bound_to is not None:
             self.runner_names.setdefault(self.scope, set()).add(bound_to)
+
+
+def _expanded(value: ast.AST) -> str | None:
+    """`cfg.trainer` for `**cfg.trainer`, `**cfg["trainer"]` and `**to_container(cfg.trainer, ...)`: what a
+    Trainer's `**` argument passes on (a conversion of a config passes its keys)."""
+    if isinstance(value, ast.Call) and value.args:
+        value = value.args[0]
+    if isinstance(value, ast.Subscript) and _string(value.slice) is not None:
+        mapping = dotted_name(value.value)
+        return f"{mapping}.{_string(value.slice)}" if mapping else None
+    return dotted_name(value)
 
 
 # The calls that hand a model to a runner, and the keyword naming the model when it is not positional.
@@ -806,6 +849,121 @@ def _scan_returns(facts: FileFacts, tree: ast.Module) -> None:
     facts.returns = tuple(found)
 
 
+_HYDRA_MAIN = "hydra.main"  # and any `*.hydra_runner`: NeMo's wrapper of it, with the same arguments
+_OMEGACONF_LOAD = frozenset({"omegaconf.OmegaConf.load", "omegaconf.omegaconf.OmegaConf.load"})
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _scan_config_loads(facts: FileFacts, tree: ast.Module, text: str) -> tuple[ConfigLoad, ...]:
+    """Module-level functions decorated as Hydra entry points, and `x = OmegaConf.load("literal")` at module
+    level or in module-level functions. Only those functions are walked, and in them only the statements on
+    lines holding `OmegaConf.load` or `.trainer` (what `_overridden` looks for): most files mentioning Hydra
+    hold neither."""
+    here = os.path.dirname(facts.path)
+    loading = marked_lines(text, ("OmegaConf.load",))
+    marked = marked_lines(text, ("OmegaConf.load", ".trainer"))
+    found: list[ConfigLoad] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and spans_marked_line(loading, node):
+            found.extend(_omegaconf_load(facts, node, (), here))
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        scope = (("def", node.name),)
+        params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+        loads = []
+        for decorator in node.decorator_list:
+            load = _hydra_load(facts, decorator, here)
+            if load is not None and params:
+                directory, name = load
+                loads.append(ConfigLoad(Site(facts.filename, decorator.lineno), f"@{ast.unparse(decorator)}", scope,
+                                        params[0], (directory,), name, True))
+        if not loads and not spans_marked_line(loading, node):
+            continue
+        inner_nodes = list(_marked_nodes(node.body, marked))
+        for inner in inner_nodes:
+            if isinstance(inner, ast.Assign):
+                loads.extend(_omegaconf_load(facts, inner, scope, here))
+        found.extend(replace(load, overridden=_overridden(inner_nodes, load.variable)) for load in loads)
+    return tuple(found)
+
+
+def _marked_nodes(body: list[ast.stmt], marked: list[int]) -> Iterator[ast.AST]:
+    """The nodes of the simple statements of `body` (in nested blocks too, not in nested definitions) that span
+    one of the sorted line numbers `marked`."""
+    for statement in body:
+        if isinstance(statement, _DEFINITIONS) or not spans_marked_line(marked, statement):
+            continue
+        parts = (*(getattr(statement, "handlers", None) or ()), *(getattr(statement, "cases", None) or ()))
+        nested = [s for name in _BLOCKS for s in getattr(statement, name, None) or ()] + [s for p in parts for s in p.body]
+        if nested:
+            yield from _marked_nodes(nested, marked)
+        else:
+            yield from _scope_nodes(statement)
+
+
+def _overridden(nodes: list[ast.AST], variable: str) -> tuple[str, ...]:
+    """Keys of `<variable>.trainer` that `nodes` assign, delete or pop (`cfg.trainer.precision = None`,
+    `del cfg.trainer["precision"]`, `cfg.trainer.pop("precision")`)."""
+    mapping = f"{variable}.trainer"
+    keys = set()
+    for node in nodes:
+        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            if isinstance(target, ast.Attribute) and dotted_name(target.value) == mapping:
+                keys.add(target.attr)
+            elif isinstance(target, ast.Subscript) and dotted_name(target.value) == mapping and _string(target.slice):
+                keys.add(_string(target.slice))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "pop" \
+                and dotted_name(node.func.value) == mapping and node.args and _string(node.args[0]):
+            keys.add(_string(node.args[0]))
+    return tuple(sorted(keys))
+
+
+def _hydra_load(facts: FileFacts, decorator: ast.AST, here: str) -> tuple[str, str | None] | None:
+    """(config directory, config name) of `@hydra.main(config_path=..., config_name=...)`: Hydra looks the
+    config up relative to the decorated file's directory. None when it is not one, or its path is not a
+    literal (or names a package, `pkg://`)."""
+    if not isinstance(decorator, ast.Call) or not any(
+            q == _HYDRA_MAIN or q.rsplit(".", 1)[-1] == "hydra_runner" for q in facts.names.resolve_node(decorator.func)):
+        return None
+    arguments = dict(zip(("config_path", "config_name"), decorator.args))
+    arguments.update((k.arg, k.value) for k in decorator.keywords if k.arg)
+    path, name = (_string(arguments.get(key)) for key in ("config_path", "config_name"))
+    if path is None or path.startswith("pkg://"):
+        return None
+    return os.path.normpath(os.path.join(here, path.removeprefix("file://"))), _config_name(name)
+
+
+def _omegaconf_load(facts: FileFacts, node: ast.Assign, scope: ScopeKey, here: str) -> list[ConfigLoad]:
+    value = node.value
+    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name) or not isinstance(value, ast.Call) \
+            or not value.args or facts.names.resolve_node(value.func, scope).isdisjoint(_OMEGACONF_LOAD):
+        return []
+    path = _string(value.args[0])
+    if path is None or not path.endswith(_YAML_SUFFIXES):
+        return []
+    folder = os.path.dirname(path)
+    bases = [here]
+    while os.path.dirname(bases[-1]) != bases[-1]:
+        bases.append(os.path.dirname(bases[-1]))
+    directories = tuple(dict.fromkeys(os.path.normpath(os.path.join(base, folder)) for base in bases))
+    return [ConfigLoad(Site(facts.filename, node.lineno), f"OmegaConf.load({path!r})", scope, node.targets[0].id,
+                       directories, _config_name(os.path.basename(path)), False)]
+
+
+def _string(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _config_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    for suffix in _YAML_SUFFIXES:
+        name = name.removesuffix(suffix)
+    return name
+
+
 def _builds_a_class(value: ast.AST | None) -> bool:
     """`Cls(...)` or `Cls.load_from_checkpoint(...)` (possibly `.to(...)`-chained), by the callee's spelling."""
     while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _SAME_MODEL:
@@ -847,6 +1005,8 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     _scan_constants(facts, tree, lines)
     _scan_returns(facts, tree)
     facts.loaders = summarize_loads(facts, tree, text)
+    if "hydra" in text or "OmegaConf.load" in text:  # `hydra.main`, `hydra_runner`
+        facts.config_loads = _scan_config_loads(facts, tree, text)
     if marked:
         _FactCollector(facts, marked, lines.lines).statements(tree.body)
     return facts

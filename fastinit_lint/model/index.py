@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterator, Mapping, NamedTuple
 
+from .config_readers import ConfigReaders
 from .facts import ClassFact, FileFacts
 from ..knowledge.lightning import Strategy
 from .load_summaries import Loads
@@ -38,14 +39,15 @@ class FactsSummary(NamedTuple):
     a few classes (the gate of one touched file) reads the facts of only the files defining them."""
 
     classes: tuple[str, ...]
-    runners: bool  # Trainer/Fabric constructions, or calls handing a model to one (see TrainFact)
+    runners: bool  # Trainer/Fabric constructions, calls handing a model to one (see TrainFact), config loads
     factories: tuple[str, ...] = ()  # module-level functions returning a model
     module: str = ""
     loaders: tuple[str, ...] = ()  # functions with a load summary
 
 
 def summarize(facts: FileFacts) -> FactsSummary:
-    return FactsSummary(tuple(c.qualname for c in facts.classes), bool(facts.runners or facts.trains or facts.calls),
+    return FactsSummary(tuple(c.qualname for c in facts.classes),
+                        bool(facts.runners or facts.trains or facts.calls or facts.config_loads),
                         tuple(name for name, _ in facts.returns), facts.module, tuple(f.qualname for f in facts.loaders))
 
 
@@ -98,12 +100,18 @@ class ProjectIndex:
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
 
     def train_files(self) -> Iterator[FileFacts]:
-        """Facts of the files constructing a runner or handing a model to one, in file-name order."""
+        """Facts of the files constructing a runner, handing a model to one or loading a YAML config, in file-name
+        order."""
         return (self.files[name] for name in self._runner_files)
 
     @cached_property
     def training(self) -> TrainingGraph:
         return TrainingGraph(self)
+
+    @cached_property
+    def config_readers(self) -> ConfigReaders:
+        """What gives a YAML config's `trainer:` mapping to Lightning (LightningCLI, a Hydra script), if anything."""
+        return ConfigReaders(self)
 
     @cached_property
     def loads(self) -> Loads:
@@ -135,7 +143,7 @@ class ProjectIndex:
         """`qualname` and its project base classes, each once (cycles and long chains without recursion)."""
         chain, seen, pending = [], set(), [qualname]
         while pending:
-            current = pending.pop()
+            current = self.canonical(pending.pop())
             if current in seen or current not in self.classes:
                 continue
             seen.add(current)

@@ -118,11 +118,12 @@ class TrainingGraph:
 
     def strategy_of(self, runner: RunnerFact) -> tuple[Strategy, Note]:
         """The runner's strategy and the note saying where it is stated. A project subclass of a Lightning
-        strategy class is resolved to its kind; a strategy not known statically (`strategy=args.strategy`) is
-        the configured assumption (`strategy =` in the config, `--strategy`) when there is one."""
+        strategy class, or a project function returning one (`strategy=make_strategy()`), is resolved to its
+        kind; a strategy not known statically (`strategy=args.strategy`) is the configured assumption
+        (`strategy =` in the config, `--strategy`) when there is one."""
         if runner.strategy.known:
             return runner.strategy, runner.strategy_note()
-        for candidate in runner.strategy_classes:
+        for candidate in (c for name in runner.strategy_classes for c in (name, *self._index.function_returns(name))):
             for qname, kind in STRATEGY_CLASS_QNAMES.items():
                 if self._index.inherits(candidate, frozenset({qname})):
                     strategy = deepspeed_stage(None) if kind == "deepspeed" else Strategy(kind)
@@ -136,8 +137,8 @@ class TrainingGraph:
         if train.call == "class_path":  # a LightningCLI config: its own `trainer:` mapping
             return list(facts.runners)
         if train.call == "LightningCLI":  # the YAML configs not naming a model of their own
-            return [r for f in self._index.train_files() if f.filename.endswith(_YAML) for r in f.runners
-                    if not any(t.call == "class_path" for t in f.trains)] or [None]
+            return [r for f in self._index.train_files() if f.filename.endswith(_YAML) and f.cli_config
+                    for r in f.runners if not any(t.call == "class_path" for t in f.trains)] or [None]
         if train.receiver is None:
             return [None]
         return [r for r in [_bound_runner(facts, train.receiver, train.scope, train.site.row)] if r is not None]

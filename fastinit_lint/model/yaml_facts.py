@@ -1,4 +1,5 @@
-"""LightningCLI configs: a top-level `trainer:` mapping in YAML is a Trainer construction too.
+"""YAML configs: a top-level `trainer:` mapping is a Trainer construction too, when Lightning reads it: a
+LightningCLI config (`cli_config`), or a Hydra config a script passes to a Trainer (see config_readers).
 
 Parsed with `yaml.compose` (not `safe_load`) to keep line numbers for messages, and to reject duplicate
 keys, which PyYAML would otherwise resolve silently to the last one. Composed by LibYAML when PyYAML has it
@@ -74,8 +75,22 @@ def _compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
-def yaml_facts(filename: str, text: str) -> FileFacts:
-    facts = FileFacts(filename, "", FileNames("", False))
+# The top-level keys LightningCLI's parser accepts; jsonargparse rejects any other ("Option 'exp_manager.name'
+# is not accepted"), so a config holding one (NeMo's Hydra configs: `name`, `exp_manager`) is not LightningCLI's.
+_CLI_KEYS = frozenset({"seed_everything", "trainer", "model", "data", "optimizer", "lr_scheduler", "ckpt_path"})
+
+
+def _cli_config(root: dict[str, yaml.Node]) -> bool:
+    """Whether LightningCLI can read this config: all its keys are the CLI's, or its model or data is given as
+    a `class_path` (jsonargparse's syntax; a CLI that adds arguments of its own has more keys)."""
+    if root.keys() <= _CLI_KEYS:
+        return True
+    return any(isinstance(root.get(key), yaml.MappingNode) and "class_path" in _mapping(root[key]) for key in ("model", "data"))
+
+
+def yaml_facts(filename: str, text: str, path: str = "") -> FileFacts:
+    """`path`: absolute, to match the config with the scripts loading it (ConfigLoad)."""
+    facts = FileFacts(filename, "", FileNames("", False), path=path)
     if "trainer" not in text or not _TRAINER_WORD.search(text):
         return facts
     try:
@@ -90,6 +105,7 @@ def yaml_facts(filename: str, text: str) -> FileFacts:
     trainer = _mapping(root).get("trainer")
     if not isinstance(trainer, yaml.MappingNode):
         return facts
+    facts.cli_config = _cli_config(_mapping(root))
     fields = _mapping(trainer)
     strategy_node = fields.get("strategy")
     precision_node = fields.get("precision")
