@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Rule, Valid, cst, fix
+from fastinit_lint.api import Invalid, Rule, Valid, cst, descendants, fix
 
 from ._lightning import file_has_lightning_module, hierarchy_defining, lightning_class, local_runs, method
 
@@ -73,6 +73,8 @@ class DeprecatedConfigureShardedModel(Rule):
     `RuntimeError` until every one is renamed (each has its own finding: apply them together). Unsafe too
     when the body calls `super().configure_sharded_model()`: it becomes `super().configure_model()`, the same
     call only once the parent's hook is renamed as well (a parent from another library keeps the old name).
+    Unsafe when the file names the hook in a string (`is_overridden("configure_sharded_model", ...)`,
+    `hasattr`): such a check stops finding it after the rename.
     No fix when the class also defines `configure_model`: the two bodies must be merged by hand.
 
     ## References
@@ -175,6 +177,36 @@ class DeprecatedConfigureShardedModel(Rule):
                 def configure_model(self):
                     pass
             """),
+        # Code that asks for the hook by name (pytorch-lightning-GPT builds its model in `__init__` unless
+        # `is_overridden("configure_sharded_model", ...)`): after the rename it would build it twice.
+        Invalid("""
+            from lightning.pytorch import LightningModule
+            from lightning.pytorch.utilities.model_helpers import is_overridden
+            from torch import nn
+
+            class Net(LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    if not is_overridden("configure_sharded_model", self, LightningModule):
+                        self.layer = nn.Linear(4, 4)
+
+                def configure_sharded_model(self):
+                    self.layer = nn.Linear(4, 4)
+            """, rows=(11,), unsafe=True, message_contains=("names the hook in a string",),
+            fixed="""
+            from lightning.pytorch import LightningModule
+            from lightning.pytorch.utilities.model_helpers import is_overridden
+            from torch import nn
+
+            class Net(LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    if not is_overridden("configure_sharded_model", self, LightningModule):
+                        self.layer = nn.Linear(4, 4)
+
+                def configure_model(self):
+                    self.layer = nn.Linear(4, 4)
+            """),
         # The base of such a hierarchy: its subclass in another file keeps the old hook until renamed too.
         Invalid(_BASE, rows=(4,), unsafe=True, message_contains=("`CrossAttend` (child.py:3) also defines",),
                 snippet="base.py", files={"child.py": """
@@ -237,6 +269,10 @@ class DeprecatedConfigureShardedModel(Rule):
         unsafe = [f"{other} also defines `configure_sharded_model`: Lightning raises RuntimeError when a class has "
                   f"both hooks (its own or inherited), so rename them together" for other in
                   hierarchy_defining(self.context, qualname, "configure_sharded_model")]
+        if any(isinstance(n, cst.SimpleString) and n.evaluated_value == "configure_sharded_model"
+               for n in descendants(self.context.module)):
+            unsafe.append("the file names the hook in a string (`is_overridden(\"configure_sharded_model\", ...)`, "
+                          "`hasattr`): after the rename that check no longer finds it")
         if calls_parent:
             unsafe.append("it calls `super().configure_sharded_model()`, renamed to `super().configure_model()`: the "
                           "same only once the parent's hook is renamed too")
