@@ -126,7 +126,7 @@ def test_a_strategy_subclass_two_levels_deep_re_exported_and_returned_by_a_facto
         """,
     })
     link = index.training.sharded_trainer_link("model.GPT")
-    assert link is not None and link.strategy.is_fsdp and str(link.strategy_where) == "train.py:9"
+    assert link is not None and link.strategy.is_fsdp and (link.strategy_note.filename, link.strategy_note.location.row) == ("train.py", 9)
     assert ("model.py", 14, "FI001") in findings
 
 
