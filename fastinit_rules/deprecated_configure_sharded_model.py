@@ -138,8 +138,10 @@ class DeprecatedConfigureShardedModel(Rule):
                     return updated.with_changes(attr=cst.Name("configure_model"))
                 return updated
 
-        renamed = node.body.visit(Rename())
-        new_body = [s.with_changes(name=cst.Name("configure_model")) if isinstance(s, cst.FunctionDef)
-                    and s.name.value == "configure_sharded_model" else s for s in renamed.body]
-        self.report(old, message, fix=fix({node.body: renamed.with_changes(body=new_body)},
-                                          "Rename to `configure_model`"))
+        def renamed_class() -> dict:  # built when the fix is applied or shown: it rewrites the whole class
+            renamed = node.body.visit(Rename())
+            new_body = [s.with_changes(name=cst.Name("configure_model")) if isinstance(s, cst.FunctionDef)
+                        and s.name.value == "configure_sharded_model" else s for s in renamed.body]
+            return {node.body: renamed.with_changes(body=new_body)}
+
+        self.report(old, message, fix=fix(renamed_class, "Rename to `configure_model`"))
