@@ -18,7 +18,6 @@ checkout cannot send our writes elsewhere.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import hmac
 import os
@@ -30,6 +29,7 @@ import tempfile
 import time
 
 from .. import __version__
+from ..syntax.gc_pause import gc_paused
 
 
 _KEY_SIZE = 32
@@ -109,13 +109,11 @@ class Cache:
         payload = data[_MAC_SIZE:]
         if not hmac.compare_digest(data[:_MAC_SIZE], hmac.digest(self._secret, payload, "sha256")):
             return  # not written by this user's runs: never unpickled
-        gc.disable()  # unpickling makes ~10^5 objects, none garbage: collections during it are pure cost
         try:
-            magic, layout, facts, results = pickle.loads(payload)
+            with gc_paused():  # unpickling makes ~10^5 objects, none garbage
+                magic, layout, facts, results = pickle.loads(payload)
         except Exception:  # noqa: BLE001 - ours but unreadable (another release's classes): rebuilt
             return
-        finally:
-            gc.enable()
         if magic == self.magic and layout == self.layout and isinstance(facts, dict) and isinstance(results, dict):
             self.facts, self.results = facts, results
 

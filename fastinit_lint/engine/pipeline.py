@@ -8,7 +8,6 @@ task. Results are sorted by file name, so output never depends on scheduling.
 from __future__ import annotations
 
 import ast
-import gc
 import os
 import pickle
 import signal
@@ -32,6 +31,7 @@ from .progress import Progress
 from .rule import Rule
 from ..workspace.source import digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
+from ..syntax.gc_pause import gc_paused
 from ..syntax.lazy_libcst import cst
 from ..workspace.writer import WriteRefused, write_atomic
 
@@ -173,11 +173,8 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
 
             facts = yaml_facts(source.display, text)
         else:
-            gc.disable()  # the parse builds millions of acyclic nodes; collections during it are pure cost
-            try:
+            with gc_paused():
                 tree = ast.parse(text, filename=source.display)
-            finally:
-                gc.enable()
             facts = python_facts(source.display, source.path, tree, text)
     except SyntaxError as exc:
         row, col = exc.lineno or 1, exc.offset or 1

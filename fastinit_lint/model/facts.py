@@ -27,6 +27,7 @@ from .load_summaries import LoaderFact, summarize_loads
 from .module_identity import forget_layout, imports_of, module_name  # noqa: F401 (forget_layout: for callers)
 from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
                     marked_lines, spans_marked_line)
+from ..syntax.gc_pause import gc_paused
 from ..syntax.lines import python_lines
 
 
@@ -203,7 +204,7 @@ class _LazyNames:
         tree = ast.Module(body=[], type_ignores=[])
         if read:
             try:
-                with open(self._path, "rb") as handle:
+                with open(self._path, "rb") as handle, gc_paused():
                     tree = ast.parse(handle.read())
             except (OSError, SyntaxError, ValueError):
                 pass
