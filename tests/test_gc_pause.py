@@ -42,3 +42,18 @@ def test_pauses_nest_and_restore_the_collector():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def _frozen_in_worker(_item) -> int:
+    return gc.get_freeze_count()
+
+
+def test_workers_inherit_a_frozen_heap(tmp_path, monkeypatch):
+    """A worker's full collections skip what it inherited (rules, the index, LibCST): never garbage there."""
+    from fastinit_lint.engine import pipeline
+    from fastinit_lint.engine.progress import Progress
+    from fastinit_lint.workspace.config import load_settings
+
+    monkeypatch.setitem(pipeline._STATE, "settings", load_settings(str(tmp_path)))
+    counts = pipeline._map(_frozen_in_worker, lambda item, why: -1, "testing", [0], 1, Progress("testing", 1, False))
+    assert counts[0] > 0 and gc.get_freeze_count() == 0

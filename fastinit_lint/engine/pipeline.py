@@ -8,6 +8,7 @@ task. Results are sorted by file name, so output never depends on scheduling.
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import pickle
 import signal
@@ -255,6 +256,9 @@ def _map(function: Callable, failed: Callable[[object, str], object], doing: str
     file. A lost item gets `failed(item, why)`. `from_workers` sees each result as it arrives (in this
     process, while others run)."""
     results = []
+    # What workers inherit (rules, the index, LibCST) is never garbage: frozen, their full collections skip it
+    # (and leave its pages shared with this process); unfrozen when they are done.
+    gc.freeze()
     try:
         for result in isolated_map(function, items, jobs, _STATE["settings"].max_file_seconds + 1, _setup_worker,
                                    lambda item, why: failed(item, _lost(doing, why)), _cannot_fork):
@@ -264,6 +268,7 @@ def _map(function: Callable, failed: Callable[[object, str], object], doing: str
                 from_workers(result)
         return results
     finally:
+        gc.unfreeze()
         progress.close()
 
 
