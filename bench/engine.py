@@ -173,7 +173,7 @@ def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_fi
     print("|---|---:|---:|---:|---:|---:|---:|")
     per_file_floor, per_file_floor_cpu = floor / n, floor_cpu / n
     for label, wall, cpu, rss, count in rows:
-        cpu_text = f"{cpu:.1f}" if cpu is not None else "-"
+        cpu_text = f"{cpu:.2f}" if cpu is not None else "-"
         rss_text = f"{rss / 2**20:.0f}" if rss is not None else "-"
         cpu_ratio = f"{cpu / count / per_file_floor_cpu:.2f}" if cpu is not None else "-"
         print(f"| {label} | {wall:.2f} | {cpu_text} | {rss_text} | {count / wall:.0f} | {wall / count / per_file_floor:.2f} "
