@@ -12,6 +12,8 @@ The second row is the least any tool that parses every file can do from the comm
 (`bench/parse_only.py`: interpreter start-up, a process pool, `ast.parse`, nothing else).
 Every row of a tree is measured in the same run on the same copy of the tree. Wall time is the median of
 `--repeat` runs; CPU time (user+sys, including worker processes) and peak RSS come from `/usr/bin/time`.
+On a shared machine wall time follows the load; the last column compares CPU time per file with the floor's
+(its own process time), which the load moves far less.
 The anchors are slow (4-6 files/s on 2 cores), so they run on the first `--anchor-files` files of the tree
 (sorted by path) and their files/s is what the ratios compare. Create the anchors' own environment with
 `python -m venv /tmp/anchors && /tmp/anchors/bin/pip install torchfix fixit ruff` (TorchFix pins an old
@@ -39,10 +41,11 @@ def _sources(tree: str) -> list[str]:
     return sorted(os.path.join(d, f) for d, _, names in os.walk(tree) for f in names if f.endswith(".py"))
 
 
-def _floor(files: list[str]) -> float:
-    start = time.perf_counter()
+def _floor(files: list[str]) -> tuple[float, float]:
+    """(wall s, CPU s) of reading and parsing every file in this process."""
+    start, cpu = time.perf_counter(), time.process_time()
     parse_all(files)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 # Bytecode caching on, as for any installed package: with PYTHONDONTWRITEBYTECODE set (some CI images set it)
@@ -125,8 +128,9 @@ def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_fi
     tree = _tree(name, work)
     files = _sources(tree)
     n = len(files)
-    floor = statistics.median(_floor(files) for _ in range(repeat))
-    rows = [("ast.parse floor (read + parse, 1 process)", floor, None, None, n)]
+    floors = [_floor(files) for _ in range(repeat)]
+    floor, floor_cpu = statistics.median(f[0] for f in floors), statistics.median(f[1] for f in floors)
+    rows = [("ast.parse floor (read + parse, 1 process)", floor, floor_cpu, None, n)]
 
     def add(label, command, count=n, cwd=tree, before=None):
         wall, cpu, rss = _median(command, cwd, repeat, before)
@@ -165,13 +169,15 @@ def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_fi
         shutil.rmtree(subset)
     yaml_files = sum(1 for _, _, names in os.walk(tree) for f in names if f.endswith((".yaml", ".yml")))
     print(f"\n### {name}: {n} Python files, {yaml_files} YAML files, {os.cpu_count()} CPUs\n")
-    print("| row | wall s | CPU s | peak RSS MB | files/s | x floor (s/file) |")
-    print("|---|---:|---:|---:|---:|---:|")
-    per_file_floor = floor / n
+    print("| row | wall s | CPU s | peak RSS MB | files/s | x floor (s/file) | CPU x floor CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    per_file_floor, per_file_floor_cpu = floor / n, floor_cpu / n
     for label, wall, cpu, rss, count in rows:
-        cpu_text = f"{cpu:.1f}" if cpu is not None else "-"
+        cpu_text = f"{cpu:.2f}" if cpu is not None else "-"
         rss_text = f"{rss / 2**20:.0f}" if rss is not None else "-"
-        print(f"| {label} | {wall:.2f} | {cpu_text} | {rss_text} | {count / wall:.0f} | {wall / count / per_file_floor:.2f} |")
+        cpu_ratio = f"{cpu / count / per_file_floor_cpu:.2f}" if cpu is not None else "-"
+        print(f"| {label} | {wall:.2f} | {cpu_text} | {rss_text} | {count / wall:.0f} | {wall / count / per_file_floor:.2f} "
+              f"| {cpu_ratio} |")
 
 
 def main() -> None:

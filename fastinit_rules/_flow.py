@@ -30,10 +30,22 @@ def literal(node: cst.BaseExpression | None) -> object:
     """Python value of a literal (True/False/None/number/string), else a sentinel meaning "not literal"."""
     if node is None:
         return ABSENT
+    if _never_literal(node):
+        return NOT_LITERAL
     try:
         return ast.literal_eval(cst.Module([]).code_for_node(node))
     except (ValueError, SyntaxError):
         return NOT_LITERAL
+
+
+def _never_literal(node: cst.BaseExpression) -> bool:
+    """What `ast.literal_eval` rejects, told without generating and parsing the code: names but True, False and
+    None, attributes, subscripts, calls but `set()`. The flow asks about every argument of every call."""
+    if isinstance(node, cst.Name):
+        return node.value not in ("True", "False", "None")
+    if isinstance(node, cst.Call):
+        return not (isinstance(node.func, cst.Name) and node.func.value == "set" and not node.args)
+    return isinstance(node, (cst.Attribute, cst.Subscript))
 
 
 ABSENT = object()  # the keyword was not given

@@ -249,21 +249,21 @@ class DeprecatedConfigureShardedModel(Rule):
             self.report(old, message, no_fix_reason=reason)
             return
 
-        calls_parent = []
-
         class Rename(cst.CSTTransformer):
             def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
-                if updated.attr.value != "configure_sharded_model":
-                    return updated
-                if _is_super(updated.value):
-                    calls_parent.append(updated)
-                elif not (isinstance(updated.value, cst.Name) and updated.value.value == "self"):
+                if updated.attr.value != "configure_sharded_model" or not (
+                        _is_super(updated.value) or (isinstance(updated.value, cst.Name) and updated.value.value == "self")):
                     return updated
                 return updated.with_changes(attr=cst.Name("configure_model"))
 
-        renamed = node.body.visit(Rename())
-        new_body = [s.with_changes(name=cst.Name("configure_model")) if isinstance(s, cst.FunctionDef)
-                    and s.name.value == "configure_sharded_model" else s for s in renamed.body]
+        def renamed_class() -> dict:  # built when the fix is applied or shown: it rewrites the whole class
+            renamed = node.body.visit(Rename())
+            new_body = [s.with_changes(name=cst.Name("configure_model")) if isinstance(s, cst.FunctionDef)
+                        and s.name.value == "configure_sharded_model" else s for s in renamed.body]
+            return {node.body: renamed.with_changes(body=new_body)}
+
+        calls_parent = any(isinstance(n, cst.Attribute) and n.attr.value == "configure_sharded_model" and _is_super(n.value)
+                           for n in descendants(node.body))
         # Lightning raises when a class has both hooks, its own or inherited: renaming one class of a hierarchy
         # whose other classes keep `configure_sharded_model` breaks it until they are renamed too.
         unsafe = [f"{other} also defines `configure_sharded_model`: Lightning raises RuntimeError when a class has "
@@ -276,8 +276,7 @@ class DeprecatedConfigureShardedModel(Rule):
         if calls_parent:
             unsafe.append("it calls `super().configure_sharded_model()`, renamed to `super().configure_model()`: the "
                           "same only once the parent's hook is renamed too")
-        self.report(old, message, fix=fix({node.body: renamed.with_changes(body=new_body)},
-                                          "Rename to `configure_model`", unsafe=bool(unsafe)),
+        self.report(old, message, fix=fix(renamed_class, "Rename to `configure_model`", unsafe=bool(unsafe)),
                     notes=tuple(f"the fix is unsafe: {reason}" for reason in unsafe))
 
 

@@ -42,15 +42,19 @@ main(["--no-cache", "--jobs", "1", "--exit-zero", "--output-format", "concise", 
 """
 
 
-def _opened(tmp_path, models: int) -> list[str]:
+def _opened(tmp_path, models: int, files: dict[str, str] | None = None) -> list[str]:
     """The project files a run opens, once per opening: `models` LightningModules trained with FSDP, each
-    with an FI001 finding whose fix's safety depends on where the project builds it."""
+    with an FI001 finding whose fix's safety depends on where the project builds it, and `files` (written after
+    them: a model of its own replaces one)."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "pyproject.toml").write_text("[tool.fastinit-lint]\n")
     (project / "helpers.py").write_text("def seed():\n    return 0\n")  # no rule checks it
     for i in range(models):
         (project / f"model{i}.py").write_text(textwrap.dedent(MODEL.format(i=i)))
+    for name, text in (files or {}).items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(textwrap.dedent(text))
     imports = "\n    ".join(f"from model{i} import Model{i}" for i in range(models))
     fits = "\n    ".join(f"trainer.fit(Model{i}())" for i in range(models))
     (project / "train.py").write_text(textwrap.dedent(TRAIN.format(imports=imports, fits=fits)))
@@ -72,3 +76,23 @@ def test_a_checked_file_is_read_once_in_phase_two(tmp_path):
     """Phase 2 reads the file it checks, and its facts (made in a phase-1 worker) do not read it again."""
     opened = _opened(tmp_path, models=1)
     assert opened.count("model0.py") == 3, sorted(opened)  # phase 1, phase 2, the project's text
+
+
+def test_what_other_files_bind_comes_with_their_facts(tmp_path):
+    """Sizing `Model0` follows `pkg.Block` through the package's re-export to `pkg/layers.py`: their
+    module-level names come from phase 1 (in the facts), not from reading and parsing them again."""
+    layers = """
+        from torch import nn
+
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = nn.Linear(4096, 4096)
+    """
+    model = MODEL.replace("from torch import nn", "from torch import nn\n    import pkg").replace(
+        "self.embed = nn.Embedding(50_000, 4096)", "self.blocks = nn.ModuleList([pkg.Block() for _ in range(8)])")
+    opened = _opened(tmp_path, models=1, files={"pkg/__init__.py": "from .layers import Block\n",
+                                                "pkg/layers.py": layers, "model0.py": model.format(i=0)})
+    for name in ("pkg/__init__.py", "pkg/layers.py"):
+        assert opened.count(name) == 2, sorted(opened)  # phase 1, the project's text

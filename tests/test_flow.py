@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
+import libcst as cst
 import pytest
 
 from fastinit_lint.engine.testing import lint_snippet
-from fastinit_rules._flow import Flow, FlowRule, Kind, Load
+from fastinit_rules._flow import NOT_LITERAL, Flow, FlowRule, Kind, Load, literal
 
 SOURCE = """
     import torch
@@ -69,3 +71,16 @@ def test_flow_rule_is_a_rule_and_its_gate_cannot_be_lost_by_swapping_bases():
     assert issubclass(FlowRule, Rule)
     with pytest.raises(TypeError):
         type("Swapped", (Rule, FlowRule), {})
+
+
+@pytest.mark.parametrize("code", ["16", "+16", "-1", "'bf16' 'x'", "True", "(None)", "1+2j", "(1, 2)", "{}", "set()",
+                                  "set( )", "set(x)", "x", "a.b", "a[0]", "f()", "(x)", "not x", "[x]", "True if x else 1"])
+def test_literal_reads_what_literal_eval_reads(code):
+    """`literal` tells most non-literals by their node (it is asked of every call argument); its answer is
+    `ast.literal_eval`'s on the code."""
+    try:
+        expected = ast.literal_eval(code)
+    except ValueError:
+        expected = NOT_LITERAL
+    found = literal(cst.parse_expression(code))
+    assert found is expected or (type(found) is type(expected) and found == expected)

@@ -18,7 +18,6 @@ checkout cannot send our writes elsewhere.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import hmac
 import os
@@ -30,6 +29,7 @@ import tempfile
 import time
 
 from .. import __version__
+from ..syntax.gc_pause import gc_paused
 
 
 _KEY_SIZE = 32
@@ -40,10 +40,11 @@ _STALE_TEMP_SECONDS = 15 * 60  # a temp file this old belongs to no run still sa
 
 
 def schema_digest(*roots: type) -> str:
-    """A digest of the shape of what the cache pickles: the annotated fields and `__init__` of `roots` and,
-    transitively, of the linter's classes their annotations name. The cache is keyed by it (and the
-    version), so a change of shape rebuilds an older cache instead of unpickling it into classes that no
-    longer match: nobody has to remember to bump a number."""
+    """A digest of the shape of what the cache pickles: the annotated fields, `__init__` and pickling hooks
+    (`__getstate__`, `__setstate__`: what an instance keeps when pickled) of `roots` and, transitively, of the
+    linter's classes their annotations name. The cache is keyed by it (and the version), so a change of shape
+    rebuilds an older cache instead of unpickling it into classes that no longer match: nobody has to
+    remember to bump a number."""
     shapes: dict[str, str] = {}
     pending = list(roots)
     while pending:
@@ -57,6 +58,9 @@ def schema_digest(*roots: type) -> str:
         if code is not None:  # attributes a plain class sets in `__init__` (STORE_ATTR names are in co_names)
             fields.update({f"__init__.{key}": str(value) for key, value in init.__annotations__.items()})
             fields["__init__"] = " ".join(sorted(code.co_names))
+        for hook in ("__getstate__", "__setstate__"):
+            if hook in vars(cls):
+                fields[hook] = _code_shape(vars(cls)[hook].__code__)
         shapes[name] = repr(sorted(fields.items()))
         namespace = vars(sys.modules[cls.__module__])
         for annotation in fields.values():
@@ -65,6 +69,21 @@ def schema_digest(*roots: type) -> str:
                 if isinstance(value, type) and value.__module__.startswith("fastinit_lint."):
                     pending.append(value)
     return hashlib.blake2b(repr(sorted(shapes.items())).encode(), digest_size=8).hexdigest()
+
+
+def _code_shape(code) -> str:
+    """A function's bytecode, names and constants (nested functions' too), without its file and lines: a
+    change of what it does, not of where it is."""
+    return repr((code.co_code, code.co_names, [_constant_shape(c) for c in code.co_consts]))
+
+
+def _constant_shape(constant) -> str:
+    if hasattr(constant, "co_code"):
+        return _code_shape(constant)
+    if isinstance(constant, (frozenset, tuple)):  # a set's order follows the hash seed, which differs per run
+        shapes = [_constant_shape(c) for c in constant]
+        return repr(sorted(shapes) if isinstance(constant, frozenset) else shapes)
+    return repr(constant)
 
 
 class Cache:
@@ -109,13 +128,11 @@ class Cache:
         payload = data[_MAC_SIZE:]
         if not hmac.compare_digest(data[:_MAC_SIZE], hmac.digest(self._secret, payload, "sha256")):
             return  # not written by this user's runs: never unpickled
-        gc.disable()  # unpickling makes ~10^5 objects, none garbage: collections during it are pure cost
         try:
-            magic, layout, facts, results = pickle.loads(payload)
+            with gc_paused():  # unpickling makes ~10^5 objects, none garbage
+                magic, layout, facts, results = pickle.loads(payload)
         except Exception:  # noqa: BLE001 - ours but unreadable (another release's classes): rebuilt
             return
-        finally:
-            gc.enable()
         if magic == self.magic and layout == self.layout and isinstance(facts, dict) and isinstance(results, dict):
             self.facts, self.results = facts, results
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Sequence
 
+from ..syntax.gc_pause import gc_paused
 from ..syntax.lazy_libcst import cst
 
 from ..workspace.config import Settings
@@ -245,7 +246,8 @@ def _parse_ast(filename: str, text: str) -> ast.Module | FileError:
     """The `ast` tree of text phase 1 parsed; an error only if that fails (an interpreter limit), and for
     text too deeply nested to give LibCST's native parser (it crashes or takes minutes)."""
     try:
-        tree = ast.parse(text)
+        with gc_paused():
+            tree = ast.parse(text)
     except SyntaxError as exc:
         return FileError(filename, f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1)
     except RecursionError:
@@ -259,7 +261,8 @@ def _parse_ast(filename: str, text: str) -> ast.Module | FileError:
 
 def _parse(filename: str, text: str) -> cst.Module | FileError:
     try:
-        return cst.parse_module(text)
+        with gc_paused():
+            return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         return FileError(filename, f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
     except RecursionError:

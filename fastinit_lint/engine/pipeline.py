@@ -32,6 +32,7 @@ from .progress import Progress
 from .rule import Rule
 from ..workspace.source import digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
+from ..syntax.gc_pause import gc_paused
 from ..syntax.lazy_libcst import cst
 from ..workspace.writer import WriteRefused, write_atomic
 
@@ -173,11 +174,8 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
 
             facts = yaml_facts(source.display, text, source.path)
         else:
-            gc.disable()  # the parse builds millions of acyclic nodes; collections during it are pure cost
-            try:
+            with gc_paused():
                 tree = ast.parse(text, filename=source.display)
-            finally:
-                gc.enable()
             facts = python_facts(source.display, source.path, tree, text)
     except SyntaxError as exc:
         row, col = exc.lineno or 1, exc.offset or 1
@@ -259,6 +257,9 @@ def _map(function: Callable, failed: Callable[[object, str], object], doing: str
     file. A lost item gets `failed(item, why)`. `from_workers` sees each result as it arrives (in this
     process, while others run)."""
     results = []
+    # What workers inherit (rules, the index, LibCST) is never garbage: frozen, their full collections skip it
+    # (and leave its pages shared with this process); unfrozen when they are done.
+    gc.freeze()
     try:
         for result in isolated_map(function, items, jobs, _STATE["settings"].max_file_seconds + 1, _setup_worker,
                                    lambda item, why: failed(item, _lost(doing, why)), _cannot_fork):
@@ -268,6 +269,7 @@ def _map(function: Callable, failed: Callable[[object, str], object], doing: str
                 from_workers(result)
         return results
     finally:
+        gc.unfreeze()
         progress.close()
 
 

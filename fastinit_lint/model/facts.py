@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import textwrap
-import threading
 from dataclasses import dataclass, field, replace
 from typing import Iterator, NamedTuple
 
@@ -153,7 +152,7 @@ class FileFacts:
     module: str
     names: FileNames
     classes: list[ClassFact] = field(default_factory=list)
-    path: str = ""  # absolute, to rebuild `names` after a cache load
+    path: str = ""  # absolute: how its imports resolve (module_identity) when phase 2 collects its whole names table
     runners: list[RunnerFact] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # module-level NAME = <call-free expression>
     cast_hint: bool = False  # text looks like a module cast/move after construction (FI007's gate)
@@ -180,62 +179,13 @@ class FileFacts:
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def __getstate__(self) -> dict:
-        # Module-level name tables are most of the cache and rarely read again (the estimator needs them only
-        # for files defining modules it sizes): leave them out, rebuild on first use.
+        # Of a partial names table (phase 1's), only the module-level bindings travel and are cached: they are all
+        # other files ask of this one (re-exports, what a class the estimator sizes denotes); phase 2 collects the
+        # whole table of a file it checks from its own parse.
         state = dict(self.__dict__)
         if not state["names"].complete:
-            state["names"] = None
+            state["names"] = state["names"].module_level()
         return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        if self.names is None:
-            self.names = _LazyNames(self.path)
-
-
-class _LazyNames:
-    """Stands in for a module-level FileNames until something reads it."""
-
-    complete = False
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._table: FileNames | None = None
-
-    @property
-    def is_package(self) -> bool:
-        """Known from the path: phase 2 asks it of every file it checks, which then builds its own whole table."""
-        return module_name(self._path)[1]
-
-    def __getattr__(self, name: str):
-        if self._table is None:
-            try:
-                self._table = self._build(read=True)
-            except RecursionError:
-                # Asked from deep in the estimator: `ast` (and our visitor) bound their recursion by the calling
-                # thread's remaining depth, so a file phase 1 handled near the top of the stack can fail here;
-                # a new thread starts at the top of its own.
-                worker = threading.Thread(target=self._build_on_fresh_stack, daemon=True)
-                worker.start()
-                worker.join()
-        return getattr(self._table, name)
-
-    def _build_on_fresh_stack(self) -> None:
-        try:
-            self._table = self._build(read=True)
-        except (RecursionError, MemoryError):  # too deep from any stack: no names
-            self._table = self._build(read=False)
-
-    def _build(self, read: bool) -> FileNames:
-        module, is_package = module_name(self._path)
-        tree = ast.Module(body=[], type_ignores=[])
-        if read:
-            try:
-                with open(self._path, "rb") as handle:
-                    tree = ast.parse(handle.read())
-            except (OSError, SyntaxError, ValueError):
-                pass
-        return collect_names(tree, module, is_package, module_level_only=True, imports=imports_of(self._path))
 
 
 def _literal_text(node: ast.AST | None) -> str | None:

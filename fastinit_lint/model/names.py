@@ -85,6 +85,11 @@ class FileNames:
             result.add(target)
         return frozenset(f"{q}.{rest}" if rest else q for q in result)
 
+    def module_level(self) -> FileNames:
+        """The module-level bindings alone, as a partial table."""
+        return FileNames(self.module, self.is_package, {key: self.scopes[key] for key in self.scopes if not key},
+                         {key: self.star_imports[key] for key in self.star_imports if not key}, complete=False)
+
     def resolve_node(self, node: ast.AST, scope: ScopeKey = ()) -> frozenset[str]:
         dotted = dotted_name(node)
         return self.resolve(dotted, scope) if dotted else frozenset()
