@@ -36,7 +36,7 @@ def _lint(root: Path, *args: str) -> tuple[int, str, str, int]:
 
 def _project(root: Path, module: str, files: dict[str, str] | None = None) -> Path:
     # max-file-seconds: an old quadratic or unbounded loop ends as a one-line timeout, within the test's timeout;
-    # wall time, so it leaves room for a loaded machine (the long-init fix takes 7 s CPU, 22 s wall at load 12).
+    # it is wall time, so it leaves room for a loaded machine.
     (root / "pyproject.toml").write_text("[tool.fastinit-lint]\nmax-file-seconds = 60\n")
     (root / "model.py").write_text(module)
     (root / "train.py").write_text("import lightning as L\nfrom model import Model\n\ntrainer = L.Trainer(strategy=\"fsdp\")\n"
