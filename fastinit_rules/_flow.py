@@ -115,6 +115,7 @@ class Event:
     position: int = 0  # index of the statement in walk order, for "the next statement"
     expected_to_raise: bool = False  # inside `pytest.raises(...)`/`pytest.warns(...)`: a test of the failure
     owner: cst.FunctionDef | cst.Module | None = None  # the function (or module) whose flow this is
+    on_runner_device: str | None = None  # inside `with fabric.device:`: that runner's name (built on its device)
 
     @property
     def build(self) -> Build | None:
@@ -220,6 +221,7 @@ class _Walker:
         self.generic = 0
         self.raises = 0
         self.position = 0
+        self.devices: list[str] = []  # runners whose `.device` is an enclosing `with` (a torch.device context)
 
     def block(self, statements) -> None:
         for statement in statements:
@@ -253,6 +255,8 @@ class _Walker:
         pushed = 0
         generic = False
         raises = False
+        devices = [receiver for item in node.items if isinstance(item.item, cst.Attribute)
+                   and item.item.attr.value == "device" and (receiver := cst_dotted(item.item.value)) in self.runners]
         for item in node.items:
             call = item.item
             if not isinstance(call, cst.Call):
@@ -277,15 +281,17 @@ class _Walker:
                 generic = True
         self.generic += generic
         self.raises += raises
+        self.devices += devices
         self.block(node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body)
         self.generic -= generic
         self.raises -= raises
+        del self.devices[len(self.devices) - len(devices):]
         del self.stack[len(self.stack) - pushed:]
 
     def _event(self, kind: Kind, node: cst.CSTNode, var: str | None, call: cst.Call | None = None,
                payload: Build | Load | Passed | None = None) -> Event:
         event = Event(kind, node, var, self.stack[-1] if self.stack else None, call, payload, self.generic > 0,
-                      self.position, self.raises > 0, self.owner)
+                      self.position, self.raises > 0, self.owner, self.devices[-1] if self.devices else None)
         self.events.append(event)
         return event
 

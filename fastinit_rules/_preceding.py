@@ -54,3 +54,25 @@ def _parse(context: Context, statement: cst.CSTNode) -> list[ast.stmt]:
         return ast.parse(textwrap.dedent(context.code(statement))).body
     except (SyntaxError, RecursionError, ValueError):
         return []
+
+
+_TENSOR_TYPE_DTYPES = {"HalfTensor": "float16", "BFloat16Tensor": "bfloat16", "FloatTensor": "float32",
+                       "DoubleTensor": "float64"}
+_DTYPE_NAMES = {"float16": "float16", "half": "float16", "bfloat16": "bfloat16", "float32": "float32",
+                "float": "float32", "float64": "float64", "double": "float64"}
+
+
+def default_dtype(context: Context, owner: cst.FunctionDef | cst.Module, node: cst.CSTNode) -> str | None:
+    """The floating dtype `torch.set_default_dtype(...)`/`torch.set_default_tensor_type(...)` set last in the
+    straight-line code before `node` (lit-llama builds its models between such calls), or None when none did
+    or which one ran is not known."""
+    found = None
+    for tree, straight in preceding_statements(context, owner, node):
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)):
+            if call.func.attr not in ("set_default_dtype", "set_default_tensor_type") or len(call.args) != 1:
+                continue
+            argument = call.args[0]
+            name = argument.attr if isinstance(argument, ast.Attribute) else None
+            dtype = _DTYPE_NAMES.get(name) if call.func.attr == "set_default_dtype" else _TENSOR_TYPE_DTYPES.get(name)
+            found = dtype if straight else None  # an argument not recognised, or a call that may not have run
+    return found

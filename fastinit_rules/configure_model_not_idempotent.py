@@ -45,7 +45,8 @@ class ConfigureModelNotIdempotent(Rule):
     `getattr(self, "x", None) is not None`, a boolean flag). Builds inside `if`/`else`, `try`/`except`,
     `with` and loops count, and so do builds through a method of the same class the hook calls
     (`self.model = self._load()` where `_load` returns `AutoModel.from_pretrained(...)`, or `self._build()`
-    assigning layers itself; one level deep). A block under an `if` that tests what the hook itself sets
+    assigning layers itself), and through the methods those call in turn, to any depth (`self._setup()`
+    calling `self._build_backbone()`; `_load` returning `self._from_hub()`). A block under an `if` that tests what the hook itself sets
     (`if self.model is None:`, `if not hasattr(self, "model"):`, a flag) is a guard too; an `if` on
     configuration (`self.hparams.pretrained`) is not. Hooks that only wrap existing modules (`fully_shard`,
     `parallelize_module`, `torch.compile`) are not flagged, nor is a class local to a function (a test's
@@ -182,6 +183,27 @@ class ConfigureModelNotIdempotent(Rule):
                         self.model = self._compiled()
                 def _compiled(self):
                     return torch.compile(self.model)
+            """),
+        # A deeper helper the hook's helper calls only while what it builds is unset; helpers calling each
+        # other end the walk.
+        Valid("""
+            import lightning as L
+            from torch import nn
+            class DeepGuard(L.LightningModule):
+                def __init__(self):
+                    super().__init__()
+                    self.backbone = None
+                def configure_model(self):
+                    self._setup()
+                def _setup(self):
+                    if self.backbone is None:
+                        self._build_backbone()
+                    self._wrap()
+                def _build_backbone(self):
+                    self.backbone = nn.Linear(64, 64)
+                def _wrap(self):
+                    if self.trainer is None:
+                        self._setup()
             """),
     ]
     INVALID = [
@@ -417,6 +439,71 @@ class ConfigureModelNotIdempotent(Rule):
                     self.encoder = nn.Linear(16, 16)
                     self.decoder = nn.Linear(16, 16)
             """),
+        # Several levels of helpers: the hook's helper calls another that builds, or returns what another builds.
+        Invalid("""
+            import lightning as L
+            from torch import nn
+            from transformers import AutoModel
+
+            class Setup(L.LightningModule):
+                def configure_model(self):
+                    self._setup()
+
+                def _setup(self):
+                    self._build_backbone()
+                    self._build_head()
+
+                def _build_backbone(self):
+                    self.backbone = nn.Linear(64, 64)
+
+                def _build_head(self):
+                    self.head = nn.Linear(64, 2)
+
+            class Hub(L.LightningModule):
+                def configure_model(self):
+                    self.model = self._load()
+
+                def _load(self):
+                    return self._from_hub("gpt2")
+
+                def _from_hub(self, name):
+                    return AutoModel.from_pretrained(name)
+            """,
+            rows=(6, 20), message_contains=("builds `self.backbone` through `self._setup()`",
+                                            "builds `self.model` through `self._load()`"),
+            fixed="""
+            import lightning as L
+            from torch import nn
+            from transformers import AutoModel
+
+            class Setup(L.LightningModule):
+                def configure_model(self):
+                    if getattr(self, "backbone", None) is not None:
+                        return
+                    self._setup()
+
+                def _setup(self):
+                    self._build_backbone()
+                    self._build_head()
+
+                def _build_backbone(self):
+                    self.backbone = nn.Linear(64, 64)
+
+                def _build_head(self):
+                    self.head = nn.Linear(64, 2)
+
+            class Hub(L.LightningModule):
+                def configure_model(self):
+                    if getattr(self, "model", None) is not None:
+                        return
+                    self.model = self._load()
+
+                def _load(self):
+                    return self._from_hub("gpt2")
+
+                def _from_hub(self, name):
+                    return AutoModel.from_pretrained(name)
+            """),
     ]
 
     @classmethod
@@ -549,51 +636,71 @@ def _builds(context, function: cst.FunctionDef, lines: list[tuple[cst.SimpleStat
             for s in analysis.statements if s.builds and (s.writes_self or RETURNED in s.stores)]
 
 
-def _helper_builds(context, classdef: cst.ClassDef, name: str) -> list[tuple[set[str], bool]]:
-    """What a method of the class (called as `self.<name>()` from the hook) builds: (attributes, conditional),
-    its return value as RETURNED. One level: calls to further helpers are not followed."""
-    helper = method(classdef, name)
-    if helper is None or name == "configure_model" or not isinstance(helper.body, cst.IndentedBlock):
-        return []
-    return context.shared(_builds_of_helper, helper)
-
-
-def _builds_of_helper(context, helper: cst.FunctionDef) -> list[tuple[set[str], bool]]:
-    lines = [(_returned_as_assignment(line), c) for line, c in _lines(context, helper.body.body, _written(helper))]
-    return [(attrs, c) for _, attrs, c in _builds(context, helper, lines)]
-
-
 def _self_calls(node: cst.CSTNode) -> list[str]:
     """Names of the methods called on `self` under `node`."""
     return [n.func.attr.value for n in descendants(node, (cst.Lambda,))
             if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and _self_attr(n.func)]
 
 
+class _Builds:
+    """The unguarded builds of a class's methods, each method analysed once: a hook's helpers often share
+    helpers of their own."""
+
+    def __init__(self, context, classdef: cst.ClassDef) -> None:
+        self.context, self.classdef = context, classdef
+        self._done: dict[str, list] = {}
+
+    def of_helper(self, name: str) -> list[tuple[cst.SimpleStatementLine, set[str], bool, str | None]]:
+        """What a method of the class (called as `self.<name>()`) builds. A method already being analysed
+        (helpers calling each other) counts as building nothing there, so the walk ends."""
+        if name not in self._done:
+            self._done[name] = []
+            helper = method(self.classdef, name)
+            if helper is not None and name != "configure_model" and isinstance(helper.body, cst.IndentedBlock):
+                self._done[name] = self.of(helper)
+        return self._done[name]
+
+    def of(self, function: cst.FunctionDef) -> list[tuple[cst.SimpleStatementLine, set[str], bool, str | None]]:
+        """(line, attributes of `self` it builds, whether only on some paths, the method of the class it builds
+        them through or None) for each build outside a guard, in order: the function's own statements (a
+        returned module as RETURNED) and, to any depth, the methods of the class they call (`self._setup()`
+        calling `self._build_backbone()`, `return self._from_hub()`)."""
+        calls = {name: self.of_helper(name) for name in dict.fromkeys(_self_calls(function.body))}
+        # An `if` testing what a called helper builds guards it as much as one testing what the function sets.
+        written = _written(function) | {a for builds in calls.values() for _, attrs, _, _ in builds for a in attrs}
+        lines = [(_returned_as_assignment(line), c) for line, c in _lines(self.context, function.body.body, written)]
+        own = {id(line): (attrs, c) for line, attrs, c in _builds(self.context, function, lines)}
+        found = []
+        for line, conditional in lines:
+            if id(line) in own:
+                found.append((line, *own[id(line)], None))
+            for name in _self_calls(line):
+                for _, attrs, nested, _ in calls.get(name, []):
+                    assigned = _assigned_call_result(line, name)
+                    attrs = (attrs - {RETURNED}) | ({assigned} if RETURNED in attrs and assigned else set())
+                    if attrs:
+                        found.append((line, attrs, conditional or nested, name))
+        return found
+
+
 def _first_unguarded_build(context, classdef: cst.ClassDef, hook: cst.FunctionDef) -> tuple[str, str, bool] | None:
     """(attribute, where it is built for the message, whether only on some paths) of the first module the hook
-    assigns to `self` outside a guard: in its own statements, nested blocks included, or through a method of
-    the class it calls (`self.model = self._build()`, `self._build_layers()`)."""
-    written = _written(hook) | {a for name in set(_self_calls(hook.body))
-                                for attrs, _ in _helper_builds(context, classdef, name) for a in attrs}
-    lines = list(_lines(context, hook.body.body, written))
-    own = {id(line): (attrs, c) for line, attrs, c in _builds(context, hook, lines)}
-    for line, conditional in lines:
-        if id(line) in own:
-            attrs, nested = own[id(line)]
-            return sorted(attrs)[0], "" if line in hook.body.body else " (in a nested block)", nested
-        for name in _self_calls(line):
-            for attrs, nested in _helper_builds(context, classdef, name):
-                assigned = _assigned_call_result(line, name)
-                attrs = (attrs - {RETURNED}) | ({assigned} if RETURNED in attrs and assigned else set())
-                if attrs:
-                    return sorted(attrs)[0], f" through `self.{name}()`", conditional or nested
+    assigns to `self` outside a guard: in its own statements, nested blocks included, or through the methods
+    of the class it calls (`self.model = self._build()`, `self._build_layers()`, and the methods those call)."""
+    for line, attrs, conditional, through in _Builds(context, classdef).of(hook):
+        attrs = attrs - {RETURNED}  # what the hook itself returns is not kept on `self`
+        if attrs:
+            where = f" through `self.{through}()`" if through else "" if line in hook.body.body else " (in a nested block)"
+            return sorted(attrs)[0], where, conditional
     return None
 
 
 def _assigned_call_result(line: cst.SimpleStatementLine, name: str) -> str | None:
-    """`x` for `self.x = self.<name>(...)`."""
+    """`x` for `self.x = self.<name>(...)`; RETURNED for `return self.<name>(...)` (rewritten as an assignment
+    to RETURNED)."""
     small = line.body[0]
     if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call) \
             and isinstance(small.value.func, cst.Attribute) and small.value.func.attr.value == name:
-        return _self_attr(small.targets[0].target)
+        target = small.targets[0].target
+        return RETURNED if isinstance(target, cst.Name) and target.value == RETURNED else _self_attr(target)
     return None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Valid, cst, fix, precision_kind
+from fastinit_lint.api import Invalid, Valid, cst, fix, init_dtype, precision_kind
 
 from ._flow import (Flow, FlowRule, Kind, build_size, partial_load, runner_in_scope, small_enough,
                     wrap_in_with)
+from ._preceding import default_dtype
 
 _MODELS = {"project", "checkpoint", "pretrained"}
 _NET = {"model.py": """
@@ -30,6 +31,11 @@ class MissingInitModule(FlowRule):
     least `large-layer-threshold` parameters, built outside any `init_module()` after, in the same function
     (or at module level), a Trainer with a true precision (`16-true`, `bf16-true`, `64-true`,
     `transformer-engine*`) and a non-sharded strategy, or a Fabric with a true precision or a sharded strategy.
+
+    A model built under `with fabric.device:` is materialized on that device, in the default dtype set before it
+    (`torch.set_default_dtype`, `torch.set_default_tensor_type`): the message says so; with a sharded Fabric it is
+    still reported (every rank builds the whole model before the strategy shards it), with a true precision it is
+    not when that dtype is the precision's (which is what `init_module()` does).
 
     ## Why it matters
     Lightning's guide ("Half-precision"): inside `init_module()` "models created here will be on GPU and in
@@ -129,6 +135,17 @@ class MissingInitModule(FlowRule):
                 model = Net()
                 fabric = L.Fabric(precision="bf16-true")
             """, files=_NET),
+        # Built on the Fabric's device in the precision's dtype: what `init_module()` does.
+        Valid("""
+            import lightning as L
+            import torch
+            from model import Net
+            fabric = L.Fabric(precision="bf16-true")
+            with fabric.device:
+                torch.set_default_dtype(torch.bfloat16)
+                model = Net()
+                torch.set_default_dtype(torch.float32)
+            """, files=_NET),
     ]
     INVALID = [
         Invalid("""
@@ -178,6 +195,52 @@ class MissingInitModule(FlowRule):
             with fabric.init_module(empty_init=True):
                 model = Net()
             """),
+        # Under `with fabric.device:` the model is built on the device, in the default dtype set before it:
+        # with FSDP every rank still builds all of it (lit-llama's pretraining scripts).
+        Invalid("""
+            import lightning as L
+            import torch
+            from model import Net
+
+            def main():
+                fabric = L.Fabric(strategy="fsdp")
+                with fabric.device:
+                    torch.set_default_dtype(torch.bfloat16)
+                    model = Net()
+                    torch.set_default_dtype(torch.float32)
+                fabric.setup(model)
+            """, rows=(9,), files=_NET, unsafe=True,
+            message_contains=("every rank materializes the whole model in bfloat16 on `fabric.device`",),
+            fixed="""
+            import lightning as L
+            import torch
+            from model import Net
+
+            def main():
+                fabric = L.Fabric(strategy="fsdp")
+                with fabric.device:
+                    torch.set_default_dtype(torch.bfloat16)
+                    with fabric.init_module(empty_init=True):
+                        model = Net()
+                    torch.set_default_dtype(torch.float32)
+                fabric.setup(model)
+            """),
+        Invalid("""
+            import lightning as L
+            from model import Net
+            fabric = L.Fabric(precision="bf16-true")
+            with fabric.device:
+                model = Net()
+            """, rows=(5,), files=_NET,
+            message_contains=("materialized in float32 on `fabric.device` and converted later",),
+            fixed="""
+            import lightning as L
+            from model import Net
+            fabric = L.Fabric(precision="bf16-true")
+            with fabric.device:
+                with fabric.init_module():
+                    model = Net()
+            """),
     ]
 
     def check_flow(self, flow: Flow) -> None:
@@ -187,9 +250,13 @@ class MissingInitModule(FlowRule):
             runner = next((r for r in flow.runners.values() if self.wants(r) and runner_in_scope(flow, r, event)), None)
             if runner is None or small_enough(self.context, event):
                 continue
-            size = build_size(self.context, event)
             strategy = runner.strategy
             sharded_fabric = runner.kind == "fabric" and strategy.sharded
+            dtype = default_dtype(self.context, event.owner, event.node) or "float32"
+            device = f"`{event.on_runner_device}.device`" if event.on_runner_device else None
+            if device and not sharded_fabric and dtype == init_dtype(runner.precision)[0]:
+                continue  # built on the device in the precision's dtype: what `init_module()` would do
+            size = build_size(self.context, event)
             strict_checkpoint = event.build.model == "checkpoint" and not any(
                 partial_load(self.context, e) for e in flow.events if e.call is event.call and e.kind is Kind.LOAD)
             empty = sharded_fabric or (strict_checkpoint and strategy.known and not strategy.meta_init)
@@ -197,8 +264,11 @@ class MissingInitModule(FlowRule):
             line = event.node
             by_precision = precision_kind(runner.precision or "") == "true"
             reason = f"with precision '{runner.precision}'" if by_precision else f"with strategy {strategy.describe()}"
-            message = (f"`{event.var}` ({size.describe()}) is built outside `{runner.bound_to}.init_module()` {reason}: "
-                       f"it is materialized in float32 on CPU and converted later")
+            if device and sharded_fabric:
+                what = f"every rank materializes the whole model in {dtype} on {device} before the strategy shards it"
+            else:
+                what = f"it is materialized in {dtype} on {device or 'CPU'} and converted later"
+            message = f"`{event.var}` ({size.describe()}) is built outside `{runner.bound_to}.init_module()` {reason}: {what}"
             notes = (runner.site.note(f"`{runner.bound_to}` created"
                                       + (f" with precision '{runner.precision}'" if by_precision else "")),
                      *(() if by_precision else (runner.strategy_note(),)))
