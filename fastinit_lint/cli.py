@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any, Callable
 
 import click
 
@@ -93,9 +94,9 @@ def _split_codes(values: tuple[str, ...]) -> list[str] | None:
     return [code.strip() for value in values for code in value.split(",") if code.strip()]
 
 
-def _colorizer(stream) -> callable:
+def _colorizer(stream) -> Callable[[str, str], str]:
     enabled = stream.isatty() and "NO_COLOR" not in os.environ
-    styles = {"bold": {"bold": True}, "red": {"fg": "red", "bold": True}, "green": {"fg": "green"}}
+    styles: dict[str, dict[str, Any]] = {"bold": {"bold": True}, "red": {"fg": "red", "bold": True}, "green": {"fg": "green"}}
     return (lambda text, style: click.style(text, **styles[style])) if enabled else (lambda text, _style: text)
 
 
@@ -210,7 +211,8 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if stdin is not None and (flags["add_noqa"] or (flags["fix"] and not diff_mode)):
         # The buffer goes back to stdout in its own encoding (the same bytes if nothing changed); the file
         # of that name on disk may differ from the editor's unsaved buffer and is never written.
-        text = changed_files[0].fixed_source if changed_files else stdin[1]
+        fixed_source = changed_files[0].fixed_source if changed_files else None
+        text = stdin[1] if fixed_source is None else fixed_source
         if flags["add_noqa"]:
             text, added, noqa_errors = with_noqa(text, findings)
         sys.stdout.buffer.write(raw if text == stdin[1] else stdin_source.encode(text))

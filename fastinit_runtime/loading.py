@@ -34,8 +34,8 @@ def _device_of(module: nn.Module) -> torch.device:
 
 
 def non_persistent_buffers(module: nn.Module) -> list[torch.Tensor]:
-    return [sub._buffers[name] for sub in module.modules() for name in sub._non_persistent_buffers_set
-            if sub._buffers.get(name) is not None]
+    return [buffer for sub in module.modules() for name in sub._non_persistent_buffers_set
+            if (buffer := sub._buffers.get(name)) is not None]
 
 
 def load_partial(module: nn.Module, state_dict_or_path, *, strict: bool = False, init_missing: bool = True,

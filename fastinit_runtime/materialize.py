@@ -43,8 +43,8 @@ def is_hf_model(module: nn.Module) -> bool:
 class Storage:
     """One distinct storage of a module and every (name, owner path, owner) registered on it."""
 
+    sample: torch.Tensor  # one tensor on it
     tensors: list[tuple[str, str, nn.Module]] = field(default_factory=list)
-    sample: torch.Tensor | None = None
     history: History | None = None
 
     @property
@@ -91,7 +91,8 @@ def allocate(module: nn.Module, meta: list[Storage], device, dtype: torch.dtype 
                     if id(tensor) not in replaced:
                         view = flat.as_strided(tensor.size(), tensor.stride(), tensor.storage_offset())
                         replaced[id(tensor)] = nn.Parameter(view, requires_grad=tensor.requires_grad) if is_param else view
-                    store[name] = replaced[id(tensor)]
+                    # a Parameter when `store` is `_parameters` (`is_param`); mypy types the pair as one kind of dict
+                    store[name] = replaced[id(tensor)]  # type: ignore[assignment]
         forget(sample)
         storage.sample = flat
 
@@ -140,6 +141,7 @@ class Initializer:
         self._reset()
         replayer = Replayer(device, init_dtype)
         for storage in self.replay:
+            assert storage.history is not None  # replayable() said it has one
             replayer.initialize(storage.history, storage.flat())
         for path in self.hf_paths:
             self._hf_initialize(self.module.get_submodule(path))
@@ -161,15 +163,16 @@ class Initializer:
         targets = {id_of(s) for s in self.targets}
         kept = [t for t in (*model.parameters(), *model.buffers()) if t.untyped_storage()._cdata not in targets]
         for tensor in kept:
-            tensor._is_hf_initialized = True
+            tensor._is_hf_initialized = True  # type: ignore[attr-defined]  # transformers' marker, set on tensors
         for sub in model.modules():
             sub.__dict__.pop("_is_hf_initialized", None)
         try:
             with torch._C.DisableTorchFunction():
-                model.initialize_weights()
+                # transformers' PreTrainedModel method; nn.Module.__getattr__ is typed as returning Tensor | Module
+                model.initialize_weights()  # type: ignore[operator]
         finally:
             for tensor in kept:
-                del tensor._is_hf_initialized
+                del tensor._is_hf_initialized  # type: ignore[attr-defined]
 
 
 def materialize(module: nn.Module, device: torch.device | str = "cpu", *, dtype: torch.dtype | None = None,

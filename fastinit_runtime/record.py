@@ -19,7 +19,7 @@ import functools
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence, overload
 
 import torch
 from torch.multiprocessing.reductions import StorageWeakRef
@@ -44,7 +44,7 @@ def canonical_init(func: Callable) -> Callable | None:
     hf = sys.modules.get("transformers.initialization")
     if hf is not None and getattr(hf, name, None) is func:
         wrapped = getattr(hf, "TORCH_INIT_FUNCTIONS", {}).get(name)
-        return _ORIGINALS.get(wrapped, wrapped)
+        return _ORIGINALS.get(wrapped, wrapped) if wrapped is not None else None
     return None
 
 
@@ -128,6 +128,14 @@ def _storage_key(tensor: torch.Tensor) -> int:
     return tensor.untyped_storage()._cdata
 
 
+@overload
+def history_of(tensor: torch.Tensor, create: Literal[True]) -> History: ...
+
+
+@overload
+def history_of(tensor: torch.Tensor, create: bool = False) -> History | None: ...
+
+
 def history_of(tensor: torch.Tensor, create: bool = False) -> History | None:
     storage = tensor.untyped_storage()
     entry = _HISTORIES.get(storage._cdata)
@@ -150,7 +158,7 @@ def _prune() -> None:
 
 
 def _ref(tensor: torch.Tensor) -> Ref:
-    return Ref(history_of(tensor, create=True), tuple(tensor.size()), tuple(tensor.stride()), tensor.storage_offset())
+    return Ref(history_of(tensor, create=True), tuple(tensor.size()), tuple(tensor.stride()), int(tensor.storage_offset()))
 
 
 def _template(value: Any) -> Any:
@@ -266,7 +274,8 @@ class Replayer:
         return op.func(*args, **kwargs)
 
     def _compute(self, history: History) -> torch.Tensor:
-        out = self._run(history.producer)  # replayable() checked that there is one
+        assert history.producer is not None  # replayable() checked that there is one
+        out = self._run(history.producer)
         base = torch.empty(0, dtype=out.dtype, device=out.device).set_(out.untyped_storage())
         self.bases[history] = base
         for op in history.ops:
@@ -283,6 +292,7 @@ class Replayer:
             producer = history.producer
             if producer is not None and getattr(producer.func, "__name__", "") not in _EMPTY_FACTORIES:
                 out = producer.out
+                assert out is not None  # a producer records where its result lives
                 work.as_strided(out.size, out.stride, out.offset).copy_(self._run(producer))
             for op in history.ops:
                 self._run(op)

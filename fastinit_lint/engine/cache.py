@@ -103,8 +103,9 @@ class Cache:
         self.path = os.path.join(self.directory, f"{key}.pickle")
         self.facts: dict = {}
         self.results: dict = {}
-        self._secret = _secret(root) if enabled and self._directories_usable() else None
-        self.enabled = self._secret is not None
+        secret = _secret(root) if enabled and self._directories_usable() else None
+        self.enabled = secret is not None
+        self._secret = secret or b""  # read only when enabled
         if self.enabled:
             self._load()
 

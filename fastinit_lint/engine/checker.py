@@ -22,7 +22,7 @@ from ..model.module_identity import imports_of
 from ..model.names import collect_names, has_lone_cr
 from ..syntax.lines import python_lines
 from .positions import positions as node_positions
-from .rule import Context, NoteAt, Report, Rule, TextReport
+from .rule import Context, FixPlan, NoteAt, Report, Rule
 from .suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME, Suppressions, comment_suppresses
 
 MAX_FIX_PASSES = 10
@@ -107,7 +107,7 @@ def walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker") 
 def _run(rules: Sequence[type[Rule]], context: Context) -> None:
     tracker = _ScopeTracker(context)
     by_statements: dict[str, list] = {}
-    traversed = []
+    traversed: list[Rule] = []
     for rule in rules:
         instance = rule(context)
         if set(instance.visitor_names()) <= _STATEMENT_LEVEL:
@@ -118,7 +118,10 @@ def _run(rules: Sequence[type[Rule]], context: Context) -> None:
     if by_statements:
         walk_statements(context.module, by_statements, tracker)
     if traversed:
-        cst.visit_batched(context.module, traversed, before_visit=tracker.enter, after_leave=tracker.leave)
+        # A Rule is batchable by its `get_visitors` alone: it cannot subclass BatchableCSTVisitor without importing
+        # LibCST, which warm runs never do.
+        cst.visit_batched(context.module, traversed,  # type: ignore[arg-type]
+                          before_visit=tracker.enter, after_leave=tracker.leave)
 
 
 def _run_isolated(filename: str, rules: Sequence[type[Rule]], context: Context) -> list[FileError]:
@@ -201,15 +204,16 @@ def _lint(filename: str, module: cst.Module, rules, facts, index, settings, supp
     return _Pass(module, kept_reports, findings)
 
 
-def _non_overlapping(reports: list[Report], positions) -> list[Report]:
+def _non_overlapping(planned: list[tuple[Report, FixPlan]], positions) -> list[tuple[Report, FixPlan]]:
     """Fixes whose changed nodes do not overlap any earlier chosen fix; the rest wait for the next pass."""
-    chosen, taken = [], []
-    for report in reports:
-        spans = [positions[node] for node in report.fix.changes]
+    chosen: list[tuple[Report, FixPlan]] = []
+    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    for report, plan in planned:
+        spans = [positions[node] for node in plan.changes]
         ranges = [((s.start.line, s.start.column), (s.end.line, s.end.column)) for s in spans]
         if any(a[0] < b[1] and b[0] < a[1] for a in ranges for b in taken):
             continue
-        chosen.append(report)
+        chosen.append((report, plan))
         taken.extend(ranges)
     return chosen
 
@@ -223,10 +227,10 @@ def _syntax_depth(tree: ast.AST) -> int:
     while stack:
         node, depth = stack.pop()
         kind = type(node)
-        if kind is ast.BoolOp:
-            depth += len(node.values) - 1
+        if kind is ast.BoolOp:  # mypy does not narrow `node` through `kind`; `isinstance` would cost more here
+            depth += len(node.values) - 1  # type: ignore[attr-defined]
         elif kind is ast.Compare:
-            depth += len(node.ops)
+            depth += len(node.ops)  # type: ignore[attr-defined]
         else:
             depth += 1
         if depth >= deepest:
@@ -322,7 +326,7 @@ def check_yaml_text(filename: str, text: str, facts: FileFacts, index: ProjectIn
     """Phase 2 for a LightningCLI YAML config: rules report spans of its text; a fix replaces exactly its span,
     so comments, quoting and layout elsewhere are kept byte for byte."""
     result = FileResult(filename)
-    fixes: list[tuple[TextReport, Finding]] = []
+    fixes: list[tuple[int, int, str, Finding]] = []  # the span, its replacement, and the finding fixed
     for rule in rules:
         for report in rule.check_yaml(text, facts, index):
             line_end = text.find("\n", report.end)
@@ -335,15 +339,15 @@ def check_yaml_text(filename: str, text: str, facts: FileFacts, index: ProjectIn
                 fix = Fix(SAFE, report.fix_message, (edit,))
             finding = Finding(rule.code, rule.name, report.message, filename, text_location(text, report.start),
                               text_location(text, report.end), fix, notes=report.notes)
-            if options.fix and options.applies(fix):
-                fixes.append((report, finding))
+            if report.replacement is not None and options.fix and options.applies(fix):
+                fixes.append((report.start, report.end, report.replacement, finding))
             else:
                 result.findings.append(finding)
     if fixes:
         fixed = text
-        for report, _ in sorted(fixes, key=lambda pair: pair[0].start, reverse=True):
-            fixed = fixed[:report.start] + report.replacement + fixed[report.end:]
-        result.fixed = [finding for _, finding in fixes]
+        for start, end, replacement, _ in sorted(fixes, key=lambda fixed_span: fixed_span[0], reverse=True):
+            fixed = fixed[:start] + replacement + fixed[end:]
+        result.fixed = [finding for *_, finding in fixes]
         result.before_fixes = [*result.findings, *result.fixed]
         result.original, result.fixed_source = text, fixed
     return result
@@ -369,36 +373,38 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
             result.errors.append(FileError(filename, f"fixes not applied: LibCST does not reproduce this file "
                                                      f"byte for byte ({cause}); file left unchanged"))
             break
-        reports = [r for r, _ in pending]
-        positions = node_positions(current.module, [node for r in reports for node in r.fix.changes])
-        chosen = _non_overlapping(reports, positions)
-        candidate = apply_fixes(current.module, [r.fix for r in chosen])
+        planned = [(r, plan) for r, plan, _ in pending]
+        positions = node_positions(current.module, [node for _, plan in planned for node in plan.changes])
+        chosen = _non_overlapping(planned, positions)
+        candidate = apply_fixes(current.module, [plan for _, plan in chosen])
         parsed = _parse(filename, candidate)
-        tree = None if isinstance(parsed, FileError) else _ast_or_none(candidate)
-        if tree is None:
-            return abandon(f"fix for {_codes(chosen)} produced code that does not parse")
-        chosen_plans = {id(r.fix) for r in chosen}  # one plan may resolve several findings (FI001)
-        fixed_now = [f for r, f in pending if id(r.fix) in chosen_plans]
+        if isinstance(parsed, FileError) or (tree := _ast_or_none(candidate)) is None:
+            return abandon(f"fix for {_codes(r for r, _ in chosen)} produced code that does not parse")
+        chosen_plans = {id(plan) for _, plan in chosen}  # one plan may resolve several findings (FI001)
+        fixed_now = [f for _, plan, f in pending if id(plan) in chosen_plans]
         result.fixed.extend(fixed_now)
         fixed_text = candidate
         # The rules see the fixed text as a fresh run would: a fix that added an import changes what names denote.
         facts = refreshed_facts(facts, candidate, tree)
         current = _lint(filename, parsed, rules, facts, index, settings, Suppressions(candidate), result.errors,
                         edits=False)
-        refired = _refired([f for _, f in pending], fixed_now, [f for _, f in _pending(current, options)])
+        refired = _refired([f for *_, f in pending], fixed_now, [f for *_, f in _pending(current, options)])
         if refired:
             return abandon(f"internal error: the fix for {refired} is flagged again by its rule on its own output")
     else:
         if _pending(current, options):
-            return abandon(f"internal error: fixes for {_codes(r for r, _ in _pending(current, options))} did not "
+            return abandon(f"internal error: fixes for {_codes(r for r, *_ in _pending(current, options))} did not "
                            f"settle after {MAX_FIX_PASSES} passes")
     if fixed_text != text:
         result.original, result.fixed_source = text, fixed_text
     return current
 
 
-def _pending(current: _Pass, options: CheckOptions) -> list[tuple[Report, Finding]]:
-    return [(r, f) for r, f in zip(current.reports, current.findings) if options.applies(f.fix)]
+def _pending(current: _Pass, options: CheckOptions) -> list[tuple[Report, FixPlan, Finding]]:
+    """The findings whose fix is to be applied, with their reports and fix plans (a finding has a fix exactly
+    when its report has a plan)."""
+    return [(r, r.fix, f) for r, f in zip(current.reports, current.findings)
+            if r.fix is not None and options.applies(f.fix)]
 
 
 def _codes(reports) -> str:

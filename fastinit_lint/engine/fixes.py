@@ -28,7 +28,7 @@ def _applier_class() -> type:
         def on_visit(self, node: cst.CSTNode) -> bool:
             return id(node) not in self.changes
 
-        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
             return self.changes.get(id(original_node), updated_node)
 
     return Applier

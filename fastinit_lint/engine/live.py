@@ -96,7 +96,7 @@ class LiveProject:
         entry, text = self.entries[path], self.texts[path]  # set by `set_text`
         if path in self.broken:
             return FileResult(path, errors=[self.broken[path]])
-        if not entry.has_facts:
+        if entry.error is not None:  # an entry has facts or else an error
             return FileResult(path, errors=[entry.error])
         source = self._source(path)
         codes = frozenset(r.code for r in self.rules) - self.ignores.codes_ignored(source, self.expand)

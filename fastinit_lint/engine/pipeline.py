@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 
 from .cache import Cache, schema_digest
 from .checker import CheckOptions, check_text, check_yaml_text, gate
@@ -54,12 +54,16 @@ class IndexEntry:
         # the display name the facts (or the error) were made under
         self.filename = facts.filename if facts is not None else error.filename if error is not None else ""
         self.summary = summarize(facts) if facts is not None else None  # what the index needs without the facts
-        self._facts, self._blob = facts, None
+        self._facts = facts
+        self._blob: bytes | None = None
         self.verified_ns = 0  # when the run that last found this entry true of its file started (`_vouch`)
 
     @property
-    def facts(self) -> FileFacts | None:
-        if self._facts is None and self._blob is not None:
+    def facts(self) -> FileFacts:
+        """The facts of an entry that has them (`has_facts`)."""
+        if self._facts is None:
+            if self._blob is None:
+                raise LookupError(f"{self.filename} has no facts: {self.error}")
             self._facts = pickle.loads(self._blob)
         return self._facts
 
@@ -250,13 +254,18 @@ def _size(source: SourceFile) -> int:
         return 0
 
 
-def _map(function: Callable, failed: Callable[[object, str], object], doing: str, items: Sequence, jobs: int,
-         progress: Progress, from_workers: Callable[[object], None] | None = None) -> list:
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+def _map(function: Callable[[_Item], _Result], failed: Callable[[_Item, str], _Result], doing: str,
+         items: Sequence[_Item], jobs: int, progress: Progress,
+         from_workers: Callable[[_Result], None] | None = None) -> list[_Result]:
     """`function` over `items` in forked workers, also for one job or one item: LibCST's native parser can
     crash the process or hang where no alarm reaches it, and only a worker can die or be killed for one
     file. A lost item gets `failed(item, why)`. `from_workers` sees each result as it arrives (in this
     process, while others run)."""
-    results = []
+    results: list[_Result] = []
     # What workers inherit (rules, the index, LibCST) is never garbage: frozen, their full collections skip it
     # (and leave its pages shared with this process); unfrozen when they are done.
     gc.freeze()
@@ -324,8 +333,8 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     preload = _LibCSTPreload()
     entries, reindexed = _phase_one(sources + context_sources, cache, jobs, request, preload)
     for source in sources:
-        if entries[source.display].error is not None:
-            errors.append(entries[source.display].error)
+        if (error := entries[source.display].error) is not None:
+            errors.append(error)
 
     index_digest = project_digest({e.filename: e.facts_digest for e in entries.values() if e.has_facts},
                                   settings.strategy, settings.strategy_source)
@@ -445,13 +454,14 @@ class LazyIndex:
     over facts unpickled on first read (the gate of one touched file reads only the files it asks about)."""
 
     def __init__(self, entries: dict[str, IndexEntry], settings: Settings) -> None:
-        self.entries, self.settings, self.index = entries, settings, None
+        self.entries, self.settings = entries, settings
+        self.index: ProjectIndex | None = None
 
     def get(self) -> ProjectIndex:
         if self.index is None:
             with_facts = {e.filename: e for e in self.entries.values() if e.has_facts}
             self.index = ProjectIndex(_EntryFacts(with_facts), self.settings.strategy, self.settings.strategy_source,
-                                      summaries={name: entry.summary for name, entry in with_facts.items()})
+                                      summaries={name: e.summary for name, e in with_facts.items() if e.summary is not None})
         return self.index
 
 
@@ -511,8 +521,7 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
             entries[source.display] = _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
             continue
         cached = cache.facts.get(source.path)
-        vouched = _vouch(source, cached, request.settings.max_file_bytes) if cached is not None else None
-        if vouched is not None:
+        if cached is not None and (vouched := _vouch(source, cached, request.settings.max_file_bytes)) is not None:
             entries[source.display] = cached
             by_digest += vouched == "digest"
             continue

@@ -19,7 +19,7 @@ import struct
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 _LENGTH = struct.Struct("<Q")
 _INDEX = struct.Struct("<I")
@@ -37,13 +37,19 @@ class Lost:
     exit_code: int | None = None
 
     def signal_name(self) -> str:
-        try:
-            return signal.Signals(self.signal).name
-        except ValueError:
-            return f"signal {self.signal}"
+        if self.signal is not None:
+            try:
+                return signal.Signals(self.signal).name
+            except ValueError:  # a number without a name (a real-time signal)
+                pass
+        return f"signal {self.signal}"
 
 
 class _Worker:
+    pid: int
+    tasks: int  # the parent's ends of the task and result pipes
+    results: int
+
     def __init__(self, function: Callable, items: Sequence, setup: Callable[[], None], others: list[_Worker]) -> None:
         task_read, task_write = os.pipe()
         result_read, result_write = os.pipe()
@@ -120,8 +126,13 @@ def _serve(function: Callable, items: Sequence, tasks: int, results: int) -> Non
             message = message[os.write(results, message):]
 
 
-def isolated_map(function: Callable, items: Sequence, jobs: int, seconds: float, setup: Callable[[], None],
-                 lost: Callable[[object, Lost], object], cannot_fork: Callable[[OSError], None]) -> Iterator:
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+def isolated_map(function: Callable[[_Item], _Result], items: Sequence[_Item], jobs: int, seconds: float,
+                 setup: Callable[[], None], lost: Callable[[_Item, Lost], _Result],
+                 cannot_fork: Callable[[OSError], None]) -> Iterator[_Result]:
     """`function` over `items` in up to `jobs` forked workers, yielding results as they arrive (in no set
     order). A task whose worker dies, or runs past `seconds`, yields `lost(item, why)` instead. If no worker
     can be forked at all, `cannot_fork(error)` is told and the remaining items run in this process."""

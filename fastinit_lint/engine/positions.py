@@ -137,7 +137,7 @@ def _statements_only(module: cst.Module, nodes: list[cst.CSTNode], text: str, ne
 def _owners(module: cst.Module, nodes: list[cst.CSTNode]) -> list[int]:
     """Indexes of the top-level statements holding `nodes`, found by walking them in order."""
     remaining = {id(n) for n in nodes}
-    owners = []
+    owners: list[int] = []
     for index, statement in enumerate(module.body):
         if not remaining:
             break

@@ -208,6 +208,7 @@ class Rule:
     fixable: ClassVar[FixAvailability] = FixAvailability.NEVER
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
+    _visitor_names: ClassVar[tuple[str, ...]]  # set per class on first use
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -251,8 +252,8 @@ class Rule:
         """`message`: one sentence, naming its evidence (which runner, which strategy) but not where it is;
         `notes`: the evidence, one located note per fact (`Site.note`, `NoteAt`); `no_fix_reason`: said once,
         as a note."""
-        notes = tuple(Note(n) if isinstance(n, str) else n for n in notes)
-        self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement, notes))
+        located = tuple(Note(n) if isinstance(n, str) else n for n in notes)
+        self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement, located))
 
 
 def fix(changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]], message: str, *,

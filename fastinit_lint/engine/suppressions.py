@@ -146,7 +146,7 @@ class Suppressions:
 
     def unused(self, enabled: set[str]) -> list[tuple[Directive, str, set[str]]]:
         """Directives that name one of our enabled codes (or are ours) yet suppressed nothing, with those codes."""
-        result = []
+        result: list[tuple[Directive, str, set[str]]] = []
         for directive in self.directives:
             if directive.codes is None:
                 if not directive.used and directive.file_level:

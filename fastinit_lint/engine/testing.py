@@ -217,7 +217,8 @@ def examples(rules: list[type[Rule]]) -> Iterator[tuple[str, type[Rule], Valid |
     `CODE-valid-N` / `CODE-invalid-N`."""
     for rule in rules:
         seen: set[str] = set()
-        for kind, cases in (("valid", rule.VALID), ("invalid", rule.INVALID)):
+        groups: tuple[tuple[str, Sequence[Valid | Invalid]], ...] = (("valid", rule.VALID), ("invalid", rule.INVALID))
+        for kind, cases in groups:
             for i, example in enumerate(cases):
                 case_id = f"{rule.code}-{example.name or f'{kind}-{i}'}"
                 if case_id in seen:

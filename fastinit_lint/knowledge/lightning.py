@@ -156,7 +156,9 @@ def strategy_from_name(name: str) -> Strategy:
 
 def init_dtype(precision: str | None) -> tuple[str, int] | None:
     """(dtype name, bytes per element) of parameters created under `precision`; None when it is not known."""
-    kind = precision_kind(precision or "")
+    if precision is None:
+        return None
+    kind = precision_kind(precision)
     if kind == "unknown":
         return None
     return TRUE_PRECISION_DTYPES[precision] if kind == "true" else FLOAT32

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Callable
+from typing import Any, Callable
 
-Params = dict[str, object]
+# Argument values as the estimator evaluated them (ints, bools, tuples, None...): the formulas use Python's own
+# arithmetic on them, and a value of the wrong kind raises as the constructor would.
+Params = dict[str, Any]
 
 
 # The largest count (and operand) the estimator computes: real models are far below 2**64 parameters, so a bigger

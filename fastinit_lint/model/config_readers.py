@@ -50,9 +50,10 @@ class ConfigReaders:
                          for load, trainer in named if trainer is not None), None)
         around = [(load, trainer) for load, trainer in self._loads if load.hydra and _holds(load, path)]
         if around:
-            if any(trainer is None for _, trainer in around):
+            read = [(load, trainer) for load, trainer in around if trainer is not None]
+            if len(read) < len(around):
                 return None
-            load, trainer = max(around, key=lambda pair: len(pair[0].directories[0]))  # the closest directory's
+            load, trainer = max(read, key=lambda pair: len(pair[0].directories[0]))  # the closest directory's
             others = f", as in the {len(around) - 1} other scripts reading that directory" if len(around) > 1 else ""
             return (_note(f"in the config directory of `{load.shown}`, whose `--config-name` can pick it", load.site),
                     _passed(load, trainer, others))

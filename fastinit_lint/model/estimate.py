@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, overload
 
 from .facts import FileFacts
 from .index import ProjectIndex
@@ -172,6 +173,7 @@ _COMPARISONS = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast
                 ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
                 ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b}
 _PRODUCTS = frozenset({"math.prod", "numpy.prod", "functools.reduce"})
+_BUILTIN_FUNCTIONS: dict[str, Callable[..., Any]] = {"int": int, "max": max, "min": min, "round": round}
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
 _MAX_DEPTH = 12
 # Bounds on what a checkout can make us compute (its code is untrusted): a folded str/bytes/list/tuple/dict holds
@@ -252,7 +254,7 @@ def _leaves(data) -> int | Unknown:
     if isinstance(data, (list, tuple)):
         counts = [_leaves(item) for item in data]
         unknown = _unknown_of(*counts)
-        return unknown if unknown else sum(counts)
+        return unknown if unknown else sum(c for c in counts if not isinstance(c, Unknown))
     return data if isinstance(data, Unknown) else 1
 
 
@@ -450,12 +452,13 @@ class Estimator:
             if func.attr in ("append", "extend") and call.args and self._self_attr(func.value, frame) is not None:
                 return size_of(self.eval(call.args[0], frame, depth))
             if func.attr == "__init__" and isinstance(func.value, ast.Call) and dotted_name(func.value.func) == "super":
-                return self._super_init(call, frame, depth)
+                return self._super_init(call, func.value.args, frame, depth)
         return ZERO
 
-    def _super_init(self, call: ast.Call, frame: Frame, depth: int) -> Size:
+    def _super_init(self, call: ast.Call, explicit: list[ast.expr], frame: Frame, depth: int) -> Size:
+        """`super(...).__init__(...)`; `explicit` are super's own arguments: `super(LoRALinear, self)` starts the
+        lookup after LoRALinear."""
         owner = frame.env.get("__class__")
-        explicit = call.func.value.args  # `super(LoRALinear, self).__init__(...)` starts after LoRALinear
         if explicit:
             named = sorted(self.index.canonical(q) for q in frame.names.resolve_node(explicit[0], frame.scope))
             owner = next((q for q in named if q in self.index.classes), None)
@@ -487,8 +490,9 @@ class Estimator:
             unknown = _unknown_of(*bounds)
             if unknown:
                 return unknown
-            if all(isinstance(b, int) for b in bounds):
-                return max(0, bounds[-1] - (bounds[0] if len(bounds) == 2 else 0))
+            ints = [b for b in bounds if isinstance(b, int)]
+            if len(ints) == len(bounds):
+                return max(0, ints[-1] - (ints[0] if len(ints) == 2 else 0))
         return None
 
     # Expressions -------------------------------------------------------------------------------
@@ -532,16 +536,17 @@ class Estimator:
                 return operand if isinstance(operand, Unknown) else Unknown((_text(node),))
             return {ast.USub: lambda v: -v, ast.UAdd: lambda v: v, ast.Not: lambda v: not v}.get(type(node.op), lambda v: Unknown())(operand)
         if isinstance(node, (ast.Tuple, ast.List)):
-            items = []
+            items: list[object] = []
             for element in node.elts:
                 value = self.eval(element.value if isinstance(element, ast.Starred) else element, frame, depth)
                 items.extend(value if isinstance(element, ast.Starred) and isinstance(value, list) else [value])
             value = tuple(items) if isinstance(node, ast.Tuple) else items
             return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, ast.Dict):
-            keyed = all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys)
+            names = [k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
             # String keys are kept (for `.get`); other dicts are sized by their values only, keyed by position.
-            value = {k.value if keyed else i: self.eval(v, frame, depth) for i, (k, v) in enumerate(zip(node.keys, node.values))}
+            keys = names if len(names) == len(node.keys) else range(len(node.keys))
+            value = {key: self.eval(v, frame, depth) for key, v in zip(keys, node.values)}
             return value if _within_bounds(value) else Unknown((TOO_LARGE,))
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self._comprehension(node, frame, depth)
@@ -628,8 +633,10 @@ class Estimator:
             return None
         lineage = [self.index.classes[q] for q in self.index.project_lineage(config.qualname)]  # [] for a SimpleNamespace
         owner = next((cls for cls in lineage if name in dict(cls.fields)), None)
-        source = dict(owner.fields)[name] if owner is not None else None
-        if source is None or source == "None" and not filled and any("__post_init__" in c.methods for c in lineage):
+        if owner is None:
+            return None
+        source = dict(owner.fields)[name]
+        if source == "None" and not filled and any("__post_init__" in c.methods for c in lineage):
             return None
         tree = self._parse(source, "eval")
         if tree is None:
@@ -650,7 +657,7 @@ class Estimator:
         return Module(size_of(element).times(count))
 
     def _args(self, call: ast.Call, frame: Frame, depth: int) -> tuple[list, dict]:
-        args = []
+        args: list[object] = []
         for arg in call.args:
             if isinstance(arg, ast.Starred):
                 value = self.eval(arg.value, frame, depth)
@@ -730,7 +737,7 @@ class Estimator:
             if unknown:
                 return unknown
             try:
-                value = {"int": int, "max": max, "min": min, "round": round}[name](*args)
+                value = _BUILTIN_FUNCTIONS[name](*args)
             except Exception:  # noqa: BLE001
                 return None
             return value if _within_bounds(value) else Unknown((TOO_LARGE,))
@@ -775,14 +782,14 @@ class Estimator:
         facts = self._facts_of(cls.qualname) if cls is not None else None
         if cls is None or cls.post_init_source is None or facts is None or not config.defaults or depth > _MAX_DEPTH:
             return config
-        tree = self._parse(cls.post_init_source)
-        if tree is None:
+        post_init = self._parse_def(cls.post_init_source)
+        if post_init is None:
             return config
         frame = Frame(facts, (*cls.scope, ("def", "__post_init__")))
         names = [name for c in lineage for name in dict(c.fields)]
         frame.attrs = {name: self._config_attribute(config, name, frame, depth, filled=True)
                        for name in dict.fromkeys([*names, *dict(config.given)])}
-        self._body_size(tree.body[0].body, frame, depth + 1)
+        self._body_size(post_init.body, frame, depth + 1)
         attributes = {name: value.value if isinstance(value, _Shared) else value for name, value in frame.attrs.items()}
         return Config(config.qualname, tuple(attributes.items()), False)
 
@@ -799,7 +806,7 @@ class Estimator:
 
     def _tensor(self, name: str, call: ast.Call, frame: Frame, depth: int) -> Tensor:
         args = [a for a in call.args if not isinstance(a, ast.Starred)]
-        shape_args = args[:1] if name in ("full", "empty_strided") else args
+        shape_args: list[ast.expr | None] = [*(args[:1] if name in ("full", "empty_strided") else args)]
         if name == "randint":
             shape_args = [next((k.value for k in call.keywords if k.arg == "size"), args[-1] if args else None)]
         if name == "normal":
@@ -845,13 +852,19 @@ class Estimator:
             # Not a number (`Linear(2, [0])` multiplies lists), or too large to compute with or print.
             return Module(Size(0, True, (_text(call) if not isinstance(count, int) else TOO_LARGE,),
                                unknown_degree(name, _dimensions(bound)) if not isinstance(count, int) else PRESUMED_LARGE))
-        weights = ()
+        weights: tuple[tuple[str, int], ...] = ()
         if name in ("Linear", "Embedding", "EmbeddingBag", "Bilinear"):
             bias = bound["out_features"] if name in ("Linear", "Bilinear") and bound.get("bias") else 0
             weights = (("weight", count - bias),)
         return Module(Size(count), weights)
 
-    def _parse(self, source: str, mode: str = "exec") -> ast.AST | None:
+    @overload
+    def _parse(self, source: str | bytes) -> ast.Module | None: ...
+
+    @overload
+    def _parse(self, source: str, mode: Literal["eval"]) -> ast.Expression | None: ...
+
+    def _parse(self, source: str | bytes, mode: str = "exec") -> ast.AST | None:
         """Code phase 1 parsed, parsed again; None if it is too deep to parse from this far down the stack
         (`ast` bounds its C recursion by the caller's depth), which counts as a cut."""
         try:
@@ -860,14 +873,20 @@ class Estimator:
             self._cut += 1
             return None
 
+    def _parse_def(self, source: str) -> ast.FunctionDef | None:
+        """The method whose source phase 1 kept (`__init__`, `__post_init__`), parsed again; None as `_parse`."""
+        tree = self._parse(source)
+        node = tree.body[0] if tree is not None else None
+        return node if isinstance(node, ast.FunctionDef) else None
+
     # Project functions -------------------------------------------------------------------------
     def _project_function(self, qualname: str) -> tuple[FileFacts, ScopeKey, ast.FunctionDef] | None:
         """The defining file, scope and `def` of project function or method `qualname`, else None."""
         owner = qualname.rpartition(".")[0]
         filename = self.index.classes[owner].site.filename if owner in self.index.classes \
             else self.index.module_file(owner)
-        facts = self.index.files.get(filename) if filename is not None else None
-        if facts is None or not qualname.startswith(f"{facts.module}.") and facts.module:
+        if filename is None or (facts := self.index.files.get(filename)) is None \
+                or not qualname.startswith(f"{facts.module}.") and facts.module:
             return None
         if filename not in self._modules:
             try:
@@ -875,7 +894,9 @@ class Estimator:
                     self._modules[filename] = self._parse(handle.read())
             except (OSError, SyntaxError, ValueError):
                 self._modules[filename] = None
-        body, scope = self._modules[filename].body if self._modules[filename] is not None else [], ()
+        module = self._modules[filename]
+        body: list[ast.stmt] = module.body if module is not None else []
+        scope: ScopeKey = ()
         for part in qualname[len(facts.module):].lstrip(".").split("."):
             node = next((n for n in body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == part), None)
             if node is None:
@@ -926,10 +947,9 @@ class Estimator:
             return ZERO
         self._active.add(qualname)
         try:
-            tree = self._parse(cls.init_source)
-            if tree is None:
+            init = self._parse_def(cls.init_source)
+            if init is None:
                 return Size(0, True, (TOO_DEEP,), PRESUMED_LARGE)  # like a recursive class: presumed large
-            init = tree.body[0]
             frame = Frame(facts, (*cls.scope, ("def", "__init__")))
             frame.env["__class__"] = qualname
             self._bind(frame, init, args, kwargs)
@@ -981,13 +1001,13 @@ def _forget_bound(tree: ast.AST, frame: Frame) -> None:
                 frame.env[node.name] = Unknown((node.name,))
             continue
         stack.extend(ast.iter_child_nodes(node))
-        names = ()
+        names: tuple[str, ...] = ()
         if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)):
             root = node
             while isinstance(root, (ast.Attribute, ast.Subscript)):
                 root = root.value
             names = (root.id,) if isinstance(root, ast.Name) else ()
-            if root is not node and names and _opaque_source(frame.env.get(root.id)):
+            if root is not node and isinstance(root, ast.Name) and _opaque_source(frame.env.get(root.id)):
                 continue  # `c.model.no_blocks = 4` on an opaque config: still opaque
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names = (node.name,)  # the statement itself is a definition
@@ -1002,8 +1022,7 @@ def _forget_bound(tree: ast.AST, frame: Frame) -> None:
 def _set_config_attribute(target: ast.expr, value: object, frame: Frame) -> bool:
     """`config.attr = value` on a local config: the name is bound to the config with that attribute."""
     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-            and isinstance(frame.env.get(target.value.id), Config):
-        config = frame.env[target.value.id]
+            and isinstance(config := frame.env.get(target.value.id), Config):
         given = {**dict(config.given), target.attr: value}
         frame.env[target.value.id] = Config(config.qualname, tuple(given.items()), config.defaults)
         return True

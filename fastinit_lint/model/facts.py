@@ -248,7 +248,7 @@ class _FactCollector(ast.NodeVisitor):
         self.raises = False  # inside `with pytest.raises(...)` / `pytest.warns(...)`
         self.class_nodes: dict[ScopeKey, ast.ClassDef] = {}  # by the class's own scope, for `self.attr` models
 
-    def _site(self, node: ast.AST) -> Site:
+    def _site(self, node: ast.stmt | ast.expr) -> Site:
         return Site(self.facts.filename, node.lineno)
 
     def _scoped(self, kind: str, name: str, node: ast.AST) -> None:
@@ -348,7 +348,7 @@ class _FactCollector(ast.NodeVisitor):
         self.class_nodes[(*self.scope, ("class", node.name))] = node
         self._scoped("class", node.name, node)
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if not self.scope:
             self.params[(("def", node.name),)] = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
         self._scoped("def", node.name, node)
@@ -383,12 +383,13 @@ class _FactCollector(ast.NodeVisitor):
         if not runners:
             return
         func, args = call.func, list(call.args)
+        arguments: list[tuple[int | str, ast.expr]]  # (position or keyword, value)
         if isinstance(func, ast.Attribute) and func.attr == "launch" and dotted_name(func.value) in runners and args:
             function, arguments = args[0], [(0, func.value), *((i + 1, a) for i, a in enumerate(args[1:]))]
         else:
             function, arguments = func, list(enumerate(args))
         arguments += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
-        passed = tuple((key, dotted_name(value)) for key, value in arguments if dotted_name(value) in runners)
+        passed = tuple((key, name) for key, value in arguments if (name := dotted_name(value)) is not None and name in runners)
         if not passed:
             return
         models = []
@@ -431,7 +432,7 @@ class _FactCollector(ast.NodeVisitor):
             self.facts.trains.append(TrainFact("LightningCLI", None, self.scope, self._site(call), targets,
                                                raises=self.raises))
 
-    def _model(self, model: ast.AST, row: int) -> tuple[tuple[str, ...], str | None, int] | None:
+    def _model(self, model: ast.expr, row: int) -> tuple[tuple[str, ...], str | None, int] | None:
         """What builds `model` (candidate qualnames), under which init context and on which row; a Name is
         followed to the value it was last given before `row` in this scope, `self.attr` to what the class's
         methods give it. None for a Name never assigned here."""
@@ -463,7 +464,7 @@ class _FactCollector(ast.NodeVisitor):
                     under, row = context, value.lineno
         return tuple(sorted(targets)), under, row
 
-    def _self_assignments(self, body: list[ast.stmt], attr: str, under: str | None) -> Iterator[tuple[ast.AST, str | None]]:
+    def _self_assignments(self, body: list[ast.stmt], attr: str, under: str | None) -> Iterator[tuple[ast.expr, str | None]]:
         """Values assigned to `self.<attr>` in `body` (nested blocks included, nested definitions not), with the
         init context (see TrainFact.built_under) each ran in."""
         for statement in body:
@@ -483,7 +484,7 @@ class _FactCollector(ast.NodeVisitor):
                           *(h.body for h in getattr(statement, "handlers", None) or ())):
                 yield from self._self_assignments(block, attr, inner)
 
-    def _train(self, name: str, receiver: str | None, model: ast.AST, call: ast.Call) -> None:
+    def _train(self, name: str, receiver: str | None, model: ast.expr, call: ast.Call) -> None:
         built = self._model(model, call.lineno)
         model_param = self._param(model.id) if built is None and isinstance(model, ast.Name) else None
         receiver_param = self._param(receiver) if receiver is not None else None
@@ -531,6 +532,7 @@ class _FactCollector(ast.NodeVisitor):
         keywords = {k.arg: k.value for k in call.keywords}
         has_star = None in keywords
         strategy_node = keywords.get("strategy")
+        classes: tuple[str, ...]
         if strategy_node is None and has_star:
             strategy, row, classes, conditional = Strategy(None), call.lineno, (), False
         else:
@@ -542,8 +544,8 @@ class _FactCollector(ast.NodeVisitor):
             value, _ = self._value_of(precision_node, call.lineno)
             precision = _literal_text(value)
             if isinstance(value, ast.IfExp):
-                branches = (_literal_text(value.body), _literal_text(value.orelse))
-                options = tuple(dict.fromkeys(branches)) if None not in branches else ()
+                body, orelse = _literal_text(value.body), _literal_text(value.orelse)
+                options = tuple(dict.fromkeys((body, orelse))) if body is not None and orelse is not None else ()
         expands = tuple(name for name in (_expanded(k.value) for k in call.keywords if k.arg is None) if name)
         self.facts.runners.append(
             RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
@@ -615,9 +617,9 @@ class _Lines:
     def __init__(self, text: str) -> None:
         self.lines = python_lines(text)
 
-    def segment(self, node: ast.AST) -> str | None:
+    def segment(self, node: ast.expr) -> str | None:
         """The source of `node`: one line, or a bracketed display (`{...}`) over several lines."""
-        if node.lineno != node.end_lineno:
+        if node.end_lineno is not None and node.lineno != node.end_lineno:
             if not isinstance(node, ast.Dict):  # `(a +\n b)`: the node's span leaves out the parentheses
                 return None
             first = self.lines[node.lineno - 1].encode()[node.col_offset:].decode(errors="replace")
@@ -625,7 +627,7 @@ class _Lines:
             return "".join((first, *self.lines[node.lineno:node.end_lineno - 1], last))
         return self.lines[node.lineno - 1].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
 
-    def block(self, node: ast.AST) -> str:
+    def block(self, node: ast.stmt) -> str:
         """The statement's source, dedented. Line ends become `\n` first: `textwrap.dedent` sees a blank `\r\n`
         line as unindented text and would dedent nothing, leaving a nested `__init__` unparseable."""
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
@@ -669,10 +671,17 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
             init_source = lines.block(init) if init is not None and node.bases else None
             post_init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__post_init__"), None)
             fields = []
+            target: ast.expr
+            value: ast.expr | None
             for s in node.body:
-                target = s.target if isinstance(s, ast.AnnAssign) else s.targets[0] if isinstance(s, ast.Assign) and len(s.targets) == 1 else None
-                if isinstance(target, ast.Name) and s.value is not None and _simple(s.value):
-                    text = lines.segment(s.value)
+                if isinstance(s, ast.AnnAssign):
+                    target, value = s.target, s.value
+                elif isinstance(s, ast.Assign) and len(s.targets) == 1:
+                    target, value = s.targets[0], s.value
+                else:
+                    continue
+                if isinstance(target, ast.Name) and value is not None and _simple(value):
+                    text = lines.segment(value)
                     if text is not None:
                         fields.append((target.id, text))
             owns = init_source is not None and any(t in init_source for t in _OWNS_TENSORS_TEXT)
@@ -699,10 +708,10 @@ def _class_like_call(node: ast.AST) -> bool:
     if not isinstance(node, ast.Call):
         return False
     name = dotted_name(node.func)
-    return bool(name) and name.rsplit(".", 1)[-1][:1].isupper()
+    return name is not None and name.rsplit(".", 1)[-1][:1].isupper()
 
 
-def _cast_receiver(node: ast.AST) -> ast.AST | None:
+def _cast_receiver(node: ast.AST | None) -> ast.AST | None:
     """What a chain of calls that return their module and include a cast is called on (`x` in
     `x.to(d).eval()`, `Cls(...)` in `Cls(...).eval().half()`), else None."""
     cast = False
@@ -749,6 +758,7 @@ def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
         if not isinstance(node, ast.Assign) or len(node.targets) != 1:
             continue
         target, value = node.targets[0], node.value
+        pairs: list[tuple[ast.expr, ast.expr]]
         if isinstance(target, ast.Name) and _simple(value):
             pairs = [(target, value)]
         elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
@@ -756,8 +766,7 @@ def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
         else:
             continue
         for name, part in pairs:
-            text = lines.segment(part) if isinstance(name, ast.Name) and _simple(part) else None
-            if text is not None:
+            if isinstance(name, ast.Name) and _simple(part) and (text := lines.segment(part)) is not None:
                 facts.constants[name.id] = text
 
 
@@ -791,9 +800,9 @@ def _scan_returns(facts: FileFacts, tree: ast.Module) -> None:
                     pending.extend(handler.body)
         targets: set[str] = set()
         for value in returned:
-            value = assigned.get(value.id) if isinstance(value, ast.Name) else value
-            if _builds_a_class(value):
-                targets.update(q for q in constructed(value, facts.names, ()) if q.rsplit(".", 1)[-1][:1].isupper())
+            built = assigned.get(value.id) if isinstance(value, ast.Name) else value
+            if _builds_a_class(built):
+                targets.update(q for q in constructed(built, facts.names, ()) if q.rsplit(".", 1)[-1][:1].isupper())
         if targets:
             found.append((f"{facts.module}.{node.name}" if facts.module else node.name, tuple(sorted(targets))))
     facts.returns = tuple(found)
@@ -855,18 +864,19 @@ def _overridden(nodes: list[ast.AST], variable: str) -> tuple[str, ...]:
     """Keys of `<variable>.trainer` that `nodes` assign, delete or pop (`cfg.trainer.precision = None`,
     `del cfg.trainer["precision"]`, `cfg.trainer.pop("precision")`)."""
     mapping = f"{variable}.trainer"
-    keys = set()
+    keys: set[str] = set()
     for node in nodes:
         targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else \
             [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
         for target in targets:
             if isinstance(target, ast.Attribute) and dotted_name(target.value) == mapping:
                 keys.add(target.attr)
-            elif isinstance(target, ast.Subscript) and dotted_name(target.value) == mapping and _string(target.slice):
-                keys.add(_string(target.slice))
+            elif isinstance(target, ast.Subscript) and dotted_name(target.value) == mapping \
+                    and (key := _string(target.slice)):
+                keys.add(key)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "pop" \
-                and dotted_name(node.func.value) == mapping and node.args and _string(node.args[0]):
-            keys.add(_string(node.args[0]))
+                and dotted_name(node.func.value) == mapping and node.args and (key := _string(node.args[0])):
+            keys.add(key)
     return tuple(sorted(keys))
 
 

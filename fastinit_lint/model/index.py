@@ -189,7 +189,7 @@ class ProjectIndex:
 
     def reexported(self, qualname: str, defined) -> str:
         """The name in `defined` (a container of qualnames) that `qualname` re-exports, else `qualname`."""
-        current, seen = qualname, set()
+        current, seen = qualname, set[str]()
         while current not in defined and current not in seen and len(seen) < _MAX_REEXPORTS:
             seen.add(current)
             current = self._reexport(current) or current

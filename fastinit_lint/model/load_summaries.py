@@ -130,8 +130,7 @@ class _Summarizer:
 
     def _call(self, call: ast.Call) -> None:
         func, row = call.func, call.lineno
-        attr = func.attr if isinstance(func, ast.Attribute) else None
-        receiver = _head(func.value) if attr else None
+        attr, receiver = (func.attr, _head(func.value)) if isinstance(func, ast.Attribute) else (None, None)
         if attr == "load_state_dict":
             self._reach(receiver, LOAD, row, "load_state_dict", _strict_value(_argument(call, 1, "strict"), self.params))
             return
@@ -151,7 +150,8 @@ class _Summarizer:
             self.classified[receiver] = self.classified.get(receiver, 0) + 1
             return
         if not any(_head(a) in self.params for a in (*call.args, *(k.value for k in call.keywords))) \
-                and not (self.owner and self.params and receiver == self.params[0] and isinstance(func.value, ast.Name)):
+                and not (self.owner and self.params and receiver == self.params[0]
+                         and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
             return  # no parameter passed: nothing to resolve (most calls)
         qnames = self.names.resolve_node(func, self.scope)
         if any(q.startswith(("torch.nn.init.", "fastinit_runtime")) for q in qnames):
@@ -236,7 +236,7 @@ def _body_marked(marked: list[int], node: ast.FunctionDef | ast.AsyncFunctionDef
     return i < len(marked) and marked[i] <= (node.end_lineno or node.lineno)
 
 
-def _qualname(facts: FileFacts, scope: ScopeKey, node: ast.AST) -> str:
+def _qualname(facts: FileFacts, scope: ScopeKey, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     return ".".join(p for p in (facts.module, *(n for _, n in scope), node.name) if p)
 
 

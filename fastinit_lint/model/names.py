@@ -76,7 +76,7 @@ class FileNames:
             return frozenset({f"{m}.{dotted}" for m in stars} | builtin)
         if LOCAL in bound:
             return frozenset()
-        result = set()
+        result: set[str] = set()
         for target in bound:
             if target.startswith(ALIAS):
                 if _depth < _MAX_ALIAS_DEPTH:
@@ -269,7 +269,7 @@ class _StatementBindings:
             for item in node.items:
                 if item.optional_vars is not None:
                     collector.visit(item.optional_vars)
-        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+        elif isinstance(node, (ast.Try, ast.TryStar)):
             for handler in node.handlers:
                 if handler.name:
                     collector._bind(handler.name, LOCAL)
@@ -301,7 +301,7 @@ class _StatementBindings:
         collector._enter("def", node, node.name, body)
 
 
-def spans_marked_line(marked: list[int], node: ast.AST) -> bool:
+def spans_marked_line(marked: list[int], node: ast.stmt | ast.expr) -> bool:
     """Whether any of the sorted line numbers `marked` falls within `node`'s lines."""
     i = bisect.bisect_left(marked, node.lineno)
     return i < len(marked) and marked[i] <= (node.end_lineno or node.lineno)

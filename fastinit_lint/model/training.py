@@ -97,11 +97,12 @@ class TrainingGraph:
         or, when its runner or model is a parameter, from each call of that function passing a runner."""
         local = self._runners(facts, train)
         own = train.built_under, facts, train.scope, train.site.row
-        if train.receiver_param is None and train.model_param is None or _function_of(facts, train) is None:
+        function = _function_of(facts, train)
+        if train.receiver_param is None and train.model_param is None or function is None:
             for runner in local:
                 yield runner, train.targets, self._built(*own, runner, train.receiver, train.built_row)
             return
-        for caller, call in self._calls_to.get(_function_of(facts, train), ()):
+        for caller, call in self._calls_to.get(function, ()):
             runner = local[0] if local else None
             passed = _argument(call.runners, train.receiver_param) if train.receiver_param else None
             if passed is not None:
@@ -257,7 +258,7 @@ def _bound_runner(facts: FileFacts, receiver: str, scope, row: int) -> RunnerFac
 
     candidates = [r for r in facts.runners if visible(r)]
     earlier = [r for r in candidates if r.site.row <= row and r.scope == scope]
-    return (earlier or candidates or [None])[-1]
+    return (earlier or candidates)[-1] if candidates else None
 
 
 def constructed_classes(init_source: str, resolve) -> set[str]:

@@ -26,7 +26,7 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TRAINER_WORD = re.compile(r"(?<![\w.$-])trainer(?![\w.-])")
 
 
-def _mapping(node: yaml.Node) -> dict[str, yaml.Node]:
+def _mapping(node: yaml.Node | None) -> dict[str, yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
         return {}
     result: dict[str, yaml.Node] = {}

@@ -30,5 +30,6 @@ def serve(debounce: float, jobs: int, use_cache: bool) -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     server = build(debounce, jobs, use_cache)
-    server.start_io(sys.stdin.buffer, protocol)
+    # pygls reads and writes bytes (its defaults are sys.stdin.buffer and sys.stdout.buffer) but annotates TextIO.
+    server.start_io(sys.stdin.buffer, protocol)  # type: ignore[arg-type]
     return 0 if server.lsp._shutdown else 1

@@ -139,8 +139,8 @@ class Server(LanguageServer):
     def publish(self, job: "_Job", done: asyncio.Future) -> None:
         if done.cancelled():
             return
-        if done.exception() is not None:
-            self.report_crash("the project", done.exception())
+        if (error := done.exception()) is not None:
+            self.report_crash("the project", error)
             return
         if job.generation != self.generation:
             return  # a newer job has everything this one saw, and more
@@ -362,8 +362,8 @@ def build(debounce: float = 0.25, jobs: int = 0, use_cache: bool = True) -> Serv
         code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=False))
     async def code_action(ls: Server, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
-        checked = ls.current(uri)
-        if checked is None:
+        checked, path = ls.current(uri), _path(uri)
+        if checked is None or path is None:  # only documents with a file path are checked
             return None
         document = ls.workspace.get_text_document(uri)
         lines = Lines(document.source, ls.workspace.position_codec)
@@ -377,7 +377,7 @@ def build(debounce: float = 0.25, jobs: int = 0, use_cache: bool = True) -> Serv
             any(options.applies(f.fix) for f in checked.result.findings)
         if wanted:
             version, text = document.version, document.source
-            fixed = await ls.loop.run_in_executor(ls.engine, ls.fix_all, uri, _path(uri), text)
+            fixed = await ls.loop.run_in_executor(ls.engine, ls.fix_all, uri, path, text)
             if fixed is not None and fixed != text and ls.workspace.get_text_document(uri).version == version:
                 actions.append(types.CodeAction(
                     title=f"Fix all {'' if checked.project.settings.unsafe_fixes else 'safe '}fastinit-lint fixes",
@@ -415,7 +415,7 @@ def _quick_fixes(ls: Server, uri: str, checked: Checked, lines: Lines,
     return actions
 
 
-def _noqa(ls: Server, uri: str, version: int, text: str, finding: Finding, diagnostic_: types.Diagnostic,
+def _noqa(ls: Server, uri: str, version: int | None, text: str, finding: Finding, diagnostic_: types.Diagnostic,
           lines: Lines) -> list[types.CodeAction]:
     if finding.code == UNUSED_SUPPRESSION_CODE:
         return []  # suppressing "this suppression is unused" would be circular
@@ -427,10 +427,10 @@ def _noqa(ls: Server, uri: str, version: int, text: str, finding: Finding, diagn
                              edit=_edit(ls, uri, version, [lines.text_edit(edit_between(text, noqa_text))]))]
 
 
-def _edit(ls: Server, uri: str, version: int, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
+def _edit(ls: Server, uri: str, version: int | None, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
     """Versioned where the client supports it, so an edit computed on other text is refused, not misapplied."""
     workspace = ls.client_capabilities.workspace
     if workspace is None or workspace.workspace_edit is None or not workspace.workspace_edit.document_changes:
         return types.WorkspaceEdit(changes={uri: edits})
     document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
-    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(document, edits)])
+    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(document, [*edits])])

@@ -51,7 +51,7 @@ def diagnostic(finding: Finding, lines: Lines, root: str) -> types.Diagnostic:
         code=finding.code,
         code_description=types.CodeDescription(href=href) if href else None,
         source=SOURCE,
-        related_information=[related(n, root) for n in finding.notes if n.filename and n.location] or None,
+        related_information=[info for n in finding.notes if (info := related(n, root))] or None,
         tags=[types.DiagnosticTag.Unnecessary] if unused else None,
     )
 
@@ -63,8 +63,10 @@ def error_diagnostic(error: FileError, lines: Lines) -> types.Diagnostic:
                             source=SOURCE)
 
 
-def related(note: Note, root: str) -> types.DiagnosticRelatedInformation:
-    """A located note: its line in its file, with its message."""
+def related(note: Note, root: str) -> types.DiagnosticRelatedInformation | None:
+    """A located note: its line in its file, with its message; None for a note that has no place."""
+    if not note.filename or note.location is None:
+        return None
     row = note.location.row - 1
     where = types.Location(from_fs_path(os.path.join(root, note.filename)),
                            types.Range(types.Position(row, 0), types.Position(row + 1, 0)))

@@ -8,6 +8,8 @@ which loads the module), so modules write `from fastinit_lint.syntax.lazy_libcst
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 
 class _LibCST:
     def __getattr__(self, name: str):
@@ -18,4 +20,7 @@ class _LibCST:
         return value
 
 
-cst = _LibCST()
+if TYPE_CHECKING:  # the type checker reads `cst.Module` and friends as LibCST's own classes
+    import libcst as cst
+else:
+    cst = _LibCST()

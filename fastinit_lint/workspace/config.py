@@ -104,7 +104,7 @@ def _bool(key: str, value: object) -> bool:
 def _unknown_size(value: object) -> str:
     if value not in ("large", "small"):
         raise ConfigError(f"`unknown-size` must be \"large\" or \"small\", got {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 _PARSERS = {

@@ -168,22 +168,23 @@ class _Walk:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
-            if not is_dir and file_kind(entry.name) is None:
+            kind = None if is_dir else file_kind(entry.name)
+            if kind is None and not is_dir:
                 continue
             child_rel = f"{rel}/{entry.name}" if rel else entry.name if rel is not None else None
             if self._excluded(entry, child_rel, is_dir, gitignores):
                 continue
             child_display = os.path.join(display, entry.name) if display != "." else entry.name
-            if is_dir:
+            if kind is None:  # a directory
                 yield child_display, entry.path, child_rel, gitignores, os.path.join(real, entry.name)
                 continue
             if not entry.is_symlink():
-                _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)),
+                _add(self.found, self.seen, SourceFile(child_display, entry.path, kind),
                      os.path.join(real, entry.name), False)
                 continue
             target = os.path.realpath(entry.path)
             if self.confinement.admits(target):
-                _add(self.found, self.seen, SourceFile(child_display, entry.path, file_kind(entry.name)), target, True)
+                _add(self.found, self.seen, SourceFile(child_display, entry.path, kind), target, True)
             else:
                 self.errors.append(_outside(child_display, False))
 
@@ -223,8 +224,8 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
             if not confinement.admits_given(given, real):
                 errors.append(_outside(given, True))
                 continue
-            rel = os.path.relpath(absolute, excluder.root).replace(os.sep, "/")
-            rel = None if rel.startswith("..") else "" if rel == "." else rel
+            relative = os.path.relpath(absolute, excluder.root).replace(os.sep, "/")
+            rel = None if relative.startswith("..") else "" if relative == "." else relative
             inherited = [(d, p) for d in excluder.ancestors(absolute) if (p := excluder._gitignore(d)) is not None]
             try:
                 _Walk(excluder, found, seen, confinement, errors).walk(given.rstrip("/") or "/", absolute, rel,

@@ -54,7 +54,8 @@ def _component(tokens: list[str]) -> str:
     """One path component (no `/`). `*` is `[^/]*`; each piece between two stars is matched at its first
     occurrence and never reconsidered (an atomic group), which finds a match whenever one exists and keeps
     `*a*a*a*b` linear instead of backtracking through every split of a long name."""
-    pieces, piece = [], []
+    pieces: list[str] = []
+    piece: list[str] = []
     for token in tokens:
         if token == _STAR:
             pieces.append("".join(piece))
@@ -154,7 +155,7 @@ class PatternSet:
                 self.patterns.append(pattern)
         # Without negations the verdict is "any pattern matches": one alternation per kind instead of a
         # `re.match` per pattern and path (discovery of the torch tree asked 41,000 of them).
-        self._any: tuple[re.Pattern, re.Pattern] | None = None
+        self._any: tuple[re.Pattern[str], ...] | None = None  # (files, directories)
         if not any(p.negated for p in self.patterns):
             self._any = tuple(re.compile("|".join(f"(?:{p.regex.pattern})" for p in self.patterns if p.dir_only in kinds)
                                          or "(?!)", re.DOTALL)

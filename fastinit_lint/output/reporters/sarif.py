@@ -35,7 +35,7 @@ def _rule(rule) -> dict:
 
 
 def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
-    result = {
+    result: dict[str, object] = {
         "ruleId": finding.code,
         "level": "error",
         "message": {"text": finding.message},
