@@ -43,7 +43,12 @@ class AmbiguousPrecisionAlias(Rule):
       `seed_everything`, ...; it rejects any other), or its `model:`/`data:` is a `class_path`;
     - a Hydra config that a script loads (`@hydra.main(config_path=..., config_name=...)`, NeMo's
       `@hydra_runner(...)`, `OmegaConf.load("...yaml")`) and whose `trainer` it passes to a Lightning
-      `Trainer(**cfg.trainer)`. A script naming the file decides; a config it does not name but that lies in
+      `Trainer(**cfg.trainer)`, or to `hydra.utils.instantiate(cfg.trainer, ...)` when a config of its Hydra
+      directory gives the trainer a Lightning `_target_` (`pytorch_lightning.Trainer`); in its own function or in
+      a project function it hands the config to (`train(config)`, imported inside the entry point, one level
+      deep). An option of the `trainer` config group (`configs/trainer/ddp.yaml`, whose keys Hydra places under
+      `trainer` unless a `# @package` header says otherwise) holds the trainer's `precision:` at its top level;
+      a `# @package _global_` experiment config holds it under `trainer:`. A script naming the file decides; a config it does not name but that lies in
       its Hydra config directory (`--config-name` can pick it) is reported when every script reading that
       directory passes `cfg.trainer` to a Lightning Trainer.
 
@@ -298,7 +303,7 @@ class AmbiguousPrecisionAlias(Rule):
             return []
         from fastinit_lint.api import trainer_precision  # PyYAML: imported only when a config is read
 
-        node = trainer_precision(text)
+        node = trainer_precision(text, facts.trainer_group)
         if node is None or node.value not in LEGACY_MIXED:
             return []
         start, end = node.start_mark.index, node.end_mark.index
