@@ -5,7 +5,8 @@
   checked file; `Site.note` for a line of another), `TextReport` (YAML findings), and FI900's code and name
   (the engine reports it);
 - syntax: `cst` (LibCST, imported on first use), `child_nodes`, `descendants`, `holds_statements`, `cst_dotted`;
-- knowledge of Lightning and torch: runner and strategy names, precision aliases and their dtypes;
+- knowledge of Lightning and torch: runner and strategy names, precision aliases and their dtypes, the release
+  each API the advice uses appeared in (`index.older_lightning` says whether a project also runs an older one);
 - the model of the user's code: runner facts, construction sites and module names (FI001's direct builds), what loads do (`UNKNOWN`, `read_only`), sizes (`Size`, `size_of`),
   and `trainer_precision` (a LightningCLI config's precision), imported on first use.
 """
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 from .engine.rule import Context, Invalid, NoteAt, Rule, TextReport, Valid, cst_dotted, fix
 from .engine.suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME
-from .knowledge.lightning import (FABRIC_QNAMES, FLOAT32, LEGACY_MIXED, LOADING_HOOKS, TRAINER_QNAMES, Strategy,
-                                  init_dtype, precision_kind)
+from .knowledge.lightning import (CONFIGURE_MODEL_SINCE, FABRIC_QNAMES, FLOAT32, LEGACY_MIXED, LOADING_HOOKS,
+                                  PRECISION_FLAGS_SINCE, TRAINER_QNAMES, Strategy, init_dtype, precision_kind)
 from .model.estimate import ZERO, Frame, Module, Size, Tensor, size_of
 from .diagnostics import SourceError
 from .model.facts import CAST_METHODS, PYTEST_RAISES, RunnerFact
@@ -27,8 +28,8 @@ from .syntax.cst_children import child_nodes, descendants, holds_statements
 from .syntax.lazy_libcst import cst
 from .workspace.source import read_source
 
-__all__ = ["CAST_METHODS", "FABRIC_QNAMES", "FLOAT32", "LEGACY_MIXED", "LOADING_HOOKS", "PYTEST_RAISES",
-           "TRAINER_QNAMES", "UNKNOWN", "UNUSED_SUPPRESSION_CODE", "UNUSED_SUPPRESSION_NAME", "ZERO", "Context",
+__all__ = ["CAST_METHODS", "CONFIGURE_MODEL_SINCE", "FABRIC_QNAMES", "FLOAT32", "LEGACY_MIXED", "LOADING_HOOKS", "PRECISION_FLAGS_SINCE",
+           "PYTEST_RAISES", "TRAINER_QNAMES", "UNKNOWN", "UNUSED_SUPPRESSION_CODE", "UNUSED_SUPPRESSION_NAME", "ZERO", "Context",
            "Frame", "Invalid", "Module", "NoteAt", "Rule", "RunnerFact", "Site", "Size", "SourceError", "Strategy", "Tensor", "TextReport", "Valid",
            "child_nodes", "collect_names", "cst", "cst_dotted", "descendants", "dotted_name", "fix", "holds_statements", "init_dtype", "module_name",
            "precision_kind", "read_only", "read_source", "size_of"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import textwrap
 from dataclasses import dataclass, field
 
@@ -11,6 +12,12 @@ from fastinit_lint.api import ZERO, Context, Frame, Module, Size, Tensor, cst, s
 
 # `self.<method>(...)` calls in `__init__` that do not touch submodules or parameters.
 NEUTRAL_SELF_CALLS = frozenset({"save_hyperparameters", "register_buffer", "log", "print"})
+
+
+def runs_older_lightning(facts, index, release: tuple[int, int]) -> bool:
+    """Whether the file of `facts` must also run on a Lightning release older than `release` (its project pins
+    one, or its code uses a hook Lightning 2.0 removed): advice needing `release` would break it there."""
+    return index.older_lightning(facts.path or os.path.abspath(facts.filename), release) is not None
 
 
 def lightning_class(context: Context) -> str | None:

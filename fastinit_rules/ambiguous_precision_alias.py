@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import FABRIC_QNAMES, LEGACY_MIXED, TRAINER_QNAMES, Invalid, Rule, TextReport, Valid, cst, fix
+from fastinit_lint.api import (FABRIC_QNAMES, LEGACY_MIXED, PRECISION_FLAGS_SINCE, TRAINER_QNAMES, Invalid, Rule,
+                               TextReport, Valid, cst, fix)
 
 from ._flow import keyword, literal, own_calls
+from ._lightning import runs_older_lightning
 
 
 _NEMO_CONFIG = """\
@@ -41,9 +43,22 @@ class AmbiguousPrecisionAlias(Rule):
       `seed_everything`, ...; it rejects any other), or its `model:`/`data:` is a `class_path`;
     - a Hydra config that a script loads (`@hydra.main(config_path=..., config_name=...)`, NeMo's
       `@hydra_runner(...)`, `OmegaConf.load("...yaml")`) and whose `trainer` it passes to a Lightning
-      `Trainer(**cfg.trainer)`. A script naming the file decides; a config it does not name but that lies in
+      `Trainer(**cfg.trainer)`, or to `hydra.utils.instantiate(cfg.trainer, ...)` when a config of its Hydra
+      directory gives the trainer a Lightning `_target_` (`pytorch_lightning.Trainer`); in its own function or in
+      a project function it hands the config to (`train(config)`, imported inside the entry point, one level
+      deep). An option of the `trainer` config group (`configs/trainer/ddp.yaml`, whose keys Hydra places under
+      `trainer` unless a `# @package` header says otherwise) holds the trainer's `precision:` at its top level;
+      a `# @package _global_` experiment config holds it under `trainer:`. A script naming the file decides; a config it does not name but that lies in
       its Hydra config directory (`--config-name` can pick it) is reported when every script reading that
       directory passes `cfg.trainer` to a Lightning Trainer.
+
+    Not where the code must also run on Lightning 1.x, which has no "16-mixed" (Lightning 2.0 added the flags,
+    #16783) and where `16` is the only spelling: the project pins an older release (`pytorch-lightning==1.8.6`,
+    `lightning>=1.8`, `lightning<2.0` in the requirements, `pyproject.toml`, `setup.py`, `setup.cfg`,
+    `environment.yml`, a Dockerfile's or shell script's `pip install`, including a version the script is given
+    when it runs, `pytorch_lightning==$pl_ver`: the nearest such declaration above the file decides), or a
+    LightningModule there defines a hook Lightning 2.0 removed and raises on (`training_epoch_end`,
+    `validation_epoch_end`, `test_epoch_end`; a test's class local to a function does not count).
 
     Other configs are left alone: NeMo's Megatron scripts hand the whole config to their own
     `MegatronTrainerBuilder`, which turns `precision: 16` into a precision plugin and gives Lightning
@@ -156,6 +171,30 @@ class AmbiguousPrecisionAlias(Rule):
                 def main(cfg):
                     trainer = Trainer(**cfg.trainer)
                 """}),
+        # The project pins Lightning 1.x, where `16` is the only spelling of mixed precision.
+        Valid("import pytorch_lightning as pl\npl.Trainer(precision=16)\n",
+              files={"requirements.txt": "torch>=1.12\npytorch-lightning==1.8.6  # 2.0 breaks the callbacks\n"}),
+        # `lightning>=1.8` claims Lightning 1.8 works: "16-mixed" would break it.
+        Valid("import lightning as L\nL.Trainer(precision='bf16')\n",
+              files={"pyproject.toml": '[project]\nname = "x"\ndependencies = ["lightning>=1.8.0"]\n'}),
+        # A Dockerfile in the script's directory installs Lightning 1.x (the nearest declaration decides).
+        Valid("import pytorch_lightning as pl\npl.Trainer(precision=16)\n", snippet="training/run.py",
+              files={"pyproject.toml": '[project]\nname = "x"\ndependencies = ["lightning>=2.1"]\n',
+                     "training/Dockerfile": "FROM nvcr.io/nvidia/pytorch:22.12-py3\n"
+                                            "RUN pip install pytorch-lightning==1.8.6 hydra-core==1.3.1\n"}),
+        # Run by a script that installs whichever release it is given: the file must work on old ones too.
+        Valid("import lightning.pytorch as pl\npl.Trainer(precision=16)\n", snippet="legacy/train.py",
+              files={"legacy/generate.sh": 'for v in "$@"; do\n  pip install "pytorch_lightning==$v"\n'
+                                           '  python legacy/train.py $v\ndone\n'}),
+        # The project's LightningModule defines a hook Lightning 2.0 removed and raises on: it runs 1.x.
+        Valid("import pytorch_lightning as pl\nfrom model import Net\npl.Trainer(precision=16).fit(Net())\n",
+              files={"model.py": """
+                  import pytorch_lightning as pl
+
+                  class Net(pl.LightningModule):
+                      def validation_epoch_end(self, outputs):
+                          pass
+                  """}),
     ]
     INVALID = [
         Invalid("import lightning as L\ntrainer = L.Trainer(max_epochs=1, precision=16)\n", rows=(2,),
@@ -168,6 +207,21 @@ class AmbiguousPrecisionAlias(Rule):
         # Inside a function: reported once (the module-level pass does not descend into `def`s).
         Invalid("import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision=16)\n", rows=(4,),
                 fixed="import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision=\"16-mixed\")\n"),
+        # The project requires Lightning 2.x; a test's own model (local to a function) defining a removed hook
+        # checks that Lightning raises, and says nothing of the release the project runs.
+        Invalid("import lightning as L\nL.Trainer(precision=16)\n", rows=(2,),
+                fixed='import lightning as L\nL.Trainer(precision="16-mixed")\n',
+                files={"requirements.txt": "lightning>=2.0,<3\n", "test_hooks.py": """
+                    import pytest
+                    import lightning as L
+
+                    def test_removed_hook():
+                        class Old(L.LightningModule):
+                            def training_epoch_end(self, outputs):
+                                pass
+                        with pytest.raises(NotImplementedError):
+                            L.Trainer().fit(Old())
+                    """}),
         # A LightningCLI config: reported and fixed in the YAML, at the value (its quotes and the comments kept).
         Invalid("""
             # fit with: python main.py fit --config config.yaml
@@ -236,18 +290,20 @@ class AmbiguousPrecisionAlias(Rule):
         # Phase 1 records every Trainer/Fabric call, bound or not, with its precision when it is a literal, and
         # whether its `precision=` argument is one only the syntax tree reads (a conditional expression, `+16`):
         # an argument naming a variable (`precision=args.precision`) is no alias the rule reports.
-        return any(runner.precision in LEGACY_MIXED or runner.precision_expression for runner in facts.runners)
+        return any(runner.precision in LEGACY_MIXED or runner.precision_expression for runner in facts.runners) \
+            and not runs_older_lightning(facts, index, PRECISION_FLAGS_SINCE)
 
     @classmethod
     def check_yaml(cls, text: str, facts, index) -> list[TextReport]:
-        if not any(runner.precision in LEGACY_MIXED for runner in facts.runners):
+        if not any(runner.precision in LEGACY_MIXED for runner in facts.runners) \
+                or runs_older_lightning(facts, index, PRECISION_FLAGS_SINCE):
             return []
         reader = index.config_readers.precision_reader(facts)
         if reader is None:  # nothing hands this precision to Lightning (NeMo's Megatron configs)
             return []
         from fastinit_lint.api import trainer_precision  # PyYAML: imported only when a config is read
 
-        node = trainer_precision(text)
+        node = trainer_precision(text, facts.trainer_group)
         if node is None or node.value not in LEGACY_MIXED:
             return []
         start, end = node.start_mark.index, node.end_mark.index

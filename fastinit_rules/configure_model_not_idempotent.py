@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-from fastinit_lint.api import Invalid, Rule, Valid, child_nodes, cst, descendants, fix, holds_statements
+from fastinit_lint.api import (CONFIGURE_MODEL_SINCE, Invalid, Rule, Valid, child_nodes, cst, descendants, fix,
+                               holds_statements)
 
-from ._lightning import analyse_method, file_has_lightning_module, is_docstring, lightning_class, local_runs, method
+from ._lightning import (analyse_method, file_has_lightning_module, is_docstring, lightning_class, local_runs, method,
+                         runs_older_lightning)
 
 
 def _is_guard(statement: cst.BaseStatement, context) -> bool:
@@ -51,7 +53,8 @@ class ConfigureModelNotIdempotent(Rule):
     configuration (`self.hparams.pretrained`) is not. Hooks that only wrap existing modules (`fully_shard`,
     `parallelize_module`, `torch.compile`) are not flagged, nor is a class local to a function (a test's
     model) when that function runs its instances through exactly one `fit`/`validate`/`test`/`predict` and
-    never `load_from_checkpoint`: the hook then runs once.
+    never `load_from_checkpoint`: the hook then runs once. Nor where the code must also run on a Lightning
+    release before 2.1 (its project pins one, as FI008 says), which never calls a method of that name.
 
     ## Why it matters
     Lightning calls `configure_model` on every `fit`, `validate`, `test` and `predict` in the same process
@@ -112,6 +115,15 @@ class ConfigureModelNotIdempotent(Rule):
     markers = ("configure_model",)
 
     VALID = [
+        # Lightning 1.8 has no `configure_model` hook: nothing calls this method more than the code does.
+        Valid("""
+            import pytorch_lightning as pl
+            from torch import nn
+
+            class Net(pl.LightningModule):
+                def configure_model(self):
+                    self.layer = nn.Linear(4096, 4096)
+            """, files={"environment.yml": "dependencies:\n  - pip:\n    - pytorch-lightning==1.8.6\n"}),
         Valid("""
             import lightning as L
             from torch import nn
@@ -508,7 +520,8 @@ class ConfigureModelNotIdempotent(Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return file_has_lightning_module(facts, index, defining="configure_model")
+        return file_has_lightning_module(facts, index, defining="configure_model") \
+            and not runs_older_lightning(facts, index, CONFIGURE_MODEL_SINCE)
 
     def __init__(self, context) -> None:
         super().__init__(context)

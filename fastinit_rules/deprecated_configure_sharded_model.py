@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import Invalid, Rule, Valid, cst, descendants, fix
+from fastinit_lint.api import CONFIGURE_MODEL_SINCE, Invalid, Rule, Valid, cst, descendants, fix
 
-from ._lightning import file_has_lightning_module, hierarchy_defining, lightning_class, local_runs, method
+from ._lightning import (file_has_lightning_module, hierarchy_defining, lightning_class, local_runs, method,
+                         runs_older_lightning)
 
 
 _BASE = """\
@@ -22,7 +23,10 @@ class DeprecatedConfigureShardedModel(Rule):
     ## What it flags
     A LightningModule subclass that defines `configure_sharded_model`; not a test's own model (a class local
     to a function) that the function runs only under `pytest.deprecated_call()`/`raises`/`warns`: that
-    tests the deprecation.
+    tests the deprecation. Not where the code must also run on a Lightning release before 2.1, which has no
+    `configure_model`: the project pins one (`pytorch-lightning==1.8.6`, `lightning>=1.8`: the nearest
+    requirements file, `pyproject.toml`, `setup.py`, `setup.cfg`, `environment.yml`, Dockerfile or shell script
+    naming Lightning decides) or defines a hook Lightning 2.0 removed (`training_epoch_end`).
 
     ## Why it matters
     Lightning 2.1 (PR #18004) replaced it with `configure_model`, which runs inside the strategy's
@@ -90,6 +94,9 @@ class DeprecatedConfigureShardedModel(Rule):
     markers = ("configure_sharded_model",)
 
     VALID = [
+        # `lightning>=1.8.0` claims Lightning 1.8 works, where `configure_model` is not a hook: the old name is the
+        # one every supported release calls (pytorch-lightning-GPT's requirements.txt).
+        Valid(_BASE, files={"requirements.txt": "lightning>=1.8.0\ntorch>=1.13\n"}),
         Valid("""
             import lightning as L
             class Modern(L.LightningModule):
@@ -233,7 +240,8 @@ class DeprecatedConfigureShardedModel(Rule):
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return file_has_lightning_module(facts, index, defining="configure_sharded_model")
+        return file_has_lightning_module(facts, index, defining="configure_sharded_model") \
+            and not runs_older_lightning(facts, index, CONFIGURE_MODEL_SINCE)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         old = method(node, "configure_sharded_model")

@@ -9,6 +9,7 @@ import ast
 import pytest
 
 from fastinit_lint.model.facts import python_facts
+from fastinit_lint.model.index import ProjectIndex
 from fastinit_lint.engine.registry import Registry
 
 RULES = {rule.code: rule for rule in Registry.default().all()}
@@ -17,7 +18,7 @@ RULES = {rule.code: rule for rule in Registry.default().all()}
 def _gate(code: str, runner: str) -> bool:
     text = f"import lightning as L\n\ndef main(args):\n    runner = {runner}\n"
     facts = python_facts("train.py", "train.py", ast.parse(text), text)
-    return RULES[code].relevant(facts, None, None)
+    return RULES[code].relevant(facts, ProjectIndex([facts]), None)
 
 
 @pytest.mark.parametrize(("runner", "wanted_by"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import typing
 
 import pytest
@@ -79,3 +80,30 @@ def test_init_dtype_is_the_dtype_parameters_get_under_init_module(precision):
         weight = torch.nn.Linear(2, 2).weight
     name, size = known.init_dtype(precision)
     assert (weight.dtype, weight.element_size()) == (getattr(torch, name), size)
+
+
+@pytest.mark.parametrize("hook", sorted(known.REMOVED_IN_2_0_HOOKS))
+def test_removed_hooks_make_the_trainer_raise(hook, tmp_path):
+    """A LightningModule defining one of them cannot run on Lightning 2.x: its code is for 1.x."""
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    model = type("Old", (BoringModel,), {hook: lambda self, outputs: None})()
+    trainer = Trainer(default_root_dir=tmp_path, accelerator="cpu", max_steps=1, limit_val_batches=1,
+                      limit_test_batches=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    run = trainer.test if hook == "test_epoch_end" else trainer.fit
+    with pytest.raises(NotImplementedError, match=f"`{hook}` has been removed in v2.0.0"):
+        run(model)
+
+
+def test_new_precision_flags_and_configure_model_are_in_the_changelog_releases():
+    """The releases the version-aware rules cite: the flags in 2.0.0, `configure_model` in 2.1.0."""
+    import lightning.pytorch
+
+    changelog = open(os.path.join(os.path.dirname(lightning.pytorch.__file__), "CHANGELOG.md"), encoding="utf-8").read()
+    section = {}
+    for release in ("2.1.0", "2.0.0", "1.9.0"):
+        section[release] = changelog.index(f"## [{release}]")
+    flags = changelog.index('to ["64-true"|"32-true"|"16-mixed"|"bf16-mixed"]')
+    hook = changelog.index("Added the `LightningModule.configure_model()` hook")
+    assert section["2.0.0"] < flags < section["1.9.0"] and known.PRECISION_FLAGS_SINCE == (2, 0)
+    assert section["2.1.0"] < hook < section["2.0.0"] and known.CONFIGURE_MODEL_SINCE == (2, 1)

@@ -26,6 +26,7 @@ from ..model.facts import FileFacts, python_facts
 from ..model.module_identity import ModuleTable, forget_layout, use_table
 from ..workspace.ignore_patterns import PatternSet
 from ..model.index import FactsSummary, ProjectIndex, project_digest, summarize
+from ..model.lightning_versions import LightningVersions
 from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
 from .pool import Lost, isolated_map
 from .progress import Progress
@@ -318,13 +319,15 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     allow_valid_python()
     excluder = project_excluder(settings)
     errors: list[FileError] = []
+    declarations: list[tuple[str, str]] = []  # files that may pin the Lightning release
     if request.stdin is not None:
         name = request.stdin[0]
         sources = [SourceFile(name, os.path.abspath(name), file_kind(name) or "python")]
     else:
-        sources, errors = discover(request.paths, excluder, request.force_exclude)
+        sources, errors = discover(request.paths, excluder, request.force_exclude, declarations)
     checked = {s.display for s in sources}
-    context_sources = _project_context(request, excluder, sources)
+    context_sources = _project_context(request, excluder, sources, declarations)
+    lightning = LightningVersions.read(declarations)
     errors.extend(excluder.errors)
 
     cache = _open_cache(settings, request.use_cache and request.stdin is None, [*sources, *context_sources])
@@ -337,8 +340,8 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
             errors.append(error)
 
     index_digest = project_digest({e.filename: e.facts_digest for e in entries.values() if e.has_facts},
-                                  settings.strategy, settings.strategy_source)
-    index = LazyIndex(entries, settings)
+                                  settings.strategy, settings.strategy_source, lightning)
+    index = LazyIndex(entries, settings, lightning)
     _STATE.update(index=index, entries=entries)
     if request.stdin is not None:
         _STATE["stdin"] = request.stdin
@@ -436,7 +439,8 @@ def index_text(source: SourceFile, text: str, settings: Settings, rules: list[ty
     return _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
 
 
-def _project_context(request: RunRequest, excluder: Excluder, sources: list[SourceFile]) -> list[SourceFile]:
+def _project_context(request: RunRequest, excluder: Excluder, sources: list[SourceFile],
+                     declarations: list[tuple[str, str]]) -> list[SourceFile]:
     """Index the rest of the project too: a Trainer's strategy in `train.py` must still be known when only
     `model.py` changed (pre-commit gives files) or only `src/` is linted. Nothing to add when the project
     root itself is given; without a project marker there is no project to index."""
@@ -444,7 +448,7 @@ def _project_context(request: RunRequest, excluder: Excluder, sources: list[Sour
     if not request.settings.index_project or (
             request.stdin is None and any(os.path.realpath(p) == root for p in request.paths)):
         return []
-    context, _ = discover([request.settings.root], excluder)
+    context, _ = discover([request.settings.root], excluder, declarations=declarations)
     given = {s.path for s in sources}
     return [s for s in context if s.path not in given]
 
@@ -453,15 +457,17 @@ class LazyIndex:
     """The ProjectIndex, built on first need (a run whose every result comes from the cache needs none),
     over facts unpickled on first read (the gate of one touched file reads only the files it asks about)."""
 
-    def __init__(self, entries: dict[str, IndexEntry], settings: Settings) -> None:
-        self.entries, self.settings = entries, settings
+    def __init__(self, entries: dict[str, IndexEntry], settings: Settings,
+                 lightning: LightningVersions | None = None) -> None:
+        self.entries, self.settings, self.lightning = entries, settings, lightning
         self.index: ProjectIndex | None = None
 
     def get(self) -> ProjectIndex:
         if self.index is None:
             with_facts = {e.filename: e for e in self.entries.values() if e.has_facts}
             self.index = ProjectIndex(_EntryFacts(with_facts), self.settings.strategy, self.settings.strategy_source,
-                                      summaries={name: e.summary for name, e in with_facts.items() if e.summary is not None})
+                                      summaries={name: e.summary for name, e in with_facts.items() if e.summary is not None},
+                                      lightning=self.lightning)
         return self.index
 
 

@@ -96,6 +96,16 @@ TRUE_PRECISION_DTYPES = {"16-true": ("float16", 2), "bf16-true": ("bfloat16", 2)
                          "transformer-engine-float16": ("float16", 2)}
 FLOAT32 = ("float32", 4)
 
+# The first Lightning release (major, minor) with each API the rules' advice uses (CHANGELOG.md of
+# lightning.pytorch and lightning.fabric): the "-mixed"/"-true" precision flags in 2.0.0 (#16783, #16767);
+# `configure_model`, `Trainer.init_module` and `Fabric.init_module` in 2.1.0 (#18004, #17462).
+PRECISION_FLAGS_SINCE = (2, 0)
+CONFIGURE_MODEL_SINCE = (2, 1)
+# LightningModule hooks Lightning 2.0 removed and now raises NotImplementedError on ("Support for
+# `training_epoch_end` has been removed in v2.0.0", trainer/configuration_validator.py): a module defining
+# one runs on Lightning 1.x.
+REMOVED_IN_2_0_HOOKS = frozenset({"training_epoch_end", "validation_epoch_end", "test_epoch_end"})
+
 
 @dataclass(frozen=True)
 class Strategy:

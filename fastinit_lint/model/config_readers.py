@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Location, Note
+from ..knowledge.lightning import TRAINER_QNAMES
 from .facts import ConfigLoad, FileFacts, RunnerFact, Site
 
 if TYPE_CHECKING:
@@ -32,8 +33,47 @@ class ConfigReaders:
 
     @cached_property
     def _loads(self) -> list[tuple[ConfigLoad, RunnerFact | None]]:
-        """Every load, with the Lightning Trainer its function gives the config's precision to (or None)."""
-        return [(load, _precision_taker(facts, load)) for facts in self._index.train_files() for load in facts.config_loads]
+        """Every load, with the Lightning Trainer its function, or a project function it hands the config to,
+        gives the config's precision to (or None)."""
+        return [(load, self._taker(facts, load)) for facts in self._index.train_files() for load in facts.config_loads]
+
+    def _taker(self, facts: FileFacts, load: ConfigLoad) -> RunnerFact | None:
+        if "precision" in load.overridden:
+            return None
+        wanted = f"{load.variable}.trainer"
+        own = (r for r in facts.runners if r.scope[:len(load.scope)] == load.scope and wanted in r.expands)
+        here = os.path.dirname(facts.path or os.path.abspath(facts.filename))
+        helpers = (r for functions, argument in load.passes for r in self._helper_runners(functions, argument, here))
+        return next((r for r in (*own, *helpers) if _takes_precision(r) and self._lightning_target(r, load)), None)
+
+    @cached_property
+    def _runner_files(self) -> dict[str, FileFacts]:
+        """Files with runners by module name and by absolute path."""
+        found: dict[str, FileFacts] = {}
+        for facts in self._index.train_files():
+            found.setdefault(facts.module, facts)
+            found.setdefault(facts.path, facts)
+        return found
+
+    def _helper_runners(self, functions: tuple[str, ...], argument: int | str, here: str) -> list[RunnerFact]:
+        """Runners of project function `functions` given `.trainer` of its parameter at `argument` (one level).
+        The function's module is a project module, or a file below the script's directory (scripts run from
+        their own directory import `src.train` from `src/train.py` there)."""
+        found: list[RunnerFact] = []
+        for qualname in functions:
+            module, _, name = qualname.rpartition(".")
+            facts = self._runner_files.get(module) or self._runner_files.get(os.path.join(here, *module.split(".")) + ".py")
+            found.extend(r for r in (facts.runners if facts else ()) if r.scope == (("def", name),)
+                         and r.config_param is not None and argument in r.config_param)
+        return found
+
+    def _lightning_target(self, runner: RunnerFact, load: ConfigLoad) -> bool:
+        """A Trainer, or an `instantiate(cfg.trainer)` where a config of the load's directory gives the trainer
+        a Lightning Trainer `_target_` (the group's options, or a primary config's `trainer:`)."""
+        if not runner.instantiated:
+            return True
+        return any(facts.trainer_target in TRAINER_QNAMES for facts in self._index.train_files()
+                   if _holds(load, facts.path or os.path.abspath(facts.filename)))
 
     def precision_reader(self, facts: FileFacts) -> tuple[Note, ...] | None:
         """Why Lightning gets `trainer: precision:` of the YAML config `facts` as written (the evidence, as notes),
@@ -55,7 +95,8 @@ class ConfigReaders:
                 return None
             load, trainer = max(read, key=lambda pair: len(pair[0].directories[0]))  # the closest directory's
             others = f", as in the {len(around) - 1} other scripts reading that directory" if len(around) > 1 else ""
-            return (_note(f"in the config directory of `{load.shown}`, whose `--config-name` can pick it", load.site),
+            return (_note(f"in the config directory of `{load.shown}`, whose command line can pick it (`--config-name`, "
+                          f"a config group option)", load.site),
                     _passed(load, trainer, others))
         if facts.cli_config:
             return (Note("a LightningCLI config (LightningCLI accepts all its top-level keys, or its model is a "
@@ -63,16 +104,11 @@ class ConfigReaders:
         return None
 
 
-def _precision_taker(facts: FileFacts, load: ConfigLoad) -> RunnerFact | None:
-    """The Lightning Trainer in `load`'s function (or nested in it) given `**<config>.trainer` with the config's
-    precision: not when the function sets `cfg.trainer.precision` itself, nor for a Trainer given `plugins=`
-    too (with a precision plugin among them Lightning raises on any `precision`, so a working script passes
-    none)."""
-    if "precision" in load.overridden:
-        return None
-    wanted = f"{load.variable}.trainer"
-    return next((r for r in facts.runners if r.kind == "trainer" and r.scope[:len(load.scope)] == load.scope
-                 and wanted in r.expands and not r.plugins), None)
+def _takes_precision(runner: RunnerFact) -> bool:
+    """A Trainer given the config's precision: not one given `plugins=` too (with a precision plugin among them
+    Lightning raises on any `precision`, so a working script passes none). (A function setting
+    `cfg.trainer.precision` itself is the load's `overridden`.)"""
+    return runner.kind == "trainer" and not runner.plugins
 
 
 def _names(load: ConfigLoad, path: str) -> bool:
@@ -86,7 +122,8 @@ def _holds(load: ConfigLoad, path: str) -> bool:
 
 
 def _passed(load: ConfigLoad, trainer: RunnerFact, others: str = "") -> Note:
-    return _note(f"`{load.variable}.trainer` goes to the Lightning Trainer{others}", trainer.site)
+    taker = "`instantiate`, with a Lightning Trainer `_target_`," if trainer.instantiated else "the Lightning Trainer"
+    return _note(f"`{load.variable}.trainer` goes to {taker}{others}", trainer.site)
 
 
 def _note(message: str, site: Site) -> Note:

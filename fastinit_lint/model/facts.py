@@ -69,6 +69,11 @@ class RunnerFact:
     # links a Hydra config's `trainer:` mapping to the Trainer reading it (see ConfigLoad).
     expands: tuple[str, ...] = ()
     plugins: bool = False  # given `plugins=`: with a precision plugin among them Lightning takes no `precision`
+    # Built by Hydra's `instantiate(cfg.trainer, ...)`: a Lightning Trainer only when the config's `_target_` is one.
+    instantiated: bool = False
+    # What `expands` names is a parameter of the enclosing module-level function, (position, name): a helper the
+    # Hydra entry point calls with its config (`def train(config): Trainer(**config.trainer)`).
+    config_param: tuple[int, str] | None = None
 
     def strategy_note(self, strategy: Strategy | None = None) -> Note:
         """Where the strategy (`strategy`: what it resolves to, when not a literal) is stated."""
@@ -132,6 +137,8 @@ class ConfigLoad:
     # Megatron scripts do before building the Trainer with precision plugins of their own): Lightning does
     # not get the config's value for them.
     overridden: tuple[str, ...] = ()
+    # Project functions the config is handed to, (candidate qualnames, position or keyword): `train(config)`.
+    passes: tuple[tuple[tuple[str, ...], int | str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,12 +177,17 @@ class FileFacts:
     # A YAML config LightningCLI can read: every top-level key is one of its parser's, or `model:`/`data:`
     # names a `class_path` (see yaml_facts).
     cli_config: bool = False
+    # A YAML option of Hydra's `trainer` config group (`configs/trainer/ddp.yaml`): its top level is the
+    # `trainer` mapping; and that mapping's `_target_`, which `instantiate` builds.
+    trainer_group: bool = False
+    trainer_target: str | None = None
 
     def digest(self) -> str:
         """What other files can see of this one; a comment or body-only edit leaves it unchanged.
         (repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.)"""
         payload = repr((self.filename, self.module, self.classes, self.runners, sorted(self.constants.items()),
-                        self.trains, self.calls, self.returns, self.loaders, self.config_loads, self.cli_config))
+                        self.trains, self.calls, self.returns, self.loaders, self.config_loads, self.cli_config,
+                        self.trainer_group, self.trainer_target))
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def __getstate__(self) -> dict:
@@ -528,6 +540,8 @@ class _FactCollector(ast.NodeVisitor):
     def _maybe_runner(self, call: ast.Call, bound_to: str | None, qnames: frozenset[str]) -> None:
         kind = "trainer" if qnames & TRAINER_QNAMES else "fabric" if qnames & FABRIC_QNAMES else None
         if kind is None:
+            if qnames & _INSTANTIATE and call.args and (_expanded(call.args[0]) or "").endswith(".trainer"):
+                self._instantiated_trainer(call, bound_to)
             return
         keywords = {k.arg: k.value for k in call.keywords}
         has_star = None in keywords
@@ -550,10 +564,27 @@ class _FactCollector(ast.NodeVisitor):
         self.facts.runners.append(
             RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
                        classes, conditional, options, precision_node is not None and _unread_literal(precision_node),
-                       expands, "plugins" in keywords)
+                       expands, "plugins" in keywords, config_param=self._config_param(expands))
         )
         if bound_to is not None:
             self.runner_names.setdefault(self.scope, set()).add(bound_to)
+
+    def _instantiated_trainer(self, call: ast.Call, bound_to: str | None) -> None:
+        """`hydra.utils.instantiate(cfg.trainer, ...)`: what `Trainer(**cfg.trainer)` is when the config's
+        `_target_` is a Lightning Trainer (the index checks that); the strategy and precision are the config's."""
+        expands = tuple(name for name in (_expanded(call.args[0]),) if name)  # a `.trainer`, by the caller's test
+        keywords = {k.arg for k in call.keywords}
+        site = self._site(call)
+        self.facts.runners.append(RunnerFact("trainer", bound_to, self.scope, site, Strategy(None), site, None,
+                                             expands=expands, plugins="plugins" in keywords, instantiated=True,
+                                             config_param=self._config_param(expands)))
+
+    def _config_param(self, expands: tuple[str, ...]) -> tuple[int, str] | None:
+        """The parameter of the enclosing module-level function whose `.trainer` a runner is given."""
+        if len(self.scope) != 1:
+            return None
+        return next((self._param(name[:-len(".trainer")]) for name in expands
+                     if name.endswith(".trainer") and self._param(name[:-len(".trainer")])), None)
 
 
 def _expanded(value: ast.AST) -> str | None:
@@ -606,7 +637,7 @@ _SIMPLE_VALUES = (ast.Constant, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp,
 # Text that must occur on a line (besides names aliasing a Trainer/Fabric) for it to construct a
 # Trainer/Fabric, build on the meta device or hand a model to a runner: phase 1 walks into statements only
 # on such lines.
-_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "init_module", '"meta"', "'meta'", ".fit(", ".validate(", ".test(",
+_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "instantiate(", "init_module", '"meta"', "'meta'", ".fit(", ".validate(", ".test(",
                         ".predict(", ".setup(", ".setup_module(", "LightningCLI", ".to_empty(", "fully_shard(")
 _OWNS_TENSORS_TEXT = ("Parameter(", "register_parameter", "persistent=False")
 
@@ -808,6 +839,7 @@ def _scan_returns(facts: FileFacts, tree: ast.Module) -> None:
     facts.returns = tuple(found)
 
 
+_INSTANTIATE = frozenset({"hydra.utils.instantiate", "hydra.instantiate"})
 _HYDRA_MAIN = "hydra.main"  # and any `*.hydra_runner`: NeMo's wrapper of it, with the same arguments
 _OMEGACONF_LOAD = frozenset({"omegaconf.OmegaConf.load", "omegaconf.omegaconf.OmegaConf.load"})
 _YAML_SUFFIXES = (".yaml", ".yml")
@@ -842,7 +874,30 @@ def _scan_config_loads(facts: FileFacts, tree: ast.Module, text: str) -> tuple[C
         for inner in inner_nodes:
             if isinstance(inner, ast.Assign):
                 loads.extend(_omegaconf_load(facts, inner, scope, here))
-        found.extend(replace(load, overridden=_overridden(inner_nodes, load.variable)) for load in loads)
+        found.extend(replace(load, overridden=_overridden(inner_nodes, load.variable),
+                             passes=_passes(facts, node, scope, load.variable)) for load in loads)
+    return tuple(found)
+
+
+def _passes(facts: FileFacts, function: ast.FunctionDef | ast.AsyncFunctionDef, scope: ScopeKey,
+            variable: str) -> tuple[tuple[tuple[str, ...], int | str], ...]:
+    """The calls in `function` handing it the config `variable` whole: (candidate qualnames of the callee, the
+    argument's position or keyword). Entry points import their helpers inside the function (Hydra's tab
+    completion stays fast), where phase 1 keeps no names: those imports are read here."""
+    local = {alias.asname or alias.name: f"{node.module}.{alias.name}" for node in ast.walk(function)
+             if isinstance(node, ast.ImportFrom) and node.module and not node.level for alias in node.names}
+    found: list[tuple[tuple[str, ...], int | str]] = []
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        arguments: list[tuple[int | str, ast.expr]] = [*enumerate(node.args),
+                                                       *((k.arg, k.value) for k in node.keywords if k.arg)]
+        for where, value in arguments:
+            if isinstance(value, ast.Name) and value.id == variable:
+                callee = local.get(node.func.id) if isinstance(node.func, ast.Name) else None
+                qnames = (callee,) if callee else tuple(sorted(facts.names.resolve_node(node.func, scope)))
+                if qnames:
+                    found.append((qnames, where))
     return tuple(found)
 
 

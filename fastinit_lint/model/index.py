@@ -9,7 +9,8 @@ from typing import Iterator, Mapping, NamedTuple
 
 from .config_readers import ConfigReaders
 from .facts import ClassFact, FileFacts
-from ..knowledge.lightning import Strategy
+from ..knowledge.lightning import REMOVED_IN_2_0_HOOKS, Strategy
+from .lightning_versions import LightningVersions, Pin
 from .load_summaries import Loads
 from .training import TrainingGraph, constructed_classes
 
@@ -81,15 +82,18 @@ class _Classes(Mapping[str, ClassFact]):
 
 class ProjectIndex:
     def __init__(self, files: list[FileFacts] | Mapping[str, FileFacts], assumed_strategy: Strategy | None = None,
-                 assumed_where: str = "", summaries: Mapping[str, FactsSummary] | None = None) -> None:
+                 assumed_where: str = "", summaries: Mapping[str, FactsSummary] | None = None,
+                 lightning: LightningVersions | None = None) -> None:
         """`files` as a list, or as a mapping from file name (in file-name order) that may read each file's
-        facts only when asked, with their `summaries` given so that building the index reads none."""
+        facts only when asked, with their `summaries` given so that building the index reads none.
+        `lightning`: the Lightning releases the project's declaration files pin."""
         if not isinstance(files, Mapping):
             files = {f.filename: f for f in sorted(files, key=lambda f: f.filename)}
         if summaries is None:
             summaries = {name: summarize(facts) for name, facts in files.items()}
         self.files = files  # order = output order
         self.assumed = _assumption(assumed_strategy, assumed_where)
+        self.lightning = lightning or LightningVersions()
         order = sorted(summaries)
         self.classes: Mapping[str, ClassFact] = _Classes(files, summaries, order)
         self._runner_files = [name for name in order if summaries[name].runners]
@@ -117,6 +121,28 @@ class ProjectIndex:
     def loads(self) -> Loads:
         """What calls of project functions do with the models passed to them (loads, initializers)."""
         return Loads(self, self._loader_files)
+
+    def older_lightning(self, path: str, release: tuple[int, int]) -> Pin | None:
+        """Why the file at `path` (absolute) must also run on a Lightning release older than `release`: a pin of
+        its nearest declaring directory, or a LightningModule there defining a hook Lightning 2.0 removed. None
+        when nothing says so."""
+        directory = self.lightning.declaring_directory(path)
+        pins = (*(self.lightning.pins.get(directory, ()) if directory else ()), *self._removed_hooks.get(directory, ()))
+        return next((pin for pin in pins if pin.older_than(release)), None)
+
+    @cached_property
+    def _removed_hooks(self) -> dict[str | None, tuple[Pin, ...]]:
+        """Module-level LightningModules defining a hook Lightning 2.0 raises on, by declaring directory (classes
+        local to a function are left out: tests define them to check that Lightning raises)."""
+        found: dict[str | None, list[Pin]] = {}
+        for qualname in self.classes:
+            cls = self.classes[qualname]
+            hooks = sorted(REMOVED_IN_2_0_HOOKS.intersection(cls.methods))
+            if hooks and all(kind == "class" for kind, _ in cls.scope) and self.is_lightning_module(qualname):
+                directory = self.lightning.declaring_directory(self.files[cls.site.filename].path)
+                found.setdefault(directory, []).append(
+                    Pin(f"`{cls.name}.{hooks[0]}`, a hook Lightning 2.0 removed (it raises on it)", cls.site, (2, 0), True))
+        return {directory: tuple(pins) for directory, pins in found.items()}
 
     def function_returns(self, qualname: str) -> tuple[str, ...]:
         """Candidate qualnames of what project function `qualname` returns, when it is a model factory."""
@@ -210,11 +236,13 @@ class ProjectIndex:
         return self.inherits(qualname, NN_MODULE_QNAMES | LIGHTNING_MODULE_QNAMES)
 
 
-def project_digest(file_digests: dict[str, str], assumed_strategy: Strategy | None = None, assumed_where: str = "") -> str:
+def project_digest(file_digests: dict[str, str], assumed_strategy: Strategy | None = None, assumed_where: str = "",
+                   lightning: LightningVersions | None = None) -> str:
     """What every cached result's key holds of the project: changes whenever any cross-file fact changes.
     Made from each file's `FileFacts.digest()` (kept beside the cached facts), so checking that nothing
-    changed never needs the facts themselves, nor a ProjectIndex."""
-    payload = repr((sorted(file_digests.items()), _assumption(assumed_strategy, assumed_where)))
+    changed never needs the facts themselves, nor a ProjectIndex; and the declared Lightning pins."""
+    payload = repr((sorted(file_digests.items()), _assumption(assumed_strategy, assumed_where),
+                    lightning.digest() if lightning else ""))
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 

@@ -9,6 +9,7 @@ again by the pure-Python loader, so bad YAML is reported in PyYAML's words, as w
 
 from __future__ import annotations
 
+import os
 import re
 
 import yaml
@@ -24,6 +25,7 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # `${trainer.devices}` or `lightning.pytorch.trainer.Trainer`, which Hydra configs are full of. A file without
 # it configures no Trainer and is not composed at all.
 _TRAINER_WORD = re.compile(r"(?<![\w.$-])trainer(?![\w.-])")
+_PACKAGE = re.compile(r"^#\s*@package\s+(\S+)", re.MULTILINE)
 
 
 def _mapping(node: yaml.Node | None) -> dict[str, yaml.Node]:
@@ -88,10 +90,20 @@ def _cli_config(root: dict[str, yaml.Node]) -> bool:
     return any(isinstance(root.get(key), yaml.MappingNode) and "class_path" in _mapping(root[key]) for key in ("model", "data"))
 
 
+def _in_trainer_group(path: str, text: str) -> bool:
+    """An option of Hydra's `trainer` config group: a file in a `trainer/` directory, whose keys Hydra places
+    under `trainer` (its default package) unless a `# @package` header says otherwise."""
+    if os.path.basename(os.path.dirname(path)) != "trainer":
+        return False
+    header = _PACKAGE.search(text)
+    return header is None or header[1] == "trainer"
+
+
 def yaml_facts(filename: str, text: str, path: str = "") -> FileFacts:
     """`path`: absolute, to match the config with the scripts loading it (ConfigLoad)."""
     facts = FileFacts(filename, "", FileNames("", False), path=path)
-    if "trainer" not in text or not _TRAINER_WORD.search(text):
+    group = _in_trainer_group(path or filename, text)
+    if not group and ("trainer" not in text or not _TRAINER_WORD.search(text)):
         return facts
     try:
         root = _compose(text)
@@ -102,14 +114,17 @@ def yaml_facts(filename: str, text: str, path: str = "") -> FileFacts:
     if root is None:
         return facts
     _check_duplicates(root)
-    trainer = _mapping(root).get("trainer")
+    trainer = root if group else _mapping(root).get("trainer")
     if not isinstance(trainer, yaml.MappingNode):
         return facts
-    facts.cli_config = _cli_config(_mapping(root))
+    facts.trainer_group = group
+    facts.cli_config = not group and _cli_config(_mapping(root))
     fields = _mapping(trainer)
+    target = fields.get("_target_")
+    facts.trainer_target = target.value if isinstance(target, yaml.ScalarNode) else None
     strategy_node = fields.get("strategy")
     precision_node = fields.get("precision")
-    key = next(k for k, v in root.value if v is trainer)
+    key = trainer if group else next(k for k, v in root.value if v is trainer)
     site = Site(filename, key.start_mark.line + 1)
     facts.runners.append(
         RunnerFact(
@@ -130,14 +145,15 @@ def yaml_facts(filename: str, text: str, path: str = "") -> FileFacts:
     return facts
 
 
-def trainer_precision(text: str) -> yaml.ScalarNode | None:
-    """The scalar of `trainer: precision:`, with its marks (where its text starts and ends), for rules that
-    report and fix the value in place; None when there is none. Only files whose facts show such a value are
-    asked, so composing again here costs nothing on files that do not hold one."""
+def trainer_precision(text: str, group: bool = False) -> yaml.ScalarNode | None:
+    """The scalar of `trainer: precision:` (top-level `precision:` in a `trainer` group option), with its marks
+    (where its text starts and ends), for rules that report and fix the value in place; None when there is
+    none. Only files whose facts show such a value are asked, so composing again here costs nothing on files
+    that do not hold one."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return None
-    trainer = _mapping(root).get("trainer") if root is not None else None
+    trainer = root if group else _mapping(root).get("trainer") if root is not None else None
     precision = _mapping(trainer).get("precision") if trainer is not None else None
     return precision if isinstance(precision, yaml.ScalarNode) else None

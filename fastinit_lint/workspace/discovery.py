@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .config import project_root
+from ..model.lightning_versions import is_declaration
 from ..diagnostics import FileError
 from .ignore_patterns import PatternSet
 
@@ -136,9 +137,9 @@ class _Walk:
     its path relative to the project root (None outside it) and the `.gitignore` files that apply."""
 
     def __init__(self, excluder: Excluder, found: list[SourceFile], seen: dict, confinement: _Confinement,
-                 errors: list[FileError]) -> None:
+                 errors: list[FileError], declarations: list[tuple[str, str]] | None) -> None:
         self.excluder, self.found, self.seen = excluder, found, seen
-        self.confinement, self.errors = confinement, errors
+        self.confinement, self.errors, self.declarations = confinement, errors, declarations
 
     def walk(self, *top) -> None:
         """The tree below `top` (`directory`'s arguments) in the order a recursive walk takes, driven by a
@@ -169,14 +170,19 @@ class _Walk:
             except OSError:
                 continue
             kind = None if is_dir else file_kind(entry.name)
-            if kind is None and not is_dir:
+            declaration = not is_dir and self.declarations is not None and is_declaration(path, entry.name)
+            if kind is None and not is_dir and not declaration:
                 continue
             child_rel = f"{rel}/{entry.name}" if rel else entry.name if rel is not None else None
             if self._excluded(entry, child_rel, is_dir, gitignores):
                 continue
             child_display = os.path.join(display, entry.name) if display != "." else entry.name
-            if kind is None:  # a directory
+            if is_dir:
                 yield child_display, entry.path, child_rel, gitignores, os.path.join(real, entry.name)
+                continue
+            if declaration and self.declarations is not None and not entry.is_symlink():  # read after the walk: few of them name Lightning
+                self.declarations.append((child_display, entry.path))
+            if kind is None:
                 continue
             if not entry.is_symlink():
                 _add(self.found, self.seen, SourceFile(child_display, entry.path, kind),
@@ -210,7 +216,11 @@ def _add(found: list[SourceFile], seen: dict, source: SourceFile, real: str, via
         found[seen[real][0]] = source
 
 
-def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) -> tuple[list[SourceFile], list[FileError]]:
+def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False,
+             declarations: list[tuple[str, str]] | None = None) -> tuple[list[SourceFile], list[FileError]]:
+    """The files to check under `paths`, and errors; the walk adds the files that may declare the project's
+    dependencies (`requirements.txt`, Dockerfiles: see model/lightning_versions) to `declarations`, as
+    (display name, absolute path)."""
     found: list[SourceFile] = []
     errors: list[FileError] = []
     seen: dict[str, tuple[int, bool]] = {}  # real path -> (index in found, reached through a symlink)
@@ -228,7 +238,7 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False) 
             rel = None if relative.startswith("..") else "" if relative == "." else relative
             inherited = [(d, p) for d in excluder.ancestors(absolute) if (p := excluder._gitignore(d)) is not None]
             try:
-                _Walk(excluder, found, seen, confinement, errors).walk(given.rstrip("/") or "/", absolute, rel,
+                _Walk(excluder, found, seen, confinement, errors, declarations).walk(given.rstrip("/") or "/", absolute, rel,
                                                                        inherited, real)
             except FileNotFoundError as exc:
                 errors.append(FileError(given, f"cannot list directory: {exc}"))

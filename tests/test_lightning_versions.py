@@ -1,0 +1,49 @@
+"""Lightning pins read from what a project declares (model/lightning_versions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fastinit_lint.model.lightning_versions import LightningVersions, declared_pins, is_declaration
+
+
+@pytest.mark.parametrize("line, release, below", [
+    ("pytorch-lightning==1.8.6", (1, 8), False),
+    ("RUN pip install pytorch-lightning==1.8.6 hydra-core==1.3.1", (1, 8), False),
+    ('  "lightning[extra]>=2.0,<3",', (2, 0), False),
+    ("    - pytorch-lightning=1.9.5", (1, 9), False),  # conda
+    ("lightning<2.0", (2, 0), True),
+    ("lightning<=2.5", (2, 5), False),
+    ("lightning~=1.9.0", (1, 9), False),
+    ('  uv pip install "pytorch_lightning==$pl_ver" \\', (0, 0), False),  # given when the script runs
+])
+def test_declared_pins(line, release, below):
+    [pin] = declared_pins(line, "requirements.txt")
+    assert (pin.release, pin.below) == (release, below)
+
+
+@pytest.mark.parametrize("line", ["lightning-utilities>=0.8", "lightning", "import lightning.pytorch as pl",
+                                  "# pytorch-lightning==1.8.6", "lightning_fabric==1.9", "torch==1.13"])
+def test_not_pins(line):
+    assert declared_pins(line, "requirements.txt") == []
+
+
+def test_older_than():
+    [pin] = declared_pins("lightning<2.0", "r.txt")
+    assert pin.older_than((2, 0)) and pin.older_than((2, 1))
+    [pin] = declared_pins("lightning>=2.0", "r.txt")
+    assert not pin.older_than((2, 0)) and pin.older_than((2, 1))
+
+
+def test_the_nearest_declaring_directory_decides(tmp_path):
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("lightning>=2.1\n")
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "Dockerfile").write_text("RUN pip install pytorch-lightning==1.8.6\n")
+    (tmp_path / "training" / "requirements.txt").write_text("numpy\n")  # names no Lightning: not a pin
+    files = [(str(p.relative_to(tmp_path)), str(p)) for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(is_declaration(str(tmp_path / d), n) for d, n in (("requirements", "base.txt"), ("training", "Dockerfile")))
+    versions = LightningVersions.read(files)
+    assert versions.declaring_directory(str(tmp_path / "training" / "src" / "train.py")) == str(tmp_path / "training")
+    assert versions.declaring_directory(str(tmp_path / "src" / "model.py")) == str(tmp_path)
+    assert versions.declaring_directory("/elsewhere/x.py") is None
