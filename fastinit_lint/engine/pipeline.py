@@ -95,6 +95,7 @@ class RunResult:
     errors: list[FileError]
     checked: int
     write_errors: list[FileError] = field(default_factory=list)
+    nested: list[str] = field(default_factory=list)  # directories not checked here: each has its own config
 
 
 # Module state inherited by forked workers; set only by `run` just before it forks.
@@ -307,13 +308,14 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     jobs = request.jobs or os.cpu_count() or 1
     forget_layout()
     allow_valid_python()
-    excluder = project_excluder(settings)
+    excluder = project_excluder(settings, nested_configs=True)
     errors: list[FileError] = []
     if request.stdin is not None:
         name = request.stdin[0]
         sources = [SourceFile(name, os.path.abspath(name), file_kind(name) or "python")]
     else:
         sources, errors = discover(request.paths, excluder, request.force_exclude)
+    nested = [display for display, _ in excluder.nested]  # under the paths given (the context walk skips them too)
     checked = {s.display for s in sources}
     context_sources = _project_context(request, excluder, sources)
     errors.extend(excluder.errors)
@@ -376,13 +378,14 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     ordered = [results[name] for name in sorted(results)]
     for result in ordered:
         errors.extend(result.errors)
-    return RunResult(ordered, errors, len(checked), write_errors)
+    return RunResult(ordered, errors, len(checked), write_errors, nested)
 
 
-def project_excluder(settings: Settings) -> Excluder:
-    """`exclude` replaces the default excludes, `extend-exclude` adds to them (ruff's model)."""
+def project_excluder(settings: Settings, nested_configs: bool = False) -> Excluder:
+    """`exclude` replaces the default excludes, `extend-exclude` adds to them (ruff's model); with
+    `nested_configs`, directories holding their own config are left to runs of their own."""
     excludes = (*(settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDES), *settings.extend_exclude)
-    return Excluder(settings.root, excludes)
+    return Excluder(settings.root, excludes, nested_configs=nested_configs and settings.nested_configs)
 
 
 def _open_cache(settings: Settings, enabled: bool, sources: Sequence[SourceFile]) -> Cache:

@@ -17,6 +17,7 @@ from ..knowledge.lightning import KNOWN_STRATEGY_NAMES, strategy_from_name, Stra
 
 CONFIG_FILE = "fastinit-lint.toml"
 CONFIG_FILES = (f".{CONFIG_FILE}", CONFIG_FILE)
+CONFIG_NAMES = (*CONFIG_FILES, "pyproject.toml")  # in the order they win within one directory
 TABLE = "fastinit-lint"
 DEFAULT_MAX_FILE_BYTES = 20_000_000
 ROOT_MARKERS = (".git", "pyproject.toml", ".hg")
@@ -46,6 +47,7 @@ class Settings:
     root: str = "."
     index_project: bool = True  # False when no project marker was found: only the given paths are indexed
     config_path: str | None = None
+    nested_configs: bool = True  # directories with their own config get it; False under `--config FILE` (one for all)
     strategy_source: str = ""  # where `strategy` was set, for messages: "--strategy" or the config file
 
     def fingerprint(self) -> str:
@@ -176,11 +178,12 @@ def _given_table(path: Path) -> dict:
     return table or {}
 
 
-def find_config(start: Path) -> tuple[Path, dict] | None:
+def find_config(start: Path, upwards: bool = True) -> tuple[Path, dict] | None:
     """The closest `.fastinit-lint.toml`, `fastinit-lint.toml`, or `pyproject.toml` with our table (in that
-    order within a directory, as ruff's `.ruff.toml`, `ruff.toml`, `pyproject.toml`), from `start` upwards."""
-    for directory in (start, *start.parents):
-        for name in (*CONFIG_FILES, "pyproject.toml"):
+    order within a directory, as ruff's `.ruff.toml`, `ruff.toml`, `pyproject.toml`), from `start` upwards
+    (or in `start` alone)."""
+    for directory in (start, *start.parents) if upwards else (start,):
+        for name in CONFIG_NAMES:
             candidate = directory / name
             if candidate.is_file():
                 table = _table_in(candidate)
@@ -226,6 +229,7 @@ def load_settings(start: str, config_path: str | None = None, overrides: dict | 
         values.update(parse_table(table, str(path)))
         root = find_root(start_dir)  # the project is where the paths are, not where the config file is
         values["config_path"] = str(path)
+        values["nested_configs"] = False
     else:
         found = find_config(start_dir)
         if found is not None:
