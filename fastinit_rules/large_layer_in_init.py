@@ -371,7 +371,9 @@ class LargeLayerInInit(Rule):
                         return
                     # token embedding
                     self.embed = nn.Embedding(self.hparams.vocab, self.hparams.dim)
-                    self.head = nn.Linear(self.hparams.dim, self.hparams.vocab, bias=False)  # output
+                    self.head = nn.Linear(
+                        self.hparams.dim, self.hparams.vocab, bias=False
+                    )  # output
                     self.head.weight = self.embed.weight
 
                 def forward(self, x):
@@ -582,12 +584,16 @@ class LargeLayerInInit(Rule):
                     if self.embed is not None:
                         return
                     self.embed = wrap(nn.Embedding(32_000, self.hparams.dim))
-                    self.blocks = nn.ModuleList([wrap(Block(self.hparams.dim)) for _ in range(self.hparams.depth)])
+                    self.blocks = nn.ModuleList(
+                        [wrap(Block(self.hparams.dim)) for _ in range(self.hparams.depth)]
+                    )
                     self.extra = nn.ModuleList()
                     for _ in range(self.hparams.depth):
                         self.extra.append(wrap(Block(self.hparams.dim)))
                     self.drop = nn.Dropout(0.1)
-                    self.head = wrap(nn.Sequential(nn.LayerNorm(self.hparams.dim), nn.Linear(self.hparams.dim, 32_000)))
+                    self.head = wrap(
+                        nn.Sequential(nn.LayerNorm(self.hparams.dim), nn.Linear(self.hparams.dim, 32_000))
+                    )
             """),
         # A loss holding a `weight` tensor stays in `__init__`: a buffer on the LightningModule itself, which no
         # wrapped layer would move to the GPU once Lightning stops wrapping the root.

@@ -16,6 +16,7 @@ from ..syntax.cst_children import child_nodes, holds_statements
 from ..diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location, Note
 from ..model.facts import FileFacts, python_facts
 from .fixes import apply_fixes, edit_between, text_location
+from .wrap_lines import line_limit
 from ..model.index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
 from ..model.module_identity import imports_of
@@ -149,11 +150,12 @@ class _Pass:
     findings: list[Finding]
 
 
-def _finding(filename: str, report: Report, positions, module: cst.Module, edits: bool) -> Finding:
+def _finding(filename: str, report: Report, positions, module: cst.Module, edits: bool, line_length: int | None) -> Finding:
     span = positions[report.node]
     fix = None
     if report.fix is not None:
-        changed = (edit_between(module.code, apply_fixes(module, [report.fix])),) if edits else ()
+        changed = (edit_between(module.code, apply_fixes(module, [report.fix], line_limit(line_length, module.code))),) \
+            if edits else ()
         fix = Fix(report.fix.applicability, report.fix.message, changed)
     notes = tuple(Note(n.message, filename, _start(positions[n.node])) if isinstance(n, NoteAt) else n
                   for n in report.notes)
@@ -197,7 +199,7 @@ def _lint(filename: str, module: cst.Module, rules, facts, index, settings, supp
         if suppressions.suppressed(report.rule.code, (span.start.line, span.end.line)):
             continue
         kept_reports.append(report)
-        findings.append(_finding(filename, report, positions, module, edits))
+        findings.append(_finding(filename, report, positions, module, edits, settings.line_length))
     return _Pass(module, kept_reports, findings)
 
 
@@ -372,7 +374,7 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         reports = [r for r, _ in pending]
         positions = node_positions(current.module, [node for r in reports for node in r.fix.changes])
         chosen = _non_overlapping(reports, positions)
-        candidate = apply_fixes(current.module, [r.fix for r in chosen])
+        candidate = apply_fixes(current.module, [r.fix for r in chosen], line_limit(settings.line_length, text))
         parsed = _parse(filename, candidate)
         tree = None if isinstance(parsed, FileError) else _ast_or_none(candidate)
         if tree is None:

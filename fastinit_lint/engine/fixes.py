@@ -14,6 +14,7 @@ from ..syntax.lazy_libcst import cst
 
 from ..diagnostics import Edit, Location
 from .rule import FixPlan, Replacement
+from .wrap_lines import wrap_new_long_lines
 
 
 @functools.cache
@@ -34,8 +35,9 @@ def _applier_class() -> type:
     return Applier
 
 
-def apply_fixes(module: cst.Module, plans: Iterable[FixPlan]) -> str:
-    """The code of `module` with every plan's node changes and the imports they need."""
+def apply_fixes(module: cst.Module, plans: Iterable[FixPlan], line_length: int) -> str:
+    """The code of `module` with every plan's node changes and the imports they need, the lines they make
+    split to `line_length`."""
     changes: dict[int, Replacement] = {}
     imports: list[tuple[str, str | None]] = []
     for plan in plans:
@@ -50,7 +52,7 @@ def apply_fixes(module: cst.Module, plans: Iterable[FixPlan]) -> str:
         for name, obj in dict.fromkeys(imports):
             AddImportsVisitor.add_needed_import(context, name, obj)
         fixed = fixed.visit(AddImportsVisitor(context))
-    return fixed.code
+    return wrap_new_long_lines(fixed, module.code, line_length).code
 
 
 def text_location(text: str, offset: int) -> Location:
