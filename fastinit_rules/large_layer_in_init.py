@@ -812,13 +812,20 @@ class LargeLayerInInit(Rule):
                                f"`reset_parameters()` in every module owning parameters (FI013)")
                 unsafe_reasons = list(move.unsafe_reasons)
                 direct = direct_builds(context, qualname)
-                if direct:
-                    outside = _built_outside_lightning(node.name.value, direct)
+                hooks = tuple(d.call_hook for d in direct if d.call_hook is not None)
+                unhooked = [d.site for d in direct if d.call_hook is None]
+                if hooks:
+                    action += (f", and call `configure_model()` after building `{node.name.value}` where it is built "
+                               f"outside a Trainer/Fabric ({_places(len(hooks))})")
+                    notes.extend(_direct_build_notes(node.name.value, [d for d in direct if d.call_hook is not None]))
+                if unhooked:
+                    outside = _built_outside_lightning(node.name.value, unhooked)
                     unsafe_reasons.append(outside)
                     notes.append(f"the fix is unsafe: {outside}")
-                    notes.extend(_direct_build_notes(node.name.value, direct))
+                    notes.extend(_direct_build_notes(node.name.value, [d for d in direct if d.call_hook is None]))
                 plan = fix(move.build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
-                           unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else ())
+                           unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else (),
+                           elsewhere=hooks)
             except CannotMove as exc:
                 reason = str(exc)
             notes.insert(len(evidence), moving)
@@ -897,16 +904,23 @@ def _defaults_used(analysis: MethodAnalysis) -> str:
     return f"; used {', '.join(used)}" if used else ""
 
 
+def _places(count: int) -> str:
+    return "once" if count == 1 else f"in {count} places"
+
+
 def _built_outside_lightning(class_name: str, sites: list) -> str:
-    places = "once" if len(sites) == 1 else f"in {len(sites)} places"
-    return (f"`{class_name}` is also built outside a Trainer/Fabric {places}, where nothing calls "
-            f"`configure_model()` (call it there after building the model)")
+    return (f"`{class_name}` is also built outside a Trainer/Fabric {_places(len(sites))}, where nothing calls "
+            f"`configure_model()` and the fix cannot add the call (the model is not bound to a name by an "
+            f"assignment of its own): call it there after building the model")
 
 
-def _direct_build_notes(class_name: str, sites: list) -> list:
-    """Where the class is built outside Lightning: the first three, each located, then how many more."""
-    notes = [site.note(f"`{class_name}` built outside a Trainer/Fabric") for site in sites[:_SHOWN_SITES]]
-    return notes + ([f"and in {len(sites) - _SHOWN_SITES} more places"] if len(sites) > _SHOWN_SITES else [])
+def _direct_build_notes(class_name: str, builds: list) -> list:
+    """Where the class is built outside Lightning (and the call the fix adds there): the first three, each
+    located, then how many more."""
+    notes = [d.site.note(f"`{class_name}` built outside a Trainer/Fabric"
+                         + (f": the fix calls `{d.call_hook.line.strip()}` after it" if d.call_hook else ""))
+             for d in builds[:_SHOWN_SITES]]
+    return notes + ([f"and in {len(builds) - _SHOWN_SITES} more places"] if len(builds) > _SHOWN_SITES else [])
 
 
 def _float32(precisions: tuple[str, ...]) -> str | None:

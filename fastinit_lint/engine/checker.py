@@ -357,6 +357,7 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
     def abandon(message: str) -> _Pass:
         result.errors.append(FileError(filename, f"{message}; file left unchanged (please report this)"))
         result.fixed.clear()
+        result.elsewhere.clear()
         return _lint(filename, cst.parse_module(text), rules, original_facts, index, settings, Suppressions(text), [])
 
     fixed_text = text
@@ -382,6 +383,7 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         chosen_plans = {id(r.fix) for r in chosen}  # one plan may resolve several findings (FI001)
         fixed_now = [f for r, f in pending if id(r.fix) in chosen_plans]
         result.fixed.extend(fixed_now)
+        result.elsewhere.extend(line for plan in {id(r.fix): r.fix for r in chosen}.values() for line in plan.elsewhere)
         fixed_text = candidate
         # The rules see the fixed text as a fresh run would: a fix that added an import changes what names denote.
         facts = refreshed_facts(facts, candidate, tree)

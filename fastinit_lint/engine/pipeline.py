@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from .cache import Cache, schema_digest
 from .checker import CheckOptions, check_text, check_yaml_text, gate
+from .fixes import with_inserted_lines
 from ..workspace.config import Settings
 from ..diagnostics import FileError, FileResult, SourceError
 from ..workspace.discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
@@ -34,7 +35,7 @@ from ..workspace.source import digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
 from ..syntax.gc_pause import gc_paused
 from ..syntax.lazy_libcst import cst
-from ..workspace.writer import WriteRefused, write_atomic
+from ..workspace.writer import WriteRefused, write_together
 
 
 class IndexEntry:
@@ -560,12 +561,15 @@ def _vouch(source: SourceFile, cached: IndexEntry, max_bytes: int) -> str | None
 
 def _write_fixes(results) -> list[FileError]:
     errors = []
+    results = [result for result in results if result.fixed_source is not None]
+    fixed_here = {result.filename for result in results}
+    edited_elsewhere: set[str] = set()  # files a fix of another file added lines to in this run
     for result in results:
-        if result.fixed_source is None:
-            continue
         path = result.filename
         try:
-            write_atomic(path, result.fixed_source.encode(result.encoding), result.digest)
+            others = with_inserted_lines(result, fixed_here, edited_elsewhere)
+            write_together([(path, result.fixed_source.encode(result.encoding), result.digest), *others])
+            edited_elsewhere.update(other for other, _, _ in others)
         except WriteRefused as exc:
             errors.append(FileError(path, f"{exc}; fixes not written"))
             result.fixes_not_written()
