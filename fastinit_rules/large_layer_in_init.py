@@ -182,18 +182,25 @@ class LargeLayerInInit(Rule):
     `configure_model`, the fix builds its layers inside `wrap()` the same way, in place.
 
     ## Fix safety
-    Safe when only construction time changes; unsafe when it stores arguments, merges hooks, wraps layers other
-    methods reach inside, or the class is also built outside Lightning. Unsafe when the fix must store an
+    Safe when only construction time changes (and where the class is built outside Lightning, the fix adds the
+    `configure_model()` call); unsafe when it stores arguments, merges hooks, wraps layers other
+    methods reach inside, or the class is also built outside Lightning where the fix cannot add the
+    `configure_model()` call. Unsafe when the fix must store an
     `__init__` argument as a new attribute, or merge into an existing `configure_model` (its remaining code then runs once), or when
     it wraps layers that another method reaches inside (`self.embed.weight`, `self.blocks[0].attn`): FSDP
     holds those parameters as flat shards outside the wrapped layer's own forward. No fix
     when `__init__` has `return`/`yield`, calls `setattr`/`exec`, builds layers before
     `super().__init__()`, shares a local between moved and kept code, or also defines
-    `configure_sharded_model`; the message says which. Unsafe too when the project builds the class (or a
-    subclass) itself, outside a scope that hands it to a Trainer/Fabric or a model factory the training
-    graph follows (an inference script, a unit test calling `GPT(cfg)(idx)`): there nothing calls
-    `configure_model()`, so the module has no layers; notes locate those sites (the first three), where
-    `model.configure_model()` must be called after building it.
+    `configure_sharded_model`; the message says which. Where the project builds the class (or a subclass)
+    itself, outside a scope that hands it to a Trainer/Fabric or a model factory the training graph follows
+    (an inference script, a unit test), nothing calls `configure_model()`, so the module has no layers
+    (`load_state_dict` raises "Unexpected key(s)", `model(idx)` calls `None`). When the built module is
+    bound by an assignment statement of its own (`model = GPT(cfg)`, `self.model: GPT = GPT(cfg)`), the fix
+    adds `model.configure_model()` on the next line, in the same edit (written with the class's file, all
+    or none; not when that file has fixes of its own in the same run: the next run applies it), and stays
+    safe; a build already followed by that call is not such a site. Where it is not
+    (`GPT(cfg)(idx)`, `run(GPT(cfg))`), the fix is unsafe and notes locate those sites (the first three),
+    where `model.configure_model()` must be called by hand after building it.
 
     ## Options
     `large-layer-threshold` (parameters, default 1,000,000), `unknown-size` (`"large"`: sizes that cannot
