@@ -21,7 +21,9 @@ from .output.docs import explain_text
 from .engine.checker import CheckOptions
 from .workspace.config import ConfigError, Settings, find_config, load_settings, parse_table, search_start
 from .diagnostics import FileError, SourceError, error_finding
+from .engine.fixes import with_inserted_lines
 from .engine.pipeline import RunRequest, RunResult, run
+from .workspace.writer import WriteRefused
 from .engine.registry import Registry
 from .output.reporters import FORMATS, HUMAN_FORMATS, render
 from .output.reporters.printable import printable
@@ -335,15 +337,25 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool, failed_files
 
 
 def _report_diff(changed_files, fixed, result, flags) -> int:
+    fixed_here = {r.filename for r in changed_files}
     for file_result in changed_files:
-        sys.stdout.writelines(difflib.unified_diff(
-            python_lines(file_result.original), python_lines(file_result.fixed_source),
-            fromfile=f"a/{printable(file_result.filename)}", tofile=f"b/{printable(file_result.filename)}"))
+        _print_diff(file_result.filename, file_result.original, file_result.fixed_source)
+        try:  # the lines its fixes add to other files (FI001's `model.configure_model()`), written with it
+            for other, data, _ in with_inserted_lines(file_result, fixed_here, set()):
+                with open(other, "rb") as handle:
+                    _print_diff(other, decode(handle.read(), 1 << 62).text, decode(data, 1 << 62).text)
+        except (WriteRefused, OSError, SourceError) as exc:
+            _error(f"{file_result.filename}: {exc}")
     if not flags["quiet"]:
         click.echo(f"Would fix {_plural(len(fixed), 'error')}." if fixed else "No errors would be fixed.", err=True)
     if result.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if changed_files else EXIT_CLEAN
+
+
+def _print_diff(filename: str, before: str, after: str) -> None:
+    sys.stdout.writelines(difflib.unified_diff(python_lines(before), python_lines(after),
+                                               fromfile=f"a/{printable(filename)}", tofile=f"b/{printable(filename)}"))
 
 
 @main.command("server")

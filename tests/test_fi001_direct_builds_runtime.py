@@ -126,3 +126,12 @@ def test_the_edit_of_several_files_is_all_or_none(tmp_path):
     assert _sources(root) == before, "a file was written although another of the same fix could not be"
     assert done.returncode == 2 and "task.py" in done.stderr and "read-only file" in done.stderr, done.stderr
     assert "1 fixed" not in done.stdout  # nothing written counts as fixed
+
+
+def test_diff_shows_the_line_added_to_the_script_and_writes_nothing(tmp_path):
+    root = _project(tmp_path)
+    before = _sources(root)
+    done = run_installed("--no-cache", "--select", "FI001", "--diff", ".", cwd=root)
+    assert done.returncode == 1 and _sources(root) == before
+    assert "--- a/infer.py\n+++ b/infer.py\n" in done.stdout and "+    model.configure_model()\n" in done.stdout, done.stdout
+    assert "--- a/task.py\n" in done.stdout
