@@ -20,9 +20,11 @@ from . import __version__
 from .output.add_noqa import add_noqa, with_noqa
 from .output.docs import explain_text
 from .engine.checker import CheckOptions
-from .workspace.config import ConfigError, find_config, load_settings, parse_table, search_start
+from .workspace.config import ConfigError, Settings, find_config, load_settings, parse_table, search_start
 from .diagnostics import FileError, SourceError, error_finding
+from .engine.fixes import with_inserted_lines
 from .engine.pipeline import RunRequest, RunResult, run
+from .workspace.writer import WriteRefused
 from .engine.registry import Registry
 from .output.reporters import FORMATS, HUMAN_FORMATS, render
 from .output.reporters.printable import printable
@@ -168,17 +170,10 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
             starts = [(os.path.dirname(os.path.abspath(paths[0])), paths)]
         else:
             starts = [(group[0], group) for group in _by_config(paths, flags["config_path"])]
-        groups = [(load_settings(start, flags["config_path"], overrides), group) for start, group in starts]
-        enabled_sets = []
-        for settings, _ in groups:
-            enabled_sets.append(registry.enabled(settings.select, settings.extend_select, settings.ignore))
-            _check_per_file_ignores(registry, settings)
+        runs = [(*_configured(registry, start, flags, overrides), group) for start, group in starts]
     except ConfigError as exc:
         _error(f"error: {exc}")
         return EXIT_ERROR
-    if flags["report_unused_suppressions"]:
-        for enabled in enabled_sets:
-            enabled.add("FI900")  # the flag is the request; --select need not repeat it
     output_format = flags["output_format"] or os.environ.get("FASTINIT_LINT_OUTPUT_FORMAT", "full")
     if output_format not in FORMATS:
         _error(f"error: unknown output format {output_format!r} (choose from {', '.join(sorted(FORMATS))})")
@@ -187,7 +182,7 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
         return EXIT_ERROR  # found before any work is done, and before any fix is written
     diff_mode = flags["diff"]
     results = []
-    for (settings, group), enabled in zip(groups, enabled_sets):  # one run per config, each with its settings
+    for settings, enabled, group in runs:  # one run per config, each with its settings
         options = CheckOptions(fix=flags["fix"] or diff_mode, unsafe_fixes=settings.unsafe_fixes,
                                report_unused_suppressions=flags["report_unused_suppressions"],
                                edits=output_format in ("json", "json-lines", "sarif") and not flags["statistics"])
@@ -195,11 +190,17 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
                              jobs=flags["jobs"], use_cache=not flags["no_cache"], force_exclude=flags["force_exclude"],
                              stdin=stdin, write=not diff_mode,
                              progress=sys.stderr.isatty() and not flags["quiet"] and "NO_COLOR" not in os.environ)
-        results.append(run(request, registry.expand))
+        try:
+            results.append(run(request, registry.expand))
+            # Directories inside the walked ones with a config of their own (ruff's hierarchy): a run each, with it.
+            runs.extend((*_configured(registry, path, flags, overrides), [path]) for path in results[-1].nested)
+        except ConfigError as exc:
+            _error(f"error: {exc}")
+            return EXIT_ERROR
     result = RunResult([f for r in results for f in r.files], [e for r in results for e in r.errors],
                        sum(r.checked for r in results), [e for r in results for e in r.write_errors])
-    settings = groups[0][0]
-    rules = [registry.by_code[code] for code in sorted(set().union(*enabled_sets))]
+    settings = runs[0][0]
+    rules = [registry.by_code[code] for code in sorted(set().union(*(enabled for _, enabled, _ in runs)))]
 
     for error in (*result.errors, *result.write_errors):
         _error(error.line())
@@ -255,6 +256,16 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     if findings or (flags["exit_non_zero_on_fix"] and changed_files):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _configured(registry: Registry, start: str, flags: dict, overrides: dict) -> tuple[Settings, set[str]]:
+    """The settings for paths starting at `start` (their closest config, or `--config`) and the codes they enable."""
+    settings = load_settings(start, flags["config_path"], overrides)
+    _check_per_file_ignores(registry, settings)
+    enabled = registry.enabled(settings.select, settings.extend_select, settings.ignore)
+    if flags["report_unused_suppressions"]:
+        enabled.add("FI900")  # the flag is the request; --select need not repeat it
+    return settings, enabled
 
 
 def _by_config(paths: list[str], config_path: str | None) -> list[list[str]]:
@@ -328,15 +339,25 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool, failed_files
 
 
 def _report_diff(changed_files, fixed, result, flags) -> int:
+    fixed_here = {r.filename for r in changed_files}
     for file_result in changed_files:
-        sys.stdout.writelines(difflib.unified_diff(
-            python_lines(file_result.original), python_lines(file_result.fixed_source),
-            fromfile=f"a/{printable(file_result.filename)}", tofile=f"b/{printable(file_result.filename)}"))
+        _print_diff(file_result.filename, file_result.original, file_result.fixed_source)
+        try:  # the lines its fixes add to other files (FI001's `model.configure_model()`), written with it
+            for other, data, _ in with_inserted_lines(file_result, fixed_here, set()):
+                with open(other, "rb") as handle:
+                    _print_diff(other, decode(handle.read(), 1 << 62).text, decode(data, 1 << 62).text)
+        except (WriteRefused, OSError, SourceError) as exc:
+            _error(f"{file_result.filename}: {exc}")
     if not flags["quiet"]:
         click.echo(f"Would fix {_plural(len(fixed), 'error')}." if fixed else "No errors would be fixed.", err=True)
     if result.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if changed_files else EXIT_CLEAN
+
+
+def _print_diff(filename: str, before: str, after: str) -> None:
+    sys.stdout.writelines(difflib.unified_diff(python_lines(before), python_lines(after),
+                                               fromfile=f"a/{printable(filename)}", tofile=f"b/{printable(filename)}"))
 
 
 @main.command("server")

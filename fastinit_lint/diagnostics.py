@@ -47,6 +47,18 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class LineInsert:
+    """A line a fix adds to another file of the project (FI001 calls `model.configure_model()` where a script
+    builds the model itself): after row `after` of `filename` as read with `digest`. It is written with the
+    fixed file, all or none, and never over a version of `filename` other than the one read."""
+
+    filename: str
+    after: int
+    line: str  # without its line end
+    digest: str
+
+
+@dataclass(frozen=True)
 class Note:
     """Evidence behind a finding (where the strategy is stated, the defaults a size used), shown as `= note:`
     lines, in JSON `notes`, as SARIF related locations and LSP related information. A located fact has its
@@ -109,6 +121,7 @@ class FileResult:
     fixed_source: str | None = None
     encoding: str = "utf-8"  # how to write `fixed_source` back (utf-8-sig keeps a BOM)
     digest: str | None = None  # of the bytes the fix was computed from; writing refuses if the file changed
+    elsewhere: list[LineInsert] = field(default_factory=list)  # lines the applied fixes add to other files
     # The findings on the text as read, while fixes are pending: reported instead when they cannot be written,
     # so rows point into the file on disk and nothing unwritten counts as fixed.
     before_fixes: list[Finding] | None = None
@@ -116,6 +129,7 @@ class FileResult:
     def fixes_not_written(self) -> None:
         if self.before_fixes is not None:
             self.findings, self.fixed, self.fixed_source, self.before_fixes = self.before_fixes, [], None, None
+            self.elsewhere = []
 
 
 class SourceError(Exception):

@@ -23,15 +23,24 @@ def python_texts(context, needles: tuple[str, ...]) -> Iterator[tuple[str, str]]
             yield filename, text
 
 
+def project_source(context, filename: str):
+    """The project file as `python_texts` read it (its text, encoding and digest)."""
+    return context.project_shared(_read_sources)[filename]
+
+
 def _read_texts(context) -> dict[str, str]:
-    texts = {}
+    return {filename: source.text for filename, source in context.project_shared(_read_sources).items()}
+
+
+def _read_sources(context) -> dict:
+    sources = {}
     for filename in context.index.files:
         if filename.endswith(".py"):
             try:
-                texts[filename] = read_source(filename, context.settings.max_file_bytes).text
+                sources[filename] = read_source(filename, context.settings.max_file_bytes)
             except (SourceError, OSError):
                 continue
-    return texts
+    return sources
 
 
 def _files_holding(context) -> dict[str, frozenset[str]]:

@@ -237,7 +237,14 @@ class CreateThenCast(FlowRule):
     with the same dtype and device. The cast fix is unsafe
     when the project neither declares the runtime library (`fastinit-lint[runtime]` in `pyproject.toml`,
     `setup.cfg`, `setup.py` or `requirements*.txt`) nor imports `fastinit_runtime` in any file: the import
-    it adds would fail where the library is not installed. Tensors the constructor
+    it adds would fail where the library is not installed. There is no dependency-free rewrite that is
+    exact: torch's own `torch.set_default_dtype(dtype)` under `try`/`finally` (what
+    `fastinit_runtime.init_module` does, and Lightning's `init_module` for a true precision) builds floating
+    parameters and buffers in the dtype and leaves integer buffers (`num_batches_tracked`) alone, as the cast
+    does, but a tensor the constructor creates with an explicit `dtype=torch.float32` (a rotary `inv_freq`
+    buffer, a pinned parameter) stays float32 where `.to(dtype)`/`.half()` converts it
+    (tests/test_fi007_dtype_rewrite.py, torch 2.13 on CPU), and whether a model's modules pin a dtype is not
+    known statically; so without the runtime library the cast fix stays unsafe. Tensors the constructor
     creates with an explicit `dtype=` keep it (a cast would have converted them). No fix when it cannot be
     told whether a `.to(x)` argument is a device or a dtype, when the cast model is bound to another name
     (`half = model.half()`: removing the statement would leave `half` unbound), or when the build is a branch

@@ -194,7 +194,9 @@ class EmptyInitPartialLoad(FlowRule):
             import fastinit_runtime
             trainer = pl.Trainer()
             with trainer.init_module(empty_init=True):
-                model = fastinit_runtime.lightning.load_from_checkpoint(Net, "pre.ckpt", strict=False, lr=1e-3)
+                model = fastinit_runtime.lightning.load_from_checkpoint(
+                    Net, "pre.ckpt", strict=False, lr=1e-3
+                )
             """),
         # A load into a submodule: the fix loads into that submodule, not into the whole model.
         Invalid("""
@@ -233,7 +235,9 @@ class EmptyInitPartialLoad(FlowRule):
 
             trainer = pl.Trainer()
             with trainer.init_module(empty_init=True):
-                model = fastinit_runtime.lightning.load_from_checkpoint(Net, "pre.ckpt", strict=False)
+                model = fastinit_runtime.lightning.load_from_checkpoint(
+                    Net, "pre.ckpt", strict=False
+                )
             """),
         Invalid("""
             import lightning as L

@@ -182,18 +182,25 @@ class LargeLayerInInit(Rule):
     `configure_model`, the fix builds its layers inside `wrap()` the same way, in place.
 
     ## Fix safety
-    Safe when only construction time changes; unsafe when it stores arguments, merges hooks, wraps layers other
-    methods reach inside, or the class is also built outside Lightning. Unsafe when the fix must store an
+    Safe when only construction time changes (and where the class is built outside Lightning, the fix adds the
+    `configure_model()` call); unsafe when it stores arguments, merges hooks, wraps layers other
+    methods reach inside, or the class is also built outside Lightning where the fix cannot add the
+    `configure_model()` call. Unsafe when the fix must store an
     `__init__` argument as a new attribute, or merge into an existing `configure_model` (its remaining code then runs once), or when
     it wraps layers that another method reaches inside (`self.embed.weight`, `self.blocks[0].attn`): FSDP
     holds those parameters as flat shards outside the wrapped layer's own forward. No fix
     when `__init__` has `return`/`yield`, calls `setattr`/`exec`, builds layers before
     `super().__init__()`, shares a local between moved and kept code, or also defines
-    `configure_sharded_model`; the message says which. Unsafe too when the project builds the class (or a
-    subclass) itself, outside a scope that hands it to a Trainer/Fabric or a model factory the training
-    graph follows (an inference script, a unit test calling `GPT(cfg)(idx)`): there nothing calls
-    `configure_model()`, so the module has no layers; notes locate those sites (the first three), where
-    `model.configure_model()` must be called after building it.
+    `configure_sharded_model`; the message says which. Where the project builds the class (or a subclass)
+    itself, outside a scope that hands it to a Trainer/Fabric or a model factory the training graph follows
+    (an inference script, a unit test), nothing calls `configure_model()`, so the module has no layers
+    (`load_state_dict` raises "Unexpected key(s)", `model(idx)` calls `None`). When the built module is
+    bound by an assignment statement of its own (`model = GPT(cfg)`, `self.model: GPT = GPT(cfg)`), the fix
+    adds `model.configure_model()` on the next line, in the same edit (written with the class's file, all
+    or none; not when that file has fixes of its own in the same run: the next run applies it), and stays
+    safe; a build already followed by that call is not such a site. Where it is not
+    (`GPT(cfg)(idx)`, `run(GPT(cfg))`), the fix is unsafe and notes locate those sites (the first three),
+    where `model.configure_model()` must be called by hand after building it.
 
     ## Options
     `large-layer-threshold` (parameters, default 1,000,000), `unknown-size` (`"large"`: sizes that cannot
@@ -371,7 +378,9 @@ class LargeLayerInInit(Rule):
                         return
                     # token embedding
                     self.embed = nn.Embedding(self.hparams.vocab, self.hparams.dim)
-                    self.head = nn.Linear(self.hparams.dim, self.hparams.vocab, bias=False)  # output
+                    self.head = nn.Linear(
+                        self.hparams.dim, self.hparams.vocab, bias=False
+                    )  # output
                     self.head.weight = self.embed.weight
 
                 def forward(self, x):
@@ -582,12 +591,16 @@ class LargeLayerInInit(Rule):
                     if self.embed is not None:
                         return
                     self.embed = wrap(nn.Embedding(32_000, self.hparams.dim))
-                    self.blocks = nn.ModuleList([wrap(Block(self.hparams.dim)) for _ in range(self.hparams.depth)])
+                    self.blocks = nn.ModuleList(
+                        [wrap(Block(self.hparams.dim)) for _ in range(self.hparams.depth)]
+                    )
                     self.extra = nn.ModuleList()
                     for _ in range(self.hparams.depth):
                         self.extra.append(wrap(Block(self.hparams.dim)))
                     self.drop = nn.Dropout(0.1)
-                    self.head = wrap(nn.Sequential(nn.LayerNorm(self.hparams.dim), nn.Linear(self.hparams.dim, 32_000)))
+                    self.head = wrap(
+                        nn.Sequential(nn.LayerNorm(self.hparams.dim), nn.Linear(self.hparams.dim, 32_000))
+                    )
             """),
         # A loss holding a `weight` tensor stays in `__init__`: a buffer on the LightningModule itself, which no
         # wrapped layer would move to the GPU once Lightning stops wrapping the root.
@@ -806,13 +819,20 @@ class LargeLayerInInit(Rule):
                                f"`reset_parameters()` in every module owning parameters (FI013)")
                 unsafe_reasons = list(move.unsafe_reasons)
                 direct = direct_builds(context, qualname)
-                if direct:
-                    outside = _built_outside_lightning(node.name.value, direct)
+                hooks = tuple(d.call_hook for d in direct if d.call_hook is not None)
+                unhooked = [d.site for d in direct if d.call_hook is None]
+                if hooks:
+                    action += (f", and call `configure_model()` after building `{node.name.value}` where it is built "
+                               f"outside a Trainer/Fabric ({_places(len(hooks))})")
+                    notes.extend(_direct_build_notes(node.name.value, [d for d in direct if d.call_hook is not None]))
+                if unhooked:
+                    outside = _built_outside_lightning(node.name.value, unhooked)
                     unsafe_reasons.append(outside)
                     notes.append(f"the fix is unsafe: {outside}")
-                    notes.extend(_direct_build_notes(node.name.value, direct))
+                    notes.extend(_direct_build_notes(node.name.value, [d for d in direct if d.call_hook is None]))
                 plan = fix(move.build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
-                           unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else ())
+                           unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else (),
+                           elsewhere=hooks)
             except CannotMove as exc:
                 reason = str(exc)
             notes.insert(len(evidence), moving)
@@ -891,16 +911,23 @@ def _defaults_used(analysis: MethodAnalysis) -> str:
     return f"; used {', '.join(used)}" if used else ""
 
 
+def _places(count: int) -> str:
+    return "once" if count == 1 else f"in {count} places"
+
+
 def _built_outside_lightning(class_name: str, sites: list) -> str:
-    places = "once" if len(sites) == 1 else f"in {len(sites)} places"
-    return (f"`{class_name}` is also built outside a Trainer/Fabric {places}, where nothing calls "
-            f"`configure_model()` (call it there after building the model)")
+    return (f"`{class_name}` is also built outside a Trainer/Fabric {_places(len(sites))}, where nothing calls "
+            f"`configure_model()` and the fix cannot add the call (the model is not bound to a name by an "
+            f"assignment of its own): call it there after building the model")
 
 
-def _direct_build_notes(class_name: str, sites: list) -> list:
-    """Where the class is built outside Lightning: the first three, each located, then how many more."""
-    notes = [site.note(f"`{class_name}` built outside a Trainer/Fabric") for site in sites[:_SHOWN_SITES]]
-    return notes + ([f"and in {len(sites) - _SHOWN_SITES} more places"] if len(sites) > _SHOWN_SITES else [])
+def _direct_build_notes(class_name: str, builds: list) -> list:
+    """Where the class is built outside Lightning (and the call the fix adds there): the first three, each
+    located, then how many more."""
+    notes = [d.site.note(f"`{class_name}` built outside a Trainer/Fabric"
+                         + (f": the fix calls `{d.call_hook.line.strip()}` after it" if d.call_hook else ""))
+             for d in builds[:_SHOWN_SITES]]
+    return notes + ([f"and in {len(builds) - _SHOWN_SITES} more places"] if len(builds) > _SHOWN_SITES else [])
 
 
 def _float32(precisions: tuple[str, ...]) -> str | None:

@@ -148,7 +148,9 @@ class LoadThenCast(FlowRule):
             from transformers import LlamaForCausalLM
 
             def load(path):
-                model = LlamaForCausalLM.from_pretrained(path, torch_dtype=torch.bfloat16).to(torch.bfloat16).cuda()
+                model = LlamaForCausalLM.from_pretrained(
+                    path, torch_dtype=torch.bfloat16
+                ).to(torch.bfloat16).cuda()
                 return model
             """),
         # TinyLlama's speculative decoding script: the cast is fixed, the variable device move stays.
@@ -164,7 +166,9 @@ class LoadThenCast(FlowRule):
             import torch
             from transformers import AutoModelForCausalLM
             device = "cuda" if torch.cuda.is_available() else "cpu"
-            assistant_model = AutoModelForCausalLM.from_pretrained("PY007/TinyLlama-1.1B-Chat-v0.1", torch_dtype=torch.float16).half().to(device)
+            assistant_model = AutoModelForCausalLM.from_pretrained(
+                "PY007/TinyLlama-1.1B-Chat-v0.1", torch_dtype=torch.float16
+            ).half().to(device)
             """),
         # A cast in the next statement; the fix keeps it.
         Invalid("""

@@ -45,3 +45,46 @@ def test_each_path_is_checked_with_its_closest_config_whatever_the_order(cli, pr
     for output in outputs:
         found = sorted(line.split(" ")[:2] for line in output.splitlines() if ": FI9" in line)
         assert found == [["projA/m.py:3:5:", "FI991"], ["projB/m.py:2:1:", "FI990"]], output
+
+
+def test_a_directory_with_its_own_config_inside_a_walked_one_uses_it(cli, project):
+    """ruff's hierarchy: `fastinit-lint .` checks `sub/` with `sub/pyproject.toml`'s settings, its excludes
+    relative to `sub/`; the closest config wins whole, nothing inherited from the outer one."""
+    source = "import torch.nn as nn\nnn.Linear(1, 2)\ny = x.half()\n"
+    (project / "pyproject.toml").write_text('[tool.fastinit-lint]\nselect = ["FI991"]\n')
+    (project / "m.py").write_text(source)
+    sub = project / "sub"
+    (sub / "deeper").mkdir(parents=True)
+    (sub / "pyproject.toml").write_text('[tool.fastinit-lint]\nselect = ["FI990"]\nextend-exclude = ["/skipped.py"]\n')
+    for where in (sub, sub / "deeper"):
+        (where / "m.py").write_text(source)
+        (where / "skipped.py").write_text(source)
+    (project / "other").mkdir()  # a pyproject.toml without our table is not a config: `other/` stays the outer one's
+    (project / "other" / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    (project / "other" / "m.py").write_text(source)
+    for args in ((".",), ("m.py", "sub", "other")):
+        output = cli("check", "--no-cache", "--output-format", "concise", *args).output
+        found = sorted(line.split(" ")[:2] for line in output.splitlines() if ": FI9" in line)
+        assert found == [["m.py:3:5:", "FI991"], ["other/m.py:3:5:", "FI991"], ["sub/deeper/m.py:2:1:", "FI990"],
+                         ["sub/deeper/skipped.py:2:1:", "FI990"], ["sub/m.py:2:1:", "FI990"]], (args, output)
+
+
+def test_config_given_applies_to_nested_directories_too(cli, project, tmp_path_factory):
+    """`--config FILE` is the one config for every file (ruff): a nested `pyproject.toml` does not take over."""
+    (project / "sub").mkdir()
+    (project / "sub" / "pyproject.toml").write_text('[tool.fastinit-lint]\nselect = ["FI990"]\n')
+    (project / "sub" / "m.py").write_text("import torch.nn as nn\nnn.Linear(1, 2)\ny = x.half()\n")
+    given = tmp_path_factory.mktemp("configs") / "ci.toml"
+    given.write_text('select = ["FI991"]\n')
+    output = cli("check", "--no-cache", "--output-format", "concise", "--config", str(given), ".").output
+    assert [line.split(" ")[1] for line in output.splitlines() if ": FI9" in line] == ["FI991"], output
+
+
+def test_a_bad_nested_config_is_a_config_error_and_nothing_is_fixed(cli, project):
+    (project / "m.py").write_text(BIG_CAST)
+    (project / "sub").mkdir()
+    (project / "sub" / "fastinit-lint.toml").write_text('selct = ["FI001"]\n')
+    before = (project / "m.py").read_text()
+    result = cli("check", "--no-cache", "--fix", "--unsafe-fixes", ".")
+    assert result.exit_code == 2 and "fastinit-lint.toml: unknown key `selct`" in result.stderr, result.output
+    assert (project / "m.py").read_text() == before

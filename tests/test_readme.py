@@ -83,3 +83,89 @@ def test_pre_commit_configs_run(tmp_path, variant):
     done = subprocess.run(["pre-commit", "run", "fastinit-lint", "--files", "src/mylm/model.py"], cwd=user, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 1 and "src/mylm/model.py:15:9: FI001" in done.stdout, done.stdout + done.stderr
+
+
+# Every command of the README's ```bash blocks is run below, or named here with why it cannot run in a test.
+_CANNOT_RUN = {
+    "pip install": "installs into the environment, from the network or the package index",
+    "python -m pytest": "the whole suite, which holds this test",
+    "fastinit-lint server": "a language server talking over stdio until its client exits: tests/test_server.py drives it",
+}
+
+
+def _commands() -> list[str]:
+    """The commands of the ```bash blocks: each line without its comment, split at `&&`."""
+    return [part.strip() for block in _blocks("bash") for line in block.splitlines()
+            for part in line.split("#", 1)[0].split("&&") if part.strip()]
+
+
+def _copy_of_examples(tmp_path: Path) -> Path:
+    """A copy of the repository's examples (`examples/` in it, as the README's first command names it)."""
+    shutil.copytree(REPO / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns(".fastinit_cache", "__pycache__"))
+    return tmp_path
+
+
+def _run(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    return run_installed(*command.removeprefix("fastinit-lint").split(), cwd=cwd)
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*.py"))}
+
+
+def _check_paths(done, tmp_path):
+    checked = _run("fastinit-lint check .", tmp_path / "examples")
+    assert done.returncode == checked.returncode == 1 and "FI001" in done.stdout
+    assert done.stdout == checked.stdout
+
+
+def _check_first_command(done, tmp_path):
+    assert done.returncode == 1 and "examples/src/mylm/model.py:15:9: FI001" in done.stdout
+
+
+def _check_fix(done, tmp_path):
+    model = (tmp_path / "examples" / "src" / "mylm" / "model.py").read_text()
+    assert "def configure_model(self):" in model and "fixed" in done.stdout, done.stdout
+    assert _run("fastinit-lint --diff src/", tmp_path / "examples").returncode == 0  # no safe fix left
+
+
+def _check_diff(done, tmp_path):
+    assert done.returncode == 1 and "+    def configure_model(self):" in done.stdout, done.stdout
+    assert _snapshot(tmp_path / "examples") == _snapshot(REPO / "examples")  # nothing written
+
+
+def _check_rules(done, tmp_path):
+    assert done.returncode == 0 and "FI001  large-layer-in-init" in done.stdout
+
+
+def _check_explain(done, tmp_path):
+    assert done.returncode == 0 and "## Fix safety" in done.stdout
+
+
+def _check_ci(done, tmp_path):
+    assert done.returncode == 1 and "::error title=fastinit-lint (FI" in done.stdout
+
+
+_RUNS = {
+    "fastinit-lint examples/": (".", _check_first_command),
+    "fastinit-lint [PATHS]": ("examples", _check_paths),
+    "fastinit-lint --fix src/": ("examples", _check_fix),
+    "fastinit-lint --diff src/": ("examples", _check_diff),
+    "fastinit-lint rules": ("examples", _check_rules),
+    "fastinit-lint explain FI001": ("examples", _check_explain),
+    "fastinit-lint --fix --exit-non-zero-on-fix --output-format github .": ("examples", _check_ci),
+}
+
+
+def test_every_command_is_run_or_says_why_not():
+    left = [c for c in _commands() if c not in _RUNS and not c.startswith(tuple(_CANNOT_RUN))]
+    assert not left, f"README commands neither run by a test nor listed in _CANNOT_RUN: {left}"
+    assert set(_RUNS) <= set(_commands()), "a command run here is no longer in the README"
+
+
+@pytest.mark.parametrize("command", list(_RUNS))
+def test_usage_command_runs(tmp_path, command):
+    where, check = _RUNS[command]
+    root = _copy_of_examples(tmp_path)
+    done = _run(command.replace("[PATHS]", "."), root / where)
+    check(done, root)

@@ -25,7 +25,9 @@ FIXED_CLASS = '''\
             return
         # Built eagerly on every rank, in float32, before FSDP can shard anything.
         self.embed = nn.Embedding(VOCAB, self.hparams.dim)
-        self.blocks = nn.ModuleList([Block(self.hparams.dim, self.hparams.heads) for _ in range(self.hparams.depth)])
+        self.blocks = nn.ModuleList(
+            [Block(self.hparams.dim, self.hparams.heads) for _ in range(self.hparams.depth)]
+        )
         self.head = nn.Linear(self.hparams.dim, VOCAB, bias=False)
         self.head.weight = self.embed.weight  # weight tying
 '''

@@ -16,6 +16,7 @@ from ..syntax.cst_children import child_nodes, holds_statements
 from ..diagnostics import SAFE, Edit, FileError, FileResult, Finding, Fix, Location, Note
 from ..model.facts import FileFacts, python_facts
 from .fixes import apply_fixes, edit_between, text_location
+from .wrap_lines import line_limit
 from ..model.index import ProjectIndex
 from .limits import MAX_SYNTAX_DEPTH
 from ..model.module_identity import imports_of
@@ -152,11 +153,12 @@ class _Pass:
     findings: list[Finding]
 
 
-def _finding(filename: str, report: Report, positions, module: cst.Module, edits: bool) -> Finding:
+def _finding(filename: str, report: Report, positions, module: cst.Module, edits: bool, line_length: int | None) -> Finding:
     span = positions[report.node]
     fix = None
     if report.fix is not None:
-        changed = (edit_between(module.code, apply_fixes(module, [report.fix])),) if edits else ()
+        changed = (edit_between(module.code, apply_fixes(module, [report.fix], line_limit(line_length, module.code))),) \
+            if edits else ()
         fix = Fix(report.fix.applicability, report.fix.message, changed)
     notes = tuple(Note(n.message, filename, _start(positions[n.node])) if isinstance(n, NoteAt) else n
                   for n in report.notes)
@@ -200,7 +202,7 @@ def _lint(filename: str, module: cst.Module, rules, facts, index, settings, supp
         if suppressions.suppressed(report.rule.code, (span.start.line, span.end.line)):
             continue
         kept_reports.append(report)
-        findings.append(_finding(filename, report, positions, module, edits))
+        findings.append(_finding(filename, report, positions, module, edits, settings.line_length))
     return _Pass(module, kept_reports, findings)
 
 
@@ -359,6 +361,7 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
     def abandon(message: str) -> _Pass:
         result.errors.append(FileError(filename, f"{message}; file left unchanged (please report this)"))
         result.fixed.clear()
+        result.elsewhere.clear()
         return _lint(filename, cst.parse_module(text), rules, original_facts, index, settings, Suppressions(text), [])
 
     fixed_text = text
@@ -376,13 +379,14 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         planned = [(r, plan) for r, plan, _ in pending]
         positions = node_positions(current.module, [node for _, plan in planned for node in plan.changes])
         chosen = _non_overlapping(planned, positions)
-        candidate = apply_fixes(current.module, [plan for _, plan in chosen])
+        candidate = apply_fixes(current.module, [plan for _, plan in chosen], line_limit(settings.line_length, text))
         parsed = _parse(filename, candidate)
         if isinstance(parsed, FileError) or (tree := _ast_or_none(candidate)) is None:
             return abandon(f"fix for {_codes(r for r, _ in chosen)} produced code that does not parse")
         chosen_plans = {id(plan) for _, plan in chosen}  # one plan may resolve several findings (FI001)
         fixed_now = [f for _, plan, f in pending if id(plan) in chosen_plans]
         result.fixed.extend(fixed_now)
+        result.elsewhere.extend(line for plan in {id(plan): plan for _, plan in chosen}.values() for line in plan.elsewhere)
         fixed_text = candidate
         # The rules see the fixed text as a fresh run would: a fix that added an import changes what names denote.
         facts = refreshed_facts(facts, candidate, tree)

@@ -12,8 +12,12 @@ from typing import Iterable, Mapping
 
 from ..syntax.lazy_libcst import cst
 
-from ..diagnostics import Edit, Location
+from ..diagnostics import Edit, FileResult, Location, SourceError
+from ..syntax.lines import python_lines
+from ..workspace.source import decode, read_bytes
+from ..workspace.writer import WriteRefused
 from .rule import FixPlan, Replacement
+from .wrap_lines import wrap_new_long_lines
 
 
 @functools.cache
@@ -34,8 +38,9 @@ def _applier_class() -> type:
     return Applier
 
 
-def apply_fixes(module: cst.Module, plans: Iterable[FixPlan]) -> str:
-    """The code of `module` with every plan's node changes and the imports they need."""
+def apply_fixes(module: cst.Module, plans: Iterable[FixPlan], line_length: int) -> str:
+    """The code of `module` with every plan's node changes and the imports they need, the lines they make
+    split to `line_length`."""
     changes: dict[int, Replacement] = {}
     imports: list[tuple[str, str | None]] = []
     for plan in plans:
@@ -50,7 +55,7 @@ def apply_fixes(module: cst.Module, plans: Iterable[FixPlan]) -> str:
         for name, obj in dict.fromkeys(imports):
             AddImportsVisitor.add_needed_import(context, name, obj)
         fixed = fixed.visit(AddImportsVisitor(context))
-    return fixed.code
+    return wrap_new_long_lines(fixed, module.code, line_length).code
 
 
 def text_location(text: str, offset: int) -> Location:
@@ -70,3 +75,28 @@ def edit_between(old: str, new: str) -> Edit:
         end_old -= 1
         end_new -= 1
     return Edit(new[start:end_new], text_location(old, start), text_location(old, end_old))
+
+
+def with_inserted_lines(result: FileResult, fixed_here: set[str], edited_elsewhere: set[str]) -> list[tuple[str, bytes, str]]:
+    """(path, new bytes, digest read) of each other file the result's fixes add lines to, as read when the fix
+    was computed. Refused (and the result's own fixes with it: the fix is one) when that file has fixes of its
+    own in this run, or another fix already added lines to it: its rows moved, and the next run will apply it."""
+    by_file: dict[str, list] = {}
+    for insert in result.elsewhere:
+        by_file.setdefault(insert.filename, []).append(insert)
+    written = []
+    for filename, inserts in by_file.items():
+        if filename in fixed_here or filename in edited_elsewhere:
+            raise WriteRefused(f"the fix also edits {filename}, which other fixes change in this run (run again to apply it)")
+        try:
+            source = decode(read_bytes(filename, 1 << 62), 1 << 62)
+        except (OSError, SourceError) as exc:
+            raise WriteRefused(f"the fix also edits {filename}, which cannot be read: {exc}") from None
+        lines = python_lines(source.text)
+        ending = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+        for insert in sorted(inserts, key=lambda i: i.after, reverse=True):
+            if insert.after <= len(lines) and not lines[insert.after - 1].endswith(("\n", "\r")):
+                lines[insert.after - 1] += ending
+            lines.insert(insert.after, insert.line + ending)
+        written.append((filename, source.encode("".join(lines)), inserts[0].digest))
+    return written

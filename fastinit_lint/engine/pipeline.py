@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 
 from .cache import Cache, schema_digest
 from .checker import CheckOptions, check_text, check_yaml_text, gate
+from .fixes import with_inserted_lines
 from ..workspace.config import Settings
 from ..diagnostics import FileError, FileResult, SourceError
 from ..workspace.discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
@@ -35,7 +36,7 @@ from ..workspace.source import digest_bytes, read_bytes, read_source
 from .suppressions import may_have_directives
 from ..syntax.gc_pause import gc_paused
 from ..syntax.lazy_libcst import cst
-from ..workspace.writer import WriteRefused, write_atomic
+from ..workspace.writer import WriteRefused, write_together
 
 
 class IndexEntry:
@@ -100,6 +101,7 @@ class RunResult:
     errors: list[FileError]
     checked: int
     write_errors: list[FileError] = field(default_factory=list)
+    nested: list[str] = field(default_factory=list)  # directories not checked here: each has its own config
 
 
 # Module state inherited by forked workers; set only by `run` just before it forks.
@@ -317,7 +319,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     jobs = request.jobs or os.cpu_count() or 1
     forget_layout()
     allow_valid_python()
-    excluder = project_excluder(settings)
+    excluder = project_excluder(settings, nested_configs=True)
     errors: list[FileError] = []
     declarations: list[tuple[str, str]] = []  # files that may pin the Lightning release
     if request.stdin is not None:
@@ -325,6 +327,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
         sources = [SourceFile(name, os.path.abspath(name), file_kind(name) or "python")]
     else:
         sources, errors = discover(request.paths, excluder, request.force_exclude, declarations)
+    nested = [display for display, _ in excluder.nested]  # under the paths given (the context walk skips them too)
     checked = {s.display for s in sources}
     context_sources = _project_context(request, excluder, sources, declarations)
     lightning = LightningVersions.read(declarations)
@@ -388,13 +391,14 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     ordered = [results[name] for name in sorted(results)]
     for result in ordered:
         errors.extend(result.errors)
-    return RunResult(ordered, errors, len(checked), write_errors)
+    return RunResult(ordered, errors, len(checked), write_errors, nested)
 
 
-def project_excluder(settings: Settings) -> Excluder:
-    """`exclude` replaces the default excludes, `extend-exclude` adds to them (ruff's model)."""
+def project_excluder(settings: Settings, nested_configs: bool = False) -> Excluder:
+    """`exclude` replaces the default excludes, `extend-exclude` adds to them (ruff's model); with
+    `nested_configs`, directories holding their own config are left to runs of their own."""
     excludes = (*(settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDES), *settings.extend_exclude)
-    return Excluder(settings.root, excludes)
+    return Excluder(settings.root, excludes, nested_configs=nested_configs and settings.nested_configs)
 
 
 def _open_cache(settings: Settings, enabled: bool, sources: Sequence[SourceFile]) -> Cache:
@@ -572,12 +576,15 @@ def _vouch(source: SourceFile, cached: IndexEntry, max_bytes: int) -> str | None
 
 def _write_fixes(results) -> list[FileError]:
     errors = []
+    results = [result for result in results if result.fixed_source is not None]
+    fixed_here = {result.filename for result in results}
+    edited_elsewhere: set[str] = set()  # files a fix of another file added lines to in this run
     for result in results:
-        if result.fixed_source is None:
-            continue
         path = result.filename
         try:
-            write_atomic(path, result.fixed_source.encode(result.encoding), result.digest)
+            others = with_inserted_lines(result, fixed_here, edited_elsewhere)
+            write_together([(path, result.fixed_source.encode(result.encoding), result.digest), *others])
+            edited_elsewhere.update(other for other, _, _ in others)
         except WriteRefused as exc:
             errors.append(FileError(path, f"{exc}; fixes not written"))
             result.fixes_not_written()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, TypeVar, Union
 
 from ..syntax.lazy_libcst import cst
 
-from ..diagnostics import SAFE, UNSAFE, Applicability, FixAvailability, Note
+from ..diagnostics import SAFE, UNSAFE, Applicability, FixAvailability, LineInsert, Note
 
 if TYPE_CHECKING:
     from ..workspace.config import Settings
@@ -74,14 +74,17 @@ class FixPlan:
     function that builds them, for fixes costly to build (FI001 rewrites a whole class): a check then pays for
     them only when the fix is applied or its edit shown, not on every run. `imports` are (module, name or None)
     pairs, added by LibCST's `AddImportsVisitor` (after the docstring and `__future__` imports, merged with
-    the file's own, skipped when already there)."""
+    the file's own, skipped when already there). `elsewhere`: lines the fix adds to other project files,
+    written with this one, all or none."""
 
     def __init__(self, changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]],
-                 message: str, applicability: Applicability = SAFE, imports: tuple[tuple[str, str | None], ...] = ()) -> None:
+                 message: str, applicability: Applicability = SAFE, imports: tuple[tuple[str, str | None], ...] = (),
+                 elsewhere: tuple[LineInsert, ...] = ()) -> None:
         self._changes = changes
         self.message = message
         self.applicability = applicability
         self.imports = imports
+        self.elsewhere = elsewhere
 
     @functools.cached_property
     def changes(self) -> Mapping[cst.CSTNode, Replacement]:
@@ -257,5 +260,6 @@ class Rule:
 
 
 def fix(changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]], message: str, *,
-        unsafe: bool = False, imports: tuple[tuple[str, str | None], ...] = ()) -> FixPlan:
-    return FixPlan(changes, message, UNSAFE if unsafe else SAFE, imports)
+        unsafe: bool = False, imports: tuple[tuple[str, str | None], ...] = (),
+        elsewhere: tuple[LineInsert, ...] = ()) -> FixPlan:
+    return FixPlan(changes, message, UNSAFE if unsafe else SAFE, imports, elsewhere)

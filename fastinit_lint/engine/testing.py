@@ -27,6 +27,7 @@ from typing import Iterator, Mapping, Sequence
 from .checker import CheckOptions
 from ..workspace.config import load_settings, parse_table
 from ..diagnostics import UNSAFE, FileResult, Finding
+from .fixes import with_inserted_lines
 from .pipeline import RunRequest, run
 from .registry import Registry
 from ..syntax.lines import python_lines
@@ -73,6 +74,7 @@ def lint_project(rule: type[Rule], files: Mapping[str, str], settings: Mapping |
             options = CheckOptions(fix=fix, unsafe_fixes=unsafe, report_unused_suppressions=True)
             request = RunRequest(["."], resolved, registry.all(), options, jobs=1, use_cache=False, write=False)
             result = run(request, registry.expand)
+            _with_lines_added_elsewhere(result.files)
         finally:
             os.chdir(cwd)
     if result.errors:
@@ -80,6 +82,19 @@ def lint_project(rule: type[Rule], files: Mapping[str, str], settings: Mapping |
     for file in result.files:
         file.findings = [f for f in file.findings if f.code == rule.code]
     return result.files
+
+
+def _with_lines_added_elsewhere(files: list[FileResult]) -> None:
+    """The other files the fixes add lines to (FI001's `model.configure_model()`), as fixed files of their own,
+    as the CLI would write them with the fixed file."""
+    fixed_here = {r.filename for r in files if r.fixed_source is not None}
+    by_name = {r.filename: r for r in files}
+    for result in [r for r in files if r.elsewhere]:
+        for name, data, _ in with_inserted_lines(result, fixed_here, set()):
+            other = by_name.setdefault(name, FileResult(name))
+            if other not in files:
+                files.append(other)
+            other.fixed_source = data.decode("utf-8")
 
 
 def lint_snippet(rule: type[Rule], code: str, files: dict | None = None, settings: dict | None = None,

@@ -7,6 +7,7 @@ that applies, so `fastinit-lint --show-settings`-style questions have one answer
 
 from __future__ import annotations
 
+import configparser
 import os
 import tomllib
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from ..knowledge.lightning import KNOWN_STRATEGY_NAMES, strategy_from_name, Stra
 
 CONFIG_FILE = "fastinit-lint.toml"
 CONFIG_FILES = (f".{CONFIG_FILE}", CONFIG_FILE)
+CONFIG_NAMES = (*CONFIG_FILES, "pyproject.toml")  # in the order they win within one directory
 TABLE = "fastinit-lint"
 DEFAULT_MAX_FILE_BYTES = 20_000_000
 ROOT_MARKERS = (".git", "pyproject.toml", ".hg")
@@ -46,12 +48,15 @@ class Settings:
     root: str = "."
     index_project: bool = True  # False when no project marker was found: only the given paths are indexed
     config_path: str | None = None
+    line_length: int | None = None  # the project formatter's (ruff, black, flake8): lines fixes make are split to it
+    nested_configs: bool = True  # directories with their own config get it; False under `--config FILE` (one for all)
     strategy_source: str = ""  # where `strategy` was set, for messages: "--strategy" or the config file
 
     def fingerprint(self) -> str:
         """What a cached result depends on besides the file itself."""
         relevant = (self.select, self.ignore, self.extend_select, self.per_file_ignores, self.strategy, self.strategy_source,
-                    self.large_layer_threshold, self.create_then_cast_threshold, self.unknown_size, self.unsafe_fixes)
+                    self.large_layer_threshold, self.create_then_cast_threshold, self.unknown_size, self.unsafe_fixes,
+                    self.line_length)
         return repr(relevant)
 
 
@@ -176,11 +181,12 @@ def _given_table(path: Path) -> dict:
     return table or {}
 
 
-def find_config(start: Path) -> tuple[Path, dict] | None:
+def find_config(start: Path, upwards: bool = True) -> tuple[Path, dict] | None:
     """The closest `.fastinit-lint.toml`, `fastinit-lint.toml`, or `pyproject.toml` with our table (in that
-    order within a directory, as ruff's `.ruff.toml`, `ruff.toml`, `pyproject.toml`), from `start` upwards."""
-    for directory in (start, *start.parents):
-        for name in (*CONFIG_FILES, "pyproject.toml"):
+    order within a directory, as ruff's `.ruff.toml`, `ruff.toml`, `pyproject.toml`), from `start` upwards
+    (or in `start` alone)."""
+    for directory in (start, *start.parents) if upwards else (start,):
+        for name in CONFIG_NAMES:
             candidate = directory / name
             if candidate.is_file():
                 table = _table_in(candidate)
@@ -214,6 +220,49 @@ def project_root(path: str) -> str:
     return os.path.realpath(found[0].parent if found is not None else find_root(start) or start)
 
 
+def formatter_line_length(start: Path) -> int | None:
+    """The line length the project's formatter or linter is configured with, in the closest directory from
+    `start` upwards that states one; None when none does. Another tool's file is not ours to judge: one that
+    does not parse, or states no usable number, is passed over."""
+    for directory in (start, *start.parents):
+        for name, read, keys in _LINE_LENGTH_FILES:
+            path = directory / name
+            value = read(path, keys) if path.is_file() else None
+            if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10_000:
+                return value
+    return None
+
+
+def _toml_value(path: Path, keys: tuple[str, ...]) -> object:
+    try:
+        value: object = _load_toml(path)
+    except ConfigError:
+        return None
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _ini_value(path: Path, keys: tuple[str, ...]) -> int | None:
+    section, key = keys
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+        return int(parser.get(section, key, fallback="").strip() or 0) or None
+    except (configparser.Error, ValueError, UnicodeDecodeError, OSError):
+        return None
+
+
+# Where formatters and linters state the line length, in the order each directory is asked: ruff's own files,
+# then pyproject.toml's [tool.ruff] and [tool.black], then flake8's INI sections.
+_LINE_LENGTH_FILES = ((".ruff.toml", _toml_value, ("line-length",)), ("ruff.toml", _toml_value, ("line-length",)),
+                      ("pyproject.toml", _toml_value, ("tool", "ruff", "line-length")),
+                      ("pyproject.toml", _toml_value, ("tool", "black", "line-length")),
+                      (".flake8", _ini_value, ("flake8", "max-line-length")),
+                      ("setup.cfg", _ini_value, ("flake8", "max-line-length")),
+                      ("tox.ini", _ini_value, ("flake8", "max-line-length")))
+
+
 def load_settings(start: str, config_path: str | None = None, overrides: dict | None = None) -> Settings:
     """Settings for a run whose paths start at `start`; CLI `overrides` (field name -> value) win."""
     start_dir = search_start(start)
@@ -226,6 +275,7 @@ def load_settings(start: str, config_path: str | None = None, overrides: dict | 
         values.update(parse_table(table, str(path)))
         root = find_root(start_dir)  # the project is where the paths are, not where the config file is
         values["config_path"] = str(path)
+        values["nested_configs"] = False
     else:
         found = find_config(start_dir)
         if found is not None:
@@ -236,6 +286,7 @@ def load_settings(start: str, config_path: str | None = None, overrides: dict | 
         else:
             root = find_root(start_dir)
     values["index_project"] = root is not None
+    values["line_length"] = formatter_line_length(Path(root or start_dir))
     values["root"] = os.path.realpath(root or start_dir)
     if "strategy" in values:
         values["strategy_source"] = f"config {values['config_path']}"

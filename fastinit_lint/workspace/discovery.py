@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
-from .config import project_root
+from .config import CONFIG_NAMES, find_config, parse_table, project_root
 from ..model.lightning_versions import is_declaration
 from ..diagnostics import FileError
 from .ignore_patterns import PatternSet
@@ -42,13 +43,18 @@ def file_kind(name: str) -> str | None:
 class Excluder:
     """Config excludes (gitignore syntax, relative to the project root) plus every `.gitignore` on the way down.
 
-    `exclude` replaces DEFAULT_EXCLUDES and `extend-exclude` adds to them, as in ruff.
+    `exclude` replaces DEFAULT_EXCLUDES and `extend-exclude` adds to them, as in ruff. With `nested_configs`,
+    a directory below a walked one holding its own config is not walked either: its files belong to that
+    config (ruff's hierarchy), and `nested` lists it (display name, path) for a run of its own.
     """
 
-    def __init__(self, root: str, excludes: tuple[str, ...], respect_gitignore: bool = True) -> None:
+    def __init__(self, root: str, excludes: tuple[str, ...], respect_gitignore: bool = True,
+                 nested_configs: bool = False) -> None:
         self.root = os.path.abspath(root)
         self.config = PatternSet(list(excludes))
         self.respect_gitignore = respect_gitignore
+        self.nested_configs = nested_configs
+        self.nested: list[tuple[str, str]] = []
         self._gitignores: dict[str, PatternSet | None] = {}
         self.errors: list[FileError] = []  # bad `.gitignore` lines, each reported once (the file is read once)
 
@@ -73,6 +79,17 @@ class Excluder:
         if not rel.startswith("../") and self.config.match(rel, is_dir):
             return True
         return self._ignored_by_git(path, is_dir)
+
+    def holds_config(self, directory: str, entries: list[os.DirEntry]) -> bool:
+        """Whether `directory` (listed as `entries`) has a config of its own, when nested ones are honoured:
+        only a directory listing a config file's name is asked, and only its own files are read. A bad config
+        is a ConfigError here, before the run has checked or written anything."""
+        if not self.nested_configs or not any(entry.name in CONFIG_NAMES for entry in entries):
+            return False
+        found = find_config(Path(directory), upwards=False)
+        if found is not None:
+            parse_table(found[1], str(found[0]))
+        return found is not None
 
     def excluded_given(self, path: str, is_dir: bool) -> bool:
         """For a path given explicitly (`--force-exclude`): excluded itself, or inside an excluded directory
@@ -141,10 +158,11 @@ class _Walk:
         self.excluder, self.found, self.seen = excluder, found, seen
         self.confinement, self.errors, self.declarations = confinement, errors, declarations
 
-    def walk(self, *top) -> None:
-        """The tree below `top` (`directory`'s arguments) in the order a recursive walk takes, driven by a
+    def walk(self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]],
+             real: str) -> None:
+        """The tree below a directory (`directory`'s arguments) in the order a recursive walk takes, driven by a
         stack of listings instead of recursion: a tree deeper than Python's recursion limit is walked too."""
-        stack = [self.directory(*top)]
+        stack = [self.directory(display, path, rel, gitignores, real, is_top=True)]
         while stack:
             child = next(stack[-1], None)
             if child is None:
@@ -153,7 +171,7 @@ class _Walk:
                 stack.append(self.directory(*child))
 
     def directory(self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]],
-                  real: str) -> Iterator[tuple]:
+                  real: str, is_top: bool = False) -> Iterator[tuple]:
         """Adds the files of one directory; yields its subdirectories, as `directory`'s arguments, in order.
         `real` is `path` with symlinks resolved: directory symlinks are not followed, so a child's is the
         parent's joined with its name, and files are keyed by where they really are at no cost."""
@@ -161,6 +179,9 @@ class _Walk:
             entries = sorted(os.scandir(path), key=lambda e: e.name)
         except OSError as exc:
             raise FileNotFoundError(exc.strerror or str(exc)) from None
+        if not is_top and self.excluder.holds_config(path, entries):
+            self.excluder.nested.append((display, path))
+            return
         own = self.excluder._gitignore(path)
         if own is not None:
             gitignores = [*gitignores, (path, own)]

@@ -29,25 +29,40 @@ class ChangedOnDisk(WriteRefused):
 
 
 def write_atomic(path: str, data: bytes, expected_digest: str | None = None) -> None:
-    target = os.path.realpath(path)  # write through symlinks, and keep the temp file on the target's filesystem
-    before = os.stat(target)
-    _refuse_unsafe(before)
+    write_together([(path, data, expected_digest)])
+
+
+def write_together(files: list[tuple[str, bytes, str | None]]) -> None:
+    """Writes each (path, data, expected digest) so that a refusal or error leaves every file as it was: all
+    are staged as temp files (written, owner and mode kept, fsynced) and checked unchanged on disk before the
+    first is renamed into place. A fix that edits several files (FI001 and the scripts building its class) is
+    then applied whole or not at all; only a failing rename between two others, on a filesystem that renamed
+    the first, could split it."""
+    staged: list[tuple[str, str, os.stat_result, str | None]] = []  # (temp, target, stat before, digest)
     with _sigterm_raises():
-        fd, temp = tempfile.mkstemp(prefix=".fastinit-", suffix=".tmp", dir=os.path.dirname(target))
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                _keep_owner(handle.fileno(), before)
-                os.fchmod(handle.fileno(), stat.S_IMODE(before.st_mode))  # after the chown, which clears setuid
-                os.fsync(handle.fileno())
-            # Checked last, after the slow write and fsync: an edit saved meanwhile must not be lost.
-            if expected_digest is not None and not _unchanged(target, expected_digest, before):
-                raise ChangedOnDisk()
-            os.replace(temp, target)
+            for path, data, expected_digest in files:
+                target = os.path.realpath(path)  # write through symlinks; the temp file on the target's filesystem
+                before = os.stat(target)
+                _refuse_unsafe(before)
+                fd, temp = tempfile.mkstemp(prefix=".fastinit-", suffix=".tmp", dir=os.path.dirname(target))
+                staged.append((temp, target, before, expected_digest))
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    _keep_owner(handle.fileno(), before)
+                    os.fchmod(handle.fileno(), stat.S_IMODE(before.st_mode))  # after the chown, which clears setuid
+                    os.fsync(handle.fileno())
+            # Checked last, after the slow writes and fsyncs: an edit saved meanwhile must not be lost.
+            for (path, _, _), (_, target, before, expected_digest) in zip(files, staged):
+                if expected_digest is not None and not _unchanged(target, expected_digest, before):
+                    raise ChangedOnDisk() if path == files[0][0] else WriteRefused(f"{path} changed on disk since it was read")
+            for temp, target, _, _ in staged:
+                os.replace(temp, target)
         except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
+            for temp, *_ in staged:
+                if os.path.exists(temp):
+                    os.unlink(temp)
             raise
 
 
