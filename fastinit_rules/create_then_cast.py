@@ -11,6 +11,8 @@ from ._flow import (Build, Event, Flow, FlowRule, Kind, build_size, flow_of, lit
                     wrap_in_with)
 from ._runtime_dependency import RUNTIME, UNDECLARED, project_uses_runtime
 
+_PINNED = " (unsafe: a tensor the constructor creates with an explicit `dtype=` keeps that dtype, where the cast converted it)"
+
 _NET = {"net.py": """
     from torch import nn
     class Big(nn.Module):
@@ -233,19 +235,17 @@ class CreateThenCast(FlowRule):
     (`model = Model().eval()`; a separate `m = m.half().eval()` becomes `m = m.eval()`).
 
     ## Fix safety
-    Safe; unsafe for a cast in a project without `fastinit_runtime`. Parameters and floating buffers end up
-    with the same dtype and device. The cast fix is unsafe
-    when the project neither declares the runtime library (`fastinit-lint[runtime]` in `pyproject.toml`,
-    `setup.cfg`, `setup.py` or `requirements*.txt`) nor imports `fastinit_runtime` in any file: the import
-    it adds would fail where the library is not installed. There is no dependency-free rewrite that is
-    exact: torch's own `torch.set_default_dtype(dtype)` under `try`/`finally` (what
-    `fastinit_runtime.init_module` does, and Lightning's `init_module` for a true precision) builds floating
-    parameters and buffers in the dtype and leaves integer buffers (`num_batches_tracked`) alone, as the cast
-    does, but a tensor the constructor creates with an explicit `dtype=torch.float32` (a rotary `inv_freq`
-    buffer, a pinned parameter) stays float32 where `.to(dtype)`/`.half()` converts it
-    (tests/test_fi007_dtype_rewrite.py, torch 2.13 on CPU), and whether a model's modules pin a dtype is not
-    known statically; so without the runtime library the cast fix stays unsafe. Tensors the constructor
-    creates with an explicit `dtype=` keep it (a cast would have converted them). No fix when it cannot be
+    Safe for a move; unsafe for a cast. Parameters and floating buffers end up with the same dtype and device,
+    but a tensor the constructor creates with an explicit `dtype=torch.float32` (a rotary `inv_freq` buffer, a
+    pinned parameter) keeps that dtype under `fastinit_runtime.init_module`, where the cast converted it, and
+    whether a model's modules pin a dtype is not known statically. The fix also says when the project neither
+    declares the runtime library (`fastinit-lint[runtime]` in `pyproject.toml`, `setup.cfg`, `setup.py` or
+    `requirements*.txt`) nor imports `fastinit_runtime` in any file: the import it adds would fail where the
+    library is not installed. There is no dependency-free rewrite that is exact either: torch's own
+    `torch.set_default_dtype(dtype)` under `try`/`finally` (what `fastinit_runtime.init_module` does, and
+    Lightning's `init_module` for a true precision) builds floating parameters and buffers in the dtype and
+    leaves integer buffers (`num_batches_tracked`) alone, as the cast does, with the same pinned-dtype
+    difference (tests/test_fi007_dtype_rewrite.py, torch 2.13 on CPU). No fix when it cannot be
     told whether a `.to(x)` argument is a device or a dtype, when the cast model is bound to another name
     (`half = model.half()`: removing the statement would leave `half` unbound), or when the build is a branch
     of a conditional expression (building in place needs an `if` statement there: written by hand). Chains
@@ -455,7 +455,7 @@ class CreateThenCast(FlowRule):
                 config = Config(n_layer=8)
                 with fastinit_runtime.init_module(device="cuda", dtype=torch.bfloat16):
                     model = GPT(config)
-            """),
+            """, unsafe=True),
         # Unknown, but three unknown dimensions multiply (`n_layer * d * d`): presumed to reach the threshold.
         Invalid("""
             from torch import nn
@@ -531,7 +531,7 @@ class CreateThenCast(FlowRule):
                     model = Big()
                 model = model.eval()
                 return model
-            """),
+            """, unsafe=True),
         # The cast model bound to another name: removing that statement would leave the name unbound.
         Invalid("""
             import torch
@@ -632,9 +632,10 @@ class CreateThenCast(FlowRule):
         changes = {line: wrap_in_with(line.with_changes(body=[statement]), manager)}
         if separate is not None:
             changes[separate] = _without_casts(separate, event.var, chain, code)
-        unsafe = module == RUNTIME and not project_uses_runtime(self.context)
-        title = f"Build inside `{manager}`" + (UNDECLARED if unsafe else "")
-        self.report(line, message, fix=fix(changes, title, unsafe=unsafe, imports=((module, None),)))
+        title = f"Build inside `{manager}`"
+        if module == RUNTIME:  # a cast: never exact (docs, Fix safety)
+            title += UNDECLARED if not project_uses_runtime(self.context) else _PINNED
+        self.report(line, message, fix=fix(changes, title, unsafe=module == RUNTIME, imports=((module, None),)))
 
     def _message(self, event: Event, casts: list[cst.Call], where: str = "") -> str:
         shown = ", ".join(f"`.{c.func.attr.value}()`" for c in casts)

@@ -58,7 +58,7 @@ def test_fixed_code_builds_in_target_dtype(tmp_path, code):
     try:
         before = CliRunner().invoke(main, ["--select", code, "--output-format", "concise", "script.py"])
         assert before.exit_code == 1 and code in before.stdout
-        fixed = CliRunner().invoke(main, ["--select", code, "--fix", "script.py"])
+        fixed = CliRunner().invoke(main, ["--select", code, "--fix", "--unsafe-fixes", "script.py"])
         assert fixed.exit_code == 0, fixed.stdout
     finally:
         os.chdir(cwd)
