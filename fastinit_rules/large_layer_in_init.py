@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
 
-from fastinit_lint.api import (FLOAT32, Invalid, Rule, Size, Strategy, Valid, cst, cst_dotted, descendants, fix,
+from fastinit_lint.api import (CONFIGURE_MODEL_SINCE, FLOAT32, Invalid, Rule, Size, Strategy, Valid, cst, cst_dotted, descendants, fix,
                                init_dtype)
 
 from ._configure_model_fix import CannotMove, plan_move
@@ -200,7 +201,9 @@ class LargeLayerInInit(Rule):
     or none; not when that file has fixes of its own in the same run: the next run applies it), and stays
     safe; a build already followed by that call is not such a site. Where it is not
     (`GPT(cfg)(idx)`, `run(GPT(cfg))`), the fix is unsafe and notes locate those sites (the first three),
-    where `model.configure_model()` must be called by hand after building it.
+    where `model.configure_model()` must be called by hand after building it. Unsafe too when the project
+    also runs Lightning older than 2.1 (a requirement such as `lightning>=2.0`, the nearest declaration
+    naming Lightning): those releases call `configure_sharded_model` and never `configure_model`.
 
     ## Options
     `large-layer-threshold` (parameters, default 1,000,000), `unknown-size` (`"large"`: sizes that cannot
@@ -760,6 +763,14 @@ class LargeLayerInInit(Rule):
                     trainer.fit(Task())
                 """},
             fixed=_TASK_WRAPPED),
+        # The project also runs Lightning 2.0, which calls `configure_sharded_model`, not `configure_model`.
+        Invalid(_TASK,
+            rows=(7,),
+            message_contains=("`lightning>=2.0`: the project runs Lightning releases older than 2.1",
+                              "the fix is unsafe: Lightning releases older than 2.1 never call `configure_model`"),
+            files={**_fit("Task"), "requirements.txt": "lightning>=2.0\n"},
+            unsafe=True,
+            fixed=_TASK_WRAPPED),
     ]
 
     @classmethod
@@ -830,6 +841,12 @@ class LargeLayerInInit(Rule):
                     unsafe_reasons.append(outside)
                     notes.append(f"the fix is unsafe: {outside}")
                     notes.extend(_direct_build_notes(node.name.value, [d for d in direct if d.call_hook is None]))
+                older = context.index.older_lightning(context.facts.path or os.path.abspath(context.filename),
+                                                      CONFIGURE_MODEL_SINCE)
+                if older is not None:  # Lightning before 2.1 calls `configure_sharded_model`, never `configure_model`
+                    unsafe_reasons.append(f"Lightning releases older than {_release(CONFIGURE_MODEL_SINCE)} never "
+                                          f"call `configure_model`")
+                    notes.extend((f"the fix is unsafe: {unsafe_reasons[-1]}", older.note(_release(CONFIGURE_MODEL_SINCE))))
                 plan = fix(move.build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
                            unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else (),
                            elsewhere=hooks)
@@ -1019,3 +1036,7 @@ def _what_moving_does(strategy: Strategy, precision: str | None, size: Size) -> 
     else:
         made = f"on the GPU instead of on the CPU, in float32 either way{f' ({_bytes(size.count, 4)} per rank)' if known else ''}"
     return f"build them in `configure_model`, where they are created {made}; {unsharded}"
+
+
+def _release(release: tuple[int, int]) -> str:
+    return ".".join(map(str, release))
