@@ -239,3 +239,19 @@ def test_without_pygls_says_how_to_install_it(tmp_path):
     assert result.returncode == 2
     assert result.stderr == 'error: `fastinit-lint server` needs pygls: pip install "fastinit-lint[server]"\n'
     assert result.stdout == ""
+
+
+def test_a_declared_older_lightning_silences_what_the_cli_silences(examples):
+    """The server reads the project's Lightning declarations as the CLI does: with `lightning>=2.0,<2.1`,
+    neither FI008 (`configure_model` is 2.1's) nor FI005 is said in the editor, nor by the CLI."""
+    (examples / "requirements.txt").write_text("lightning>=2.0,<2.1\n")
+    client = Client("--debounce", "0.05", "--no-cache", cwd=examples)
+    try:
+        client.initialize(examples)
+        uri = client.open(examples / MODEL)
+        assert codes(client.diagnostics(uri, version=1)) == ["FI001", "FI001", "FI001"]
+        assert client.close() == 0
+    finally:
+        client.kill()
+    cli = run_installed("--output-format", "concise", "--no-cache", MODEL, cwd=examples)
+    assert "FI008" not in cli.stdout and "FI005" not in cli.stdout and "FI001" in cli.stdout, cli.stdout

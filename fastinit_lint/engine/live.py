@@ -30,7 +30,7 @@ class LiveProject:
         self.rules = [registry.by_code[code] for code in sorted(enabled)]
         self.excluder = project_excluder(settings)
         self.ignores = PerFileIgnores(settings)
-        self.entries, self.errors = index_project(settings, self.rules, jobs, use_cache)
+        self.entries, self.errors, self.lightning = index_project(settings, self.rules, jobs, use_cache)
         self.texts: dict[str, str] = {}  # open documents: absolute path -> the editor's text
         # Open documents whose text does not parse (mid-edit): their own error, while the index keeps their
         # last facts, so other files' findings do not flicker with every keystroke.
@@ -83,13 +83,13 @@ class LiveProject:
 
     def index(self) -> ProjectIndex:
         if self._index is None:
-            self._index = LazyIndex(self.entries, self.settings)
+            self._index = LazyIndex(self.entries, self.settings, self.lightning)
         return self._index.get()
 
     def digest(self) -> str:
         """Changes whenever a fact any file's findings may depend on changes."""
         return project_digest({e.filename: e.facts_digest for e in self.entries.values() if e.has_facts},
-                              self.settings.strategy, self.settings.strategy_source)
+                              self.settings.strategy, self.settings.strategy_source, self.lightning)
 
     def check(self, path: str, options: CheckOptions) -> FileResult:
         """Findings (or errors) for the open document `path`, from its editor text."""

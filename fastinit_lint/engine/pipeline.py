@@ -418,15 +418,17 @@ def _prepare(settings: Settings, rules: list[type[Rule]], options: CheckOptions)
                   rules=rules, options=options)
 
 
-def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0,
-                  use_cache: bool = True) -> tuple[dict[str, IndexEntry], list[FileError]]:
+def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0, use_cache: bool = True
+                  ) -> tuple[dict[str, IndexEntry], list[FileError], LightningVersions]:
     """Phase 1 over every file of the project at `settings.root`, through the CLI's cache, for a front end
     that keeps the index between checks (the language server). Entries are keyed by absolute path, which
-    is also each file's display name. Without a project marker there is no project: nothing is indexed."""
+    is also each file's display name. Without a project marker there is no project: nothing is indexed.
+    Also which Lightning releases the project's declarations admit, as a run reads them."""
     forget_layout()
     allow_valid_python()
     excluder = project_excluder(settings)
-    sources, errors = discover([settings.root], excluder) if settings.index_project else ([], [])
+    declarations: list[tuple[str, str]] = []
+    sources, errors = discover([settings.root], excluder, declarations=declarations) if settings.index_project else ([], [])
     errors.extend(excluder.errors)
     cache = _open_cache(settings, use_cache and settings.index_project, sources)
     _prepare(settings, rules, CheckOptions())
@@ -434,7 +436,7 @@ def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0,
     entries, reindexed = _phase_one(sources, cache, jobs or os.cpu_count() or 1, request, _LibCSTPreload())
     cache.save(changed=reindexed > 0)
     errors.extend(entry.error for entry in entries.values() if entry.error is not None)
-    return entries, errors
+    return entries, errors, LightningVersions.read(declarations)
 
 
 def index_text(source: SourceFile, text: str, settings: Settings, rules: list[type[Rule]]) -> IndexEntry:
