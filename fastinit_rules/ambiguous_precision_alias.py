@@ -94,6 +94,10 @@ class AmbiguousPrecisionAlias(Rule):
     ## Fix safety
     Safe: Lightning resolves the alias to exactly that value.
 
+    ## Options
+    `lightning-version` (default: the oldest release the project's declarations admit): below 2.0 the rule is
+    silent, since its advice needs Lightning 2.0.
+
     ## References
     - [`_convert_precision_to_unified_args`](https://github.com/Lightning-AI/pytorch-lightning/blob/2.6.5/src/lightning/fabric/connector.py#L557)
       (fabric/connector.py): "is supported for historical reasons but its usage is discouraged"

@@ -102,6 +102,10 @@ class ConfigureModelNotIdempotent(Rule):
     build runs on some paths only (an `if` on configuration, a loop, an `except` handler): the guard tests that
     one attribute, which another path may not set. No fix when `__init__` already builds the attribute (see FI001).
 
+    ## Options
+    `lightning-version` (default: the oldest release the project's declarations admit): below 2.1 the rule is
+    silent, since its advice needs Lightning 2.1.
+
     ## References
     - [`ModelHooks.configure_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html):
       "ensure that implementation of this hook is idempotent"

@@ -81,6 +81,10 @@ class DeprecatedConfigureShardedModel(Rule):
     `hasattr`): such a check stops finding it after the rename.
     No fix when the class also defines `configure_model`: the two bodies must be merged by hand.
 
+    ## Options
+    `lightning-version` (default: the oldest release the project's declarations admit): below 2.1 the rule is
+    silent, since its advice needs Lightning 2.1.
+
     ## References
     - [`ModelHooks.configure_sharded_model`](https://lightning.ai/docs/pytorch/latest/api/lightning.pytorch.core.hooks.ModelHooks.html):
       "Deprecated. Use configure_model() instead"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from fastinit_lint.model.lightning_versions import LightningVersions, declared_pins, is_declaration
@@ -47,3 +50,42 @@ def test_the_nearest_declaring_directory_decides(tmp_path):
     assert versions.declaring_directory(str(tmp_path / "training" / "src" / "train.py")) == str(tmp_path / "training")
     assert versions.declaring_directory(str(tmp_path / "src" / "model.py")) == str(tmp_path)
     assert versions.declaring_directory("/elsewhere/x.py") is None
+
+
+_TRAIN = "import lightning as L\n\ntrainer = L.Trainer(precision=16)\n"
+
+
+def _lint(root) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fastinit_lint", "--no-cache", "--output-format", "concise",
+                           "--select", "FI012", "."], cwd=root, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("stated, reported", [(None, False), ('"2.0"', True), ('"1.9"', False)])
+def test_the_config_states_the_oldest_release(tmp_path, stated, reported):
+    """`lightning-version` overrides the declarations (ruff's `target-version`): `lightning>=1.8` silences FI012
+    until the config says the code needs 2.0 anyway."""
+    (tmp_path / "requirements.txt").write_text("lightning>=1.8\n")
+    (tmp_path / "train.py").write_text(_TRAIN)
+    (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\nselect = [\"ALL\"]\n"
+                                             + (f"lightning-version = {stated}\n" if stated else ""))
+    done = _lint(tmp_path)
+    assert ("FI012" in done.stdout) == reported, done.stdout + done.stderr
+    assert done.returncode == (1 if reported else 0) and "Traceback" not in done.stderr
+
+
+def test_a_stated_release_below_the_flags_silences_code_that_declares_nothing(tmp_path):
+    (tmp_path / "train.py").write_text(_TRAIN)
+    (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\n")
+    assert "FI012" in _lint(tmp_path).stdout
+    (tmp_path / "pyproject.toml").write_text('[tool.fastinit-lint]\nlightning-version = "1.9"\n')
+    done = _lint(tmp_path)
+    assert done.returncode == 0 and "FI012" not in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("value", ['"2"', "2.1", '"latest"'])
+def test_a_bad_stated_release_is_a_config_error(tmp_path, value):
+    (tmp_path / "train.py").write_text(_TRAIN)
+    (tmp_path / "pyproject.toml").write_text(f"[tool.fastinit-lint]\nlightning-version = {value}\n")
+    done = _lint(tmp_path)
+    assert done.returncode == 2 and "lightning-version" in done.stderr and "pyproject.toml" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

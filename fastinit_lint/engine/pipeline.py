@@ -330,7 +330,7 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     nested = [display for display, _ in excluder.nested]  # under the paths given (the context walk skips them too)
     checked = {s.display for s in sources}
     context_sources = _project_context(request, excluder, sources, declarations)
-    lightning = LightningVersions.read(declarations)
+    lightning = LightningVersions.of_project(declarations, settings.lightning_version, settings.root, settings.config_path)
     errors.extend(excluder.errors)
 
     cache = _open_cache(settings, request.use_cache and request.stdin is None, [*sources, *context_sources])
@@ -436,7 +436,8 @@ def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0, us
     entries, reindexed = _phase_one(sources, cache, jobs or os.cpu_count() or 1, request, _LibCSTPreload())
     cache.save(changed=reindexed > 0)
     errors.extend(entry.error for entry in entries.values() if entry.error is not None)
-    return entries, errors, LightningVersions.read(declarations)
+    return entries, errors, LightningVersions.of_project(declarations, settings.lightning_version, settings.root,
+                                                         settings.config_path)
 
 
 def index_text(source: SourceFile, text: str, settings: Settings, rules: list[type[Rule]]) -> IndexEntry:

@@ -127,7 +127,8 @@ class ProjectIndex:
         its nearest declaring directory, or a LightningModule there defining a hook Lightning 2.0 removed. None
         when nothing says so."""
         directory = self.lightning.declaring_directory(path)
-        pins = (*(self.lightning.pins.get(directory, ()) if directory else ()), *self._removed_hooks.get(directory, ()))
+        pins = (*(self.lightning.pins.get(directory, ()) if directory else ()),
+                *(() if self.lightning.stated else self._removed_hooks.get(directory, ())))
         return next((pin for pin in pins if pin.older_than(release)), None)
 
     @cached_property

@@ -66,6 +66,15 @@ def _release(version: str) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2] or 0)) if match else None
 
 
+def _row_of(path: str, key: str) -> int:
+    """The line of a config file where `key` is set (1 when it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return next((row for row, line in enumerate(handle, 1) if line.lstrip().startswith(key)), 1)
+    except OSError:
+        return 1
+
+
 def declared_pins(text: str, filename: str) -> list[Pin]:
     """The Lightning requirements stated in a declaration file's text."""
     pins = []
@@ -88,8 +97,21 @@ def declared_pins(text: str, filename: str) -> list[Pin]:
 class LightningVersions:
     """The project's declared Lightning pins by the directory they apply to (absolute paths)."""
 
-    def __init__(self, pins: Mapping[str, tuple[Pin, ...]] | None = None) -> None:
+    def __init__(self, pins: Mapping[str, tuple[Pin, ...]] | None = None, stated: bool = False) -> None:
         self.pins = dict(pins or {})
+        self.stated = stated  # by the config's `lightning-version`: the code's own evidence is not asked either
+
+    @classmethod
+    def of_project(cls, files: Iterable[tuple[str, str]], stated: tuple[int, int] | None, root: str,
+                   config_path: str | None) -> LightningVersions:
+        """The config's `lightning-version` for the whole project when it states one, else the declarations."""
+        if stated is None or config_path is None:
+            return cls.read(files)
+        row = _row_of(config_path, "lightning-version")
+        shown = f'`lightning-version = "{stated[0]}.{stated[1]}"`'
+        shown_path = os.path.relpath(config_path)
+        site = Site(config_path if shown_path.startswith("..") else shown_path, row)
+        return cls({root: (Pin(shown, site, stated),)}, stated=True)
 
     @classmethod
     def read(cls, files: Iterable[tuple[str, str]]) -> LightningVersions:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,12 +52,15 @@ class Settings:
     line_length: int | None = None  # the project formatter's (ruff, black, flake8): lines fixes make are split to it
     nested_configs: bool = True  # directories with their own config get it; False under `--config FILE` (one for all)
     strategy_source: str = ""  # where `strategy` was set, for messages: "--strategy" or the config file
+    # The oldest Lightning release the code must run on, as stated in the config: it overrides what the
+    # project's declarations and code say (ruff's `target-version`).
+    lightning_version: tuple[int, int] | None = None
 
     def fingerprint(self) -> str:
         """What a cached result depends on besides the file itself."""
         relevant = (self.select, self.ignore, self.extend_select, self.per_file_ignores, self.strategy, self.strategy_source,
                     self.large_layer_threshold, self.create_then_cast_threshold, self.unknown_size, self.unsafe_fixes,
-                    self.line_length)
+                    self.line_length, self.lightning_version, self.config_path if self.lightning_version else None)
         return repr(relevant)
 
 
@@ -112,6 +116,12 @@ def _unknown_size(value: object) -> str:
     return value
 
 
+def _release(key: str, value) -> tuple[int, int]:
+    if not isinstance(value, str) or not (match := re.fullmatch(r"(\d{1,3})\.(\d{1,3})", value)):
+        raise ConfigError(f"`{key}` must be a Lightning release as \"major.minor\" (\"2.1\"), got {value!r}")
+    return int(match[1]), int(match[2])
+
+
 _PARSERS = {
     "select": lambda v: ("select", _str_list("select", v)),
     "ignore": lambda v: ("ignore", _str_list("ignore", v)),
@@ -123,6 +133,7 @@ _PARSERS = {
     "large-layer-threshold": lambda v: ("large_layer_threshold", _positive_int("large-layer-threshold", v)),
     "create-then-cast-threshold": lambda v: ("create_then_cast_threshold", _positive_int("create-then-cast-threshold", v)),
     "unknown-size": lambda v: ("unknown_size", _unknown_size(v)),
+    "lightning-version": lambda v: ("lightning_version", _release("lightning-version", v)),
     "unsafe-fixes": lambda v: ("unsafe_fixes", _bool("unsafe-fixes", v)),
     "max-file-bytes": lambda v: ("max_file_bytes", _positive_int("max-file-bytes", v)),
     "max-file-seconds": lambda v: ("max_file_seconds", _positive_int("max-file-seconds", v, MAX_FILE_SECONDS_LIMIT)),
