@@ -32,7 +32,8 @@ def test_options_sections_name_real_config_keys():
         docs = rule.docs()
         options = docs.split("## Options", 1)[1].split("\n## ", 1)[0] if "## Options" in docs else ""
         for key in re.findall(r"`([a-z]+(?:-[a-z]+)+|strategy)`", options):
-            parse_table({key: "fsdp" if key == "strategy" else "large" if key == "unknown-size" else 1}, rule.code)
+            value = {"strategy": "fsdp", "unknown-size": "large", "lightning-version": "2.1"}.get(key, 1)
+            parse_table({key: value}, rule.code)
         read = {name.replace("_", "-") for name in re.findall(r"settings\.(\w+)", inspect.getsource(inspect.getmodule(rule)))}
         assert read <= set(re.findall(r"`([a-z-]+)`", options)), f"{rule.code} reads {read} but documents {options!r}"
 
