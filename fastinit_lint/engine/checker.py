@@ -56,7 +56,7 @@ class FileCheck:
     index: ProjectIndex
     settings: Settings
     options: CheckOptions
-    rules: Sequence[type[Rule]] = ()
+    rules: Sequence[type[Rule]] = ()  # the rules to run (check_text keeps those the file's gate lets through)
     result: FileResult = field(init=False)
 
     def __post_init__(self) -> None:
@@ -288,12 +288,12 @@ def _parse(filename: str, text: str) -> cst.Module | FileError:
         return FileError(filename, "too deeply nested to parse")
 
 
-def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, settings: Settings,
-               rules: Sequence[type[Rule]], text_markers: frozenset[str], options: CheckOptions,
-               enabled: frozenset[str]) -> FileResult:
-    check = FileCheck(filename, text, facts, index, settings, options,
-                      gate(rules, text_markers, facts, index, settings))
-    result, active = check.result, check.rules
+def check_text(check: FileCheck, text_markers: frozenset[str], enabled: frozenset[str]) -> FileResult:
+    """Phase 2 for one Python file: `check.rules` are the rules enabled for it, narrowed here to those its gate
+    lets through; `enabled` the codes enabled (the unused-suppression report's)."""
+    filename, text, facts, settings, options = check.filename, check.text, check.facts, check.settings, check.options
+    check.rules = active = gate(check.rules, text_markers, facts, check.index, settings)
+    result = check.result
     suppressions = Suppressions(text)
     needed_mb = len(text) * CST_BYTES_PER_SOURCE_BYTE / 2**20
     if active and needed_mb > settings.max_file_memory_mb:
