@@ -123,3 +123,27 @@ def test_class_and_text_gates(tmp_path, monkeypatch):
                                           entries[name].facts, index, settings)}
               for name in ("plain.py", "hooks.py", "load.py", "both.py")}
     assert opened == {"plain.py": set(), "hooks.py": {"FI005", "FI008"}, "load.py": set(), "both.py": {"FI006"}}
+
+
+@pytest.mark.parametrize("source", [
+    "m = Net()\nm = m.to(d)\n",
+    "m = Net()\nm.half()\n",
+    "def f():\n    try:\n        m = Net()\n        m.cuda()\n    except E:\n        pass\n",
+    "m = (Net()\n     .  # a comment between the dot and the name\n     to(d))\n",
+    "m = Net().\\\n    bfloat16()\n",
+    "m = Net()\nx = 1\nm.to(d)\n",  # not the next statement
+    "with g():\n    m = Net() if a else Other().double()\n",
+    "m = Model.from_pretrained(p)\nm.to(d)\n",
+    "m = Net()\nm.tok()\n",
+])
+def test_cast_gates_look_only_at_statements_on_lines_naming_a_cast(source):
+    """FI007's and FI016's gates skip statements on no line holding `.to`/`.half`/...: the same answer as
+    looking at every statement (of a file whose text holds `.to(` somewhere, as the gates first ask)."""
+    from fastinit_lint.model import facts as module
+
+    source += "# x.to(\n"
+    tree = module.ast.parse(source)
+    every_line = list(range(1, source.count("\n") + 2))
+    facts = python_facts("m.py", "m.py", tree, source)
+    assert facts.cast_hint == module._has_build_then_cast(tree.body, every_line)
+    assert facts.load_cast_hint == module._has_build_then_cast(tree.body, every_line, module._loader_call)

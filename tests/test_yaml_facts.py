@@ -82,3 +82,35 @@ def test_configs_that_cannot_hold_a_trainer_key_are_not_composed(text):
     """Only a file that can configure a Trainer is composed (and so has its YAML checked): the word `trainer`
     inside an interpolation, a dotted path or a longer name cannot be a top-level key."""
     assert _outcome(text) == ("facts", [], [])
+
+
+def _precision(text: str):
+    try:
+        node = module.trainer_precision(text)
+    except SourceError as exc:  # a duplicate key
+        return ("error", exc.message, exc.row, exc.column)
+    return None if node is None else (node.start_mark.index, node.end_mark.index, node.value, node.style or None)
+
+
+@pytest.mark.parametrize("text", [
+    *SEEDS,
+    "# héllo 😀\ntrainer:\n  name: \"ünï 😀\"\n  precision: 16  # x\n",  # marks count characters, not bytes
+    "trainer:\r\n  precision: \"bf16\"\r\n",
+    "# a\ufeffb\ntrainer:\n  precision: 16\n",  # a byte-order mark LibYAML's marks do not count
+])
+def test_trainer_precision_libyaml_and_pure_python_agree(monkeypatch, text):
+    """FI012 replaces the text between the precision scalar's marks: LibYAML's must be PyYAML's."""
+    fast = _precision(text)
+    _pure_python(monkeypatch)
+    pure = _precision(text)
+    if pure is not None:
+        assert fast == pure
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without LibYAML: both read with the same loader")
+def test_a_config_the_facts_read_is_read_by_its_rule_too(cli, project):
+    """A tab before a value: LibYAML reads it, PyYAML's scanner refuses it. The facts (which send the config to
+    FI012) and FI012's own reading of the value use one loader, so the alias the facts saw is reported."""
+    (project / "config.yaml").write_text("trainer:\n  precision:\t16\n")
+    result = cli("--output-format", "concise", ".")
+    assert "config.yaml:2:14: FI012 [*] `precision: 16` is Lightning's legacy alias" in result.output

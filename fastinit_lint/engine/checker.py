@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Sequence
 
@@ -44,6 +44,24 @@ class CheckOptions:
 
     def applies(self, fix: Fix | None) -> bool:
         return fix is not None and (fix.applicability == SAFE or self.unsafe_fixes)
+
+
+@dataclass
+class FileCheck:
+    """One file's phase 2: what each pass of the rules over it reads (the file, the project, the settings, the
+    rules its gate let through, the options) and the result it fills."""
+
+    filename: str
+    text: str  # as phase 1 saw it
+    facts: FileFacts
+    index: ProjectIndex
+    settings: Settings
+    options: CheckOptions
+    rules: Sequence[type[Rule]] = ()  # the rules to run (check_text keeps those the file's gate lets through)
+    result: FileResult = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.result = FileResult(self.filename)
 
 
 def gate(rules: Sequence[type[Rule]], text_markers: frozenset[str], facts: FileFacts, index: ProjectIndex,
@@ -184,12 +202,13 @@ def _located_nodes(report: Report) -> list[cst.CSTNode]:
     return [report.node, *(n.node for n in report.notes if isinstance(n, NoteAt))]
 
 
-def _lint(filename: str, module: cst.Module, rules, facts, index, settings, suppressions: Suppressions,
-          errors: list[FileError], edits: bool = True, text: str | None = None) -> _Pass:
-    """One pass of the rules. `text`: the source `module` was parsed from, when it is the one phase 1 saw
-    (its statement lines then spare generating code the findings are not in)."""
-    context = Context(filename, module, facts, index, settings)
-    errors.extend(_run_isolated(filename, rules, context))
+def _lint(check: FileCheck, module: cst.Module, facts: FileFacts, suppressions: Suppressions,
+          errors: list[FileError], edits: bool = True, first: bool = False) -> _Pass:
+    """One pass of the rules over `module` (with `facts` of its text). `first`: `module` was parsed from the text
+    phase 1 saw (its statement lines then spare generating code the findings are not in)."""
+    filename, text = check.filename, check.text if first else None
+    context = Context(filename, module, facts, check.index, check.settings)
+    errors.extend(_run_isolated(filename, check.rules, context))
     if not context.reports:
         return _Pass(module, [], [])
     positions = node_positions(module, [n for r in context.reports for n in _located_nodes(r)], text,
@@ -202,7 +221,7 @@ def _lint(filename: str, module: cst.Module, rules, facts, index, settings, supp
         if suppressions.suppressed(report.rule.code, (span.start.line, span.end.line)):
             continue
         kept_reports.append(report)
-        findings.append(_finding(filename, report, positions, module, edits, settings.line_length))
+        findings.append(_finding(filename, report, positions, module, edits, check.settings.line_length))
     return _Pass(module, kept_reports, findings)
 
 
@@ -275,11 +294,12 @@ def _parse(filename: str, text: str) -> cst.Module | FileError:
         return FileError(filename, "too deeply nested to parse")
 
 
-def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, settings: Settings,
-               rules: Sequence[type[Rule]], text_markers: frozenset[str], options: CheckOptions,
-               enabled: frozenset[str]) -> FileResult:
-    result = FileResult(filename)
-    active = gate(rules, text_markers, facts, index, settings)
+def check_text(check: FileCheck, text_markers: frozenset[str], enabled: frozenset[str]) -> FileResult:
+    """Phase 2 for one Python file: `check.rules` are the rules enabled for it, narrowed here to those its gate
+    lets through; `enabled` the codes enabled (the unused-suppression report's)."""
+    filename, text, facts, settings, options = check.filename, check.text, check.facts, check.settings, check.options
+    check.rules = active = gate(check.rules, text_markers, facts, check.index, settings)
+    result = check.result
     suppressions = Suppressions(text)
     needed_mb = len(text) * CST_BYTES_PER_SOURCE_BYTE / 2**20
     if active and needed_mb > settings.max_file_memory_mb:
@@ -299,16 +319,15 @@ def check_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, 
         if isinstance(parsed, FileError):
             result.errors.append(parsed)
             return result
-        current = _lint(filename, parsed, active, facts, index, settings, suppressions, result.errors,
-                        options.edits and not options.fix, text)
+        current = _lint(check, parsed, facts, suppressions, result.errors, options.edits and not options.fix,
+                        first=True)
         if options.fix:
             first = current.findings
-            current = _fix_to_fixpoint(filename, text, current, active, facts, index, settings, options, result)
+            current = _fix_to_fixpoint(check, current)
             if result.fixed_source is not None:
                 result.before_fixes = first
             if options.edits and any(f.fix for f in current.findings):  # fixes left (unsafe ones): show their edits
-                current = _lint(filename, current.module, active, facts, index, settings,
-                                Suppressions(current.module.code), [], edits=True)
+                current = _lint(check, current.module, facts, Suppressions(current.module.code), [], edits=True)
         result.findings = current.findings
     if options.report_unused_suppressions and UNUSED_SUPPRESSION_CODE in enabled:
         # Their rows are the original text's: fixed only when no other fix rewrote the file in this run.
@@ -355,14 +374,14 @@ def check_yaml_text(filename: str, text: str, facts: FileFacts, index: ProjectIn
     return result
 
 
-def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settings, options, result: FileResult) -> _Pass:
-    original_facts = facts
+def _fix_to_fixpoint(check: FileCheck, current: _Pass) -> _Pass:
+    filename, text, options, result, facts = check.filename, check.text, check.options, check.result, check.facts
 
     def abandon(message: str) -> _Pass:
         result.errors.append(FileError(filename, f"{message}; file left unchanged (please report this)"))
         result.fixed.clear()
         result.elsewhere.clear()
-        return _lint(filename, cst.parse_module(text), rules, original_facts, index, settings, Suppressions(text), [])
+        return _lint(check, cst.parse_module(text), check.facts, Suppressions(text), [])
 
     fixed_text = text
     for _ in range(MAX_FIX_PASSES):
@@ -379,7 +398,7 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         planned = [(r, plan) for r, plan, _ in pending]
         positions = node_positions(current.module, [node for _, plan in planned for node in plan.changes])
         chosen = _non_overlapping(planned, positions)
-        candidate = apply_fixes(current.module, [plan for _, plan in chosen], line_limit(settings.line_length, text))
+        candidate = apply_fixes(current.module, [plan for _, plan in chosen], line_limit(check.settings.line_length, text))
         parsed = _parse(filename, candidate)
         if isinstance(parsed, FileError) or (tree := _ast_or_none(candidate)) is None:
             return abandon(f"fix for {_codes(r for r, _ in chosen)} produced code that does not parse")
@@ -390,8 +409,7 @@ def _fix_to_fixpoint(filename, text, current: _Pass, rules, facts, index, settin
         fixed_text = candidate
         # The rules see the fixed text as a fresh run would: a fix that added an import changes what names denote.
         facts = refreshed_facts(facts, candidate, tree)
-        current = _lint(filename, parsed, rules, facts, index, settings, Suppressions(candidate), result.errors,
-                        edits=False)
+        current = _lint(check, parsed, facts, Suppressions(candidate), result.errors, edits=False)
         refired = _refired([f for *_, f in pending], fixed_now, [f for *_, f in _pending(current, options)])
         if refired:
             return abandon(f"internal error: the fix for {refired} is flagged again by its rule on its own output")

@@ -16,7 +16,7 @@ from ..workspace.config import Settings
 from ..workspace.discovery import SourceFile, file_kind
 from ..diagnostics import SourceError
 from ..workspace.source import read_source
-from .checker import CheckOptions, check_text, check_yaml_text
+from .checker import CheckOptions, FileCheck, check_text, check_yaml_text
 from ..diagnostics import FileError, FileResult
 from .pipeline import IndexEntry, LazyIndex, PerFileIgnores, index_project, index_text, project_excluder
 from .registry import Registry
@@ -104,4 +104,5 @@ class LiveProject:
         if source.kind == "yaml":
             return check_yaml_text(path, text, entry.facts, self.index(), rules, options) if entry.facts.runners \
                 else FileResult(path)
-        return check_text(path, text, entry.facts, self.index(), self.settings, rules, entry.markers, options, codes)
+        check = FileCheck(path, text, entry.facts, self.index(), self.settings, options, rules)
+        return check_text(check, entry.markers, codes)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 
 from .cache import Cache, schema_digest
-from .checker import CheckOptions, check_text, check_yaml_text, gate
+from .checker import CheckOptions, FileCheck, check_text, check_yaml_text, gate
 from .fixes import with_inserted_lines
 from ..workspace.config import Settings
 from ..diagnostics import FileError, FileResult, SourceError
@@ -220,8 +220,9 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
             if digest != entry.digest:  # edited since phase 1: its facts (lines, names) describe other text
                 return FileResult(source.display, errors=[FileError(
                     source.display, "file changed on disk while being checked; skipped (run again)")])
-        result = check_text(source.display, text, entry.facts, state["index"].get(), state["settings"], rules,
-                            entry.markers, state["options"], codes)
+        check = FileCheck(source.display, text, entry.facts, state["index"].get(), state["settings"], state["options"],
+                          rules)
+        result = check_text(check, entry.markers, codes)
     except SourceError as exc:
         return FileResult(source.display, errors=[FileError(source.display, exc.message, exc.row, exc.column)])
     except RecursionError:

@@ -733,6 +733,9 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
 # Casts and moves FI007 reports after a build; its phase-1 gate and the rule share this set.
 CAST_METHODS = frozenset({"half", "bfloat16", "double", "cuda", "to"})
 _LOADERS = frozenset({"from_pretrained", "load_from_checkpoint"})  # builds a model from saved weights
+# `.half`, `.to`, ...: the dot and the method's name, which only spaces, line continuations and (in brackets)
+# comments and line breaks can separate.
+_CAST_ATTRIBUTE = re.compile(r"\.(?:[ \t\f\\\r\n]|#[^\r\n]*[\r\n])*(?:" + "|".join(sorted(CAST_METHODS)) + r")\b")
 
 
 def _class_like_call(node: ast.AST) -> bool:
@@ -758,30 +761,36 @@ def _loader_call(node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _LOADERS
 
 
-def _has_build_then_cast(body: list[ast.stmt], builds=_class_like_call) -> bool:
+def _has_build_then_cast(body: list[ast.stmt], cast_lines: list[int], builds=_class_like_call) -> bool:
     """FI007's precise gate (FI016's with `builds=_loader_call`), on statements only: `Cls(...).half()` chains
     (also as a branch of a conditional expression), or `x = Cls(...)` followed by `x = x.to(...)` /
-    `x.to(...)`. Recurses into compound statements and function bodies."""
-    previous_built = None
-    for stmt in body:
+    `x.to(...)`. Recurses into compound statements and function bodies. A cast names its method, so only
+    statements spanning one of `cast_lines` (the lines holding one of those words) are looked at."""
+    for position, stmt in enumerate(body):
+        if not spans_marked_line(cast_lines, stmt):
+            continue
         value = stmt.value if isinstance(stmt, (ast.Assign, ast.Expr, ast.AnnAssign, ast.Return)) else None
         values = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
         if any(builds(_cast_receiver(v)) for v in values):
             return True
         cast_target = _cast_receiver(value) if value is not None else None
-        if previous_built and isinstance(cast_target, ast.Name) and cast_target.id == previous_built:
+        if isinstance(cast_target, ast.Name) and position and _built_name(body[position - 1], builds) == cast_target.id:
             return True
-        previous_built = None
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
-                and builds(stmt.value):
-            previous_built = stmt.targets[0].id
         for block in ("body", "orelse", "finalbody"):
-            if _has_build_then_cast(getattr(stmt, block, None) or [], builds):
+            if _has_build_then_cast(getattr(stmt, block, None) or [], cast_lines, builds):
                 return True
         for handler in getattr(stmt, "handlers", []):
-            if _has_build_then_cast(handler.body, builds):
+            if _has_build_then_cast(handler.body, cast_lines, builds):
                 return True
     return False
+
+
+def _built_name(stmt: ast.stmt, builds) -> str | None:
+    """`x` of `x = Cls(...)` (what `builds` accepts), else None."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+            and builds(stmt.value):
+        return stmt.targets[0].id
+    return None
 
 
 def _scan_constants(facts: FileFacts, tree: ast.Module, lines: _Lines) -> None:
@@ -1011,8 +1020,10 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
                           imports=imports)
     facts = FileFacts(filename, module, names, path=os.path.abspath(path))
     casts = any(f".{m}(" in text for m in CAST_METHODS)
-    facts.cast_hint = casts and _has_build_then_cast(tree.body)
-    facts.load_cast_hint = casts and any(f"{m}(" in text for m in _LOADERS) and _has_build_then_cast(tree.body, _loader_call)
+    cast_lines = _cast_lines(text) if casts else []
+    facts.cast_hint = casts and _has_build_then_cast(tree.body, cast_lines)
+    facts.load_cast_hint = casts and any(f"{m}(" in text for m in _LOADERS) and \
+        _has_build_then_cast(tree.body, cast_lines, _loader_call)
     facts.statement_lines = tuple(
         min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) for node in tree.body)
     lines = _Lines(text)
@@ -1040,6 +1051,12 @@ def _indented_class_lines(text: str) -> list[int]:
             offsets.append(start)
         start = text.find("class", start + 5)
     return lines_of(text, offsets)
+
+
+def _cast_lines(text: str) -> list[int]:
+    """Sorted numbers (as `ast` counts lines) of the lines where a cast's attribute (`x.to`) starts."""
+    text = ast_line_text(text)
+    return lines_of(text, [match.start() for match in _CAST_ATTRIBUTE.finditer(text)])
 
 
 def _word_lines(text: str, words: set[str]) -> list[int]:

@@ -101,6 +101,7 @@ class ProjectIndex:
         self._module_files = {summaries[name].module: name for name in reversed(order) if summaries[name].module}
         self._loader_files = {function: name for name in reversed(order) for function in summaries[name].loaders}
         self._canonical: dict[str, str] = {}
+        self._lineage: dict[str, tuple[str, ...]] = {}
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
 
     def train_files(self) -> Iterator[FileFacts]:
@@ -166,8 +167,14 @@ class ProjectIndex:
         return {q for q in constructed_classes(cls.init_source, lambda node: names.resolve_node(node, cls.scope))
                 if q in self.classes and q != qualname}
 
-    def project_lineage(self, qualname: str) -> list[str]:
-        """`qualname` and its project base classes, each once (cycles and long chains without recursion)."""
+    def project_lineage(self, qualname: str) -> tuple[str, ...]:
+        """`qualname` and its project base classes, each once (cycles and long chains without recursion). Once per
+        class: it is asked for every hook of every class (the load summaries behind FI002's gate)."""
+        if qualname not in self._lineage:
+            self._lineage[qualname] = self._project_lineage(qualname)
+        return self._lineage[qualname]
+
+    def _project_lineage(self, qualname: str) -> tuple[str, ...]:
         chain, seen, pending = [], set(), [qualname]
         while pending:
             current = self.canonical(pending.pop())
@@ -176,7 +183,7 @@ class ProjectIndex:
             seen.add(current)
             chain.append(current)
             pending.extend(c for base in self.classes[current].bases for c in base)
-        return chain
+        return tuple(chain)
 
     def inherits(self, qualname: str, targets: frozenset[str]) -> bool:
         """Whether project class `qualname` derives from any of `targets`, through any chain of project classes.

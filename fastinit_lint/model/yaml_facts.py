@@ -69,11 +69,13 @@ def _strategy(node: yaml.Node | None) -> Strategy:
 
 
 def _compose(text: str) -> yaml.Node | None:
-    try:
-        return yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
-        if _FAST_LOADER is yaml.SafeLoader:
-            raise
+    # LibYAML's marks do not count a byte-order mark (one left in the text after the decoder took the first),
+    # PyYAML's do: rules slice the text at a node's marks, so such a text is composed by PyYAML.
+    if _FAST_LOADER is not yaml.SafeLoader and "\ufeff" not in text:
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
@@ -148,10 +150,10 @@ def yaml_facts(filename: str, text: str, path: str = "") -> FileFacts:
 def trainer_precision(text: str, group: bool = False) -> yaml.ScalarNode | None:
     """The scalar of `trainer: precision:` (top-level `precision:` in a `trainer` group option), with its marks
     (where its text starts and ends), for rules that report and fix the value in place; None when there is
-    none. Only files whose facts show such a value are asked, so composing again here costs nothing on files
-    that do not hold one."""
+    none. Only files whose facts show such a value are asked; composed as their facts were, so a config the
+    facts read is read here too."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
     except yaml.YAMLError:
         return None
     trainer = root if group else _mapping(root).get("trainer") if root is not None else None
