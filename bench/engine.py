@@ -57,8 +57,14 @@ def _timed(command: list[str], cwd: str) -> tuple[float, float, int]:
     """(wall s, cpu s, peak RSS bytes) of one run, via GNU time."""
     report = tempfile.mktemp()
     start = time.perf_counter()
-    subprocess.run(["/usr/bin/time", "-o", report, "-f", "%U %S %M", *command], cwd=cwd, env=ENV,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        ["/usr/bin/time", "-o", report, "-f", "%U %S %M", *command],
+        cwd=cwd,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
     wall = time.perf_counter() - start
     with open(report) as handle:
         user, system, rss = handle.read().split()[-3:]
@@ -99,8 +105,11 @@ def _tree(name: str, work: str) -> str:
         os.makedirs(target)
         for package in packages:
             module = __import__(package)
-            shutil.copytree(os.path.dirname(module.__file__), os.path.join(target, package),
-                            ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyc", "lib", "include", "bin"))
+            shutil.copytree(
+                os.path.dirname(module.__file__),
+                os.path.join(target, package),
+                ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyc", "lib", "include", "bin"),
+            )
     with open(os.path.join(target, "pyproject.toml"), "w") as handle:
         handle.write("[tool.fastinit-lint]\n")
     return target
@@ -121,6 +130,7 @@ def _toucher(path: str):
     def touch():
         with open(path, "a") as handle:
             handle.write("\n# touched\n")
+
     return touch
 
 
@@ -142,8 +152,11 @@ def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_fi
     subprocess.run([*LINT, "."], cwd=tree, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     add("fastinit-lint warm (nothing changed)", [*LINT, "."])
     models = [path for path in files if "LightningModule)" in _read(path)]
-    add("fastinit-lint, one file touched" + (" (a LightningModule)" if models else ""), [*LINT, "."],
-        before=_toucher((models or files)[len(models or files) // 2]))
+    add(
+        "fastinit-lint, one file touched" + (" (a LightningModule)" if models else ""),
+        [*LINT, "."],
+        before=_toucher((models or files)[len(models or files) // 2]),
+    )
     configs = _configs(tree)
     if configs:
         add("fastinit-lint, one YAML config touched", [*LINT, "."], before=_toucher(configs[len(configs) // 2]))
@@ -154,16 +167,22 @@ def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_fi
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(tree, copy)
 
-        add("fastinit-lint --fix --unsafe-fixes (cold)", [*LINT, "--no-cache", "--fix", "--unsafe-fixes", "."],
-            cwd=copy, before=fresh)
+        add(
+            "fastinit-lint --fix --unsafe-fixes (cold)",
+            [*LINT, "--no-cache", "--fix", "--unsafe-fixes", "."],
+            cwd=copy,
+            before=fresh,
+        )
     if anchors:
         subset = _subset(tree, anchor_files)
         count = len(_sources(subset))
         binary = os.path.join(anchors, "bin")
         add(f"fastinit-lint cold, default jobs (first {count} files)", [*LINT, "--no-cache", "."], count, subset)
-        for label, command in (("TorchFix", [os.path.join(binary, "torchfix"), "."]),
-                               ("Fixit (fixit lint)", [os.path.join(binary, "fixit"), "lint", "."]),
-                               ("ruff check", [os.path.join(binary, "ruff"), "check", "--no-cache", "--exit-zero", "."])):
+        for label, command in (
+            ("TorchFix", [os.path.join(binary, "torchfix"), "."]),
+            ("Fixit (fixit lint)", [os.path.join(binary, "fixit"), "lint", "."]),
+            ("ruff check", [os.path.join(binary, "ruff"), "check", "--no-cache", "--exit-zero", "."]),
+        ):
             wall, cpu, rss = _timed(command, subset)  # once: minutes each
             rows.append((f"{label} (first {count} files)", wall, cpu, rss, count))
         shutil.rmtree(subset)
@@ -176,8 +195,10 @@ def bench_tree(name: str, work: str, repeat: int, anchors: str | None, anchor_fi
         cpu_text = f"{cpu:.2f}" if cpu is not None else "-"
         rss_text = f"{rss / 2**20:.0f}" if rss is not None else "-"
         cpu_ratio = f"{cpu / count / per_file_floor_cpu:.2f}" if cpu is not None else "-"
-        print(f"| {label} | {wall:.2f} | {cpu_text} | {rss_text} | {count / wall:.0f} | {wall / count / per_file_floor:.2f} "
-              f"| {cpu_ratio} |")
+        print(
+            f"| {label} | {wall:.2f} | {cpu_text} | {rss_text} | {count / wall:.0f} | {wall / count / per_file_floor:.2f} "
+            f"| {cpu_ratio} |"
+        )
 
 
 def main() -> None:

@@ -21,8 +21,10 @@ from fastinit_lint.workspace.config import load_settings
 def main(root: str) -> None:
     settings = load_settings(os.path.abspath(root))
     registry = Registry.default()
-    rules = [registry.by_code[code] for code in sorted(registry.enabled(settings.select, settings.extend_select,
-                                                                         settings.ignore))]
+    rules = [
+        registry.by_code[code]
+        for code in sorted(registry.enabled(settings.select, settings.extend_select, settings.ignore))
+    ]
     entries, _ = pipeline.index_project(settings, rules, use_cache=False)
     index = pipeline.LazyIndex(entries, settings).get()
     files, size, alone = Counter(), Counter(), Counter()

@@ -73,8 +73,6 @@ def generate(outdir: str, projects: int, utils: int = 40) -> int:
     return count
 
 
-
-
 # A Lightning monorepo as research groups grow them: many LightningModules and data modules, a Hydra entry
 # point whose Trainer comes from a config group, LightningCLI configs naming models by class path, and
 # hundreds of YAML files (config groups and experiments) that mostly mention the Trainer only in
@@ -163,7 +161,7 @@ class Data{i}(L.LightningDataModule):
         return DataLoader(self.val, batch_size=self.batch_size)
 '''
 
-TEST = '''import lightning as L
+TEST = """import lightning as L
 import torch
 
 from lab.models.model_{i:03} import Model{i}
@@ -178,7 +176,7 @@ def test_model_{i}_runs_one_batch(tmp_path):
 def test_model_{i}_shapes():
     model = Model{i}(vocab=128, dim=32, depth=1, heads=2)
     assert model(torch.zeros(2, 8, dtype=torch.long)).shape == (2, 8, 128)
-'''
+"""
 
 HYDRA_TRAIN = '''"""Hydra entry point: `python -m lab.train experiment=exp_007`."""
 
@@ -213,7 +211,7 @@ if __name__ == "__main__":
     main()
 '''
 
-TRAINER_GROUP = '''_target_: lightning.pytorch.Trainer
+TRAINER_GROUP = """_target_: lightning.pytorch.Trainer
 accelerator: gpu
 devices: {devices}
 strategy: {strategy}
@@ -222,18 +220,18 @@ max_steps: 100_000
 val_check_interval: 1000
 gradient_clip_val: 1.0
 log_every_n_steps: 50
-'''
+"""
 
-MODEL_GROUP = '''_target_: lab.models.model_{i:03}.Model{i}
+MODEL_GROUP = """_target_: lab.models.model_{i:03}.Model{i}
 vocab: 32_000
 dim: {dim}
 depth: 8
 heads: 8
 lr: ${{optimizer.lr}}
 # the scheduler length follows ${{trainer.max_steps}}
-'''
+"""
 
-EXPERIMENT = '''# @package _global_
+EXPERIMENT = """# @package _global_
 defaults:
   - override /trainer: {group}
   - override /model: model_{i:03}
@@ -248,9 +246,9 @@ trainer:
 
 model:
   lr: 6e-4
-'''
+"""
 
-CLI_CONFIG = '''trainer:
+CLI_CONFIG = """trainer:
   accelerator: gpu
   devices: 8
   strategy: {strategy}
@@ -262,26 +260,38 @@ model:
     dim: {dim}
 data:
   class_path: lab.data.data_{i:03}.Data{i}
-'''
+"""
 
-DATA_GROUP = '''_target_: lab.data.data_{i:03}.Data{i}
+DATA_GROUP = """_target_: lab.data.data_{i:03}.Data{i}
 batch_size: 8
 length: 2048
 # the number of workers follows ${{trainer.devices}}
 shards:
-{shards}'''
+{shards}"""
 
 
 def generate_monorepo(outdir: str, families: int = 200) -> int:
     """`families` model families, each a LightningModule, a data module, a test, a model and data config
     and an experiment; six Trainer config groups; a LightningCLI config for every tenth family (the only
     link from a sharded Trainer to a model, as in real monorepos whose Hydra configs name no class)."""
-    files = {"pyproject.toml": "[tool.fastinit-lint]\n", "src/lab/__init__.py": "", "src/lab/models/__init__.py": "",
-             "src/lab/data/__init__.py": "", "src/lab/train.py": HYDRA_TRAIN, "src/lab/cli.py": CLI,
-             "configs/config.yaml": "defaults:\n  - trainer: ddp\n  - model: model_000\n  - data: data_000\n"
-                                    "  - _self_\nseed: 0\noptimizer:\n  lr: 3e-4\n"}
-    groups = {"default": ("auto", 1), "ddp": ("ddp", 8), "fsdp": ("fsdp", 8), "deepspeed": ("deepspeed_stage_2", 8),
-              "debug": ("auto", 1), "multinode": ("ddp", 16)}
+    files = {
+        "pyproject.toml": "[tool.fastinit-lint]\n",
+        "src/lab/__init__.py": "",
+        "src/lab/models/__init__.py": "",
+        "src/lab/data/__init__.py": "",
+        "src/lab/train.py": HYDRA_TRAIN,
+        "src/lab/cli.py": CLI,
+        "configs/config.yaml": "defaults:\n  - trainer: ddp\n  - model: model_000\n  - data: data_000\n"
+        "  - _self_\nseed: 0\noptimizer:\n  lr: 3e-4\n",
+    }
+    groups = {
+        "default": ("auto", 1),
+        "ddp": ("ddp", 8),
+        "fsdp": ("fsdp", 8),
+        "deepspeed": ("deepspeed_stage_2", 8),
+        "debug": ("auto", 1),
+        "multinode": ("ddp", 16),
+    }
     for group, (strategy, devices) in groups.items():
         files[f"configs/trainer/{group}.yaml"] = TRAINER_GROUP.format(strategy=strategy, devices=devices)
     for i in range(families):

@@ -39,8 +39,10 @@ def main() -> None:
     print("| files | count | ast.parse s | + facts s | facts / parse |")
     print("|---|---:|---:|---:|---:|")
     for kind, label in (("plain", "no classes with bases"), ("modules", "define classes with bases")):
-        print(f"| {label} | {counts[kind]} | {parse[kind]:.2f} | {facts_time[kind]:.2f} | "
-              f"{facts_time[kind] / max(parse[kind], 1e-9):.1%} |")
+        print(
+            f"| {label} | {counts[kind]} | {parse[kind]:.2f} | {facts_time[kind]:.2f} | "
+            f"{facts_time[kind] / max(parse[kind], 1e-9):.1%} |"
+        )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def parse_all(paths: list[str]) -> int:
 
 def main(tree: str) -> int:
     files = sorted(os.path.join(d, f) for d, _, names in os.walk(tree) for f in names if f.endswith(".py"))
-    chunks = [files[i:i + 16] for i in range(0, len(files), 16)]
+    chunks = [files[i : i + 16] for i in range(0, len(files), 16)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context) as pool:
         return sum(pool.map(parse_all, chunks))

@@ -28,8 +28,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from engine import _tree  # noqa: E402 - bench/ is sys.path[0] when this script runs
 from lsp_client import Client  # noqa: E402
 
-FILES = {"torch": ["torch/nn/modules/linear.py", "torch/nn/modules/module.py", "torch/_tensor_docs.py"],
-         "examples": ["src/mylm/model.py", "train.py"]}
+FILES = {
+    "torch": ["torch/nn/modules/linear.py", "torch/nn/modules/module.py", "torch/_tensor_docs.py"],
+    "examples": ["src/mylm/model.py", "train.py"],
+}
 
 
 def _start(root: Path, *args: str) -> tuple[Client, float]:
@@ -76,7 +78,9 @@ def _cross_file(client: Client, root: Path, count: int) -> list[float]:
 
 
 def _row(label: str, seconds: list[float]) -> None:
-    print(f"| {label} | {statistics.median(seconds) * 1000:,.0f} ms | {min(seconds) * 1000:,.0f}-{max(seconds) * 1000:,.0f} ms |")
+    print(
+        f"| {label} | {statistics.median(seconds) * 1000:,.0f} ms | {min(seconds) * 1000:,.0f}-{max(seconds) * 1000:,.0f} ms |"
+    )
 
 
 def bench_tree(name: str, work: str, edits: int) -> None:

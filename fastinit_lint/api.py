@@ -15,8 +15,18 @@ from __future__ import annotations
 
 from .engine.rule import Context, Invalid, NoteAt, Rule, TextReport, Valid, cst_dotted, fix
 from .engine.suppressions import UNUSED_SUPPRESSION_CODE, UNUSED_SUPPRESSION_NAME
-from .knowledge.lightning import (CONFIGURE_MODEL_SINCE, FABRIC_QNAMES, FLOAT32, LEGACY_MIXED, LOADING_HOOKS,
-                                  PRECISION_FLAGS_SINCE, TRAINER_QNAMES, Strategy, init_dtype, precision_kind)
+from .knowledge.lightning import (
+    CONFIGURE_MODEL_SINCE,
+    FABRIC_QNAMES,
+    FLOAT32,
+    LEGACY_MIXED,
+    LOADING_HOOKS,
+    PRECISION_FLAGS_SINCE,
+    TRAINER_QNAMES,
+    Strategy,
+    init_dtype,
+    precision_kind,
+)
 from .model.estimate import ZERO, Frame, Module, Size, Tensor, size_of
 from .diagnostics import LineInsert, SourceError
 from .model.facts import CAST_METHODS, PYTEST_RAISES, RunnerFact
@@ -28,11 +38,50 @@ from .syntax.cst_children import child_nodes, descendants, holds_statements
 from .syntax.lazy_libcst import cst
 from .workspace.source import read_source
 
-__all__ = ["CAST_METHODS", "CONFIGURE_MODEL_SINCE", "FABRIC_QNAMES", "FLOAT32", "LEGACY_MIXED", "LOADING_HOOKS", "PRECISION_FLAGS_SINCE",
-           "PYTEST_RAISES", "TRAINER_QNAMES", "UNKNOWN", "UNUSED_SUPPRESSION_CODE", "UNUSED_SUPPRESSION_NAME", "ZERO", "Context",
-           "Frame", "Invalid", "LineInsert", "Module", "NoteAt", "Rule", "RunnerFact", "Site", "Size", "SourceError", "Strategy", "Tensor", "TextReport", "Valid",
-           "child_nodes", "collect_names", "cst", "cst_dotted", "descendants", "dotted_name", "fix", "holds_statements", "init_dtype", "module_name",
-           "precision_kind", "read_only", "read_source", "size_of"]
+__all__ = [
+    "CAST_METHODS",
+    "CONFIGURE_MODEL_SINCE",
+    "FABRIC_QNAMES",
+    "FLOAT32",
+    "LEGACY_MIXED",
+    "LOADING_HOOKS",
+    "PRECISION_FLAGS_SINCE",
+    "PYTEST_RAISES",
+    "TRAINER_QNAMES",
+    "UNKNOWN",
+    "UNUSED_SUPPRESSION_CODE",
+    "UNUSED_SUPPRESSION_NAME",
+    "ZERO",
+    "Context",
+    "Frame",
+    "Invalid",
+    "LineInsert",
+    "Module",
+    "NoteAt",
+    "Rule",
+    "RunnerFact",
+    "Site",
+    "Size",
+    "SourceError",
+    "Strategy",
+    "Tensor",
+    "TextReport",
+    "Valid",
+    "child_nodes",
+    "collect_names",
+    "cst",
+    "cst_dotted",
+    "descendants",
+    "dotted_name",
+    "fix",
+    "holds_statements",
+    "init_dtype",
+    "module_name",
+    "precision_kind",
+    "read_only",
+    "read_source",
+    "size_of",
+]
 
 
 def __getattr__(name: str):

@@ -42,8 +42,10 @@ class _DefaultToCheck(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # A path named like a subcommand (a `rules/` package) is a path when it exists, as in ruff.
-        if not args or (args[0] not in ("--help", "-h", "--version")
-                        and (args[0] not in self.commands or args[0] != "check" and os.path.exists(args[0]))):
+        if not args or (
+            args[0] not in ("--help", "-h", "--version")
+            and (args[0] not in self.commands or args[0] != "check" and os.path.exists(args[0]))
+        ):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
@@ -52,17 +54,31 @@ class _DefaultToCheck(click.Group):
         super().format_help(ctx, formatter)
         check_command = self.commands["check"]
         with formatter.section("Check options (`fastinit-lint [PATHS]` is `fastinit-lint check [PATHS]`)"):
-            formatter.write_dl([record for param in check_command.get_params(ctx) if isinstance(param, click.Option)
-                                and "--help" not in param.opts and (record := param.get_help_record(ctx)) is not None])
+            formatter.write_dl(
+                [
+                    record
+                    for param in check_command.get_params(ctx)
+                    if isinstance(param, click.Option)
+                    and "--help" not in param.opts
+                    and (record := param.get_help_record(ctx)) is not None
+                ]
+            )
         with formatter.section("Exit codes"):
-            formatter.write_dl([("0", "nothing left to report"),
-                                ("1", "findings left (or files fixed with --exit-non-zero-on-fix, or fixes pending "
-                                      "with --diff)"),
-                                ("2", "bad usage or config, or a file that could not be read, parsed or written")])
+            formatter.write_dl(
+                [
+                    ("0", "nothing left to report"),
+                    ("1", "findings left (or files fixed with --exit-non-zero-on-fix, or fixes pending with --diff)"),
+                    ("2", "bad usage or config, or a file that could not be read, parsed or written"),
+                ]
+            )
         with formatter.section("Examples"):
-            formatter.write_dl([("fastinit-lint src/", "check src/ (the project around it is indexed too)"),
-                                ("fastinit-lint --fix --diff train.py", "show the safe fixes as a diff, write nothing"),
-                                ("fastinit-lint --output-format json --select FI001 .", "one rule, as JSON")])
+            formatter.write_dl(
+                [
+                    ("fastinit-lint src/", "check src/ (the project around it is indexed too)"),
+                    ("fastinit-lint --fix --diff train.py", "show the safe fixes as a diff, write nothing"),
+                    ("fastinit-lint --output-format json --select FI001 .", "one rule, as JSON"),
+                ]
+            )
 
     def invoke(self, ctx: click.Context):
         """Ctrl-C anywhere in a command: one line and exit 130 (click would say "Aborted!" and exit 1)."""
@@ -98,7 +114,11 @@ def _split_codes(values: tuple[str, ...]) -> list[str] | None:
 
 def _colorizer(stream) -> Callable[[str, str], str]:
     enabled = stream.isatty() and "NO_COLOR" not in os.environ
-    styles: dict[str, dict[str, Any]] = {"bold": {"bold": True}, "red": {"fg": "red", "bold": True}, "green": {"fg": "green"}}
+    styles: dict[str, dict[str, Any]] = {
+        "bold": {"bold": True},
+        "red": {"fg": "red", "bold": True},
+        "green": {"fg": "green"},
+    }
     return (lambda text, style: click.style(text, **styles[style])) if enabled else (lambda text, _style: text)
 
 
@@ -124,8 +144,12 @@ def main() -> None:
 @click.option("--select", multiple=True, help="Rule codes, prefixes or names to enable (comma-separated; ALL).")
 @click.option("--extend-select", multiple=True, help="Enable these in addition to `select`.")
 @click.option("--ignore", multiple=True, help="Rule codes, prefixes or names to disable.")
-@click.option("--output-format", type=click.Choice(sorted(FORMATS)), default=None,
-              help="Output format (default: full; env FASTINIT_LINT_OUTPUT_FORMAT).")
+@click.option(
+    "--output-format",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="Output format (default: full; env FASTINIT_LINT_OUTPUT_FORMAT).",
+)
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the report to this file.")
 @click.option("--statistics", is_flag=True, help="Print counts per rule instead of each finding.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (still 2 on errors).")
@@ -138,7 +162,9 @@ def main() -> None:
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` to every line with a finding.")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes to paths given explicitly (for pre-commit).")
 @click.option("--stdin-filename", help="Read source from stdin; this name drives config and per-file-ignores.")
-@click.option("--report-unused-suppressions", is_flag=True, help="Report suppression comments that suppress nothing (FI900).")
+@click.option(
+    "--report-unused-suppressions", is_flag=True, help="Report suppression comments that suppress nothing (FI900)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 @click.pass_context
 def check(ctx: click.Context, paths: tuple[str, ...], **flags) -> None:
@@ -161,9 +187,13 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     paths = paths or ["."]
     overrides = {}
     try:
-        for key, value in (("select", _split_codes(flags["select"])), ("ignore", _split_codes(flags["ignore"])),
-                           ("extend-select", _split_codes(flags["extend_select"])), ("strategy", flags["strategy"]),
-                           ("unsafe-fixes", flags["unsafe_fixes"])):
+        for key, value in (
+            ("select", _split_codes(flags["select"])),
+            ("ignore", _split_codes(flags["ignore"])),
+            ("extend-select", _split_codes(flags["extend_select"])),
+            ("strategy", flags["strategy"]),
+            ("unsafe-fixes", flags["unsafe_fixes"]),
+        ):
             if value is not None:
                 overrides.update(parse_table({key: value}, "command line"))
         if stdin is not None:
@@ -183,13 +213,24 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     diff_mode = flags["diff"]
     results = []
     for settings, enabled, group in runs:  # one run per config, each with its settings
-        options = CheckOptions(fix=flags["fix"] or diff_mode, unsafe_fixes=settings.unsafe_fixes,
-                               report_unused_suppressions=flags["report_unused_suppressions"],
-                               edits=output_format in ("json", "json-lines", "sarif") and not flags["statistics"])
-        request = RunRequest(group, settings, [registry.by_code[code] for code in sorted(enabled)], options,
-                             jobs=flags["jobs"], use_cache=not flags["no_cache"], force_exclude=flags["force_exclude"],
-                             stdin=stdin, write=not diff_mode,
-                             progress=sys.stderr.isatty() and not flags["quiet"] and "NO_COLOR" not in os.environ)
+        options = CheckOptions(
+            fix=flags["fix"] or diff_mode,
+            unsafe_fixes=settings.unsafe_fixes,
+            report_unused_suppressions=flags["report_unused_suppressions"],
+            edits=output_format in ("json", "json-lines", "sarif") and not flags["statistics"],
+        )
+        request = RunRequest(
+            group,
+            settings,
+            [registry.by_code[code] for code in sorted(enabled)],
+            options,
+            jobs=flags["jobs"],
+            use_cache=not flags["no_cache"],
+            force_exclude=flags["force_exclude"],
+            stdin=stdin,
+            write=not diff_mode,
+            progress=sys.stderr.isatty() and not flags["quiet"] and "NO_COLOR" not in os.environ,
+        )
         try:
             results.append(run(request, registry.expand))
             # Directories inside the walked ones with a config of their own (ruff's hierarchy): a run each, with it.
@@ -197,8 +238,12 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
         except ConfigError as exc:
             _error(f"error: {exc}")
             return EXIT_ERROR
-    result = RunResult([f for r in results for f in r.files], [e for r in results for e in r.errors],
-                       sum(r.checked for r in results), [e for r in results for e in r.write_errors])
+    result = RunResult(
+        [f for r in results for f in r.files],
+        [e for r in results for e in r.errors],
+        sum(r.checked for r in results),
+        [e for r in results for e in r.write_errors],
+    )
     settings = runs[0][0]
     rules = [registry.by_code[code] for code in sorted(set().union(*(enabled for _, enabled, _ in runs)))]
 
@@ -231,19 +276,31 @@ def _check(registry: Registry, paths: list[str], flags: dict) -> int:
     color = _colorizer(out) if not flags["output_file"] else (lambda t, _s: t)
     human = output_format in HUMAN_FORMATS
     # Tools reading a machine format see the files that could not be checked too (ruff's `invalid-syntax`).
-    reported = findings if human else sorted([*findings, *map(error_finding, (*result.errors, *result.write_errors))],
-                                             key=lambda f: f.sort_key())
+    reported = (
+        findings
+        if human
+        else sorted(
+            [*findings, *map(error_finding, (*result.errors, *result.write_errors))], key=lambda f: f.sort_key()
+        )
+    )
     if flags["statistics"]:
         report = render_statistics(reported, unsafe_fixes=settings.unsafe_fixes, as_json=not human)
     else:
         sources = {stdin[0]: python_lines(stdin[1], keepends=False)} if stdin else None
-        report = render(output_format, reported, rules=rules, unsafe_fixes=settings.unsafe_fixes, color=color,
-                        sources=sources)
+        report = render(
+            output_format, reported, rules=rules, unsafe_fixes=settings.unsafe_fixes, color=color, sources=sources
+        )
     if human and not flags["quiet"]:
         if not result.checked and not result.errors:
             _error("warning: No Python files found under the given paths")
-        report += _summary(findings, fixed, settings.unsafe_fixes, flags["show_fixes"],
-                           len({e.filename for e in result.errors}), len({e.filename for e in result.write_errors}))
+        report += _summary(
+            findings,
+            fixed,
+            settings.unsafe_fixes,
+            flags["show_fixes"],
+            len({e.filename for e in result.errors}),
+            len({e.filename for e in result.write_errors}),
+        )
     if flags["output_file"]:
         if not _write_report(flags["output_file"], report, "w"):
             return EXIT_ERROR
@@ -317,11 +374,16 @@ def _summary(findings, fixed, unsafe_fixes: bool, show_fixes: bool, failed_files
             lines.extend(f"    {n} × {code} ({name})" for (code, name), n in sorted(counts.items()))
         lines.append("")
     if not findings and not fixed:
-        lines.append(f"No findings, but {_plural(failed_files, 'file')} could not be checked (errors above)."
-                     if failed_files else "All checks passed!")
+        lines.append(
+            f"No findings, but {_plural(failed_files, 'file')} could not be checked (errors above)."
+            if failed_files
+            else "All checks passed!"
+        )
         return "\n".join(lines) + "\n"
     if fixed:
-        lines.append(f"Found {_plural(len(findings) + len(fixed), 'error')} ({len(fixed)} fixed, {len(findings)} remaining).")
+        lines.append(
+            f"Found {_plural(len(findings) + len(fixed), 'error')} ({len(fixed)} fixed, {len(findings)} remaining)."
+        )
     else:
         lines.append(f"Found {_plural(len(findings), 'error')}.")
     fixable = sum(1 for f in findings if f.fix and (f.fix.applicability == "safe" or unsafe_fixes))
@@ -356,14 +418,27 @@ def _report_diff(changed_files, fixed, result, flags) -> int:
 
 
 def _print_diff(filename: str, before: str, after: str) -> None:
-    sys.stdout.writelines(difflib.unified_diff(python_lines(before), python_lines(after),
-                                               fromfile=f"a/{printable(filename)}", tofile=f"b/{printable(filename)}"))
+    sys.stdout.writelines(
+        difflib.unified_diff(
+            python_lines(before),
+            python_lines(after),
+            fromfile=f"a/{printable(filename)}",
+            tofile=f"b/{printable(filename)}",
+        )
+    )
 
 
 @main.command("server")
-@click.option("--debounce", type=click.FloatRange(min=0), default=0.25, show_default=True,
-              help="Seconds of quiet after an edit before re-checking.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes for indexing (0 = one per CPU).")
+@click.option(
+    "--debounce",
+    type=click.FloatRange(min=0),
+    default=0.25,
+    show_default=True,
+    help="Seconds of quiet after an edit before re-checking.",
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes for indexing (0 = one per CPU)."
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 def server_command(debounce: float, jobs: int, no_cache: bool) -> None:
     """Run the language server (LSP over stdio) for editors; needs `fastinit-lint[server]`."""
@@ -382,8 +457,15 @@ def list_rules(ctx: click.Context, output_format: str) -> None:
     if output_format == "json":
         import json
 
-        click.echo(json.dumps([{"code": r.code, "name": r.name, "fix": r.fixable, "summary": r.summary(),
-                                "docs": r.docs()} for r in rules], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {"code": r.code, "name": r.name, "fix": r.fixable, "summary": r.summary(), "docs": r.docs()}
+                    for r in rules
+                ],
+                indent=2,
+            )
+        )
         return
     for rule in rules:
         click.echo(f"{rule.code}  {rule.name:<40} fix: {rule.fixable:<9} {rule.summary()}")

@@ -70,7 +70,11 @@ class Note:
     location: Location | None = None
 
     def __str__(self) -> str:
-        return f"{self.message} at {self.filename}:{self.location.row}" if self.filename and self.location else self.message
+        return (
+            f"{self.message} at {self.filename}:{self.location.row}"
+            if self.filename and self.location
+            else self.message
+        )
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from fastinit_lint.api import cst
 from ._flow import literal
 
 _METHOD_DTYPES = {"half": "torch.float16", "bfloat16": "torch.bfloat16", "double": "torch.float64"}
-_TORCH_DTYPES = frozenset(f"torch.{d}" for d in (
-    "float16", "half", "bfloat16", "float32", "float", "float64", "double"))
+_TORCH_DTYPES = frozenset(
+    f"torch.{d}" for d in ("float16", "half", "bfloat16", "float32", "float", "float64", "double")
+)
 
 
 class UnclearCast(Exception):

@@ -84,7 +84,9 @@ def _check_movable(analysis: MethodAnalysis, moved: list[Statement]) -> None:
     for s in moved:
         shared = (s.loads - moved_stores) & kept_locals
         if shared:
-            raise CannotMove(f"moved code reads local `{sorted(shared)[0]}`, which code staying in `__init__` also needs")
+            raise CannotMove(
+                f"moved code reads local `{sorted(shared)[0]}`, which code staying in `__init__` also needs"
+            )
 
 
 @functools.cache
@@ -134,20 +136,25 @@ def _line(code: str) -> cst.BaseStatement:
     return cst.parse_statement(code)
 
 
-def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis,
-              wrap: Callable[[list[Statement]], WrapPlan] | None = None) -> MovePlan:
+def plan_move(
+    classdef: cst.ClassDef, analysis: MethodAnalysis, wrap: Callable[[list[Statement]], WrapPlan] | None = None
+) -> MovePlan:
     """`wrap(moved)`, under FSDP: which moved calls to build inside `wrap(...)` (raises CannotWrap)."""
     if method(classdef, "configure_sharded_model") is not None:
         raise CannotMove("the class overrides the deprecated `configure_sharded_model`; rename it first (FI008)")
     moved = _closure(analysis)
     _check_movable(analysis, moved)
     moved_ids = {id(s) for s in moved}
-    attrs = list(dict.fromkeys(
-        target.attr
-        for s in moved for stmt in s.tree if isinstance(stmt, (ast.Assign, ast.AnnAssign))
-        for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
-        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
-    ))
+    attrs = list(
+        dict.fromkeys(
+            target.attr
+            for s in moved
+            for stmt in s.tree
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+            for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
+        )
+    )
     if not attrs:
         raise CannotMove("nothing built is assigned to a `self` attribute that could guard `configure_model`")
     unsafe: list[str] = []
@@ -163,9 +170,15 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis,
         if id(s) in moved_ids:
             continue
         for stmt in s.tree:
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.Name) \
-                    and stmt.value.id in params and isinstance(stmt.targets[0], ast.Attribute) \
-                    and isinstance(stmt.targets[0].value, ast.Name) and stmt.targets[0].value.id == "self":
+            if (
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.value, ast.Name)
+                and stmt.value.id in params
+                and isinstance(stmt.targets[0], ast.Attribute)
+                and isinstance(stmt.targets[0].value, ast.Name)
+                and stmt.targets[0].value.id == "self"
+            ):
                 existing.setdefault(stmt.value.id, stmt.targets[0].attr)
     elsewhere = _self_references_outside_init(classdef)
     mapping: dict[str, str] = {}
@@ -196,13 +209,25 @@ def plan_move(classdef: cst.ClassDef, analysis: MethodAnalysis,
     if wrapping is not None and wrapping.unsafe_reason:
         unsafe.append(wrapping.unsafe_reason)
     calls = wrapping.calls if wrapping is not None else set()
-    return MovePlan(lambda: _build_move(classdef, analysis, moved, attrs, mapping, stores, elsewhere, existing_hook, calls),
-                    unsafe, wrapping is not None, no_wrap)
+    return MovePlan(
+        lambda: _build_move(classdef, analysis, moved, attrs, mapping, stores, elsewhere, existing_hook, calls),
+        unsafe,
+        wrapping is not None,
+        no_wrap,
+    )
 
 
-def _build_move(classdef: cst.ClassDef, analysis: MethodAnalysis, moved: list[Statement], attrs: list[str],
-                mapping: dict[str, str], stores: list[str], elsewhere: set[str],
-                existing_hook: cst.FunctionDef | None, wrapped_calls: set[int]) -> dict:
+def _build_move(
+    classdef: cst.ClassDef,
+    analysis: MethodAnalysis,
+    moved: list[Statement],
+    attrs: list[str],
+    mapping: dict[str, str],
+    stores: list[str],
+    elsewhere: set[str],
+    existing_hook: cst.FunctionDef | None,
+    wrapped_calls: set[int],
+) -> dict:
     moved_ids = {id(s) for s in moved}
     guard_attr = attrs[0]
     renamer = _rename_class()(mapping)
@@ -229,8 +254,9 @@ def _build_move(classdef: cst.ClassDef, analysis: MethodAnalysis, moved: list[St
     if existing_hook is not None:
         hook_body = list(existing_hook.body.body)
         doc = hook_body[:1] if hook_body and is_docstring(hook_body[0]) else []
-        hook = existing_hook.with_changes(body=existing_hook.body.with_changes(
-            body=[*doc, guard, *moved_nodes, *hook_body[len(doc):]]))
+        hook = existing_hook.with_changes(
+            body=existing_hook.body.with_changes(body=[*doc, guard, *moved_nodes, *hook_body[len(doc) :]])
+        )
         for statement in classdef.body.body:
             new_body.append(init if statement is analysis.init else hook if statement is existing_hook else statement)
     else:

@@ -60,8 +60,10 @@ def _direct_builds(context, qualname: str) -> Iterator[DirectBuild]:
     links = index.training.links_to(qualname)
     driven = {(link.train.site.filename, link.train.scope) for link in links}
     factories = {target for link in links for target in link.train.targets if target not in index.classes}
-    names = {qualname.rsplit(".", 1)[-1], *(q.rsplit(".", 1)[-1] for q in index.classes
-                                            if q != qualname and index.inherits(q, frozenset({qualname})))}
+    names = {
+        qualname.rsplit(".", 1)[-1],
+        *(q.rsplit(".", 1)[-1] for q in index.classes if q != qualname and index.inherits(q, frozenset({qualname}))),
+    }
     for filename, text in python_texts(context, tuple(f"{name}(" for name in names)):
         parsed = _parsed(context, filename, text)
         if parsed is None:
@@ -78,8 +80,12 @@ def _direct_builds(context, qualname: str) -> Iterator[DirectBuild]:
                 continue
             call_hook = None
             if binding is not None:
-                call_hook = LineInsert(filename, binding.end_row, f"{binding.indent}{binding.target}.{HOOK}()",
-                                       project_source(context, filename).digest)
+                call_hook = LineInsert(
+                    filename,
+                    binding.end_row,
+                    f"{binding.indent}{binding.target}.{HOOK}()",
+                    project_source(context, filename).digest,
+                )
             yield DirectBuild(Site(filename, row), call_hook)
 
 
@@ -95,8 +101,11 @@ def _parsed(context, filename: str, text: str):
             return None
         module, is_package = module_name(filename)
         bindings = _bindings(tree, text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))  # ast's rows
-        calls = [(call.lineno, dotted, scope, bindings.get(id(call))) for call, scope in _calls(tree, ())
-                 if (dotted := dotted_name(call.func)) is not None]
+        calls = [
+            (call.lineno, dotted, scope, bindings.get(id(call)))
+            for call, scope in _calls(tree, ())
+            if (dotted := dotted_name(call.func)) is not None
+        ]
         memo[filename] = (module, collect_names(tree, module, is_package, text=text), calls)
     return memo[filename]
 
@@ -140,18 +149,24 @@ def _bindings(tree: ast.Module, lines: list[str]) -> dict[int, _Binding]:
                 if dotted is None or not isinstance(statement.value, ast.Call):
                     continue
                 first, last = lines[statement.lineno - 1], lines[statement.end_lineno - 1]
-                alone = (not first[:statement.col_offset].strip()
-                         and not last[statement.end_col_offset:].strip().startswith(";")
-                         and (i + 1 == len(body) or body[i + 1].lineno > statement.end_lineno))
+                alone = (
+                    not first[: statement.col_offset].strip()
+                    and not last[statement.end_col_offset :].strip().startswith(";")
+                    and (i + 1 == len(body) or body[i + 1].lineno > statement.end_lineno)
+                )
                 if not alone:
                     continue
                 following = body[i + 1] if i + 1 < len(body) else None
-                found[id(statement.value)] = _Binding(dotted, statement.end_lineno, first[:statement.col_offset],
-                                                      _calls_hook(following, dotted))
+                found[id(statement.value)] = _Binding(
+                    dotted, statement.end_lineno, first[: statement.col_offset], _calls_hook(following, dotted)
+                )
     return found
 
 
 def _calls_hook(statement: ast.stmt | None, target: str) -> bool:
     """Whether `statement` is `target.configure_model()`."""
-    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
-            and dotted_name(statement.value.func) == f"{target}.{HOOK}")
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Call)
+        and dotted_name(statement.value.func) == f"{target}.{HOOK}"
+    )

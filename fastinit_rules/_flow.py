@@ -12,8 +12,22 @@ import ast
 import enum
 from dataclasses import dataclass
 
-from fastinit_lint.api import (FABRIC_QNAMES, PYTEST_RAISES, TRAINER_QNAMES, UNKNOWN, Context, NoteAt, Rule,
-                               RunnerFact, Site, child_nodes, cst, cst_dotted, descendants, read_only)
+from fastinit_lint.api import (
+    FABRIC_QNAMES,
+    PYTEST_RAISES,
+    TRAINER_QNAMES,
+    UNKNOWN,
+    Context,
+    NoteAt,
+    Rule,
+    RunnerFact,
+    Site,
+    child_nodes,
+    cst,
+    cst_dotted,
+    descendants,
+    read_only,
+)
 
 from ._preceding import preceding_statements
 from ._runtime_dependency import RUNTIME
@@ -136,13 +150,19 @@ class Flow:
     events: list[Event]
 
     def after(self, event: Event) -> list[Event]:
-        return self.events[self.events.index(event) + 1:]
+        return self.events[self.events.index(event) + 1 :]
 
     def empty_init_blocks(self, meta: bool) -> list[InitBlock]:
         """`init_module(empty_init=True)` blocks whose runner's strategy is known to build on the meta device
         (meta=True: FSDP, ModelParallel) or known not to (meta=False: `_EmptyInit`, uninitialized memory)."""
-        return [b for b in self.blocks if b.empty_init is True and b.runner is not None and b.runner.strategy.known
-                and b.runner.strategy.meta_init == meta]
+        return [
+            b
+            for b in self.blocks
+            if b.empty_init is True
+            and b.runner is not None
+            and b.runner.strategy.known
+            and b.runner.strategy.meta_init == meta
+        ]
 
     def for_var(self, var: str, kinds: set[Kind], events: list[Event] | None = None) -> list[Event]:
         return [e for e in (events if events is not None else self.events) if e.var == var and e.kind in kinds]
@@ -188,8 +208,13 @@ def model_kind(context: Context, call: cst.Call) -> str | None:
     for qname in context.qualified_names(func):
         if qname in context.index.classes and context.index.is_nn_module(qname):
             return "project"
-        if qname.startswith("torch.nn.") and qname.rsplit(".", 1)[-1][:1].isupper() and ".functional." not in qname \
-                and ".init." not in qname and qname.rsplit(".", 1)[-1] not in ("Parameter", "Module"):
+        if (
+            qname.startswith("torch.nn.")
+            and qname.rsplit(".", 1)[-1][:1].isupper()
+            and ".functional." not in qname
+            and ".init." not in qname
+            and qname.rsplit(".", 1)[-1] not in ("Parameter", "Module")
+        ):
             return "torch"
     return None
 
@@ -255,8 +280,13 @@ class _Walker:
         pushed = 0
         generic = False
         raises = False
-        devices = [receiver for item in node.items if isinstance(item.item, cst.Attribute)
-                   and item.item.attr.value == "device" and (receiver := cst_dotted(item.item.value)) in self.runners]
+        devices = [
+            receiver
+            for item in node.items
+            if isinstance(item.item, cst.Attribute)
+            and item.item.attr.value == "device"
+            and (receiver := cst_dotted(item.item.value)) in self.runners
+        ]
         for item in node.items:
             call = item.item
             if not isinstance(call, cst.Call):
@@ -267,17 +297,25 @@ class _Walker:
             if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_module":
                 receiver = cst_dotted(call.func.value) or ""
                 if receiver.split(".")[0] == RUNTIME or any(
-                        q.startswith(RUNTIME) for q in self.context.qualified_names(call.func)):
+                    q.startswith(RUNTIME) for q in self.context.qualified_names(call.func)
+                ):
                     generic = True
                     continue
                 empty = keyword(call, "empty_init")
-                block = InitBlock(node, call, receiver, self.runners.get(receiver),
-                                  literal(empty.value) if empty else ABSENT, raises or self.raises > 0)
+                block = InitBlock(
+                    node,
+                    call,
+                    receiver,
+                    self.runners.get(receiver),
+                    literal(empty.value) if empty else ABSENT,
+                    raises or self.raises > 0,
+                )
                 self.blocks.append(block)
                 self.stack.append(block)
                 pushed += 1
             elif self.context.matches(call.func, {"torch.device", "torch.nn.utils.skip_init"}) or any(
-                    q.startswith(RUNTIME) for q in self.context.qualified_names(call.func)):
+                q.startswith(RUNTIME) for q in self.context.qualified_names(call.func)
+            ):
                 generic = True
         self.generic += generic
         self.raises += raises
@@ -285,13 +323,30 @@ class _Walker:
         self.block(node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body)
         self.generic -= generic
         self.raises -= raises
-        del self.devices[len(self.devices) - len(devices):]
-        del self.stack[len(self.stack) - pushed:]
+        del self.devices[len(self.devices) - len(devices) :]
+        del self.stack[len(self.stack) - pushed :]
 
-    def _event(self, kind: Kind, node: cst.CSTNode, var: str | None, call: cst.Call | None = None,
-               payload: Build | Load | Passed | None = None) -> Event:
-        event = Event(kind, node, var, self.stack[-1] if self.stack else None, call, payload, self.generic > 0,
-                      self.position, self.raises > 0, self.owner, self.devices[-1] if self.devices else None)
+    def _event(
+        self,
+        kind: Kind,
+        node: cst.CSTNode,
+        var: str | None,
+        call: cst.Call | None = None,
+        payload: Build | Load | Passed | None = None,
+    ) -> Event:
+        event = Event(
+            kind,
+            node,
+            var,
+            self.stack[-1] if self.stack else None,
+            call,
+            payload,
+            self.generic > 0,
+            self.position,
+            self.raises > 0,
+            self.owner,
+            self.devices[-1] if self.devices else None,
+        )
         self.events.append(event)
         return event
 
@@ -307,7 +362,11 @@ class _Walker:
         if value is None:
             return
         root, chain = root_call(value)
-        if target in self.runners and root is not None and self.context.matches(root.func, TRAINER_QNAMES | FABRIC_QNAMES):
+        if (
+            target in self.runners
+            and root is not None
+            and self.context.matches(root.func, TRAINER_QNAMES | FABRIC_QNAMES)
+        ):
             self._event(Kind.RUNNER, line, target, root)
         if target and root is not None:
             kind = model_kind(self.context, root)
@@ -315,8 +374,12 @@ class _Walker:
                 kind = "assumed"  # built inside init_module: a model class we cannot see (another package)
             if kind is not None:
                 self._event(Kind.BUILD, line, target, root, Build(kind, tuple(chain), value))
-            if isinstance(root.func, cst.Attribute) and root.func.attr.value in ("setup", "setup_module") \
-                    and root.args and cst_dotted(root.args[0].value) == target:
+            if (
+                isinstance(root.func, cst.Attribute)
+                and root.func.attr.value in ("setup", "setup_module")
+                and root.args
+                and cst_dotted(root.args[0].value) == target
+            ):
                 self._event(Kind.SETUP, line, target, root)
         for call in _calls(value):
             self._call(line, call, target)
@@ -342,18 +405,36 @@ class _Walker:
             self._event(Kind.REINIT, line, cst_dotted(call.args[0].value), call)
         elif name == "load_from_checkpoint":
             strict = keyword(call, "strict")
-            self._event(Kind.LOAD, line, target, call, Load("checkpoint", literal(strict.value) if strict else ABSENT,
-                                                            cls=cst_dotted(func.value)))
+            self._event(
+                Kind.LOAD,
+                line,
+                target,
+                call,
+                Load("checkpoint", literal(strict.value) if strict else ABSENT, cls=cst_dotted(func.value)),
+            )
         elif name == "load_state_dict" and owner:
             strict, assign = keyword(call, "strict"), keyword(call, "assign")
-            self._event(Kind.LOAD, line, owner.split(".")[0], call,
-                        Load("state_dict", literal(strict.value) if strict else ABSENT,
-                             literal(assign.value) if assign else ABSENT))
+            self._event(
+                Kind.LOAD,
+                line,
+                owner.split(".")[0],
+                call,
+                Load(
+                    "state_dict",
+                    literal(strict.value) if strict else ABSENT,
+                    literal(assign.value) if assign else ABSENT,
+                ),
+            )
         elif name in ("load", "load_raw") and owner in self.runners and self.runners[owner].kind == "fabric":
             strict = keyword(call, "strict")
             for var in _loaded_vars(call, name):
-                self._event(Kind.LOAD, line, var, call,
-                            Load(f"fabric.{name}", literal(strict.value) if strict else ABSENT, runner=owner))
+                self._event(
+                    Kind.LOAD,
+                    line,
+                    var,
+                    call,
+                    Load(f"fabric.{name}", literal(strict.value) if strict else ABSENT, runner=owner),
+                )
         elif name in ("setup", "setup_module") and owner in self.runners:
             for arg in call.args:
                 var = cst_dotted(arg.value)
@@ -377,8 +458,10 @@ class _Walker:
         if read_only(qnames, call.func.attr.value if isinstance(call.func, cst.Attribute) else None):
             return
         slots = _slots(call)
-        bound = tuple((slot, str(value) if isinstance(value, bool) else UNKNOWN)
-                      for slot, value in ((slot, literal(value)) for slot, value in slots))
+        bound = tuple(
+            (slot, str(value) if isinstance(value, bool) else UNKNOWN)
+            for slot, value in ((slot, literal(value)) for slot, value in slots)
+        )
         for slot, value in slots:
             var = cst_dotted(value)
             outcome = self.context.index.loads.reached(qnames, slot, bound) if var and qnames else None
@@ -390,8 +473,19 @@ class _Walker:
             helper = cst_dotted(call.func)
             load = outcome.partial or (None if outcome.init else next(iter(outcome.loads), None))
             if load is not None:
-                self._event(Kind.LOAD, line, var, call, Load("helper", NOT_LITERAL if load.strict is None else load.strict,
-                                                             helper=helper, where=load.where, what=load.what))
+                self._event(
+                    Kind.LOAD,
+                    line,
+                    var,
+                    call,
+                    Load(
+                        "helper",
+                        NOT_LITERAL if load.strict is None else load.strict,
+                        helper=helper,
+                        where=load.where,
+                        what=load.what,
+                    ),
+                )
             elif outcome.init:  # initialized there (after any partial load: `Outcome.partial`)
                 self._event(Kind.REINIT, line, var, call)
             elif outcome.opaque:
@@ -402,8 +496,11 @@ class _Walker:
     def _optimizer(self, line, call: cst.Call) -> None:
         for arg in call.args:
             inner, _ = root_call(arg.value)
-            if inner is not None and isinstance(inner.func, cst.Attribute) \
-                    and inner.func.attr.value in ("parameters", "named_parameters"):
+            if (
+                inner is not None
+                and isinstance(inner.func, cst.Attribute)
+                and inner.func.attr.value in ("parameters", "named_parameters")
+            ):
                 self._event(Kind.OPTIMIZER, line, (cst_dotted(inner.func.value) or "").split(".")[0] or None, call)
 
 
@@ -426,7 +523,9 @@ def _slots(call: cst.Call) -> list[tuple[int | str, cst.BaseExpression]]:
 def _loaded_vars(call: cst.Call, name: str) -> list[str]:
     if name == "load_raw":
         return [v for v in (cst_dotted(call.args[1].value),) if v] if len(call.args) > 1 else []
-    state = call.args[1].value if len(call.args) > 1 else (keyword(call, "state").value if keyword(call, "state") else None)
+    state = (
+        call.args[1].value if len(call.args) > 1 else (keyword(call, "state").value if keyword(call, "state") else None)
+    )
     if isinstance(state, cst.Dict):
         return [v for v in (cst_dotted(e.value) for e in state.elements if isinstance(e, cst.DictElement)) if v]
     return []
@@ -440,17 +539,32 @@ def flow_of(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
 def _compute_flow(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
     runners = _runners_in_scope(context)
     walker = _Walker(context, runners, node)
-    body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
+    body = (
+        node.body
+        if isinstance(node, cst.Module)
+        else node.body.body
+        if isinstance(node.body, cst.IndentedBlock)
+        else []
+    )
     walker.block(body)
     return Flow(runners, walker.blocks, walker.events)
 
 
 def own_calls(node: cst.Module | cst.FunctionDef) -> list[cst.Call]:
     """Every call in a module's or function's own code (nested functions and classes are visited on their own)."""
-    body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) \
+    body = (
+        node.body
+        if isinstance(node, cst.Module)
         else node.body.body
-    return [call for statement in body if not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
-            for call in _calls(statement)]
+        if isinstance(node.body, cst.IndentedBlock)
+        else node.body.body
+    )
+    return [
+        call
+        for statement in body
+        if not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+        for call in _calls(statement)
+    ]
 
 
 def file_has_runner(facts) -> bool:
@@ -488,7 +602,8 @@ class FlowRule(Rule):
         # A finding about a call inside `pytest.raises(...)`/`pytest.warns(...)` is about a test of that failure
         # (entering `init_module` too: Lightning raises or warns there).
         self._expected_to_raise = {id(n) for e in flow_.events if e.expected_to_raise for n in (e.node, e.call)} | {
-            id(b.call) for b in flow_.blocks if b.expected_to_raise}
+            id(b.call) for b in flow_.blocks if b.expected_to_raise
+        }
         self.check_flow(flow_)
 
     def report(self, node, message: str, **kwargs) -> None:
@@ -557,5 +672,6 @@ def small_enough(context: Context, event: Event, threshold: int | None = None) -
 def wrap_in_with(line: cst.SimpleStatementLine, context_code: str) -> cst.With:
     """`line` moved into `with <context_code>:`, keeping its comments (leading lines go above the `with`)."""
     header = cst.parse_statement(f"with {context_code}:\n    pass\n")
-    return header.with_changes(body=header.body.with_changes(body=[line.with_changes(leading_lines=[])]),
-                               leading_lines=line.leading_lines)
+    return header.with_changes(
+        body=header.body.with_changes(body=[line.with_changes(leading_lines=[])]), leading_lines=line.leading_lines
+    )

@@ -27,8 +27,14 @@ SHARDING_CALLS = frozenset({"wrap", "FullyShardedDataParallel", "FSDP", "fully_s
 # The methods holding the constructions being wrapped (their other code is checked before: ties, `apply`).
 _BUILDERS = frozenset({"__init__", "configure_model"})
 _LAYERS = frozenset({"torch", "module"})
-CONTAINERS = frozenset({"torch.nn.ModuleList", "torch.nn.Sequential", "torch.nn.modules.container.ModuleList",
-                         "torch.nn.modules.container.Sequential"})
+CONTAINERS = frozenset(
+    {
+        "torch.nn.ModuleList",
+        "torch.nn.Sequential",
+        "torch.nn.modules.container.ModuleList",
+        "torch.nn.modules.container.Sequential",
+    }
+)
 
 
 @dataclass
@@ -42,8 +48,14 @@ class CannotWrap(Exception):
     """Why the moved layers are not wrapped; the text goes into the finding's message."""
 
 
-def plan_wrap(statements: list[Statement], kept: list[Statement], classdef: cst.ClassDef,
-              kind_of: Callable[[ast.expr], str | None], module_binds_wrap: bool, base_with_init: str | None) -> WrapPlan:
+def plan_wrap(
+    statements: list[Statement],
+    kept: list[Statement],
+    classdef: cst.ClassDef,
+    kind_of: Callable[[ast.expr], str | None],
+    module_binds_wrap: bool,
+    base_with_init: str | None,
+) -> WrapPlan:
     """Which calls of `statements` to build inside `wrap(...)`; `kept`: the `__init__` statements that stay
     outside every wrapped layer. `kind_of(callee)` is "container", "torch" (another `torch.nn` class),
     "module" (a project `nn.Module`), "parameter" or None (unknown)
@@ -54,12 +66,22 @@ def plan_wrap(statements: list[Statement], kept: list[Statement], classdef: cst.
     if base_with_init is not None:
         raise CannotWrap(f"base class `{base_with_init}` has its own `__init__`, whose layers would stay unwrapped")
     for statement in kept:
-        if statement.builds or any(isinstance(n, ast.Call) and (
-                isinstance(n.func, ast.Attribute) and n.func.attr in ("register_buffer", "register_parameter")
-                or kind_of(n.func) == "module" or kind_of(n.func) == "torch" and not _holds_nothing(n))
-                for top in statement.tree for n in ast.walk(top)):
-            raise CannotWrap(f"`{_shown(statement.tree[0])}` in `__init__` puts tensors on the LightningModule itself, "
-                             f"outside every wrapped layer")
+        if statement.builds or any(
+            isinstance(n, ast.Call)
+            and (
+                isinstance(n.func, ast.Attribute)
+                and n.func.attr in ("register_buffer", "register_parameter")
+                or kind_of(n.func) == "module"
+                or kind_of(n.func) == "torch"
+                and not _holds_nothing(n)
+            )
+            for top in statement.tree
+            for n in ast.walk(top)
+        ):
+            raise CannotWrap(
+                f"`{_shown(statement.tree[0])}` in `__init__` puts tensors on the LightningModule itself, "
+                f"outside every wrapped layer"
+            )
     calls: set[int] = set()
     attrs: set[str] = set()
     built = {a for s in statements for a in s.writes_self}
@@ -69,10 +91,14 @@ def plan_wrap(statements: list[Statement], kept: list[Statement], classdef: cst.
         found = _wrappable(statement, kind_of)
         if isinstance(found, str):
             raise CannotWrap(found)
-        shared = statement.reads_self & built - {attr for attr, _ in found}  # a loop appending to `self.blocks` reads it
+        shared = statement.reads_self & built - {
+            attr for attr, _ in found
+        }  # a loop appending to `self.blocks` reads it
         if shared:  # `Decoder(self.embed)`: one parameter in two wrapped layers
-            raise CannotWrap(f"`{_shown(statement.tree[0])}` reuses `self.{sorted(shared)[0]}`, which would be in "
-                             f"another wrapped layer")
+            raise CannotWrap(
+                f"`{_shown(statement.tree[0])}` reuses `self.{sorted(shared)[0]}`, which would be in "
+                f"another wrapped layer"
+            )
         for attr, call in found:
             calls.add(id(call))
             if attr is not None:
@@ -97,11 +123,18 @@ def _wrappable(statement: Statement, kind_of) -> list[tuple[str | None, cst.Call
     top = tree[0]
     if not statement.builds and isinstance(top, ast.Assign) and all(isinstance(t, ast.Name) for t in top.targets):
         return []  # a local computed for the layers (`num_patches = (image // patch) ** 2`)
-    if isinstance(top, ast.Assign) and isinstance(node, cst.SimpleStatementLine) and len(top.targets) == 1 \
-            and isinstance(top.value, ast.Call):
+    if (
+        isinstance(top, ast.Assign)
+        and isinstance(node, cst.SimpleStatementLine)
+        and len(top.targets) == 1
+        and isinstance(top.value, ast.Call)
+    ):
         target = top.targets[0]
-        attr = target.attr if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-            and target.value.id == "self" else None
+        attr = (
+            target.attr
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
+            else None
+        )
         if attr is None and not isinstance(target, ast.Name):
             return why
         value: cst.Call = node.body[0].value
@@ -114,9 +147,14 @@ def _wrappable(statement: Statement, kind_of) -> list[tuple[str | None, cst.Call
             return []
         if kind != "container" and not statement.size.unknown and statement.size.count == 0:
             # Wrapped, FSDP would cast its inputs to the mixed-precision dtype; left out, any buffer stays on the CPU.
-            return [] if kind == "torch" and _holds_nothing(top.value) else (
-                f"`self.{attr}` holds no parameters: wrapped, FSDP would cast its inputs; left out, its buffers would "
-                f"stay on the CPU")
+            return (
+                []
+                if kind == "torch" and _holds_nothing(top.value)
+                else (
+                    f"`self.{attr}` holds no parameters: wrapped, FSDP would cast its inputs; left out, its buffers would "
+                    f"stay on the CPU"
+                )
+            )
         items = _container_items(top.value, value, kind_of) if kind == "container" else None
         if items is None:  # a layer, or a `Sequential` of different layers: one wrapped unit
             return [(attr, value)]
@@ -125,11 +163,19 @@ def _wrappable(statement: Statement, kind_of) -> list[tuple[str | None, cst.Call
         found = []
         for inner, inner_node in zip(top.body, node.body.body):
             call = inner.value if isinstance(inner, ast.Expr) else None
-            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append"
-                    and isinstance(call.func.value, ast.Attribute) and isinstance(call.func.value.value, ast.Name)
-                    and call.func.value.value.id == "self" and len(call.args) == 1 and not call.keywords
-                    and isinstance(call.args[0], ast.Call) and kind_of(call.args[0].func) in _LAYERS
-                    and isinstance(inner_node, cst.SimpleStatementLine)):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "append"
+                and isinstance(call.func.value, ast.Attribute)
+                and isinstance(call.func.value.value, ast.Name)
+                and call.func.value.value.id == "self"
+                and len(call.args) == 1
+                and not call.keywords
+                and isinstance(call.args[0], ast.Call)
+                and kind_of(call.args[0].func) in _LAYERS
+                and isinstance(inner_node, cst.SimpleStatementLine)
+            ):
                 return why
             found.append((call.func.value.attr, inner_node.body[0].value.args[0].value))
         return found
@@ -141,7 +187,8 @@ def _holds_nothing(call: ast.Call) -> bool:
     (norms without affine keep running statistics; a loss's `weight=` tensor is a buffer)."""
     return "Norm" not in ast.unparse(call.func) and all(
         isinstance(a, ast.Constant) or isinstance(a, ast.UnaryOp) and isinstance(a.operand, ast.Constant)
-        for a in (*call.args, *(k.value for k in call.keywords)))
+        for a in (*call.args, *(k.value for k in call.keywords))
+    )
 
 
 def _container_items(tree: ast.Call, node: cst.Call, kind_of) -> list[cst.Call] | str | None:
@@ -182,10 +229,16 @@ def _reached_inside(classdef: cst.ClassDef, attrs: set[str]) -> str | None:
             if not isinstance(node, cst.Attribute):
                 continue
             inner = node.value.value if isinstance(node.value, cst.Subscript) else node.value
-            if isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name) and inner.value.value == "self" \
-                    and inner.attr.value in attrs:
-                return (f"`{statement.name.value}` reads `{cst.Module(body=[]).code_for_node(node)}`, which FSDP holds as flat shards outside "
-                        f"the wrapped layer's own forward")
+            if (
+                isinstance(inner, cst.Attribute)
+                and isinstance(inner.value, cst.Name)
+                and inner.value.value == "self"
+                and inner.attr.value in attrs
+            ):
+                return (
+                    f"`{statement.name.value}` reads `{cst.Module(body=[]).code_for_node(node)}`, which FSDP holds as flat shards outside "
+                    f"the wrapped layer's own forward"
+                )
     return None
 
 

@@ -38,8 +38,10 @@ def local_runs(context: Context, qualname: str) -> list | None:
 
 def file_has_lightning_module(facts, index, defining: str | None = None) -> bool:
     """Whether the file defines a LightningModule (that itself defines the method `defining`, if given)."""
-    return any((defining is None or defining in cls.methods) and index.is_lightning_module(cls.qualname)
-               for cls in facts.classes)
+    return any(
+        (defining is None or defining in cls.methods) and index.is_lightning_module(cls.qualname)
+        for cls in facts.classes
+    )
 
 
 def hierarchy_defining(context: Context, qualname: str, name: str) -> list[str]:
@@ -47,9 +49,13 @@ def hierarchy_defining(context: Context, qualname: str, name: str) -> list[str]:
     define the method `name`, as "`Cls` (file:row)". Reads every project class: for rare findings only."""
     index = context.index
     bases = set(index.project_lineage(qualname))
-    return [f"`{index.classes[other].name}` ({index.classes[other].site})" for other in index.classes
-            if other != qualname and name in index.classes[other].methods
-            and (other in bases or qualname in index.project_lineage(other))]
+    return [
+        f"`{index.classes[other].name}` ({index.classes[other].site})"
+        for other in index.classes
+        if other != qualname
+        and name in index.classes[other].methods
+        and (other in bases or qualname in index.project_lineage(other))
+    ]
 
 
 def method(classdef: cst.ClassDef, name: str) -> cst.FunctionDef | None:
@@ -61,8 +67,12 @@ def to_ast(context: Context, node: cst.CSTNode) -> list[ast.stmt]:
 
 
 def is_docstring(statement: cst.BaseStatement) -> bool:
-    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-            and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 @dataclass
@@ -89,7 +99,13 @@ def _self_attr(node: ast.AST) -> str | None:
 
 def _describe(tree: list[ast.stmt], statement: Statement) -> None:
     for top in tree:
-        targets = top.targets if isinstance(top, ast.Assign) else [top.target] if isinstance(top, (ast.AnnAssign, ast.AugAssign, ast.For)) else []
+        targets = (
+            top.targets
+            if isinstance(top, ast.Assign)
+            else [top.target]
+            if isinstance(top, (ast.AnnAssign, ast.AugAssign, ast.For))
+            else []
+        )
         for target in targets:
             for node in ast.walk(target):
                 if isinstance(node, ast.Name):
@@ -112,14 +128,25 @@ def _describe(tree: list[ast.stmt], statement: Statement) -> None:
                 called = _self_attr(func)
                 if called and called not in NEUTRAL_SELF_CALLS:
                     statement.touches_all = True
-                if called in ("register_parameter", "add_module", "register_module") and node.args \
-                        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                if (
+                    called in ("register_parameter", "add_module", "register_module")
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
                     statement.writes_self.add(node.args[0].value)
-                if isinstance(func, ast.Attribute) and func.attr == "__init__" and isinstance(func.value, ast.Call) \
-                        and isinstance(func.value.func, ast.Name) and func.value.func.id == "super":
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr == "__init__"
+                    and isinstance(func.value, ast.Call)
+                    and isinstance(func.value.func, ast.Name)
+                    and func.value.func.id == "super"
+                ):
                     statement.is_super_init = True
                 if called == "save_hyperparameters":
-                    names = frozenset(a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+                    names = frozenset(
+                        a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                    )
                     ignored = next((k.value for k in node.keywords if k.arg == "ignore"), None)
                     ignore = frozenset()
                     if isinstance(ignored, (ast.List, ast.Tuple)):
@@ -154,8 +181,12 @@ class MethodAnalysis:
 def analyse_method(context: Context, init: cst.FunctionDef) -> MethodAnalysis | None:
     """Per-statement parameter sizes of a method (`__init__`, `configure_model`), interpreted in order."""
     try:
-        signature = to_ast(context, init.with_changes(body=cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])]),
-                                                      leading_lines=[], decorators=[]))[0]
+        signature = to_ast(
+            context,
+            init.with_changes(
+                body=cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])]), leading_lines=[], decorators=[]
+            ),
+        )[0]
     except SyntaxError:
         return None
     estimator = context.estimator
@@ -175,14 +206,28 @@ def analyse_method(context: Context, init: cst.FunctionDef) -> MethodAnalysis | 
         statement = Statement(node, tree, size, False)
         _describe(tree, statement)
         new_values = [frame.attrs.get(a) for a in statement.writes_self if frame.attrs.get(a) is not before.get(a)]
-        local_modules = [frame.env[n] for n in statement.stores
-                         if isinstance(frame.env.get(n), (Module, Tensor)) and frame.env.get(n) is not before_env.get(n)]
+        local_modules = [
+            frame.env[n]
+            for n in statement.stores
+            if isinstance(frame.env.get(n), (Module, Tensor)) and frame.env.get(n) is not before_env.get(n)
+        ]
         statement.built = size
         for value in local_modules:
             statement.built += size_of(value)
-        statement.builds = size != ZERO or bool(local_modules) or any(isinstance(v, (Module, Tensor)) for v in new_values) or (
-            any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("register_parameter", "add_module", "register_module")
-                for stmt in tree for n in ast.walk(stmt)))
+        statement.builds = (
+            size != ZERO
+            or bool(local_modules)
+            or any(isinstance(v, (Module, Tensor)) for v in new_values)
+            or (
+                any(
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Attribute)
+                    and n.func.attr in ("register_parameter", "add_module", "register_module")
+                    for stmt in tree
+                    for n in ast.walk(stmt)
+                )
+            )
+        )
         statements.append(statement)
     return MethodAnalysis(init, signature, statements, tuple(frame.notes))
 
@@ -190,5 +235,7 @@ def analyse_method(context: Context, init: cst.FunctionDef) -> MethodAnalysis | 
 def has_reset(index, qualname: str) -> bool:
     """Whether the class or a project base defines `reset_parameters`/`_reset_parameters` (walked without
     recursion: a checkout can chain thousands of classes)."""
-    return any({"reset_parameters", "_reset_parameters"} & set(index.classes[c].methods)
-               for c in index.project_lineage(qualname))
+    return any(
+        {"reset_parameters", "_reset_parameters"} & set(index.classes[c].methods)
+        for c in index.project_lineage(qualname)
+    )

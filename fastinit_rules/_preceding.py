@@ -14,7 +14,9 @@ import textwrap
 from fastinit_lint.api import Context, cst, descendants
 
 
-def preceding_statements(context: Context, owner: cst.FunctionDef | cst.Module, node: cst.CSTNode) -> list[tuple[ast.stmt, bool]]:
+def preceding_statements(
+    context: Context, owner: cst.FunctionDef | cst.Module, node: cst.CSTNode
+) -> list[tuple[ast.stmt, bool]]:
     """(statement, ran straight) pairs in execution order up to `node`: with ran straight, an assignment's value
     is known; without, only the names it binds are (they become unknown)."""
     body = owner.body if isinstance(owner, cst.Module) else _statements(owner.body)
@@ -30,7 +32,11 @@ def preceding_statements(context: Context, owner: cst.FunctionDef | cst.Module, 
             body = _statements(holder.body)
         elif isinstance(holder, cst.If):
             branch = holder.body if _holds(holder.body, node) else holder.orelse
-            body = [branch] if isinstance(branch, cst.If) else _statements(branch.body if isinstance(branch, cst.Else) else branch)
+            body = (
+                [branch]
+                if isinstance(branch, cst.If)
+                else _statements(branch.body if isinstance(branch, cst.Else) else branch)
+            )
         else:
             found.extend((tree, False) for tree in _ast(context, holder))
             return found
@@ -56,10 +62,21 @@ def _parse(context: Context, statement: cst.CSTNode) -> list[ast.stmt]:
         return []
 
 
-_TENSOR_TYPE_DTYPES = {"HalfTensor": "float16", "BFloat16Tensor": "bfloat16", "FloatTensor": "float32",
-                       "DoubleTensor": "float64"}
-_DTYPE_NAMES = {"float16": "float16", "half": "float16", "bfloat16": "bfloat16", "float32": "float32",
-                "float": "float32", "float64": "float64", "double": "float64"}
+_TENSOR_TYPE_DTYPES = {
+    "HalfTensor": "float16",
+    "BFloat16Tensor": "bfloat16",
+    "FloatTensor": "float32",
+    "DoubleTensor": "float64",
+}
+_DTYPE_NAMES = {
+    "float16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "float32": "float32",
+    "float": "float32",
+    "float64": "float64",
+    "double": "float64",
+}
 
 
 def default_dtype(context: Context, owner: cst.FunctionDef | cst.Module, node: cst.CSTNode) -> str | None:

@@ -43,7 +43,10 @@ def _declared(context) -> bool:
 
 
 def _imported(context) -> bool:
-    if any(t == RUNTIME or t.startswith(f"{RUNTIME}.") for targets in context.facts.names.scopes.get((), {}).values()
-           for t in targets):
+    if any(
+        t == RUNTIME or t.startswith(f"{RUNTIME}.")
+        for targets in context.facts.names.scopes.get((), {}).values()
+        for t in targets
+    ):
         return True
     return any(filename != context.filename for filename, _ in python_texts(context, _IMPORTS))

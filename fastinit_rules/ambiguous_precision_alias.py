@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from fastinit_lint.api import (FABRIC_QNAMES, LEGACY_MIXED, PRECISION_FLAGS_SINCE, TRAINER_QNAMES, Invalid, Rule,
-                               TextReport, Valid, cst, fix)
+from fastinit_lint.api import (
+    FABRIC_QNAMES,
+    LEGACY_MIXED,
+    PRECISION_FLAGS_SINCE,
+    TRAINER_QNAMES,
+    Invalid,
+    Rule,
+    TextReport,
+    Valid,
+    cst,
+    fix,
+)
 
 from ._flow import keyword, literal, own_calls
 from ._lightning import runs_older_lightning
@@ -115,15 +125,23 @@ class AmbiguousPrecisionAlias(Rule):
         Valid("import lightning as L\nL.Trainer(precision='bf16-mixed')\n"),
         Valid("import lightning as L\nL.Fabric(precision='16-true')\n"),
         Valid("class Trainer:\n    def __init__(self, precision):\n        pass\nTrainer(precision=16)\n"),
-        Valid("import lightning as L\ndef main(args):\n    L.Trainer(precision=32 if args.fp32 else \"bf16-mixed\")\n"),
-        Valid("import lightning as L\ndef main(args):\n    L.Trainer(precision=args.precision)\n"),  # no alias written here
-        Valid("trainer:\n  precision: bf16-true\nmodel:\n  precision: 16  # the model's own argument\n",
-              snippet="config.yaml"),
+        Valid('import lightning as L\ndef main(args):\n    L.Trainer(precision=32 if args.fp32 else "bf16-mixed")\n'),
+        Valid(
+            "import lightning as L\ndef main(args):\n    L.Trainer(precision=args.precision)\n"
+        ),  # no alias written here
+        Valid(
+            "trainer:\n  precision: bf16-true\nmodel:\n  precision: 16  # the model's own argument\n",
+            snippet="config.yaml",
+        ),
         # A Hydra config (LightningCLI would reject `name` and `exp_manager`) that no script is known to load.
         Valid(_NEMO_CONFIG, snippet="conf/megatron_gpt_config.yaml"),
         # Loaded by a script that hands the whole config to its own Trainer builder, which maps the precision to
         # a plugin of its own and gives Lightning `precision=None` (NeMo's MegatronTrainerBuilder).
-        Valid(_NEMO_CONFIG, snippet="conf/megatron_gpt_config.yaml", files={"megatron_gpt_pretraining.py": """
+        Valid(
+            _NEMO_CONFIG,
+            snippet="conf/megatron_gpt_config.yaml",
+            files={
+                "megatron_gpt_pretraining.py": """
             from nemo.core.config import hydra_runner
             from nemo.collections.nlp.parts.megatron_trainer_builder import MegatronTrainerBuilder
 
@@ -131,10 +149,16 @@ class AmbiguousPrecisionAlias(Rule):
             def main(cfg):
                 trainer = MegatronTrainerBuilder(cfg).create_trainer()
                 trainer.fit(model)
-            """}),
+            """
+            },
+        ),
         # The script maps the precision to a plugin of its own and sets `cfg.trainer.precision = None` before
         # passing the rest on: Lightning never sees the alias (NeMo's megatron_bart_pretraining.py).
-        Valid(_NEMO_CONFIG, snippet="conf/megatron_bart_config.yaml", files={"megatron_bart_pretraining.py": """
+        Valid(
+            _NEMO_CONFIG,
+            snippet="conf/megatron_bart_config.yaml",
+            files={
+                "megatron_bart_pretraining.py": """
             from lightning.pytorch import Trainer
             from nemo.core.config import hydra_runner
 
@@ -145,21 +169,32 @@ class AmbiguousPrecisionAlias(Rule):
                     plugins.append(MegatronHalfPrecisionPlugin(precision=cfg.trainer.precision))
                     cfg.trainer.precision = None
                 trainer = Trainer(plugins=plugins, **cfg.trainer)
-            """}),
+            """
+            },
+        ),
         # A precision plugin of its own beside the config's keys: Lightning raises on any `precision` with it
         # ("Received both `precision=...` and `plugins=...`"), so a working run passes none.
-        Valid(_NEMO_CONFIG, snippet="conf/megatron_gpt_config.yaml", files={"megatron_gpt_test.py": """
+        Valid(
+            _NEMO_CONFIG,
+            snippet="conf/megatron_gpt_config.yaml",
+            files={
+                "megatron_gpt_test.py": """
             from lightning.pytorch import Trainer
             from nemo.core.config import hydra_runner
 
             @hydra_runner(config_path="conf", config_name="megatron_gpt_config")
             def main(cfg):
                 trainer = Trainer(plugins=[NLPMixedPrecisionPlugin()], **cfg.trainer)
-            """}),
+            """
+            },
+        ),
         # In a config directory read by one script passing `cfg.trainer` to Lightning and one that does not:
         # which of them runs this config is not known.
-        Valid(_NEMO_CONFIG, snippet="conf/megatron_falcon_config.yaml", files={
-            "megatron_gpt_pretraining.py": """
+        Valid(
+            _NEMO_CONFIG,
+            snippet="conf/megatron_falcon_config.yaml",
+            files={
+                "megatron_gpt_pretraining.py": """
                 import hydra
                 from builder import MegatronTrainerBuilder
 
@@ -167,55 +202,91 @@ class AmbiguousPrecisionAlias(Rule):
                 def main(cfg):
                     MegatronTrainerBuilder(cfg).create_trainer()
                 """,
-            "megatron_gpt_eval.py": """
+                "megatron_gpt_eval.py": """
                 import hydra
                 from lightning.pytorch import Trainer
 
                 @hydra.main(version_base=None, config_path="conf", config_name="megatron_gpt_inference")
                 def main(cfg):
                     trainer = Trainer(**cfg.trainer)
-                """}),
+                """,
+            },
+        ),
         # The project pins Lightning 1.x, where `16` is the only spelling of mixed precision.
-        Valid("import pytorch_lightning as pl\npl.Trainer(precision=16)\n",
-              files={"requirements.txt": "torch>=1.12\npytorch-lightning==1.8.6  # 2.0 breaks the callbacks\n"}),
+        Valid(
+            "import pytorch_lightning as pl\npl.Trainer(precision=16)\n",
+            files={"requirements.txt": "torch>=1.12\npytorch-lightning==1.8.6  # 2.0 breaks the callbacks\n"},
+        ),
         # `lightning>=1.8` claims Lightning 1.8 works: "16-mixed" would break it.
-        Valid("import lightning as L\nL.Trainer(precision='bf16')\n",
-              files={"pyproject.toml": '[project]\nname = "x"\ndependencies = ["lightning>=1.8.0"]\n'}),
+        Valid(
+            "import lightning as L\nL.Trainer(precision='bf16')\n",
+            files={"pyproject.toml": '[project]\nname = "x"\ndependencies = ["lightning>=1.8.0"]\n'},
+        ),
         # A Dockerfile in the script's directory installs Lightning 1.x (the nearest declaration decides).
-        Valid("import pytorch_lightning as pl\npl.Trainer(precision=16)\n", snippet="training/run.py",
-              files={"pyproject.toml": '[project]\nname = "x"\ndependencies = ["lightning>=2.1"]\n',
-                     "training/Dockerfile": "FROM nvcr.io/nvidia/pytorch:22.12-py3\n"
-                                            "RUN pip install pytorch-lightning==1.8.6 hydra-core==1.3.1\n"}),
+        Valid(
+            "import pytorch_lightning as pl\npl.Trainer(precision=16)\n",
+            snippet="training/run.py",
+            files={
+                "pyproject.toml": '[project]\nname = "x"\ndependencies = ["lightning>=2.1"]\n',
+                "training/Dockerfile": "FROM nvcr.io/nvidia/pytorch:22.12-py3\n"
+                "RUN pip install pytorch-lightning==1.8.6 hydra-core==1.3.1\n",
+            },
+        ),
         # Run by a script that installs whichever release it is given: the file must work on old ones too.
-        Valid("import lightning.pytorch as pl\npl.Trainer(precision=16)\n", snippet="legacy/train.py",
-              files={"legacy/generate.sh": 'for v in "$@"; do\n  pip install "pytorch_lightning==$v"\n'
-                                           '  python legacy/train.py $v\ndone\n'}),
+        Valid(
+            "import lightning.pytorch as pl\npl.Trainer(precision=16)\n",
+            snippet="legacy/train.py",
+            files={
+                "legacy/generate.sh": 'for v in "$@"; do\n  pip install "pytorch_lightning==$v"\n'
+                "  python legacy/train.py $v\ndone\n"
+            },
+        ),
         # The project's LightningModule defines a hook Lightning 2.0 removed and raises on: it runs 1.x.
-        Valid("import pytorch_lightning as pl\nfrom model import Net\npl.Trainer(precision=16).fit(Net())\n",
-              files={"model.py": """
+        Valid(
+            "import pytorch_lightning as pl\nfrom model import Net\npl.Trainer(precision=16).fit(Net())\n",
+            files={
+                "model.py": """
                   import pytorch_lightning as pl
 
                   class Net(pl.LightningModule):
                       def validation_epoch_end(self, outputs):
                           pass
-                  """}),
+                  """
+            },
+        ),
     ]
     INVALID = [
-        Invalid("import lightning as L\ntrainer = L.Trainer(max_epochs=1, precision=16)\n", rows=(2,),
-                fixed="import lightning as L\ntrainer = L.Trainer(max_epochs=1, precision=\"16-mixed\")\n",
-                message_contains=("float32",)),
-        Invalid("from lightning_fabric import Fabric as F\nfabric = F(precision='bf16')\n", rows=(2,),
-                fixed="from lightning_fabric import Fabric as F\nfabric = F(precision=\"bf16-mixed\")\n"),
-        Invalid("import pytorch_lightning as pl\npl.Trainer(\n    precision=\"16\",\n)\n", rows=(3,),
-                fixed="import pytorch_lightning as pl\npl.Trainer(\n    precision=\"16-mixed\",\n)\n"),
+        Invalid(
+            "import lightning as L\ntrainer = L.Trainer(max_epochs=1, precision=16)\n",
+            rows=(2,),
+            fixed='import lightning as L\ntrainer = L.Trainer(max_epochs=1, precision="16-mixed")\n',
+            message_contains=("float32",),
+        ),
+        Invalid(
+            "from lightning_fabric import Fabric as F\nfabric = F(precision='bf16')\n",
+            rows=(2,),
+            fixed='from lightning_fabric import Fabric as F\nfabric = F(precision="bf16-mixed")\n',
+        ),
+        Invalid(
+            'import pytorch_lightning as pl\npl.Trainer(\n    precision="16",\n)\n',
+            rows=(3,),
+            fixed='import pytorch_lightning as pl\npl.Trainer(\n    precision="16-mixed",\n)\n',
+        ),
         # Inside a function: reported once (the module-level pass does not descend into `def`s).
-        Invalid("import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision=16)\n", rows=(4,),
-                fixed="import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision=\"16-mixed\")\n"),
+        Invalid(
+            "import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision=16)\n",
+            rows=(4,),
+            fixed='import lightning as L\n\ndef main():\n    trainer = L.Trainer(precision="16-mixed")\n',
+        ),
         # The project requires Lightning 2.x; a test's own model (local to a function) defining a removed hook
         # checks that Lightning raises, and says nothing of the release the project runs.
-        Invalid("import lightning as L\nL.Trainer(precision=16)\n", rows=(2,),
-                fixed='import lightning as L\nL.Trainer(precision="16-mixed")\n',
-                files={"requirements.txt": "lightning>=2.0,<3\n", "test_hooks.py": """
+        Invalid(
+            "import lightning as L\nL.Trainer(precision=16)\n",
+            rows=(2,),
+            fixed='import lightning as L\nL.Trainer(precision="16-mixed")\n',
+            files={
+                "requirements.txt": "lightning>=2.0,<3\n",
+                "test_hooks.py": """
                     import pytest
                     import lightning as L
 
@@ -225,16 +296,22 @@ class AmbiguousPrecisionAlias(Rule):
                                 pass
                         with pytest.raises(NotImplementedError):
                             L.Trainer().fit(Old())
-                    """}),
+                    """,
+            },
+        ),
         # A LightningCLI config: reported and fixed in the YAML, at the value (its quotes and the comments kept).
-        Invalid("""
+        Invalid(
+            """
             # fit with: python main.py fit --config config.yaml
             trainer:
               precision: 16  # memory
               strategy: auto
             model:
               dim: 64
-            """, rows=(3,), snippet="config.yaml", message_contains=("`precision: 16`", '"16-mixed"'),
+            """,
+            rows=(3,),
+            snippet="config.yaml",
+            message_contains=("`precision: 16`", '"16-mixed"'),
             fixed="""
             # fit with: python main.py fit --config config.yaml
             trainer:
@@ -242,43 +319,69 @@ class AmbiguousPrecisionAlias(Rule):
               strategy: auto
             model:
               dim: 64
-            """),
-        Invalid("trainer:\n  precision: 'bf16'\n", rows=(2,), snippet="config.yml",
-                fixed="trainer:\n  precision: 'bf16-mixed'\n"),
+            """,
+        ),
+        Invalid(
+            "trainer:\n  precision: 'bf16'\n",
+            rows=(2,),
+            snippet="config.yml",
+            fixed="trainer:\n  precision: 'bf16-mixed'\n",
+        ),
         # A Hydra config that a script loads and passes to a Lightning Trainer.
-        Invalid(_NEMO_CONFIG, rows=(3,), snippet="conf/fastpitch.yaml",
-                fixed=_NEMO_CONFIG.replace("precision: 16", "precision: 16-mixed"),
-                message_contains=("loaded by `@hydra_runner(config_path='conf', config_name='fastpitch')`",
-                                  "`cfg.trainer` goes to the Lightning Trainer at fastpitch.py:6"),
-                files={"fastpitch.py": _TTS_SCRIPT.format(name="fastpitch")}),
+        Invalid(
+            _NEMO_CONFIG,
+            rows=(3,),
+            snippet="conf/fastpitch.yaml",
+            fixed=_NEMO_CONFIG.replace("precision: 16", "precision: 16-mixed"),
+            message_contains=(
+                "loaded by `@hydra_runner(config_path='conf', config_name='fastpitch')`",
+                "`cfg.trainer` goes to the Lightning Trainer at fastpitch.py:6",
+            ),
+            files={"fastpitch.py": _TTS_SCRIPT.format(name="fastpitch")},
+        ),
         # Not named by the script, but in its Hydra config directory (`--config-name de/fastpitch_22050` picks
         # it), and every script reading that directory passes `cfg.trainer` to Lightning.
-        Invalid(_NEMO_CONFIG, rows=(3,), snippet="conf/de/fastpitch_22050.yaml",
-                fixed=_NEMO_CONFIG.replace("precision: 16", "precision: 16-mixed"),
-                message_contains=("in the config directory of `@hydra_runner(",),
-                files={"fastpitch.py": _TTS_SCRIPT.format(name="fastpitch"),
-                       "hifigan.py": _TTS_SCRIPT.format(name="hifigan")}),
+        Invalid(
+            _NEMO_CONFIG,
+            rows=(3,),
+            snippet="conf/de/fastpitch_22050.yaml",
+            fixed=_NEMO_CONFIG.replace("precision: 16", "precision: 16-mixed"),
+            message_contains=("in the config directory of `@hydra_runner(",),
+            files={
+                "fastpitch.py": _TTS_SCRIPT.format(name="fastpitch"),
+                "hifigan.py": _TTS_SCRIPT.format(name="hifigan"),
+            },
+        ),
         # Loaded with OmegaConf from the script's directory.
-        Invalid(_NEMO_CONFIG, rows=(3,), snippet="configs/train.yaml",
-                fixed=_NEMO_CONFIG.replace("precision: 16", "precision: 16-mixed"),
-                message_contains=("loaded by `OmegaConf.load('configs/train.yaml')`",),
-                files={"train.py": """
+        Invalid(
+            _NEMO_CONFIG,
+            rows=(3,),
+            snippet="configs/train.yaml",
+            fixed=_NEMO_CONFIG.replace("precision: 16", "precision: 16-mixed"),
+            message_contains=("loaded by `OmegaConf.load('configs/train.yaml')`",),
+            files={
+                "train.py": """
                     import lightning as L
                     from omegaconf import OmegaConf
 
                     def main():
                         cfg = OmegaConf.load("configs/train.yaml")
                         trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer))
-                    """}),
+                    """
+            },
+        ),
         # One branch of a conditional expression: reported at that branch, which alone the fix rewrites.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
 
             def main(args):
                 trainer = L.Trainer(
                     precision=32 if args.fp32 else 16,
                 )
-            """, rows=(5,), message_contains=("`16` (the precision when `args.fp32` is false)", '"16-mixed"'),
+            """,
+            rows=(5,),
+            message_contains=("`16` (the precision when `args.fp32` is false)", '"16-mixed"'),
             fixed="""
             import lightning as L
 
@@ -286,7 +389,8 @@ class AmbiguousPrecisionAlias(Rule):
                 trainer = L.Trainer(
                     precision=32 if args.fp32 else "16-mixed",
                 )
-            """),
+            """,
+        ),
     ]
 
     @classmethod
@@ -294,13 +398,15 @@ class AmbiguousPrecisionAlias(Rule):
         # Phase 1 records every Trainer/Fabric call, bound or not, with its precision when it is a literal, and
         # whether its `precision=` argument is one only the syntax tree reads (a conditional expression, `+16`):
         # an argument naming a variable (`precision=args.precision`) is no alias the rule reports.
-        return any(runner.precision in LEGACY_MIXED or runner.precision_expression for runner in facts.runners) \
-            and not runs_older_lightning(facts, index, PRECISION_FLAGS_SINCE)
+        return any(
+            runner.precision in LEGACY_MIXED or runner.precision_expression for runner in facts.runners
+        ) and not runs_older_lightning(facts, index, PRECISION_FLAGS_SINCE)
 
     @classmethod
     def check_yaml(cls, text: str, facts, index) -> list[TextReport]:
-        if not any(runner.precision in LEGACY_MIXED for runner in facts.runners) \
-                or runs_older_lightning(facts, index, PRECISION_FLAGS_SINCE):
+        if not any(runner.precision in LEGACY_MIXED for runner in facts.runners) or runs_older_lightning(
+            facts, index, PRECISION_FLAGS_SINCE
+        ):
             return []
         reader = index.config_readers.precision_reader(facts)
         if reader is None:  # nothing hands this precision to Lightning (NeMo's Megatron configs)
@@ -313,8 +419,16 @@ class AmbiguousPrecisionAlias(Rule):
         start, end = node.start_mark.index, node.end_mark.index
         explicit = LEGACY_MIXED[node.value]
         quote = text[start] if node.style in ("'", '"') else ""
-        return [TextReport(start, end, alias_message(f"`precision: {text[start:end]}`", explicit),
-                           f"{quote}{explicit}{quote}", f'Replace with "{explicit}"', reader)]
+        return [
+            TextReport(
+                start,
+                end,
+                alias_message(f"`precision: {text[start:end]}`", explicit),
+                f"{quote}{explicit}{quote}",
+                f'Replace with "{explicit}"',
+                reader,
+            )
+        ]
 
     def visit_Module(self, node: cst.Module) -> None:
         for call in own_calls(node):
@@ -333,15 +447,24 @@ class AmbiguousPrecisionAlias(Rule):
         code = self.context.code
         for value, alias, when in _aliases(arg.value, ""):
             explicit = LEGACY_MIXED[alias]
-            shown = f"`precision={code(arg.value)}`" if value is arg.value else f"`{code(value)}` (the precision when {when})"
-            self.report(arg if value is arg.value else value, alias_message(shown, explicit),
-                        fix=fix({value: cst.SimpleString(f'"{explicit}"')}, f'Replace with "{explicit}"'))
+            shown = (
+                f"`precision={code(arg.value)}`"
+                if value is arg.value
+                else f"`{code(value)}` (the precision when {when})"
+            )
+            self.report(
+                arg if value is arg.value else value,
+                alias_message(shown, explicit),
+                fix=fix({value: cst.SimpleString(f'"{explicit}"')}, f'Replace with "{explicit}"'),
+            )
 
 
 def alias_message(shown: str, explicit: str) -> str:
-    return (f"{shown} is Lightning's legacy alias for \"{explicit}\": parameters stay float32 even inside "
-            f"`init_module()`; write \"{explicit}\" (or the \"-true\" flag if half-precision weights were intended); "
-            f"Lightning warns that the alias \"is supported for historical reasons but its usage is discouraged\"")
+    return (
+        f'{shown} is Lightning\'s legacy alias for "{explicit}": parameters stay float32 even inside '
+        f'`init_module()`; write "{explicit}" (or the "-true" flag if half-precision weights were intended); '
+        f'Lightning warns that the alias "is supported for historical reasons but its usage is discouraged"'
+    )
 
 
 def _aliases(value: cst.BaseExpression, when: str) -> list[tuple[cst.BaseExpression, str, str]]:
@@ -349,10 +472,16 @@ def _aliases(value: cst.BaseExpression, when: str) -> list[tuple[cst.BaseExpress
     conditional expression (`32 if args.fp32 else 16`), nested ones included."""
     if isinstance(value, cst.IfExp):
         test = cst.Module([]).code_for_node(value.test)
-        return [*_aliases(value.body, _both(when, f"`{test}` is true")),
-                *_aliases(value.orelse, _both(when, f"`{test}` is false"))]
+        return [
+            *_aliases(value.body, _both(when, f"`{test}` is true")),
+            *_aliases(value.orelse, _both(when, f"`{test}` is false")),
+        ]
     literal_value = literal(value)
-    if isinstance(literal_value, bool) or not isinstance(literal_value, (int, str)) or str(literal_value) not in LEGACY_MIXED:
+    if (
+        isinstance(literal_value, bool)
+        or not isinstance(literal_value, (int, str))
+        or str(literal_value) not in LEGACY_MIXED
+    ):
         return []
     return [(value, str(literal_value), when)]
 

@@ -109,7 +109,8 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
             """),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from model import GPT
 
@@ -118,7 +119,9 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
                 with trainer.init_module():
                     model = GPT.load_from_checkpoint(path)
                 trainer.test(model)
-            """, rows=(6,), message_contains=("strategy 'auto' at snippet.py:5",),
+            """,
+            rows=(6,),
+            message_contains=("strategy 'auto' at snippet.py:5",),
             fixed="""
             import lightning as L
             from model import GPT
@@ -128,19 +131,23 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
                 with trainer.init_module(empty_init=True):
                     model = GPT.load_from_checkpoint(path)
                 trainer.test(model)
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             from pytorch_lightning import Trainer
             trainer = Trainer(strategy="ddp")
             with trainer.init_module(empty_init=False):
                 model = Net.load_from_checkpoint("a.ckpt", strict=True)
-            """, rows=(3,),
+            """,
+            rows=(3,),
             fixed="""
             from pytorch_lightning import Trainer
             trainer = Trainer(strategy="ddp")
             with trainer.init_module(empty_init=True):
                 model = Net.load_from_checkpoint("a.ckpt", strict=True)
-            """),
+            """,
+        ),
     ]
 
     @staticmethod
@@ -156,13 +163,18 @@ class CheckpointLoadWithoutEmptyInit(FlowRule):
             if not loads or not all(strict_load(self.context, e) for e in loads):
                 continue
             existing = [a for a in block.call.args if not (a.keyword and a.keyword.value == "empty_init")]
-            empty = cst.Arg(cst.Name("True"), keyword=cst.Name("empty_init"),
-                            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+            empty = cst.Arg(
+                cst.Name("True"),
+                keyword=cst.Name("empty_init"),
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            )
             if existing:
                 existing[-1] = existing[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            self.report(block.call,
-                        f"`{block.receiver}.init_module()` initializes every parameter only for the strict "
-                        f"`load_from_checkpoint` inside to overwrite them (strategy {runner.strategy.describe()}); "
-                        f"pass `empty_init=True`",
-                        fix=fix({block.call: block.call.with_changes(args=[*existing, empty])}, "Add `empty_init=True`"),
-                        notes=(runner.strategy_note(),))
+            self.report(
+                block.call,
+                f"`{block.receiver}.init_module()` initializes every parameter only for the strict "
+                f"`load_from_checkpoint` inside to overwrite them (strategy {runner.strategy.describe()}); "
+                f"pass `empty_init=True`",
+                fix=fix({block.call: block.call.with_changes(args=[*existing, empty])}, "Add `empty_init=True`"),
+                notes=(runner.strategy_note(),),
+            )

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import re
 
-from fastinit_lint.api import (CONFIGURE_MODEL_SINCE, Invalid, Rule, Valid, child_nodes, cst, descendants, fix,
-                               holds_statements)
+from fastinit_lint.api import (
+    CONFIGURE_MODEL_SINCE,
+    Invalid,
+    Rule,
+    Valid,
+    child_nodes,
+    cst,
+    descendants,
+    fix,
+    holds_statements,
+)
 
-from ._lightning import (analyse_method, file_has_lightning_module, is_docstring, lightning_class, local_runs, method,
-                         runs_older_lightning)
+from ._lightning import (
+    analyse_method,
+    file_has_lightning_module,
+    is_docstring,
+    lightning_class,
+    local_runs,
+    method,
+    runs_older_lightning,
+)
 
 
 def _is_guard(statement: cst.BaseStatement, context) -> bool:
@@ -16,9 +32,14 @@ def _is_guard(statement: cst.BaseStatement, context) -> bool:
     if not isinstance(statement, cst.If) or statement.orelse is not None:
         return False
     body = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else []
-    only_return = (len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine)
-                   and all(isinstance(s, cst.Return) for s in body[0].body)) or (
-        isinstance(statement.body, cst.SimpleStatementSuite) and all(isinstance(s, cst.Return) for s in statement.body.body))
+    only_return = (
+        len(body) == 1
+        and isinstance(body[0], cst.SimpleStatementLine)
+        and all(isinstance(s, cst.Return) for s in body[0].body)
+    ) or (
+        isinstance(statement.body, cst.SimpleStatementSuite)
+        and all(isinstance(s, cst.Return) for s in statement.body.body)
+    )
     return only_return and "self" in context.code(statement.test)
 
 
@@ -31,8 +52,12 @@ def _assigned_in_init(init: cst.FunctionDef | None, attr: str, context) -> str |
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 if isinstance(small, cst.Assign) and any(
-                        isinstance(t.target, cst.Attribute) and isinstance(t.target.value, cst.Name)
-                        and t.target.value.value == "self" and t.target.attr.value == attr for t in small.targets):
+                    isinstance(t.target, cst.Attribute)
+                    and isinstance(t.target.value, cst.Name)
+                    and t.target.value.value == "self"
+                    and t.target.attr.value == attr
+                    for t in small.targets
+                ):
                     value = context.code(small.value)
     return value
 
@@ -120,14 +145,17 @@ class ConfigureModelNotIdempotent(Rule):
 
     VALID = [
         # Lightning 1.8 has no `configure_model` hook: nothing calls this method more than the code does.
-        Valid("""
+        Valid(
+            """
             import pytorch_lightning as pl
             from torch import nn
 
             class Net(pl.LightningModule):
                 def configure_model(self):
                     self.layer = nn.Linear(4096, 4096)
-            """, files={"environment.yml": "dependencies:\n  - pip:\n    - pytorch-lightning==1.8.6\n"}),
+            """,
+            files={"environment.yml": "dependencies:\n  - pip:\n    - pytorch-lightning==1.8.6\n"},
+        ),
         Valid("""
             import lightning as L
             from torch import nn
@@ -223,7 +251,8 @@ class ConfigureModelNotIdempotent(Rule):
             """),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import nn
 
@@ -253,8 +282,10 @@ class ConfigureModelNotIdempotent(Rule):
                     if self.backbone is not None:
                         return
                     self.backbone = nn.Linear(512, self.classes)
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import pytorch_lightning as pl
             from transformers import AutoModel
 
@@ -272,8 +303,10 @@ class ConfigureModelNotIdempotent(Rule):
                     if getattr(self, "model", None) is not None:
                         return
                     self.model = AutoModel.from_pretrained("gpt2")
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             from lightning.pytorch import LightningModule
             from torch import nn
 
@@ -286,9 +319,11 @@ class ConfigureModelNotIdempotent(Rule):
                     self.head = nn.Linear(8, 8)
             """,
             rows=(9,),
-            message_contains=("no automatic fix: `__init__` already sets `self.head`",)),
+            message_contains=("no automatic fix: `__init__` already sets `self.head`",),
+        ),
         # Inside `try`: the body always runs, so the guard the fix adds covers it.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import nn
             from transformers import AutoModel
@@ -300,7 +335,8 @@ class ConfigureModelNotIdempotent(Rule):
                     except OSError:
                         self.model = nn.Linear(8, 8)
             """,
-            rows=(6,), message_contains=("builds `self.model` (in a nested block)",),
+            rows=(6,),
+            message_contains=("builds `self.model` (in a nested block)",),
             fixed="""
             import lightning as L
             from torch import nn
@@ -314,9 +350,11 @@ class ConfigureModelNotIdempotent(Rule):
                         self.model = AutoModel.from_pretrained("gpt2")
                     except OSError:
                         self.model = nn.Linear(8, 8)
-            """),
+            """,
+        ),
         # In an `if` on configuration: built on some paths only, so the fix (one attribute's guard) is unsafe.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import nn
 
@@ -331,7 +369,8 @@ class ConfigureModelNotIdempotent(Rule):
                     else:
                         self.encoder = nn.Linear(8, 8)
             """,
-            rows=(9,), unsafe=True,
+            rows=(9,),
+            unsafe=True,
             fixed="""
             import lightning as L
             from torch import nn
@@ -349,10 +388,12 @@ class ConfigureModelNotIdempotent(Rule):
                         self.encoder = nn.Linear(64, 64)
                     else:
                         self.encoder = nn.Linear(8, 8)
-            """),
+            """,
+        ),
         # Classes local to test functions are checked, each under its own function (two `Model`s here): one
         # the test runs once is left alone, one it fits and then validates is not.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import nn
 
@@ -374,7 +415,8 @@ class ConfigureModelNotIdempotent(Rule):
                 trainer.fit(model)
                 trainer.validate(model)
             """,
-            rows=(14,), message_contains=("`self.layer`",),
+            rows=(14,),
+            message_contains=("`self.layer`",),
             fixed="""
             import lightning as L
             from torch import nn
@@ -398,9 +440,11 @@ class ConfigureModelNotIdempotent(Rule):
                 model = Model()
                 trainer.fit(model)
                 trainer.validate(model)
-            """),
+            """,
+        ),
         # Through a helper method of the class: one that returns the model, one that assigns layers itself.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import nn
             from transformers import AutoModelForCausalLM
@@ -424,8 +468,11 @@ class ConfigureModelNotIdempotent(Rule):
                     self.encoder = nn.Linear(16, 16)
                     self.decoder = nn.Linear(16, 16)
             """,
-            rows=(10, 17), message_contains=("builds `self.model` through `self._load()`",
-                                            "builds `self.encoder` through `self._build_layers()`"),
+            rows=(10, 17),
+            message_contains=(
+                "builds `self.model` through `self._load()`",
+                "builds `self.encoder` through `self._build_layers()`",
+            ),
             fixed="""
             import lightning as L
             from torch import nn
@@ -454,9 +501,11 @@ class ConfigureModelNotIdempotent(Rule):
                 def _build_layers(self):
                     self.encoder = nn.Linear(16, 16)
                     self.decoder = nn.Linear(16, 16)
-            """),
+            """,
+        ),
         # Several levels of helpers: the hook's helper calls another that builds, or returns what another builds.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import nn
             from transformers import AutoModel
@@ -485,8 +534,11 @@ class ConfigureModelNotIdempotent(Rule):
                 def _from_hub(self, name):
                     return AutoModel.from_pretrained(name)
             """,
-            rows=(6, 20), message_contains=("builds `self.backbone` through `self._setup()`",
-                                            "builds `self.model` through `self._load()`"),
+            rows=(6, 20),
+            message_contains=(
+                "builds `self.backbone` through `self._setup()`",
+                "builds `self.model` through `self._load()`",
+            ),
             fixed="""
             import lightning as L
             from torch import nn
@@ -519,13 +571,15 @@ class ConfigureModelNotIdempotent(Rule):
 
                 def _from_hub(self, name):
                     return AutoModel.from_pretrained(name)
-            """),
+            """,
+        ),
     ]
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return file_has_lightning_module(facts, index, defining="configure_model") \
-            and not runs_older_lightning(facts, index, CONFIGURE_MODEL_SINCE)
+        return file_has_lightning_module(facts, index, defining="configure_model") and not runs_older_lightning(
+            facts, index, CONFIGURE_MODEL_SINCE
+        )
 
     def __init__(self, context) -> None:
         super().__init__(context)
@@ -542,8 +596,11 @@ class ConfigureModelNotIdempotent(Rule):
         `trainer.fit/validate/test/predict` of its instances and no `load_from_checkpoint`. The hook then runs
         once, so nothing trained can be replaced."""
         runs = local_runs(self.context, qualname)
-        return runs is not None and len([t for t in runs if t.call in _RUNS_HOOK]) == 1 \
+        return (
+            runs is not None
+            and len([t for t in runs if t.call in _RUNS_HOOK]) == 1
             and "load_from_checkpoint" not in self.context.code(self._functions[-1])
+        )
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
@@ -556,8 +613,10 @@ class ConfigureModelNotIdempotent(Rule):
         attr, where, conditional = build
         init = method(node, "__init__")
         in_init = _assigned_in_init(init, attr, context)
-        message = (f"`configure_model` builds `self.{attr}`{where} without an early-return guard; Lightning calls it "
-                   f"on every fit/validate/test/predict and in `load_from_checkpoint`, so trained weights get replaced")
+        message = (
+            f"`configure_model` builds `self.{attr}`{where} without an early-return guard; Lightning calls it "
+            f"on every fit/validate/test/predict and in `load_from_checkpoint`, so trained weights get replaced"
+        )
         if in_init is not None and in_init != "None":
             reason = f"`__init__` already sets `self.{attr}` (move that construction here first, FI001)"
             self.report(hook, message, no_fix_reason=reason)
@@ -573,8 +632,15 @@ class ConfigureModelNotIdempotent(Rule):
             new_init = init.with_changes(body=init.body.with_changes(body=[*init.body.body, placeholder]))
         new_body = [new_hook if s is hook else new_init if s is init else s for s in node.body.body]
         # A build on some paths only: the guard tests one attribute, which other paths may leave unset.
-        self.report(hook, message, fix=fix({node.body: node.body.with_changes(body=new_body)},
-                                           f"Return early when `self.{attr}` already exists", unsafe=conditional))
+        self.report(
+            hook,
+            message,
+            fix=fix(
+                {node.body: node.body.with_changes(body=new_body)},
+                f"Return early when `self.{attr}` already exists",
+                unsafe=conditional,
+            ),
+        )
 
 
 _RUNS_HOOK = frozenset({"fit", "validate", "test", "predict"})  # the Trainer calls that call `configure_model`
@@ -589,8 +655,11 @@ def _self_attr(node: cst.BaseExpression) -> str | None:
 
 def _written(function: cst.FunctionDef) -> set[str]:
     """Attributes of `self` the function assigns anywhere."""
-    targets = [n.target for n in descendants(function.body, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
-               if isinstance(n, (cst.AssignTarget, cst.AnnAssign))]
+    targets = [
+        n.target
+        for n in descendants(function.body, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+        if isinstance(n, (cst.AssignTarget, cst.AnnAssign))
+    ]
     return {attr for attr in map(_self_attr, targets) if attr}
 
 
@@ -626,8 +695,9 @@ def _lines(context, body, written: set[str], conditional: bool = False, top: boo
                 elif holds_statements(child):
                     block = child if isinstance(child, cst.IndentedBlock) else getattr(child, "body", None)
                     if isinstance(block, cst.IndentedBlock):
-                        yield from _lines(context, block.body, written,
-                                          nested or not isinstance(child, cst.IndentedBlock), False)
+                        yield from _lines(
+                            context, block.body, written, nested or not isinstance(child, cst.IndentedBlock), False
+                        )
 
 
 RETURNED = "__returned__"  # the name a helper's `return X` is analysed under
@@ -641,22 +711,29 @@ def _returned_as_assignment(line: cst.SimpleStatementLine) -> cst.SimpleStatemen
     return line
 
 
-
 def _builds(context, function: cst.FunctionDef, lines: list[tuple[cst.SimpleStatementLine, bool]]):
     """(line, attributes of `self` it assigns a newly built module to, conditional) for the lines that build,
     in order; a returned module counts as assigned to RETURNED."""
-    analysis = analyse_method(context, function.with_changes(body=function.body.with_changes(body=[l for l, _ in lines])))
+    analysis = analyse_method(
+        context, function.with_changes(body=function.body.with_changes(body=[l for l, _ in lines]))
+    )
     if analysis is None:
         return []
     conditional = dict((id(line), c) for line, c in lines)
-    return [(s.node, (s.writes_self | ({RETURNED} & s.stores)), conditional[id(s.node)])
-            for s in analysis.statements if s.builds and (s.writes_self or RETURNED in s.stores)]
+    return [
+        (s.node, (s.writes_self | ({RETURNED} & s.stores)), conditional[id(s.node)])
+        for s in analysis.statements
+        if s.builds and (s.writes_self or RETURNED in s.stores)
+    ]
 
 
 def _self_calls(node: cst.CSTNode) -> list[str]:
     """Names of the methods called on `self` under `node`."""
-    return [n.func.attr.value for n in descendants(node, (cst.Lambda,))
-            if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and _self_attr(n.func)]
+    return [
+        n.func.attr.value
+        for n in descendants(node, (cst.Lambda,))
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and _self_attr(n.func)
+    ]
 
 
 class _Builds:
@@ -707,7 +784,9 @@ def _first_unguarded_build(context, classdef: cst.ClassDef, hook: cst.FunctionDe
     for line, attrs, conditional, through in _Builds(context, classdef).of(hook):
         attrs = attrs - {RETURNED}  # what the hook itself returns is not kept on `self`
         if attrs:
-            where = f" through `self.{through}()`" if through else "" if line in hook.body.body else " (in a nested block)"
+            where = (
+                f" through `self.{through}()`" if through else "" if line in hook.body.body else " (in a nested block)"
+            )
             return sorted(attrs)[0], where, conditional
     return None
 
@@ -716,8 +795,13 @@ def _assigned_call_result(line: cst.SimpleStatementLine, name: str) -> str | Non
     """`x` for `self.x = self.<name>(...)`; RETURNED for `return self.<name>(...)` (rewritten as an assignment
     to RETURNED)."""
     small = line.body[0]
-    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call) \
-            and isinstance(small.value.func, cst.Attribute) and small.value.func.attr.value == name:
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.value, cst.Call)
+        and isinstance(small.value.func, cst.Attribute)
+        and small.value.func.attr.value == name
+    ):
         target = small.targets[0].target
         return RETURNED if isinstance(target, cst.Name) and target.value == RETURNED else _self_attr(target)
     return None

@@ -7,19 +7,33 @@ from typing import NamedTuple
 from fastinit_lint.api import CAST_METHODS, Invalid, Valid, child_nodes, cst, cst_dotted, fix, holds_statements
 
 from ._casts import UnclearCast, cast_target
-from ._flow import (Build, Event, Flow, FlowRule, Kind, build_size, flow_of, literal, model_kind, root_call, small_enough,
-                    wrap_in_with)
+from ._flow import (
+    Build,
+    Event,
+    Flow,
+    FlowRule,
+    Kind,
+    build_size,
+    flow_of,
+    literal,
+    model_kind,
+    root_call,
+    small_enough,
+    wrap_in_with,
+)
 from ._runtime_dependency import RUNTIME, UNDECLARED, project_uses_runtime
 
 _PINNED = " (unsafe: a tensor the constructor creates with an explicit `dtype=` keeps that dtype, where the cast converted it)"
 
-_NET = {"net.py": """
+_NET = {
+    "net.py": """
     from torch import nn
     class Big(nn.Module):
         def __init__(self, width=16_384):
             super().__init__()
             self.proj = nn.Linear(width, width)
-"""}
+"""
+}
 
 
 # A monorepo of script directories (RWKV-LM's layout): each version's `train.py` imports `src.model` from its
@@ -32,11 +46,16 @@ def _versions(v1_width: int, v2_width: int) -> dict[str, str]:
                 super().__init__()
                 self.proj = nn.Linear({0}, {0})
     """
-    return {"v1/src/__init__.py": "", "v1/src/model.py": model.format(v1_width), "v2/src/model.py": model.format(v2_width)}
+    return {
+        "v1/src/__init__.py": "",
+        "v1/src/model.py": model.format(v1_width),
+        "v2/src/model.py": model.format(v2_width),
+    }
 
 
 # Sizes from literals: a config dataclass whose defaults make a 4B model (3,963,813,888 parameters).
-_CONFIG_NET = {"cfgnet.py": """
+_CONFIG_NET = {
+    "cfgnet.py": """
     from dataclasses import dataclass
     from torch import nn
 
@@ -57,7 +76,8 @@ _CONFIG_NET = {"cfgnet.py": """
             super().__init__()
             self.wte = nn.Embedding(config.vocab_size, config.n_embd)
             self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
-"""}
+"""
+}
 
 
 # Calls that only set flags (training mode, `requires_grad`) and return the module itself: a cast or a move
@@ -78,11 +98,14 @@ class _Chain(NamedTuple):
         names = [c.func.attr.value if isinstance(c.func, cst.Attribute) else "" for c in calls]
         if not all(name in CAST_METHODS or name in _MODE_CALLS for name in names):
             return None
-        return cls([c for c, n in zip(calls, names) if n in CAST_METHODS], [c for c, n in zip(calls, names) if n in _MODE_CALLS])
+        return cls(
+            [c for c, n in zip(calls, names) if n in CAST_METHODS],
+            [c for c, n in zip(calls, names) if n in _MODE_CALLS],
+        )
 
     def kept_suffix(self, code) -> str:
         """`.eval().requires_grad_(False)`: the kept calls' text after their receivers."""
-        return "".join(code(call)[len(code(call.func.value)):] for call in self.kept)
+        return "".join(code(call)[len(code(call.func.value)) :] for call in self.kept)
 
 
 def _receiver_calls(value: cst.BaseExpression) -> tuple[str | None, list[cst.Call]]:
@@ -94,7 +117,9 @@ def _receiver_calls(value: cst.BaseExpression) -> tuple[str | None, list[cst.Cal
     return cst_dotted(value), list(reversed(calls))
 
 
-def _separate_cast(next_statement: cst.CSTNode | None, var: str | None) -> tuple[cst.SimpleStatementLine, _Chain] | None:
+def _separate_cast(
+    next_statement: cst.CSTNode | None, var: str | None
+) -> tuple[cst.SimpleStatementLine, _Chain] | None:
     """The statement after a build when it casts or moves the built model (`m.to(d)`, `m = m.half().eval()`),
     with its chain; None when it does not, or also calls what the fix cannot keep."""
     if not isinstance(next_statement, cst.SimpleStatementLine) or var is None:
@@ -112,8 +137,11 @@ def _next_statements(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
         node = pending.pop()
         body = node.body if isinstance(node, (cst.Module, cst.IndentedBlock)) else ()
         following.update((id(a), b) for a, b in zip(body, body[1:]))
-        pending.extend(child for child in child_nodes(node) if holds_statements(child)
-                       and not isinstance(child, (cst.FunctionDef, cst.ClassDef)))
+        pending.extend(
+            child
+            for child in child_nodes(node)
+            if holds_statements(child) and not isinstance(child, (cst.FunctionDef, cst.ClassDef))
+        )
     return following
 
 
@@ -125,25 +153,40 @@ def _lines_outside_init_contexts(context, body) -> list[cst.SimpleStatementLine]
         statement = pending.pop()
         if isinstance(statement, cst.SimpleStatementLine):
             found.append(statement)
-        elif not isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and not (isinstance(statement, cst.With) and any(
-                isinstance(item.item, cst.Call) and _builds_in_place(context, item.item) for item in statement.items)):
-            pending.extend(reversed([c for c in child_nodes(statement)
-                                     if holds_statements(c) or isinstance(c, cst.SimpleStatementLine)]))
+        elif not isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and not (
+            isinstance(statement, cst.With)
+            and any(
+                isinstance(item.item, cst.Call) and _builds_in_place(context, item.item) for item in statement.items
+            )
+        ):
+            pending.extend(
+                reversed(
+                    [c for c in child_nodes(statement) if holds_statements(c) or isinstance(c, cst.SimpleStatementLine)]
+                )
+            )
     return found
 
 
 def _builds_in_place(context, call: cst.Call) -> bool:
-    return (isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_module") or context.matches(
-        call.func, {"torch.device", "torch.nn.utils.skip_init"}) or any(
-        q.startswith(RUNTIME) for q in context.qualified_names(call.func))
+    return (
+        (isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_module")
+        or context.matches(call.func, {"torch.device", "torch.nn.utils.skip_init"})
+        or any(q.startswith(RUNTIME) for q in context.qualified_names(call.func))
+    )
 
 
 def _unfixable(line: cst.CSTNode, separate: cst.SimpleStatementLine | None, var: str) -> str | None:
-    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or (
-            separate is not None and len(separate.body) != 1):
+    if (
+        not isinstance(line, cst.SimpleStatementLine)
+        or len(line.body) != 1
+        or (separate is not None and len(separate.body) != 1)
+    ):
         return "the statements share lines with others"
-    if separate is not None and isinstance(separate.body[0], cst.Assign) and (
-            len(separate.body[0].targets) != 1 or cst_dotted(separate.body[0].targets[0].target) != var):
+    if (
+        separate is not None
+        and isinstance(separate.body[0], cst.Assign)
+        and (len(separate.body[0].targets) != 1 or cst_dotted(separate.body[0].targets[0].target) != var)
+    ):
         return f"the cast model is bound to another name than `{var}`"
     return None
 
@@ -275,42 +318,57 @@ class CreateThenCast(FlowRule):
             from torch import nn
             model = nn.Linear(16, 16).half()
             """),
-        Valid("""
+        Valid(
+            """
             import torch
             import fastinit_runtime
             from net import Big
             with fastinit_runtime.init_module(dtype=torch.bfloat16):
                 model = Big()
-            """, files=_NET),
-        Valid("""
+            """,
+            files=_NET,
+        ),
+        Valid(
+            """
             import torch
             from net import Big
             with torch.device("cuda"):
                 model = Big().half()
-            """, files=_NET),
-        Valid("""
+            """,
+            files=_NET,
+        ),
+        Valid(
+            """
             import lightning as L
             from net import Big
             def main():
                 fabric = L.Fabric(precision="bf16-true")
                 model = Big().half()
-            """, files=_NET),
+            """,
+            files=_NET,
+        ),
         Valid("""
             import torch
             from torch import nn
             model = nn.Transformer(d_model=512).to("cuda")  # 44M parameters: the copy costs milliseconds
             """),
-        Valid("""
+        Valid(
+            """
             from net import Big
             model = Big().to("cpu")
-            """, files=_NET),
+            """,
+            files=_NET,
+        ),
         # A test's config built from literals in the same function: 3,258,240 parameters (litgpt's tests).
-        Valid("""
+        Valid(
+            """
             from cfgnet import GPT, Config
             def test_gpt(device):
                 config = Config(n_embd=64, n_layer=2)
                 model = GPT(config).to(device)
-            """, files=_CONFIG_NET),
+            """,
+            files=_CONFIG_NET,
+        ),
         # Tuple unpacking of literals: C is 3 (RWKV-v8's ROSA layer test).
         Valid("""
             import torch
@@ -341,7 +399,8 @@ class CreateThenCast(FlowRule):
                 ).to(dtype=dtype)
                 return connector
             """),
-        Valid("""
+        Valid(
+            """
             import torch
             from net import Big
             def build(init_fn, fresh, pretrained):
@@ -349,10 +408,13 @@ class CreateThenCast(FlowRule):
                 with torch.device("cuda"):
                     other = Big().half() if fresh else pretrained
                 return model, other
-            """, files=_NET),
+            """,
+            files=_NET,
+        ),
         # A config a project function reads from a file (openfold's `model_config(name)`): unknown, and what is
         # read from it is no evidence of size (not presumed large).
-        Valid("""
+        Valid(
+            """
             import json
             from cfgnet import GPT, Config
             def model_config(name):
@@ -362,21 +424,32 @@ class CreateThenCast(FlowRule):
                 c = model_config("tiny")
                 c.n_layer = 2
                 model = GPT(c).cuda()
-            """, files=_CONFIG_NET),
+            """,
+            files=_CONFIG_NET,
+        ),
         # v2's own `src/model.py` (262,656 parameters), not v1's large one of the same module name.
-        Valid("""
+        Valid(
+            """
             from src.model import GPT
             model = GPT().cuda()
-            """, files=_versions(16_384, 512), snippet="v2/train.py"),
+            """,
+            files=_versions(16_384, 512),
+            snippet="v2/train.py",
+        ),
     ]
     INVALID = [
         # A project function returning a literal construction is sized from it: 109,977,600 parameters.
-        Invalid("""
+        Invalid(
+            """
             from cfgnet import GPT, Config
             def medium():
                 return Config(n_embd=1024, n_layer=8)
             model = GPT(medium()).cuda()
-            """, rows=(4,), files=_CONFIG_NET, message_contains=("109,977,600 parameters",), fixed="""
+            """,
+            rows=(4,),
+            files=_CONFIG_NET,
+            message_contains=("109,977,600 parameters",),
+            fixed="""
             from cfgnet import GPT, Config
             import torch
 
@@ -384,27 +457,39 @@ class CreateThenCast(FlowRule):
                 return Config(n_embd=1024, n_layer=8)
             with torch.device("cuda"):
                 model = GPT(medium())
-            """),
+            """,
+        ),
         # The same layout the other way round: v2's own GPT is the large one.
-        Invalid("""
+        Invalid(
+            """
             from src.model import GPT
             model = GPT().cuda()
-            """, rows=(2,), files=_versions(512, 16_384), snippet="v2/train.py", message_contains=("268,451,840 parameters",),
-                fixed="""
+            """,
+            rows=(2,),
+            files=_versions(512, 16_384),
+            snippet="v2/train.py",
+            message_contains=("268,451,840 parameters",),
+            fixed="""
             from src.model import GPT
             import torch
 
             with torch.device("cuda"):
                 model = GPT()
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import torch
             from net import Big
 
             def build():
                 model = Big().bfloat16().to("cuda")  # big
                 return model
-            """, rows=(5,), files=_NET, message_contains=("268,451,840 parameters", "`.bfloat16()`"), unsafe=True,
+            """,
+            rows=(5,),
+            files=_NET,
+            message_contains=("268,451,840 parameters", "`.bfloat16()`"),
+            unsafe=True,
             fixed="""
             import torch
             from net import Big
@@ -414,13 +499,17 @@ class CreateThenCast(FlowRule):
                 with fastinit_runtime.init_module(device="cuda", dtype=torch.bfloat16):
                     model = Big()  # big
                 return model
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import torch
             import torch.nn as nn
             model = nn.Transformer(d_model=1024)
             model = model.to(dtype=torch.float16, device=torch.device("cuda", 0))
-            """, rows=(3,), unsafe=True,
+            """,
+            rows=(3,),
+            unsafe=True,
             fixed="""
             import torch
             import torch.nn as nn
@@ -428,23 +517,32 @@ class CreateThenCast(FlowRule):
 
             with fastinit_runtime.init_module(device=torch.device("cuda", 0), dtype=torch.float16):
                 model = nn.Transformer(d_model=1024)
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             from net import Big
             def f(device):
                 m = Big()
                 m.to(device)
-            """, rows=(3,), files=_NET, message_contains=("no automatic fix",)),
+            """,
+            rows=(3,),
+            files=_NET,
+            message_contains=("no automatic fix",),
+        ),
         # The config's literals make the size known: 1,144,553,472 parameters. The project declares the runtime
         # library, so the fix importing it is safe.
-        Invalid("""
+        Invalid(
+            """
             import torch
             from cfgnet import GPT, Config
 
             def main():
                 config = Config(n_layer=8)
                 model = GPT(config).bfloat16().cuda()
-            """, rows=(6,), files={**_CONFIG_NET, "requirements.txt": "torch\nfastinit-lint[runtime]\n"},
+            """,
+            rows=(6,),
+            files={**_CONFIG_NET, "requirements.txt": "torch\nfastinit-lint[runtime]\n"},
             message_contains=("1,144,553,472 parameters",),
             fixed="""
             import torch
@@ -455,14 +553,20 @@ class CreateThenCast(FlowRule):
                 config = Config(n_layer=8)
                 with fastinit_runtime.init_module(device="cuda", dtype=torch.bfloat16):
                     model = GPT(config)
-            """, unsafe=True),
+            """,
+            unsafe=True,
+        ),
         # Unknown, but three unknown dimensions multiply (`n_layer * d * d`): presumed to reach the threshold.
-        Invalid("""
+        Invalid(
+            """
             from torch import nn
             def build(n_layer, d):
                 model = nn.Sequential(*[nn.Linear(d, d) for _ in range(n_layer)]).cuda()
                 return model
-            """, rows=(3,), message_contains=("depends on d, n_layer",), fixed="""
+            """,
+            rows=(3,),
+            message_contains=("depends on d, n_layer",),
+            fixed="""
             from torch import nn
             import torch
 
@@ -470,13 +574,17 @@ class CreateThenCast(FlowRule):
                 with torch.device("cuda"):
                     model = nn.Sequential(*[nn.Linear(d, d) for _ in range(n_layer)])
                 return model
-            """),
+            """,
+        ),
         # Partly unknown (the vocabulary), but the counted part alone is over the threshold.
-        Invalid("""
+        Invalid(
+            """
             from cfgnet import GPT, Config
             def main(vocab_size):
                 model = GPT(Config(n_layer=8, vocab_size=vocab_size)).cuda()
-            """, rows=(3,), files=_CONFIG_NET,
+            """,
+            rows=(3,),
+            files=_CONFIG_NET,
             message_contains=("939,753,472 parameters counted, depends on vocab_size",),
             fixed="""
             from cfgnet import GPT, Config
@@ -485,26 +593,35 @@ class CreateThenCast(FlowRule):
             def main(vocab_size):
                 with torch.device("cuda"):
                     model = GPT(Config(n_layer=8, vocab_size=vocab_size))
-            """),
+            """,
+        ),
         # Mode calls in the chain (`.eval()`, `.train()`, `.requires_grad_()`) commute with the cast: kept, in order.
-        Invalid("""
+        Invalid(
+            """
             import torch
             from net import Big
             model = Big().to("cuda").eval().requires_grad_(False)
-            """, rows=(3,), files=_NET, message_contains=("`.to()`",),
+            """,
+            rows=(3,),
+            files=_NET,
+            message_contains=("`.to()`",),
             fixed="""
             import torch
             from net import Big
             with torch.device("cuda"):
                 model = Big().eval().requires_grad_(False)
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import torch
             from net import Big
             def build():
                 model = Big().eval().cuda()
                 return model
-            """, rows=(4,), files=_NET,
+            """,
+            rows=(4,),
+            files=_NET,
             fixed="""
             import torch
             from net import Big
@@ -512,15 +629,19 @@ class CreateThenCast(FlowRule):
                 with torch.device("cuda"):
                     model = Big().eval()
                 return model
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import torch
             from net import Big
             def build():
                 model = Big()
                 model = model.bfloat16().eval()
                 return model
-            """, rows=(4,), files={**_NET, "serve.py": "import fastinit_runtime\n"},  # the project imports it already
+            """,
+            rows=(4,),
+            files={**_NET, "serve.py": "import fastinit_runtime\n"},  # the project imports it already
             fixed="""
             import torch
             from net import Big
@@ -531,23 +652,35 @@ class CreateThenCast(FlowRule):
                     model = Big()
                 model = model.eval()
                 return model
-            """, unsafe=True),
+            """,
+            unsafe=True,
+        ),
         # The cast model bound to another name: removing that statement would leave the name unbound.
-        Invalid("""
+        Invalid(
+            """
             import torch
             from net import Big
             def build():
                 model = Big()
                 half = model.half()
                 return model, half
-            """, rows=(4,), files=_NET, message_contains=("bound to another name than `model`",)),
-        Invalid("""
+            """,
+            rows=(4,),
+            files=_NET,
+            message_contains=("bound to another name than `model`",),
+        ),
+        Invalid(
+            """
             import torch
             from net import Big
             def build(args, pretrained):
                 model = Big().to("cuda") if args.fresh else pretrained
                 return model
-            """, rows=(4,), files=_NET, message_contains=("one branch of a conditional expression",)),
+            """,
+            rows=(4,),
+            files=_NET,
+            message_contains=("one branch of a conditional expression",),
+        ),
     ]
 
     @classmethod
@@ -558,7 +691,12 @@ class CreateThenCast(FlowRule):
         if flow.runners:
             return  # Lightning code: FI003 covers it
         for event in flow.events:
-            if event.kind is not Kind.BUILD or event.build.model not in ("project", "torch") or event.block or event.generic_init:
+            if (
+                event.kind is not Kind.BUILD
+                or event.build.model not in ("project", "torch")
+                or event.block
+                or event.generic_init
+            ):
                 continue
             chain = _Chain.of(event.build.chain)
             separate = None
@@ -584,14 +722,25 @@ class CreateThenCast(FlowRule):
         without a fix: building in place would split the assignment into an `if` statement."""
         if flow_of(self.context, node).runners:
             return
-        body = node.body if isinstance(node, cst.Module) else node.body.body if isinstance(node.body, cst.IndentedBlock) else []
+        body = (
+            node.body
+            if isinstance(node, cst.Module)
+            else node.body.body
+            if isinstance(node.body, cst.IndentedBlock)
+            else []
+        )
         for line in _lines_outside_init_contexts(self.context, body):
             for small in line.body:
                 value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign, cst.Expr)) else None
                 if not isinstance(value, cst.IfExp):
                     continue
-                var = cst_dotted(small.targets[0].target) if isinstance(small, cst.Assign) else \
-                    cst_dotted(small.target) if isinstance(small, cst.AnnAssign) else None
+                var = (
+                    cst_dotted(small.targets[0].target)
+                    if isinstance(small, cst.Assign)
+                    else cst_dotted(small.target)
+                    if isinstance(small, cst.AnnAssign)
+                    else None
+                )
                 for branch in (value.body, value.orelse):
                     root, calls = root_call(branch)
                     chain = _Chain.of(calls) if root is not None else None
@@ -640,6 +789,8 @@ class CreateThenCast(FlowRule):
     def _message(self, event: Event, casts: list[cst.Call], where: str = "") -> str:
         shown = ", ".join(f"`.{c.func.attr.value}()`" for c in casts)
         built = event.var or self.context.code(event.call)
-        return (f"`{built}` ({build_size(self.context, event).describe()}) is built in float32 on CPU, then {shown}{where}: "
-                f"build it in place, under `torch.device(...)` for a move, or with "
-                f"`fastinit_runtime.init_module(device=..., dtype=...)` for a cast")
+        return (
+            f"`{built}` ({build_size(self.context, event).describe()}) is built in float32 on CPU, then {shown}{where}: "
+            f"build it in place, under `torch.device(...)` for a move, or with "
+            f"`fastinit_runtime.init_module(device=..., dtype=...)` for a cast"
+        )

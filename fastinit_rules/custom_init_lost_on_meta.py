@@ -9,16 +9,33 @@ from fastinit_lint.api import Invalid, Rule, Valid, cst, descendants
 
 from ._lightning import has_reset, method
 
-_INIT_FUNCTIONS = frozenset(f"torch.nn.init.{name}" for name in (
-    "uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_",
-    "kaiming_uniform_", "kaiming_normal_", "trunc_normal_", "orthogonal_", "sparse_"))
+_INIT_FUNCTIONS = frozenset(
+    f"torch.nn.init.{name}"
+    for name in (
+        "uniform_",
+        "normal_",
+        "constant_",
+        "ones_",
+        "zeros_",
+        "eye_",
+        "dirac_",
+        "xavier_uniform_",
+        "xavier_normal_",
+        "kaiming_uniform_",
+        "kaiming_normal_",
+        "trunc_normal_",
+        "orthogonal_",
+        "sparse_",
+    )
+)
 _TENSOR_INITS = frozenset({"normal_", "uniform_", "zero_", "fill_", "trunc_normal_"})
 _RESETS = frozenset({"reset_parameters", "_reset_parameters"})
 _PARTIAL = frozenset({"functools.partial"})
 # In the file that sets the model up: the init re-applied to the built model, or `reset_parameters` replaced
 # on its modules (litgpt: `module.reset_parameters = partial(init_weights, module)` before `fabric.setup`).
 _REAPPLIED = re.compile(r"\.reset_parameters\s*=|(?<!\bself)\.apply\(")
-_FSDP_TRAIN = {"train.py": """
+_FSDP_TRAIN = {
+    "train.py": """
     import lightning as L
     from snippet import Net
     def main():
@@ -26,7 +43,8 @@ _FSDP_TRAIN = {"train.py": """
         with fabric.init_module(empty_init=True):
             model = Net()
         model = fabric.setup(model)
-"""}
+"""
+}
 
 
 class CustomInitLostOnMeta(Rule):
@@ -93,7 +111,8 @@ class CustomInitLostOnMeta(Rule):
     markers = ("apply(", "init.", "normal_", "uniform_", "zero_", "fill_")
 
     VALID = [
-        Valid("""
+        Valid(
+            """
             from torch import nn
             class Net(nn.Module):
                 def __init__(self):
@@ -102,8 +121,11 @@ class CustomInitLostOnMeta(Rule):
                     self.reset_parameters()
                 def reset_parameters(self):
                     nn.init.zeros_(self.proj.bias)
-            """, files=_FSDP_TRAIN),
-        Valid("""
+            """,
+            files=_FSDP_TRAIN,
+        ),
+        Valid(
+            """
             from torch import nn
             class Net(nn.Module):
                 def __init__(self):
@@ -112,10 +134,15 @@ class CustomInitLostOnMeta(Rule):
                     self.apply(self._init_weights)
                 def _init_weights(self, module):
                     nn.init.normal_(module.weight, std=0.02)
-            """, files={"train.py": "import lightning as L\nfrom snippet import Net\nfabric = L.Fabric(strategy='ddp')\n"
-                                    "with fabric.init_module(empty_init=True):\n    model = Net()\n"
-                                    "model = fabric.setup(model)\n"}),
-        Valid("""
+            """,
+            files={
+                "train.py": "import lightning as L\nfrom snippet import Net\nfabric = L.Fabric(strategy='ddp')\n"
+                "with fabric.init_module(empty_init=True):\n    model = Net()\n"
+                "model = fabric.setup(model)\n"
+            },
+        ),
+        Valid(
+            """
             from torch import nn
             class Net(nn.Module):
                 def __init__(self):
@@ -124,7 +151,9 @@ class CustomInitLostOnMeta(Rule):
                     self.apply(self._init_weights)
                 def _init_weights(self, module):
                     nn.init.normal_(module.weight, std=0.02)
-            """, files={"train.py": """
+            """,
+            files={
+                "train.py": """
                 from functools import partial
                 import lightning as L
                 from torch import nn
@@ -138,8 +167,11 @@ class CustomInitLostOnMeta(Rule):
                     if isinstance(mod, nn.Linear):
                         mod.reset_parameters = partial(init_weights, mod)
                 model = fabric.setup(model)
-            """}),
-        Valid("""
+            """
+            },
+        ),
+        Valid(
+            """
             from torch import nn
             class Net(nn.Module):
                 def __init__(self):
@@ -148,10 +180,13 @@ class CustomInitLostOnMeta(Rule):
                     self.apply(self._no_checkpointing)
                 def _no_checkpointing(self, module):
                     module.gradient_checkpointing = False
-            """, files=_FSDP_TRAIN),
+            """,
+            files=_FSDP_TRAIN,
+        ),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             from torch import nn
 
             class Net(nn.Module):
@@ -162,12 +197,19 @@ class CustomInitLostOnMeta(Rule):
 
                 def _init_weights(self, module):
                     nn.init.normal_(module.weight, std=0.02)
-            """, rows=(7,), files=_FSDP_TRAIN,
-            message_contains=("`self.apply(self._init_weights)` in `Net.__init__`",
-                              "built on the meta device and set up by `fabric.setup(...)` with strategy 'fsdp'",
-                              "built on the meta device under `fabric.init_module(empty_init=True)` at train.py:6",
-                              "set up by `fabric.setup(...)` at train.py:7", "strategy 'fsdp' at train.py:4")),
-        Invalid("""
+            """,
+            rows=(7,),
+            files=_FSDP_TRAIN,
+            message_contains=(
+                "`self.apply(self._init_weights)` in `Net.__init__`",
+                "built on the meta device and set up by `fabric.setup(...)` with strategy 'fsdp'",
+                "built on the meta device under `fabric.init_module(empty_init=True)` at train.py:6",
+                "set up by `fabric.setup(...)` at train.py:7",
+                "strategy 'fsdp' at train.py:4",
+            ),
+        ),
+        Invalid(
+            """
             import torch
             from torch import nn
 
@@ -190,11 +232,16 @@ class CustomInitLostOnMeta(Rule):
             with torch.device("meta"):
                 model = Model()
             model.to_empty(device="cpu")
-            """, rows=(12, 13), message_contains=("is part of `Model`, which is built on the meta device and "
-                                                  "materialized by `.to_empty(...)`",
-                                                  "built under `torch.device(\"meta\")` at snippet.py:21",
-                                                  "materialized by `.to_empty(...)` at snippet.py:22")),
-        Invalid("""
+            """,
+            rows=(12, 13),
+            message_contains=(
+                "is part of `Model`, which is built on the meta device and materialized by `.to_empty(...)`",
+                'built under `torch.device("meta")` at snippet.py:21',
+                "materialized by `.to_empty(...)` at snippet.py:22",
+            ),
+        ),
+        Invalid(
+            """
             import torch
             from torch import nn
 
@@ -213,51 +260,76 @@ class CustomInitLostOnMeta(Rule):
             with torch.device("meta"):
                 model = GPT()
             model.to_empty(device="cpu")
-            """, rows=(10,)),
+            """,
+            rows=(10,),
+        ),
     ]
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
         # The training graph is asked last: building it reads the facts of every runner file.
-        return any(index.is_nn_module(c.qualname) and not has_reset(index, c.qualname)
-                   and c.qualname in index.training.meta_built for c in facts.classes)
+        return any(
+            index.is_nn_module(c.qualname)
+            and not has_reset(index, c.qualname)
+            and c.qualname in index.training.meta_built
+            for c in facts.classes
+        )
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         context = self.context
         qualname = context.enclosing_class_qualname()
         init = method(node, "__init__")
         link = context.index.training.meta_built.get(qualname) if qualname is not None else None
-        if link is None or init is None or not context.index.is_nn_module(qualname) \
-                or has_reset(context.index, qualname):
+        if (
+            link is None
+            or init is None
+            or not context.index.is_nn_module(qualname)
+            or has_reset(context.index, qualname)
+        ):
             return
-        found = [(call, what) for body in (init, *self._helpers(node, init)) for call in descendants(body)
-                 if isinstance(call, cst.Call) and (what := self._lost_init(node, call))]
+        found = [
+            (call, what)
+            for body in (init, *self._helpers(node, init))
+            for call in descendants(body)
+            if isinstance(call, cst.Call) and (what := self._lost_init(node, call))
+        ]
         if not found or _reapplied(context.index, link):
             return
         part = "" if link.model == qualname else f"is part of `{link.model.rsplit('.', 1)[-1]}`, which "
         for call, what in found:
-            self.report(call, f"{what} in `{node.name.value}.__init__` initializes tensors outside `reset_parameters()`; "
-                              f"`{node.name.value}` {part}is built on the meta device and {link.describe()}, where FSDP and "
-                              f"Lightning materialize with `to_empty()` + each module's own `reset_parameters()`, so this "
-                              f"init is silently lost; re-apply it after materialization or move it into "
-                              f"`reset_parameters()` of the modules it initializes", notes=link.notes())
+            self.report(
+                call,
+                f"{what} in `{node.name.value}.__init__` initializes tensors outside `reset_parameters()`; "
+                f"`{node.name.value}` {part}is built on the meta device and {link.describe()}, where FSDP and "
+                f"Lightning materialize with `to_empty()` + each module's own `reset_parameters()`, so this "
+                f"init is silently lost; re-apply it after materialization or move it into "
+                f"`reset_parameters()` of the modules it initializes",
+                notes=link.notes(),
+            )
 
     def _helpers(self, classdef: cst.ClassDef, init: cst.FunctionDef) -> list[cst.FunctionDef]:
         """Same-class methods `__init__` calls as `self.name()` (one level), resets excluded."""
-        names = {call.func.attr.value for call in descendants(init) if isinstance(call, cst.Call)
-                 and _on_self(call.func) and call.func.attr.value not in _RESETS}
+        names = {
+            call.func.attr.value
+            for call in descendants(init)
+            if isinstance(call, cst.Call) and _on_self(call.func) and call.func.attr.value not in _RESETS
+        }
         return [m for name in sorted(names) if (m := method(classdef, name)) is not None and m is not init]
 
     def _lost_init(self, classdef: cst.ClassDef, call: cst.Call) -> str | None:
         context, func = self.context, call.func
-        if _on_self(func) and func.attr.value == "apply" and call.args and self._initializes(classdef, call.args[0].value):
+        if (
+            _on_self(func)
+            and func.attr.value == "apply"
+            and call.args
+            and self._initializes(classdef, call.args[0].value)
+        ):
             return f"`{context.code(call)}`"
         if context.matches(func, _INIT_FUNCTIONS) and call.args and _child_tensor(call.args[0].value):
             return f"`{context.code(func)}({context.code(call.args[0].value)}, ...)`"
         if isinstance(func, cst.Attribute) and func.attr.value in _TENSOR_INITS and _child_tensor(func.value):
             return f"`{context.code(func)}(...)`"
         return None
-
 
     def _initializes(self, classdef: cst.ClassDef, applied: cst.BaseExpression) -> bool:
         """Whether the function given to `self.apply` writes tensors: a same-class method or a lambda whose body
@@ -268,8 +340,14 @@ class CustomInitLostOnMeta(Rule):
             applied = method(classdef, applied.attr.value)
         if not isinstance(applied, (cst.FunctionDef, cst.Lambda)):
             return False
-        return any(isinstance(call, cst.Call) and (self.context.matches(call.func, _INIT_FUNCTIONS) or (
-            isinstance(call.func, cst.Attribute) and call.func.attr.value in _TENSOR_INITS)) for call in descendants(applied))
+        return any(
+            isinstance(call, cst.Call)
+            and (
+                self.context.matches(call.func, _INIT_FUNCTIONS)
+                or (isinstance(call.func, cst.Attribute) and call.func.attr.value in _TENSOR_INITS)
+            )
+            for call in descendants(applied)
+        )
 
 
 def _on_self(func: cst.BaseExpression) -> bool:

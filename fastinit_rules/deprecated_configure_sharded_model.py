@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from fastinit_lint.api import CONFIGURE_MODEL_SINCE, Invalid, Rule, Valid, cst, descendants, fix
 
-from ._lightning import (file_has_lightning_module, hierarchy_defining, lightning_class, local_runs, method,
-                         runs_older_lightning)
+from ._lightning import (
+    file_has_lightning_module,
+    hierarchy_defining,
+    lightning_class,
+    local_runs,
+    method,
+    runs_older_lightning,
+)
 
 
 _BASE = """\
@@ -128,7 +134,8 @@ class DeprecatedConfigureShardedModel(Rule):
             """),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import pytorch_lightning as pl
 
             class Old(pl.LightningModule):
@@ -148,10 +155,12 @@ class DeprecatedConfigureShardedModel(Rule):
 
                 def setup(self, stage):
                     self.configure_model()
-            """),
+            """,
+        ),
         # A parent of the project also defines the old hook, and the body calls it: renaming this class alone
         # would leave the class with both hooks (Lightning raises), so the fix renames the call too and is unsafe.
-        Invalid("""
+        Invalid(
+            """
             from torch import nn
             from base import SpeechModel
 
@@ -160,7 +169,9 @@ class DeprecatedConfigureShardedModel(Rule):
                     super().configure_sharded_model()
                     self.cross = nn.Linear(8, 8)
             """,
-            rows=(5,), unsafe=True, message_contains=("`SpeechModel` (base.py:3) also defines", "RuntimeError"),
+            rows=(5,),
+            unsafe=True,
+            message_contains=("`SpeechModel` (base.py:3) also defines", "RuntimeError"),
             files={"base.py": _BASE},
             fixed="""
             from torch import nn
@@ -170,16 +181,20 @@ class DeprecatedConfigureShardedModel(Rule):
                 def configure_model(self):
                     super().configure_model()
                     self.cross = nn.Linear(8, 8)
-            """),
+            """,
+        ),
         # The same base imported through its package's re-export (`from models import SpeechModel`).
-        Invalid("""
+        Invalid(
+            """
             from models import SpeechModel
 
             class CrossAttend(SpeechModel):
                 def configure_sharded_model(self):
                     pass
             """,
-            rows=(4,), unsafe=True, message_contains=("`SpeechModel` (models/base.py:3) also defines",),
+            rows=(4,),
+            unsafe=True,
+            message_contains=("`SpeechModel` (models/base.py:3) also defines",),
             files={"models/__init__.py": "from .base import SpeechModel\n", "models/base.py": _BASE},
             fixed="""
             from models import SpeechModel
@@ -187,10 +202,12 @@ class DeprecatedConfigureShardedModel(Rule):
             class CrossAttend(SpeechModel):
                 def configure_model(self):
                     pass
-            """),
+            """,
+        ),
         # Code that asks for the hook by name (pytorch-lightning-GPT builds its model in `__init__` unless
         # `is_overridden("configure_sharded_model", ...)`): after the rename it would build it twice.
-        Invalid("""
+        Invalid(
+            """
             from lightning.pytorch import LightningModule
             from lightning.pytorch.utilities.model_helpers import is_overridden
             from torch import nn
@@ -203,7 +220,10 @@ class DeprecatedConfigureShardedModel(Rule):
 
                 def configure_sharded_model(self):
                     self.layer = nn.Linear(4, 4)
-            """, rows=(11,), unsafe=True, message_contains=("names the hook in a string",),
+            """,
+            rows=(11,),
+            unsafe=True,
+            message_contains=("names the hook in a string",),
             fixed="""
             from lightning.pytorch import LightningModule
             from lightning.pytorch.utilities.model_helpers import is_overridden
@@ -217,18 +237,28 @@ class DeprecatedConfigureShardedModel(Rule):
 
                 def configure_model(self):
                     self.layer = nn.Linear(4, 4)
-            """),
+            """,
+        ),
         # The base of such a hierarchy: its subclass in another file keeps the old hook until renamed too.
-        Invalid(_BASE, rows=(4,), unsafe=True, message_contains=("`CrossAttend` (child.py:3) also defines",),
-                snippet="base.py", files={"child.py": """
+        Invalid(
+            _BASE,
+            rows=(4,),
+            unsafe=True,
+            message_contains=("`CrossAttend` (child.py:3) also defines",),
+            snippet="base.py",
+            files={
+                "child.py": """
                     from base import SpeechModel
 
                     class CrossAttend(SpeechModel):
                         def configure_sharded_model(self):
                             super().configure_sharded_model()
-                    """},
-                fixed=_BASE.replace("configure_sharded_model", "configure_model")),
-        Invalid("""
+                    """
+            },
+            fixed=_BASE.replace("configure_sharded_model", "configure_model"),
+        ),
+        Invalid(
+            """
             from lightning.pytorch import LightningModule as LM
 
             class Both(LM):
@@ -239,13 +269,15 @@ class DeprecatedConfigureShardedModel(Rule):
                     pass
             """,
             rows=(7,),
-            message_contains=("RuntimeError",)),
+            message_contains=("RuntimeError",),
+        ),
     ]
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
-        return file_has_lightning_module(facts, index, defining="configure_sharded_model") \
-            and not runs_older_lightning(facts, index, CONFIGURE_MODEL_SINCE)
+        return file_has_lightning_module(facts, index, defining="configure_sharded_model") and not runs_older_lightning(
+            facts, index, CONFIGURE_MODEL_SINCE
+        )
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         old = method(node, "configure_sharded_model")
@@ -264,32 +296,51 @@ class DeprecatedConfigureShardedModel(Rule):
         class Rename(cst.CSTTransformer):
             def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
                 if updated.attr.value != "configure_sharded_model" or not (
-                        _is_super(updated.value) or (isinstance(updated.value, cst.Name) and updated.value.value == "self")):
+                    _is_super(updated.value) or (isinstance(updated.value, cst.Name) and updated.value.value == "self")
+                ):
                     return updated
                 return updated.with_changes(attr=cst.Name("configure_model"))
 
         def renamed_class() -> dict:  # built when the fix is applied or shown: it rewrites the whole class
             renamed = node.body.visit(Rename())
-            new_body = [s.with_changes(name=cst.Name("configure_model")) if isinstance(s, cst.FunctionDef)
-                        and s.name.value == "configure_sharded_model" else s for s in renamed.body]
+            new_body = [
+                s.with_changes(name=cst.Name("configure_model"))
+                if isinstance(s, cst.FunctionDef) and s.name.value == "configure_sharded_model"
+                else s
+                for s in renamed.body
+            ]
             return {node.body: renamed.with_changes(body=new_body)}
 
-        calls_parent = any(isinstance(n, cst.Attribute) and n.attr.value == "configure_sharded_model" and _is_super(n.value)
-                           for n in descendants(node.body))
+        calls_parent = any(
+            isinstance(n, cst.Attribute) and n.attr.value == "configure_sharded_model" and _is_super(n.value)
+            for n in descendants(node.body)
+        )
         # Lightning raises when a class has both hooks, its own or inherited: renaming one class of a hierarchy
         # whose other classes keep `configure_sharded_model` breaks it until they are renamed too.
-        unsafe = [f"{other} also defines `configure_sharded_model`: Lightning raises RuntimeError when a class has "
-                  f"both hooks (its own or inherited), so rename them together" for other in
-                  hierarchy_defining(self.context, qualname, "configure_sharded_model")]
-        if any(isinstance(n, cst.SimpleString) and n.evaluated_value == "configure_sharded_model"
-               for n in descendants(self.context.module)):
-            unsafe.append("the file names the hook in a string (`is_overridden(\"configure_sharded_model\", ...)`, "
-                          "`hasattr`): after the rename that check no longer finds it")
+        unsafe = [
+            f"{other} also defines `configure_sharded_model`: Lightning raises RuntimeError when a class has "
+            f"both hooks (its own or inherited), so rename them together"
+            for other in hierarchy_defining(self.context, qualname, "configure_sharded_model")
+        ]
+        if any(
+            isinstance(n, cst.SimpleString) and n.evaluated_value == "configure_sharded_model"
+            for n in descendants(self.context.module)
+        ):
+            unsafe.append(
+                'the file names the hook in a string (`is_overridden("configure_sharded_model", ...)`, '
+                "`hasattr`): after the rename that check no longer finds it"
+            )
         if calls_parent:
-            unsafe.append("it calls `super().configure_sharded_model()`, renamed to `super().configure_model()`: the "
-                          "same only once the parent's hook is renamed too")
-        self.report(old, message, fix=fix(renamed_class, "Rename to `configure_model`", unsafe=bool(unsafe)),
-                    notes=tuple(f"the fix is unsafe: {reason}" for reason in unsafe))
+            unsafe.append(
+                "it calls `super().configure_sharded_model()`, renamed to `super().configure_model()`: the "
+                "same only once the parent's hook is renamed too"
+            )
+        self.report(
+            old,
+            message,
+            fix=fix(renamed_class, "Rename to `configure_model`", unsafe=bool(unsafe)),
+            notes=tuple(f"the fix is unsafe: {reason}" for reason in unsafe),
+        )
 
 
 def _is_super(node: cst.BaseExpression) -> bool:

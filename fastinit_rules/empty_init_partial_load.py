@@ -8,11 +8,14 @@ from ._flow import Event, Flow, FlowRule, Kind, file_has_runner, flow_of, partia
 from ._runtime_dependency import RUNTIME
 
 # The dependency-free remedy first: `load_partial` needs the runtime library installed.
-REMEDY = "drop `empty_init=True` (so every parameter is initialized) or initialize them (`fastinit_runtime.load_partial`)"
+REMEDY = (
+    "drop `empty_init=True` (so every parameter is initialized) or initialize them (`fastinit_runtime.load_partial`)"
+)
 
 
 # A project helper like litgpt's `load_checkpoint`: `strict` passed through to `load_state_dict`.
-_HELPERS = {"helpers.py": """
+_HELPERS = {
+    "helpers.py": """
     import torch
 
     def load_checkpoint(fabric, model, path, strict=True):
@@ -24,7 +27,8 @@ _HELPERS = {"helpers.py": """
     def load_then_init(model, path):
         model.load_state_dict(torch.load(path), strict=False)
         model.head.reset_parameters()
-    """}
+    """
+}
 
 
 class EmptyInitPartialLoad(FlowRule):
@@ -143,7 +147,8 @@ class EmptyInitPartialLoad(FlowRule):
             model.load_state_dict(torch.load("w.pt"), strict=False)
             """),
         # The helper's `strict` defaults to True, or is given True; the other helper initializes what it skipped.
-        Valid("""
+        Valid(
+            """
             import lightning as L
             from helpers import load_checkpoint, load_then_init
             from model import Net
@@ -156,10 +161,13 @@ class EmptyInitPartialLoad(FlowRule):
                 load_checkpoint(fabric, model, path)
                 load_checkpoint(fabric, other, path, True)
                 load_then_init(other, path)
-            """, files=_HELPERS),
+            """,
+            files=_HELPERS,
+        ),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             import torch
             from model import Net
@@ -169,7 +177,10 @@ class EmptyInitPartialLoad(FlowRule):
                 with fabric.init_module(empty_init=True):
                     model = Net()
                 model.load_state_dict(torch.load("backbone.pt"), strict=False)
-            """, rows=(9,), unsafe=True, message_contains=("uninitialized", "`model`"),
+            """,
+            rows=(9,),
+            unsafe=True,
+            message_contains=("uninitialized", "`model`"),
             fixed="""
             import lightning as L
             import torch
@@ -181,14 +192,18 @@ class EmptyInitPartialLoad(FlowRule):
                 with fabric.init_module(empty_init=True):
                     model = Net()
                 fastinit_runtime.load_partial(model, torch.load("backbone.pt"))
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import pytorch_lightning as pl
             import fastinit_runtime
             trainer = pl.Trainer()
             with trainer.init_module(empty_init=True):
                 model = Net.load_from_checkpoint("pre.ckpt", strict=False, lr=1e-3)
-            """, rows=(5,), unsafe=True,
+            """,
+            rows=(5,),
+            unsafe=True,
             fixed="""
             import pytorch_lightning as pl
             import fastinit_runtime
@@ -197,9 +212,11 @@ class EmptyInitPartialLoad(FlowRule):
                 model = fastinit_runtime.lightning.load_from_checkpoint(
                     Net, "pre.ckpt", strict=False, lr=1e-3
                 )
-            """),
+            """,
+        ),
         # A load into a submodule: the fix loads into that submodule, not into the whole model.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             import torch
             from model import Net
@@ -209,7 +226,9 @@ class EmptyInitPartialLoad(FlowRule):
                 with fabric.init_module(empty_init=True):
                     model = Net()
                 model.backbone.load_state_dict(torch.load("backbone.pt"), strict=False)
-            """, rows=(9,), unsafe=True,
+            """,
+            rows=(9,),
+            unsafe=True,
             fixed="""
             import lightning as L
             import torch
@@ -221,14 +240,19 @@ class EmptyInitPartialLoad(FlowRule):
                 with fabric.init_module(empty_init=True):
                     model = Net()
                 fastinit_runtime.load_partial(model.backbone, torch.load("backbone.pt"))
-            """),
+            """,
+        ),
         # The fix adds the import: the fixed call is the runtime's, and is not flagged again.
-        Invalid("""
+        Invalid(
+            """
             import pytorch_lightning as pl
             trainer = pl.Trainer()
             with trainer.init_module(empty_init=True):
                 model = Net.load_from_checkpoint("pre.ckpt", strict=False)
-            """, rows=(4,), unsafe=True, message_contains=("drop `empty_init=True`",),
+            """,
+            rows=(4,),
+            unsafe=True,
+            message_contains=("drop `empty_init=True`",),
             fixed="""
             import pytorch_lightning as pl
             import fastinit_runtime
@@ -238,16 +262,21 @@ class EmptyInitPartialLoad(FlowRule):
                 model = fastinit_runtime.lightning.load_from_checkpoint(
                     Net, "pre.ckpt", strict=False
                 )
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import lightning as L
             fabric = L.Fabric()
             with fabric.init_module(empty_init=True):
                 model = Net()
             fabric.load(path, {"model": model}, strict=False)
-            """, rows=(5,)),
+            """,
+            rows=(5,),
+        ),
         # The base weights are loaded in a hook; the LoRA matrices the checkpoint lacks stay garbage.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             import torch
 
@@ -255,21 +284,30 @@ class EmptyInitPartialLoad(FlowRule):
                 def on_train_start(self):
                     state_dict = torch.load("base.pth", mmap=True)
                     self.model.load_state_dict(state_dict, strict=False)
-            """, rows=(7,), message_contains=(
-                "partial load in `on_train_start`", "trained by `trainer.fit(...)` with strategy 'auto'",
+            """,
+            rows=(7,),
+            message_contains=(
+                "partial load in `on_train_start`",
+                "trained by `trainer.fit(...)` with strategy 'auto'",
                 "built under `trainer.init_module(empty_init=True)` at train.py:5",
-                "trained by `trainer.fit(...)` at train.py:6", "strategy 'auto' at train.py:3"),
-            files={"train.py": """
+                "trained by `trainer.fit(...)` at train.py:6",
+                "strategy 'auto' at train.py:3",
+            ),
+            files={
+                "train.py": """
                 import lightning as L
                 from snippet import LoRAFinetune
                 trainer = L.Trainer(precision="bf16-true")
                 with trainer.init_module(empty_init=True):
                     model = LoRAFinetune()
                 trainer.fit(model)
-                """}),
+                """
+            },
+        ),
         # Through a project helper: `strict=False` passed by keyword and by position, or fixed inside a helper
         # that calls the first one (helpers.py).
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from helpers import load_backbone, load_checkpoint
             from model import Net
@@ -284,13 +322,19 @@ class EmptyInitPartialLoad(FlowRule):
                 load_checkpoint(fabric, model, path, strict=False)
                 load_checkpoint(fabric, head, path, False)
                 load_backbone(tail, path)
-            """, rows=(12, 13, 14), files=_HELPERS, message_contains=(
+            """,
+            rows=(12, 13, 14),
+            files=_HELPERS,
+            message_contains=(
                 "partial load into `model` through `load_checkpoint`",
                 "`load_state_dict` reached through `load_checkpoint` at helpers.py:4",
                 "`model` built under `fabric.init_module(empty_init=True)` at snippet.py:9",
-                "partial load into `tail` through `load_backbone`")),
+                "partial load into `tail` through `load_backbone`",
+            ),
+        ),
         # In a method the hook calls, and through a helper called in a hook.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from helpers import load_checkpoint
 
@@ -301,23 +345,34 @@ class EmptyInitPartialLoad(FlowRule):
 
                 def _load_base(self):
                     self.model.load_state_dict(torch.load("base.pth"), strict=False)
-            """, rows=(7, 10), message_contains=("in `_load_base` (run by `setup`)", "through `load_checkpoint`"),
-            files={**_HELPERS, "train.py": """
+            """,
+            rows=(7, 10),
+            message_contains=("in `_load_base` (run by `setup`)", "through `load_checkpoint`"),
+            files={
+                **_HELPERS,
+                "train.py": """
                 import lightning as L
                 from snippet import Finetune
                 trainer = L.Trainer()
                 with trainer.init_module(empty_init=True):
                     model = Finetune()
                 trainer.fit(model)
-                """}),
+                """,
+            },
+        ),
     ]
 
     @classmethod
     def relevant(cls, facts, index, settings) -> bool:
         # Hooks are everywhere (the markers): a runner file counts only with an `empty_init=True` block.
-        return facts.empty_init_blocks and file_has_runner(facts) or any(
-            index.loads.hook_loads(c.qualname).partial and index.training.empty_init_trainer_link(c.qualname)
-            for c in facts.classes)
+        return (
+            facts.empty_init_blocks
+            and file_has_runner(facts)
+            or any(
+                index.loads.hook_loads(c.qualname).partial and index.training.empty_init_trainer_link(c.qualname)
+                for c in facts.classes
+            )
+        )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """A partial load in a hook of a fitted class, or in a method such a hook calls (`self._load_base()`)."""
@@ -332,12 +387,14 @@ class EmptyInitPartialLoad(FlowRule):
         where = f"`{hook}`" if hook == node.name.value else f"`{node.name.value}` (run by `{hook}`)"
         for event in flow_of(self.context, node).events:
             if event.kind is Kind.LOAD and partial_load(self.context, event):
-                self.report(event.call,
-                            f"partial load{_through(event)} in {where} into a model built with `empty_init=True` and "
-                            f"{link.describe()}: parameters the checkpoint lacks keep uninitialized memory (NaNs in "
-                            f"practice); {REMEDY}",
-                            no_fix_reason="the load is in a hook, away from where the model is built",
-                            notes=(*_helper_notes(event), *link.notes()))
+                self.report(
+                    event.call,
+                    f"partial load{_through(event)} in {where} into a model built with `empty_init=True` and "
+                    f"{link.describe()}: parameters the checkpoint lacks keep uninitialized memory (NaNs in "
+                    f"practice); {REMEDY}",
+                    no_fix_reason="the load is in a hook, away from where the model is built",
+                    notes=(*_helper_notes(event), *link.notes()),
+                )
 
     def check_flow(self, flow: Flow) -> None:
         for block in flow.empty_init_blocks(meta=False):
@@ -353,16 +410,26 @@ class EmptyInitPartialLoad(FlowRule):
         """`built`: the note locating the build, when the load is not the build itself."""
         if flow.for_var(var, {Kind.REINIT}, flow.after(event)):
             return
-        message = (f"partial load into `{var}`{_through(event)}, built with `empty_init=True`: parameters the "
-                   f"checkpoint lacks keep uninitialized memory (NaNs in practice); {REMEDY}")
+        message = (
+            f"partial load into `{var}`{_through(event)}, built with `empty_init=True`: parameters the "
+            f"checkpoint lacks keep uninitialized memory (NaNs in practice); {REMEDY}"
+        )
         notes = (*built, *_helper_notes(event))
         replacement = self._replacement(event)
         if replacement is None:
             self.report(event.call, message, notes=notes)
             return
-        self.report(event.call, message, fix=fix({event.call: replacement}, "Load through fastinit_runtime, which "
-                                                 "initializes missing parameters", unsafe=True, imports=((RUNTIME, None),)),
-                    notes=notes)
+        self.report(
+            event.call,
+            message,
+            fix=fix(
+                {event.call: replacement},
+                "Load through fastinit_runtime, which initializes missing parameters",
+                unsafe=True,
+                imports=((RUNTIME, None),),
+            ),
+            notes=notes,
+        )
 
     @staticmethod
     def _replacement(event: Event) -> cst.BaseExpression | None:

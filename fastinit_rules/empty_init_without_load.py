@@ -7,7 +7,8 @@ from fastinit_lint.api import Invalid, Valid
 from ._flow import Flow, FlowRule, Kind, loads_in_hooks
 
 
-_HELPERS = {"helpers.py": """
+_HELPERS = {
+    "helpers.py": """
     import torch
 
     def load_checkpoint(fabric, model, path, strict=True):
@@ -34,7 +35,8 @@ _HELPERS = {"helpers.py": """
     def spin(model, path):
         if torch.load(path):
             spin(model, path)
-    """}
+    """
+}
 
 
 class EmptyInitWithoutLoad(FlowRule):
@@ -153,7 +155,8 @@ class EmptyInitWithoutLoad(FlowRule):
             """),
         # Loaded by project helpers (in another module, through mutually recursive helpers), or handed to a
         # function we cannot see (`registry.restore`).
-        Valid("""
+        Valid(
+            """
             import lightning as L
             import registry
             from helpers import load_checkpoint, restore
@@ -168,9 +171,12 @@ class EmptyInitWithoutLoad(FlowRule):
                 load_checkpoint(fabric, model, path)
                 restore(other, path)
                 registry.restore(third, path)
-            """, files=_HELPERS),
+            """,
+            files=_HELPERS,
+        ),
         # The hook loads through a method it calls.
-        Valid("""
+        Valid(
+            """
             import lightning as L
             from helpers import load_checkpoint
 
@@ -185,10 +191,13 @@ class EmptyInitWithoutLoad(FlowRule):
             with trainer.init_module(empty_init=True):
                 model = Finetune()
             trainer.fit(model)
-            """, files=_HELPERS),
+            """,
+            files=_HELPERS,
+        ),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             import torch.nn as nn
 
@@ -200,16 +209,23 @@ class EmptyInitWithoutLoad(FlowRule):
                 with fabric.init_module(empty_init=True):
                     model = Net()
                 model = fabric.setup(model)
-            """, rows=(9,), message_contains=("`model`", "uninitialized memory", "'ddp' at snippet.py:8")),
-        Invalid("""
+            """,
+            rows=(9,),
+            message_contains=("`model`", "uninitialized memory", "'ddp' at snippet.py:8"),
+        ),
+        Invalid(
+            """
             from lightning.pytorch import Trainer
             trainer = Trainer()
             with trainer.init_module(empty_init=True):
                 model = AutoModel.from_pretrained("x").__class__(config)
                 other = Encoder()
             trainer.fit(model)
-            """, rows=(3,)),
-        Invalid("""
+            """,
+            rows=(3,),
+        ),
+        Invalid(
+            """
             import logging
             import lightning as L
             from model import GPT
@@ -222,9 +238,12 @@ class EmptyInitWithoutLoad(FlowRule):
                 logging.info("built %s", model)
                 fabric.print(model)
                 model = fabric.setup(model)
-            """, rows=(7,)),
+            """,
+            rows=(7,),
+        ),
         # Project helpers seen not to load it: one only moves it, the other calls itself and nothing else.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from helpers import prepare, spin
             from model import GPT
@@ -237,7 +256,11 @@ class EmptyInitWithoutLoad(FlowRule):
                 model = prepare(model, fabric.device, path)
                 spin(other, path)
                 model = fabric.setup(model)
-            """, rows=(7,), files=_HELPERS, message_contains=("`model`, `other`", "nor by `prepare`, `spin`")),
+            """,
+            rows=(7,),
+            files=_HELPERS,
+            message_contains=("`model`, `other`", "nor by `prepare`, `spin`"),
+        ),
     ]
 
     def check_flow(self, flow: Flow) -> None:
@@ -254,7 +277,10 @@ class EmptyInitWithoutLoad(FlowRule):
                 names = ", ".join(f"`{v}`" for v in unloaded)
                 helpers = sorted({f"`{e.payload.helper}`" for v in unloaded for e in flow.for_var(v, {Kind.PASSED})})
                 seen = f" (nor by {', '.join(helpers)}, seen to load nothing into it)" if helpers else ""
-                self.report(block.call,
-                            f"{names} built with `empty_init=True` under strategy {runner.strategy.describe()} is "
-                            f"never loaded or initialized in this function{seen}: its parameters hold uninitialized "
-                            f"memory", notes=(runner.strategy_note(),))
+                self.report(
+                    block.call,
+                    f"{names} built with `empty_init=True` under strategy {runner.strategy.describe()} is "
+                    f"never loaded or initialized in this function{seen}: its parameters hold uninitialized "
+                    f"memory",
+                    notes=(runner.strategy_note(),),
+                )

@@ -99,15 +99,20 @@ class InitModuleWithShardedTrainer(FlowRule):
             """),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
 
             def main():
                 trainer = L.Trainer(strategy="fsdp", precision="bf16-true")
                 with trainer.init_module():
                     model = object()
-            """, rows=(5,), message_contains=("strategy 'fsdp' at snippet.py:4", "configure_model")),
-        Invalid("""
+            """,
+            rows=(5,),
+            message_contains=("strategy 'fsdp' at snippet.py:4", "configure_model"),
+        ),
+        Invalid(
+            """
             import pytorch_lightning as pl
             from pytorch_lightning.strategies import DeepSpeedStrategy
 
@@ -115,7 +120,10 @@ class InitModuleWithShardedTrainer(FlowRule):
             trainer = pl.Trainer(strategy=strategy)
             with trainer.init_module(empty_init=True):
                 model = object()
-            """, rows=(6,), message_contains=("ZeRO stage 3", "snippet.py:4")),
+            """,
+            rows=(6,),
+            message_contains=("ZeRO stage 3", "snippet.py:4"),
+        ),
     ]
 
     @staticmethod
@@ -129,8 +137,10 @@ class InitModuleWithShardedTrainer(FlowRule):
                 continue
             if runner.strategy.is_fsdp and block.empty_init is not False and block.empty_init is not ABSENT:
                 continue  # meta-device init (or maybe): supported for FSDP
-            self.report(block.call,
-                        f"`{block.receiver}.init_module()` with strategy {runner.strategy.describe()}: Lightning says it "
-                        f"should not be used with FSDP or DeepSpeed (nothing is sharded while it builds); create the "
-                        f"layers in the model's `configure_model` instead (FI001 moves them)",
-                        notes=(runner.strategy_note(),))
+            self.report(
+                block.call,
+                f"`{block.receiver}.init_module()` with strategy {runner.strategy.describe()}: Lightning says it "
+                f"should not be used with FSDP or DeepSpeed (nothing is sharded while it builds); create the "
+                f"layers in the model's `configure_model` instead (FI001 moves them)",
+                notes=(runner.strategy_note(),),
+            )

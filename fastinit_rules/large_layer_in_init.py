@@ -5,8 +5,20 @@ from __future__ import annotations
 import ast
 import os
 
-from fastinit_lint.api import (CONFIGURE_MODEL_SINCE, FLOAT32, Invalid, Rule, Size, Strategy, Valid, cst, cst_dotted, descendants, fix,
-                               init_dtype)
+from fastinit_lint.api import (
+    CONFIGURE_MODEL_SINCE,
+    FLOAT32,
+    Invalid,
+    Rule,
+    Size,
+    Strategy,
+    Valid,
+    cst,
+    cst_dotted,
+    descendants,
+    fix,
+    init_dtype,
+)
 
 from ._configure_model_fix import CannotMove, plan_move
 from ._direct_builds import direct_builds
@@ -59,15 +71,26 @@ _TASK_WRAPPED = """
 def _fit(model: str, strategy: str = "'fsdp'", precision: str = "") -> dict[str, str]:
     """A `train.py` fitting the snippet's class `model` with a Trainer of `strategy` and `precision` (Python source)."""
     precision = f", precision={precision}" if precision else ""
-    return {"train.py": f"import lightning as L\nfrom snippet import {model}\n"
-                        f"trainer = L.Trainer(strategy={strategy}{precision})\ntrainer.fit({model}())\n"}
+    return {
+        "train.py": f"import lightning as L\nfrom snippet import {model}\n"
+        f"trainer = L.Trainer(strategy={strategy}{precision})\ntrainer.fit({model}())\n"
+    }
 
 
 def _per_precision(strategy: str, precision: str, says: str) -> Invalid:
     """The 51,200,000-parameter `Task` trained with `strategy` and `precision`: the message says `says`."""
-    stated = f"precision {precision} at train.py:3" if precision[0] in "'\"" else "a precision not known statically at train.py:3"
-    return Invalid(_TASK, rows=(7,), message_contains=(stated, says),
-                   files=_fit("Task", strategy, precision), fixed=_TASK_WRAPPED if "fsdp" in strategy else _TASK_FIXED)
+    stated = (
+        f"precision {precision} at train.py:3"
+        if precision[0] in "'\""
+        else "a precision not known statically at train.py:3"
+    )
+    return Invalid(
+        _TASK,
+        rows=(7,),
+        message_contains=(stated, says),
+        files=_fit("Task", strategy, precision),
+        fixed=_TASK_WRAPPED if "fsdp" in strategy else _TASK_FIXED,
+    )
 
 
 class LargeLayerInInit(Rule):
@@ -235,30 +258,40 @@ class LargeLayerInInit(Rule):
     fixable = "sometimes"
 
     VALID = [
-        Valid("""
+        Valid(
+            """
             import lightning as L
             from torch import nn
             class Small(L.LightningModule):
                 def __init__(self):
                     super().__init__()
                     self.head = nn.Linear(32, 10)
-            """, files=_fit("Small")),
-        Valid("""
+            """,
+            files=_fit("Small"),
+        ),
+        Valid(
+            """
             import lightning as L
             from torch import nn
             class Big(L.LightningModule):
                 def __init__(self):
                     super().__init__()
                     self.embed = nn.Embedding(50_000, 1024)
-            """, files=_fit("Big", "'ddp'")),
-        Valid("""
+            """,
+            files=_fit("Big", "'ddp'"),
+        ),
+        Valid(
+            """
             from torch import nn
             class NotLightning(nn.Module):
                 def __init__(self):
                     super().__init__()
                     self.embed = nn.Embedding(50_000, 1024)
-            """, files=_fit("NotLightning")),
-        Valid("""
+            """,
+            files=_fit("NotLightning"),
+        ),
+        Valid(
+            """
             import lightning as L
             class Linear:
                 def __init__(self, a, b):
@@ -267,8 +300,11 @@ class LargeLayerInInit(Rule):
                 def __init__(self):
                     super().__init__()
                     self.layer = Linear(100_000, 100_000)
-            """, files=_fit("UsesOwnLinear")),
-        Valid("""
+            """,
+            files=_fit("UsesOwnLinear"),
+        ),
+        Valid(
+            """
             import lightning as L
             from torch import nn
             from torch.distributed.fsdp.wrap import wrap
@@ -281,27 +317,35 @@ class LargeLayerInInit(Rule):
                     if self.embed is not None:
                         return
                     self.embed = wrap(nn.Embedding(50_000, 1024))
-            """, files=_fit("Deferred")),
+            """,
+            files=_fit("Deferred"),
+        ),
         # Not wrapped, but built in bf16 (FSDP + a true precision) or partitioned (ZeRO-3) by the hook's contexts.
         Valid(_TASK_FIXED, files=_fit("Task", "'fsdp'", "'bf16-true'")),
         Valid(_TASK_FIXED, files=_fit("Task", "'deepspeed_stage_3'", "'bf16-mixed'")),
-        Valid("""
+        Valid(
+            """
             import lightning as L
             from torch import nn
             class Unknown(L.LightningModule):
                 def __init__(self, d):
                     super().__init__()
                     self.proj = nn.Linear(d, d)
-            """, files=_fit("Unknown"), settings={"unknown-size": "small"}),
+            """,
+            files=_fit("Unknown"),
+            settings={"unknown-size": "small"},
+        ),
         # A monorepo: one FSDP script trains its own model; this one is trained on a CPU in a test.
-        Valid("""
+        Valid(
+            """
             import lightning as L
             from torch import nn
             class Demo(L.LightningModule):
                 def __init__(self):
                     super().__init__()
                     self.embed = nn.Embedding(50_000, 1024)
-            """, files={
+            """,
+            files={
                 "examples/fsdp/train.py": """
                     import lightning as L
                     from torch import nn
@@ -321,16 +365,21 @@ class LargeLayerInInit(Rule):
                         trainer = L.Trainer(accelerator="cpu")
                         model = Demo()
                         trainer.fit(model)
-                    """}),
+                    """,
+            },
+        ),
         # Built on the meta device under ModelParallel: nothing in `__init__` allocates memory.
-        Valid("""
+        Valid(
+            """
             import lightning as L
             from torch import nn
             class Llama(L.LightningModule):
                 def __init__(self):
                     super().__init__()
                     self.embed = nn.Embedding(128_000, 4096)
-            """, files={"train.py": """
+            """,
+            files={
+                "train.py": """
                 import lightning as L
                 from lightning.pytorch.strategies import ModelParallelStrategy
                 from snippet import Llama
@@ -340,11 +389,14 @@ class LargeLayerInInit(Rule):
                     with trainer.init_module(empty_init=True):
                         model = Llama()
                     trainer.fit(model)
-                """}),
+                """
+            },
+        ),
     ]
     # More, as whole projects: tests/fixtures/rules/FI001/ (a class also built outside Lightning).
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import nn
 
@@ -361,9 +413,14 @@ class LargeLayerInInit(Rule):
                     return self.head(self.embed(x))
             """,
             rows=(9, 10),
-            message_contains=("51,511,296 parameters", "trained by `trainer.fit(...)` at train.py:4",
-                              "strategy 'fsdp' at train.py:3", "default vocab=50304", "(the fix moves them without wrapping: "
-                              "`self.head.weight = self.embed.weight` is not a plain layer construction"),
+            message_contains=(
+                "51,511,296 parameters",
+                "trained by `trainer.fit(...)` at train.py:4",
+                "strategy 'fsdp' at train.py:3",
+                "default vocab=50304",
+                "(the fix moves them without wrapping: "
+                "`self.head.weight = self.embed.weight` is not a plain layer construction",
+            ),
             files=_fit("GPT"),
             fixed="""
             import lightning as L
@@ -388,8 +445,10 @@ class LargeLayerInInit(Rule):
 
                 def forward(self, x):
                     return self.head(self.embed(x))
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import pytorch_lightning as pl
             import torch.nn as tnn
 
@@ -402,8 +461,10 @@ class LargeLayerInInit(Rule):
             """,
             rows=(8, 9),
             message_contains=("size unknown: depends on d_model",),
-            files={"conf.yaml": "trainer:\n  strategy: deepspeed_stage_3\nmodel:\n  class_path: snippet.Encoder\n"
-                               "  init_args:\n    d_model: 1024\n"},
+            files={
+                "conf.yaml": "trainer:\n  strategy: deepspeed_stage_3\nmodel:\n  class_path: snippet.Encoder\n"
+                "  init_args:\n    d_model: 1024\n"
+            },
             fixed="""
             import pytorch_lightning as pl
             import torch.nn as tnn
@@ -421,8 +482,10 @@ class LargeLayerInInit(Rule):
                     layer = tnn.TransformerEncoderLayer(self.d_model, 8)
                     self.encoder = tnn.TransformerEncoder(layer, self.depth)
             """,
-            unsafe=True),
-        Invalid("""
+            unsafe=True,
+        ),
+        Invalid(
+            """
             from lightning.pytorch import LightningModule
             from torch import nn
 
@@ -452,8 +515,10 @@ class LargeLayerInInit(Rule):
                     self.a = wrap(nn.Linear(600, 600))
                     self.b = wrap(nn.Linear(600, 600))
                     self.c = wrap(nn.Linear(600, 600))
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import lightning as L
             from torch import nn
 
@@ -466,9 +531,11 @@ class LargeLayerInInit(Rule):
             """,
             rows=(7,),
             message_contains=("no automatic fix: `__init__` has a `return` statement",),
-            files=_fit("Early")),
+            files=_fit("Early"),
+        ),
         # The LightningModule base is re-exported by a package (`pkg/core/__init__.py`); the file never says "lightning".
-        Invalid("""
+        Invalid(
+            """
             from torch import nn
             from pkg.core import Base
 
@@ -479,9 +546,12 @@ class LargeLayerInInit(Rule):
             """,
             rows=(7,),
             message_contains=("trained by `trainer.fit(...)` at train.py:4", "strategy 'fsdp' at train.py:3"),
-            files={"pkg/__init__.py": "", "pkg/core/__init__.py": "from .base import Base\n",
-                   "pkg/core/base.py": "import lightning as L\n\nclass Base(L.LightningModule):\n    pass\n",
-                   **_fit("Task")},
+            files={
+                "pkg/__init__.py": "",
+                "pkg/core/__init__.py": "from .base import Base\n",
+                "pkg/core/base.py": "import lightning as L\n\nclass Base(L.LightningModule):\n    pass\n",
+                **_fit("Task"),
+            },
             fixed="""
             from torch import nn
             from pkg.core import Base
@@ -496,12 +566,15 @@ class LargeLayerInInit(Rule):
                     if self.embed is not None:
                         return
                     self.embed = wrap(nn.Embedding(50_000, 1024))
-            """),
+            """,
+        ),
         # A factory in another file links the sharded Trainer to the model it builds.
-        Invalid(_TASK,
+        Invalid(
+            _TASK,
             rows=(7,),
             message_contains=("trained by `trainer.fit(...)` at train.py:7", "strategy 'deepspeed_stage_3'"),
-            files={"factory.py": """
+            files={
+                "factory.py": """
                 from snippet import Task
 
                 def build_model(cfg):
@@ -516,13 +589,17 @@ class LargeLayerInInit(Rule):
                     trainer = L.Trainer(strategy="deepspeed_stage_3")
                     model = build_model(cfg)
                     trainer.fit(model)
-                """},
-            fixed=_TASK_FIXED),
+                """,
+            },
+            fixed=_TASK_FIXED,
+        ),
         # A project subclass (two levels deep, another file) of a Lightning strategy class.
-        Invalid(_TASK,
+        Invalid(
+            _TASK,
             rows=(7,),
             message_contains=("strategy 'fsdp' at train.py:5",),
-            files={"strategies.py": """
+            files={
+                "strategies.py": """
                 from lightning.pytorch.strategies import FSDPStrategy
 
                 class ClusterFSDP(FSDPStrategy):
@@ -532,10 +609,13 @@ class LargeLayerInInit(Rule):
                     pass
                 """,
                 "train.py": "import lightning as L\nfrom snippet import Task\nfrom strategies import TunedFSDP\n"
-                            "\ntrainer = L.Trainer(strategy=TunedFSDP())\ntrainer.fit(Task())\n"},
-            fixed=_TASK_WRAPPED),
+                "\ntrainer = L.Trainer(strategy=TunedFSDP())\ntrainer.fit(Task())\n",
+            },
+            fixed=_TASK_WRAPPED,
+        ),
         # ModelParallel: the remedy is meta-device init, not moving the layers.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import nn
 
@@ -545,11 +625,15 @@ class LargeLayerInInit(Rule):
                     self.embed = nn.Embedding(128_000, 4096)
             """,
             rows=(7,),
-            message_contains=("build the model on the meta device under `trainer.init_module(empty_init=True)`",
-                              "no automatic fix: under ModelParallel, moving the layers"),
-            files=_fit("Llama", '"model_parallel"')),
+            message_contains=(
+                "build the model on the meta device under `trainer.init_module(empty_init=True)`",
+                "no automatic fix: under ModelParallel, moving the layers",
+            ),
+            files=_fit("Llama", '"model_parallel"'),
+        ),
         # Under FSDP the fix builds every layer inside `wrap()`: blocks one by one, other layers whole.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import nn
 
@@ -571,8 +655,11 @@ class LargeLayerInInit(Rule):
                     self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 32_000))
             """,
             rows=(13, 14, 16, 19),
-            message_contains=("precision '32-true'", "in `configure_model` FSDP creates them on the CPU in float32 too",
-                              "wrap the blocks with `wrap()` in `configure_model` (the fix does)"),
+            message_contains=(
+                "precision '32-true'",
+                "in `configure_model` FSDP creates them on the CPU in float32 too",
+                "wrap the blocks with `wrap()` in `configure_model` (the fix does)",
+            ),
             files=_fit("Stack"),
             fixed="""
             import lightning as L
@@ -604,10 +691,12 @@ class LargeLayerInInit(Rule):
                     self.head = wrap(
                         nn.Sequential(nn.LayerNorm(self.hparams.dim), nn.Linear(self.hparams.dim, 32_000))
                     )
-            """),
+            """,
+        ),
         # A loss holding a `weight` tensor stays in `__init__`: a buffer on the LightningModule itself, which no
         # wrapped layer would move to the GPU once Lightning stops wrapping the root.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             import torch
             from torch import nn
@@ -619,9 +708,11 @@ class LargeLayerInInit(Rule):
                     self.loss = nn.CrossEntropyLoss(weight=torch.ones(50_000))
             """,
             rows=(8,),
-            message_contains=("(the fix moves them without wrapping: `self.loss = "
-                              "nn.CrossEntropyLoss(weight=torch.ones(50000))` in `__init__` puts tensors on the "
-                              "LightningModule itself",),
+            message_contains=(
+                "(the fix moves them without wrapping: `self.loss = "
+                "nn.CrossEntropyLoss(weight=torch.ones(50000))` in `__init__` puts tensors on the "
+                "LightningModule itself",
+            ),
             files=_fit("Weighted"),
             fixed="""
             import lightning as L
@@ -638,10 +729,12 @@ class LargeLayerInInit(Rule):
                     if self.embed is not None:
                         return
                     self.embed = nn.Embedding(50_000, 1024)
-            """),
+            """,
+        ),
         # Another method reads a parameter of a layer the fix would wrap: outside that layer's forward FSDP holds
         # it as flat shards, so the wrapping fix is unsafe (and says why).
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             import torch
             from torch import nn
@@ -676,10 +769,12 @@ class LargeLayerInInit(Rule):
                 def forward(self, idx):
                     return self.embed(idx) @ self.embed.weight.T
             """,
-            unsafe=True),
+            unsafe=True,
+        ),
         # A bare `nn.Parameter` cannot be wrapped, and Lightning does not wrap the root once anything is wrapped:
         # the fix moves the layers without wrapping them.
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             import torch
             from torch import nn
@@ -691,8 +786,10 @@ class LargeLayerInInit(Rule):
                     self.pos = nn.Parameter(torch.zeros(1, 4096, 1024))
             """,
             rows=(9,),
-            message_contains=("(the fix moves them without wrapping: `self.pos` is a bare `nn.Parameter`, which no "
-                              "wrapped layer holds)",),
+            message_contains=(
+                "(the fix moves them without wrapping: `self.pos` is a bare `nn.Parameter`, which no "
+                "wrapped layer holds)",
+            ),
             files=_fit("Patches"),
             fixed="""
             import lightning as L
@@ -709,50 +806,94 @@ class LargeLayerInInit(Rule):
                         return
                     self.proj = nn.Linear(768, 1024)
                     self.pos = nn.Parameter(torch.zeros(1, 4096, 1024))
-            """),
+            """,
+        ),
         # FSDP with a mixed precision: a `configure_model` that never wraps saves nothing over `__init__`.
-        Invalid(_TASK_FIXED,
+        Invalid(
+            _TASK_FIXED,
             rows=(9,),
-            message_contains=("`Task.configure_model` builds 51,200,000 parameters but never calls `wrap()`, under "
-                              "strategy 'fsdp' with precision '16-mixed': the same CPU float32 copy (205 MB) per rank as "
-                              "in `__init__`", "trained by `trainer.fit(...)` at train.py:4",
-                              "strategy 'fsdp' at train.py:3", "precision '16-mixed' at train.py:3"),
+            message_contains=(
+                "`Task.configure_model` builds 51,200,000 parameters but never calls `wrap()`, under "
+                "strategy 'fsdp' with precision '16-mixed': the same CPU float32 copy (205 MB) per rank as "
+                "in `__init__`",
+                "trained by `trainer.fit(...)` at train.py:4",
+                "strategy 'fsdp' at train.py:3",
+                "precision '16-mixed' at train.py:3",
+            ),
             files=_fit("Task", "'fsdp'", "'16-mixed'"),
-            fixed=_TASK_WRAPPED),
+            fixed=_TASK_WRAPPED,
+        ),
         # What moving achieves, per strategy and precision (Lightning 2.6 `_call_configure_model`).
-        _per_precision("'fsdp'", "'bf16-mixed'", "in `configure_model` FSDP creates them on the CPU in float32 too: still "
-                       "a full float32 copy (205 MB) on every rank's CPU unless wrapped: wrap the blocks with `wrap()` in "
-                       "`configure_model`"),
-        _per_precision("'fsdp'", "'bf16-true'", "in `configure_model` FSDP creates them in bfloat16 instead of float32 "
-                       "(102 MB instead of 205 MB per rank), but still a full copy on every rank's CPU unless wrapped"),
-        _per_precision("'deepspeed_stage_3'", "'16-mixed'", "where they are created partitioned by ZeRO-3 "
-                       "(`deepspeed.zero.Init`), 1/N of them per rank over N ranks, instead of a full float32 copy "
-                       "(205 MB) on every rank's CPU"),
-        _per_precision("'deepspeed_stage_2'", "'bf16-true'", "where they are created on the GPU in bfloat16 instead of "
-                       "on the CPU in float32 (102 MB instead of 205 MB per rank); ZeRO stage 2 does not shard parameters"),
-        _per_precision("'deepspeed'", "'16-mixed'", "where they are created on the GPU instead of on the CPU, in float32 "
-                       "either way (205 MB per rank); ZeRO stage 2 does not shard parameters"),
-        _per_precision("'fsdp'", "args.precision", "in `configure_model` FSDP creates them in the precision's dtype, "
-                       "but still a full copy on every rank's CPU unless wrapped"),
+        _per_precision(
+            "'fsdp'",
+            "'bf16-mixed'",
+            "in `configure_model` FSDP creates them on the CPU in float32 too: still "
+            "a full float32 copy (205 MB) on every rank's CPU unless wrapped: wrap the blocks with `wrap()` in "
+            "`configure_model`",
+        ),
+        _per_precision(
+            "'fsdp'",
+            "'bf16-true'",
+            "in `configure_model` FSDP creates them in bfloat16 instead of float32 "
+            "(102 MB instead of 205 MB per rank), but still a full copy on every rank's CPU unless wrapped",
+        ),
+        _per_precision(
+            "'deepspeed_stage_3'",
+            "'16-mixed'",
+            "where they are created partitioned by ZeRO-3 "
+            "(`deepspeed.zero.Init`), 1/N of them per rank over N ranks, instead of a full float32 copy "
+            "(205 MB) on every rank's CPU",
+        ),
+        _per_precision(
+            "'deepspeed_stage_2'",
+            "'bf16-true'",
+            "where they are created on the GPU in bfloat16 instead of "
+            "on the CPU in float32 (102 MB instead of 205 MB per rank); ZeRO stage 2 does not shard parameters",
+        ),
+        _per_precision(
+            "'deepspeed'",
+            "'16-mixed'",
+            "where they are created on the GPU instead of on the CPU, in float32 "
+            "either way (205 MB per rank); ZeRO stage 2 does not shard parameters",
+        ),
+        _per_precision(
+            "'fsdp'",
+            "args.precision",
+            "in `configure_model` FSDP creates them in the precision's dtype, "
+            "but still a full copy on every rank's CPU unless wrapped",
+        ),
         # A precision chosen by a condition: the message describes the run where moving saves least.
-        Invalid(_TASK,
+        Invalid(
+            _TASK,
             rows=(7,),
-            message_contains=("precision 'bf16-true' or 'bf16-mixed' (chosen by a condition) at train.py:3",
-                              "in `configure_model` FSDP creates them on the CPU in float32 too"),
+            message_contains=(
+                "precision 'bf16-true' or 'bf16-mixed' (chosen by a condition) at train.py:3",
+                "in `configure_model` FSDP creates them on the CPU in float32 too",
+            ),
             files=_fit("Task", "'fsdp'", "'bf16-true' if true_half else 'bf16-mixed'"),
-            fixed=_TASK_WRAPPED),
+            fixed=_TASK_WRAPPED,
+        ),
         # The precision of a LightningCLI YAML `trainer:`.
-        Invalid(_TASK,
+        Invalid(
+            _TASK,
             rows=(7,),
-            message_contains=("strategy 'fsdp' at conf.yaml:2", "precision 'bf16-true' at conf.yaml:1",
-                              "in bfloat16 instead of"),
-            files={"conf.yaml": "trainer:\n  strategy: fsdp\n  precision: bf16-true\nmodel:\n  class_path: snippet.Task\n"},
-            fixed=_TASK_WRAPPED),
+            message_contains=(
+                "strategy 'fsdp' at conf.yaml:2",
+                "precision 'bf16-true' at conf.yaml:1",
+                "in bfloat16 instead of",
+            ),
+            files={
+                "conf.yaml": "trainer:\n  strategy: fsdp\n  precision: bf16-true\nmodel:\n  class_path: snippet.Task\n"
+            },
+            fixed=_TASK_WRAPPED,
+        ),
         # A strategy chosen by a condition: sharded on multi-GPU runs.
-        Invalid(_TASK,
+        Invalid(
+            _TASK,
             rows=(7,),
             message_contains=("strategy 'fsdp' (on some runs: chosen by a condition) at train.py:6",),
-            files={"train.py": """
+            files={
+                "train.py": """
                 import lightning as L
                 from lightning.pytorch.strategies import FSDPStrategy
                 from snippet import Task
@@ -761,16 +902,22 @@ class LargeLayerInInit(Rule):
                     strategy = FSDPStrategy() if devices > 1 else "auto"
                     trainer = L.Trainer(devices=devices, strategy=strategy)
                     trainer.fit(Task())
-                """},
-            fixed=_TASK_WRAPPED),
+                """
+            },
+            fixed=_TASK_WRAPPED,
+        ),
         # The project also runs Lightning 2.0, which calls `configure_sharded_model`, not `configure_model`.
-        Invalid(_TASK,
+        Invalid(
+            _TASK,
             rows=(7,),
-            message_contains=("`lightning>=2.0`: the project runs Lightning releases older than 2.1",
-                              "the fix is unsafe: Lightning releases older than 2.1 never call `configure_model`"),
+            message_contains=(
+                "`lightning>=2.0`: the project runs Lightning releases older than 2.1",
+                "the fix is unsafe: Lightning releases older than 2.1 never call `configure_model`",
+            ),
             files={**_fit("Task"), "requirements.txt": "lightning>=2.0\n"},
             unsafe=True,
-            fixed=_TASK_WRAPPED),
+            fixed=_TASK_WRAPPED,
+        ),
     ]
 
     @classmethod
@@ -794,8 +941,11 @@ class LargeLayerInInit(Rule):
         settings = self.context.settings
         threshold = settings.large_layer_threshold
         presume = settings.unknown_size == "large"
-        large = [s for s in analysis.statements
-                 if s.built.count >= threshold or (presume and s.built.presumed_at_least(threshold))]
+        large = [
+            s
+            for s in analysis.statements
+            if s.built.count >= threshold or (presume and s.built.presumed_at_least(threshold))
+        ]
         total = analysis.total
         return large, not large and (total.count >= threshold or (presume and total.presumed_at_least(threshold)))
 
@@ -825,50 +975,73 @@ class LargeLayerInInit(Rule):
                     action += ", each layer built inside `wrap()` so FSDP shards it as it is created"
                     moving += " (the fix does)"
                 elif move.no_wrap_reason:
-                    moving += (f" (the fix moves them without wrapping: {move.no_wrap_reason}); or build the model on "
-                               f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
-                               f"`reset_parameters()` in every module owning parameters (FI013)")
+                    moving += (
+                        f" (the fix moves them without wrapping: {move.no_wrap_reason}); or build the model on "
+                        f"the meta device under `trainer.init_module(empty_init=True)`, which needs "
+                        f"`reset_parameters()` in every module owning parameters (FI013)"
+                    )
                 unsafe_reasons = list(move.unsafe_reasons)
                 direct = direct_builds(context, qualname)
                 hooks = tuple(d.call_hook for d in direct if d.call_hook is not None)
                 unhooked = [d.site for d in direct if d.call_hook is None]
                 if hooks:
-                    action += (f", and call `configure_model()` after building `{node.name.value}` where it is built "
-                               f"outside a Trainer/Fabric ({_places(len(hooks))})")
+                    action += (
+                        f", and call `configure_model()` after building `{node.name.value}` where it is built "
+                        f"outside a Trainer/Fabric ({_places(len(hooks))})"
+                    )
                     notes.extend(_direct_build_notes(node.name.value, [d for d in direct if d.call_hook is not None]))
                 if unhooked:
                     outside = _built_outside_lightning(node.name.value, unhooked)
                     unsafe_reasons.append(outside)
                     notes.append(f"the fix is unsafe: {outside}")
                     notes.extend(_direct_build_notes(node.name.value, [d for d in direct if d.call_hook is None]))
-                older = context.index.older_lightning(context.facts.path or os.path.abspath(context.filename),
-                                                      CONFIGURE_MODEL_SINCE)
+                older = context.index.older_lightning(
+                    context.facts.path or os.path.abspath(context.filename), CONFIGURE_MODEL_SINCE
+                )
                 if older is not None:  # Lightning before 2.1 calls `configure_sharded_model`, never `configure_model`
-                    unsafe_reasons.append(f"Lightning releases older than {_release(CONFIGURE_MODEL_SINCE)} never "
-                                          f"call `configure_model`")
-                    notes.extend((f"the fix is unsafe: {unsafe_reasons[-1]}", older.note(_release(CONFIGURE_MODEL_SINCE))))
-                plan = fix(move.build, action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
-                           unsafe=bool(unsafe_reasons), imports=((WRAP_MODULE, "wrap"),) if move.wrapped else (),
-                           elsewhere=hooks)
+                    unsafe_reasons.append(
+                        f"Lightning releases older than {_release(CONFIGURE_MODEL_SINCE)} never call `configure_model`"
+                    )
+                    notes.extend(
+                        (f"the fix is unsafe: {unsafe_reasons[-1]}", older.note(_release(CONFIGURE_MODEL_SINCE)))
+                    )
+                plan = fix(
+                    move.build,
+                    action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
+                    unsafe=bool(unsafe_reasons),
+                    imports=((WRAP_MODULE, "wrap"),) if move.wrapped else (),
+                    elsewhere=hooks,
+                )
             except CannotMove as exc:
                 reason = str(exc)
             notes.insert(len(evidence), moving)
         class_name = node.name.value
         sharded = f"trained with a sharded strategy ({strategy.describe()})"
         if whole:
-            self.report(analysis.init, f"`{class_name}.__init__` builds {total.describe()} in total and is {sharded}: "
-                                       f"{advice}", fix=plan, no_fix_reason=reason, notes=tuple(notes))
+            self.report(
+                analysis.init,
+                f"`{class_name}.__init__` builds {total.describe()} in total and is {sharded}: {advice}",
+                fix=plan,
+                no_fix_reason=reason,
+                notes=tuple(notes),
+            )
             return
         for i, statement in enumerate(large):
             first = context.code(statement.node).strip().splitlines()
             shown = next((line for line in first if not line.lstrip().startswith("#")), first[0])
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            self.report(statement.node, f"`{shown}` builds {statement.built.describe()} in `{class_name}.__init__`, "
-                                        f"which is {sharded}: {advice}",
-                        fix=plan, no_fix_reason=reason, notes=tuple(notes) if i == 0 else ())  # evidence once per class
+            self.report(
+                statement.node,
+                f"`{shown}` builds {statement.built.describe()} in `{class_name}.__init__`, "
+                f"which is {sharded}: {advice}",
+                fix=plan,
+                no_fix_reason=reason,
+                notes=tuple(notes) if i == 0 else (),
+            )  # evidence once per class
 
-    def _check_unwrapped_hook(self, node: cst.ClassDef, qualname: str, hook: cst.FunctionDef,
-                              init: MethodAnalysis | None) -> None:
+    def _check_unwrapped_hook(
+        self, node: cst.ClassDef, qualname: str, hook: cst.FunctionDef, init: MethodAnalysis | None
+    ) -> None:
         """Under FSDP with a mixed or 32-bit precision, layers a `configure_model` builds without `wrap()`
         cost what they cost in `__init__`: a full float32 copy on every rank's CPU."""
         context = self.context
@@ -884,20 +1057,30 @@ class LargeLayerInInit(Rule):
         total = analysis.total
         copy = "" if total.unknown else f" ({_bytes(total.count, 4)})"
         evidence, strategy, precisions = found
-        message = (f"`{node.name.value}.configure_model` builds {total.describe()} but never calls `wrap()`, under "
-                   f"strategy {strategy.describe()} with {_precision(precisions)}: the same CPU float32 copy{copy} per "
-                   f"rank as in `__init__` (FSDP's `tensor_init_context` sets no device, and a mixed or 32-bit "
-                   f"precision keeps float32); build the blocks inside `wrap()` so FSDP shards each as it is created")
+        message = (
+            f"`{node.name.value}.configure_model` builds {total.describe()} but never calls `wrap()`, under "
+            f"strategy {strategy.describe()} with {_precision(precisions)}: the same CPU float32 copy{copy} per "
+            f"rank as in `__init__` (FSDP's `tensor_init_context` sets no device, and a mixed or 32-bit "
+            f"precision keeps float32); build the blocks inside `wrap()` so FSDP shards each as it is created"
+        )
         body = [s for s in analysis.statements if not _is_guard_or_docstring(s)]
         try:
             plan = _wrap_planner(context, node, qualname, init)(body)
         except CannotWrap:  # not actionable by wrapping (a tie across layers, a bare parameter): not reported
             return
         changes = lambda: {s.node: s.node.visit(wrapper_class()(plan.calls)) for s in body}
-        self.report(hook, message, fix=fix(changes, "Build the layers of `configure_model` inside `wrap()`"
-                                           + (f" (unsafe: {plan.unsafe_reason})" if plan.unsafe_reason else ""),
-                                           unsafe=plan.unsafe_reason is not None, imports=((WRAP_MODULE, "wrap"),)),
-                    notes=evidence)
+        self.report(
+            hook,
+            message,
+            fix=fix(
+                changes,
+                "Build the layers of `configure_model` inside `wrap()`"
+                + (f" (unsafe: {plan.unsafe_reason})" if plan.unsafe_reason else ""),
+                unsafe=plan.unsafe_reason is not None,
+                imports=((WRAP_MODULE, "wrap"),),
+            ),
+            notes=evidence,
+        )
 
 
 def _evidence(index, qualname: str) -> tuple[tuple, Strategy, tuple[str, ...]] | None:
@@ -918,12 +1101,23 @@ def _evidence(index, qualname: str) -> tuple[tuple, Strategy, tuple[str, ...]] |
 def _precision(precisions: tuple[str, ...]) -> str:
     if not precisions:
         return "a precision not known statically"
-    return "precision " + " or ".join(f"'{p}'" for p in precisions) + (" (chosen by a condition)" if len(precisions) > 1 else "")
+    return (
+        "precision "
+        + " or ".join(f"'{p}'" for p in precisions)
+        + (" (chosen by a condition)" if len(precisions) > 1 else "")
+    )
 
 
 def _defaults_used(analysis: MethodAnalysis) -> str:
-    """"; used default vocab=50304, dim=1024": the defaults of `__init__` the building statements read (not `lr`)."""
-    read = {n.id for s in analysis.statements if s.builds for stmt in s.tree for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    """ "; used default vocab=50304, dim=1024": the defaults of `__init__` the building statements read (not `lr`)."""
+    read = {
+        n.id
+        for s in analysis.statements
+        if s.builds
+        for stmt in s.tree
+        for n in ast.walk(stmt)
+        if isinstance(n, ast.Name)
+    }
     used = [note for note in analysis.notes if note.removeprefix("default ").split("=", 1)[0] in read]
     return f"; used {', '.join(used)}" if used else ""
 
@@ -933,17 +1127,23 @@ def _places(count: int) -> str:
 
 
 def _built_outside_lightning(class_name: str, sites: list) -> str:
-    return (f"`{class_name}` is also built outside a Trainer/Fabric {_places(len(sites))}, where nothing calls "
-            f"`configure_model()` and the fix cannot add the call (the model is not bound to a name by an "
-            f"assignment of its own): call it there after building the model")
+    return (
+        f"`{class_name}` is also built outside a Trainer/Fabric {_places(len(sites))}, where nothing calls "
+        f"`configure_model()` and the fix cannot add the call (the model is not bound to a name by an "
+        f"assignment of its own): call it there after building the model"
+    )
 
 
 def _direct_build_notes(class_name: str, builds: list) -> list:
     """Where the class is built outside Lightning (and the call the fix adds there): the first three, each
     located, then how many more."""
-    notes = [d.site.note(f"`{class_name}` built outside a Trainer/Fabric"
-                         + (f": the fix calls `{d.call_hook.line.strip()}` after it" if d.call_hook else ""))
-             for d in builds[:_SHOWN_SITES]]
+    notes = [
+        d.site.note(
+            f"`{class_name}` built outside a Trainer/Fabric"
+            + (f": the fix calls `{d.call_hook.line.strip()}` after it" if d.call_hook else "")
+        )
+        for d in builds[:_SHOWN_SITES]
+    ]
     return notes + ([f"and in {len(builds) - _SHOWN_SITES} more places"] if len(builds) > _SHOWN_SITES else [])
 
 
@@ -966,8 +1166,11 @@ def _shards_itself(hook: cst.FunctionDef) -> bool:
 def _is_guard_or_docstring(statement: Statement) -> bool:
     """`if self.model is not None: return`, a docstring or `pass`: nothing to wrap."""
     top = statement.tree[0] if len(statement.tree) == 1 else None
-    return is_docstring(statement.node) or isinstance(top, ast.Pass) or (
-        isinstance(top, ast.If) and not top.orelse and all(isinstance(b, ast.Return) for b in top.body))
+    return (
+        is_docstring(statement.node)
+        or isinstance(top, ast.Pass)
+        or (isinstance(top, ast.If) and not top.orelse and all(isinstance(b, ast.Return) for b in top.body))
+    )
 
 
 def _wrap_planner(context, classdef: cst.ClassDef, qualname: str, init: MethodAnalysis | None):
@@ -1011,7 +1214,11 @@ def _what_moving_does(strategy: Strategy, precision: str | None, size: Size) -> 
     dtype = init_dtype(precision)
     known = not size.unknown
     float32 = f"a full float32 copy{f' ({_bytes(size.count, 4)})' if known else ''} on every rank's CPU"
-    halved = "" if not known or dtype is None else f" ({_bytes(size.count, dtype[1])} instead of {_bytes(size.count, 4)} per rank)"
+    halved = (
+        ""
+        if not known or dtype is None
+        else f" ({_bytes(size.count, dtype[1])} instead of {_bytes(size.count, 4)} per rank)"
+    )
     if strategy.is_fsdp:
         # FSDPStrategy.tensor_init_context: no device (the CPU) and the true precision's dtype; only `wrap()` shards.
         if dtype is None:
@@ -1022,11 +1229,15 @@ def _what_moving_does(strategy: Strategy, precision: str | None, size: Size) -> 
             made = f"on the CPU in float32 too: still {float32} unless wrapped"
         return f"in `configure_model` FSDP creates them {made}: wrap the blocks with `wrap()` in `configure_model`"
     if strategy.zero3:
-        return (f"build them in `configure_model`, where they are created partitioned by ZeRO-3 (`deepspeed.zero.Init`),"
-                f" 1/N of them per rank over N ranks, instead of {float32}")
+        return (
+            f"build them in `configure_model`, where they are created partitioned by ZeRO-3 (`deepspeed.zero.Init`),"
+            f" 1/N of them per rank over N ranks, instead of {float32}"
+        )
     if strategy.deepspeed_stage is None:
-        return (f"build them in `configure_model`, where they are created partitioned if the DeepSpeed config enables "
-                f"ZeRO-3, else on the GPU in the training dtype, instead of {float32}")
+        return (
+            f"build them in `configure_model`, where they are created partitioned if the DeepSpeed config enables "
+            f"ZeRO-3, else on the GPU in the training dtype, instead of {float32}"
+        )
     # DeepSpeed ZeRO-1/2: the base `Strategy.tensor_init_context` (the root device and the true precision's dtype).
     unsharded = f"ZeRO stage {strategy.deepspeed_stage} does not shard parameters"
     if dtype is None:

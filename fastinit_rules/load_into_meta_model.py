@@ -6,9 +6,11 @@ from fastinit_lint.api import Invalid, Valid
 
 from ._flow import Flow, FlowRule, Kind
 
-_ORDER = ("set the model up first, then load: `model = fabric.setup(model)` followed by "
-          "`fabric.load(path, {\"model\": model})` or `fabric.load_raw(path, model)`; with a Trainer, "
-          "`trainer.fit(model, ckpt_path=...)` restores after setup; or `load_state_dict(sd, assign=True)`")
+_ORDER = (
+    "set the model up first, then load: `model = fabric.setup(model)` followed by "
+    '`fabric.load(path, {"model": model})` or `fabric.load_raw(path, model)`; with a Trainer, '
+    "`trainer.fit(model, ckpt_path=...)` restores after setup; or `load_state_dict(sd, assign=True)`"
+)
 
 
 class LoadIntoMetaModel(FlowRule):
@@ -93,7 +95,8 @@ class LoadIntoMetaModel(FlowRule):
                 model = GPT.load_from_checkpoint("last.ckpt")
             """),
         # A project helper loading with `assign=True` (litgpt's ModelParallel path) replaces the meta tensors.
-        Valid("""
+        Valid(
+            """
             import lightning as L
             from helpers import load_full
             from model import GPT
@@ -102,12 +105,16 @@ class LoadIntoMetaModel(FlowRule):
                 model = GPT()
             load_full(model, "w.pt")
             model = fabric.setup(model)
-            """, files={"helpers.py": """
+            """,
+            files={
+                "helpers.py": """
                 import torch
 
                 def load_full(model, path, strict=True):
                     model.load_state_dict(torch.load(path), strict=strict, assign=True)
-                """}),
+                """
+            },
+        ),
         Valid("""
             import lightning as L
             import pytest
@@ -122,7 +129,8 @@ class LoadIntoMetaModel(FlowRule):
             """),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from lightning.fabric.strategies import FSDPStrategy
             from model import GPT
@@ -133,14 +141,21 @@ class LoadIntoMetaModel(FlowRule):
                     model = GPT()
                 fabric.load_raw("weights.pt", model)
                 model = fabric.setup(model)
-            """, rows=(9,), message_contains=("#20490", "strategy 'fsdp' at snippet.py:6")),
-        Invalid("""
+            """,
+            rows=(9,),
+            message_contains=("#20490", "strategy 'fsdp' at snippet.py:6"),
+        ),
+        Invalid(
+            """
             from lightning.pytorch import Trainer
             from model import GPT
             trainer = Trainer(strategy="fsdp")
             with trainer.init_module(empty_init=True):
                 model = GPT.load_from_checkpoint("last.ckpt")
-            """, rows=(5,), message_contains=("Cannot copy out of meta tensor",)),
+            """,
+            rows=(5,),
+            message_contains=("Cannot copy out of meta tensor",),
+        ),
     ]
 
     @staticmethod
@@ -152,18 +167,27 @@ class LoadIntoMetaModel(FlowRule):
             runner = block.runner
             strategy = f"strategy {runner.strategy.describe()}"
             for event in flow.loads_in(block, "checkpoint"):
-                self.report(event.call, f"`load_from_checkpoint` inside `{block.receiver}.init_module(empty_init=True)` "
-                                        f"with {strategy}: the model is on the meta device, so loading is a no-op "
-                                        f"and `model.to(device)` fails with \"Cannot copy out of meta tensor\"; {_ORDER}",
-                            notes=(runner.strategy_note(),))
+                self.report(
+                    event.call,
+                    f"`load_from_checkpoint` inside `{block.receiver}.init_module(empty_init=True)` "
+                    f"with {strategy}: the model is on the meta device, so loading is a no-op "
+                    f'and `model.to(device)` fails with "Cannot copy out of meta tensor"; {_ORDER}',
+                    notes=(runner.strategy_note(),),
+                )
             if runner.kind != "fabric":
                 continue
             for build in flow.built_in(block):
                 for event in flow.before_setup(build):
                     # Not through a project helper: its summary does not say whether it loads with `assign=True`.
-                    if event.kind is Kind.LOAD and event.load.assign is not True \
-                            and event.load.how not in ("fit", "helper"):
-                        self.report(event.call, f"loading into `{build.var}` before `{block.receiver}.setup({build.var})` "
-                                                f"with {strategy}: its parameters are still meta tensors, so the weights "
-                                                f"are dropped and setup re-initializes them randomly (Lightning #20490); {_ORDER}",
-                                    notes=(runner.strategy_note(), block.build_note(build)))
+                    if (
+                        event.kind is Kind.LOAD
+                        and event.load.assign is not True
+                        and event.load.how not in ("fit", "helper")
+                    ):
+                        self.report(
+                            event.call,
+                            f"loading into `{build.var}` before `{block.receiver}.setup({build.var})` "
+                            f"with {strategy}: its parameters are still meta tensors, so the weights "
+                            f"are dropped and setup re-initializes them randomly (Lightning #20490); {_ORDER}",
+                            notes=(runner.strategy_note(), block.build_note(build)),
+                        )

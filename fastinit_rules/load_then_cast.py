@@ -114,11 +114,16 @@ class LoadThenCast(FlowRule):
                 return model
             """),
         # nanoGPT's own `GPT.from_pretrained` is not transformers': no `torch_dtype=` to pass.
-        Valid("""
+        Valid(
+            """
             import torch
             from model import GPT
             model = GPT.from_pretrained("gpt2").to(torch.bfloat16)
-            """, files={"model.py": "class GPT:\n    @classmethod\n    def from_pretrained(cls, name):\n        return cls()\n"}),
+            """,
+            files={
+                "model.py": "class GPT:\n    @classmethod\n    def from_pretrained(cls, name):\n        return cls()\n"
+            },
+        ),
         Valid("""
             import torch
             from transformers import AutoModel
@@ -131,7 +136,8 @@ class LoadThenCast(FlowRule):
             """),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import torch
             from transformers import LlamaForCausalLM
 
@@ -140,9 +146,13 @@ class LoadThenCast(FlowRule):
                 return model
             """,
             rows=(5,),
-            message_contains=("loaded by `LlamaForCausalLM.from_pretrained(...)` in float32", "then `.to()`, `.cuda()`",
-                              "size unknown: a pretrained name", "pass `torch_dtype=torch.bfloat16`",
-                              '`device_map="cuda"` would also load it onto the device directly'),
+            message_contains=(
+                "loaded by `LlamaForCausalLM.from_pretrained(...)` in float32",
+                "then `.to()`, `.cuda()`",
+                "size unknown: a pretrained name",
+                "pass `torch_dtype=torch.bfloat16`",
+                '`device_map="cuda"` would also load it onto the device directly',
+            ),
             fixed="""
             import torch
             from transformers import LlamaForCausalLM
@@ -152,9 +162,11 @@ class LoadThenCast(FlowRule):
                     path, torch_dtype=torch.bfloat16
                 ).to(torch.bfloat16).cuda()
                 return model
-            """),
+            """,
+        ),
         # TinyLlama's speculative decoding script: the cast is fixed, the variable device move stays.
-        Invalid("""
+        Invalid(
+            """
             import torch
             from transformers import AutoModelForCausalLM
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -169,9 +181,11 @@ class LoadThenCast(FlowRule):
             assistant_model = AutoModelForCausalLM.from_pretrained(
                 "PY007/TinyLlama-1.1B-Chat-v0.1", torch_dtype=torch.float16
             ).half().to(device)
-            """),
+            """,
+        ),
         # A cast in the next statement; the fix keeps it.
-        Invalid("""
+        Invalid(
+            """
             import torch
             import transformers
             model = transformers.AutoModel.from_pretrained("t5-base")
@@ -183,8 +197,10 @@ class LoadThenCast(FlowRule):
             import transformers
             model = transformers.AutoModel.from_pretrained("t5-base", torch_dtype=torch.float16)
             model = model.to(dtype=torch.float16)
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import torch
             from task import GPT
 
@@ -193,9 +209,13 @@ class LoadThenCast(FlowRule):
                 torch.save(model.state_dict(), "model.pt")
             """,
             rows=(5,),
-            message_contains=("loaded by `GPT.load_from_checkpoint(...)` in float32", "201,326,592 parameters",
-                              "`fastinit_runtime.init_module(dtype=torch.bfloat16)`"),
-            files={"task.py": """
+            message_contains=(
+                "loaded by `GPT.load_from_checkpoint(...)` in float32",
+                "201,326,592 parameters",
+                "`fastinit_runtime.init_module(dtype=torch.bfloat16)`",
+            ),
+            files={
+                "task.py": """
                 import lightning as L
                 from torch import nn
 
@@ -203,7 +223,8 @@ class LoadThenCast(FlowRule):
                     def __init__(self, vocab=65_536, dim=3072):
                         super().__init__()
                         self.embed = nn.Embedding(vocab, dim)
-                """},
+                """
+            },
             unsafe=True,  # the project neither declares nor imports fastinit_runtime
             fixed="""
             import torch
@@ -214,7 +235,8 @@ class LoadThenCast(FlowRule):
                 with fastinit_runtime.init_module(dtype=torch.bfloat16):
                     model = GPT.load_from_checkpoint(path).to(torch.bfloat16)
                 torch.save(model.state_dict(), "model.pt")
-            """),
+            """,
+        ),
     ]
 
     @classmethod
@@ -223,14 +245,24 @@ class LoadThenCast(FlowRule):
 
     def check_flow(self, flow: Flow) -> None:
         for event in flow.events:
-            if event.build is None or event.build.model not in ("pretrained", "checkpoint") or event.block \
-                    or event.generic_init:
+            if (
+                event.build is None
+                or event.build.model not in ("pretrained", "checkpoint")
+                or event.block
+                or event.generic_init
+            ):
                 continue
             kind = event.build.model
             casts, separate = [c for c in event.build.chain if c.func.attr.value in _MOVES], None
             if not casts:
-                following = [e for e in flow.after(event) if e.position == event.position + 1 and e.var == event.var
-                             and e.kind is Kind.CAST and e.call.func.attr.value in _MOVES]
+                following = [
+                    e
+                    for e in flow.after(event)
+                    if e.position == event.position + 1
+                    and e.var == event.var
+                    and e.kind is Kind.CAST
+                    and e.call.func.attr.value in _MOVES
+                ]
                 if not following:
                     continue
                 separate = following[0].call
@@ -238,8 +270,13 @@ class LoadThenCast(FlowRule):
             dtype, device = self._half_dtype(casts), self._accelerator(casts)
             if kind == "pretrained" and self._transformers(event):
                 self._pretrained(event, casts, dtype, device)
-            elif kind == "checkpoint" and dtype is not None and not flow.runners and self._lightning(event) \
-                    and not small_enough(self.context, event, self.context.settings.create_then_cast_threshold):
+            elif (
+                kind == "checkpoint"
+                and dtype is not None
+                and not flow.runners
+                and self._lightning(event)
+                and not small_enough(self.context, event, self.context.settings.create_then_cast_threshold)
+            ):
                 self._checkpoint(event, casts, dtype)
 
     def _targets(self, casts: list[cst.Call]) -> list[tuple[str | None, str | None]]:
@@ -253,8 +290,14 @@ class LoadThenCast(FlowRule):
         return found
 
     def _half_dtype(self, casts: list[cst.Call]) -> str | None:
-        return next((dtype for _, dtype in self._targets(casts)
-                     if dtype is not None and self.context.matches(cst.parse_expression(dtype), _HALF)), None)
+        return next(
+            (
+                dtype
+                for _, dtype in self._targets(casts)
+                if dtype is not None and self.context.matches(cst.parse_expression(dtype), _HALF)
+            ),
+            None,
+        )
 
     def _accelerator(self, casts: list[cst.Call]) -> str | None:
         for device, _ in self._targets(casts):
@@ -272,30 +315,40 @@ class LoadThenCast(FlowRule):
 
     def _lightning(self, event: Event) -> bool:
         index = self.context.index
-        return any(index.canonical(q) in index.classes and index.is_lightning_module(index.canonical(q))
-                   for q in self.context.qualified_names(event.call.func.value))
+        return any(
+            index.canonical(q) in index.classes and index.is_lightning_module(index.canonical(q))
+            for q in self.context.qualified_names(event.call.func.value)
+        )
 
     def _message(self, event: Event, casts: list[cst.Call], size: str) -> str:
         shown = ", ".join(f"`.{c.func.attr.value}()`" for c in casts)
         loader = f"{self.context.code(event.call.func).strip()}(...)"
-        return (f"`{event.var}` is loaded by `{loader}` in float32 ({size}), then {shown}: a full copy on the CPU "
-                f"first")
+        return f"`{event.var}` is loaded by `{loader}` in float32 ({size}), then {shown}: a full copy on the CPU first"
 
     def _pretrained(self, event: Event, casts: list[cst.Call], dtype: str | None, device: str | None) -> None:
         call = event.call
         if dtype is None or any(keyword(call, k) for k in _DTYPE_KEYWORDS):
             return  # a move alone copies the model once: the transfer any load without `device_map=` makes
-        message = self._message(event, casts, "transformers 4's default; transformers 5 loads the checkpoint's own "
-                                              "dtype; size unknown: a pretrained name")
+        message = self._message(
+            event,
+            casts,
+            "transformers 4's default; transformers 5 loads the checkpoint's own "
+            "dtype; size unknown: a pretrained name",
+        )
         message += f"; pass `torch_dtype={dtype}` to load it in that dtype"
         if device is not None and not keyword(call, "device_map"):
-            message += (f"; `device_map={device}` would also load it onto the device directly (needs `accelerate` with "
-                        f"transformers 4)")
+            message += (
+                f"; `device_map={device}` would also load it onto the device directly (needs `accelerate` with "
+                f"transformers 4)"
+            )
         argument = cst.parse_expression(f"f(torch_dtype={dtype})").args[0]
         args = [*call.args[:-1], call.args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)] if call.args else []
         changes = {call: call.with_changes(args=[*args, argument])}
-        self.report(event.node, message, fix=fix(changes, f"Pass `torch_dtype={dtype}` to `from_pretrained` (the cast "
-                                                          f"stays, now free)"))
+        self.report(
+            event.node,
+            message,
+            fix=fix(changes, f"Pass `torch_dtype={dtype}` to `from_pretrained` (the cast stays, now free)"),
+        )
 
     def _checkpoint(self, event: Event, casts: list[cst.Call], dtype: str) -> None:
         message = self._message(event, casts, build_size(self.context, event).describe())
@@ -307,5 +360,8 @@ class LoadThenCast(FlowRule):
             return
         unsafe = not project_uses_runtime(self.context)
         title = f"Load inside `{context_code}` (the cast stays, now free)" + (UNDECLARED if unsafe else "")
-        self.report(line, message, fix=fix({line: wrap_in_with(line, context_code)}, title, unsafe=unsafe,
-                                           imports=((RUNTIME, None),)))
+        self.report(
+            line,
+            message,
+            fix=fix({line: wrap_in_with(line, context_code)}, title, unsafe=unsafe, imports=((RUNTIME, None),)),
+        )

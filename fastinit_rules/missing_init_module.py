@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastinit_lint.api import Invalid, Valid, cst, fix, init_dtype, precision_kind
 
-from ._flow import (Flow, FlowRule, Kind, build_size, partial_load, runner_in_scope, small_enough,
-                    wrap_in_with)
+from ._flow import Flow, FlowRule, Kind, build_size, partial_load, runner_in_scope, small_enough, wrap_in_with
 from ._preceding import default_dtype
 
 _MODELS = {"project", "checkpoint", "pretrained"}
-_NET = {"model.py": """
+_NET = {
+    "model.py": """
     import torch
     from torch import nn
     class Net(nn.Module):
@@ -20,7 +20,8 @@ _NET = {"model.py": """
         def __init__(self):
             super().__init__()
             self.head = nn.Linear(4, 2)
-"""}
+"""
+}
 
 
 class MissingInitModule(FlowRule):
@@ -105,38 +106,54 @@ class MissingInitModule(FlowRule):
     markers = ("precision", "strategy")
 
     VALID = [
-        Valid("""
+        Valid(
+            """
             import lightning as L
             from model import Net
             trainer = L.Trainer(precision="bf16-true")
             with trainer.init_module():
                 model = Net()
-            """, files=_NET),
-        Valid("""
+            """,
+            files=_NET,
+        ),
+        Valid(
+            """
             import lightning as L
             from model import Net
             trainer = L.Trainer(precision="bf16-mixed")
             model = Net()
-            """, files=_NET),
-        Valid("""
+            """,
+            files=_NET,
+        ),
+        Valid(
+            """
             import lightning as L
             from model import Tiny
             trainer = L.Trainer(precision="bf16-true")
             model = Tiny()
-            """, files=_NET),
-        Valid("""
+            """,
+            files=_NET,
+        ),
+        Valid(
+            """
             from model import Net
             model = Net()
-            """, files=_NET),
-        Valid("""
+            """,
+            files=_NET,
+        ),
+        Valid(
+            """
             import lightning as L
             from model import Net
             def main():
                 model = Net()
                 fabric = L.Fabric(precision="bf16-true")
-            """, files=_NET),
+            """,
+            files=_NET,
+        ),
         # Built on the Fabric's device in the precision's dtype: what `init_module()` does.
-        Valid("""
+        Valid(
+            """
             import lightning as L
             import torch
             from model import Net
@@ -145,10 +162,13 @@ class MissingInitModule(FlowRule):
                 torch.set_default_dtype(torch.bfloat16)
                 model = Net()
                 torch.set_default_dtype(torch.float32)
-            """, files=_NET),
+            """,
+            files=_NET,
+        ),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from model import Net
 
@@ -157,7 +177,10 @@ class MissingInitModule(FlowRule):
                 # the model
                 model = Net(dim=2048)  # big
                 trainer.fit(model)
-            """, rows=(7,), files=_NET, message_contains=("16,785,408 parameters", "'bf16-true'", "snippet.py:5"),
+            """,
+            rows=(7,),
+            files=_NET,
+            message_contains=("16,785,408 parameters", "'bf16-true'", "snippet.py:5"),
             fixed="""
             import lightning as L
             from model import Net
@@ -168,36 +191,47 @@ class MissingInitModule(FlowRule):
                 with trainer.init_module():
                     model = Net(dim=2048)  # big
                 trainer.fit(model)
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             from lightning.pytorch import Trainer
             from model import Net
             trainer = Trainer(precision="16-true")
             model = Net.load_from_checkpoint("last.ckpt")
-            """, rows=(4,), files=_NET,
+            """,
+            rows=(4,),
+            files=_NET,
             fixed="""
             from lightning.pytorch import Trainer
             from model import Net
             trainer = Trainer(precision="16-true")
             with trainer.init_module(empty_init=True):
                 model = Net.load_from_checkpoint("last.ckpt")
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import lightning_fabric as lf
             from model import Net
             fabric = lf.Fabric(strategy="fsdp")
             model = Net()
-            """, rows=(4,), files=_NET, unsafe=True,
+            """,
+            rows=(4,),
+            files=_NET,
+            unsafe=True,
             fixed="""
             import lightning_fabric as lf
             from model import Net
             fabric = lf.Fabric(strategy="fsdp")
             with fabric.init_module(empty_init=True):
                 model = Net()
-            """),
+            """,
+        ),
         # Under `with fabric.device:` the model is built on the device, in the default dtype set before it:
         # with FSDP every rank still builds all of it (lit-llama's pretraining scripts).
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             import torch
             from model import Net
@@ -209,7 +243,10 @@ class MissingInitModule(FlowRule):
                     model = Net()
                     torch.set_default_dtype(torch.float32)
                 fabric.setup(model)
-            """, rows=(9,), files=_NET, unsafe=True,
+            """,
+            rows=(9,),
+            files=_NET,
+            unsafe=True,
             message_contains=("every rank materializes the whole model in bfloat16 on `fabric.device`",),
             fixed="""
             import lightning as L
@@ -224,14 +261,18 @@ class MissingInitModule(FlowRule):
                         model = Net()
                     torch.set_default_dtype(torch.float32)
                 fabric.setup(model)
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             import lightning as L
             from model import Net
             fabric = L.Fabric(precision="bf16-true")
             with fabric.device:
                 model = Net()
-            """, rows=(5,), files=_NET,
+            """,
+            rows=(5,),
+            files=_NET,
             message_contains=("materialized in float32 on `fabric.device` and converted later",),
             fixed="""
             import lightning as L
@@ -240,7 +281,8 @@ class MissingInitModule(FlowRule):
             with fabric.device:
                 with fabric.init_module():
                     model = Net()
-            """),
+            """,
+        ),
     ]
 
     def check_flow(self, flow: Flow) -> None:
@@ -258,7 +300,8 @@ class MissingInitModule(FlowRule):
                 continue  # built on the device in the precision's dtype: what `init_module()` would do
             size = build_size(self.context, event)
             strict_checkpoint = event.build.model == "checkpoint" and not any(
-                partial_load(self.context, e) for e in flow.events if e.call is event.call and e.kind is Kind.LOAD)
+                partial_load(self.context, e) for e in flow.events if e.call is event.call and e.kind is Kind.LOAD
+            )
             empty = sharded_fabric or (strict_checkpoint and strategy.known and not strategy.meta_init)
             context_code = f"{runner.bound_to}.init_module({'empty_init=True' if empty else ''})"
             line = event.node
@@ -268,15 +311,28 @@ class MissingInitModule(FlowRule):
                 what = f"every rank materializes the whole model in {dtype} on {device} before the strategy shards it"
             else:
                 what = f"it is materialized in {dtype} on {device or 'CPU'} and converted later"
-            message = f"`{event.var}` ({size.describe()}) is built outside `{runner.bound_to}.init_module()` {reason}: {what}"
-            notes = (runner.site.note(f"`{runner.bound_to}` created"
-                                      + (f" with precision '{runner.precision}'" if by_precision else "")),
-                     *(() if by_precision else (runner.strategy_note(),)))
+            message = (
+                f"`{event.var}` ({size.describe()}) is built outside `{runner.bound_to}.init_module()` {reason}: {what}"
+            )
+            notes = (
+                runner.site.note(
+                    f"`{runner.bound_to}` created" + (f" with precision '{runner.precision}'" if by_precision else "")
+                ),
+                *(() if by_precision else (runner.strategy_note(),)),
+            )
             if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
                 self.report(line, message, no_fix_reason="the statement shares its line with others", notes=notes)
                 continue
-            self.report(line, message, fix=fix({line: wrap_in_with(line, context_code)},
-                                               f"Build it inside `with {context_code}:`", unsafe=sharded_fabric), notes=notes)
+            self.report(
+                line,
+                message,
+                fix=fix(
+                    {line: wrap_in_with(line, context_code)},
+                    f"Build it inside `with {context_code}:`",
+                    unsafe=sharded_fabric,
+                ),
+                notes=notes,
+            )
 
     @staticmethod
     def wants(runner) -> bool:

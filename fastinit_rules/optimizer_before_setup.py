@@ -97,7 +97,8 @@ class OptimizerBeforeSetup(FlowRule):
             """),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             from torch import optim
             from model import GPT
@@ -108,7 +109,10 @@ class OptimizerBeforeSetup(FlowRule):
                     model = GPT()
                 optimizer = optim.AdamW(model.parameters(), lr=1e-4)
                 model, optimizer = fabric.setup(model, optimizer)
-            """, rows=(9,), message_contains=("meta-device", "strategy 'fsdp' at snippet.py:6", "before `fabric.setup(model)`")),
+            """,
+            rows=(9,),
+            message_contains=("meta-device", "strategy 'fsdp' at snippet.py:6", "before `fabric.setup(model)`"),
+        ),
     ]
 
     @staticmethod
@@ -125,15 +129,24 @@ class OptimizerBeforeSetup(FlowRule):
                 if setup is not None and setup.expected_to_raise:
                     continue  # a test asserting that Fabric raises
                 # The call the code makes (`fabric.setup(model, optimizer)`), else the one that sets up a model alone.
-                method = setup.call.func.attr.value if setup is not None and isinstance(setup.call.func, cst.Attribute) \
+                method = (
+                    setup.call.func.attr.value
+                    if setup is not None and isinstance(setup.call.func, cst.Attribute)
                     else "setup_module"
-                notes = (runner.strategy_note(), block.build_note(build),
-                         *([NoteAt(f"set up by `{block.receiver}.{method}(...)`", setup.call)] if setup is not None else []))
+                )
+                notes = (
+                    runner.strategy_note(),
+                    block.build_note(build),
+                    *([NoteAt(f"set up by `{block.receiver}.{method}(...)`", setup.call)] if setup is not None else []),
+                )
                 for event in flow.before_setup(build):
                     if event.kind is Kind.OPTIMIZER:
-                        self.report(event.call, f"optimizer built from `{build.var}.parameters()` before `{block.receiver}"
-                                                f".{method}({build.var})`: they are meta-device parameters under strategy "
-                                                f"{runner.strategy.describe()}, and Fabric raises \"The optimizer has "
-                                                f"references to the model's meta-device parameters\"", notes=notes)
+                        self.report(
+                            event.call,
+                            f"optimizer built from `{build.var}.parameters()` before `{block.receiver}"
+                            f".{method}({build.var})`: they are meta-device parameters under strategy "
+                            f'{runner.strategy.describe()}, and Fabric raises "The optimizer has '
+                            f"references to the model's meta-device parameters\"",
+                            notes=notes,
+                        )
                         break
-

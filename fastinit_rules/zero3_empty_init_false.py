@@ -82,26 +82,32 @@ class Zero3EmptyInitFalse(FlowRule):
             """),
     ]
     INVALID = [
-        Invalid("""
+        Invalid(
+            """
             import lightning as L
             fabric = L.Fabric(strategy="deepspeed_stage_3_offload")
             with fabric.init_module(empty_init=False):
                 model = object()
-            """, rows=(3,), message_contains=("NotImplementedError", "snippet.py:2"),
+            """,
+            rows=(3,),
+            message_contains=("NotImplementedError", "snippet.py:2"),
             fixed="""
             import lightning as L
             fabric = L.Fabric(strategy="deepspeed_stage_3_offload")
             with fabric.init_module():
                 model = object()
-            """),
-        Invalid("""
+            """,
+        ),
+        Invalid(
+            """
             from lightning.pytorch import Trainer
             from lightning.pytorch.strategies import DeepSpeedStrategy
             def main():
                 trainer = Trainer(strategy=DeepSpeedStrategy(stage=3))
                 with trainer.init_module(empty_init=False, ):
                     model = object()
-            """, rows=(5,),
+            """,
+            rows=(5,),
             fixed="""
             from lightning.pytorch import Trainer
             from lightning.pytorch.strategies import DeepSpeedStrategy
@@ -109,7 +115,8 @@ class Zero3EmptyInitFalse(FlowRule):
                 trainer = Trainer(strategy=DeepSpeedStrategy(stage=3))
                 with trainer.init_module():
                     model = object()
-            """),
+            """,
+        ),
     ]
 
     @staticmethod
@@ -124,8 +131,10 @@ class Zero3EmptyInitFalse(FlowRule):
             args = [a for a in block.call.args if a is not arg]
             if args:
                 args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-            self.report(block.call,
-                        "`empty_init=False` with DeepSpeed ZeRO stage 3: Lightning raises NotImplementedError; "
-                        "ZeRO-3 always initializes empty",
-                        fix=fix({block.call: block.call.with_changes(args=args)}, "Drop `empty_init=False`"),
-                        notes=(block.runner.strategy_note(),))
+            self.report(
+                block.call,
+                "`empty_init=False` with DeepSpeed ZeRO stage 3: Lightning raises NotImplementedError; "
+                "ZeRO-3 always initializes empty",
+                fix=fix({block.call: block.call.with_changes(args=args)}, "Drop `empty_init=False`"),
+                notes=(block.runner.strategy_note(),),
+            )

@@ -32,8 +32,14 @@ def _default_dtype(dtype: torch.dtype | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def init_module(device: torch.device | str | None = None, dtype: torch.dtype | None = None, *,
-                empty_init: bool = False, poison: bool = False, init_dtype: torch.dtype | None = None) -> Iterator[None]:
+def init_module(
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+    *,
+    empty_init: bool = False,
+    poison: bool = False,
+    init_dtype: torch.dtype | None = None,
+) -> Iterator[None]:
     """Build modules directly on `device` in `dtype` (floating tensors only; explicit `dtype=` wins).
 
     `empty_init=True` skips every `torch.nn.init` call (also transformers' guarded wrappers of them):
@@ -51,7 +57,12 @@ def init_module(device: torch.device | str | None = None, dtype: torch.dtype | N
         if device is not None:
             stack.enter_context(torch.device(device))
         stack.enter_context(_default_dtype(dtype))
-        if empty_init or poison or init_dtype is not None or (device is not None and torch.device(device).type == "meta"):
+        if (
+            empty_init
+            or poison
+            or init_dtype is not None
+            or (device is not None and torch.device(device).type == "meta")
+        ):
             stack.enter_context(Recorder(skip_init=empty_init or poison, poison=poison, init_dtype=init_dtype))
         yield
 

@@ -32,5 +32,7 @@ def estimate_parameters(factory: Callable[[], torch.nn.Module], dtype: torch.dty
     with init_module(device="meta", dtype=dtype):
         module = factory()
     params = list(module.parameters())
-    size = sum(p.numel() * p.element_size() for p in params) + sum(b.numel() * b.element_size() for b in module.buffers())
+    size = sum(p.numel() * p.element_size() for p in params) + sum(
+        b.numel() * b.element_size() for b in module.buffers()
+    )
     return Estimate(sum(p.numel() for p in params), size)

@@ -17,8 +17,13 @@ import torch
 from .context import init_module
 from .loading import LoadResult, initialize_unloaded, load_partial
 
-_PRECISION_DTYPES = {"16-true": torch.float16, "bf16-true": torch.bfloat16, "64-true": torch.float64,
-                     "transformer-engine": torch.bfloat16, "transformer-engine-float16": torch.float16}
+_PRECISION_DTYPES = {
+    "16-true": torch.float16,
+    "bf16-true": torch.bfloat16,
+    "64-true": torch.float64,
+    "transformer-engine": torch.bfloat16,
+    "transformer-engine-float16": torch.float16,
+}
 
 
 @dataclass(frozen=True)
@@ -40,13 +45,20 @@ def strategy_info(obj) -> StrategyInfo:
     fsdp = bool(names & {"FSDPStrategy", "XLAFSDPStrategy"})
     deepspeed = "DeepSpeedStrategy" in names
     model_parallel = "ModelParallelStrategy" in names
-    precision = getattr(getattr(strategy, "precision_plugin", None) or getattr(strategy, "precision", None), "precision", "32-true")
-    return StrategyInfo(type(strategy).__name__, fsdp or deepspeed or model_parallel, fsdp or model_parallel,
-                        _PRECISION_DTYPES.get(str(precision), torch.float32))
+    precision = getattr(
+        getattr(strategy, "precision_plugin", None) or getattr(strategy, "precision", None), "precision", "32-true"
+    )
+    return StrategyInfo(
+        type(strategy).__name__,
+        fsdp or deepspeed or model_parallel,
+        fsdp or model_parallel,
+        _PRECISION_DTYPES.get(str(precision), torch.float32),
+    )
 
 
-def load_from_checkpoint(cls, checkpoint_path, *, trainer=None, strict: bool | None = None,
-                         weights_only: bool | None = None, **kwargs):
+def load_from_checkpoint(
+    cls, checkpoint_path, *, trainer=None, strict: bool | None = None, weights_only: bool | None = None, **kwargs
+):
     """`cls.load_from_checkpoint` by the fastest path that is safe for the Trainer's strategy.
 
     - meta strategies (FSDP, ModelParallel): no empty init (loading into meta tensors is a no-op and

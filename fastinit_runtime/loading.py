@@ -34,12 +34,23 @@ def _device_of(module: nn.Module) -> torch.device:
 
 
 def non_persistent_buffers(module: nn.Module) -> list[torch.Tensor]:
-    return [buffer for sub in module.modules() for name in sub._non_persistent_buffers_set
-            if (buffer := sub._buffers.get(name)) is not None]
+    return [
+        buffer
+        for sub in module.modules()
+        for name in sub._non_persistent_buffers_set
+        if (buffer := sub._buffers.get(name)) is not None
+    ]
 
 
-def load_partial(module: nn.Module, state_dict_or_path, *, strict: bool = False, init_missing: bool = True,
-                 weights_only: bool = True, init_dtype: torch.dtype | None = None) -> LoadResult:
+def load_partial(
+    module: nn.Module,
+    state_dict_or_path,
+    *,
+    strict: bool = False,
+    init_missing: bool = True,
+    weights_only: bool = True,
+    init_dtype: torch.dtype | None = None,
+) -> LoadResult:
     """Load what the checkpoint has; initialize exactly the tensors it lacks.
 
     Every loaded tensor ends up bit for bit as in the checkpoint, whoever owns it (tied aliases, a child of
@@ -59,8 +70,9 @@ def load_partial(module: nn.Module, state_dict_or_path, *, strict: bool = False,
     return LoadResult(missing, unexpected)
 
 
-def initialize_unloaded(module: nn.Module, loaded: list[str], *, init: bool = True,
-                        init_dtype: torch.dtype | None = None) -> None:
+def initialize_unloaded(
+    module: nn.Module, loaded: list[str], *, init: bool = True, init_dtype: torch.dtype | None = None
+) -> None:
     """Allocate meta tensors; initialize every state-dict tensor not on the storage of a `loaded` key and the
     non-persistent buffers that need it (meta ones; real ones whose init call an empty init skipped).
     Loaded tensors may be written too (owners' `reset_parameters()`): load them after this."""

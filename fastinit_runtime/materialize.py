@@ -90,7 +90,9 @@ def allocate(module: nn.Module, meta: list[Storage], device, dtype: torch.dtype 
                         continue
                     if id(tensor) not in replaced:
                         view = flat.as_strided(tensor.size(), tensor.stride(), tensor.storage_offset())
-                        replaced[id(tensor)] = nn.Parameter(view, requires_grad=tensor.requires_grad) if is_param else view
+                        replaced[id(tensor)] = (
+                            nn.Parameter(view, requires_grad=tensor.requires_grad) if is_param else view
+                        )
                     # a Parameter when `store` is `_parameters` (`is_param`); mypy types the pair as one kind of dict
                     store[name] = replaced[id(tensor)]  # type: ignore[assignment]
         forget(sample)
@@ -132,7 +134,8 @@ class Initializer:
         if unfixable:
             raise MaterializationError(
                 "cannot initialize these tensors: no init call was recorded for them and their modules define no "
-                "reset_parameters(): " + ", ".join(unfixable))
+                "reset_parameters(): " + ", ".join(unfixable)
+            )
 
     def _under_hf(self, path: str) -> bool:
         return any(p == "" or path == p or path.startswith(p + ".") for p in self.hf_paths)
@@ -157,7 +160,8 @@ class Initializer:
         if left and not self.hf_paths:
             raise MaterializationError(
                 "reset_parameters() left these tensors unwritten (they would hold uninitialized memory): "
-                + ", ".join(s.describe() for s in left))
+                + ", ".join(s.describe() for s in left)
+            )
 
     def _hf_initialize(self, model: nn.Module) -> None:
         targets = {id_of(s) for s in self.targets}
@@ -175,8 +179,14 @@ class Initializer:
                 del tensor._is_hf_initialized  # type: ignore[attr-defined]
 
 
-def materialize(module: nn.Module, device: torch.device | str = "cpu", *, dtype: torch.dtype | None = None,
-                init: bool = True, init_dtype: torch.dtype | None = None) -> nn.Module:
+def materialize(
+    module: nn.Module,
+    device: torch.device | str = "cpu",
+    *,
+    dtype: torch.dtype | None = None,
+    init: bool = True,
+    init_dtype: torch.dtype | None = None,
+) -> nn.Module:
     """Allocate every meta tensor of `module` on `device` (floating ones in `dtype`), then initialize them
     by replaying the init the constructors recorded under `meta_init()`.
 

@@ -26,11 +26,24 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.overrides import TorchFunctionMode, handle_torch_function, has_torch_function_unary
 from torch.utils._device import _device_constructors
 
-_TORCH_INIT = {getattr(torch.nn.init, name) for name in dir(torch.nn.init)
-               if name.endswith("_") and not name.startswith("_")}
+_TORCH_INIT = {
+    getattr(torch.nn.init, name) for name in dir(torch.nn.init) if name.endswith("_") and not name.startswith("_")
+}
 # Trailing-underscore methods that change metadata or autograd state, not values.
-_NOT_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad", "detach_", "resize_", "set_",
-                         "as_strided_", "pin_memory", "record_stream", "untyped_storage"})
+_NOT_WRITES = frozenset(
+    {
+        "requires_grad_",
+        "share_memory_",
+        "retain_grad",
+        "detach_",
+        "resize_",
+        "set_",
+        "as_strided_",
+        "pin_memory",
+        "record_stream",
+        "untyped_storage",
+    }
+)
 # Producers whose value is never read: a storage made by one of these holds nothing until written.
 _EMPTY_FACTORIES = frozenset({"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided"})
 
@@ -98,8 +111,9 @@ class History:
     ops: list["Op"] = field(default_factory=list)
 
     def writes_value(self) -> bool:
-        return bool(self.ops) or (self.producer is not None
-                                  and getattr(self.producer.func, "__name__", "") not in _EMPTY_FACTORIES)
+        return bool(self.ops) or (
+            self.producer is not None and getattr(self.producer.func, "__name__", "") not in _EMPTY_FACTORIES
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,7 +172,9 @@ def _prune() -> None:
 
 
 def _ref(tensor: torch.Tensor) -> Ref:
-    return Ref(history_of(tensor, create=True), tuple(tensor.size()), tuple(tensor.stride()), int(tensor.storage_offset()))
+    return Ref(
+        history_of(tensor, create=True), tuple(tensor.size()), tuple(tensor.stride()), int(tensor.storage_offset())
+    )
 
 
 def _template(value: Any) -> Any:

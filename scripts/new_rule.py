@@ -110,10 +110,17 @@ def main(argv: list[str] | None = None) -> int:
         handle.write(TEMPLATE.format(code=args.code, name=args.name, cls=cls))
     # the rule pages are generated from the docstrings, by the copy of the linter under --root
     env = {**os.environ, "PYTHONPATH": os.path.abspath(args.root)}
-    subprocess.run([sys.executable, "-m", "fastinit_lint.output.docs", os.path.join("docs", "rules")],
-                   cwd=args.root, env=env, check=True, stdout=subprocess.DEVNULL)
-    print(f"wrote {path} and docs/rules/{args.code}.md; edit the rule, then run "
-          f"`python -m pytest tests/test_rule_examples.py -k {args.code}` and `python -m fastinit_lint.output.docs`")
+    subprocess.run(
+        [sys.executable, "-m", "fastinit_lint.output.docs", os.path.join("docs", "rules")],
+        cwd=args.root,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(
+        f"wrote {path} and docs/rules/{args.code}.md; edit the rule, then run "
+        f"`python -m pytest tests/test_rule_examples.py -k {args.code}` and `python -m fastinit_lint.output.docs`"
+    )
     return 0
 
 

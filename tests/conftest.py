@@ -29,8 +29,9 @@ class Cli:
         cwd = os.getcwd()
         os.chdir(self.root)
         try:
-            return CliRunner().invoke(main, list(args), obj=Registry.default(TEST_RULES), input=input,
-                                      catch_exceptions=False)
+            return CliRunner().invoke(
+                main, list(args), obj=Registry.default(TEST_RULES), input=input, catch_exceptions=False
+            )
         finally:
             os.chdir(cwd)
 
@@ -48,5 +49,11 @@ def cli(project: Path) -> Cli:
 
 def run_installed(*args: str, cwd: Path, input: str | None = None) -> subprocess.CompletedProcess:
     """The installed console script, as pre-commit and CI call it."""
-    return subprocess.run([sys.executable, "-m", "fastinit_lint", *args], cwd=cwd, input=input,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "fastinit_lint", *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -22,19 +22,40 @@ class LinearWithoutBias(Rule):
         Valid("from torch import nn\ndef f(nn):\n    return nn.Linear(2, 2)\n"),
     ]
     INVALID = [
-        Invalid("from torch import nn as tnn\ntnn.Linear(2, 2)\n", rows=(2,),
-                fixed="from torch import nn as tnn\ntnn.Linear(2, 2, bias=True)\n"),
-        Invalid("import torch.nn\nx = [torch.nn.Linear(1, 1),\n     torch.nn.Linear(2, 2)]  # keep\n", rows=(2, 3),
-                fixed="import torch.nn\nx = [torch.nn.Linear(1, 1, bias=True),\n     torch.nn.Linear(2, 2, bias=True)]  # keep\n"),
+        Invalid(
+            "from torch import nn as tnn\ntnn.Linear(2, 2)\n",
+            rows=(2,),
+            fixed="from torch import nn as tnn\ntnn.Linear(2, 2, bias=True)\n",
+        ),
+        Invalid(
+            "import torch.nn\nx = [torch.nn.Linear(1, 1),\n     torch.nn.Linear(2, 2)]  # keep\n",
+            rows=(2, 3),
+            fixed="import torch.nn\nx = [torch.nn.Linear(1, 1, bias=True),\n     torch.nn.Linear(2, 2, bias=True)]  # keep\n",
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.context.matches(node.func, LINEAR) and not any(a.keyword and a.keyword.value == "bias" for a in node.args):
-            new_args = [*node.args[:-1], node.args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                        cst.Arg(cst.Name("True"), keyword=cst.Name("bias"),
-                                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))] if node.args else []
-            self.report(node, f"`{self.context.code(node.func)}` without `bias=`",
-                        fix=fix({node: node.with_changes(args=new_args)}, "Add `bias=True`"))
+        if self.context.matches(node.func, LINEAR) and not any(
+            a.keyword and a.keyword.value == "bias" for a in node.args
+        ):
+            new_args = (
+                [
+                    *node.args[:-1],
+                    node.args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                    cst.Arg(
+                        cst.Name("True"),
+                        keyword=cst.Name("bias"),
+                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+                    ),
+                ]
+                if node.args
+                else []
+            )
+            self.report(
+                node,
+                f"`{self.context.code(node.func)}` without `bias=`",
+                fix=fix({node: node.with_changes(args=new_args)}, "Add `bias=True`"),
+            )
 
 
 class HalfCall(Rule):
@@ -50,7 +71,11 @@ class HalfCall(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "half" and not node.args:
             replacement = cst.parse_expression(f"{self.context.code(node.func.value)}.to(torch.float16)")
-            self.report(node, "`.half()` casts after construction", fix=fix({node: replacement}, "Use `.to(torch.float16)`", unsafe=True))
+            self.report(
+                node,
+                "`.half()` casts after construction",
+                fix=fix({node: replacement}, "Use `.to(torch.float16)`", unsafe=True),
+            )
 
 
 class Crashes(Rule):
@@ -100,8 +125,11 @@ class Refires(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Name) and node.func.value == "refire_here":
-            self.report(node, "`refire_here()` call", fix=fix({node: node.with_changes(args=[cst.Arg(node)])},
-                                                              "Wrap it in another `refire_here()`"))
+            self.report(
+                node,
+                "`refire_here()` call",
+                fix=fix({node: node.with_changes(args=[cst.Arg(node)])}, "Wrap it in another `refire_here()`"),
+            )
 
 
 TEST_RULES = [LinearWithoutBias, HalfCall, Crashes, Sleeps, VisitsEverything, Refires]

@@ -20,8 +20,13 @@ class ProtocolError(AssertionError):
 
 class Client:
     def __init__(self, *args: str, cwd: Path) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "fastinit_lint", "server", *args], cwd=cwd,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fastinit_lint", "server", *args],
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         self.ids = itertools.count(1)
         self.responses: dict[int, queue.Queue] = {}
         self.notifications: queue.Queue = queue.Queue()
@@ -100,28 +105,44 @@ class Client:
 
     def diagnostics(self, uri: str, version: int | None = None) -> list[dict]:
         """The next diagnostics published for `uri` (for its `version` when given)."""
-        return self.wait_for("textDocument/publishDiagnostics", lambda p: p["uri"] == uri and (
-            version is None or p.get("version") == version))["diagnostics"]
+        return self.wait_for(
+            "textDocument/publishDiagnostics",
+            lambda p: p["uri"] == uri and (version is None or p.get("version") == version),
+        )["diagnostics"]
 
     def initialize(self, root: Path, options: dict | None = None) -> dict:
-        result = self.request("initialize", {
-            "processId": None, "rootUri": root.as_uri(), "initializationOptions": options,
-            "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
-            "capabilities": {"window": {"workDoneProgress": True},
-                             "workspace": {"workspaceEdit": {"documentChanges": True},
-                                           "didChangeWatchedFiles": {"dynamicRegistration": True}}}})
+        result = self.request(
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": root.as_uri(),
+                "initializationOptions": options,
+                "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
+                "capabilities": {
+                    "window": {"workDoneProgress": True},
+                    "workspace": {
+                        "workspaceEdit": {"documentChanges": True},
+                        "didChangeWatchedFiles": {"dynamicRegistration": True},
+                    },
+                },
+            },
+        )
         self.notify("initialized", {})
         return result
 
     def open(self, path: Path, version: int = 1) -> str:
         uri = path.as_uri()
-        self.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": version,
-                                                              "text": path.read_text()}})
+        self.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": version, "text": path.read_text()}},
+        )
         return uri
 
     def change(self, uri: str, version: int, text: str) -> None:
-        self.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
-                                               "contentChanges": [{"text": text}]})
+        self.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]},
+        )
 
     def close(self) -> int:
         """shutdown + exit; the server's exit code."""
@@ -146,7 +167,7 @@ def apply_edits(text: str, edits: list[dict]) -> str:
         return offsets[min(position["line"], len(lines))] + position["character"]
 
     for edit in sorted(edits, key=lambda e: offset(e["range"]["start"]), reverse=True):
-        text = text[:offset(edit["range"]["start"])] + edit["newText"] + text[offset(edit["range"]["end"]):]
+        text = text[: offset(edit["range"]["start"])] + edit["newText"] + text[offset(edit["range"]["end"]) :]
     return text
 
 

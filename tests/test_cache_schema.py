@@ -39,6 +39,7 @@ def test_the_cache_schema_reaches_the_fact_classes():
 
 def test_what_a_class_keeps_when_pickled_is_part_of_the_shape():
     """Facts that pickle differently (a table left out, then kept) must not be read from an older cache."""
+
     class Kept:
         def __getstate__(self) -> dict:
             return dict(self.__dict__)
@@ -53,9 +54,19 @@ def test_what_a_class_keeps_when_pickled_is_part_of_the_shape():
 
 def test_the_schema_is_the_same_in_every_process():
     """Set constants in the hooks' code (`x in {"a", "b"}`) iterate in an order the hash seed decides."""
-    code = ("from fastinit_lint.engine.cache import schema_digest; from fastinit_lint.engine.pipeline import IndexEntry; "
-            "from fastinit_lint.model.index import FactsSummary; from fastinit_lint.diagnostics import FileResult; "
-            "print(schema_digest(IndexEntry, FactsSummary, FileResult))")
-    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    code = (
+        "from fastinit_lint.engine.cache import schema_digest; from fastinit_lint.engine.pipeline import IndexEntry; "
+        "from fastinit_lint.model.index import FactsSummary; from fastinit_lint.diagnostics import FileResult; "
+        "print(schema_digest(IndexEntry, FactsSummary, FileResult))"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
     assert len(digests) == 1 and schema_digest(IndexEntry, FactsSummary, FileResult) + "\n" in digests

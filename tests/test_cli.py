@@ -49,15 +49,18 @@ def test_full_format_shows_source_and_help(cli, files):
     assert "(unsafe: needs --unsafe-fixes)" in out
 
 
-@pytest.mark.parametrize(("args", "codes"), [
-    (["--select", "FI990"], {"FI990"}),
-    (["--select", "FI99"], {"FI990", "FI991"}),
-    (["--select", "test-half-call"], {"FI991"}),
-    (["--ignore", "FI990"], {"FI991"}),
-    (["--select", "FI990", "--extend-select", "FI991"], {"FI990", "FI991"}),
-    (["--select", "ALL", "--ignore", "FI99"], set()),
-    (["--select", "FI990,FI991", "--ignore", "FI991"], {"FI990"}),
-])
+@pytest.mark.parametrize(
+    ("args", "codes"),
+    [
+        (["--select", "FI990"], {"FI990"}),
+        (["--select", "FI99"], {"FI990", "FI991"}),
+        (["--select", "test-half-call"], {"FI991"}),
+        (["--ignore", "FI990"], {"FI991"}),
+        (["--select", "FI990", "--extend-select", "FI991"], {"FI990", "FI991"}),
+        (["--select", "ALL", "--ignore", "FI99"], set()),
+        (["--select", "FI990,FI991", "--ignore", "FI991"], {"FI990"}),
+    ],
+)
 def test_selection(cli, files, args, codes):
     result = cli("--output-format", "json", *args, "a.py")
     assert {f["code"] for f in json.loads(result.stdout)} == codes
@@ -70,13 +73,16 @@ def test_unknown_selector_is_usage_error(cli, files):
 
 def test_json_fields(cli, files):
     data = json.loads(cli("--output-format", "json", ".").stdout)
-    assert [set(f) for f in data] == [{"code", "name", "message", "filename", "location", "end_location", "fix", "notes"}] * 2
+    assert [set(f) for f in data] == [
+        {"code", "name", "message", "filename", "location", "end_location", "fix", "notes"}
+    ] * 2
     first = data[0]
     assert first["filename"] == "a.py" and first["location"] == {"row": 4, "column": 5}
     assert first["end_location"] == {"row": 4, "column": 21}
     assert first["fix"]["applicability"] == "safe"
-    assert first["fix"]["edits"] == [{"content": ", bias=True", "location": {"row": 4, "column": 20},
-                                      "end_location": {"row": 4, "column": 20}}]
+    assert first["fix"]["edits"] == [
+        {"content": ", bias=True", "location": {"row": 4, "column": 20}, "end_location": {"row": 4, "column": 20}}
+    ]
     assert data[1]["fix"]["applicability"] == "unsafe"
 
 
@@ -94,8 +100,10 @@ def test_json_lines(cli, files):
 
 def test_github_annotations(cli, files):
     out = cli("--output-format", "github", ".").stdout.splitlines()
-    assert out[0] == ("::error title=fastinit-lint (FI990),file=a.py,line=4,col=5,endLine=4,endColumn=21::"
-                      "a.py:4:5: FI990 `tnn.Linear` without `bias=`")
+    assert out[0] == (
+        "::error title=fastinit-lint (FI990),file=a.py,line=4,col=5,endLine=4,endColumn=21::"
+        "a.py:4:5: FI990 `tnn.Linear` without `bias=`"
+    )
 
 
 SARIF_SUBSET_SCHEMA = {
@@ -104,31 +112,92 @@ SARIF_SUBSET_SCHEMA = {
     "required": ["version", "runs", "$schema"],
     "properties": {
         "version": {"const": "2.1.0"},
-        "runs": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["tool", "results"],
-            "properties": {
-                "tool": {"type": "object", "required": ["driver"], "properties": {"driver": {
-                    "type": "object", "required": ["name", "rules"],
-                    "properties": {"rules": {"type": "array", "items": {
-                        "type": "object", "required": ["id", "shortDescription", "help"],
-                        "properties": {"help": {"type": "object", "required": ["text"]}}}}}}}},
-                "results": {"type": "array", "items": {
-                    "type": "object", "required": ["ruleId", "message", "locations"],
-                    "properties": {
-                        "level": {"enum": ["none", "note", "warning", "error"]},
-                        "message": {"type": "object", "required": ["text"]},
-                        "locations": {"type": "array", "items": {"type": "object", "required": ["physicalLocation"],
-                            "properties": {"physicalLocation": {"type": "object", "required": ["artifactLocation", "region"],
-                                "properties": {"region": {"type": "object", "required": ["startLine", "startColumn"],
-                                    "properties": {"startLine": {"type": "integer", "minimum": 1},
-                                                   "startColumn": {"type": "integer", "minimum": 1}}}}}}}},
-                        "fixes": {"type": "array", "items": {"type": "object", "required": ["artifactChanges"],
-                            "properties": {"artifactChanges": {"type": "array", "items": {
-                                "type": "object", "required": ["artifactLocation", "replacements"],
-                                "properties": {"replacements": {"type": "array", "items": {
-                                    "type": "object", "required": ["deletedRegion"]}}}}}}}},
-                    }}},
-            }}},
+        "runs": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["tool", "results"],
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {
+                            "driver": {
+                                "type": "object",
+                                "required": ["name", "rules"],
+                                "properties": {
+                                    "rules": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id", "shortDescription", "help"],
+                                            "properties": {"help": {"type": "object", "required": ["text"]}},
+                                        },
+                                    }
+                                },
+                            }
+                        },
+                    },
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["ruleId", "message", "locations"],
+                            "properties": {
+                                "level": {"enum": ["none", "note", "warning", "error"]},
+                                "message": {"type": "object", "required": ["text"]},
+                                "locations": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["physicalLocation"],
+                                        "properties": {
+                                            "physicalLocation": {
+                                                "type": "object",
+                                                "required": ["artifactLocation", "region"],
+                                                "properties": {
+                                                    "region": {
+                                                        "type": "object",
+                                                        "required": ["startLine", "startColumn"],
+                                                        "properties": {
+                                                            "startLine": {"type": "integer", "minimum": 1},
+                                                            "startColumn": {"type": "integer", "minimum": 1},
+                                                        },
+                                                    }
+                                                },
+                                            }
+                                        },
+                                    },
+                                },
+                                "fixes": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["artifactChanges"],
+                                        "properties": {
+                                            "artifactChanges": {
+                                                "type": "array",
+                                                "items": {
+                                                    "type": "object",
+                                                    "required": ["artifactLocation", "replacements"],
+                                                    "properties": {
+                                                        "replacements": {
+                                                            "type": "array",
+                                                            "items": {"type": "object", "required": ["deletedRegion"]},
+                                                        }
+                                                    },
+                                                },
+                                            }
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 
@@ -142,7 +211,10 @@ def test_sarif(cli, files):
     assert [r["ruleId"] for r in run["results"]] == ["FI990", "FI991"]
     for result in run["results"]:
         assert rule_ids[result["ruleIndex"]] == result["ruleId"]
-    assert run["results"][0]["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"] == ", bias=True"
+    assert (
+        run["results"][0]["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"]
+        == ", bias=True"
+    )
 
 
 def test_junit(cli, files):
@@ -286,7 +358,8 @@ def test_stdin(cli, project):
 
 def test_report_unused_suppressions(cli, project):
     (project / "s.py").write_text(
-        "import torch.nn as nn\nnn.Linear(1, 2)  # noqa: FI990\nx = 1  # noqa: FI991, E501\ny = 2  # noqa\n")
+        "import torch.nn as nn\nnn.Linear(1, 2)  # noqa: FI990\nx = 1  # noqa: FI991, E501\ny = 2  # noqa\n"
+    )
     assert cli("s.py").exit_code == 0
     result = cli("--report-unused-suppressions", "--output-format", "concise", "s.py")
     assert result.exit_code == 1
@@ -310,6 +383,7 @@ class _Tty:
 
 def test_colors_only_on_tty_and_no_color(monkeypatch):
     from fastinit_lint.cli import _colorizer
+
     monkeypatch.delenv("NO_COLOR", raising=False)
     assert _colorizer(_Tty())("x", "red") != "x"
     monkeypatch.setenv("NO_COLOR", "1")
@@ -318,6 +392,7 @@ def test_colors_only_on_tty_and_no_color(monkeypatch):
 
 def test_progress_draws_only_after_a_moment():
     from fastinit_lint.engine.progress import Progress
+
     quick = Progress("checking", 3, True, _Tty())
     for _ in range(3):
         quick.tick()

@@ -40,8 +40,10 @@ def test_each_path_is_checked_with_its_closest_config_whatever_the_order(cli, pr
         (project / name).mkdir()
         (project / name / "pyproject.toml").write_text(f'[tool.fastinit-lint]\nselect = ["{code}"]\n')
         (project / name / "m.py").write_text(source)
-    outputs = [cli("check", "--no-cache", "--output-format", "concise", *order).output
-               for order in (("projA", "projB"), ("projB", "projA"))]
+    outputs = [
+        cli("check", "--no-cache", "--output-format", "concise", *order).output
+        for order in (("projA", "projB"), ("projB", "projA"))
+    ]
     for output in outputs:
         found = sorted(line.split(" ")[:2] for line in output.splitlines() if ": FI9" in line)
         assert found == [["projA/m.py:3:5:", "FI991"], ["projB/m.py:2:1:", "FI990"]], output
@@ -65,8 +67,13 @@ def test_a_directory_with_its_own_config_inside_a_walked_one_uses_it(cli, projec
     for args in ((".",), ("m.py", "sub", "other")):
         output = cli("check", "--no-cache", "--output-format", "concise", *args).output
         found = sorted(line.split(" ")[:2] for line in output.splitlines() if ": FI9" in line)
-        assert found == [["m.py:3:5:", "FI991"], ["other/m.py:3:5:", "FI991"], ["sub/deeper/m.py:2:1:", "FI990"],
-                         ["sub/deeper/skipped.py:2:1:", "FI990"], ["sub/m.py:2:1:", "FI990"]], (args, output)
+        assert found == [
+            ["m.py:3:5:", "FI991"],
+            ["other/m.py:3:5:", "FI991"],
+            ["sub/deeper/m.py:2:1:", "FI990"],
+            ["sub/deeper/skipped.py:2:1:", "FI990"],
+            ["sub/m.py:2:1:", "FI990"],
+        ], (args, output)
 
 
 def test_config_given_applies_to_nested_directories_too(cli, project, tmp_path_factory):

@@ -10,7 +10,7 @@ from fastinit_lint.engine.testing import lint_snippet
 from fastinit_rules.large_layer_in_init import LargeLayerInInit
 from fastinit_rules.optimizer_before_setup import OptimizerBeforeSetup
 
-GPT = textwrap.dedent('''
+GPT = textwrap.dedent("""
     import lightning as L
     from torch import nn
 
@@ -21,7 +21,7 @@ GPT = textwrap.dedent('''
             self.lr = lr
             self.embed = nn.Embedding(vocab, dim)
             self.head = nn.Linear(dim, vocab)
-    ''').lstrip()
+    """).lstrip()
 TRAIN = "import lightning as L\nfrom snippet import GPT\ntrainer = L.Trainer(strategy='fsdp')\ntrainer.fit(GPT())\n"
 # FI011's own example: the strategy on line 6, the build on meta on line 8, `fabric.setup` on line 10.
 FABRIC_OPTIMIZER = textwrap.dedent(OptimizerBeforeSetup.INVALID[0].code.removeprefix("\n"))
@@ -42,7 +42,8 @@ def test_each_located_fact_is_a_note_with_its_file_and_line():
     assert [(n.message, n.filename, n.location) for n in first.notes if n.location] == [
         ("trained by `trainer.fit(...)`", "train.py", Location(4, 1)),
         ("strategy 'fsdp'", "train.py", Location(3, 1)),
-        ("precision '32-true'", "train.py", Location(3, 1))]
+        ("precision '32-true'", "train.py", Location(3, 1)),
+    ]
     assert all(n.filename is None for n in first.notes if n.location is None)  # the class total points nowhere
 
 
@@ -52,13 +53,16 @@ def test_a_note_about_a_node_of_the_checked_file_has_its_position():
     assert [(n.message, n.filename, n.location) for n in found.notes] == [
         ("strategy 'fsdp'", "snippet.py", Location(6, 1)),
         ("`model` built on the meta device under `fabric.init_module(empty_init=True)`", "snippet.py", Location(8, 9)),
-        ("set up by `fabric.setup(...)`", "snippet.py", Location(10, 24))]
+        ("set up by `fabric.setup(...)`", "snippet.py", Location(10, 24)),
+    ]
 
 
 def test_the_reason_for_no_fix_is_said_once(cli, project):
     (project / "a.py").write_text("from net import Big\ndef f(device):\n    m = Big()\n    m.to(device)\n")
-    (project / "net.py").write_text("from torch import nn\nclass Big(nn.Module):\n    def __init__(self):\n"
-                                    "        super().__init__()\n        self.proj = nn.Linear(16_384, 16_384)\n")
+    (project / "net.py").write_text(
+        "from torch import nn\nclass Big(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.proj = nn.Linear(16_384, 16_384)\n"
+    )
     out = cli("check", "--no-cache", "--select", "FI007", "--output-format", "full", "a.py").output
     assert out.count("cannot tell whether `device` is a device or a dtype") == 1, out
     assert "  = note: no automatic fix: cannot tell whether `device` is a device or a dtype\n" in out
@@ -73,12 +77,17 @@ def test_notes_in_text_json_and_sarif(cli, project):
     found = json.loads(cli("check", "--no-cache", "--select", "FI001", "--output-format", "json", ".").output)
     assert {"code", "name", "message", "filename", "location", "end_location", "fix", "notes"} <= set(found[0])
     assert any(n["message"].startswith("class total") for n in found[0]["notes"]) and found[1]["notes"] == []
-    assert {"message": "strategy 'fsdp'", "filename": "train.py", "location": {"row": 3, "column": 1}} in found[0]["notes"]
+    assert {"message": "strategy 'fsdp'", "filename": "train.py", "location": {"row": 3, "column": 1}} in found[0][
+        "notes"
+    ]
     sarif = json.loads(cli("check", "--no-cache", "--select", "FI001", "--output-format", "sarif", ".").output)
     related = sarif["runs"][0]["results"][0]["relatedLocations"]
     assert any(r["message"]["text"].startswith("class total") for r in related)
-    assert {"id": 1, "message": {"text": "strategy 'fsdp'"}, "physicalLocation": {
-        "artifactLocation": {"uri": "train.py"}, "region": {"startLine": 3, "startColumn": 1}}} in related
+    assert {
+        "id": 1,
+        "message": {"text": "strategy 'fsdp'"},
+        "physicalLocation": {"artifactLocation": {"uri": "train.py"}, "region": {"startLine": 3, "startColumn": 1}},
+    } in related
 
 
 def test_fix_availability_and_applicability_are_enums():

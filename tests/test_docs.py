@@ -34,7 +34,10 @@ def test_options_sections_name_real_config_keys():
         for key in re.findall(r"`([a-z]+(?:-[a-z]+)+|strategy)`", options):
             value = {"strategy": "fsdp", "unknown-size": "large", "lightning-version": "2.1"}.get(key, 1)
             parse_table({key: value}, rule.code)
-        read = {name.replace("_", "-") for name in re.findall(r"settings\.(\w+)", inspect.getsource(inspect.getmodule(rule)))}
+        read = {
+            name.replace("_", "-")
+            for name in re.findall(r"settings\.(\w+)", inspect.getsource(inspect.getmodule(rule)))
+        }
         assert read <= set(re.findall(r"`([a-z-]+)`", options)), f"{rule.code} reads {read} but documents {options!r}"
 
 
@@ -43,8 +46,9 @@ def test_readme_rule_table_is_generated_from_the_rules():
 
     readme = (DOCS.parent.parent / "README.md").read_text()
     assert TABLE_START in readme
-    assert readme == with_rule_table(readme, Registry.default(), "docs/rules/"), \
+    assert readme == with_rule_table(readme, Registry.default(), "docs/rules/"), (
         "run `python -m fastinit_lint.output.docs` and commit README.md"
+    )
 
 
 def test_the_fix_safety_column_is_each_rules_own_first_sentence():
@@ -52,12 +56,15 @@ def test_the_fix_safety_column_is_each_rules_own_first_sentence():
 
     for rule in Registry.default().all():
         said = fix_safety(rule)
-        assert said == "none" if rule.fixable == "never" else said.startswith(("Safe", "Unsafe")) and said.endswith("."), \
-            f"{rule.code}: {said!r}"
+        assert (
+            said == "none" if rule.fixable == "never" else said.startswith(("Safe", "Unsafe")) and said.endswith(".")
+        ), f"{rule.code}: {said!r}"
 
 
 _LINK = re.compile(r"\]\((https://[^)\s]+)\)")
-_LIGHTNING_SOURCE = re.compile(r"https://github\.com/Lightning-AI/pytorch-lightning/blob/[\w.]+/src/lightning/([\w/]+\.py)(?:#L(\d+))?")
+_LIGHTNING_SOURCE = re.compile(
+    r"https://github\.com/Lightning-AI/pytorch-lightning/blob/[\w.]+/src/lightning/([\w/]+\.py)(?:#L(\d+))?"
+)
 
 
 def test_every_rule_cites_references_and_lightning_source_links_point_at_definitions():

@@ -39,5 +39,7 @@ def test_fixing_examples_reparses_and_is_idempotent(tmp_path):
     second = run_installed("--no-cache", "--fix", "--unsafe-fixes", ".", cwd=root)
     assert {p: p.read_text() for p in root.rglob("*.py")} == snapshot
     assert second.returncode == 1
-    remaining = {f["code"] for f in json.loads(run_installed("--no-cache", "--output-format", "json", ".", cwd=root).stdout)}
+    remaining = {
+        f["code"] for f in json.loads(run_installed("--no-cache", "--output-format", "json", ".", cwd=root).stdout)
+    }
     assert remaining <= {"FI002", "FI004", "FI008", "FI009", "FI010", "FI011", "FI013", "FI015"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import run_installed
 
-TASK = '''
+TASK = """
 import lightning as L
 import torch
 from torch import nn
@@ -28,15 +28,15 @@ class GPT(L.LightningModule):
 
     def forward(self, idx):
         return self.head(self.embed(idx))
-'''
-TRAIN = '''
+"""
+TRAIN = """
 import lightning as L
 from task import GPT
 
 trainer = L.Trainer(strategy="fsdp")
 trainer.fit(GPT())
-'''
-INFER = '''
+"""
+INFER = """
 import sys
 
 import torch
@@ -51,8 +51,8 @@ def main(path):
 
 if __name__ == "__main__":
     main(sys.argv[1])
-'''
-UNIT_TEST = '''
+"""
+UNIT_TEST = """
 import torch
 from task import GPT
 
@@ -60,13 +60,18 @@ from task import GPT
 def test_logits_shape():
     model = GPT()
     assert model(torch.tensor([[1, 2, 3]])).shape == (1, 3, 2048)
-'''
-CONFIG = '[tool.fastinit-lint]\nlarge-layer-threshold = 500_000\n'
+"""
+CONFIG = "[tool.fastinit-lint]\nlarge-layer-threshold = 500_000\n"
 
 
 def _project(root: Path) -> Path:
-    for name, text in (("task.py", TASK), ("train.py", TRAIN), ("infer.py", INFER), ("tests/test_task.py", UNIT_TEST),
-                       ("pyproject.toml", CONFIG)):
+    for name, text in (
+        ("task.py", TASK),
+        ("train.py", TRAIN),
+        ("infer.py", INFER),
+        ("tests/test_task.py", UNIT_TEST),
+        ("pyproject.toml", CONFIG),
+    ):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(textwrap.dedent(text).lstrip())
     return root
@@ -84,12 +89,18 @@ def _sources(root: Path) -> dict[str, str]:
 def test_the_fixed_projects_inference_script_and_unit_test_run(tmp_path):
     root = _project(tmp_path)
     # Weights saved from the original class (its layers built in `__init__`), as a trained checkpoint would be.
-    assert _python(root, "-c", "import torch, task; torch.manual_seed(0); "
-                               "torch.save(task.GPT().state_dict(), 'gpt.pt')").returncode == 0
+    assert (
+        _python(
+            root, "-c", "import torch, task; torch.manual_seed(0); torch.save(task.GPT().state_dict(), 'gpt.pt')"
+        ).returncode
+        == 0
+    )
     expected = _python(root, "infer.py", "gpt.pt")
     assert expected.returncode == 0, expected.stderr
 
-    found = json.loads(run_installed("--no-cache", "--select", "FI001", "--output-format", "json", ".", cwd=root).stdout)
+    found = json.loads(
+        run_installed("--no-cache", "--select", "FI001", "--output-format", "json", ".", cwd=root).stdout
+    )
     assert {f["fix"]["applicability"] for f in found} == {"safe"}, found
     done = run_installed("--no-cache", "--select", "FI001", "--fix", ".", cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -133,5 +144,7 @@ def test_diff_shows_the_line_added_to_the_script_and_writes_nothing(tmp_path):
     before = _sources(root)
     done = run_installed("--no-cache", "--select", "FI001", "--diff", ".", cwd=root)
     assert done.returncode == 1 and _sources(root) == before
-    assert "--- a/infer.py\n+++ b/infer.py\n" in done.stdout and "+    model.configure_model()\n" in done.stdout, done.stdout
+    assert "--- a/infer.py\n+++ b/infer.py\n" in done.stdout and "+    model.configure_model()\n" in done.stdout, (
+        done.stdout
+    )
     assert "--- a/task.py\n" in done.stdout

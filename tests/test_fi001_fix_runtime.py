@@ -46,6 +46,7 @@ def _layout(model: torch.nn.Module):
 
 def _cli(root: Path, *args: str):
     import os
+
     cwd = os.getcwd()
     os.chdir(root)
     try:
@@ -72,6 +73,7 @@ def test_fix_preserves_parameters_ties_and_training(fixed_project):
 
     check = _cli(root, "--select", "FI001", "--output-format", "json", filename)
     import json
+
     findings = json.loads(check.stdout)
     assert findings and {f["fix"]["applicability"] for f in findings} == {safety}
 
@@ -99,12 +101,19 @@ def test_fix_preserves_parameters_ties_and_training(fixed_project):
     import lightning
     import pytorch_lightning
     from torch.utils.data import DataLoader, TensorDataset
+
     torch.manual_seed(0)
     data = DataLoader(TensorDataset(make_x(), make_y()), batch_size=4)
     model = after()
     namespace = pytorch_lightning if isinstance(model, pytorch_lightning.LightningModule) else lightning
-    trainer = namespace.Trainer(accelerator="cpu", max_steps=2, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    trainer = namespace.Trainer(
+        accelerator="cpu",
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.fit(model, train_dataloaders=data)

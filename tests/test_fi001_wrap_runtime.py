@@ -19,8 +19,10 @@ import torch.distributed as dist
 
 from test_fi001_fix_runtime import FIXTURES, _cli, _import, _layout
 
-TRAIN = 'import lightning as L\nfrom {module} import Stack\n\ntrainer = L.Trainer(strategy="fsdp", precision="bf16-mixed")\n' \
-        'trainer.fit(Stack())\n'
+TRAIN = (
+    'import lightning as L\nfrom {module} import Stack\n\ntrainer = L.Trainer(strategy="fsdp", precision="bf16-mixed")\n'
+    "trainer.fit(Stack())\n"
+)
 
 
 @contextmanager
@@ -48,9 +50,15 @@ def _lightning_configure_model_context(precision: str):
 
     plugin = FSDPPrecision(precision)
     strategy = FSDPStrategy(parallel_devices=[torch.device("cpu")], precision_plugin=plugin)
-    with strategy.tensor_init_context(), enable_wrap(wrapper_cls=FullyShardedDataParallel,
-                                                     mixed_precision=strategy.mixed_precision_config,
-                                                     device_id=torch.device("cpu")), plugin.module_init_context():
+    with (
+        strategy.tensor_init_context(),
+        enable_wrap(
+            wrapper_cls=FullyShardedDataParallel,
+            mixed_precision=strategy.mixed_precision_config,
+            device_id=torch.device("cpu"),
+        ),
+        plugin.module_init_context(),
+    ):
         yield strategy
 
 

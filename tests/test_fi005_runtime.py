@@ -12,7 +12,7 @@ import torch
 from fastinit_lint.engine.testing import lint_snippet
 from fastinit_rules.configure_model_not_idempotent import ConfigureModelNotIdempotent
 
-SOURCE = '''
+SOURCE = """
 import lightning as L
 import torch
 from torch import nn
@@ -42,7 +42,7 @@ class Net(L.LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.1)
-'''
+"""
 
 
 def _weights_after_fit_then_validate(tmp_path, name: str, source: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,8 +57,14 @@ def _weights_after_fit_then_validate(tmp_path, name: str, source: str) -> tuple[
     torch.manual_seed(0)
     data = DataLoader(TensorDataset(torch.randn(32, 4), torch.randn(32, 1)), batch_size=8)
     model = module.Net()
-    trainer = L.Trainer(accelerator="cpu", max_epochs=2, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.fit(model, data, data)

@@ -11,7 +11,7 @@ import torch
 from fastinit_lint.engine.testing import lint_snippet
 from fastinit_rules.create_then_cast import CreateThenCast
 
-MODEL = '''
+MODEL = """
 from torch import nn
 
 class Net(nn.Module):
@@ -19,8 +19,8 @@ class Net(nn.Module):
         super().__init__()
         self.proj = nn.Linear(width, width)
         self.norm = nn.LayerNorm(width)
-'''
-SCRIPT = textwrap.dedent('''
+"""
+SCRIPT = textwrap.dedent("""
     import torch
     from model import Net
 
@@ -32,7 +32,7 @@ SCRIPT = textwrap.dedent('''
         model = Net()
         model = model.train(False).to(dtype=torch.bfloat16)
         return model
-''').lstrip()
+""").lstrip()
 
 
 def _load(tmp_path, name: str, source: str):
@@ -50,8 +50,11 @@ def _load(tmp_path, name: str, source: str):
 
 
 def _state(model) -> list:
-    return [model.training, *((n, p.dtype, p.device, p.requires_grad) for n, p in model.named_parameters()),
-            *(m.training for m in model.modules())]
+    return [
+        model.training,
+        *((n, p.dtype, p.device, p.requires_grad) for n, p in model.named_parameters()),
+        *(m.training for m in model.modules()),
+    ]
 
 
 def test_fixed_chain_builds_the_same_model(tmp_path):
@@ -68,7 +71,7 @@ def test_fixed_chain_builds_the_same_model(tmp_path):
     assert torch.get_default_dtype() == torch.float32
 
 
-MOVE = textwrap.dedent('''
+MOVE = textwrap.dedent("""
     from model import Net
 
     def build():
@@ -78,7 +81,7 @@ MOVE = textwrap.dedent('''
         model = Net()
         model = model.to("meta").eval()
         return model
-''').lstrip()
+""").lstrip()
 
 
 def test_a_move_is_built_under_torch_device_without_the_runtime_library(tmp_path):

@@ -14,7 +14,7 @@ from fastinit_lint.diagnostics import UNSAFE
 from fastinit_lint.engine.testing import lint_snippet
 from fastinit_rules.deprecated_configure_sharded_model import DeprecatedConfigureShardedModel
 
-BASE = '''
+BASE = """
 import lightning as L
 import torch
 from torch import nn
@@ -34,8 +34,8 @@ class Base(L.LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.1)
-'''
-CHILD = '''
+"""
+CHILD = """
 from torch import nn
 from base import Base
 
@@ -44,14 +44,15 @@ class Child(Base):
     def configure_sharded_model(self):
         super().configure_sharded_model()
         self.head = nn.Linear(4, 1)
-'''
+"""
 
 
 def _fixed(snippet: str, code: str, other: str, other_code: str) -> str:
     found = lint_snippet(DeprecatedConfigureShardedModel, code, {other: other_code}, snippet=snippet).findings
     assert len(found) == 1 and found[0].fix.applicability == UNSAFE
-    return lint_snippet(DeprecatedConfigureShardedModel, code, {other: other_code}, snippet=snippet, fix=True,
-                        unsafe=True).fixed_source
+    return lint_snippet(
+        DeprecatedConfigureShardedModel, code, {other: other_code}, snippet=snippet, fix=True, unsafe=True
+    ).fixed_source
 
 
 def _fit(tmp_path, name: str, base: str, child: str):
@@ -71,8 +72,14 @@ def _fit(tmp_path, name: str, base: str, child: str):
     finally:
         sys.path.remove(str(folder))
     data = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)), batch_size=8)
-    trainer = L.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trainer.fit(model, data)

@@ -12,7 +12,7 @@ from torch import nn
 
 from conftest import run_installed
 
-MODEL = textwrap.dedent('''
+MODEL = textwrap.dedent("""
     from torch import nn
 
     class GPT(nn.Module):
@@ -26,8 +26,8 @@ MODEL = textwrap.dedent('''
         def _init_weights(self, module):
             if isinstance(module, (nn.Linear, nn.Embedding)):
                 nn.init.normal_(module.weight, std=0.02)
-''')
-TRAIN = textwrap.dedent('''
+""")
+TRAIN = textwrap.dedent("""
     import lightning as L
     from model import GPT
 
@@ -36,7 +36,7 @@ TRAIN = textwrap.dedent('''
         with fabric.init_module(empty_init=True):
             model = GPT()
         return fabric.setup(model)
-''')
+""")
 
 
 def test_init_outside_reset_parameters_is_lost_and_reported(tmp_path):
@@ -72,10 +72,18 @@ def test_reset_parameters_replaced_before_setup_is_kept_and_silent(tmp_path):
     assert model.wte.weight.std().item() < 0.03
 
     (tmp_path / "model.py").write_text(MODEL)
-    (tmp_path / "train.py").write_text(TRAIN.replace("    return fabric.setup(model)", textwrap.indent(textwrap.dedent('''
+    (tmp_path / "train.py").write_text(
+        TRAIN.replace(
+            "    return fabric.setup(model)",
+            textwrap.indent(
+                textwrap.dedent("""
         for module in model.modules():
             if isinstance(module, (nn.Linear, nn.Embedding)):
                 module.reset_parameters = lambda m=module: nn.init.normal_(m.weight, std=0.02)
-        return fabric.setup(model)'''), "    ")).replace("import lightning as L", "import lightning as L\nfrom torch import nn"))
+        return fabric.setup(model)"""),
+                "    ",
+            ),
+        ).replace("import lightning as L", "import lightning as L\nfrom torch import nn")
+    )
     done = run_installed("--no-cache", "--output-format", "json", "--select", "FI015", ".", cwd=tmp_path)
     assert json.loads(done.stdout) == [], done.stdout + done.stderr

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from fastinit_lint.cli import main
 
-MODEL = '''
+MODEL = """
 import lightning as L
 import torch
 from torch import nn
@@ -32,15 +32,15 @@ class Net(L.LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.1)
-'''
-SCRIPT = '''import torch
+"""
+SCRIPT = """import torch
 from model import Net
 
 
 def load(path):
     model = Net.load_from_checkpoint(path).to(torch.bfloat16)
     return model
-'''
+"""
 
 
 def _run(tmp_path, *args: str):
@@ -64,8 +64,10 @@ def test_fixed_load_from_checkpoint_builds_in_the_cast_dtype(tmp_path):
     from torch.utils.data import DataLoader, TensorDataset
 
     # The project declares the runtime library: the fix importing it is safe.
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\ndependencies = ['fastinit-lint[runtime]']\n"
-                                             "[tool.fastinit-lint]\ncreate-then-cast-threshold = 1000\n")
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'p'\ndependencies = ['fastinit-lint[runtime]']\n"
+        "[tool.fastinit-lint]\ncreate-then-cast-threshold = 1000\n"
+    )
     (tmp_path / "model.py").write_text(MODEL)
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)
@@ -76,8 +78,14 @@ def test_fixed_load_from_checkpoint_builds_in_the_cast_dtype(tmp_path):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            trainer = L.Trainer(accelerator="cpu", max_steps=2, logger=False, enable_checkpointing=False,
-                                enable_progress_bar=False, enable_model_summary=False)
+            trainer = L.Trainer(
+                accelerator="cpu",
+                max_steps=2,
+                logger=False,
+                enable_checkpointing=False,
+                enable_progress_bar=False,
+                enable_model_summary=False,
+            )
             trainer.fit(Net(), DataLoader(TensorDataset(torch.randn(8, 64)), batch_size=4))
             checkpoint = tmp_path / "net.ckpt"
             trainer.save_checkpoint(checkpoint)
@@ -95,6 +103,8 @@ def test_fixed_load_from_checkpoint_builds_in_the_cast_dtype(tmp_path):
         sys.modules.pop("model", None)
     assert cast.built_in == torch.float32 and fixed.built_in == torch.bfloat16
     expected = cast.state_dict()
-    assert {k: (v.dtype, v.device) for k, v in fixed.state_dict().items()} == {k: (v.dtype, v.device) for k, v in expected.items()}
+    assert {k: (v.dtype, v.device) for k, v in fixed.state_dict().items()} == {
+        k: (v.dtype, v.device) for k, v in expected.items()
+    }
     assert all(torch.equal(v, expected[k]) for k, v in fixed.state_dict().items())
     assert torch.get_default_dtype() == torch.float32

@@ -59,8 +59,14 @@ def _opened(tmp_path, models: int, files: dict[str, str] | None = None) -> list[
     fits = "\n    ".join(f"trainer.fit(Model{i}())" for i in range(models))
     (project / "train.py").write_text(textwrap.dedent(TRAIN.format(imports=imports, fits=fits)))
     log = tmp_path / "opened.log"
-    done = subprocess.run([sys.executable, "-c", _LOGGED, str(log)], cwd=project, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    done = subprocess.run(
+        [sys.executable, "-c", _LOGGED, str(log)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
     assert done.stdout.count("FI001 [*]") == models, done.stdout + done.stderr  # each offers its fix
     return log.read_text().split()
 
@@ -91,8 +97,16 @@ def test_what_other_files_bind_comes_with_their_facts(tmp_path):
                 self.proj = nn.Linear(4096, 4096)
     """
     model = MODEL.replace("from torch import nn", "from torch import nn\n    import pkg").replace(
-        "self.embed = nn.Embedding(50_000, 4096)", "self.blocks = nn.ModuleList([pkg.Block() for _ in range(8)])")
-    opened = _opened(tmp_path, models=1, files={"pkg/__init__.py": "from .layers import Block\n",
-                                                "pkg/layers.py": layers, "model0.py": model.format(i=0)})
+        "self.embed = nn.Embedding(50_000, 4096)", "self.blocks = nn.ModuleList([pkg.Block() for _ in range(8)])"
+    )
+    opened = _opened(
+        tmp_path,
+        models=1,
+        files={
+            "pkg/__init__.py": "from .layers import Block\n",
+            "pkg/layers.py": layers,
+            "model0.py": model.format(i=0),
+        },
+    )
     for name in ("pkg/__init__.py", "pkg/layers.py"):
         assert opened.count(name) == 2, sorted(opened)  # phase 1, the project's text

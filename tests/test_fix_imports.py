@@ -7,8 +7,10 @@ from fastinit_lint.engine.testing import lint_snippet
 from fastinit_rules.create_then_cast import CreateThenCast
 from fastinit_rules.large_layer_in_init import LargeLayerInInit
 
-NET = {"net.py": "from torch import nn\nclass Big(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                 "        self.proj = nn.Linear(16_384, 16_384)\n"}
+NET = {
+    "net.py": "from torch import nn\nclass Big(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    "        self.proj = nn.Linear(16_384, 16_384)\n"
+}
 
 
 def test_the_import_goes_after_the_docstring_when_a_statement_precedes_the_imports():
@@ -19,13 +21,13 @@ def test_the_import_goes_after_the_docstring_when_a_statement_precedes_the_impor
 
 
 def test_the_import_goes_after_future_imports():
-    code = 'from __future__ import annotations\nimport net\nmodel = net.Big().cuda()\n'
+    code = "from __future__ import annotations\nimport net\nmodel = net.Big().cuda()\n"
     fixed = lint_snippet(CreateThenCast, code, NET, fix=True).fixed_source
     assert fixed.startswith("from __future__ import annotations\nimport net\nimport torch\n"), fixed
 
 
 def test_a_from_import_is_merged_into_the_existing_one():
-    code = textwrap.dedent('''
+    code = textwrap.dedent("""
         from torch import nn
         import lightning as L
         from torch.distributed.fsdp.wrap import enable_wrap
@@ -34,9 +36,11 @@ def test_a_from_import_is_merged_into_the_existing_one():
             def __init__(self):
                 super().__init__()
                 self.embed = nn.Embedding(50_000, 1024)
-        ''').lstrip()
-    train = {"train.py": "import lightning as L\nfrom snippet import Task\ntrainer = L.Trainer(strategy='fsdp')\n"
-                         "trainer.fit(Task())\n"}
+        """).lstrip()
+    train = {
+        "train.py": "import lightning as L\nfrom snippet import Task\ntrainer = L.Trainer(strategy='fsdp')\n"
+        "trainer.fit(Task())\n"
+    }
     fixed = lint_snippet(LargeLayerInInit, code, train, fix=True).fixed_source
     assert "from torch.distributed.fsdp.wrap import wrap, enable_wrap\n" in fixed, fixed
     assert fixed.count("torch.distributed.fsdp.wrap") == 1

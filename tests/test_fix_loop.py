@@ -36,5 +36,8 @@ def test_fi002_fix_that_adds_its_import_is_applied_once(cli, project):
     (project / "a.py").write_text(FI002_CHECKPOINT)
     result = cli("check", "--fix", "--unsafe-fixes", "--no-cache", "--select", "FI002", "a.py")
     fixed = (project / "a.py").read_text()
-    assert "fastinit_runtime.lightning.load_from_checkpoint(\n        Net, \"pre.ckpt\", strict=False, lr=1e-3\n    )" in fixed, fixed
+    assert (
+        'fastinit_runtime.lightning.load_from_checkpoint(\n        Net, "pre.ckpt", strict=False, lr=1e-3\n    )'
+        in fixed
+    ), fixed
     assert "Found 1 error (1 fixed, 0 remaining)" in result.output, result.output

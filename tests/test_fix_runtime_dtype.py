@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from fastinit_lint.cli import main
 
-MODEL = '''
+MODEL = """
 import torch
 from torch import nn
 
@@ -23,10 +23,10 @@ class Net(nn.Module):
         super().__init__()
         self.built_in = torch.get_default_dtype()  # float32 here means a float32 copy was made
         self.proj = nn.Linear(width, width)
-'''
+"""
 
 SCRIPTS = {
-    "FI003": '''
+    "FI003": """
         import lightning as L
         from model import Net
 
@@ -34,21 +34,23 @@ SCRIPTS = {
             trainer = L.Trainer(accelerator="cpu", precision="bf16-true", logger=False)
             model = Net()
             return model
-    ''',
-    "FI007": '''
+    """,
+    "FI007": """
         import torch
         from model import Net
 
         def build():
             model = Net().to("cpu", torch.bfloat16)
             return model
-    ''',
+    """,
 }
 
 
 @pytest.mark.parametrize("code", sorted(SCRIPTS))
 def test_fixed_code_builds_in_target_dtype(tmp_path, code):
-    (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\nlarge-layer-threshold = 1000\ncreate-then-cast-threshold = 1000\n")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.fastinit-lint]\nlarge-layer-threshold = 1000\ncreate-then-cast-threshold = 1000\n"
+    )
     (tmp_path / "model.py").write_text(MODEL)
     (tmp_path / "requirements.txt").write_text("fastinit-lint[runtime]\n")  # FI007's cast fix imports it: safe here
     script = tmp_path / "script.py"

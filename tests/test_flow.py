@@ -41,8 +41,12 @@ class _Recorder(FlowRule):
             load = flow.for_var(build.var, {Kind.LOAD})[0]
             answers = {
                 "kinds": [e.kind.name for e in flow.events],
-                "build": (type(build.payload).__name__, build.build.model, build.load,
-                          [c.func.attr.value for c in build.build.chain]),
+                "build": (
+                    type(build.payload).__name__,
+                    build.build.model,
+                    build.load,
+                    [c.func.attr.value for c in build.build.chain],
+                ),
                 "load": (load.load == Load("state_dict", strict=False), load.is_load("state_dict")),
                 "before_setup": [e.kind.name for e in flow.before_setup(build)],
                 "first_setup": flow.first_setup(build).kind.name,
@@ -73,8 +77,31 @@ def test_flow_rule_is_a_rule_and_its_gate_cannot_be_lost_by_swapping_bases():
         type("Swapped", (Rule, FlowRule), {})
 
 
-@pytest.mark.parametrize("code", ["16", "+16", "-1", "'bf16' 'x'", "True", "(None)", "1+2j", "(1, 2)", "{}", "set()",
-                                  "set( )", "set(x)", "x", "a.b", "a[0]", "f()", "(x)", "not x", "[x]", "True if x else 1"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "16",
+        "+16",
+        "-1",
+        "'bf16' 'x'",
+        "True",
+        "(None)",
+        "1+2j",
+        "(1, 2)",
+        "{}",
+        "set()",
+        "set( )",
+        "set(x)",
+        "x",
+        "a.b",
+        "a[0]",
+        "f()",
+        "(x)",
+        "not x",
+        "[x]",
+        "True if x else 1",
+    ],
+)
 def test_literal_reads_what_literal_eval_reads(code):
     """`literal` tells most non-literals by their node (it is asked of every call argument); its answer is
     `ast.literal_eval`'s on the code."""

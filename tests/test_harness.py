@@ -5,8 +5,16 @@ from engine_rules import HalfCall, LinearWithoutBias
 
 from fastinit_lint.diagnostics import Location, Note
 from fastinit_lint.engine.rule import Invalid, Rule, Valid
-from fastinit_lint.engine.testing import (UPDATE, check_fixture, check_flagged, check_invalid, check_valid,
-                                          doc_examples, examples, fixture_cases)
+from fastinit_lint.engine.testing import (
+    UPDATE,
+    check_fixture,
+    check_flagged,
+    check_invalid,
+    check_valid,
+    doc_examples,
+    examples,
+    fixture_cases,
+)
 
 CODE = "import torch.nn as nn\nnn.Linear(1, 2)\n"
 
@@ -75,7 +83,11 @@ def test_named_cases_are_their_test_ids_and_unique():
         VALID = [Valid("x = 1\n", name="no-linear"), Valid("y = 2\n")]
         INVALID = [Invalid(CODE, at=((2, 1),), name="module-alias")]
 
-    assert [case_id for case_id, _, _ in examples([Named])] == ["FI990-no-linear", "FI990-valid-1", "FI990-module-alias"]
+    assert [case_id for case_id, _, _ in examples([Named])] == [
+        "FI990-no-linear",
+        "FI990-valid-1",
+        "FI990-module-alias",
+    ]
     Named.INVALID = [Invalid(CODE, rows=(2,), name="no-linear")]
     with pytest.raises(ValueError, match="names two examples 'no-linear'"):
         list(examples([Named]))
@@ -116,8 +128,9 @@ def test_a_fixture_case_is_checked_against_its_expected_files_and_can_rewrite_th
         check_fixture(LinearWithoutBias, case)  # no expected.txt: the case would have to be clean
     monkeypatch.setenv(UPDATE, "1")
     check_fixture(LinearWithoutBias, case)
-    assert (case / "expected.txt").read_text() == ("pkg/a.py:2:1: FI990 `nn.Linear` without `bias=`\n"
-                                                   "  fix (safe): Add `bias=True`\n")
+    assert (case / "expected.txt").read_text() == (
+        "pkg/a.py:2:1: FI990 `nn.Linear` without `bias=`\n  fix (safe): Add `bias=True`\n"
+    )
     assert (case / "pkg" / "a.py.fixed").read_text() == CODE.replace("2)", "2, bias=True)")
     monkeypatch.delenv(UPDATE)
     check_fixture(LinearWithoutBias, case)

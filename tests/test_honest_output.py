@@ -54,13 +54,21 @@ def test_one_hidden_fix_is_singular(cli, project):
 def test_top_level_help_shows_check_options_exit_codes_and_examples(cli):
     result = cli("--help")
     assert result.exit_code == 0
-    for needle in ("--fix / --no-fix", "--output-format", "--force-exclude", "Exit codes:", "Examples:",
-                   "fastinit-lint src/"):
+    for needle in (
+        "--fix / --no-fix",
+        "--output-format",
+        "--force-exclude",
+        "Exit codes:",
+        "Examples:",
+        "fastinit-lint src/",
+    ):
         assert needle in result.output, needle
 
 
-BIG = ("from torch import nn\nclass Big(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-       "        self.proj = nn.Linear(16_384, 16_384)\n")
+BIG = (
+    "from torch import nn\nclass Big(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    "        self.proj = nn.Linear(16_384, 16_384)\n"
+)
 
 
 def test_fixes_that_cannot_be_written_are_not_counted_and_rows_are_the_files(cli, project):

@@ -60,6 +60,7 @@ def _index(tmp_path):
     settings = load_settings(str(tmp_path))
     registry = Registry.default()
     import os
+
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
@@ -94,7 +95,7 @@ def test_runner_facts_with_sites(tmp_path):
     assert not index.training.links  # strategies alone: nothing hands a model to these runners
 
 
-PRUNED = '''
+PRUNED = """
 import torch
 from lightning import Trainer as T
 import lightning as L
@@ -124,7 +125,7 @@ class Holder:
         self.fabric = L.Fabric(
             precision=16,
         )
-'''
+"""
 
 
 def test_runner_facts_through_aliases_and_earlier_assignments():
@@ -138,11 +139,16 @@ def test_runner_facts_through_aliases_and_earlier_assignments():
     facts = python_facts("train.py", "train.py", ast.parse(PRUNED), PRUNED)
     runners = {r.site.row: r for r in facts.runners}
     assert set(runners) == {16, 17, 28}
-    assert runners[16].strategy.is_fsdp and runners[16].precision == "bf16-true" and str(runners[16].strategy_site) == "train.py:10"
+    assert (
+        runners[16].strategy.is_fsdp
+        and runners[16].precision == "bf16-true"
+        and str(runners[16].strategy_site) == "train.py:10"
+    )
     assert runners[17].kind == "fabric" and runners[17].strategy.zero3
     assert runners[28].bound_to == "self.fabric" and runners[28].precision == "16"
     assert [(t.call, t.receiver, t.built_under, t.targets, t.site.row) for t in facts.trains] == [
-        ("setup", "fabric", "fabric", ("torch.nn.Linear",), 24)]
+        ("setup", "fabric", "fabric", ("torch.nn.Linear",), 24)
+    ]
 
 
 def test_runner_after_a_lone_carriage_return():
@@ -162,6 +168,7 @@ def test_warm_run_reads_no_facts_and_builds_no_index(tmp_path):
     settings = load_settings(str(tmp_path))
     registry = Registry.default()
     import os
+
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
@@ -179,16 +186,20 @@ def test_touched_file_reads_only_the_facts_its_gate_asks_for(tmp_path, monkeypat
     reset?) and which models are built on meta, so only the files defining those are unpickled; the
     rest of the index stays blobs. Findings as in a cold run."""
     _index(tmp_path)
-    (tmp_path / "pkg" / "owner.py").write_text(textwrap.dedent("""
+    (tmp_path / "pkg" / "owner.py").write_text(
+        textwrap.dedent("""
         import torch
         from pkg import mid
         class Owner(mid.Mid):
             def __init__(self):
                 super().__init__()
                 self.w = torch.nn.Parameter(torch.ones(2))
-    """))
-    (tmp_path / "meta.py").write_text("import torch\nfrom pkg.owner import Owner\nwith torch.device('meta'):\n"
-                                      "    model = Owner()\nmodel.to_empty(device='cpu')\n")
+    """)
+    )
+    (tmp_path / "meta.py").write_text(
+        "import torch\nfrom pkg.owner import Owner\nwith torch.device('meta'):\n"
+        "    model = Owner()\nmodel.to_empty(device='cpu')\n"
+    )
     monkeypatch.chdir(tmp_path)
     settings = load_settings(str(tmp_path))
     registry = Registry.default()

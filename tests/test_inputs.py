@@ -15,15 +15,18 @@ def _errors(result):
     return [line for line in result.stderr.splitlines() if ": error: " in line]
 
 
-@pytest.mark.parametrize(("name", "content", "expected"), [
-    ("syntax.py", b"def f(:\n", "syntax.py:1:7: error: syntax error: invalid syntax"),
-    ("py2.py", b"print 'hello'\n", "py2.py:1:1: error: syntax error: Missing parentheses"),
-    ("latin.py", b"x = '\xff\xfe'\n", "latin.py:1:6: error: cannot decode as utf-8"),
-    ("binary.py", b"\x00\x01\x02ELF", "binary.py:1:1: error: binary file"),
-    ("cookie.py", b"# -*- coding: nosuch -*-\nx = 1\n", "cookie.py:1:1: error: bad encoding declaration"),
-    ("conf.yaml", b"trainer:\n  strategy: [fsdp\n", "conf.yaml:3:1: error: invalid YAML"),
-    ("dup.yaml", b"trainer:\n  strategy: fsdp\n  strategy: ddp\n", "dup.yaml:3:3: error: duplicate key 'strategy'"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("syntax.py", b"def f(:\n", "syntax.py:1:7: error: syntax error: invalid syntax"),
+        ("py2.py", b"print 'hello'\n", "py2.py:1:1: error: syntax error: Missing parentheses"),
+        ("latin.py", b"x = '\xff\xfe'\n", "latin.py:1:6: error: cannot decode as utf-8"),
+        ("binary.py", b"\x00\x01\x02ELF", "binary.py:1:1: error: binary file"),
+        ("cookie.py", b"# -*- coding: nosuch -*-\nx = 1\n", "cookie.py:1:1: error: bad encoding declaration"),
+        ("conf.yaml", b"trainer:\n  strategy: [fsdp\n", "conf.yaml:3:1: error: invalid YAML"),
+        ("dup.yaml", b"trainer:\n  strategy: fsdp\n  strategy: ddp\n", "dup.yaml:3:3: error: duplicate key 'strategy'"),
+    ],
+)
 def test_bad_file_is_one_line_and_run_continues(cli, project, name, content, expected):
     (project / name).write_bytes(content)
     (project / "good.py").write_text(GOOD)
@@ -44,7 +47,9 @@ def test_huge_file_is_skipped_with_reason(cli, project):
     (project / "pyproject.toml").write_text("[tool.fastinit-lint]\nmax-file-bytes = 1000\n")
     (project / "big.py").write_text("x = 1\n" * 1000)
     result = cli(".")
-    assert result.exit_code == 2 and "big.py:1:1: error: file too large to check (0.0 MB > limit 0.0 MB)" in result.stderr
+    assert (
+        result.exit_code == 2 and "big.py:1:1: error: file too large to check (0.0 MB > limit 0.0 MB)" in result.stderr
+    )
 
 
 def test_directory_named_py_and_broken_symlink_and_loop(cli, project):
@@ -75,6 +80,7 @@ def test_unreadable_file(cli, project):
 def test_directory_given_to_the_reader(project):
     from fastinit_lint.diagnostics import SourceError
     from fastinit_lint.workspace.source import read_source
+
     with pytest.raises(SourceError, match="is a directory"):
         read_source(str(project), 100)
 
@@ -87,10 +93,13 @@ def test_crashing_rule_reported_and_others_still_run(cli, project):
     assert "c.py:3:1: FI990" in result.stdout
 
 
-@pytest.mark.parametrize("content", [
-    "\ufeffimport torch.nn as nn\r\nnn.Linear(1, 2)  # c\r\n",
-    "import torch.nn as nn\r\nx = 1\nnn.Linear(1, 2)\r\nif x:\n\tpass  # tab\n",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "\ufeffimport torch.nn as nn\r\nnn.Linear(1, 2)  # c\r\n",
+        "import torch.nn as nn\r\nx = 1\nnn.Linear(1, 2)\r\nif x:\n\tpass  # tab\n",
+    ],
+)
 def test_fix_preserves_bom_line_endings_and_untouched_bytes(cli, project, content):
     path = project / "e.py"
     path.write_bytes(content.encode("utf-8"))
@@ -110,8 +119,10 @@ def test_fix_refuses_a_file_libcst_cannot_reproduce(cli, project):
     path.write_bytes(content)
     result = cli("--fix", "--output-format", "concise", ".")
     assert path.read_bytes() == content
-    assert _errors(result) == ["mac.py:1:1: error: fixes not applied: LibCST does not reproduce this file byte for byte "
-                               "(its lone carriage-return line ends); file left unchanged"]
+    assert _errors(result) == [
+        "mac.py:1:1: error: fixes not applied: LibCST does not reproduce this file byte for byte "
+        "(its lone carriage-return line ends); file left unchanged"
+    ]
     assert "mac.py:3:1: FI990" in result.stdout  # still reported, at the right line
     assert result.exit_code == 2
 
@@ -119,6 +130,7 @@ def test_fix_refuses_a_file_libcst_cannot_reproduce(cli, project):
 def test_fix_refuses_to_overwrite_a_file_changed_meanwhile(project):
     from fastinit_lint.workspace.source import digest_bytes
     from fastinit_lint.workspace.writer import ChangedOnDisk, write_atomic
+
     path = project / "w.py"
     path.write_text("old\n")
     stale = digest_bytes(b"older\n")
@@ -158,6 +170,7 @@ def test_cache_sees_edits(cli, project):
 
 def test_pathological_file_is_skipped_after_time_limit(cli, project):
     import time
+
     (project / "pyproject.toml").write_text("[tool.fastinit-lint]\nmax-file-seconds = 1\n")
     (project / "slow.py").write_text("hang_here\n")
     (project / "good.py").write_text(GOOD)
@@ -189,7 +202,9 @@ def test_memory_bound_skips_file_before_parsing(cli, project):
     (project / "big.py").write_text(GOOD + "x = 1\n" * 2000)
     (project / "good.py").write_text(GOOD)
     result = cli("--output-format", "concise", ".")
-    assert "big.py:1:1: error: skipped: checking needs ~4 MB for the syntax tree (max-file-memory-mb = 1)" in result.stderr
+    assert (
+        "big.py:1:1: error: skipped: checking needs ~4 MB for the syntax tree (max-file-memory-mb = 1)" in result.stderr
+    )
     assert "good.py:2:1: FI990" in result.stdout and result.exit_code == 2
 
 
@@ -213,7 +228,10 @@ def test_odd_separators_keep_phase_one_source_segments(tmp_path):
 
     from fastinit_lint.model.facts import python_facts
 
-    text = ODD_SEPARATORS + "WIDTH = 4096\nclass Net(nn.Module):\n    def __init__(self):\n        self.a = nn.Linear(WIDTH, WIDTH)\n"
+    text = (
+        ODD_SEPARATORS
+        + "WIDTH = 4096\nclass Net(nn.Module):\n    def __init__(self):\n        self.a = nn.Linear(WIDTH, WIDTH)\n"
+    )
     facts = python_facts("odd.py", str(tmp_path / "odd.py"), ast.parse(text), text)
     assert facts.constants == {"x": "1", "WIDTH": "4096"}
     assert facts.classes[0].init_source == "def __init__(self):\n    self.a = nn.Linear(WIDTH, WIDTH)\n"
@@ -239,7 +257,9 @@ def test_python_lines_fast_path_equals_the_exact_split():
 
 
 def test_code_frame_decodes_like_the_checker(cli, project):
-    (project / "latin.py").write_bytes(b"# -*- coding: latin-1 -*-\nimport torch.nn as nn\nnn.Linear(1, 2)  # caf\xe9\n")
+    (project / "latin.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\nimport torch.nn as nn\nnn.Linear(1, 2)  # caf\xe9\n"
+    )
     result = cli(".")
     assert "3 | nn.Linear(1, 2)  # café" in result.stdout
 
@@ -252,19 +272,26 @@ def test_a_file_reached_by_two_paths_is_checked_and_fixed_once(cli, project):
     os.symlink(project / "real" / "pkg" / "a.py", project / "real" / "b.py")
     os.symlink(project / "real", project / "link")
     result = cli("--output-format", "concise", str(project / "link"))
-    assert result.stdout.splitlines()[0] == f"{project / 'link' / 'pkg' / 'a.py'}:2:1: FI990 [*] `nn.Linear` without `bias=`"
+    assert (
+        result.stdout.splitlines()[0]
+        == f"{project / 'link' / 'pkg' / 'a.py'}:2:1: FI990 [*] `nn.Linear` without `bias=`"
+    )
     assert "Found 1 error." in result.stdout
     fixed = cli("--fix", str(project / "link"))
     assert fixed.exit_code == 0 and not _errors(fixed)
-    assert (project / "real" / "pkg" / "a.py").read_text() == GOOD.replace("nn.Linear(1, 2)", "nn.Linear(1, 2, bias=True)")
+    assert (project / "real" / "pkg" / "a.py").read_text() == GOOD.replace(
+        "nn.Linear(1, 2)", "nn.Linear(1, 2, bias=True)"
+    )
 
 
 def test_a_crlf_class_with_blank_lines_in_init_is_sized(project):
     """`textwrap.dedent` counts a blank `\\r\\n` line as unindented text, so the `__init__` source the estimator
     re-parses kept its indentation: FI007 reported an internal error on such files (seen on real code)."""
-    source = ("import torch\r\nfrom torch import nn\r\n\r\nclass Big(nn.Module):\r\n    def __init__(self):\r\n"
-              "        super().__init__()\r\n\r\n        self.proj = nn.Linear(16_384, 16_384)\r\n\r\n"
-              "model = Big().cuda()\r\n")
+    source = (
+        "import torch\r\nfrom torch import nn\r\n\r\nclass Big(nn.Module):\r\n    def __init__(self):\r\n"
+        "        super().__init__()\r\n\r\n        self.proj = nn.Linear(16_384, 16_384)\r\n\r\n"
+        "model = Big().cuda()\r\n"
+    )
     (project / "model.py").write_bytes(source.encode())
     done = run_installed("--no-cache", "--select", "FI007", "--output-format", "concise", ".", cwd=project)
     assert "internal error" not in done.stderr, done.stderr

@@ -88,8 +88,16 @@ def test_removed_hooks_make_the_trainer_raise(hook, tmp_path):
     from lightning.pytorch.demos.boring_classes import BoringModel
 
     model = type("Old", (BoringModel,), {hook: lambda self, outputs: None})()
-    trainer = Trainer(default_root_dir=tmp_path, accelerator="cpu", max_steps=1, limit_val_batches=1,
-                      limit_test_batches=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer = Trainer(
+        default_root_dir=tmp_path,
+        accelerator="cpu",
+        max_steps=1,
+        limit_val_batches=1,
+        limit_test_batches=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+    )
     run = trainer.test if hook == "test_epoch_end" else trainer.fit
     with pytest.raises(NotImplementedError, match=f"`{hook}` has been removed in v2.0.0"):
         run(model)

@@ -13,8 +13,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # `diagnostics` (findings, file errors) is the vocabulary every layer reports in, like ruff's ruff_diagnostics.
-LAYERS = {"syntax": 0, "knowledge": 0, "diagnostics": 0, "model": 1, "workspace": 2, "engine": 3, "output": 4, "api": 5, "cli": 6,
-          "server": 6, "__main__": 6}
+LAYERS = {
+    "syntax": 0,
+    "knowledge": 0,
+    "diagnostics": 0,
+    "model": 1,
+    "workspace": 2,
+    "engine": 3,
+    "output": 4,
+    "api": 5,
+    "cli": 6,
+    "server": 6,
+    "__main__": 6,
+}
 
 
 def _module_name(path: Path) -> str:
@@ -72,8 +83,12 @@ def _layer(module: str) -> str | None:
 
 
 def _linter_imports() -> list[tuple[str, str, bool]]:
-    return [(_module_name(path), target, runtime) for path in _sources("fastinit_lint")
-            for target, runtime in _imports(path) if target.split(".")[0] == "fastinit_lint"]
+    return [
+        (_module_name(path), target, runtime)
+        for path in _sources("fastinit_lint")
+        for target, runtime in _imports(path)
+        if target.split(".")[0] == "fastinit_lint"
+    ]
 
 
 def test_every_linter_module_is_in_a_layer():
@@ -87,10 +102,11 @@ def test_package_root_imports_nothing():
 
 
 def test_layers_import_downwards():
-    upward = [f"{module} (layer {_layer(module)}) imports {target}"
-              for module, target, _ in _linter_imports()
-              if target != "fastinit_lint" and module != "fastinit_lint"
-              and LAYERS[_layer(target)] > LAYERS[_layer(module)]]
+    upward = [
+        f"{module} (layer {_layer(module)}) imports {target}"
+        for module, target, _ in _linter_imports()
+        if target != "fastinit_lint" and module != "fastinit_lint" and LAYERS[_layer(target)] > LAYERS[_layer(module)]
+    ]
     assert not upward, "\n".join(upward)
 
 
@@ -106,7 +122,7 @@ def test_no_import_cycles():
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycles.append(" -> ".join([*path[path.index(nxt):], nxt]))
+                cycles.append(" -> ".join([*path[path.index(nxt) :], nxt]))
             elif nxt not in state:
                 visit(nxt, [*path, nxt])
         state[node] = 2
@@ -117,19 +133,25 @@ def test_no_import_cycles():
     assert not cycles, "\n".join(cycles)
 
 
-
 def test_rules_import_only_the_api():
     """A rule sees the linter through `fastinit_lint.api`: the engine can move or change behind it."""
-    reaching_in = [f"{_module_name(path)} imports {target}" for path in _sources("fastinit_rules")
-                   for target in sorted({target for target, _ in _imports(path)})
-                   if (target.startswith("fastinit_lint") and target != "fastinit_lint.api")
-                   or (target.startswith("fastinit_rules.") and not target.split(".")[1].startswith("_"))]
+    reaching_in = [
+        f"{_module_name(path)} imports {target}"
+        for path in _sources("fastinit_rules")
+        for target in sorted({target for target, _ in _imports(path)})
+        if (target.startswith("fastinit_lint") and target != "fastinit_lint.api")
+        or (target.startswith("fastinit_rules.") and not target.split(".")[1].startswith("_"))
+    ]
     assert not reaching_in, "\n".join(reaching_in)
 
 
 def test_rules_live_in_fastinit_rules():
     """The engine defines no rule (FI900 included): every rule is found, documented and tested the same way."""
-    in_engine = [f"{_module_name(path)}.{node.name}" for path in _sources("fastinit_lint")
-                 for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef)
-                 and any(isinstance(base, ast.Name) and base.id == "Rule" for base in node.bases)]
+    in_engine = [
+        f"{_module_name(path)}.{node.name}"
+        for path in _sources("fastinit_lint")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(base, ast.Name) and base.id == "Rule" for base in node.bases)
+    ]
     assert not in_engine

@@ -18,7 +18,9 @@ from fastinit_rules.deprecated_configure_sharded_model import DeprecatedConfigur
 from fastinit_rules.large_layer_in_init import LargeLayerInInit
 
 CASES = {
-    "FI001": (LargeLayerInInit, """
+    "FI001": (
+        LargeLayerInInit,
+        """
         import lightning as L
         from torch import nn
 
@@ -29,14 +31,18 @@ CASES = {
 
         trainer = L.Trainer(strategy="fsdp")
         trainer.fit(GPT())
-    """),
-    "FI008": (DeprecatedConfigureShardedModel, """
+    """,
+    ),
+    "FI008": (
+        DeprecatedConfigureShardedModel,
+        """
         import lightning as L
 
         class GPT(L.LightningModule):
             def configure_sharded_model(self):
                 self.layer = None
-    """),
+    """,
+    ),
 }
 
 

@@ -10,23 +10,35 @@ import pytest
 from fastinit_lint.model.lightning_versions import LightningVersions, declared_pins, is_declaration
 
 
-@pytest.mark.parametrize("line, release, below", [
-    ("pytorch-lightning==1.8.6", (1, 8), False),
-    ("RUN pip install pytorch-lightning==1.8.6 hydra-core==1.3.1", (1, 8), False),
-    ('  "lightning[extra]>=2.0,<3",', (2, 0), False),
-    ("    - pytorch-lightning=1.9.5", (1, 9), False),  # conda
-    ("lightning<2.0", (2, 0), True),
-    ("lightning<=2.5", (2, 5), False),
-    ("lightning~=1.9.0", (1, 9), False),
-    ('  uv pip install "pytorch_lightning==$pl_ver" \\', (0, 0), False),  # given when the script runs
-])
+@pytest.mark.parametrize(
+    "line, release, below",
+    [
+        ("pytorch-lightning==1.8.6", (1, 8), False),
+        ("RUN pip install pytorch-lightning==1.8.6 hydra-core==1.3.1", (1, 8), False),
+        ('  "lightning[extra]>=2.0,<3",', (2, 0), False),
+        ("    - pytorch-lightning=1.9.5", (1, 9), False),  # conda
+        ("lightning<2.0", (2, 0), True),
+        ("lightning<=2.5", (2, 5), False),
+        ("lightning~=1.9.0", (1, 9), False),
+        ('  uv pip install "pytorch_lightning==$pl_ver" \\', (0, 0), False),  # given when the script runs
+    ],
+)
 def test_declared_pins(line, release, below):
     [pin] = declared_pins(line, "requirements.txt")
     assert (pin.release, pin.below) == (release, below)
 
 
-@pytest.mark.parametrize("line", ["lightning-utilities>=0.8", "lightning", "import lightning.pytorch as pl",
-                                  "# pytorch-lightning==1.8.6", "lightning_fabric==1.9", "torch==1.13"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "lightning-utilities>=0.8",
+        "lightning",
+        "import lightning.pytorch as pl",
+        "# pytorch-lightning==1.8.6",
+        "lightning_fabric==1.9",
+        "torch==1.13",
+    ],
+)
 def test_not_pins(line):
     assert declared_pins(line, "requirements.txt") == []
 
@@ -45,7 +57,9 @@ def test_the_nearest_declaring_directory_decides(tmp_path):
     (tmp_path / "training" / "Dockerfile").write_text("RUN pip install pytorch-lightning==1.8.6\n")
     (tmp_path / "training" / "requirements.txt").write_text("numpy\n")  # names no Lightning: not a pin
     files = [(str(p.relative_to(tmp_path)), str(p)) for p in tmp_path.rglob("*") if p.is_file()]
-    assert all(is_declaration(str(tmp_path / d), n) for d, n in (("requirements", "base.txt"), ("training", "Dockerfile")))
+    assert all(
+        is_declaration(str(tmp_path / d), n) for d, n in (("requirements", "base.txt"), ("training", "Dockerfile"))
+    )
     versions = LightningVersions.read(files)
     assert versions.declaring_directory(str(tmp_path / "training" / "src" / "train.py")) == str(tmp_path / "training")
     assert versions.declaring_directory(str(tmp_path / "src" / "model.py")) == str(tmp_path)
@@ -56,8 +70,13 @@ _TRAIN = "import lightning as L\n\ntrainer = L.Trainer(precision=16)\n"
 
 
 def _lint(root) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fastinit_lint", "--no-cache", "--output-format", "concise",
-                           "--select", "FI012", "."], cwd=root, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "fastinit_lint", "--no-cache", "--output-format", "concise", "--select", "FI012", "."],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("stated, reported", [(None, False), ('"2.0"', True), ('"1.9"', False)])
@@ -66,8 +85,9 @@ def test_the_config_states_the_oldest_release(tmp_path, stated, reported):
     until the config says the code needs 2.0 anyway."""
     (tmp_path / "requirements.txt").write_text("lightning>=1.8\n")
     (tmp_path / "train.py").write_text(_TRAIN)
-    (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\nselect = [\"ALL\"]\n"
-                                             + (f"lightning-version = {stated}\n" if stated else ""))
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.fastinit-lint]\nselect = ["ALL"]\n' + (f"lightning-version = {stated}\n" if stated else "")
+    )
     done = _lint(tmp_path)
     assert ("FI012" in done.stdout) == reported, done.stdout + done.stderr
     assert done.returncode == (1 if reported else 0) and "Traceback" not in done.stderr

@@ -57,12 +57,15 @@ def test_a_helper_records_where_each_parameter_goes(_index):
     assert [r.param for r in fact.reaches if r.kind == OPAQUE] == ["fabric", "path", "strict"]
 
 
-@pytest.mark.parametrize("bound, strict", [
-    ((), True),  # the helper's default
-    ((("strict", "False"),), False),  # by keyword
-    (((3, "False"),), False),  # by position
-    (((3, "?"),), None),  # `strict=args.strict`: not known
-])
+@pytest.mark.parametrize(
+    "bound, strict",
+    [
+        ((), True),  # the helper's default
+        ((("strict", "False"),), False),  # by keyword
+        (((3, "False"),), False),  # by position
+        (((3, "?"),), None),  # `strict=args.strict`: not known
+    ],
+)
 def test_strict_is_passed_through_by_keyword_or_position(_index, bound, strict):
     outcome = _index({"helpers.py": HELPERS}).loads.reached(("helpers.load_checkpoint",), 1, bound)
     assert {load.strict for load in outcome.loads} == {strict}
@@ -76,7 +79,9 @@ def test_a_helper_fixing_strict_false_in_another_module_is_partial_through_a_re_
 
 
 def test_only_calls_that_merely_report_leave_a_parameter_unloaded(_index):
-    loads = _index({"h.py": """
+    loads = _index(
+        {
+            "h.py": """
         import logging
         import torch
 
@@ -87,13 +92,17 @@ def test_only_calls_that_merely_report_leave_a_parameter_unloaded(_index):
 
         def swap(model, path):
             getattr(model, "load_state_dict")(torch.load(path))
-    """}).loads
+    """
+        }
+    ).loads
     assert loads.reached(("h.report",), 0, ()) == Outcome()
     assert loads.reached(("h.swap",), 0, ()).opaque
 
 
 def test_mutually_recursive_helpers_end_and_keep_what_either_does(_index):
-    index = _index({"rec.py": """
+    index = _index(
+        {
+            "rec.py": """
         import torch
 
         def even(model, path, n):
@@ -104,7 +113,9 @@ def test_mutually_recursive_helpers_end_and_keep_what_either_does(_index):
 
         def odd(model, path, n):
             even(model, torch.load(path), n)  # summarized: its text can load
-    """})
+    """
+        }
+    )
     for function in ("rec.even", "rec.odd", "rec.odd"):  # the second `odd` comes from the memo
         outcome = index.loads.reached((function,), 0, ())
         assert [load.strict for load in outcome.loads] == [True] and not outcome.opaque
@@ -141,7 +152,10 @@ def test_a_dense_web_of_mutually_recursive_helpers_is_bounded(_index):
 
 
 def test_hooks_follow_self_methods_and_stop_on_cycles(_index):
-    index = _index({"helpers.py": HELPERS, "module.py": """
+    index = _index(
+        {
+            "helpers.py": HELPERS,
+            "module.py": """
         import lightning as L
         from helpers import load_backbone
 
@@ -156,7 +170,9 @@ def test_hooks_follow_self_methods_and_stop_on_cycles(_index):
         class Finetune(Base):
             def setup(self, stage):
                 self._restore()
-    """})
+    """,
+        }
+    )
     assert index.loads.hook_methods("module.Finetune") == {"setup": "setup", "_restore": "setup", "_again": "setup"}
     assert index.loads.hook_loads("module.Finetune").partial.where == Site("helpers.py", 5)
     assert index.loads.hook_loads("module.Base").loads == ()  # its own hooks load nothing
@@ -169,7 +185,8 @@ def test_summaries_travel_with_the_cached_facts():
     assert again.loaders == facts.loaders and again.digest() == facts.digest()
     backbone = next(f for f in facts.loaders if f.qualname == "helpers.load_backbone")
     assert [(r.callee, r.slot, r.bound[-1]) for r in backbone.reaches if r.kind == CALL and r.param == "model"] == [
-        (("helpers.load_checkpoint",), 1, ("strict", "False"))]
+        (("helpers.load_checkpoint",), 1, ("strict", "False"))
+    ]
 
 
 def test_a_partial_load_through_a_helper_leaves_empty_init_parameters_unwritten(tmp_path, monkeypatch):

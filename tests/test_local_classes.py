@@ -9,7 +9,7 @@ import textwrap
 from fastinit_lint.model.facts import python_facts
 from fastinit_lint.model.index import ProjectIndex
 
-SOURCE = textwrap.dedent('''
+SOURCE = textwrap.dedent("""
     import lightning as L
 
     def test_fit():
@@ -29,7 +29,7 @@ SOURCE = textwrap.dedent('''
             with open(__file__):
                 class Model(L.LightningModule):
                     pass
-''')
+""")
 
 
 def test_local_classes_are_indexed_per_function(tmp_path):

@@ -41,14 +41,22 @@ def test_each_version_directory_imports_its_own_src_package(tmp_path, monkeypatc
     """v1 and v3 both have a `src` package (module `src.model` twice), v2 a plain `src/` directory (module
     `model`, spelled `src.model` from v2 through a namespace package); only v3's GPT is large."""
     (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\n")
-    _write(tmp_path, {
-        "v1/src/__init__.py": "", "v1/src/model.py": MODEL.format(512), "v1/train.py": SCRIPT,
-        "v2/src/model.py": MODEL.format(512), "v2/train.py": SCRIPT,
-        "v3/src/__init__.py": "", "v3/src/model.py": MODEL.format(16_384), "v3/train.py": SCRIPT,
-        # A relative import inside v3's package and an aliased `import` reach v3's module too.
-        "v3/src/build.py": "from .model import GPT\nmodel = GPT().cuda()\n",
-        "v3/eval.py": "import src.model as m\nmodel = m.GPT().cuda()\n",
-    })
+    _write(
+        tmp_path,
+        {
+            "v1/src/__init__.py": "",
+            "v1/src/model.py": MODEL.format(512),
+            "v1/train.py": SCRIPT,
+            "v2/src/model.py": MODEL.format(512),
+            "v2/train.py": SCRIPT,
+            "v3/src/__init__.py": "",
+            "v3/src/model.py": MODEL.format(16_384),
+            "v3/train.py": SCRIPT,
+            # A relative import inside v3's package and an aliased `import` reach v3's module too.
+            "v3/src/build.py": "from .model import GPT\nmodel = GPT().cuda()\n",
+            "v3/eval.py": "import src.model as m\nmodel = m.GPT().cuda()\n",
+        },
+    )
     found = _findings(tmp_path, monkeypatch)
     assert sorted(found) == ["v3/eval.py", "v3/src/build.py", "v3/train.py"]
     assert all("268,451,840 parameters" in message for messages in found.values() for message in messages)
@@ -67,8 +75,12 @@ def test_a_new_script_directory_invalidates_cached_facts(tmp_path, monkeypatch):
 def test_unique_module_names_are_unchanged(tmp_path, monkeypatch):
     """A `src/` layout and tests importing the project by its package name keep resolving from anywhere."""
     (tmp_path / "pyproject.toml").write_text("[tool.fastinit-lint]\n")
-    _write(tmp_path, {
-        "src/pkg/__init__.py": "", "src/pkg/model.py": MODEL.format(16_384),
-        "tests/test_model.py": "from pkg.model import GPT\nmodel = GPT().cuda()\n",
-    })
+    _write(
+        tmp_path,
+        {
+            "src/pkg/__init__.py": "",
+            "src/pkg/model.py": MODEL.format(16_384),
+            "tests/test_model.py": "from pkg.model import GPT\nmodel = GPT().cuda()\n",
+        },
+    )
     assert list(_findings(tmp_path, monkeypatch)) == ["tests/test_model.py"]

@@ -12,7 +12,7 @@ import pytest
 from fastinit_lint.model.names import collect_names
 from fastinit_lint.syntax.lines import python_lines
 
-CODE = '''
+CODE = """
 import torch
 import torch.nn
 import torch.nn as tnn
@@ -32,7 +32,7 @@ class Model:
     def other(self):
         tnn = object()
         return tnn
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +40,24 @@ def names():
     return collect_names(ast.parse(CODE), "proj.sub.mod", False)
 
 
-@pytest.mark.parametrize(("dotted", "scope", "expected"), [
-    ("torch.nn.Linear", (), {"torch.nn.Linear"}),
-    ("tnn.Linear", (), {"torch.nn.Linear"}),
-    ("nn.Linear", (), {"torch.nn.Linear"}),
-    ("L", (), {"torch.nn.Linear"}),
-    ("Alias", (), {"torch.nn.Linear"}),
-    ("Linear", (), {"proj.sub.mod.Linear"}),
-    ("sibling.X", (), {"proj.sub.sibling.X"}),
-    ("thing", (), {"proj.pkg.thing"}),
-    ("nn.Linear", (("class", "Model"), ("def", "method")), set()),  # parameter shadows the import
-    ("tnn", (("class", "Model"), ("def", "other")), set()),  # local assignment shadows
-    ("tnn.Linear", (("class", "Model"), ("def", "method")), {"torch.nn.Linear"}),
-    ("layer", (("class", "Model"), ("def", "method")), set()),  # class body invisible in methods
-    ("len", (), {"builtins.len"}),
-])
+@pytest.mark.parametrize(
+    ("dotted", "scope", "expected"),
+    [
+        ("torch.nn.Linear", (), {"torch.nn.Linear"}),
+        ("tnn.Linear", (), {"torch.nn.Linear"}),
+        ("nn.Linear", (), {"torch.nn.Linear"}),
+        ("L", (), {"torch.nn.Linear"}),
+        ("Alias", (), {"torch.nn.Linear"}),
+        ("Linear", (), {"proj.sub.mod.Linear"}),
+        ("sibling.X", (), {"proj.sub.sibling.X"}),
+        ("thing", (), {"proj.pkg.thing"}),
+        ("nn.Linear", (("class", "Model"), ("def", "method")), set()),  # parameter shadows the import
+        ("tnn", (("class", "Model"), ("def", "other")), set()),  # local assignment shadows
+        ("tnn.Linear", (("class", "Model"), ("def", "method")), {"torch.nn.Linear"}),
+        ("layer", (("class", "Model"), ("def", "method")), set()),  # class body invisible in methods
+        ("len", (), {"builtins.len"}),
+    ],
+)
 def test_resolve(names, dotted, scope, expected):
     assert set(names.resolve(dotted, scope)) == expected
 
@@ -76,7 +79,7 @@ def test_star_imports_are_candidates():
     assert names.resolve("len") == {"torch.nn.functional.len", "builtins.len"}
 
 
-TRICKY = '''
+TRICKY = """
 import torch
 from torch import nn
 from lightning import Trainer as T
@@ -109,11 +112,13 @@ def f(a, *args, b=lambda nn: nn, **kw):
             async for af in ag:
                 pass
     return sorted(a, key=lambda k: k)
-'''
+"""
 
 
-@pytest.mark.parametrize("source", [CODE, TRICKY, *(p.read_text() for p in sorted(
-    (Path(__file__).parent.parent / "fastinit_lint").rglob("*.py")))])
+@pytest.mark.parametrize(
+    "source",
+    [CODE, TRICKY, *(p.read_text() for p in sorted((Path(__file__).parent.parent / "fastinit_lint").rglob("*.py")))],
+)
 def test_statement_level_names_equal_the_full_walk(source):
     """Walking only statements (and expressions only on lines with `:=` or `lambda`) gives the table the
     full `ast` visitor gives."""
@@ -125,15 +130,16 @@ def test_statement_level_names_equal_the_full_walk(source):
 
 def test_module_level_names_bind_only_stored_names():
     """`sys.path[0] += ...` assigns into `sys`; it does not rebind it."""
-    names = collect_names(ast.parse("import sys\nsys.path[0] += 'x'\n"), "m", False,
-                          module_level_only=True)
+    names = collect_names(ast.parse("import sys\nsys.path[0] += 'x'\n"), "m", False, module_level_only=True)
     assert names.resolve("sys.path") == {"sys.path"}
 
 
 PREAMBLE = "import lightning as L\nfrom lightning import Trainer as T\nimport torch\n"
-RUNNERS = ("\ndef _runners(a, strategy='fsdp'):\n    trainer = T(strategy=strategy, precision=a)\n"
-           "    with torch.device('meta'):\n        model = torch.nn.Linear(2, 2)\n    model.to_empty(device='cpu')\n"
-           "    run(model, trainer)\n    return L.Fabric(strategy=strategy)\n")
+RUNNERS = (
+    "\ndef _runners(a, strategy='fsdp'):\n    trainer = T(strategy=strategy, precision=a)\n"
+    "    with torch.device('meta'):\n        model = torch.nn.Linear(2, 2)\n    model.to_empty(device='cpu')\n"
+    "    run(model, trainer)\n    return L.Fabric(strategy=strategy)\n"
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

@@ -37,8 +37,12 @@ def _copy(tmp_path: Path) -> Path:
 
 
 def _script(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(root / "scripts" / "new_rule.py"), "--root", str(root), *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(root / "scripts" / "new_rule.py"), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_new_rule_passes_the_harness_and_is_documented(tmp_path):
@@ -46,16 +50,26 @@ def test_new_rule_passes_the_harness_and_is_documented(tmp_path):
     made = _script(root, "--code", "FI099", "--name", "example-check")
     assert made.returncode == 0, made.stderr
     assert (root / "fastinit_rules" / "example_check.py").is_file() and (root / "docs" / "rules" / "FI099.md").is_file()
-    checked = subprocess.run([sys.executable, "-c", "import os\n" + _CHECK], cwd=root, capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+    checked = subprocess.run(
+        [sys.executable, "-c", "import os\n" + _CHECK],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+    )
     assert checked.stdout.strip() == "ok", checked.stdout + checked.stderr
 
 
 def test_taken_or_malformed_codes_and_names_are_refused(tmp_path):
     root = _copy(tmp_path)
-    for args in (("--code", "FI001", "--name", "fresh-name"), ("--code", "FI099", "--name", "large-layer-in-init"),
-                 ("--code", "FI900", "--name", "fresh-name"), ("--code", "F1", "--name", "fresh-name"),
-                 ("--code", "FI099", "--name", "Not_Kebab")):
+    for args in (
+        ("--code", "FI001", "--name", "fresh-name"),
+        ("--code", "FI099", "--name", "large-layer-in-init"),
+        ("--code", "FI900", "--name", "fresh-name"),
+        ("--code", "F1", "--name", "fresh-name"),
+        ("--code", "FI099", "--name", "Not_Kebab"),
+    ):
         refused = _script(root, *args)
         assert refused.returncode == 2, (args, refused.stdout)
     assert not list((root / "fastinit_rules").glob("fresh_name.py"))

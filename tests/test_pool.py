@@ -37,8 +37,9 @@ def test_a_worker_goes_on_to_its_next_task_without_waiting_for_the_parent(tmp_pa
         (tmp_path / str(item)).touch()
         return item
 
-    results = isolated_map(touch, list(range(AHEAD * 4)), 1, 30.0, lambda: None, lambda item, why: None,
-                           lambda error: None)
+    results = isolated_map(
+        touch, list(range(AHEAD * 4)), 1, 30.0, lambda: None, lambda item, why: None, lambda error: None
+    )
     assert next(results) == 0
     assert _wait_for(tmp_path / "1"), "the worker waited for the parent before its next task"
     assert sorted([0, *results]) == list(range(AHEAD * 4))

@@ -10,8 +10,11 @@ import fastinit_lint
 from fastinit_lint.syntax.cst_children import descendants
 from fastinit_lint.engine.positions import positions
 
-FILES = [Path(fastinit_lint.__file__).parent / "engine" / "checker.py", Path(__file__).parent / "fixtures" / "sizes" / "models.py",
-         Path(cst.__file__).parent / "_nodes" / "statement.py"]
+FILES = [
+    Path(fastinit_lint.__file__).parent / "engine" / "checker.py",
+    Path(__file__).parent / "fixtures" / "sizes" / "models.py",
+    Path(cst.__file__).parent / "_nodes" / "statement.py",
+]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -30,8 +33,11 @@ def test_other_line_ends_and_tabs(newline):
     assert reference[module.body[1]].start.line == 4  # LibCST counts a lone \r as a line break
     # What rules report on; LibCST's codegen drops a file's final lone \r, which only moves the ends of the
     # module and of its last newline token.
-    reported = {node: span for node, span in reference.items()
-                if isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement, cst.BaseExpression))}
+    reported = {
+        node: span
+        for node, span in reference.items()
+        if isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement, cst.BaseExpression))
+    }
     assert positions(module, list(reported)) == reported
     assert positions(module, list(reported), text, _statement_lines(text)) == reported
     from fastinit_lint.engine.positions import _newlines, _statements_only
@@ -70,8 +76,11 @@ x = [
 '''
 
 
-@pytest.mark.parametrize("text", [TRICKY, TRICKY.replace("\n", "\r\n"), *(p.read_text() for p in FILES)],
-                         ids=["tricky", "tricky-crlf", *(p.name for p in FILES)])
+@pytest.mark.parametrize(
+    "text",
+    [TRICKY, TRICKY.replace("\n", "\r\n"), *(p.read_text() for p in FILES)],
+    ids=["tricky", "tricky-crlf", *(p.name for p in FILES)],
+)
 def test_statement_only_positions_equal_whole_module_ones(text):
     """Generating just the statements that hold the nodes gives the same ranges as generating everything,
     and really takes that path on ordinary files (it is not always falling back)."""
@@ -79,7 +88,7 @@ def test_statement_only_positions_equal_whole_module_ones(text):
 
     module = cst.parse_module(text)
     lines = _statement_lines(text)
-    for statement in module.body[::max(1, len(module.body) // 12)]:
+    for statement in module.body[:: max(1, len(module.body) // 12)]:
         nodes = list(descendants(statement))  # what rules report on: statements and expressions
         assert positions(module, nodes, text, lines) == positions(module, nodes)
         assert _statements_only(module, nodes, text, _newlines(text), lines, {}) is not None

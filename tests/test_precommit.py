@@ -12,13 +12,15 @@ import pytest
 REPO = Path(__file__).parent.parent
 EXAMPLES = REPO / "examples"
 
-pytestmark = pytest.mark.skipif(shutil.which("pre-commit") is None or shutil.which("git") is None,
-                                reason="pre-commit and git are needed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("pre-commit") is None or shutil.which("git") is None, reason="pre-commit and git are needed"
+)
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, check=True, capture_output=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,14 @@ def user_repo(tmp_path_factory):
 
 def _try(user_repo: Path, hook: str, *files: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PRE_COMMIT_HOME": str(user_repo.parent / "pre-commit-home")}
-    return subprocess.run(["pre-commit", "try-repo", str(REPO), hook, "--files", *files], cwd=user_repo, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        ["pre-commit", "try-repo", str(REPO), hook, "--files", *files],
+        cwd=user_repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_check_hook_sees_project_facts_from_one_changed_file(user_repo):

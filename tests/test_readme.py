@@ -62,11 +62,18 @@ def test_abridged_output_is_what_the_first_command_prints():
 
 
 def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
-@pytest.mark.skipif(shutil.which("pre-commit") is None or shutil.which("git") is None, reason="pre-commit and git are needed")
+@pytest.mark.skipif(
+    shutil.which("pre-commit") is None or shutil.which("git") is None, reason="pre-commit and git are needed"
+)
 @pytest.mark.parametrize("variant", [0, 1], ids=["remote-pinned-to-a-commit", "repo-local"])
 def test_pre_commit_configs_run(tmp_path, variant):
     config = _blocks("yaml")[variant]
@@ -80,8 +87,14 @@ def test_pre_commit_configs_run(tmp_path, variant):
     _git(user, "add", "-A")
     _git(user, "commit", "-qm", "init")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "home")}
-    done = subprocess.run(["pre-commit", "run", "fastinit-lint", "--files", "src/mylm/model.py"], cwd=user, env=env,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        ["pre-commit", "run", "fastinit-lint", "--files", "src/mylm/model.py"],
+        cwd=user,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 1 and "src/mylm/model.py:15:9: FI001" in done.stdout, done.stdout + done.stderr
 
 
@@ -95,13 +108,20 @@ _CANNOT_RUN = {
 
 def _commands() -> list[str]:
     """The commands of the ```bash blocks: each line without its comment, split at `&&`."""
-    return [part.strip() for block in _blocks("bash") for line in block.splitlines()
-            for part in line.split("#", 1)[0].split("&&") if part.strip()]
+    return [
+        part.strip()
+        for block in _blocks("bash")
+        for line in block.splitlines()
+        for part in line.split("#", 1)[0].split("&&")
+        if part.strip()
+    ]
 
 
 def _copy_of_examples(tmp_path: Path) -> Path:
     """A copy of the repository's examples (`examples/` in it, as the README's first command names it)."""
-    shutil.copytree(REPO / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns(".fastinit_cache", "__pycache__"))
+    shutil.copytree(
+        REPO / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns(".fastinit_cache", "__pycache__")
+    )
     return tmp_path
 
 

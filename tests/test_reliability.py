@@ -30,8 +30,14 @@ LINT = [sys.executable, "-m", "fastinit_lint"]
 
 def _lint_tree(root: Path, fix: bool, rules=None):
     registry = Registry.default(TEST_RULES)
-    request = RunRequest(["."], load_settings(str(root)), rules or registry.all(),
-                         CheckOptions(fix=fix, unsafe_fixes=True), jobs=1, use_cache=False)
+    request = RunRequest(
+        ["."],
+        load_settings(str(root)),
+        rules or registry.all(),
+        CheckOptions(fix=fix, unsafe_fixes=True),
+        jobs=1,
+        use_cache=False,
+    )
     cwd = os.getcwd()
     os.chdir(root)
     try:
@@ -56,12 +62,16 @@ def test_generated_programs_never_crash_and_fixes_reparse(tmp_path_factory, code
         assert all(r.fixed_source is None for r in again.files)
 
 
-LAYERS = st.lists(st.one_of(
-    st.tuples(st.just("Linear"), st.integers(1, 64), st.integers(1, 64)),
-    st.tuples(st.just("Embedding"), st.integers(1, 200), st.integers(1, 32)),
-    st.tuples(st.just("LayerNorm"), st.integers(1, 64)),
-    st.tuples(st.just("Conv1d"), st.integers(1, 8), st.integers(1, 8), st.integers(1, 3)),
-), min_size=1, max_size=6)
+LAYERS = st.lists(
+    st.one_of(
+        st.tuples(st.just("Linear"), st.integers(1, 64), st.integers(1, 64)),
+        st.tuples(st.just("Embedding"), st.integers(1, 200), st.integers(1, 32)),
+        st.tuples(st.just("LayerNorm"), st.integers(1, 64)),
+        st.tuples(st.just("Conv1d"), st.integers(1, 8), st.integers(1, 8), st.integers(1, 3)),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 def _module_code(layers, use_hparams: bool, param_dim: int | None, tie: bool) -> str:
@@ -91,13 +101,14 @@ def _layout(model):
 @given(layers=LAYERS, use_hparams=st.booleans(), param_dim=st.one_of(st.none(), st.integers(1, 32)), tie=st.booleans())
 def test_fi001_safe_fix_preserves_layout(tmp_path_factory, layers, use_hparams, param_dim, tie):
     root = tmp_path_factory.mktemp("fi001")
-    (root / "pyproject.toml").write_text('[tool.fastinit-lint]\nlarge-layer-threshold = 1\n')
+    (root / "pyproject.toml").write_text("[tool.fastinit-lint]\nlarge-layer-threshold = 1\n")
     (root / "train.py").write_text("import lightning as L\ntrainer = L.Trainer(strategy='fsdp')\n")
     code = _module_code(layers, use_hparams, param_dim, tie)
     (root / "m.py").write_text(code)
     registry = Registry.default()
-    request = RunRequest(["m.py"], load_settings(str(root)), [registry.by_code["FI001"]], CheckOptions(fix=True),
-                         jobs=1, use_cache=False)
+    request = RunRequest(
+        ["m.py"], load_settings(str(root)), [registry.by_code["FI001"]], CheckOptions(fix=True), jobs=1, use_cache=False
+    )
     cwd = os.getcwd()
     os.chdir(root)
     try:
@@ -120,8 +131,11 @@ def test_fi001_safe_fix_preserves_layout(tmp_path_factory, layers, use_hparams, 
 
 def _copy_packages(target: Path, names: list[str]) -> None:
     for name in names:
-        shutil.copytree(SITE / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.so", "lib", "bin",
-                                                                                 "include", "*.pyc"))
+        shutil.copytree(
+            SITE / name,
+            target / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.so", "lib", "bin", "include", "*.pyc"),
+        )
     (target / "pyproject.toml").write_text("[tool.fastinit-lint]\n")
 
 
@@ -132,8 +146,13 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 def test_corpus_torch_lightning_fix_is_crash_free_and_idempotent(tmp_path):
     _copy_packages(tmp_path, ["torch", "lightning", "pytorch_lightning"])
     before = _snapshot(tmp_path)
-    first = subprocess.run([*LINT, "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json", "."],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    first = subprocess.run(
+        [*LINT, "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert "internal error" not in first.stderr and "Traceback" not in first.stderr
     errors = [line for line in first.stderr.splitlines() if ": error: " in line]
     assert all("syntax error" in line for line in errors), errors  # only files newer Python syntax
@@ -141,8 +160,13 @@ def test_corpus_torch_lightning_fix_is_crash_free_and_idempotent(tmp_path):
     changed = [name for name in after if after[name] != before.get(name)]
     for name in changed:
         ast.parse(after[name])
-    second = subprocess.run([*LINT, "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json", "."],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    second = subprocess.run(
+        [*LINT, "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert _snapshot(tmp_path) == after
     counts = {}
     for finding in json.loads(second.stdout):
@@ -171,8 +195,13 @@ def test_sigkill_during_fix_leaves_each_file_old_or_new(tmp_path):
     for delay in (0.4, 0.8, 1.2, 1.6):
         victim = tmp_path / f"killed-{delay}"
         shutil.copytree(original, victim)
-        process = subprocess.Popen([*LINT, "--no-cache", "--fix", "--unsafe-fixes", "-q", "--jobs", "2", "."],
-                                   cwd=victim, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [*LINT, "--no-cache", "--fix", "--unsafe-fixes", "-q", "--jobs", "2", "."],
+            cwd=victim,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(delay)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -182,10 +211,19 @@ def test_sigkill_during_fix_leaves_each_file_old_or_new(tmp_path):
 
 def test_two_concurrent_runs_share_the_cache_safely(tmp_path):
     _generated(tmp_path, 6)
-    reference = subprocess.run([*LINT, "--no-cache", "--output-format", "json", "."], cwd=tmp_path,
-                               capture_output=True, text=True).stdout
-    runs = [subprocess.Popen([*LINT, "--output-format", "json", "."], cwd=tmp_path, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    reference = subprocess.run(
+        [*LINT, "--no-cache", "--output-format", "json", "."], cwd=tmp_path, capture_output=True, text=True
+    ).stdout
+    runs = [
+        subprocess.Popen(
+            [*LINT, "--output-format", "json", "."],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate()[0] for p in runs]
     assert outputs == [reference, reference]
     warm = subprocess.run([*LINT, "--output-format", "json", "."], cwd=tmp_path, capture_output=True, text=True)
@@ -194,9 +232,12 @@ def test_two_concurrent_runs_share_the_cache_safely(tmp_path):
 
 def test_cold_warm_serial_parallel_identical(tmp_path):
     _generated(tmp_path, 4)
-    outputs = [subprocess.run([*LINT, *flags, "--output-format", "json", "."], cwd=tmp_path, capture_output=True,
-                              text=True).stdout
-               for flags in (["--no-cache", "--jobs", "1"], ["--no-cache", "--jobs", "2"], [], [])]
+    outputs = [
+        subprocess.run(
+            [*LINT, *flags, "--output-format", "json", "."], cwd=tmp_path, capture_output=True, text=True
+        ).stdout
+        for flags in (["--no-cache", "--jobs", "1"], ["--no-cache", "--jobs", "2"], [], [])
+    ]
     assert len(set(outputs)) == 1 and json.loads(outputs[0])
 
 
@@ -205,6 +246,7 @@ def test_foreign_cache_file_is_ignored(tmp_path):
     reference = subprocess.run([*LINT, "--output-format", "json", "."], cwd=tmp_path, capture_output=True, text=True)
     for cache_file in (tmp_path / ".fastinit_cache").rglob("*.pickle"):
         import pickle
+
         cache_file.write_bytes(pickle.dumps({"not": "ours"}))
     again = subprocess.run([*LINT, "--output-format", "json", "."], cwd=tmp_path, capture_output=True, text=True)
     assert again.stdout == reference.stdout and again.returncode == reference.returncode

@@ -45,4 +45,6 @@ def test_every_real_rule_has_examples_and_docs():
             assert section in docs, f"{rule.code} docs lack {section}"
         if rule.code != "FI900":
             assert rule.VALID and rule.INVALID, f"{rule.code} has no examples"
-            assert any(case[0].startswith(f"{rule.code}-docs-example") for case in DOCS), f"{rule.code} docs show no Example code"
+            assert any(case[0].startswith(f"{rule.code}-docs-example") for case in DOCS), (
+                f"{rule.code} docs show no Example code"
+            )

@@ -54,10 +54,13 @@ def _params(model):
     return {name: p for name, p in model.named_parameters()}
 
 
-@pytest.mark.parametrize(("precision", "dtype"), [
-    ("32-true", None), ("16-true", torch.float16), ("bf16-true", torch.bfloat16), ("64-true", torch.float64)])
+@pytest.mark.parametrize(
+    ("precision", "dtype"),
+    [("32-true", None), ("16-true", torch.float16), ("bf16-true", torch.bfloat16), ("64-true", torch.float64)],
+)
 def test_init_module_matches_fabric(precision, dtype):
     import lightning as L
+
     fabric = L.Fabric(accelerator="cpu", devices=1, precision=precision)
     with fabric.init_module():
         theirs = nn.Linear(8, 8)
@@ -72,6 +75,7 @@ def test_init_module_matches_fabric(precision, dtype):
 
 def test_empty_init_skips_nn_init_like_lightning():
     from lightning.fabric.utilities.init import _EmptyInit
+
     torch.manual_seed(0)
     with fr.init_module(empty_init=True):
         ours = nn.Linear(64, 64)
@@ -123,7 +127,9 @@ def test_materialize_keeps_ties_mha_and_buffers():
     assert torch.equal(model.rope.freqs, Rope(16).freqs.to(torch.bfloat16))
     assert model.block[1].weight.eq(1).all()  # LayerNorm.reset_parameters
     reference = Tied()
-    assert {k: v.shape for k, v in model.state_dict().items()} == {k: v.shape for k, v in reference.state_dict().items()}
+    assert {k: v.shape for k, v in model.state_dict().items()} == {
+        k: v.shape for k, v in reference.state_dict().items()
+    }
 
 
 def test_materialize_names_tensors_nothing_initializes_before_allocating():

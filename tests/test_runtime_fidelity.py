@@ -43,21 +43,50 @@ def assert_buffers_equal(eager: nn.Module, other: nn.Module) -> None:
 
 # --- transformers -------------------------------------------------------------------------------------------
 
+
 def _hf_models():
     transformers = pytest.importorskip("transformers")
     transformers.utils.logging.set_verbosity_error()
     t = transformers
     return {
-        "gpt2": (t.GPT2LMHeadModel, lambda: t.GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=128, n_positions=64)),
-        "llama": (t.LlamaForCausalLM, lambda: t.LlamaConfig(
-            num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
-            vocab_size=128)),
-        "opt": (t.OPTForCausalLM, lambda: t.OPTConfig(
-            num_hidden_layers=2, hidden_size=64, ffn_dim=128, num_attention_heads=4, vocab_size=128,
-            max_position_embeddings=64, word_embed_proj_dim=64)),
-        "bert": (t.BertForMaskedLM, lambda: t.BertConfig(
-            num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4, vocab_size=128,
-            max_position_embeddings=64)),
+        "gpt2": (
+            t.GPT2LMHeadModel,
+            lambda: t.GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=128, n_positions=64),
+        ),
+        "llama": (
+            t.LlamaForCausalLM,
+            lambda: t.LlamaConfig(
+                num_hidden_layers=2,
+                hidden_size=64,
+                intermediate_size=128,
+                num_attention_heads=4,
+                num_key_value_heads=2,
+                vocab_size=128,
+            ),
+        ),
+        "opt": (
+            t.OPTForCausalLM,
+            lambda: t.OPTConfig(
+                num_hidden_layers=2,
+                hidden_size=64,
+                ffn_dim=128,
+                num_attention_heads=4,
+                vocab_size=128,
+                max_position_embeddings=64,
+                word_embed_proj_dim=64,
+            ),
+        ),
+        "bert": (
+            t.BertForMaskedLM,
+            lambda: t.BertConfig(
+                num_hidden_layers=2,
+                hidden_size=64,
+                intermediate_size=128,
+                num_attention_heads=4,
+                vocab_size=128,
+                max_position_embeddings=64,
+            ),
+        ),
     }
 
 
@@ -72,8 +101,11 @@ def _hf(name):
 def _without_head(state: dict) -> dict:
     """What `save_pretrained` writes for a tied model (no `lm_head.weight`), minus the MLM head and one
     decoder matrix, so that both tied aliases and ordinary missing weights are exercised."""
-    return {k: v for k, v in state.items()
-            if not k.startswith(("lm_head.", "cls.")) and not k.endswith("layers.1.mlp.down_proj.weight")}
+    return {
+        k: v
+        for k, v in state.items()
+        if not k.startswith(("lm_head.", "cls.")) and not k.endswith("layers.1.mlp.down_proj.weight")
+    }
 
 
 @pytest.mark.parametrize("name", HF)
@@ -125,10 +157,15 @@ def test_hf_init_is_skipped_and_poisoned_by_empty_init():
     with fr.init_module(empty_init=True, poison=True):
         model = _hf("gpt2")()
     poisoned = set(fr.verify_initialized(model))
-    assert {"transformer.wte.weight", "transformer.h.0.attn.c_attn.weight", "transformer.h.1.mlp.c_proj.weight"} <= poisoned
+    assert {
+        "transformer.wte.weight",
+        "transformer.h.0.attn.c_attn.weight",
+        "transformer.h.1.mlp.c_proj.weight",
+    } <= poisoned
 
 
 # --- pure torch ---------------------------------------------------------------------------------------------
+
 
 class NanoGPT(nn.Module):
     """nanoGPT's init: `self.apply(self._init_weights)` plus a scaled residual projection, tied head."""
@@ -136,8 +173,9 @@ class NanoGPT(nn.Module):
     def __init__(self, vocab=256, dim=64, depth=2):
         super().__init__()
         self.wte = nn.Embedding(vocab, dim)
-        self.blocks = nn.ModuleList(nn.ModuleDict({"fc": nn.Linear(dim, 4 * dim), "proj": nn.Linear(4 * dim, dim)})
-                                    for _ in range(depth))
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({"fc": nn.Linear(dim, 4 * dim), "proj": nn.Linear(4 * dim, dim)}) for _ in range(depth)
+        )
         self.head = nn.Linear(dim, vocab, bias=False)
         self.head.weight = self.wte.weight
         self.apply(self._init_weights)
@@ -168,8 +206,9 @@ class ResNetish(nn.Module):
 
 
 def _transformer():
-    return nn.Transformer(d_model=64, nhead=4, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=128,
-                          batch_first=True)
+    return nn.Transformer(
+        d_model=64, nhead=4, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=128, batch_first=True
+    )
 
 
 @pytest.mark.parametrize("build", [NanoGPT, ResNetish, _transformer], ids=["nanogpt", "resnetish", "nn.Transformer"])

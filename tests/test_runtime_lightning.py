@@ -48,8 +48,9 @@ class Net(L.LightningModule):
 
 def _trainer(**kw):
     kw.setdefault("enable_checkpointing", False)  # else Lightning writes checkpoints/ into the working directory
-    return L.Trainer(accelerator="cpu", max_steps=3, logger=False, enable_progress_bar=False,
-                     enable_model_summary=False, **kw)
+    return L.Trainer(
+        accelerator="cpu", max_steps=3, logger=False, enable_progress_bar=False, enable_model_summary=False, **kw
+    )
 
 
 def _data():
@@ -79,13 +80,14 @@ def test_load_from_checkpoint_strict_and_partial(tmp_path):
     partial = load_from_checkpoint(Net, path, strict=False, extra_head=True)
     assert not verify_initialized(partial)
     assert torch.equal(partial.head.weight, model.head.weight)
-    assert partial.extra.weight.abs().max() <= 1 / 8 ** 0.5
+    assert partial.extra.weight.abs().max() <= 1 / 8**0.5
 
 
 def test_strategy_info_across_namespaces():
     import lightning_fabric
     import pytorch_lightning
     from lightning.pytorch.strategies import FSDPStrategy, ModelParallelStrategy
+
     assert strategy_info(FSDPStrategy()).meta_init
     assert strategy_info(pytorch_lightning.strategies.FSDPStrategy()).sharded
     assert strategy_info(lightning_fabric.strategies.FSDPStrategy()).meta_init
@@ -95,7 +97,7 @@ def test_strategy_info_across_namespaces():
     assert not info.sharded and info.dtype == torch.bfloat16
 
 
-DDP_SCRIPT = textwrap.dedent('''
+DDP_SCRIPT = textwrap.dedent("""
     import sys, warnings, torch
     warnings.filterwarnings("ignore")
     sys.path.insert(0, {tests!r})
@@ -107,14 +109,16 @@ DDP_SCRIPT = textwrap.dedent('''
     assert torch.equal(before, model.backbone.weight)
     if trainer.global_rank == 0:
         print("OK world", trainer.world_size)
-''')
+""")
 
 
 def test_ddp_two_cpu_processes(tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(DDP_SCRIPT.format(tests=os.path.dirname(__file__)))
     env = {**os.environ, "PL_DISABLE_FORK": "1", "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path
+    )
     if "gloo" in done.stderr and "not available" in done.stderr:
         pytest.skip("gloo backend unavailable here")
     assert "OK world 2" in done.stdout, done.stderr[-2000:]
@@ -153,7 +157,7 @@ def test_helper_honours_strict_loading_and_recomputes_skipped_buffers(tmp_path):
     # Lightning's default strict=None lets the module's strict_loading=False accept the missing head
     model = load_from_checkpoint(Mixer, path, extra_head=True, loose=True)
     assert torch.equal(model.body.weight, source.body.weight)
-    assert model.extra.weight.abs().max() <= 1 / 8 ** 0.5 and not verify_initialized(model)
+    assert model.extra.weight.abs().max() <= 1 / 8**0.5 and not verify_initialized(model)
     # the buffer's nn.init.normal_ was skipped by the empty init: replayed, not left as raw memory
     assert model.mix.std().item() == pytest.approx(1.0, rel=0.2)
     strict = load_from_checkpoint(Mixer, path)

@@ -40,8 +40,14 @@ def _project(tmp_path: Path) -> Path:
 
 def _lint(root: Path, *args: str, xdg: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "XDG_CACHE_HOME": str(xdg)}
-    return subprocess.run([sys.executable, "-m", "fastinit_lint", "--output-format", "concise", *args, "."],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "fastinit_lint", "--output-format", "concise", *args, "."],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _cache_files(root: Path) -> set[Path]:
@@ -74,8 +80,11 @@ def test_planted_cache_files_run_nothing(tmp_path):
     payload = pickle.dumps(_Payload(marker))
     outside = tmp_path / "outside.pickle"
     outside.write_bytes(payload)
-    plants = {"a payload": payload, "a payload after a made-up MAC": bytes(32) + payload,
-              "a cache with payload facts blobs": _forged_cache(root, payload)}
+    plants = {
+        "a payload": payload,
+        "a payload after a made-up MAC": bytes(32) + payload,
+        "a cache with payload facts blobs": _forged_cache(root, payload),
+    }
     for what, content in [*plants.items(), ("a symlink to a payload", None)]:
         for name in names:
             name.unlink()

@@ -27,9 +27,25 @@ _PEAK_MB = 250
 
 def _lint(root: Path, *args: str) -> tuple[int, str, str, int]:
     """(exit code, stdout, stderr, peak RSS in MB) of `fastinit-lint --no-cache ... .` in `root`."""
-    done = subprocess.run([sys.executable, "-c", _MEASURED, sys.executable, "-m", "fastinit_lint", "--no-cache",
-                           "--output-format", "concise", *args, "."],
-                          cwd=root, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MEASURED,
+            sys.executable,
+            "-m",
+            "fastinit_lint",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            *args,
+            ".",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     *stderr, peak = done.stderr.splitlines()
     return done.returncode, done.stdout, "\n".join(stderr), int(peak)
 
@@ -39,8 +55,9 @@ def _project(root: Path, module: str, files: dict[str, str] | None = None) -> Pa
     # it is wall time, so it leaves room for a loaded machine.
     (root / "pyproject.toml").write_text("[tool.fastinit-lint]\nmax-file-seconds = 60\n")
     (root / "model.py").write_text(module)
-    (root / "train.py").write_text("import lightning as L\nfrom model import Model\n\ntrainer = L.Trainer(strategy=\"fsdp\")\n"
-                                   "trainer.fit(Model())\n")
+    (root / "train.py").write_text(
+        'import lightning as L\nfrom model import Model\n\ntrainer = L.Trainer(strategy="fsdp")\ntrainer.fit(Model())\n'
+    )
     for name, text in (files or {}).items():
         (root / name).write_text(text)
     return root
@@ -48,8 +65,10 @@ def _project(root: Path, module: str, files: dict[str, str] | None = None) -> Pa
 
 def _module(*init_lines: str, head: str = "") -> str:
     body = "\n".join(f"        {line}" for line in init_lines)
-    return (f"import lightning as L\nimport torch\nfrom torch import nn\n{head}\n\nclass Model(L.LightningModule):\n"
-            f"    def __init__(self):\n        super().__init__()\n{body}\n")
+    return (
+        f"import lightning as L\nimport torch\nfrom torch import nn\n{head}\n\nclass Model(L.LightningModule):\n"
+        f"    def __init__(self):\n        super().__init__()\n{body}\n"
+    )
 
 
 def _assert_clean(code: int, stdout: str, stderr: str, peak: int) -> None:
@@ -99,8 +118,9 @@ def test_non_numbers_are_unknown_not_built(tmp_path, expression):
 
 
 def test_loop_count_too_large_is_unknown(tmp_path):
-    module = _module("self.layers = nn.ModuleList()", "for _ in range(2 ** 100000):",
-                     "    self.layers.append(nn.Linear(4, 4))")
+    module = _module(
+        "self.layers = nn.ModuleList()", "for _ in range(2 ** 100000):", "    self.layers.append(nn.Linear(4, 4))"
+    )
     code, stdout, stderr, peak = _lint(_project(tmp_path, module))
     _assert_clean(code, stdout, stderr, peak)
     assert code == 1 and "size unknown" in stdout, stdout + stderr
@@ -117,8 +137,10 @@ def test_shared_nested_constants_are_not_walked_or_printed(tmp_path):
     """Eight references per level: 5000 * 8**5 items reachable from 6 short lines (a walk, or the memo key's
     `repr` of the call's arguments, would visit every one)."""
     head = "A0 = (0,) * 5000\n" + "".join(f"A{i} = ({', '.join([f'A{i - 1}'] * 8)})\n" for i in range(1, 6))
-    block = ("\n\nclass Block(nn.Module):\n    def __init__(self, data):\n        super().__init__()\n"
-             "        self.data = nn.Parameter(torch.tensor(data))\n        self.proj = nn.Linear(4096, 4096)\n")
+    block = (
+        "\n\nclass Block(nn.Module):\n    def __init__(self, data):\n        super().__init__()\n"
+        "        self.data = nn.Parameter(torch.tensor(data))\n        self.proj = nn.Linear(4096, 4096)\n"
+    )
     code, stdout, stderr, peak = _lint(_project(tmp_path, _module("self.block = Block(A5)", head=head + block)))
     _assert_clean(code, stdout, stderr, peak)
     assert code == 1 and "FI001" in stdout, stdout + stderr
@@ -128,14 +150,13 @@ def test_rnn_with_a_huge_layer_count_is_counted_without_a_loop(tmp_path):
     code, stdout, stderr, peak = _lint(_project(tmp_path, _module("self.rnn = nn.LSTM(4, 8, num_layers=10 ** 12)")))
     _assert_clean(code, stdout, stderr, peak)
     # First layer 4*8*(4+8) + 2*4*8 = 448, each later one 4*8*(8+8) + 64 = 576.
-    assert f"{448 + 576 * (10 ** 12 - 1):,} parameters" in stdout, stdout + stderr
+    assert f"{448 + 576 * (10**12 - 1):,} parameters" in stdout, stdout + stderr
 
 
 # Item: recursion over user-controlled structure ends in a bounded walk or a one-line outcome, never a traceback.
 def _chain(count: int, body: str) -> str:
     """Classes C0(C1), C1(C2), ..., the last one a LightningModule: checked from C0, the deepest."""
-    classes = [f"class C{i}({f'C{i + 1}' if i < count - 1 else 'L.LightningModule'}):\n{body}\n"
-               for i in range(count)]
+    classes = [f"class C{i}({f'C{i + 1}' if i < count - 1 else 'L.LightningModule'}):\n{body}\n" for i in range(count)]
     return "import lightning as L\nfrom torch import nn\n\n\n" + "\n\n".join(classes)
 
 
@@ -154,8 +175,10 @@ def test_long_super_init_chain_is_sized_to_a_bound(tmp_path):
 
 
 def test_inheritance_cycle_across_files(tmp_path):
-    files = {"a.py": "from b import B\n\n\nclass A(B):\n    pass\n",
-             "b.py": "from a import A\n\n\nclass B(A):\n    pass\n"}
+    files = {
+        "a.py": "from b import B\n\n\nclass A(B):\n    pass\n",
+        "b.py": "from a import A\n\n\nclass B(A):\n    pass\n",
+    }
     module = _module("self.a = A()", head="from a import A")
     code, stdout, stderr, peak = _lint(_project(tmp_path, module, files))
     _assert_clean(code, stdout, stderr, peak)
@@ -171,31 +194,41 @@ def test_deep_constant_chain(tmp_path):
 _DEEP_TERMS = 2900  # `ast` accepts a 2,900-term sum (its tree is 2,900 deep); LibCST and our visitors recurse on it
 
 
-@pytest.mark.parametrize("expression", [
-    "nn.Linear(4096, " + "+".join(["1"] * _DEEP_TERMS) + ")",
-    "nn.Linear(4096, x[" + "+".join(["1"] * _DEEP_TERMS) + "])",
-    "nn.Linear(4096, " + "-" * _DEEP_TERMS + "4096)",
-    "nn.Sequential(" * 199 + "nn.Linear(4096, 4096)" + ")" * 199,  # the parser's limit is 200
-], ids=["sum", "subscript-of-sum", "unary-chain", "nested-calls"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "nn.Linear(4096, " + "+".join(["1"] * _DEEP_TERMS) + ")",
+        "nn.Linear(4096, x[" + "+".join(["1"] * _DEEP_TERMS) + "])",
+        "nn.Linear(4096, " + "-" * _DEEP_TERMS + "4096)",
+        "nn.Sequential(" * 199 + "nn.Linear(4096, 4096)" + ")" * 199,  # the parser's limit is 200
+    ],
+    ids=["sum", "subscript-of-sum", "unary-chain", "nested-calls"],
+)
 def test_deep_expression_in_a_project_class_another_file_builds(tmp_path, expression):
     """The deep code is in `deep.py`, which LibCST may refuse to parse (a one-line error for that file);
     `model.py` builds `Deep()`, so the estimator interprets `Deep.__init__` from the `ast` tree."""
-    deep = ("import torch\nfrom torch import nn\n\n\nclass Deep(nn.Module):\n    def __init__(self, x=()):\n"
-            f"        super().__init__()\n        self.layer = {expression}\n")
+    deep = (
+        "import torch\nfrom torch import nn\n\n\nclass Deep(nn.Module):\n    def __init__(self, x=()):\n"
+        f"        super().__init__()\n        self.layer = {expression}\n"
+    )
     module = _module("self.deep = Deep()", head="from deep import Deep")
     code, stdout, stderr, peak = _lint(_project(tmp_path, module, {"deep.py": deep}))
     assert "Traceback" not in stderr and "internal error" not in stdout + stderr, stdout + stderr
     assert peak < _PEAK_MB, f"peak RSS {peak} MB"
     # model.py is checked whatever became of deep.py; Deep's size is unknown, not a crash nor a guess.
     assert "model.py:" in stdout and "FI001" in stdout and "nested too deeply" in stdout, stdout + stderr
-    assert all(line.startswith(("model.py:", "deep.py:", "Found", "[*]", "No fixes", "error: ")) or not line
-               for line in stdout.splitlines() + stderr.splitlines()), stdout + stderr
+    assert all(
+        line.startswith(("model.py:", "deep.py:", "Found", "[*]", "No fixes", "error: ")) or not line
+        for line in stdout.splitlines() + stderr.splitlines()
+    ), stdout + stderr
 
 
 def test_deep_expression_on_a_trainer_line_is_a_one_line_error(tmp_path):
     """Phase 1 walks the expressions of lines that can build a Trainer: a 900-deep one there. (A true
     precision, so that FI003 wants this Trainer and phase 2 looks at the file too.)"""
-    deep = "import lightning as L\n\ntrainer = L.Trainer(precision='bf16-true', x=" + "+".join(["1"] * _DEEP_TERMS) + ")\n"
+    deep = (
+        "import lightning as L\n\ntrainer = L.Trainer(precision='bf16-true', x=" + "+".join(["1"] * _DEEP_TERMS) + ")\n"
+    )
     module = _module("self.layer = nn.Linear(4096, 4096)")
     code, stdout, stderr, peak = _lint(_project(tmp_path, module, {"deep.py": deep}))
     assert "Traceback" not in stderr and "internal error" not in stdout + stderr, stdout + stderr
@@ -219,16 +252,23 @@ def test_fi001_fix_on_a_long_init(tmp_path):
 def test_deep_file_read_back_from_the_cache_deep_in_the_estimator(tmp_path):
     """A warm run rebuilds a cached file's module-level names when the estimator first needs them, from deep in
     its stack: a 2,900-deep expression there (harmless to phase 1, which parsed it near the top) must not fail."""
-    deep = ("import torch\nfrom torch import nn\n\nX = " + "+".join(["1"] * _DEEP_TERMS) + "\n\n\n"
-            "class Deep(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.layer = nn.Linear(4096, 4096)\n")
+    deep = (
+        "import torch\nfrom torch import nn\n\nX = " + "+".join(["1"] * _DEEP_TERMS) + "\n\n\n"
+        "class Deep(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.layer = nn.Linear(4096, 4096)\n"
+    )
     root = _project(tmp_path, _module("self.deep = Deep()", head="from deep import Deep"), {"deep.py": deep})
     outputs = []
     for edit in ("", "  # edited: checked again, deep.py's facts from the cache"):
         model = root / "model.py"
         model.write_text(model.read_text().replace("self.deep = Deep()", "self.deep = Deep()" + edit))
-        done = subprocess.run([sys.executable, "-m", "fastinit_lint", "--output-format", "concise", "."], cwd=root,
-                              capture_output=True, text=True, timeout=180)
+        done = subprocess.run(
+            [sys.executable, "-m", "fastinit_lint", "--output-format", "concise", "."],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert "Traceback" not in done.stderr and "internal error" not in done.stdout + done.stderr, done.stderr
         outputs.append(done.stdout)
     assert "16,781,312 parameters" in outputs[0] and "16,781,312 parameters" in outputs[1], outputs
@@ -237,8 +277,12 @@ def test_deep_file_read_back_from_the_cache_deep_in_the_estimator(tmp_path):
 def test_nested_loops_over_unknown_iterables_are_interpreted_once(tmp_path):
     """Each `for` over an unknown iterable interpreted its body twice: 2**30 times for 30 nested loops."""
     loops = [f"{'    ' * i}for a{i} in self.items:" for i in range(30)]
-    module = _module("self.items = load_items()", "self.layers = nn.ModuleList()", *loops,
-                     "    " * 30 + "self.layers.append(nn.Linear(4096, 4096))")
+    module = _module(
+        "self.items = load_items()",
+        "self.layers = nn.ModuleList()",
+        *loops,
+        "    " * 30 + "self.layers.append(nn.Linear(4096, 4096))",
+    )
     code, stdout, stderr, peak = _lint(_project(tmp_path, module))
     _assert_clean(code, stdout, stderr, peak)
     assert code == 1 and "FI001" in stdout, stdout + stderr

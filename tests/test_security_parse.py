@@ -24,15 +24,23 @@ from fastinit_lint.workspace.source import read_bytes
 GOOD = "import torch.nn as nn\nnn.Linear(1, 2)\n"
 TESTS = os.path.dirname(__file__)
 # The CLI with the test rules registered; an optional rule module from this file is added by name.
-_MAIN = ("import sys; sys.path.insert(0, {tests!r}); from engine_rules import TEST_RULES; "
-         "from fastinit_lint.cli import main; from fastinit_lint.engine.registry import Registry; "
-         "main(sys.argv[1:], obj=Registry.default(TEST_RULES))")
+_MAIN = (
+    "import sys; sys.path.insert(0, {tests!r}); from engine_rules import TEST_RULES; "
+    "from fastinit_lint.cli import main; from fastinit_lint.engine.registry import Registry; "
+    "main(sys.argv[1:], obj=Registry.default(TEST_RULES))"
+)
 
 
 def _lint(project: Path, *args: str, preexec=None, timeout: float = 120) -> subprocess.CompletedProcess:
     """`timeout` only guards against a hang (which today's bugs include); nothing asserts on time."""
-    return subprocess.run([sys.executable, "-c", _MAIN.format(tests=TESTS), "--output-format", "concise", *args],
-                          cwd=project, capture_output=True, text=True, timeout=timeout, preexec_fn=preexec)
+    return subprocess.run(
+        [sys.executable, "-c", _MAIN.format(tests=TESTS), "--output-format", "concise", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec,
+    )
 
 
 def _memory_guard(gigabytes: float = 3):
@@ -63,14 +71,19 @@ def _chain(terms: int, operator: str = "and") -> str:
 
 # 1. Parsing: LibCST's native parser must never take the run down with it.
 
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_chain_too_deep_for_libcst_is_reported_before_parsing(project, jobs):
     # 20,000 terms parse with `ast` but overflow LibCST's stack (SIGSEGV at ~7,100 levels, measured).
     (project / "deep.py").write_text(GOOD + _chain(20_000))
     (project / "good.py").write_text(GOOD)
     result = _lint(project, "--jobs", jobs, ".")
-    _assert_others_checked(result, "deep.py", f"too deeply nested for the fixer's parser (20,003 levels > "
-                                              f"{MAX_SYNTAX_DEPTH:,}); not checked by rules that need it")
+    _assert_others_checked(
+        result,
+        "deep.py",
+        f"too deeply nested for the fixer's parser (20,003 levels > "
+        f"{MAX_SYNTAX_DEPTH:,}); not checked by rules that need it",
+    )
 
 
 def _plain_depth(tree: ast.AST) -> int:
@@ -78,16 +91,30 @@ def _plain_depth(tree: ast.AST) -> int:
     deepest, stack = 0, [(tree, 0)]
     while stack:
         node, depth = stack.pop()
-        depth += len(node.values) - 1 if isinstance(node, ast.BoolOp) else len(node.ops) if isinstance(node, ast.Compare) else 1
+        depth += (
+            len(node.values) - 1
+            if isinstance(node, ast.BoolOp)
+            else len(node.ops)
+            if isinstance(node, ast.Compare)
+            else 1
+        )
         deepest = max(deepest, depth)
         stack.extend((child, depth) for child in ast.iter_child_nodes(node))
     return deepest
 
 
-@pytest.mark.parametrize("code", [
-    "x = " + " and ".join(["a"] * 1200), "x = a" + ".b" * 1200, "x = " + " < ".join(["a"] * 1100),
-    "if a:\n    pass\n" + "elif b:\n    pass\n" * 1100, "del a.b[0]\n(x, *y) = z\n", GOOD,
-], ids=["and-chain", "attribute-chain", "comparison-chain", "elif-ladder", "targets", "good"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "x = " + " and ".join(["a"] * 1200),
+        "x = a" + ".b" * 1200,
+        "x = " + " < ".join(["a"] * 1100),
+        "if a:\n    pass\n" + "elif b:\n    pass\n" * 1100,
+        "del a.b[0]\n(x, *y) = z\n",
+        GOOD,
+    ],
+    ids=["and-chain", "attribute-chain", "comparison-chain", "elif-ladder", "targets", "good"],
+)
 def test_syntax_depth_is_the_depth_of_a_plain_walk(code):
     assert _syntax_depth(ast.parse(code)) == _plain_depth(ast.parse(code))
 
@@ -109,11 +136,17 @@ def test_native_parser_crash_costs_only_that_file(project, jobs):
     (project / "crash.py").write_text(GOOD + _chain(900))
     for name in ("good.py", "a.py", "b.py", "c.py"):
         (project / name).write_text(GOOD)
-    result = _lint(project, "--jobs", jobs, ".",
-                   preexec=lambda: resource.setrlimit(resource.RLIMIT_STACK, (512 * 1024, resource.RLIM_INFINITY)))
+    result = _lint(
+        project,
+        "--jobs",
+        jobs,
+        ".",
+        preexec=lambda: resource.setrlimit(resource.RLIMIT_STACK, (512 * 1024, resource.RLIM_INFINITY)),
+    )
     assert "Traceback" not in result.stderr, result.stderr
-    assert _errors(result) == ["crash.py:1:1: error: crashed while checking (SIGSEGV: nested too deeply for the "
-                               "parser's stack?); skipped"], result.stderr
+    assert _errors(result) == [
+        "crash.py:1:1: error: crashed while checking (SIGSEGV: nested too deeply for the parser's stack?); skipped"
+    ], result.stderr
     assert all(f"{name}:2:1: FI990" in result.stdout for name in ("good.py", "a.py", "b.py", "c.py"))
     assert result.returncode == 2
 
@@ -128,12 +161,16 @@ def test_native_code_past_max_file_seconds_is_killed(project):
     _assert_others_checked(result, "slow.py", "indexing took longer than 2 s (max-file-seconds); skipped")
 
 
-@pytest.mark.parametrize("body", [
-    _chain(700, "+"),
-    _chain(700, "and"),
-    "if a:\n    pass\n" + "".join(f"elif a{i}:\n    pass\n" for i in range(600)),
-    "x = " + "9" * 4_400 + "\n",
-], ids=["700-term-sum", "700-term-and", "600-branch-elif", "4400-digit-int"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        _chain(700, "+"),
+        _chain(700, "and"),
+        "if a:\n    pass\n" + "".join(f"elif a{i}:\n    pass\n" for i in range(600)),
+        "x = " + "9" * 4_400 + "\n",
+    ],
+    ids=["700-term-sum", "700-term-and", "600-branch-elif", "4400-digit-int"],
+)
 def test_valid_python_is_accepted(cli, project, body):
     (project / "valid.py").write_text(GOOD + body)
     result = cli("--output-format", "concise", "--jobs", "1", ".")
@@ -142,6 +179,7 @@ def test_valid_python_is_accepted(cli, project, body):
 
 
 # 2. Per-file bounds: stat first, read at most the limit, bound memory in the workers.
+
 
 def test_fifo_is_refused_without_blocking(project):
     _config(project, max_file_seconds=5)  # today's code blocks on opening it until this bound
@@ -205,6 +243,7 @@ def test_yaml_memory_is_bounded_per_worker(project):
 
 # 3. A file saved between the phases (an editor's save during a pre-commit run).
 
+
 class _SavesSyntaxErrorBetweenPhases(Rule):
     """Its gate runs in the parent between phase 1 and phase 2: it saves a syntax error into the file."""
 
@@ -230,8 +269,12 @@ def test_file_saved_with_syntax_error_between_phases_is_reported(project):
     cwd = os.getcwd()
     os.chdir(project)
     try:
-        result = CliRunner().invoke(main, ["--output-format", "concise", "--jobs", "1", "."], catch_exceptions=False,
-                                    obj=Registry.default([*TEST_RULES, _SavesSyntaxErrorBetweenPhases]))
+        result = CliRunner().invoke(
+            main,
+            ["--output-format", "concise", "--jobs", "1", "."],
+            catch_exceptions=False,
+            obj=Registry.default([*TEST_RULES, _SavesSyntaxErrorBetweenPhases]),
+        )
     finally:
         os.chdir(cwd)
     assert result.stderr == "edited.py:1:1: error: file changed on disk while being checked; skipped (run again)\n"
@@ -239,6 +282,7 @@ def test_file_saved_with_syntax_error_between_phases_is_reported(project):
 
 
 # 4. No processes left to fork (a container's process limit).
+
 
 def _no_forks(tmp_path: Path):
     """A preexec_fn after which the process cannot fork: RLIMIT_NPROC for users, which root ignores; for

@@ -45,8 +45,12 @@ def _run(root: Path, fix: bool = False, write: bool = True):
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        return run(RunRequest(["."], load_settings("."), registry.all(), CheckOptions(fix=fix), jobs=1, use_cache=False,
-                              write=write), registry.expand)
+        return run(
+            RunRequest(
+                ["."], load_settings("."), registry.all(), CheckOptions(fix=fix), jobs=1, use_cache=False, write=write
+            ),
+            registry.expand,
+        )
     finally:
         os.chdir(cwd)
 
@@ -60,6 +64,7 @@ def outside(tmp_path_factory) -> Path:
 
 
 # 1. Symlinks out of the project are neither read nor written, and are reported once.
+
 
 def test_fix_does_not_write_through_a_file_symlink_out_of_the_project(cli, project, outside):
     before = outside.read_bytes()
@@ -131,14 +136,21 @@ def test_ci_autofix_recipe_leaves_files_outside_the_checkout_alone(tmp_path):
     for args in (["init", "-q"], ["add", "-A"], ["-c", "user.email=t@e", "-c", "user.name=t", "commit", "-qm", "x"]):
         subprocess.run(["git", *args], cwd=checkout, check=True, capture_output=True)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(["bash", str(REPO / "examples" / "ci" / "autofix.sh"), "."], cwd=checkout,
-                          capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        ["bash", str(REPO / "examples" / "ci" / "autofix.sh"), "."],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert victim.read_text() == trainer
     assert "innocent.py:1:1: error: symlink to a file outside the project; skipped" in done.stderr
     assert '"bf16-mixed"' in (checkout / "train.py").read_text() and done.returncode == 2
 
 
 # 2. A rewrite keeps owner, group and mode; read-only files and hard links are refused.
+
 
 @as_root
 @pytest.mark.parametrize("mode", [0o640, 0o6755, 0o2775])
@@ -170,8 +182,9 @@ def test_hard_linked_file_is_not_split(cli, project):
     os.link(path, project / "other_name.txt")
     result = cli("--fix", "linked.py")
     assert path.read_text() == GOOD and os.path.samefile(path, project / "other_name.txt")
-    assert _errors(result) == ["linked.py:1:1: error: file has 2 hard links (rewriting it would split them); "
-                               "fixes not written"]
+    assert _errors(result) == [
+        "linked.py:1:1: error: file has 2 hard links (rewriting it would split them); fixes not written"
+    ]
     assert result.exit_code == 2
 
 
@@ -201,8 +214,13 @@ def test_fix_as_a_user_keeps_the_group_or_refuses(group, kept):
         path.write_text("old\n")
         os.chown(path, 12345, group)
         path.chmod(0o664)
-        done = subprocess.run([sys.executable, "-c", _AS_USER, str(path)], capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        done = subprocess.run(
+            [sys.executable, "-c", _AS_USER, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         assert done.returncode == 0, done.stderr
         info = path.stat()
         assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (12345, group, 0o664)
@@ -218,8 +236,10 @@ def test_fix_as_a_user_keeps_the_group_or_refuses(group, kept):
 
 # 3. The changed-on-disk check runs right before the rename, after the temp file is written and synced.
 
+
 def test_an_edit_saved_while_the_temp_file_is_written_survives(project, monkeypatch):
     from fastinit_lint.workspace.writer import ChangedOnDisk, write_atomic
+
     path = project / "w.py"
     path.write_text("old\n")
     real_fsync = os.fsync
@@ -244,7 +264,9 @@ def test_an_edit_saved_after_the_check_survives_the_fix(project, monkeypatch):
     path.write_text("x = 1\n" + GOOD)  # saved after the checker read the file, before the fix is written
     monkeypatch.chdir(project)
     errors = _write_fixes(result.files)
-    assert [e.line() for e in errors] == ["m.py:1:1: error: file changed on disk since it was checked; fixes not written"]
+    assert [e.line() for e in errors] == [
+        "m.py:1:1: error: file changed on disk since it was checked; fixes not written"
+    ]
     assert path.read_text() == "x = 1\n" + GOOD and not _temps(project)
 
 
@@ -260,8 +282,9 @@ def test_stdin_fix_with_nothing_to_fix_echoes_the_same_bytes(cli, content):
     assert result.stdout_bytes == content
 
 
-@pytest.mark.parametrize("content", [LATIN + b"nn.Linear(1, 2)\n",
-                                     b"\xef\xbb\xbfimport torch.nn as nn\r\nnn.Linear(1, 2)\r\n"])
+@pytest.mark.parametrize(
+    "content", [LATIN + b"nn.Linear(1, 2)\n", b"\xef\xbb\xbfimport torch.nn as nn\r\nnn.Linear(1, 2)\r\n"]
+)
 def test_stdin_fix_keeps_the_encoding(cli, content):
     result = cli("--fix", "--stdin-filename", "m.py", input=content)
     assert result.stdout_bytes == content.replace(b"nn.Linear(1, 2)", b"nn.Linear(1, 2, bias=True)"), result.stderr
@@ -285,6 +308,7 @@ def test_stdin_yaml_is_read_as_yaml(cli, project):
 
 # 5. --add-noqa writes only code that parses, where a comment can go, and never over a newer file.
 
+
 def test_add_noqa_after_a_backslash_continuation(cli, project):
     path = project / "cont.py"
     path.write_text("import torch.nn as nn\nm = nn.Linear(1, \\\n    2)\n")
@@ -301,8 +325,10 @@ def test_add_noqa_refuses_when_no_line_of_the_finding_can_carry_a_comment(cli, p
     path.write_text(content)
     result = cli("--add-noqa", ".")
     assert path.read_text() == content
-    assert _errors(result) == ["cont.py:2:1: error: cannot add noqa for FI990: its first and last lines end "
-                               "inside a string or with a backslash"]
+    assert _errors(result) == [
+        "cont.py:2:1: error: cannot add noqa for FI990: its first and last lines end "
+        "inside a string or with a backslash"
+    ]
     assert result.exit_code == 2
 
 
@@ -314,7 +340,8 @@ def test_add_noqa_never_returns_code_that_does_not_parse():
     finding = Finding("FI990", "n", "m", "bad.py", Location(1, 1), Location(1, 6))
     assert with_noqa(text, [finding])[:2] == (text, 0)
     assert [e.line() for e in with_noqa(text, [finding])[2]] == [
-        "bad.py:2:1: error: noqa not added: the result would not parse (invalid syntax)"]
+        "bad.py:2:1: error: noqa not added: the result would not parse (invalid syntax)"
+    ]
 
 
 def test_add_noqa_does_not_write_over_a_file_changed_since_it_was_checked(cli, project):
@@ -365,8 +392,12 @@ _SLOW_WRITE = textwrap.dedent("""
 def test_sigterm_during_a_write_leaves_no_temp_file(tmp_path):
     path = tmp_path / "w.py"
     path.write_text("old\n")
-    process = subprocess.Popen([sys.executable, "-c", _SLOW_WRITE, str(path)], stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(REPO)})
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_WRITE, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         assert process.stdout.readline() == "writing\n"
         assert _temps(tmp_path)

@@ -15,7 +15,7 @@ from lsp_client import Client, apply_edits, workspace_edits
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 MODEL = "src/mylm/model.py"
-FIXED_CLASS = '''\
+FIXED_CLASS = """\
         self.embed = None
         self.blocks = None
         self.head = None
@@ -30,7 +30,7 @@ FIXED_CLASS = '''\
         )
         self.head = nn.Linear(self.hparams.dim, VOCAB, bias=False)
         self.head.weight = self.embed.weight  # weight tying
-'''
+"""
 
 
 @pytest.fixture
@@ -54,8 +54,9 @@ def codes(diagnostics: list[dict]) -> list[str]:
 
 def code_actions(client: Client, uri: str, diagnostics: list[dict], only: list[str] | None = None) -> list[dict]:
     context = {"diagnostics": diagnostics, **({"only": only} if only else {})}
-    return client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": diagnostics[0]["range"],
-                                                       "context": context})
+    return client.request(
+        "textDocument/codeAction", {"textDocument": {"uri": uri}, "range": diagnostics[0]["range"], "context": context}
+    )
 
 
 def test_model_file_gets_fi001_from_the_trainer_in_another_file(client, examples):
@@ -68,9 +69,10 @@ def test_model_file_gets_fi001_from_the_trainer_in_another_file(client, examples
     assert embed["codeDescription"]["href"].endswith("/docs/rules/FI001.md")
     assert "strategy 'fsdp' at train.py:9" in embed["message"] and str(examples) not in embed["message"]
     train = (examples / "train.py").as_uri()
-    assert [(r["location"]["uri"], r["location"]["range"]["start"]["line"], r["message"])
-            for r in embed["relatedInformation"]] == [
-        (train, 11, "trained by `trainer.fit(...)`"), (train, 8, "strategy 'fsdp'"), (train, 8, "precision 'bf16'")]
+    assert [
+        (r["location"]["uri"], r["location"]["range"]["start"]["line"], r["message"])
+        for r in embed["relatedInformation"]
+    ] == [(train, 11, "trained by `trainer.fit(...)`"), (train, 8, "strategy 'fsdp'"), (train, 8, "precision 'bf16'")]
     assert client.close() == 0
     assert not any(m["method"] == "window/logMessage" and m["params"]["type"] == 1 for m in client.seen)
 
@@ -127,8 +129,11 @@ def test_a_burst_of_edits_never_publishes_an_older_version_over_a_newer_one(clie
     for version in range(2, 12):  # faster than the server checks: most are superseded before publishing
         client.change(uri, version, text + "\n" * version)
     client.diagnostics(uri, version=11)
-    versions = [m["params"]["version"] for m in client.seen
-                if m["method"] == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri]
+    versions = [
+        m["params"]["version"]
+        for m in client.seen
+        if m["method"] == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+    ]
     assert versions == sorted(versions) and versions[-1] == 11
 
 
@@ -168,8 +173,9 @@ def test_unused_suppression_is_faded(client, examples):
     text = path.read_text().replace("import torch\n", "import torch  # noqa: FI001\n", 1)
     assert "# noqa: FI001" in text
     uri = path.as_uri()
-    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
-                                                            "text": text}})
+    client.notify(
+        "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}
+    )
     [unused] = [d for d in client.diagnostics(uri) if d["code"] == "FI900"]
     assert unused["tags"] == [1] and unused["severity"] == 4
 
@@ -177,11 +183,15 @@ def test_unused_suppression_is_faded(client, examples):
 def test_hover_and_explain_show_the_rule_docs(client, examples):
     uri = client.open(examples / MODEL)
     client.diagnostics(uri)
-    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 14, "character": 12}})
+    hover = client.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 14, "character": 12}}
+    )
     assert hover["contents"]["kind"] == "markdown"
     assert hover["contents"]["value"].startswith("# large-layer-in-init (FI001)")
-    assert client.request("textDocument/hover", {"textDocument": {"uri": uri},
-                                                 "position": {"line": 0, "character": 0}}) is None
+    assert (
+        client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}})
+        is None
+    )
     explained = client.request("workspace/executeCommand", {"command": "fastinit-lint.explain", "arguments": ["FI005"]})
     assert explained.startswith("# configure-model-not-idempotent (FI005)")
 
@@ -192,12 +202,17 @@ def test_settings_and_config_file_changes_relint(client, examples):
     client.notify("workspace/didChangeConfiguration", {"settings": {"fastinit-lint": {"ignore": ["FI001"]}}})
     assert codes(client.diagnostics(uri)) == ["FI005", "FI008"]
 
-    [registration] = [m["params"]["registrations"][0] for m in client.seen if m["method"] == "client/registerCapability"]
+    [registration] = [
+        m["params"]["registrations"][0] for m in client.seen if m["method"] == "client/registerCapability"
+    ]
     assert registration["method"] == "workspace/didChangeWatchedFiles"
     assert {"globPattern": "**/pyproject.toml"} in registration["registerOptions"]["watchers"]
     config = examples / "pyproject.toml"
-    config.write_text(config.read_text().replace("[tool.fastinit-lint]", "[tool.fastinit-lint]\n"
-                                                 "per-file-ignores = { \"src/mylm/model.py\" = [\"FI008\"] }", 1))
+    config.write_text(
+        config.read_text().replace(
+            "[tool.fastinit-lint]", '[tool.fastinit-lint]\nper-file-ignores = { "src/mylm/model.py" = ["FI008"] }', 1
+        )
+    )
     client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": config.as_uri(), "type": 2}]})
     assert codes(client.diagnostics(uri)) == ["FI005"]
 

@@ -80,38 +80,44 @@ def test_plain_tensor_of_unknown_size_is_not_an_unknown_size():
 
 
 # "Presumed large" ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("template", "large"), [
-    ("nn.Linear({x}, 128)", False),  # linear in one unknown (Lightning's RL template `nn.Linear(obs_size, 128)`)
-    ("nn.Linear({x}, {x})", True),
-    ("nn.Embedding({x}, 64)", False),
-    ("nn.Conv1d(3, 64, {x})", False),
-    ("nn.Conv2d(3, 64, {x})", True),  # an unknown kernel size of a 2-d convolution is k * k
-    ("nn.Conv2d({x}, {x}, 3)", True),
-    ("nn.MultiheadAttention({x}, 4)", True),
-    ("nn.LSTM({x}, 32)", False),
-    ("nn.LSTM(32, {x})", True),
-    ("nn.GRUCell(16, {x})", True),
-    ("nn.LayerNorm({x})", False),
-    ("nn.Parameter(torch.randn({x}, 4))", False),
-    ("nn.Parameter(torch.randn({x}, {x}))", True),
-    ("nn.Parameter(torch.full((1, 1, {x}), 1e-5))", False),  # RWKV-v8's ROSA layer
-    ("nn.ModuleList([nn.Linear(4, 4) for _ in range({x})])", False),
-    ("nn.ModuleList([nn.Linear({x}, 4) for _ in range({x})])", True),
-])
+@pytest.mark.parametrize(
+    ("template", "large"),
+    [
+        ("nn.Linear({x}, 128)", False),  # linear in one unknown (Lightning's RL template `nn.Linear(obs_size, 128)`)
+        ("nn.Linear({x}, {x})", True),
+        ("nn.Embedding({x}, 64)", False),
+        ("nn.Conv1d(3, 64, {x})", False),
+        ("nn.Conv2d(3, 64, {x})", True),  # an unknown kernel size of a 2-d convolution is k * k
+        ("nn.Conv2d({x}, {x}, 3)", True),
+        ("nn.MultiheadAttention({x}, 4)", True),
+        ("nn.LSTM({x}, 32)", False),
+        ("nn.LSTM(32, {x})", True),
+        ("nn.GRUCell(16, {x})", True),
+        ("nn.LayerNorm({x})", False),
+        ("nn.Parameter(torch.randn({x}, 4))", False),
+        ("nn.Parameter(torch.randn({x}, {x}))", True),
+        ("nn.Parameter(torch.full((1, 1, {x}), 1e-5))", False),  # RWKV-v8's ROSA layer
+        ("nn.ModuleList([nn.Linear(4, 4) for _ in range({x})])", False),
+        ("nn.ModuleList([nn.Linear({x}, 4) for _ in range({x})])", True),
+    ],
+)
 def test_presumed_large_means_two_unknown_dimensions_multiply(template, large):
     size = _estimate("", template.format(x="d"))
     assert size.unknown and size.presumed_large is large
     # The meta device agrees: the count grows like d**2 or faster exactly when presumed large.
-    small, double = (_real("", template.format(x=d)) for d in (2 ** 9, 2 ** 10))
+    small, double = (_real("", template.format(x=d)) for d in (2**9, 2**10))
     assert (round(math.log2(double / small)) >= 2) is large
 
 
-@pytest.mark.parametrize("template, at_100m", [
-    ("nn.Linear({d_in}, {d_out})", False),  # NeMo's vision connector: a few million at hidden sizes
-    ("nn.Embedding({vocab}, {d})", False),
-    ("nn.ModuleList([nn.Linear({d}, {d}) for _ in range({n_layer})])", True),
-    ("nn.Conv2d({c_in}, {c_out}, {k})", True),  # c_in * c_out * k * k
-])
+@pytest.mark.parametrize(
+    "template, at_100m",
+    [
+        ("nn.Linear({d_in}, {d_out})", False),  # NeMo's vision connector: a few million at hidden sizes
+        ("nn.Embedding({vocab}, {d})", False),
+        ("nn.ModuleList([nn.Linear({d}, {d}) for _ in range({n_layer})])", True),
+        ("nn.Conv2d({c_in}, {c_out}, {k})", True),  # c_in * c_out * k * k
+    ],
+)
 def test_the_unknown_dimensions_presumed_to_reach_a_threshold_grow_with_it(template, at_100m):
     """Each unknown dimension is presumed a hidden size (1024): two reach FI001's million, three FI007's 100M."""
     names = {name: name for name in re.findall(r"{(\w+)}", template)}
@@ -123,7 +129,7 @@ def test_the_unknown_dimensions_presumed_to_reach_a_threshold_grow_with_it(templ
 
 
 def test_values_refused_for_a_bound_are_presumed_large_at_any_threshold():
-    assert _estimate("", "nn.Linear(4, 1 << 10 ** 9)").presumed_at_least(10 ** 30)
+    assert _estimate("", "nn.Linear(4, 1 << 10 ** 9)").presumed_at_least(10**30)
 
 
 def test_two_unknowns_presumed_large_one_not():
@@ -198,10 +204,15 @@ class GPT(nn.Module):
 """
 
 
-@pytest.mark.parametrize("expression", [
-    "GPT(Config(n_embd=64, n_layer=2))", "GPT(Config(n_embd=64, n_layer=2, vocab_size=100))", "Block(Config())",
-    "GPT(LoggedConfig(vocab_size=100, n_embd=32, n_layer=3))",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "GPT(Config(n_embd=64, n_layer=2))",
+        "GPT(Config(n_embd=64, n_layer=2, vocab_size=100))",
+        "Block(Config())",
+        "GPT(LoggedConfig(vocab_size=100, n_embd=32, n_layer=3))",
+    ],
+)
 def test_config_constructions_with_keywords(expression):
     _check(CONFIGS, expression)
 
@@ -297,7 +308,8 @@ def test_locals_bound_before_a_build():
     source = HEADER + "import types\n" + textwrap.dedent(RWKV_LIKE)
     facts = python_facts("m.py", "m.py", ast.parse(source), source)
     estimator = Estimator(ProjectIndex([facts]))
-    before = ast.parse(textwrap.dedent("""
+    before = ast.parse(
+        textwrap.dedent("""
         MODE = "small"
         args = types.SimpleNamespace()
         if MODE == "small":
@@ -307,16 +319,20 @@ def test_locals_bound_before_a_build():
         args.vocab_size, args.pre_ffn = 100, 0
         for width in (1, 2):
             pass
-    """)).body
+    """)
+    ).body
     frame = estimator.new_frame(facts, ())
     estimator.bind_locals(frame, [(stmt, True) for stmt in before])
     size = estimator.expression(ast.parse("RWKV(args)", mode="eval").body, frame)
-    assert not size.unknown and size.count == _real("import types\n" + RWKV_LIKE,
-                                                    "RWKV(types.SimpleNamespace(n_embd=32, vocab_size=100, pre_ffn=0))")
+    assert not size.unknown and size.count == _real(
+        "import types\n" + RWKV_LIKE, "RWKV(types.SimpleNamespace(n_embd=32, vocab_size=100, pre_ffn=0))"
+    )
     assert estimator.expression(ast.parse("nn.Linear(width, width)", mode="eval").body, frame).presumed_large
 
 
-SUBCLASSES = CONFIGS + """
+SUBCLASSES = (
+    CONFIGS
+    + """
 @dataclass
 class LoRAConfig(Config):
     lora_r: int = 4
@@ -342,11 +358,13 @@ class LoRABlock(nn.Module):
         self.qkv = LoRAQKV(config.n_embd, config.n_embd, config.lora_r)
         self.proj = nn.Linear(config.head_size, config.padded_vocab_size)
 """
+)
 
 
 def test_config_subclasses_inherit_fields_and_post_init_and_super_names_its_start():
-    source = SUBCLASSES.replace("self.padded_vocab_size = find_multiple(self.vocab_size, 64)",
-                                "self.padded_vocab_size = self.vocab_size + 64")
+    source = SUBCLASSES.replace(
+        "self.padded_vocab_size = find_multiple(self.vocab_size, 64)", "self.padded_vocab_size = self.vocab_size + 64"
+    )
     _check(source, "LoRABlock(LoRAConfig(n_embd=32, vocab_size=8))")
 
 
@@ -408,19 +426,28 @@ def test_a_project_function_returning_a_literal_construction_is_sized_from_it(tm
     path.write_text(source)
     facts = python_facts("m.py", str(path), ast.parse(source), source)
     estimator = Estimator(ProjectIndex([facts]))
-    for expression, count in (("Net(tiny().width, tiny(3).depth)", 216),
-                              # lit-llama's `LLaMAConfig.from_name("7B")`: `cls(**llama_configs[name])`
-                              ("Net(Named.from_name('tiny').width, Named.from_name('tiny').depth)", 216)):
+    for expression, count in (
+        ("Net(tiny().width, tiny(3).depth)", 216),
+        # lit-llama's `LLaMAConfig.from_name("7B")`: `cls(**llama_configs[name])`
+        ("Net(Named.from_name('tiny').width, Named.from_name('tiny').depth)", 216),
+    ):
         size = estimator.expression(ast.parse(expression, mode="eval").body, estimator.new_frame(facts, ()))
         assert not size.unknown and size.count == count == _real("import json\n" + RETURNED, expression)
     # A project function's result used as a number is an unknown dimension like any other (lit-llama's MLP width).
     frame = estimator.new_frame(facts, ())
-    assert estimator.expression(ast.parse("nn.Linear(d, find_multiple(4 * d, 256))", mode="eval").body,
-                                frame).presumed_large
+    assert estimator.expression(
+        ast.parse("nn.Linear(d, find_multiple(4 * d, 256))", mode="eval").body, frame
+    ).presumed_large
 
 
-@pytest.mark.parametrize("expression", ["Tower(model_config('openfold.json'))", "Net(**Catalog.from_name('big'))",
-                                        "nn.Linear(model_config('a').width, model_config('a').width)"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "Tower(model_config('openfold.json'))",
+        "Net(**Catalog.from_name('big'))",
+        "nn.Linear(model_config('a').width, model_config('a').width)",
+    ],
+)
 def test_what_an_opaque_project_function_returns_is_unknown_but_not_presumed_large(tmp_path, expression):
     """openfold's `AlphaFold(model_config(name))`, litgpt's `Config.from_name(name)` lookups: attributes, items and
     `**` of what they return are unknown; nothing says they are large."""

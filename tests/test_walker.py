@@ -20,7 +20,7 @@ from fastinit_lint.engine.rule import Context
 
 ROOT = Path(__file__).parent.parent
 DEFINITIONS = ("Module", "ClassDef", "FunctionDef")
-NESTED = '''\
+NESTED = """\
 import lightning as L
 match command:
     case "train":
@@ -46,7 +46,7 @@ with a:
         async with b:
             def g():
                 pass
-'''
+"""
 
 
 def _visits(module: cst.Module, walk) -> list[tuple[str, int, tuple]]:
@@ -101,8 +101,9 @@ def _findings(root: Path, rules) -> set[tuple]:
     settings_ = load_settings(str(root), None, {})
     request = RunRequest([str(root)], settings_, list(rules), CheckOptions(), jobs=1, use_cache=False, write=False)
     result = run(request, Registry(list(rules)).expand)
-    return {(f.code, f.filename, f.location.row, f.location.column, f.message) for r in result.files
-            for f in r.findings}
+    return {
+        (f.code, f.filename, f.location.row, f.location.column, f.message) for r in result.files for f in r.findings
+    }
 
 
 def test_each_rule_finds_the_same_alone_as_with_all_rules(tmp_path):

@@ -12,17 +12,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # The CLI in this process, saying so when it or a worker it forks (which inherits the audit hook) imports LibCST.
-_WARM = ("import sys\n"
-         "sys.addaudithook(lambda event, args: event == 'import' and args[0] == 'libcst' "
-         "and print('libcst imported', flush=True))\n"
-         "from fastinit_lint.cli import main\n"
-         "try:\n    main(['--exit-zero', '-q', '.'])\nexcept SystemExit:\n    pass\n")
+_WARM = (
+    "import sys\n"
+    "sys.addaudithook(lambda event, args: event == 'import' and args[0] == 'libcst' "
+    "and print('libcst imported', flush=True))\n"
+    "from fastinit_lint.cli import main\n"
+    "try:\n    main(['--exit-zero', '-q', '.'])\nexcept SystemExit:\n    pass\n"
+)
 
 
 def _cold_then_warm(tmp_path, project: Path) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    runs = tuple(subprocess.run([sys.executable, "-c", _WARM], cwd=project, env=env, capture_output=True, text=True,
-                                timeout=300) for _ in range(2))
+    runs = tuple(
+        subprocess.run([sys.executable, "-c", _WARM], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        for _ in range(2)
+    )
     assert "libcst imported" in runs[0].stdout, runs[0].stderr  # the cold run checks with LibCST
     return runs
 

@@ -63,9 +63,44 @@ def test_libyaml_and_pure_python_agree(monkeypatch, text):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.sampled_from(SEEDS), edits=st.lists(st.tuples(st.integers(0, 200), st.sampled_from(
-    ["", "\t", " ", ":", "- ", "{", "]", "'", '"', "&a ", "*a", "? ", "#", "\n", "trainer: x\n", "  ", "%", "---\n",
-     "!!str ", "|\n", ">-\n", "\\", ",", "\r", "\u2028"])), max_size=3))
+@given(
+    seed=st.sampled_from(SEEDS),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 200),
+            st.sampled_from(
+                [
+                    "",
+                    "\t",
+                    " ",
+                    ":",
+                    "- ",
+                    "{",
+                    "]",
+                    "'",
+                    '"',
+                    "&a ",
+                    "*a",
+                    "? ",
+                    "#",
+                    "\n",
+                    "trainer: x\n",
+                    "  ",
+                    "%",
+                    "---\n",
+                    "!!str ",
+                    "|\n",
+                    ">-\n",
+                    "\\",
+                    ",",
+                    "\r",
+                    "\u2028",
+                ]
+            ),
+        ),
+        max_size=3,
+    ),
+)
 def test_libyaml_and_pure_python_agree_on_damaged_configs(monkeypatch, seed, edits):
     text = seed
     for cut, insert in edits:
@@ -73,11 +108,14 @@ def test_libyaml_and_pure_python_agree_on_damaged_configs(monkeypatch, seed, edi
     _agree(monkeypatch, text)
 
 
-@pytest.mark.parametrize("text", [
-    "model:\n  max_epochs: ${trainer.max_epochs}\n  broken: [\n",
-    "callbacks:\n  - class_path: lightning.pytorch.trainer.connectors.X\n  broken: [\n",
-    "pl_trainer_args:\n  devices: 2\n  devices: 4\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "model:\n  max_epochs: ${trainer.max_epochs}\n  broken: [\n",
+        "callbacks:\n  - class_path: lightning.pytorch.trainer.connectors.X\n  broken: [\n",
+        "pl_trainer_args:\n  devices: 2\n  devices: 4\n",
+    ],
+)
 def test_configs_that_cannot_hold_a_trainer_key_are_not_composed(text):
     """Only a file that can configure a Trainer is composed (and so has its YAML checked): the word `trainer`
     inside an interpolation, a dotted path or a longer name cannot be a top-level key."""
@@ -92,12 +130,15 @@ def _precision(text: str):
     return None if node is None else (node.start_mark.index, node.end_mark.index, node.value, node.style or None)
 
 
-@pytest.mark.parametrize("text", [
-    *SEEDS,
-    "# héllo 😀\ntrainer:\n  name: \"ünï 😀\"\n  precision: 16  # x\n",  # marks count characters, not bytes
-    "trainer:\r\n  precision: \"bf16\"\r\n",
-    "# a\ufeffb\ntrainer:\n  precision: 16\n",  # a byte-order mark LibYAML's marks do not count
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        *SEEDS,
+        '# héllo 😀\ntrainer:\n  name: "ünï 😀"\n  precision: 16  # x\n',  # marks count characters, not bytes
+        'trainer:\r\n  precision: "bf16"\r\n',
+        "# a\ufeffb\ntrainer:\n  precision: 16\n",  # a byte-order mark LibYAML's marks do not count
+    ],
+)
 def test_trainer_precision_libyaml_and_pure_python_agree(monkeypatch, text):
     """FI012 replaces the text between the precision scalar's marks: LibYAML's must be PyYAML's."""
     fast = _precision(text)

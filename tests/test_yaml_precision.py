@@ -23,7 +23,9 @@ def test_fix_rewrites_only_the_value_and_lightning_reads_the_same_precision(cli,
     (project / "config.yaml").write_text(CONFIG)
     result = cli("--output-format", "concise", ".")
     assert result.exit_code == 1
-    assert "config.yaml:4:14: FI012 [*] `precision: bf16` is Lightning's legacy alias for \"bf16-mixed\"" in result.output
+    assert (
+        'config.yaml:4:14: FI012 [*] `precision: bf16` is Lightning\'s legacy alias for "bf16-mixed"' in result.output
+    )
     assert cli("--fix", ".").exit_code == 0
     fixed = (project / "config.yaml").read_text()
     assert fixed == CONFIG.replace("precision: bf16 ", "precision: bf16-mixed ", 1)  # the value's text only
@@ -34,8 +36,9 @@ def test_fix_rewrites_only_the_value_and_lightning_reads_the_same_precision(cli,
         """What the Trainer makes of the config's `trainer:` values, as LightningCLI's YAML loader reads them."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            trainer = L.Trainer(**yaml.safe_load(text)["trainer"], enable_progress_bar=False,
-                                enable_model_summary=False)
+            trainer = L.Trainer(
+                **yaml.safe_load(text)["trainer"], enable_progress_bar=False, enable_model_summary=False
+            )
         return trainer.precision, [str(w.message) for w in caught if "historical reasons" in str(w.message)]
 
     before, after = trainer_precision(CONFIG), trainer_precision(fixed)
@@ -55,32 +58,62 @@ def test_noqa_comment_and_add_noqa(cli, project):
 HYDRA_CONFIG = "name: run\ntrainer:\n  precision: 16\nexp_manager: {}\n"
 
 
-@pytest.mark.parametrize("script, reported", [
-    # Hydra's arguments by position, the config named with its suffix.
-    ("import hydra\nimport lightning as L\n\n@hydra.main('conf', 'run.yaml')\ndef main(c):\n"
-     "    L.Trainer(**c.trainer)\n", True),
-    # The config's `trainer` by subscript, or through a conversion.
-    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
-     "    L.Trainer(**cfg['trainer'])\n", True),
-    ("import hydra\nimport lightning as L\nfrom omegaconf import OmegaConf\n\n"
-     "@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
-     "    L.Trainer(**OmegaConf.to_container(cfg.trainer))\n", True),
-    # The script removes the precision before the Trainer sees the rest (by `del`, `pop`, or item assignment).
-    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
-     "    del cfg.trainer['precision']\n    L.Trainer(**cfg.trainer)\n", False),
-    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
-     "    plugin = Plugin(cfg.trainer.pop('precision'))\n    L.Trainer(**cfg.trainer)\n", False),
-    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
-     "    cfg.trainer['precision'] = None\n    L.Trainer(**cfg.trainer)\n", False),
-    # Another script's config directory; a package config path Hydra resolves elsewhere.
-    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='other', config_name='run')\ndef main(cfg):\n"
-     "    L.Trainer(**cfg.trainer)\n", False),
-    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='pkg://conf', config_name='run')\ndef main(cfg):\n"
-     "    L.Trainer(**cfg.trainer)\n", False),
-    # The Trainer of another function, not given this config.
-    ("import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
-     "    build(cfg)\n\ndef other(cfg):\n    L.Trainer(**cfg.trainer)\n", False),
-])
+@pytest.mark.parametrize(
+    "script, reported",
+    [
+        # Hydra's arguments by position, the config named with its suffix.
+        (
+            "import hydra\nimport lightning as L\n\n@hydra.main('conf', 'run.yaml')\ndef main(c):\n"
+            "    L.Trainer(**c.trainer)\n",
+            True,
+        ),
+        # The config's `trainer` by subscript, or through a conversion.
+        (
+            "import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+            "    L.Trainer(**cfg['trainer'])\n",
+            True,
+        ),
+        (
+            "import hydra\nimport lightning as L\nfrom omegaconf import OmegaConf\n\n"
+            "@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+            "    L.Trainer(**OmegaConf.to_container(cfg.trainer))\n",
+            True,
+        ),
+        # The script removes the precision before the Trainer sees the rest (by `del`, `pop`, or item assignment).
+        (
+            "import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+            "    del cfg.trainer['precision']\n    L.Trainer(**cfg.trainer)\n",
+            False,
+        ),
+        (
+            "import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+            "    plugin = Plugin(cfg.trainer.pop('precision'))\n    L.Trainer(**cfg.trainer)\n",
+            False,
+        ),
+        (
+            "import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+            "    cfg.trainer['precision'] = None\n    L.Trainer(**cfg.trainer)\n",
+            False,
+        ),
+        # Another script's config directory; a package config path Hydra resolves elsewhere.
+        (
+            "import hydra\nimport lightning as L\n\n@hydra.main(config_path='other', config_name='run')\ndef main(cfg):\n"
+            "    L.Trainer(**cfg.trainer)\n",
+            False,
+        ),
+        (
+            "import hydra\nimport lightning as L\n\n@hydra.main(config_path='pkg://conf', config_name='run')\ndef main(cfg):\n"
+            "    L.Trainer(**cfg.trainer)\n",
+            False,
+        ),
+        # The Trainer of another function, not given this config.
+        (
+            "import hydra\nimport lightning as L\n\n@hydra.main(config_path='conf', config_name='run')\ndef main(cfg):\n"
+            "    build(cfg)\n\ndef other(cfg):\n    L.Trainer(**cfg.trainer)\n",
+            False,
+        ),
+    ],
+)
 def test_a_hydra_config_is_reported_when_its_script_gives_lightning_its_precision(cli, project, script, reported):
     (project / "conf").mkdir()
     (project / "conf" / "run.yaml").write_text(HYDRA_CONFIG)

@@ -145,7 +145,10 @@ class Cache:
             os.makedirs(self.directory, exist_ok=True)
             if not self._directories_usable():
                 return
-            for name, content in (("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n"), (".gitignore", "*\n")):
+            for name, content in (
+                ("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n"),
+                (".gitignore", "*\n"),
+            ):
                 try:  # O_EXCL: an existing marker, or a symlink in its place, is left alone
                     fd = os.open(os.path.join(self.top, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
                 except FileExistsError:
@@ -153,7 +156,9 @@ class Cache:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(content)
             self._remove_stale_temps()
-            payload = pickle.dumps((self.magic, self.layout, self.facts, self.results), protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps(
+                (self.magic, self.layout, self.facts, self.results), protocol=pickle.HIGHEST_PROTOCOL
+            )
             fd, temp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as handle:

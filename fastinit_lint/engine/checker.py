@@ -64,11 +64,13 @@ class FileCheck:
         self.result = FileResult(self.filename)
 
 
-def gate(rules: Sequence[type[Rule]], text_markers: frozenset[str], facts: FileFacts, index: ProjectIndex,
-         settings: Settings) -> list[type[Rule]]:
+def gate(
+    rules: Sequence[type[Rule]], text_markers: frozenset[str], facts: FileFacts, index: ProjectIndex, settings: Settings
+) -> list[type[Rule]]:
     """The rules that could fire in this file, decided without LibCST."""
     return [
-        rule for rule in rules
+        rule
+        for rule in rules
         if rule.code != UNUSED_SUPPRESSION_CODE
         and (not rule.markers or not text_markers.isdisjoint(rule.markers))
         and text_markers.issuperset(rule.required_markers)
@@ -105,7 +107,9 @@ class _ScopeTracker:
 # Rules that only visit these nodes are run by walking statements, never expressions: on large files that is
 # most of the LibCST cost (a full traversal rebuilds every node). They always are, whatever other rules are
 # enabled, so a rule finds the same alone as with others.
-_STATEMENT_LEVEL = frozenset(f"{kind}_{node}" for kind in ("visit", "leave") for node in ("Module", "ClassDef", "FunctionDef"))
+_STATEMENT_LEVEL = frozenset(
+    f"{kind}_{node}" for kind in ("visit", "leave") for node in ("Module", "ClassDef", "FunctionDef")
+)
 
 
 def walk_statements(node: cst.CSTNode, methods: dict, tracker: "_ScopeTracker") -> None:
@@ -139,8 +143,12 @@ def _run(rules: Sequence[type[Rule]], context: Context) -> None:
     if traversed:
         # A Rule is batchable by its `get_visitors` alone: it cannot subclass BatchableCSTVisitor without importing
         # LibCST, which warm runs never do.
-        cst.visit_batched(context.module, traversed,  # type: ignore[arg-type]
-                          before_visit=tracker.enter, after_leave=tracker.leave)
+        cst.visit_batched(
+            context.module,
+            traversed,  # type: ignore[arg-type]
+            before_visit=tracker.enter,
+            after_leave=tracker.leave,
+        )
 
 
 def _run_isolated(filename: str, rules: Sequence[type[Rule]], context: Context) -> list[FileError]:
@@ -159,8 +167,13 @@ def _run_isolated(filename: str, rules: Sequence[type[Rule]], context: Context) 
             _run([rule], context)
         except Exception as exc:  # noqa: BLE001
             del context.reports[kept:]
-            errors.append(FileError(filename, f"internal error in rule {rule.code} ({rule.name}): "
-                                              f"{type(exc).__name__}: {exc} (please report this)"))
+            errors.append(
+                FileError(
+                    filename,
+                    f"internal error in rule {rule.code} ({rule.name}): "
+                    f"{type(exc).__name__}: {exc} (please report this)",
+                )
+            )
     return errors
 
 
@@ -171,15 +184,21 @@ class _Pass:
     findings: list[Finding]
 
 
-def _finding(filename: str, report: Report, positions, module: cst.Module, edits: bool, line_length: int | None) -> Finding:
+def _finding(
+    filename: str, report: Report, positions, module: cst.Module, edits: bool, line_length: int | None
+) -> Finding:
     span = positions[report.node]
     fix = None
     if report.fix is not None:
-        changed = (edit_between(module.code, apply_fixes(module, [report.fix], line_limit(line_length, module.code))),) \
-            if edits else ()
+        changed = (
+            (edit_between(module.code, apply_fixes(module, [report.fix], line_limit(line_length, module.code))),)
+            if edits
+            else ()
+        )
         fix = Fix(report.fix.applicability, report.fix.message, changed)
-    notes = tuple(Note(n.message, filename, _start(positions[n.node])) if isinstance(n, NoteAt) else n
-                  for n in report.notes)
+    notes = tuple(
+        Note(n.message, filename, _start(positions[n.node])) if isinstance(n, NoteAt) else n for n in report.notes
+    )
     return Finding(
         code=report.rule.code,
         name=report.rule.name,
@@ -202,8 +221,15 @@ def _located_nodes(report: Report) -> list[cst.CSTNode]:
     return [report.node, *(n.node for n in report.notes if isinstance(n, NoteAt))]
 
 
-def _lint(check: FileCheck, module: cst.Module, facts: FileFacts, suppressions: Suppressions,
-          errors: list[FileError], edits: bool = True, first: bool = False) -> _Pass:
+def _lint(
+    check: FileCheck,
+    module: cst.Module,
+    facts: FileFacts,
+    suppressions: Suppressions,
+    errors: list[FileError],
+    edits: bool = True,
+    first: bool = False,
+) -> _Pass:
     """One pass of the rules over `module` (with `facts` of its text). `first`: `module` was parsed from the text
     phase 1 saw (its statement lines then spare generating code the findings are not in)."""
     filename, text = check.filename, check.text if first else None
@@ -211,10 +237,13 @@ def _lint(check: FileCheck, module: cst.Module, facts: FileFacts, suppressions: 
     errors.extend(_run_isolated(filename, check.rules, context))
     if not context.reports:
         return _Pass(module, [], [])
-    positions = node_positions(module, [n for r in context.reports for n in _located_nodes(r)], text,
-                               facts.statement_lines if text else (),
-                               {id(n): r.statement for r in context.reports if r.statement is not None
-                                for n in _located_nodes(r)})
+    positions = node_positions(
+        module,
+        [n for r in context.reports for n in _located_nodes(r)],
+        text,
+        facts.statement_lines if text else (),
+        {id(n): r.statement for r in context.reports if r.statement is not None for n in _located_nodes(r)},
+    )
     kept_reports, findings = [], []
     for report in context.reports:
         span = positions[report.node]
@@ -279,8 +308,11 @@ def _parse_ast(filename: str, text: str) -> ast.Module | FileError:
         return FileError(filename, "too deeply nested to parse; skipped")
     depth = _syntax_depth(tree)
     if depth > MAX_SYNTAX_DEPTH:
-        return FileError(filename, f"too deeply nested for the fixer's parser ({depth:,} levels > {MAX_SYNTAX_DEPTH:,});"
-                                   f" not checked by rules that need it")
+        return FileError(
+            filename,
+            f"too deeply nested for the fixer's parser ({depth:,} levels > {MAX_SYNTAX_DEPTH:,});"
+            f" not checked by rules that need it",
+        )
     return tree
 
 
@@ -303,8 +335,13 @@ def check_text(check: FileCheck, text_markers: frozenset[str], enabled: frozense
     suppressions = Suppressions(text)
     needed_mb = len(text) * CST_BYTES_PER_SOURCE_BYTE / 2**20
     if active and needed_mb > settings.max_file_memory_mb:
-        result.errors.append(FileError(filename, f"skipped: checking needs ~{needed_mb:,.0f} MB for the syntax tree "
-                                                 f"(max-file-memory-mb = {settings.max_file_memory_mb})"))
+        result.errors.append(
+            FileError(
+                filename,
+                f"skipped: checking needs ~{needed_mb:,.0f} MB for the syntax tree "
+                f"(max-file-memory-mb = {settings.max_file_memory_mb})",
+            )
+        )
         return result
     if active:
         tree = _parse_ast(filename, text)
@@ -313,14 +350,16 @@ def check_text(check: FileCheck, text_markers: frozenset[str], enabled: frozense
             return result
         if not facts.names.complete:
             # Phase 1 kept names only for some scopes of this file; rules resolve names in every scope.
-            facts.names = collect_names(tree, facts.module, facts.names.is_package, text=text,
-                                        imports=imports_of(facts.path))
+            facts.names = collect_names(
+                tree, facts.module, facts.names.is_package, text=text, imports=imports_of(facts.path)
+            )
         parsed = _parse(filename, text)
         if isinstance(parsed, FileError):
             result.errors.append(parsed)
             return result
-        current = _lint(check, parsed, facts, suppressions, result.errors, options.edits and not options.fix,
-                        first=True)
+        current = _lint(
+            check, parsed, facts, suppressions, result.errors, options.edits and not options.fix, first=True
+        )
         if options.fix:
             first = current.findings
             current = _fix_to_fixpoint(check, current)
@@ -335,15 +374,19 @@ def check_text(check: FileCheck, text_markers: frozenset[str], enabled: frozense
         if options.fix and any(f.fix for f in unused):
             result.before_fixes = [*result.findings, *unused]
             result.fixed.extend(f for f in unused if f.fix)
-            result.original, result.fixed_source = text, _apply_text_edits(text, [f.fix.edits[0] for f in unused if f.fix])
+            result.original, result.fixed_source = (
+                text,
+                _apply_text_edits(text, [f.fix.edits[0] for f in unused if f.fix]),
+            )
             unused = [f for f in unused if not f.fix]
         result.findings.extend(unused)
     result.errors = list(dict.fromkeys(result.errors))  # a crashing rule crashes again on every fix pass
     return result
 
 
-def check_yaml_text(filename: str, text: str, facts: FileFacts, index: ProjectIndex, rules: Sequence[type[Rule]],
-                    options: CheckOptions) -> FileResult:
+def check_yaml_text(
+    filename: str, text: str, facts: FileFacts, index: ProjectIndex, rules: Sequence[type[Rule]], options: CheckOptions
+) -> FileResult:
     """Phase 2 for a LightningCLI YAML config: rules report spans of its text; a fix replaces exactly its span,
     so comments, quoting and layout elsewhere are kept byte for byte."""
     result = FileResult(filename)
@@ -351,15 +394,23 @@ def check_yaml_text(filename: str, text: str, facts: FileFacts, index: ProjectIn
     for rule in rules:
         for report in rule.check_yaml(text, facts, index):
             line_end = text.find("\n", report.end)
-            after = text[report.end:line_end if line_end != -1 else len(text)].strip()  # a comment, or nothing
+            after = text[report.end : line_end if line_end != -1 else len(text)].strip()  # a comment, or nothing
             if after.startswith("#") and comment_suppresses(after, rule.code):
                 continue
             fix = None
             if report.replacement is not None:
                 edit = Edit(report.replacement, text_location(text, report.start), text_location(text, report.end))
                 fix = Fix(SAFE, report.fix_message, (edit,))
-            finding = Finding(rule.code, rule.name, report.message, filename, text_location(text, report.start),
-                              text_location(text, report.end), fix, notes=report.notes)
+            finding = Finding(
+                rule.code,
+                rule.name,
+                report.message,
+                filename,
+                text_location(text, report.start),
+                text_location(text, report.end),
+                fix,
+                notes=report.notes,
+            )
             if report.replacement is not None and options.fix and options.applies(fix):
                 fixes.append((report.start, report.end, report.replacement, finding))
             else:
@@ -392,20 +443,29 @@ def _fix_to_fixpoint(check: FileCheck, current: _Pass) -> _Pass:
             # A fix is written as the regenerated module: it must reproduce every byte it does not change.
             # LibCST drops the final line end of a file with lone carriage-return line ends.
             cause = "its lone carriage-return line ends" if has_lone_cr(text) else "please report this"
-            result.errors.append(FileError(filename, f"fixes not applied: LibCST does not reproduce this file "
-                                                     f"byte for byte ({cause}); file left unchanged"))
+            result.errors.append(
+                FileError(
+                    filename,
+                    f"fixes not applied: LibCST does not reproduce this file "
+                    f"byte for byte ({cause}); file left unchanged",
+                )
+            )
             break
         planned = [(r, plan) for r, plan, _ in pending]
         positions = node_positions(current.module, [node for _, plan in planned for node in plan.changes])
         chosen = _non_overlapping(planned, positions)
-        candidate = apply_fixes(current.module, [plan for _, plan in chosen], line_limit(check.settings.line_length, text))
+        candidate = apply_fixes(
+            current.module, [plan for _, plan in chosen], line_limit(check.settings.line_length, text)
+        )
         parsed = _parse(filename, candidate)
         if isinstance(parsed, FileError) or (tree := _ast_or_none(candidate)) is None:
             return abandon(f"fix for {_codes(r for r, _ in chosen)} produced code that does not parse")
         chosen_plans = {id(plan) for _, plan in chosen}  # one plan may resolve several findings (FI001)
         fixed_now = [f for _, plan, f in pending if id(plan) in chosen_plans]
         result.fixed.extend(fixed_now)
-        result.elsewhere.extend(line for plan in {id(plan): plan for _, plan in chosen}.values() for line in plan.elsewhere)
+        result.elsewhere.extend(
+            line for plan in {id(plan): plan for _, plan in chosen}.values() for line in plan.elsewhere
+        )
         fixed_text = candidate
         # The rules see the fixed text as a fresh run would: a fix that added an import changes what names denote.
         facts = refreshed_facts(facts, candidate, tree)
@@ -415,8 +475,10 @@ def _fix_to_fixpoint(check: FileCheck, current: _Pass) -> _Pass:
             return abandon(f"internal error: the fix for {refired} is flagged again by its rule on its own output")
     else:
         if _pending(current, options):
-            return abandon(f"internal error: fixes for {_codes(r for r, *_ in _pending(current, options))} did not "
-                           f"settle after {MAX_FIX_PASSES} passes")
+            return abandon(
+                f"internal error: fixes for {_codes(r for r, *_ in _pending(current, options))} did not "
+                f"settle after {MAX_FIX_PASSES} passes"
+            )
     if fixed_text != text:
         result.original, result.fixed_source = text, fixed_text
     return current
@@ -425,8 +487,9 @@ def _fix_to_fixpoint(check: FileCheck, current: _Pass) -> _Pass:
 def _pending(current: _Pass, options: CheckOptions) -> list[tuple[Report, FixPlan, Finding]]:
     """The findings whose fix is to be applied, with their reports and fix plans (a finding has a fix exactly
     when its report has a plan)."""
-    return [(r, r.fix, f) for r, f in zip(current.reports, current.findings)
-            if r.fix is not None and options.applies(f.fix)]
+    return [
+        (r, r.fix, f) for r, f in zip(current.reports, current.findings) if r.fix is not None and options.applies(f.fix)
+    ]
 
 
 def _codes(reports) -> str:
@@ -439,7 +502,9 @@ def _refired(before: list[Finding], fixed: list[Finding], after: list[Finding]) 
     key = attrgetter("code", "message")
     left = Counter(map(key, before)) - Counter(map(key, fixed))
     again = Counter(map(key, after))
-    return next((code for code, message in Counter(map(key, fixed)) if again[code, message] > left[code, message]), None)
+    return next(
+        (code for code, message in Counter(map(key, fixed)) if again[code, message] > left[code, message]), None
+    )
 
 
 def refreshed_facts(facts: FileFacts, text: str, tree: ast.Module) -> FileFacts:
@@ -456,7 +521,9 @@ def _ast_or_none(text: str) -> ast.Module | None:
         return None
 
 
-def _unused(filename: str, text: str, suppressions: Suppressions, enabled: frozenset[str], with_fixes: bool) -> list[Finding]:
+def _unused(
+    filename: str, text: str, suppressions: Suppressions, enabled: frozenset[str], with_fixes: bool
+) -> list[Finding]:
     lines = python_lines(text)
     findings = []
     for directive, message, idle in suppressions.unused(set(enabled)):
@@ -465,7 +532,7 @@ def _unused(filename: str, text: str, suppressions: Suppressions, enabled: froze
         fix = None
         if replacement is not None:
             line = lines[directive.row - 1]
-            code = line[:directive.column].rstrip()
+            code = line[: directive.column].rstrip()
             if replacement:
                 edit = Edit(replacement, start, end)
             elif code:  # a trailing comment goes, with the spaces before it
@@ -484,8 +551,10 @@ def _apply_text_edits(text: str, edits: list[Edit]) -> str:
         starts.append(starts[-1] + len(line))
 
     def offset(location: Location) -> int:
-        return min(starts[location.row - 1] + location.column - 1, len(text)) if location.row <= len(starts) else len(text)
+        return (
+            min(starts[location.row - 1] + location.column - 1, len(text)) if location.row <= len(starts) else len(text)
+        )
 
     for edit in sorted(edits, key=lambda e: (e.location.row, e.location.column), reverse=True):
-        text = text[:offset(edit.location)] + edit.content + text[offset(edit.end_location):]
+        text = text[: offset(edit.location)] + edit.content + text[offset(edit.end_location) :]
     return text

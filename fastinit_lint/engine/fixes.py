@@ -77,7 +77,9 @@ def edit_between(old: str, new: str) -> Edit:
     return Edit(new[start:end_new], text_location(old, start), text_location(old, end_old))
 
 
-def with_inserted_lines(result: FileResult, fixed_here: set[str], edited_elsewhere: set[str]) -> list[tuple[str, bytes, str]]:
+def with_inserted_lines(
+    result: FileResult, fixed_here: set[str], edited_elsewhere: set[str]
+) -> list[tuple[str, bytes, str]]:
     """(path, new bytes, digest read) of each other file the result's fixes add lines to, as read when the fix
     was computed. Refused (and the result's own fixes with it: the fix is one) when that file has fixes of its
     own in this run, or another fix already added lines to it: its rows moved, and the next run will apply it."""
@@ -87,7 +89,9 @@ def with_inserted_lines(result: FileResult, fixed_here: set[str], edited_elsewhe
     written = []
     for filename, inserts in by_file.items():
         if filename in fixed_here or filename in edited_elsewhere:
-            raise WriteRefused(f"the fix also edits {filename}, which other fixes change in this run (run again to apply it)")
+            raise WriteRefused(
+                f"the fix also edits {filename}, which other fixes change in this run (run again to apply it)"
+            )
         try:
             source = decode(read_bytes(filename, 1 << 62), 1 << 62)
         except (OSError, SourceError) as exc:

@@ -88,8 +88,12 @@ class LiveProject:
 
     def digest(self) -> str:
         """Changes whenever a fact any file's findings may depend on changes."""
-        return project_digest({e.filename: e.facts_digest for e in self.entries.values() if e.has_facts},
-                              self.settings.strategy, self.settings.strategy_source, self.lightning)
+        return project_digest(
+            {e.filename: e.facts_digest for e in self.entries.values() if e.has_facts},
+            self.settings.strategy,
+            self.settings.strategy_source,
+            self.lightning,
+        )
 
     def check(self, path: str, options: CheckOptions) -> FileResult:
         """Findings (or errors) for the open document `path`, from its editor text."""
@@ -102,7 +106,10 @@ class LiveProject:
         codes = frozenset(r.code for r in self.rules) - self.ignores.codes_ignored(source, self.expand)
         rules = [rule for rule in self.rules if rule.code in codes]
         if source.kind == "yaml":
-            return check_yaml_text(path, text, entry.facts, self.index(), rules, options) if entry.facts.runners \
+            return (
+                check_yaml_text(path, text, entry.facts, self.index(), rules, options)
+                if entry.facts.runners
                 else FileResult(path)
+            )
         check = FileCheck(path, text, entry.facts, self.index(), self.settings, options, rules)
         return check_text(check, entry.markers, codes)

@@ -45,8 +45,18 @@ class IndexEntry:
     needs them, and a cache save re-pickles only the entries that changed. Blobs come only from our own
     workers or from a cache file whose MAC verified (cache.py), so unpickling them runs nothing foreign."""
 
-    def __init__(self, size: int, mtime_ns: int, digest: str, facts: FileFacts | None, markers: frozenset[str],
-                 has_directives: bool, error: FileError | None, facts_digest: str = "", lasting: bool = False) -> None:
+    def __init__(
+        self,
+        size: int,
+        mtime_ns: int,
+        digest: str,
+        facts: FileFacts | None,
+        markers: frozenset[str],
+        has_directives: bool,
+        error: FileError | None,
+        facts_digest: str = "",
+        lasting: bool = False,
+    ) -> None:
         self.size, self.mtime_ns, self.digest = size, mtime_ns, digest
         self.markers, self.has_directives, self.error = markers, has_directives, error
         # The error follows from the file's text alone (a syntax error): cached like facts, so a warm run does not
@@ -118,8 +128,10 @@ def _bounded(work: Callable, item, display: str, doing: str):
     except FileTimeout:
         return FileError(display, _took_too_long(doing))
     except MemoryError:
-        return FileError(display, f"ran out of memory while {doing} (max-file-memory-mb = "
-                                  f"{_STATE['settings'].max_file_memory_mb}); skipped")
+        return FileError(
+            display,
+            f"ran out of memory while {doing} (max-file-memory-mb = {_STATE['settings'].max_file_memory_mb}); skipped",
+        )
 
 
 def _took_too_long(doing: str) -> str:
@@ -133,8 +145,10 @@ def _lost(doing: str, why: Lost) -> str:
     if why.signal == signal.SIGSEGV:
         return f"crashed while {doing} (SIGSEGV: nested too deeply for the parser's stack?); skipped"
     if why.signal is not None:  # LibCST aborts (SIGABRT) when an allocation fails under the worker's limit
-        return (f"crashed while {doing} ({why.signal_name()}: out of memory? max-file-memory-mb = "
-                f"{_STATE['settings'].max_file_memory_mb}); skipped")
+        return (
+            f"crashed while {doing} ({why.signal_name()}: out of memory? max-file-memory-mb = "
+            f"{_STATE['settings'].max_file_memory_mb}); skipped"
+        )
     return f"crashed while {doing} (worker exited with code {why.exit_code}; please report this); skipped"
 
 
@@ -169,8 +183,10 @@ def _syntax_message(exc: SyntaxError, text: str) -> str:
     except Exception:  # noqa: BLE001 - any failure means the text is not newer syntax either
         return f"syntax error: {exc.msg}"
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return (f"syntax error under Python {running}, which runs fastinit-lint: the file uses newer syntax; run "
-            f"fastinit-lint under the Python version the project uses")
+    return (
+        f"syntax error under Python {running}, which runs fastinit-lint: the file uses newer syntax; run "
+        f"fastinit-lint under the Python version the project uses"
+    )
 
 
 def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int) -> IndexEntry:
@@ -192,7 +208,9 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
         error = FileError(source.display, "too deeply nested to parse; skipped")
         return IndexEntry(size, mtime, digest, None, markers, False, error)
     except SourceError as exc:
-        return IndexEntry(size, mtime, digest, None, markers, False, FileError(source.display, exc.message, exc.row, exc.column))
+        return IndexEntry(
+            size, mtime, digest, None, markers, False, FileError(source.display, exc.message, exc.row, exc.column)
+        )
     has_directives = source.kind == "python" and may_have_directives(text)
     return IndexEntry(size, mtime, digest, facts, markers, has_directives, None, facts.digest())
 
@@ -218,10 +236,13 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
             text_source = read_source(source.path, state["settings"].max_file_bytes)
             text, encoding, digest = text_source.text, text_source.encoding, text_source.digest
             if digest != entry.digest:  # edited since phase 1: its facts (lines, names) describe other text
-                return FileResult(source.display, errors=[FileError(
-                    source.display, "file changed on disk while being checked; skipped (run again)")])
-        check = FileCheck(source.display, text, entry.facts, state["index"].get(), state["settings"], state["options"],
-                          rules)
+                return FileResult(
+                    source.display,
+                    errors=[FileError(source.display, "file changed on disk while being checked; skipped (run again)")],
+                )
+        check = FileCheck(
+            source.display, text, entry.facts, state["index"].get(), state["settings"], state["options"], rules
+        )
         result = check_text(check, entry.markers, codes)
     except SourceError as exc:
         return FileResult(source.display, errors=[FileError(source.display, exc.message, exc.row, exc.column)])
@@ -231,8 +252,9 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     return result
 
 
-def _check_yaml(source: SourceFile, entry: IndexEntry, index: ProjectIndex, rules: list[type[Rule]],
-                options: CheckOptions) -> FileResult:
+def _check_yaml(
+    source: SourceFile, entry: IndexEntry, index: ProjectIndex, rules: list[type[Rule]], options: CheckOptions
+) -> FileResult:
     """A YAML config is checked here, in this process (no LibCST); only those configuring a Trainer are read
     again."""
     if not entry.facts.runners:
@@ -244,8 +266,10 @@ def _check_yaml(source: SourceFile, entry: IndexEntry, index: ProjectIndex, rule
     except SourceError as exc:
         return FileResult(source.display, errors=[FileError(source.display, exc.message, exc.row, exc.column)])
     if text_source.digest != entry.digest:
-        return FileResult(source.display, errors=[FileError(
-            source.display, "file changed on disk while being checked; skipped (run again)")])
+        return FileResult(
+            source.display,
+            errors=[FileError(source.display, "file changed on disk while being checked; skipped (run again)")],
+        )
     result = check_yaml_text(source.display, text_source.text, entry.facts, index, rules, options)
     result.encoding, result.digest = text_source.encoding, text_source.digest
     return result
@@ -262,9 +286,15 @@ _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
 
 
-def _map(function: Callable[[_Item], _Result], failed: Callable[[_Item, str], _Result], doing: str,
-         items: Sequence[_Item], jobs: int, progress: Progress,
-         from_workers: Callable[[_Result], None] | None = None) -> list[_Result]:
+def _map(
+    function: Callable[[_Item], _Result],
+    failed: Callable[[_Item, str], _Result],
+    doing: str,
+    items: Sequence[_Item],
+    jobs: int,
+    progress: Progress,
+    from_workers: Callable[[_Result], None] | None = None,
+) -> list[_Result]:
     """`function` over `items` in forked workers, also for one job or one item: LibCST's native parser can
     crash the process or hang where no alarm reaches it, and only a worker can die or be killed for one
     file. A lost item gets `failed(item, why)`. `from_workers` sees each result as it arrives (in this
@@ -274,8 +304,15 @@ def _map(function: Callable[[_Item], _Result], failed: Callable[[_Item, str], _R
     # (and leave its pages shared with this process); unfrozen when they are done.
     gc.freeze()
     try:
-        for result in isolated_map(function, items, jobs, _STATE["settings"].max_file_seconds + 1, _setup_worker,
-                                   lambda item, why: failed(item, _lost(doing, why)), _cannot_fork):
+        for result in isolated_map(
+            function,
+            items,
+            jobs,
+            _STATE["settings"].max_file_seconds + 1,
+            _setup_worker,
+            lambda item, why: failed(item, _lost(doing, why)),
+            _cannot_fork,
+        ):
             results.append(result)
             progress.tick()
             if from_workers is not None:
@@ -294,8 +331,10 @@ def _cannot_fork(error: OSError) -> None:
     if _STATE.get("cannot_fork"):
         return  # said once per run, not once per phase
     _STATE["cannot_fork"] = True
-    sys.stderr.write(f"fastinit-lint: warning: cannot start worker processes ({error.strerror or error}); "
-                     f"checking in this process, without crash isolation\n")
+    sys.stderr.write(
+        f"fastinit-lint: warning: cannot start worker processes ({error.strerror or error}); "
+        f"checking in this process, without crash isolation\n"
+    )
 
 
 class PerFileIgnores:
@@ -331,7 +370,9 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     nested = [display for display, _ in excluder.nested]  # under the paths given (the context walk skips them too)
     checked = {s.display for s in sources}
     context_sources = _project_context(request, excluder, sources, declarations)
-    lightning = LightningVersions.of_project(declarations, settings.lightning_version, settings.root, settings.config_path)
+    lightning = LightningVersions.of_project(
+        declarations, settings.lightning_version, settings.root, settings.config_path
+    )
     errors.extend(excluder.errors)
 
     cache = _open_cache(settings, request.use_cache and request.stdin is None, [*sources, *context_sources])
@@ -343,8 +384,12 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
         if (error := entries[source.display].error) is not None:
             errors.append(error)
 
-    index_digest = project_digest({e.filename: e.facts_digest for e in entries.values() if e.has_facts},
-                                  settings.strategy, settings.strategy_source, lightning)
+    index_digest = project_digest(
+        {e.filename: e.facts_digest for e in entries.values() if e.has_facts},
+        settings.strategy,
+        settings.strategy_source,
+        lightning,
+    )
     index = LazyIndex(entries, settings, lightning)
     _STATE.update(index=index, entries=entries)
     if request.stdin is not None:
@@ -368,10 +413,12 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
             continue
         fresh += 1
         if source.kind == "yaml":
-            results[source.display] = _check_yaml(source, entry, index.get(),
-                                                  [r for r in request.rules if r.code in codes], request.options)
-        elif gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index.get(), settings) \
-                or (request.options.report_unused_suppressions and entry.has_directives):
+            results[source.display] = _check_yaml(
+                source, entry, index.get(), [r for r in request.rules if r.code in codes], request.options
+            )
+        elif gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index.get(), settings) or (
+            request.options.report_unused_suppressions and entry.has_directives
+        ):
             tasks.append((source, codes))
         else:
             results[source.display] = FileResult(source.display)
@@ -379,8 +426,9 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     preload.wait()  # never fork while another thread may hold the import lock
     if tasks:
         index.get()  # built before the fork, so workers inherit one instead of each building it
-    for result in _map(_check_one, _check_failed, "checking", tasks, jobs,
-                       Progress("checking", len(tasks), request.progress)):
+    for result in _map(
+        _check_one, _check_failed, "checking", tasks, jobs, Progress("checking", len(tasks), request.progress)
+    ):
         results[result.filename] = result
     for name, result in results.items():
         if result.errors or result.fixed_source is not None:
@@ -408,19 +456,29 @@ def _open_cache(settings: Settings, enabled: bool, sources: Sequence[SourceFile]
     which names collide, so the cache does too: the table is set here, before phase 1 forks its workers."""
     modules = ModuleTable(settings.root, (s.path for s in sources if s.kind == "python"))
     use_table(modules)
-    return Cache(settings.root, settings.fingerprint(), enabled=enabled,
-                 schema=schema_digest(IndexEntry, FactsSummary, FileResult), layout=modules.digest())
+    return Cache(
+        settings.root,
+        settings.fingerprint(),
+        enabled=enabled,
+        schema=schema_digest(IndexEntry, FactsSummary, FileResult),
+        layout=modules.digest(),
+    )
 
 
 def _prepare(settings: Settings, rules: list[type[Rule]], options: CheckOptions) -> None:
     """The module state phase-1 and phase-2 work reads (and forked workers inherit)."""
     _STATE.clear()
-    _STATE.update(settings=settings, markers=frozenset(m for r in rules for m in (*r.markers, *r.required_markers)),
-                  rules=rules, options=options)
+    _STATE.update(
+        settings=settings,
+        markers=frozenset(m for r in rules for m in (*r.markers, *r.required_markers)),
+        rules=rules,
+        options=options,
+    )
 
 
-def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0, use_cache: bool = True
-                  ) -> tuple[dict[str, IndexEntry], list[FileError], LightningVersions]:
+def index_project(
+    settings: Settings, rules: list[type[Rule]], jobs: int = 0, use_cache: bool = True
+) -> tuple[dict[str, IndexEntry], list[FileError], LightningVersions]:
     """Phase 1 over every file of the project at `settings.root`, through the CLI's cache, for a front end
     that keeps the index between checks (the language server). Entries are keyed by absolute path, which
     is also each file's display name. Without a project marker there is no project: nothing is indexed.
@@ -429,7 +487,9 @@ def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0, us
     allow_valid_python()
     excluder = project_excluder(settings)
     declarations: list[tuple[str, str]] = []
-    sources, errors = discover([settings.root], excluder, declarations=declarations) if settings.index_project else ([], [])
+    sources, errors = (
+        discover([settings.root], excluder, declarations=declarations) if settings.index_project else ([], [])
+    )
     errors.extend(excluder.errors)
     cache = _open_cache(settings, use_cache and settings.index_project, sources)
     _prepare(settings, rules, CheckOptions())
@@ -437,8 +497,11 @@ def index_project(settings: Settings, rules: list[type[Rule]], jobs: int = 0, us
     entries, reindexed = _phase_one(sources, cache, jobs or os.cpu_count() or 1, request, _LibCSTPreload())
     cache.save(changed=reindexed > 0)
     errors.extend(entry.error for entry in entries.values() if entry.error is not None)
-    return entries, errors, LightningVersions.of_project(declarations, settings.lightning_version, settings.root,
-                                                         settings.config_path)
+    return (
+        entries,
+        errors,
+        LightningVersions.of_project(declarations, settings.lightning_version, settings.root, settings.config_path),
+    )
 
 
 def index_text(source: SourceFile, text: str, settings: Settings, rules: list[type[Rule]]) -> IndexEntry:
@@ -447,14 +510,16 @@ def index_text(source: SourceFile, text: str, settings: Settings, rules: list[ty
     return _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
 
 
-def _project_context(request: RunRequest, excluder: Excluder, sources: list[SourceFile],
-                     declarations: list[tuple[str, str]]) -> list[SourceFile]:
+def _project_context(
+    request: RunRequest, excluder: Excluder, sources: list[SourceFile], declarations: list[tuple[str, str]]
+) -> list[SourceFile]:
     """Index the rest of the project too: a Trainer's strategy in `train.py` must still be known when only
     `model.py` changed (pre-commit gives files) or only `src/` is linted. Nothing to add when the project
     root itself is given; without a project marker there is no project to index."""
     root = os.path.realpath(request.settings.root)
     if not request.settings.index_project or (
-            request.stdin is None and any(os.path.realpath(p) == root for p in request.paths)):
+        request.stdin is None and any(os.path.realpath(p) == root for p in request.paths)
+    ):
         return []
     context, _ = discover([request.settings.root], excluder, declarations=declarations)
     given = {s.path for s in sources}
@@ -465,17 +530,22 @@ class LazyIndex:
     """The ProjectIndex, built on first need (a run whose every result comes from the cache needs none),
     over facts unpickled on first read (the gate of one touched file reads only the files it asks about)."""
 
-    def __init__(self, entries: dict[str, IndexEntry], settings: Settings,
-                 lightning: LightningVersions | None = None) -> None:
+    def __init__(
+        self, entries: dict[str, IndexEntry], settings: Settings, lightning: LightningVersions | None = None
+    ) -> None:
         self.entries, self.settings, self.lightning = entries, settings, lightning
         self.index: ProjectIndex | None = None
 
     def get(self) -> ProjectIndex:
         if self.index is None:
             with_facts = {e.filename: e for e in self.entries.values() if e.has_facts}
-            self.index = ProjectIndex(_EntryFacts(with_facts), self.settings.strategy, self.settings.strategy_source,
-                                      summaries={name: e.summary for name, e in with_facts.items() if e.summary is not None},
-                                      lightning=self.lightning)
+            self.index = ProjectIndex(
+                _EntryFacts(with_facts),
+                self.settings.strategy,
+                self.settings.strategy_source,
+                summaries={name: e.summary for name, e in with_facts.items() if e.summary is not None},
+                lightning=self.lightning,
+            )
         return self.index
 
 
@@ -524,8 +594,9 @@ class _LibCSTPreload:
             self.thread.join()
 
 
-def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunRequest,
-               preload: _LibCSTPreload) -> tuple[dict[str, IndexEntry], int]:
+def _phase_one(
+    sources: list[SourceFile], cache: Cache, jobs: int, request: RunRequest, preload: _LibCSTPreload
+) -> tuple[dict[str, IndexEntry], int]:
     entries: dict[str, IndexEntry] = {}
     todo = []
     by_digest = 0  # entries kept after a doubt: saved again, so the next run trusts their stat
@@ -541,8 +612,15 @@ def _phase_one(sources: list[SourceFile], cache: Cache, jobs: int, request: RunR
             continue
         todo.append(source)
     todo.sort(key=_size, reverse=True)  # largest first: no single big file left running at the end
-    for display, entry in _map(_index_one, _index_failed, "indexing", todo, jobs,
-                               Progress("indexing", len(todo), request.progress), preload.consider):
+    for display, entry in _map(
+        _index_one,
+        _index_failed,
+        "indexing",
+        todo,
+        jobs,
+        Progress("indexing", len(todo), request.progress),
+        preload.consider,
+    ):
         entries[display] = entry
     by_display = {s.display: s for s in sources}
     for display, entry in entries.items():

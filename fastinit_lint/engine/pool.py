@@ -123,16 +123,22 @@ def _serve(function: Callable, items: Sequence, tasks: int, results: int) -> Non
         data = pickle.dumps(function(items[_INDEX.unpack(header)[0]]), protocol=pickle.HIGHEST_PROTOCOL)
         message = _LENGTH.pack(len(data)) + data
         while message:
-            message = message[os.write(results, message):]
+            message = message[os.write(results, message) :]
 
 
 _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
 
 
-def isolated_map(function: Callable[[_Item], _Result], items: Sequence[_Item], jobs: int, seconds: float,
-                 setup: Callable[[], None], lost: Callable[[_Item, Lost], _Result],
-                 cannot_fork: Callable[[OSError], None]) -> Iterator[_Result]:
+def isolated_map(
+    function: Callable[[_Item], _Result],
+    items: Sequence[_Item],
+    jobs: int,
+    seconds: float,
+    setup: Callable[[], None],
+    lost: Callable[[_Item, Lost], _Result],
+    cannot_fork: Callable[[OSError], None],
+) -> Iterator[_Result]:
     """`function` over `items` in up to `jobs` forked workers, yielding results as they arrive (in no set
     order). A task whose worker dies, or runs past `seconds`, yields `lost(item, why)` instead. If no worker
     can be forked at all, `cannot_fork(error)` is told and the remaining items run in this process."""

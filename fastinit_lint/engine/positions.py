@@ -55,8 +55,9 @@ def _recorder_class() -> type:
                 self.found[key] = (self.starts[key], self.length)
 
         @contextmanager
-        def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
-                                      end_node: cst.CSTNode | None = None) -> Iterator[None]:
+        def record_syntactic_position(
+            self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None
+        ) -> Iterator[None]:
             key = id(node)
             if key not in self.wanted:
                 yield
@@ -78,8 +79,13 @@ def _recorder_class() -> type:
     return _Recorder
 
 
-def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str | None = None,
-              statement_lines: Sequence[int] = (), likely: Mapping[int, int] | None = None) -> dict:
+def positions(
+    module: cst.Module,
+    nodes: Iterable[cst.CSTNode],
+    text: str | None = None,
+    statement_lines: Sequence[int] = (),
+    likely: Mapping[int, int] | None = None,
+) -> dict:
     """CodeRange (1-based lines, 0-based columns, like PositionProvider) for each of `nodes`.
 
     Given the module's source `text` and the first line of each top-level statement (phase-1 facts), only
@@ -115,12 +121,19 @@ _LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 def _recorder(module: cst.Module, nodes: list[cst.CSTNode]):
-    return _recorder_class()(default_indent=module.default_indent, default_newline=module.default_newline,
-                             wanted={id(n) for n in nodes})
+    return _recorder_class()(
+        default_indent=module.default_indent, default_newline=module.default_newline, wanted={id(n) for n in nodes}
+    )
 
 
-def _statements_only(module: cst.Module, nodes: list[cst.CSTNode], text: str, newlines: list[int],
-                     statement_lines: Sequence[int], likely: Mapping[int, int]):
+def _statements_only(
+    module: cst.Module,
+    nodes: list[cst.CSTNode],
+    text: str,
+    newlines: list[int],
+    statement_lines: Sequence[int],
+    likely: Mapping[int, int],
+):
     """The recorder after generating just the top-level statements that hold `nodes`, or None when that
     cannot be done exactly (a node outside every statement, or text and tree disagree)."""
     starts = _statement_starts(module, [0, *(i + 1 for i in newlines)], statement_lines)

@@ -29,8 +29,11 @@ class Registry:
         for info in pkgutil.iter_modules(fastinit_rules.__path__):
             module = importlib.import_module(f"fastinit_rules.{info.name}")
             rules.extend(
-                value for value in vars(module).values()
-                if isinstance(value, type) and issubclass(value, Rule) and value.__module__ == module.__name__
+                value
+                for value in vars(module).values()
+                if isinstance(value, type)
+                and issubclass(value, Rule)
+                and value.__module__ == module.__name__
                 and hasattr(value, "code")  # not a base class such as `FlowRule`
             )
         return cls(rules)

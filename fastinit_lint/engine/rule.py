@@ -77,9 +77,14 @@ class FixPlan:
     the file's own, skipped when already there). `elsewhere`: lines the fix adds to other project files,
     written with this one, all or none."""
 
-    def __init__(self, changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]],
-                 message: str, applicability: Applicability = SAFE, imports: tuple[tuple[str, str | None], ...] = (),
-                 elsewhere: tuple[LineInsert, ...] = ()) -> None:
+    def __init__(
+        self,
+        changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]],
+        message: str,
+        applicability: Applicability = SAFE,
+        imports: tuple[tuple[str, str | None], ...] = (),
+        elsewhere: tuple[LineInsert, ...] = (),
+    ) -> None:
         self._changes = changes
         self.message = message
         self.applicability = applicability
@@ -127,7 +132,9 @@ class Report:
 class Context:
     """What a rule may know about the file it checks and the project around it."""
 
-    def __init__(self, filename: str, module: cst.Module, facts: "FileFacts", index: "ProjectIndex", settings: "Settings") -> None:
+    def __init__(
+        self, filename: str, module: cst.Module, facts: "FileFacts", index: "ProjectIndex", settings: "Settings"
+    ) -> None:
         self.filename = filename
         self.module = module
         self.facts = facts
@@ -224,7 +231,9 @@ class Rule:
     def visitor_names(cls) -> tuple[str, ...]:
         """`visit_*`/`leave_*` methods this rule defines (computed once per class)."""
         if "_visitor_names" not in cls.__dict__:
-            cls._visitor_names = tuple(n for n in dir(cls) if n.startswith(("visit_", "leave_")) and callable(getattr(cls, n)))
+            cls._visitor_names = tuple(
+                n for n in dir(cls) if n.startswith(("visit_", "leave_")) and callable(getattr(cls, n))
+            )
         return cls._visitor_names
 
     def get_visitors(self) -> dict:
@@ -250,8 +259,15 @@ class Rule:
         text (no LibCST)."""
         return []
 
-    def report(self, node: cst.CSTNode, message: str, *, fix: FixPlan | None = None, no_fix_reason: str | None = None,
-               notes: tuple[Note | NoteAt | str, ...] = ()) -> None:
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        fix: FixPlan | None = None,
+        no_fix_reason: str | None = None,
+        notes: tuple[Note | NoteAt | str, ...] = (),
+    ) -> None:
         """`message`: one sentence, naming its evidence (which runner, which strategy) but not where it is;
         `notes`: the evidence, one located note per fact (`Site.note`, `NoteAt`); `no_fix_reason`: said once,
         as a note."""
@@ -259,7 +275,12 @@ class Rule:
         self.context.reports.append(Report(self, node, message, fix, no_fix_reason, self.context.statement, located))
 
 
-def fix(changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]], message: str, *,
-        unsafe: bool = False, imports: tuple[tuple[str, str | None], ...] = (),
-        elsewhere: tuple[LineInsert, ...] = ()) -> FixPlan:
+def fix(
+    changes: Mapping[cst.CSTNode, Replacement] | Callable[[], Mapping[cst.CSTNode, Replacement]],
+    message: str,
+    *,
+    unsafe: bool = False,
+    imports: tuple[tuple[str, str | None], ...] = (),
+    elsewhere: tuple[LineInsert, ...] = (),
+) -> FixPlan:
     return FixPlan(changes, message, UNSAFE if unsafe else SAFE, imports, elsewhere)

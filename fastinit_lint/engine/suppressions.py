@@ -60,7 +60,7 @@ class Directive:
             if not kept:
                 return ""
             start, end = match.span("codes")
-            spaced = match["codes"][:len(match["codes"]) - len(match["codes"].lstrip())]
+            spaced = match["codes"][: len(match["codes"]) - len(match["codes"].lstrip())]
             return self.comment[:start] + spaced + ", ".join(kept) + self.comment[end:].rstrip()
         return None
 
@@ -102,7 +102,7 @@ def _file_noqa(comment: str) -> tuple[bool, str | None]:
     match = _FILE_NOQA.match(comment)
     if match is None:
         return False, None
-    rest = comment[match.end():]
+    rest = comment[match.end() :]
     if not rest.strip():
         return True, None
     codes = _FILE_NOQA_CODES.fullmatch(rest)
@@ -128,8 +128,11 @@ def parse_directives(text: str) -> list[Directive]:
 def comment_suppresses(comment: str, code: str) -> bool:
     """Whether a line comment (`# noqa: FI012`, `# fastinit: ignore[FI012]`, bare `# noqa`) silences `code`:
     for files we read without `tokenize` (YAML), where the caller finds the comment."""
-    return any(codes is None or code in codes for pattern in (_LINE_IGNORE, _LINE_NOQA)
-               for codes in (_codes(m["codes"]) for m in pattern.finditer(comment)))
+    return any(
+        codes is None or code in codes
+        for pattern in (_LINE_IGNORE, _LINE_NOQA)
+        for codes in (_codes(m["codes"]) for m in pattern.finditer(comment))
+    )
 
 
 class Suppressions:

@@ -53,8 +53,9 @@ def _dedent(code: str) -> str:
     return textwrap.dedent(code.removeprefix("\n"))
 
 
-def lint_project(rule: type[Rule], files: Mapping[str, str], settings: Mapping | None = None, fix: bool = False,
-                 unsafe: bool = False) -> list[FileResult]:
+def lint_project(
+    rule: type[Rule], files: Mapping[str, str], settings: Mapping | None = None, fix: bool = False, unsafe: bool = False
+) -> list[FileResult]:
     """Every file's findings of `rule` in `files` (name -> text, a `pyproject.toml` added unless given), checked
     as the CLI would from the project's root: with `rule` alone, or for FI900 with every rule (its findings
     are the suppressions no enabled rule used)."""
@@ -97,18 +98,27 @@ def _with_lines_added_elsewhere(files: list[FileResult]) -> None:
             other.fixed_source = data.decode("utf-8")
 
 
-def lint_snippet(rule: type[Rule], code: str, files: dict | None = None, settings: dict | None = None,
-                 fix: bool = False, unsafe: bool = False, snippet: str = SNIPPET) -> FileResult:
+def lint_snippet(
+    rule: type[Rule],
+    code: str,
+    files: dict | None = None,
+    settings: dict | None = None,
+    fix: bool = False,
+    unsafe: bool = False,
+    snippet: str = SNIPPET,
+) -> FileResult:
     project = {snippet: code, **{name: _dedent(text) for name, text in (files or {}).items()}}
     results = lint_project(rule, project, settings, fix, unsafe)
     return next((r for r in results if r.filename == snippet), FileResult(snippet))
 
 
 def check_valid(rule: type[Rule], example: Valid) -> None:
-    found = lint_snippet(rule, _dedent(example.code), dict(example.files), dict(example.settings),
-                         snippet=example.snippet).findings
+    found = lint_snippet(
+        rule, _dedent(example.code), dict(example.files), dict(example.settings), snippet=example.snippet
+    ).findings
     assert not found, f"{rule.code} fired on VALID code:\n{_dedent(example.code)}\n" + "\n".join(
-        f"  {f.location.row}:{f.location.column} {f.message}" for f in found)
+        f"  {f.location.row}:{f.location.column} {f.message}" for f in found
+    )
 
 
 def check_flagged(rule: type[Rule], example: Flagged) -> None:
@@ -124,7 +134,9 @@ def check_invalid(rule: type[Rule], example: Invalid) -> None:
     shown = f"\n{code}\n" + "\n".join(f"  {f.location.row}:{f.location.column}: {f.message}" for f in found)
     if example.rows:
         rows = tuple(sorted(f.location.row for f in found))
-        assert rows == tuple(sorted(example.rows)), f"{rule.code}: expected findings on rows {example.rows}, got {rows}:{shown}"
+        assert rows == tuple(sorted(example.rows)), (
+            f"{rule.code}: expected findings on rows {example.rows}, got {rows}:{shown}"
+        )
     if example.at:
         at = tuple(sorted((f.location.row, f.location.column) for f in found))
         assert at == tuple(sorted(example.at)), f"{rule.code}: expected findings at {example.at}, got {at}:{shown}"
@@ -137,10 +149,18 @@ def check_invalid(rule: type[Rule], example: Invalid) -> None:
         assert not fixes, f"{rule.code}: offered a fix the example does not expect: {fixes[0].message}"
         return
     assert fixes, f"{rule.code}: example expects a fix but none was offered"
-    assert all((fx.applicability == UNSAFE) == example.unsafe for fx in fixes), \
+    assert all((fx.applicability == UNSAFE) == example.unsafe for fx in fixes), (
         f"{rule.code}: fix applicability {[fx.applicability for fx in fixes]} but example says unsafe={example.unsafe}"
-    fixed = lint_snippet(rule, code, dict(example.files), dict(example.settings), fix=True, unsafe=example.unsafe,
-                         snippet=example.snippet)
+    )
+    fixed = lint_snippet(
+        rule,
+        code,
+        dict(example.files),
+        dict(example.settings),
+        fix=True,
+        unsafe=example.unsafe,
+        snippet=example.snippet,
+    )
     produced = fixed.fixed_source if fixed.fixed_source is not None else code
     expected = _dedent(example.fixed)
     assert produced == expected, f"{rule.code}: fixed code differs.\n--- expected\n{expected}\n--- produced\n{produced}"
@@ -153,19 +173,24 @@ def check_invalid(rule: type[Rule], example: Invalid) -> None:
 def _check_refixed(rule: type[Rule], found: Sequence[Finding], again: Sequence[Finding]) -> None:
     """After the fixes only the findings without one are left, still without one."""
     unfixable = [f for f in found if f.fix is None]
-    assert len(again) == len(unfixable) and not any(f.fix for f in again), \
+    assert len(again) == len(unfixable) and not any(f.fix for f in again), (
         f"{rule.code}: the fixed code is still flagged: {[f.message for f in again]}"
+    )
 
 
 def _check_notes(rule: type[Rule], found, files: Mapping[str, str]) -> None:
     """Messages say what the evidence is, located notes say where: each note on a line of a project file."""
     for finding in found:
         cited = _CITED.search(finding.message)
-        assert cited is None, f"{rule.code}: the message cites {cited[0]}; give that fact a located note: {finding.message}"
+        assert cited is None, (
+            f"{rule.code}: the message cites {cited[0]}; give that fact a located note: {finding.message}"
+        )
         for note in finding.notes:
             if note.location is not None:
                 lines = python_lines(files.get(note.filename, ""))
-                assert 1 <= note.location.row <= len(lines), f"{rule.code}: note {note} points at no line of a project file"
+                assert 1 <= note.location.row <= len(lines), (
+                    f"{rule.code}: note {note} points at no line of a project file"
+                )
 
 
 def findings_text(findings: Sequence[Finding]) -> str:
@@ -183,12 +208,18 @@ def findings_text(findings: Sequence[Finding]) -> str:
 def check_fixture(rule: type[Rule], case: Path) -> None:
     """A fixture case (see the module docstring): its findings are `expected.txt`, each fixed file `<file>.fixed`,
     and the fixed project leaves only the findings that had no fix."""
-    given = {str(p.relative_to(case)): p.read_text(encoding="utf-8") for p in sorted(case.rglob("*"))
-             if p.is_file() and p.name != EXPECTED and not p.name.endswith(FIXED)}
+    given = {
+        str(p.relative_to(case)): p.read_text(encoding="utf-8")
+        for p in sorted(case.rglob("*"))
+        if p.is_file() and p.name != EXPECTED and not p.name.endswith(FIXED)
+    }
     found = [f for r in lint_project(rule, given) for f in r.findings]
     _check_notes(rule, found, given)
-    fixed = {r.filename: r.fixed_source for r in lint_project(rule, given, fix=True, unsafe=True)
-             if r.fixed_source is not None}
+    fixed = {
+        r.filename: r.fixed_source
+        for r in lint_project(rule, given, fix=True, unsafe=True)
+        if r.fixed_source is not None
+    }
     if os.environ.get(UPDATE):
         (case / EXPECTED).write_text(findings_text(found), encoding="utf-8")
         for stale in case.rglob(f"*{FIXED}"):
@@ -197,10 +228,14 @@ def check_fixture(rule: type[Rule], case: Path) -> None:
             (case / (name + FIXED)).write_text(text, encoding="utf-8")
         return
     expected = (case / EXPECTED).read_text(encoding="utf-8") if (case / EXPECTED).is_file() else ""
-    assert findings_text(found) == expected, f"{rule.code} {case.name}: findings differ from {EXPECTED} " \
+    assert findings_text(found) == expected, (
+        f"{rule.code} {case.name}: findings differ from {EXPECTED} "
         f"(rerun with {UPDATE}=1 and review the diff):\n{findings_text(found)}"
+    )
     wanted = {str(p.relative_to(case))[: -len(FIXED)]: p.read_text(encoding="utf-8") for p in case.rglob(f"*{FIXED}")}
-    assert fixed == wanted, f"{rule.code} {case.name}: fixed files {sorted(fixed)} differ from the {FIXED} files {sorted(wanted)}"
+    assert fixed == wanted, (
+        f"{rule.code} {case.name}: fixed files {sorted(fixed)} differ from the {FIXED} files {sorted(wanted)}"
+    )
     for name, text in fixed.items():
         if name.endswith(".py"):
             ast.parse(text)

@@ -45,8 +45,9 @@ def wrap_new_long_lines(module: "cst.Module", original: str, limit: int) -> "cst
 
 def _outer_space(width: str) -> "cst.ParenthesizedWhitespace":
     """A line break inside brackets, then `width` beyond the statement's own indentation."""
-    return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True,
-                                       last_line=cst.SimpleWhitespace(width))
+    return cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True, last_line=cst.SimpleWhitespace(width)
+    )
 
 
 def _split(items: Sequence, indent: str, one_line_fits: bool) -> list:
@@ -58,8 +59,11 @@ def _split(items: Sequence, indent: str, one_line_fits: bool) -> list:
         if i < last:
             after = cst.SimpleWhitespace(" ") if one_line_fits else _outer_space(indent)
             comma = item.comma if isinstance(item.comma, cst.Comma) else cst.Comma()
-            split.append(item.with_changes(comma=comma.with_changes(whitespace_before=cst.SimpleWhitespace(""),
-                                                                    whitespace_after=after)))
+            split.append(
+                item.with_changes(
+                    comma=comma.with_changes(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=after)
+                )
+            )
         elif one_line_fits or last == 0:
             split.append(item.with_changes(comma=cst.MaybeSentinel.DEFAULT))
         else:
@@ -127,8 +131,10 @@ def _classes() -> tuple[type, type]:
             row = self.targets.get(id(original))
             if row is None:
                 return updated
-            probe = cst.Module(body=[]).code_for_node(updated.with_changes(args=_split(updated.args, self.indent, True)))
-            args = _split(updated.args, self.indent, self._one_line(row, probe[probe.index("(") + 1:-1]))
+            probe = cst.Module(body=[]).code_for_node(
+                updated.with_changes(args=_split(updated.args, self.indent, True))
+            )
+            args = _split(updated.args, self.indent, self._one_line(row, probe[probe.index("(") + 1 : -1]))
             args[-1] = args[-1].with_changes(whitespace_after_arg=_outer_space(""))
             return updated.with_changes(args=args, whitespace_before_args=_outer_space(self.indent))
 
@@ -137,8 +143,10 @@ def _classes() -> tuple[type, type]:
                 return updated
             if isinstance(updated.names, cst.ImportStar):
                 return updated
-            return updated.with_changes(names=_split(updated.names, self.indent, False),
-                                        lpar=cst.LeftParen(whitespace_after=_outer_space(self.indent)),
-                                        rpar=cst.RightParen(whitespace_before=_outer_space("")))
+            return updated.with_changes(
+                names=_split(updated.names, self.indent, False),
+                lpar=cst.LeftParen(whitespace_after=_outer_space(self.indent)),
+                rpar=cst.RightParen(whitespace_before=_outer_space("")),
+            )
 
     return Chooser, Splitter

@@ -52,14 +52,33 @@ OTHER_NAMES = frozenset(
 )
 KNOWN_STRATEGY_NAMES = FSDP_NAMES | DEEPSPEED_NAMES | OTHER_NAMES | {MODEL_PARALLEL}
 
-STRATEGY_CLASSES = {"FSDPStrategy": "fsdp", "DeepSpeedStrategy": "deepspeed", "ModelParallelStrategy": MODEL_PARALLEL,
-                    "XLAFSDPStrategy": "xla_fsdp"}
+STRATEGY_CLASSES = {
+    "FSDPStrategy": "fsdp",
+    "DeepSpeedStrategy": "deepspeed",
+    "ModelParallelStrategy": MODEL_PARALLEL,
+    "XLAFSDPStrategy": "xla_fsdp",
+}
 
-TRAINER_QNAMES = frozenset({"lightning.Trainer", "lightning.pytorch.Trainer", "pytorch_lightning.Trainer",
-                            "lightning.pytorch.trainer.Trainer", "pytorch_lightning.trainer.Trainer",
-                            "lightning.pytorch.trainer.trainer.Trainer", "pytorch_lightning.trainer.trainer.Trainer"})
-FABRIC_QNAMES = frozenset({"lightning.Fabric", "lightning.fabric.Fabric", "lightning_fabric.Fabric",
-                           "lightning.fabric.fabric.Fabric", "lightning_fabric.fabric.Fabric"})
+TRAINER_QNAMES = frozenset(
+    {
+        "lightning.Trainer",
+        "lightning.pytorch.Trainer",
+        "pytorch_lightning.Trainer",
+        "lightning.pytorch.trainer.Trainer",
+        "pytorch_lightning.trainer.Trainer",
+        "lightning.pytorch.trainer.trainer.Trainer",
+        "pytorch_lightning.trainer.trainer.Trainer",
+    }
+)
+FABRIC_QNAMES = frozenset(
+    {
+        "lightning.Fabric",
+        "lightning.fabric.Fabric",
+        "lightning_fabric.Fabric",
+        "lightning.fabric.fabric.Fabric",
+        "lightning_fabric.fabric.Fabric",
+    }
+)
 
 
 _FABRIC_ONLY = frozenset({"XLAFSDPStrategy"})  # the Trainer has no XLA FSDP strategy
@@ -71,7 +90,12 @@ def _strategy_class_qnames() -> dict[str, str]:
         for cls, kind in STRATEGY_CLASSES.items():
             if cls in _FABRIC_ONLY and "fabric" not in namespace:
                 continue
-            submodule = {"fsdp": "fsdp", "deepspeed": "deepspeed", MODEL_PARALLEL: "model_parallel", "xla_fsdp": "xla_fsdp"}[kind]
+            submodule = {
+                "fsdp": "fsdp",
+                "deepspeed": "deepspeed",
+                MODEL_PARALLEL: "model_parallel",
+                "xla_fsdp": "xla_fsdp",
+            }[kind]
             table[f"{namespace}.strategies.{cls}"] = kind
             table[f"{namespace}.strategies.{submodule}.{cls}"] = kind
     return table
@@ -80,10 +104,22 @@ def _strategy_class_qnames() -> dict[str, str]:
 STRATEGY_CLASS_QNAMES = _strategy_class_qnames()
 
 # Lightning hooks that run on the model once `trainer.fit` (or validate/test/predict) has it.
-LOADING_HOOKS = frozenset({"setup", "configure_model", "on_fit_start", "on_train_start", "on_validation_start",
-                           "on_test_start", "on_predict_start", "on_load_checkpoint"})
+LOADING_HOOKS = frozenset(
+    {
+        "setup",
+        "configure_model",
+        "on_fit_start",
+        "on_train_start",
+        "on_validation_start",
+        "on_test_start",
+        "on_predict_start",
+        "on_load_checkpoint",
+    }
+)
 
-TRUE_PRECISIONS = frozenset({"16-true", "bf16-true", "64-true", "64", "transformer-engine", "transformer-engine-float16"})
+TRUE_PRECISIONS = frozenset(
+    {"16-true", "bf16-true", "64-true", "64", "transformer-engine", "transformer-engine-float16"}
+)
 # Lightning maps these legacy spellings to *mixed* precision (connector.py), parameters stay float32.
 LEGACY_MIXED = {"16": "16-mixed", "bf16": "bf16-mixed"}
 MIXED_PRECISIONS = frozenset({"16-mixed", "bf16-mixed"}) | frozenset(LEGACY_MIXED)
@@ -91,9 +127,14 @@ FULL_PRECISIONS = frozenset({"32", "32-true"})
 # The parameter dtype (name, bytes per element) a true precision's plugin sets while `configure_model` and
 # `init_module` run (`module_init_context`: plugins/precision/{half,double,fsdp,deepspeed,transformer_engine}.py);
 # mixed and 32-bit flags leave float32.
-TRUE_PRECISION_DTYPES = {"16-true": ("float16", 2), "bf16-true": ("bfloat16", 2), "64-true": ("float64", 8),
-                         "64": ("float64", 8), "transformer-engine": ("bfloat16", 2),
-                         "transformer-engine-float16": ("float16", 2)}
+TRUE_PRECISION_DTYPES = {
+    "16-true": ("float16", 2),
+    "bf16-true": ("bfloat16", 2),
+    "64-true": ("float64", 8),
+    "64": ("float64", 8),
+    "transformer-engine": ("bfloat16", 2),
+    "transformer-engine-float16": ("float16", 2),
+}
 FLOAT32 = ("float32", 4)
 
 # The first Lightning release (major, minor) with each API the rules' advice uses (CHANGELOG.md of

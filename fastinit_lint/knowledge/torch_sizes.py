@@ -96,22 +96,26 @@ def _mha_params(e, heads, bias) -> Params:
 def _encoder_layer(p: Params) -> int:
     d, ff, bias = p["d_model"], p["dim_feedforward"], p["bias"]
     linear = {"bias": bias}
-    return (_mha(_mha_params(d, p["nhead"], bias))
-            + _linear({**linear, "in_features": d, "out_features": ff})
-            + _linear({**linear, "in_features": ff, "out_features": d})
-            + 2 * _layer_norm({"normalized_shape": d, "elementwise_affine": True, "bias": bias}))
+    return (
+        _mha(_mha_params(d, p["nhead"], bias))
+        + _linear({**linear, "in_features": d, "out_features": ff})
+        + _linear({**linear, "in_features": ff, "out_features": d})
+        + 2 * _layer_norm({"normalized_shape": d, "elementwise_affine": True, "bias": bias})
+    )
 
 
 def _decoder_layer(p: Params) -> int:
     d, bias = p["d_model"], p["bias"]
-    return (_encoder_layer(p) + _mha(_mha_params(d, p["nhead"], bias))
-            + _layer_norm({"normalized_shape": d, "elementwise_affine": True, "bias": bias}))
+    return (
+        _encoder_layer(p)
+        + _mha(_mha_params(d, p["nhead"], bias))
+        + _layer_norm({"normalized_shape": d, "elementwise_affine": True, "bias": bias})
+    )
 
 
 def _transformer(p: Params) -> int:
     norm = _layer_norm({"normalized_shape": p["d_model"], "elementwise_affine": True, "bias": p["bias"]})
-    return (p["num_encoder_layers"] * _encoder_layer(p) + norm
-            + p["num_decoder_layers"] * _decoder_layer(p) + norm)
+    return p["num_encoder_layers"] * _encoder_layer(p) + norm + p["num_decoder_layers"] * _decoder_layer(p) + norm
 
 
 def _rnn(gates: int) -> Callable[[Params], int]:
@@ -143,11 +147,28 @@ def _cell(gates: int) -> Callable[[Params], int]:
 
 REQUIRED = object()
 _CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias")
-_CONVT = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups", "bias", "dilation")
+_CONVT = (
+    "in_channels",
+    "out_channels",
+    "kernel_size",
+    "stride",
+    "padding",
+    "output_padding",
+    "groups",
+    "bias",
+    "dilation",
+)
 _CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "output_padding": 0}
 _NORM_DEFAULTS = {"eps": 1e-5, "momentum": 0.1, "bias": True}
-_RNN_DEFAULTS = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
-                 "nonlinearity": "tanh", "proj_size": 0}
+_RNN_DEFAULTS = {
+    "num_layers": 1,
+    "bias": True,
+    "batch_first": False,
+    "dropout": 0.0,
+    "bidirectional": False,
+    "nonlinearity": "tanh",
+    "proj_size": 0,
+}
 
 # name -> (positional parameter names, defaults, formula)
 TORCH_MODULES: dict[str, tuple[tuple[str, ...], dict, Callable[[Params], int]]] = {
@@ -157,50 +178,161 @@ TORCH_MODULES: dict[str, tuple[tuple[str, ...], dict, Callable[[Params], int]]] 
     "EmbeddingBag": (("num_embeddings", "embedding_dim"), {}, _embedding),
     **{f"Conv{n}d": (_CONV, _CONV_DEFAULTS, _conv(n, False)) for n in (1, 2, 3)},
     **{f"ConvTranspose{n}d": (_CONVT, _CONV_DEFAULTS, _conv(n, True)) for n in (1, 2, 3)},
-    "LayerNorm": (("normalized_shape", "eps", "elementwise_affine", "bias"),
-                  {"eps": 1e-5, "elementwise_affine": True, "bias": True}, _layer_norm),
-    "RMSNorm": (("normalized_shape", "eps", "elementwise_affine"), {"eps": None, "elementwise_affine": True}, _rms_norm),
-    "GroupNorm": (("num_groups", "num_channels", "eps", "affine"), {**_NORM_DEFAULTS, "affine": True},
-                  _affine("num_channels")),
-    **{f"BatchNorm{n}d": (("num_features", "eps", "momentum", "affine", "track_running_stats"),
-                          {**_NORM_DEFAULTS, "affine": True, "track_running_stats": True}, _affine("num_features"))
-       for n in (1, 2, 3)},
-    **{f"InstanceNorm{n}d": (("num_features", "eps", "momentum", "affine", "track_running_stats"),
-                             {**_NORM_DEFAULTS, "affine": False, "track_running_stats": False}, _affine("num_features"))
-       for n in (1, 2, 3)},
-    "MultiheadAttention": (("embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim"),
-                           {"dropout": 0.0, "bias": True, "add_bias_kv": False, "add_zero_attn": False, "kdim": None,
-                            "vdim": None}, _mha),
-    "TransformerEncoderLayer": (("d_model", "nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps",
-                                 "batch_first", "norm_first", "bias"),
-                                {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu", "layer_norm_eps": 1e-5,
-                                 "batch_first": False, "norm_first": False, "bias": True}, _encoder_layer),
-    "TransformerDecoderLayer": (("d_model", "nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps",
-                                 "batch_first", "norm_first", "bias"),
-                                {"dim_feedforward": 2048, "dropout": 0.1, "activation": "relu", "layer_norm_eps": 1e-5,
-                                 "batch_first": False, "norm_first": False, "bias": True}, _decoder_layer),
-    "Transformer": (("d_model", "nhead", "num_encoder_layers", "num_decoder_layers", "dim_feedforward", "dropout",
-                     "activation", "custom_encoder", "custom_decoder", "layer_norm_eps", "batch_first", "norm_first", "bias"),
-                    {"d_model": 512, "nhead": 8, "num_encoder_layers": 6, "num_decoder_layers": 6, "dim_feedforward": 2048,
-                     "dropout": 0.1, "activation": "relu", "custom_encoder": None, "custom_decoder": None,
-                     "layer_norm_eps": 1e-5, "batch_first": False, "norm_first": False, "bias": True}, _transformer),
-    "RNN": (("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout", "bidirectional"),
-            _RNN_DEFAULTS, _rnn(1)),
-    "LSTM": (("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional", "proj_size"),
-             _RNN_DEFAULTS, _rnn(4)),
-    "GRU": (("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"),
-            _RNN_DEFAULTS, _rnn(3)),
-    "RNNCell": (("input_size", "hidden_size", "bias", "nonlinearity"), {"bias": True, "nonlinearity": "tanh"}, _cell(1)),
+    "LayerNorm": (
+        ("normalized_shape", "eps", "elementwise_affine", "bias"),
+        {"eps": 1e-5, "elementwise_affine": True, "bias": True},
+        _layer_norm,
+    ),
+    "RMSNorm": (
+        ("normalized_shape", "eps", "elementwise_affine"),
+        {"eps": None, "elementwise_affine": True},
+        _rms_norm,
+    ),
+    "GroupNorm": (
+        ("num_groups", "num_channels", "eps", "affine"),
+        {**_NORM_DEFAULTS, "affine": True},
+        _affine("num_channels"),
+    ),
+    **{
+        f"BatchNorm{n}d": (
+            ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+            {**_NORM_DEFAULTS, "affine": True, "track_running_stats": True},
+            _affine("num_features"),
+        )
+        for n in (1, 2, 3)
+    },
+    **{
+        f"InstanceNorm{n}d": (
+            ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+            {**_NORM_DEFAULTS, "affine": False, "track_running_stats": False},
+            _affine("num_features"),
+        )
+        for n in (1, 2, 3)
+    },
+    "MultiheadAttention": (
+        ("embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim"),
+        {"dropout": 0.0, "bias": True, "add_bias_kv": False, "add_zero_attn": False, "kdim": None, "vdim": None},
+        _mha,
+    ),
+    "TransformerEncoderLayer": (
+        (
+            "d_model",
+            "nhead",
+            "dim_feedforward",
+            "dropout",
+            "activation",
+            "layer_norm_eps",
+            "batch_first",
+            "norm_first",
+            "bias",
+        ),
+        {
+            "dim_feedforward": 2048,
+            "dropout": 0.1,
+            "activation": "relu",
+            "layer_norm_eps": 1e-5,
+            "batch_first": False,
+            "norm_first": False,
+            "bias": True,
+        },
+        _encoder_layer,
+    ),
+    "TransformerDecoderLayer": (
+        (
+            "d_model",
+            "nhead",
+            "dim_feedforward",
+            "dropout",
+            "activation",
+            "layer_norm_eps",
+            "batch_first",
+            "norm_first",
+            "bias",
+        ),
+        {
+            "dim_feedforward": 2048,
+            "dropout": 0.1,
+            "activation": "relu",
+            "layer_norm_eps": 1e-5,
+            "batch_first": False,
+            "norm_first": False,
+            "bias": True,
+        },
+        _decoder_layer,
+    ),
+    "Transformer": (
+        (
+            "d_model",
+            "nhead",
+            "num_encoder_layers",
+            "num_decoder_layers",
+            "dim_feedforward",
+            "dropout",
+            "activation",
+            "custom_encoder",
+            "custom_decoder",
+            "layer_norm_eps",
+            "batch_first",
+            "norm_first",
+            "bias",
+        ),
+        {
+            "d_model": 512,
+            "nhead": 8,
+            "num_encoder_layers": 6,
+            "num_decoder_layers": 6,
+            "dim_feedforward": 2048,
+            "dropout": 0.1,
+            "activation": "relu",
+            "custom_encoder": None,
+            "custom_decoder": None,
+            "layer_norm_eps": 1e-5,
+            "batch_first": False,
+            "norm_first": False,
+            "bias": True,
+        },
+        _transformer,
+    ),
+    "RNN": (
+        ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout", "bidirectional"),
+        _RNN_DEFAULTS,
+        _rnn(1),
+    ),
+    "LSTM": (
+        ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional", "proj_size"),
+        _RNN_DEFAULTS,
+        _rnn(4),
+    ),
+    "GRU": (
+        ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"),
+        _RNN_DEFAULTS,
+        _rnn(3),
+    ),
+    "RNNCell": (
+        ("input_size", "hidden_size", "bias", "nonlinearity"),
+        {"bias": True, "nonlinearity": "tanh"},
+        _cell(1),
+    ),
     "LSTMCell": (("input_size", "hidden_size", "bias"), {"bias": True}, _cell(4)),
     "GRUCell": (("input_size", "hidden_size", "bias"), {"bias": True}, _cell(3)),
     "PReLU": (("num_parameters", "init"), {"num_parameters": 1, "init": 0.25}, lambda p: p["num_parameters"]),
 }
 
 # No parameters at construction: they are materialized (and sized) by the first forward.
-LAZY_MODULES = frozenset({"LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
-                          "LazyConvTranspose2d", "LazyConvTranspose3d"})
+LAZY_MODULES = frozenset(
+    {
+        "LazyLinear",
+        "LazyConv1d",
+        "LazyConv2d",
+        "LazyConv3d",
+        "LazyConvTranspose1d",
+        "LazyConvTranspose2d",
+        "LazyConvTranspose3d",
+    }
+)
 
-PARAMETER_FREE = frozenset("""
+PARAMETER_FREE = frozenset(
+    """
 ReLU ReLU6 GELU SiLU Mish Tanh Sigmoid Hardtanh Hardswish Hardsigmoid LeakyReLU ELU SELU CELU GLU Softplus Softsign
 Softshrink Hardshrink Tanhshrink Threshold LogSigmoid Softmax Softmax2d LogSoftmax Softmin RReLU Identity Flatten
 Unflatten Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout MaxPool1d MaxPool2d MaxPool3d
@@ -210,15 +342,18 @@ Upsample UpsamplingNearest2d UpsamplingBilinear2d PixelShuffle PixelUnshuffle Ch
 ZeroPad3d ConstantPad1d ConstantPad2d ConstantPad3d ReflectionPad1d ReflectionPad2d ReflectionPad3d ReplicationPad1d
 ReplicationPad2d ReplicationPad3d CircularPad1d CircularPad2d CircularPad3d CosineSimilarity PairwiseDistance
 LocalResponseNorm CrossMapLRN2d Fold Unfold
-""".split())
+""".split()
+)
 
 TENSOR_FACTORIES = frozenset({"randn", "rand", "empty", "zeros", "ones", "full", "randint", "normal", "empty_strided"})
 
 
 # Unknown arguments that do not multiply the size: flags at their largest, divisors at 1.
-_FLAG_PARAMETERS = frozenset({"bias", "affine", "elementwise_affine", "add_bias_kv", "bidirectional", "track_running_stats"})
+_FLAG_PARAMETERS = frozenset(
+    {"bias", "affine", "elementwise_affine", "add_bias_kv", "bidirectional", "track_running_stats"}
+)
 _DIVISOR_PARAMETERS = frozenset({"groups", "num_heads", "nhead", "num_groups"})
-_DEGREE_PROBE = 2 ** 64
+_DEGREE_PROBE = 2**64
 
 
 def unknown_degree(name: str, bound: Params) -> int:

@@ -41,7 +41,7 @@ class ConfigReaders:
         if "precision" in load.overridden:
             return None
         wanted = f"{load.variable}.trainer"
-        own = (r for r in facts.runners if r.scope[:len(load.scope)] == load.scope and wanted in r.expands)
+        own = (r for r in facts.runners if r.scope[: len(load.scope)] == load.scope and wanted in r.expands)
         here = os.path.dirname(facts.path or os.path.abspath(facts.filename))
         helpers = (r for functions, argument in load.passes for r in self._helper_runners(functions, argument, here))
         return next((r for r in (*own, *helpers) if _takes_precision(r) and self._lightning_target(r, load)), None)
@@ -62,9 +62,14 @@ class ConfigReaders:
         found: list[RunnerFact] = []
         for qualname in functions:
             module, _, name = qualname.rpartition(".")
-            facts = self._runner_files.get(module) or self._runner_files.get(os.path.join(here, *module.split(".")) + ".py")
-            found.extend(r for r in (facts.runners if facts else ()) if r.scope == (("def", name),)
-                         and r.config_param is not None and argument in r.config_param)
+            facts = self._runner_files.get(module) or self._runner_files.get(
+                os.path.join(here, *module.split(".")) + ".py"
+            )
+            found.extend(
+                r
+                for r in (facts.runners if facts else ())
+                if r.scope == (("def", name),) and r.config_param is not None and argument in r.config_param
+            )
         return found
 
     def _lightning_target(self, runner: RunnerFact, load: ConfigLoad) -> bool:
@@ -72,8 +77,11 @@ class ConfigReaders:
         a Lightning Trainer `_target_` (the group's options, or a primary config's `trainer:`)."""
         if not runner.instantiated:
             return True
-        return any(facts.trainer_target in TRAINER_QNAMES for facts in self._index.train_files()
-                   if _holds(load, facts.path or os.path.abspath(facts.filename)))
+        return any(
+            facts.trainer_target in TRAINER_QNAMES
+            for facts in self._index.train_files()
+            if _holds(load, facts.path or os.path.abspath(facts.filename))
+        )
 
     def precision_reader(self, facts: FileFacts) -> tuple[Note, ...] | None:
         """Why Lightning gets `trainer: precision:` of the YAML config `facts` as written (the evidence, as notes),
@@ -86,8 +94,14 @@ class ConfigReaders:
         path = os.path.normpath(facts.path or os.path.abspath(facts.filename))
         named = [(load, trainer) for load, trainer in self._loads if _names(load, path)]
         if named:
-            return next(((_note(f"loaded by `{load.shown}`", load.site), _passed(load, trainer))
-                         for load, trainer in named if trainer is not None), None)
+            return next(
+                (
+                    (_note(f"loaded by `{load.shown}`", load.site), _passed(load, trainer))
+                    for load, trainer in named
+                    if trainer is not None
+                ),
+                None,
+            )
         around = [(load, trainer) for load, trainer in self._loads if load.hydra and _holds(load, path)]
         if around:
             read = [(load, trainer) for load, trainer in around if trainer is not None]
@@ -95,12 +109,21 @@ class ConfigReaders:
                 return None
             load, trainer = max(read, key=lambda pair: len(pair[0].directories[0]))  # the closest directory's
             others = f", as in the {len(around) - 1} other scripts reading that directory" if len(around) > 1 else ""
-            return (_note(f"in the config directory of `{load.shown}`, whose command line can pick it (`--config-name`, "
-                          f"a config group option)", load.site),
-                    _passed(load, trainer, others))
+            return (
+                _note(
+                    f"in the config directory of `{load.shown}`, whose command line can pick it (`--config-name`, "
+                    f"a config group option)",
+                    load.site,
+                ),
+                _passed(load, trainer, others),
+            )
         if facts.cli_config:
-            return (Note("a LightningCLI config (LightningCLI accepts all its top-level keys, or its model is a "
-                         "`class_path`): LightningCLI passes `trainer:` to the Trainer"),)
+            return (
+                Note(
+                    "a LightningCLI config (LightningCLI accepts all its top-level keys, or its model is a "
+                    "`class_path`): LightningCLI passes `trainer:` to the Trainer"
+                ),
+            )
         return None
 
 
@@ -114,7 +137,9 @@ def _takes_precision(runner: RunnerFact) -> bool:
 def _names(load: ConfigLoad, path: str) -> bool:
     if load.name is None:
         return False
-    return any(os.path.join(directory, load.name + suffix) == path for directory in load.directories for suffix in _SUFFIXES)
+    return any(
+        os.path.join(directory, load.name + suffix) == path for directory in load.directories for suffix in _SUFFIXES
+    )
 
 
 def _holds(load: ConfigLoad, path: str) -> bool:

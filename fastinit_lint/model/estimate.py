@@ -30,8 +30,15 @@ from typing import Any, Callable, Literal, overload
 from .facts import FileFacts
 from .index import ProjectIndex
 from .names import FileNames, ScopeKey, dotted_name
-from ..knowledge.torch_sizes import (LAZY_MODULES, MAX_COUNT_BITS, PARAMETER_FREE, TENSOR_FACTORIES, TORCH_MODULES, bounded_prod,
-                          unknown_degree)
+from ..knowledge.torch_sizes import (
+    LAZY_MODULES,
+    MAX_COUNT_BITS,
+    PARAMETER_FREE,
+    TENSOR_FACTORIES,
+    TORCH_MODULES,
+    bounded_prod,
+    unknown_degree,
+)
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,16 @@ class Size:
     @property
     def presumed_large(self) -> bool:
         """Presumed to reach a million parameters: a term multiplies two or more unknown dimensions."""
-        return self.presumed_at_least(PRESUMED_DIMENSION ** 2)
+        return self.presumed_at_least(PRESUMED_DIMENSION**2)
 
     def __add__(self, other: "Size") -> "Size":
-        return Size(self.count + other.count, self.unknown or other.unknown,
-                    tuple(dict.fromkeys(self.depends + other.depends)), max(self.degree, other.degree),
-                    tuple(dict.fromkeys(self.notes + other.notes)))
+        return Size(
+            self.count + other.count,
+            self.unknown or other.unknown,
+            tuple(dict.fromkeys(self.depends + other.depends)),
+            max(self.degree, other.degree),
+            tuple(dict.fromkeys(self.notes + other.notes)),
+        )
 
     def times(self, n: object) -> "Size":
         if self == ZERO:
@@ -63,8 +74,15 @@ class Size:
             return Size(self.count * n, self.unknown, self.depends, self.degree, self.notes)
         names = n.names if isinstance(n, Unknown) else (TOO_LARGE if isinstance(n, int) else repr(n)[:80],)
         # An unknown count is one more factor (an opaque one none); a count too large to compute is presumed large.
-        degree = PRESUMED_LARGE if isinstance(n, int) or _refused(names) else self.degree if _opaque(n) \
-            else self.degree + 1 if self.unknown else 1
+        degree = (
+            PRESUMED_LARGE
+            if isinstance(n, int) or _refused(names)
+            else self.degree
+            if _opaque(n)
+            else self.degree + 1
+            if self.unknown
+            else 1
+        )
         return Size(self.count, True, tuple(dict.fromkeys(self.depends + names)), degree, self.notes)
 
     def describe(self) -> str:
@@ -87,7 +105,7 @@ def factors_to_reach(threshold: int) -> int:
     presumed PRESUMED_DIMENSION: two for FI001's 1,000,000 (`Linear(d, d)`), three for FI007's 100,000,000
     (`n_layer * d * d`: a single `Linear(d_in, d_out)` is a few million at such sizes), never fewer than two."""
     factors = 2
-    while PRESUMED_DIMENSION ** factors < threshold:
+    while PRESUMED_DIMENSION**factors < threshold:
         factors += 1
     return factors
 
@@ -164,14 +182,29 @@ def _dimensions(bound: dict) -> dict:
     return {k: 1 if _opaque(v) else v for k, v in bound.items()}
 
 
-_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-           ast.FloorDiv: lambda a, b: a // b, ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b,
-           ast.Mod: lambda a, b: a % b, ast.LShift: lambda a, b: a << b, ast.RShift: lambda a, b: a >> b}
+_BINOPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+    ast.Mod: lambda a, b: a % b,
+    ast.LShift: lambda a, b: a << b,
+    ast.RShift: lambda a, b: a >> b,
+}
 _NN_PREFIXES = ("torch.nn.", "torch.nn.modules.")
 _PARAMETER = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
-_COMPARISONS = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
-                ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
-                ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b}
+_COMPARISONS = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+}
 _PRODUCTS = frozenset({"math.prod", "numpy.prod", "functools.reduce"})
 _BUILTIN_FUNCTIONS: dict[str, Callable[..., Any]] = {"int": int, "max": max, "min": min, "round": round}
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
@@ -192,6 +225,8 @@ TOO_DEEP = "an expression nested too deeply to evaluate"
 def _refused(names: tuple[str, ...]) -> bool:
     """A dimension or count refused for a bound: presumed large (a hostile file makes it so on purpose)."""
     return TOO_LARGE in names or TOO_DEEP in names
+
+
 _SEQUENCES = (str, bytes, list, tuple)
 
 
@@ -331,8 +366,12 @@ class Estimator:
     def _bind_local(self, target: ast.expr, value: object, frame: Frame) -> None:
         if isinstance(target, ast.Name):
             frame.env[target.id] = value
-        elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (tuple, list)) \
-                and len(value) == len(target.elts) and not any(isinstance(e, ast.Starred) for e in target.elts):
+        elif (
+            isinstance(target, (ast.Tuple, ast.List))
+            and isinstance(value, (tuple, list))
+            and len(value) == len(target.elts)
+            and not any(isinstance(e, ast.Starred) for e in target.elts)
+        ):
             for element, part in zip(target.elts, value):
                 self._bind_local(element, part, frame)
         elif not _set_config_attribute(target, value, frame):
@@ -414,7 +453,11 @@ class Estimator:
             frame.attrs[target.attr] = value
             if isinstance(value, _Shared):
                 return ZERO
-            return size_of(value) + Size(-size_of(previous).count) if isinstance(previous, (Module, Tensor)) else size_of(value)
+            return (
+                size_of(value) + Size(-size_of(previous).count)
+                if isinstance(previous, (Module, Tensor))
+                else size_of(value)
+            )
         if isinstance(target, ast.Attribute) and isinstance(value, _Shared):
             # Weight tying, `self.head.weight = self.embed.weight`: the tied-over parameter disappears.
             owner = self._self_attr(target.value, frame)
@@ -427,15 +470,19 @@ class Estimator:
     def _set_global_config_attribute(self, target: ast.expr, value: object, frame: Frame) -> bool:
         """`RWKV_CFG.n_embd = n_embd` in a constructor, on a module-level config (`RWKV_CFG = SimpleNamespace()`):
         what the classes it builds next read from it (RWKV's `RWKV_GPT` sets it before building its `Block`s)."""
-        if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)) \
-                or target.value.id in frame.env or target.value.id not in frame.facts.constants:
+        if (
+            not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name))
+            or target.value.id in frame.env
+            or target.value.id not in frame.facts.constants
+        ):
             return False
         config = self._name(target.value.id, frame)
         if not isinstance(config, Config):
             return False
         given = {**dict(config.given), target.attr: value}
-        self._constants[(frame.facts.filename, target.value.id)] = Config(config.qualname, tuple(given.items()),
-                                                                            config.defaults)
+        self._constants[(frame.facts.filename, target.value.id)] = Config(
+            config.qualname, tuple(given.items()), config.defaults
+        )
         self._mutations += 1  # sizes computed before depend on the old value
         return True
 
@@ -534,7 +581,9 @@ class Estimator:
             operand = self.eval(node.operand, frame, depth)
             if isinstance(operand, Unknown) or not isinstance(operand, (int, float, bool)):
                 return operand if isinstance(operand, Unknown) else Unknown((_text(node),))
-            return {ast.USub: lambda v: -v, ast.UAdd: lambda v: v, ast.Not: lambda v: not v}.get(type(node.op), lambda v: Unknown())(operand)
+            return {ast.USub: lambda v: -v, ast.UAdd: lambda v: v, ast.Not: lambda v: not v}.get(
+                type(node.op), lambda v: Unknown()
+            )(operand)
         if isinstance(node, (ast.Tuple, ast.List)):
             items: list[object] = []
             for element in node.elts:
@@ -557,8 +606,13 @@ class Estimator:
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARISONS:
             left, right = self.eval(node.left, frame, depth), self.eval(node.comparators[0], frame, depth)
             identity = isinstance(node.ops[0], (ast.Is, ast.IsNot))
-            if _unknown_of(left, right) or not all(isinstance(v, (int, float, str, type(None))) for v in (left, right)) \
-                    or identity and left is not None and right is not None:  # `is` on numbers: not folded
+            if (
+                _unknown_of(left, right)
+                or not all(isinstance(v, (int, float, str, type(None))) for v in (left, right))
+                or identity
+                and left is not None
+                and right is not None
+            ):  # `is` on numbers: not folded
                 return Unknown((_text(node),))
             try:
                 return _COMPARISONS[type(node.ops[0])](left, right)
@@ -585,7 +639,12 @@ class Estimator:
                 unknown = unknown or (value if isinstance(value, Unknown) else Unknown((_text(node),)))
                 continue
             last = position == len(node.values) - 1
-            if isinstance(node.op, ast.And) and not value or unknown is None and (last or isinstance(node.op, ast.Or) and value):
+            if (
+                isinstance(node.op, ast.And)
+                and not value
+                or unknown is None
+                and (last or isinstance(node.op, ast.Or) and value)
+            ):
                 return value
         return unknown or Unknown((_text(node),))
 
@@ -631,7 +690,9 @@ class Estimator:
             return given[name]
         if not config.defaults:
             return None
-        lineage = [self.index.classes[q] for q in self.index.project_lineage(config.qualname)]  # [] for a SimpleNamespace
+        lineage = [
+            self.index.classes[q] for q in self.index.project_lineage(config.qualname)
+        ]  # [] for a SimpleNamespace
         owner = next((cls for cls in lineage if name in dict(cls.fields)), None)
         if owner is None:
             return None
@@ -678,15 +739,29 @@ class Estimator:
             return Unknown(("<recursion>",))
         if isinstance(call.func, ast.Attribute) and call.func.attr == "from_pretrained":
             return Module(Size(0, True, (f"{_text(call.func)}(...)",), PRESUMED_LARGE))
-        if isinstance(call.func, ast.Attribute) and call.func.attr == "get" and 1 <= len(call.args) <= 2 and not call.keywords:
+        if (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == "get"
+            and 1 <= len(call.args) <= 2
+            and not call.keywords
+        ):
             owner, key = self.eval(call.func.value, frame, depth), self.eval(call.args[0], frame, depth)
             if isinstance(owner, dict) and all(isinstance(k, str) for k in owner) and isinstance(key, str):
-                return owner[key] if key in owner else self.eval(call.args[1], frame, depth) if len(call.args) == 2 else None
+                return (
+                    owner[key]
+                    if key in owner
+                    else self.eval(call.args[1], frame, depth)
+                    if len(call.args) == 2
+                    else None
+                )
         # Project classes by their defining module's name, also when imported through a package re-export;
         # `cls(...)` in a classmethod is its class.
         bound = frame.env.get(call.func.id) if isinstance(call.func, ast.Name) else None
-        qnames = {bound.qualname} if isinstance(bound, ClassRef) else \
-            {self.index.canonical(q) for q in frame.names.resolve_node(call.func, frame.scope)}
+        qnames = (
+            {bound.qualname}
+            if isinstance(bound, ClassRef)
+            else {self.index.canonical(q) for q in frame.names.resolve_node(call.func, frame.scope)}
+        )
         for qname in sorted(qnames):
             result = self._known_call(qname, call, frame, depth)
             if result is not None:
@@ -787,8 +862,10 @@ class Estimator:
             return config
         frame = Frame(facts, (*cls.scope, ("def", "__post_init__")))
         names = [name for c in lineage for name in dict(c.fields)]
-        frame.attrs = {name: self._config_attribute(config, name, frame, depth, filled=True)
-                       for name in dict.fromkeys([*names, *dict(config.given)])}
+        frame.attrs = {
+            name: self._config_attribute(config, name, frame, depth, filled=True)
+            for name in dict.fromkeys([*names, *dict(config.given)])
+        }
         self._body_size(post_init.body, frame, depth + 1)
         attributes = {name: value.value if isinstance(value, _Shared) else value for name, value in frame.attrs.items()}
         return Config(config.qualname, tuple(attributes.items()), False)
@@ -841,7 +918,9 @@ class Estimator:
         unknown = _unknown_of(*bound.values(), *([kwargs["**"]] if "**" in kwargs else []))
         if unknown or missing:
             names = (unknown.names if unknown else ()) + tuple(missing)
-            return Module(Size(0, True, names, PRESUMED_LARGE if _refused(names) else unknown_degree(name, _dimensions(bound))))
+            return Module(
+                Size(0, True, names, PRESUMED_LARGE if _refused(names) else unknown_degree(name, _dimensions(bound)))
+            )
         try:
             count = formula(bound)
         except OverflowError:  # a count too large to compute (bounded_prod refused it): huge
@@ -850,8 +929,14 @@ class Estimator:
             return Module(Size(0, True, (_text(call),), unknown_degree(name, _dimensions(bound))))
         if not isinstance(count, (int, float)) or isinstance(count, int) and count.bit_length() > MAX_COUNT_BITS:
             # Not a number (`Linear(2, [0])` multiplies lists), or too large to compute with or print.
-            return Module(Size(0, True, (_text(call) if not isinstance(count, int) else TOO_LARGE,),
-                               unknown_degree(name, _dimensions(bound)) if not isinstance(count, int) else PRESUMED_LARGE))
+            return Module(
+                Size(
+                    0,
+                    True,
+                    (_text(call) if not isinstance(count, int) else TOO_LARGE,),
+                    unknown_degree(name, _dimensions(bound)) if not isinstance(count, int) else PRESUMED_LARGE,
+                )
+            )
         weights: tuple[tuple[str, int], ...] = ()
         if name in ("Linear", "Embedding", "EmbeddingBag", "Bilinear"):
             bias = bound["out_features"] if name in ("Linear", "Bilinear") and bound.get("bias") else 0
@@ -883,10 +968,15 @@ class Estimator:
     def _project_function(self, qualname: str) -> tuple[FileFacts, ScopeKey, ast.FunctionDef] | None:
         """The defining file, scope and `def` of project function or method `qualname`, else None."""
         owner = qualname.rpartition(".")[0]
-        filename = self.index.classes[owner].site.filename if owner in self.index.classes \
-            else self.index.module_file(owner)
-        if filename is None or (facts := self.index.files.get(filename)) is None \
-                or not qualname.startswith(f"{facts.module}.") and facts.module:
+        filename = (
+            self.index.classes[owner].site.filename if owner in self.index.classes else self.index.module_file(owner)
+        )
+        if (
+            filename is None
+            or (facts := self.index.files.get(filename)) is None
+            or not qualname.startswith(f"{facts.module}.")
+            and facts.module
+        ):
             return None
         if filename not in self._modules:
             try:
@@ -897,7 +987,7 @@ class Estimator:
         module = self._modules[filename]
         body: list[ast.stmt] = module.body if module is not None else []
         scope: ScopeKey = ()
-        for part in qualname[len(facts.module):].lstrip(".").split("."):
+        for part in qualname[len(facts.module) :].lstrip(".").split("."):
             node = next((n for n in body if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == part), None)
             if node is None:
                 return None
@@ -905,8 +995,9 @@ class Estimator:
             body = node.body
         return (facts, scope, node) if isinstance(node, ast.FunctionDef) else None
 
-    def _returned(self, facts: FileFacts, scope: ScopeKey, function: ast.FunctionDef, call: ast.Call, frame: Frame,
-                  depth: int) -> object:
+    def _returned(
+        self, facts: FileFacts, scope: ScopeKey, function: ast.FunctionDef, call: ast.Call, frame: Frame, depth: int
+    ) -> object:
         """What a call of a project function returns when its body is one `return` (a docstring aside): the
         returned expression with the call's arguments bound; anything else it returns is opaque."""
         body = function.body[1:] if ast.get_docstring(function) is not None else function.body
@@ -930,7 +1021,9 @@ class Estimator:
         cls = self.index.classes.get(qualname)
         return self.index.files.get(cls.site.filename) if cls is not None else None
 
-    def project_class(self, qualname: str, args: list, kwargs: dict, depth: int = 0, caller: Frame | None = None) -> Size:
+    def project_class(
+        self, qualname: str, args: list, kwargs: dict, depth: int = 0, caller: Frame | None = None
+    ) -> Size:
         cls = self.index.classes[qualname]
         key = (qualname, repr(args), repr(sorted(kwargs.items())), self._mutations)
         if key in self._class_memo:
@@ -959,14 +1052,31 @@ class Estimator:
         self._class_memo[key] = size  # like _MAX_DEPTH, a cut depends on the first caller's depth: memoized anyway
         return size
 
-    def _bind(self, frame: Frame, init: ast.FunctionDef, args: list, kwargs: dict, note_defaults: bool = False,
-              skip_first: bool = True) -> None:
+    def _bind(
+        self,
+        frame: Frame,
+        init: ast.FunctionDef,
+        args: list,
+        kwargs: dict,
+        note_defaults: bool = False,
+        skip_first: bool = True,
+    ) -> None:
         """The parameters of `init` bound to a call's arguments (after `self`/`cls` when `skip_first`)."""
-        params = [a.arg for a in (*init.args.posonlyargs, *init.args.args)][1 if skip_first else 0:]
-        defaults = dict(zip([a.arg for a in (*init.args.posonlyargs, *init.args.args)][-len(init.args.defaults):],
-                            init.args.defaults)) if init.args.defaults else {}
+        params = [a.arg for a in (*init.args.posonlyargs, *init.args.args)][1 if skip_first else 0 :]
+        defaults = (
+            dict(
+                zip(
+                    [a.arg for a in (*init.args.posonlyargs, *init.args.args)][-len(init.args.defaults) :],
+                    init.args.defaults,
+                )
+            )
+            if init.args.defaults
+            else {}
+        )
         defaults.update({a.arg: d for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults) if d is not None})
-        annotations = {a.arg: a.annotation for a in (*init.args.args, *init.args.kwonlyargs) if a.annotation is not None}
+        annotations = {
+            a.arg: a.annotation for a in (*init.args.args, *init.args.kwonlyargs) if a.annotation is not None
+        }
         bound = dict(zip(params, args))
         bound.update((k, v) for k, v in kwargs.items() if k != "**")
         for param in (*params, *(a.arg for a in init.args.kwonlyargs)):
@@ -979,11 +1089,18 @@ class Estimator:
                     frame.notes.append(f"default {param}={_text(defaults[param])}")
             else:
                 annotation = annotations.get(param)
-                qnames = {self.index.canonical(q) for q in frame.names.resolve_node(annotation, frame.scope[:-1])} \
-                    if annotation is not None else ()
-                config = next((q for q in sorted(qnames) if q in self.index.classes and not self.index.is_nn_module(q)), None)
+                qnames = (
+                    {self.index.canonical(q) for q in frame.names.resolve_node(annotation, frame.scope[:-1])}
+                    if annotation is not None
+                    else ()
+                )
+                config = next(
+                    (q for q in sorted(qnames) if q in self.index.classes and not self.index.is_nn_module(q)), None
+                )
                 # Annotated with a project config class: attribute reads fall back to the class defaults.
-                frame.env[param] = Config(config) if config is not None else Unknown((param,), _opaque(kwargs.get("**")))
+                frame.env[param] = (
+                    Config(config) if config is not None else Unknown((param,), _opaque(kwargs.get("**")))
+                )
         if init.args.vararg:
             frame.env[init.args.vararg.arg] = Unknown((init.args.vararg.arg,))
         if init.args.kwarg:
@@ -1021,8 +1138,11 @@ def _forget_bound(tree: ast.AST, frame: Frame) -> None:
 
 def _set_config_attribute(target: ast.expr, value: object, frame: Frame) -> bool:
     """`config.attr = value` on a local config: the name is bound to the config with that attribute."""
-    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-            and isinstance(config := frame.env.get(target.value.id), Config):
+    if (
+        isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Name)
+        and isinstance(config := frame.env.get(target.value.id), Config)
+    ):
         given = {**dict(config.given), target.attr: value}
         frame.env[target.value.id] = Config(config.qualname, tuple(given.items()), config.defaults)
         return True
@@ -1032,8 +1152,9 @@ def _set_config_attribute(target: ast.expr, value: object, frame: Frame) -> bool
 def _assigns_self_attributes(stmt: ast.stmt) -> bool:
     """`self.x = ...` (every target an attribute of self): what it binds replaces the previous value."""
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
-    return bool(targets) and all(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-                                 for t in targets)
+    return bool(targets) and all(
+        isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" for t in targets
+    )
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,17 @@ from ..knowledge.lightning import (
 from .load_summaries import LoaderFact, summarize_loads
 from .module_identity import forget_layout, imports_of, module_name  # noqa: F401 (forget_layout: for callers)
 from .site import Site
-from .names import (ALIAS, FileNames, ScopeKey, ast_line_text, collect_names, dotted_name, lines_of,
-                    marked_lines, spans_marked_line)
+from .names import (
+    ALIAS,
+    FileNames,
+    ScopeKey,
+    ast_line_text,
+    collect_names,
+    dotted_name,
+    lines_of,
+    marked_lines,
+    spans_marked_line,
+)
 from ..syntax.lines import python_lines
 
 
@@ -114,7 +123,7 @@ class TrainFact:
         return f"`{shown}`"
 
 
-META_DEVICE = "torch.device(\"meta\")"
+META_DEVICE = 'torch.device("meta")'
 
 
 @dataclass(frozen=True)
@@ -150,7 +159,9 @@ class CallFact:
     scope: ScopeKey
     site: Site
     runners: tuple[tuple[int | str, str], ...]  # (argument, runner variable)
-    models: tuple[tuple[int | str, tuple[str, ...], str | None, int], ...]  # (argument, targets, built_under, built_row)
+    models: tuple[
+        tuple[int | str, tuple[str, ...], str | None, int], ...
+    ]  # (argument, targets, built_under, built_row)
 
 
 @dataclass
@@ -185,9 +196,23 @@ class FileFacts:
     def digest(self) -> str:
         """What other files can see of this one; a comment or body-only edit leaves it unchanged.
         (repr, not pickle: facts hold only tuples and strings, whose repr does not depend on the hash seed.)"""
-        payload = repr((self.filename, self.module, self.classes, self.runners, sorted(self.constants.items()),
-                        self.trains, self.calls, self.returns, self.loaders, self.config_loads, self.cli_config,
-                        self.trainer_group, self.trainer_target))
+        payload = repr(
+            (
+                self.filename,
+                self.module,
+                self.classes,
+                self.runners,
+                sorted(self.constants.items()),
+                self.trains,
+                self.calls,
+                self.returns,
+                self.loaders,
+                self.config_loads,
+                self.cli_config,
+                self.trainer_group,
+                self.trainer_target,
+            )
+        )
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def __getstate__(self) -> dict:
@@ -292,9 +317,12 @@ class _FactCollector(ast.NodeVisitor):
         key = frozenset(names)
         if key not in self.passing:
             alternatives = "|".join(sorted(map(re.escape, names)))
-            self.passing[key] = re.compile(rf"(?:^|[(,])\s*(?:\w+\s*=\s*)?(?:{alternatives})\s*(?:[,)]|$)|"
-                                           rf"(?:{alternatives})\.launch\(", re.MULTILINE)
-        text = "".join(self.lines[statement.lineno - 1:statement.end_lineno or statement.lineno])
+            self.passing[key] = re.compile(
+                rf"(?:^|[(,])\s*(?:\w+\s*=\s*)?(?:{alternatives})\s*(?:[,)]|$)|"
+                rf"(?:{alternatives})\.launch\(",
+                re.MULTILINE,
+            )
+        text = "".join(self.lines[statement.lineno - 1 : statement.end_lineno or statement.lineno])
         return self.passing[key].search(text) is not None
 
     def _walk_statement(self, node: ast.AST) -> None:
@@ -331,7 +359,8 @@ class _FactCollector(ast.NodeVisitor):
         for target in node.targets:
             if isinstance(target, ast.Name):
                 self.assignments.setdefault(self.scope, {}).setdefault(target.id, []).append(
-                    _Assignment(node.lineno, node.value, self.built_under, tuple(self.branch)))
+                    _Assignment(node.lineno, node.value, self.built_under, tuple(self.branch))
+                )
 
     def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
@@ -350,7 +379,8 @@ class _FactCollector(ast.NodeVisitor):
                 self.facts.empty_init_blocks = self.facts.empty_init_blocks or building not in (None, META_DEVICE)
                 self.built_under = building or self.built_under
                 self.raises = self.raises or not PYTEST_RAISES.isdisjoint(
-                    self.facts.names.resolve_node(context.func, self.scope))
+                    self.facts.names.resolve_node(context.func, self.scope)
+                )
         self.statements(node.body)
         self.built_under, self.raises = outer
 
@@ -401,7 +431,9 @@ class _FactCollector(ast.NodeVisitor):
         else:
             function, arguments = func, list(enumerate(args))
         arguments += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
-        passed = tuple((key, name) for key, value in arguments if (name := dotted_name(value)) is not None and name in runners)
+        passed = tuple(
+            (key, name) for key, value in arguments if (name := dotted_name(value)) is not None and name in runners
+        )
         if not passed:
             return
         models = []
@@ -409,17 +441,34 @@ class _FactCollector(ast.NodeVisitor):
             built = self._model(value, call.lineno)
             if built is not None and built[0]:
                 models.append((key, *built))
-        self.facts.calls.append(CallFact(tuple(sorted(self.facts.names.resolve_node(function, self.scope))), self.scope,
-                                         self._site(call), passed, tuple(models)))
+        self.facts.calls.append(
+            CallFact(
+                tuple(sorted(self.facts.names.resolve_node(function, self.scope))),
+                self.scope,
+                self._site(call),
+                passed,
+                tuple(models),
+            )
+        )
 
     def _building_context(self, call: ast.Call) -> str | None:
         """The receiver of `X.init_module(empty_init=True)`, META_DEVICE for `torch.device("meta")`, else None."""
         func = call.func
-        if isinstance(func, ast.Attribute) and func.attr == "init_module" and any(
-                k.arg == "empty_init" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords):
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "init_module"
+            and any(
+                k.arg == "empty_init" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in call.keywords
+            )
+        ):
             return dotted_name(func.value)
-        if call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value == "meta" \
-                and "torch.device" in self.facts.names.resolve_node(func, self.scope):
+        if (
+            call.args
+            and isinstance(call.args[0], ast.Constant)
+            and call.args[0].value == "meta"
+            and "torch.device" in self.facts.names.resolve_node(func, self.scope)
+        ):
             return META_DEVICE
         return None
 
@@ -428,8 +477,11 @@ class _FactCollector(ast.NodeVisitor):
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in _TRAIN_CALLS:
             receiver = dotted_name(func.value)
-            model = call.args[0] if call.args else next(
-                (k.value for k in call.keywords if k.arg == _TRAIN_CALLS[func.attr]), None)
+            model = (
+                call.args[0]
+                if call.args
+                else next((k.value for k in call.keywords if k.arg == _TRAIN_CALLS[func.attr]), None)
+            )
             if receiver is not None and model is not None:
                 self._train(func.attr, receiver, model, call)
             return
@@ -439,10 +491,13 @@ class _FactCollector(ast.NodeVisitor):
         if qnames & _FULLY_SHARD and call.args:
             self._train("fully_shard", None, call.args[0], call)
         elif any(q.rsplit(".", 1)[-1] == "LightningCLI" and q.startswith(_CLI_NAMESPACES) for q in qnames):
-            model = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "model_class"), None)
+            model = (
+                call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "model_class"), None)
+            )
             targets = tuple(sorted(self.facts.names.resolve_node(model, self.scope))) if model is not None else ()
-            self.facts.trains.append(TrainFact("LightningCLI", None, self.scope, self._site(call), targets,
-                                               raises=self.raises))
+            self.facts.trains.append(
+                TrainFact("LightningCLI", None, self.scope, self._site(call), targets, raises=self.raises)
+            )
 
     def _model(self, model: ast.expr, row: int) -> tuple[tuple[str, ...], str | None, int] | None:
         """What builds `model` (candidate qualnames), under which init context and on which row; a Name is
@@ -476,13 +531,20 @@ class _FactCollector(ast.NodeVisitor):
                     under, row = context, value.lineno
         return tuple(sorted(targets)), under, row
 
-    def _self_assignments(self, body: list[ast.stmt], attr: str, under: str | None) -> Iterator[tuple[ast.expr, str | None]]:
+    def _self_assignments(
+        self, body: list[ast.stmt], attr: str, under: str | None
+    ) -> Iterator[tuple[ast.expr, str | None]]:
         """Values assigned to `self.<attr>` in `body` (nested blocks included, nested definitions not), with the
         init context (see TrainFact.built_under) each ran in."""
         for statement in body:
             if isinstance(statement, ast.Assign):
-                if any(isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name)
-                       and t.value.id == "self" for t in statement.targets):
+                if any(
+                    isinstance(t, ast.Attribute)
+                    and t.attr == attr
+                    and isinstance(t.value, ast.Name)
+                    and t.value.id == "self"
+                    for t in statement.targets
+                ):
                     yield statement.value, under
                 continue
             if isinstance(statement, _DEFINITIONS):
@@ -492,8 +554,10 @@ class _FactCollector(ast.NodeVisitor):
                 for item in statement.items:
                     if isinstance(item.context_expr, ast.Call):
                         inner = self._building_context(item.context_expr) or inner
-            for block in (*(getattr(statement, name, None) or () for name in _BLOCKS),
-                          *(h.body for h in getattr(statement, "handlers", None) or ())):
+            for block in (
+                *(getattr(statement, name, None) or () for name in _BLOCKS),
+                *(h.body for h in getattr(statement, "handlers", None) or ()),
+            ):
                 yield from self._self_assignments(block, attr, inner)
 
     def _train(self, name: str, receiver: str | None, model: ast.expr, call: ast.Call) -> None:
@@ -502,8 +566,20 @@ class _FactCollector(ast.NodeVisitor):
         receiver_param = self._param(receiver) if receiver is not None else None
         targets, under, row = built or ((), None, 0)
         if targets or model_param:
-            self.facts.trains.append(TrainFact(name, receiver, self.scope, self._site(call), targets, under,
-                                               self.raises, receiver_param, model_param, row))
+            self.facts.trains.append(
+                TrainFact(
+                    name,
+                    receiver,
+                    self.scope,
+                    self._site(call),
+                    targets,
+                    under,
+                    self.raises,
+                    receiver_param,
+                    model_param,
+                    row,
+                )
+            )
 
     def _value_of(self, node: ast.AST, row: int) -> tuple[ast.AST, int]:
         """Follow a Name to its last assignment before `row` in the same scope."""
@@ -562,9 +638,22 @@ class _FactCollector(ast.NodeVisitor):
                 options = tuple(dict.fromkeys((body, orelse))) if body is not None and orelse is not None else ()
         expands = tuple(name for name in (_expanded(k.value) for k in call.keywords if k.arg is None) if name)
         self.facts.runners.append(
-            RunnerFact(kind, bound_to, self.scope, self._site(call), strategy, Site(self.facts.filename, row), precision,
-                       classes, conditional, options, precision_node is not None and _unread_literal(precision_node),
-                       expands, "plugins" in keywords, config_param=self._config_param(expands))
+            RunnerFact(
+                kind,
+                bound_to,
+                self.scope,
+                self._site(call),
+                strategy,
+                Site(self.facts.filename, row),
+                precision,
+                classes,
+                conditional,
+                options,
+                precision_node is not None and _unread_literal(precision_node),
+                expands,
+                "plugins" in keywords,
+                config_param=self._config_param(expands),
+            )
         )
         if bound_to is not None:
             self.runner_names.setdefault(self.scope, set()).add(bound_to)
@@ -575,16 +664,34 @@ class _FactCollector(ast.NodeVisitor):
         expands = tuple(name for name in (_expanded(call.args[0]),) if name)  # a `.trainer`, by the caller's test
         keywords = {k.arg for k in call.keywords}
         site = self._site(call)
-        self.facts.runners.append(RunnerFact("trainer", bound_to, self.scope, site, Strategy(None), site, None,
-                                             expands=expands, plugins="plugins" in keywords, instantiated=True,
-                                             config_param=self._config_param(expands)))
+        self.facts.runners.append(
+            RunnerFact(
+                "trainer",
+                bound_to,
+                self.scope,
+                site,
+                Strategy(None),
+                site,
+                None,
+                expands=expands,
+                plugins="plugins" in keywords,
+                instantiated=True,
+                config_param=self._config_param(expands),
+            )
+        )
 
     def _config_param(self, expands: tuple[str, ...]) -> tuple[int, str] | None:
         """The parameter of the enclosing module-level function whose `.trainer` a runner is given."""
         if len(self.scope) != 1:
             return None
-        return next((self._param(name[:-len(".trainer")]) for name in expands
-                     if name.endswith(".trainer") and self._param(name[:-len(".trainer")])), None)
+        return next(
+            (
+                self._param(name[: -len(".trainer")])
+                for name in expands
+                if name.endswith(".trainer") and self._param(name[: -len(".trainer")])
+            ),
+            None,
+        )
 
 
 def _expanded(value: ast.AST) -> str | None:
@@ -599,15 +706,27 @@ def _expanded(value: ast.AST) -> str | None:
 
 
 # The calls that hand a model to a runner, and the keyword naming the model when it is not positional.
-_TRAIN_CALLS = {"fit": "model", "validate": "model", "test": "model", "predict": "model",
-                "setup": "module", "setup_module": "module"}
-_FULLY_SHARD = frozenset({"torch.distributed.fsdp.fully_shard", "torch.distributed._composable.fsdp.fully_shard",
-                          "torch.distributed._composable.fsdp.fully_shard.fully_shard"})
+_TRAIN_CALLS = {
+    "fit": "model",
+    "validate": "model",
+    "test": "model",
+    "predict": "model",
+    "setup": "module",
+    "setup_module": "module",
+}
+_FULLY_SHARD = frozenset(
+    {
+        "torch.distributed.fsdp.fully_shard",
+        "torch.distributed._composable.fsdp.fully_shard",
+        "torch.distributed._composable.fsdp.fully_shard.fully_shard",
+    }
+)
 _CLI_NAMESPACES = ("lightning.pytorch.", "pytorch_lightning.", "lightning.")
 PYTEST_RAISES = frozenset({"pytest.raises", "pytest.warns", "pytest.deprecated_call"})
 # Calls on a freshly built model that return it unchanged (for what a chain like `M().to(d).eval()` builds).
-_SAME_MODEL = frozenset({"to", "cuda", "cpu", "half", "bfloat16", "float", "double", "eval", "train", "requires_grad_",
-                         "to_empty"})
+_SAME_MODEL = frozenset(
+    {"to", "cuda", "cpu", "half", "bfloat16", "float", "double", "eval", "train", "requires_grad_", "to_empty"}
+)
 
 
 def _scope_nodes(node: ast.AST) -> Iterator[ast.AST]:
@@ -616,8 +735,11 @@ def _scope_nodes(node: ast.AST) -> Iterator[ast.AST]:
     while pending:
         current = pending.pop()
         yield current
-        pending.extend(child for child in ast.iter_child_nodes(current)
-                       if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+        pending.extend(
+            child
+            for child in ast.iter_child_nodes(current)
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        )
 
 
 def constructed(value: ast.AST | None, names: FileNames, scope: ScopeKey) -> tuple[str, ...]:
@@ -637,8 +759,23 @@ _SIMPLE_VALUES = (ast.Constant, ast.Name, ast.Attribute, ast.BinOp, ast.UnaryOp,
 # Text that must occur on a line (besides names aliasing a Trainer/Fabric) for it to construct a
 # Trainer/Fabric, build on the meta device or hand a model to a runner: phase 1 walks into statements only
 # on such lines.
-_RUNNER_OR_META_TEXT = ("Trainer", "Fabric", "instantiate(", "init_module", '"meta"', "'meta'", ".fit(", ".validate(", ".test(",
-                        ".predict(", ".setup(", ".setup_module(", "LightningCLI", ".to_empty(", "fully_shard(")
+_RUNNER_OR_META_TEXT = (
+    "Trainer",
+    "Fabric",
+    "instantiate(",
+    "init_module",
+    '"meta"',
+    "'meta'",
+    ".fit(",
+    ".validate(",
+    ".test(",
+    ".predict(",
+    ".setup(",
+    ".setup_module(",
+    "LightningCLI",
+    ".to_empty(",
+    "fully_shard(",
+)
 _OWNS_TENSORS_TEXT = ("Parameter(", "register_parameter", "persistent=False")
 
 
@@ -653,16 +790,16 @@ class _Lines:
         if node.end_lineno is not None and node.lineno != node.end_lineno:
             if not isinstance(node, ast.Dict):  # `(a +\n b)`: the node's span leaves out the parentheses
                 return None
-            first = self.lines[node.lineno - 1].encode()[node.col_offset:].decode(errors="replace")
-            last = self.lines[node.end_lineno - 1].encode()[:node.end_col_offset].decode(errors="replace")
-            return "".join((first, *self.lines[node.lineno:node.end_lineno - 1], last))
-        return self.lines[node.lineno - 1].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
+            first = self.lines[node.lineno - 1].encode()[node.col_offset :].decode(errors="replace")
+            last = self.lines[node.end_lineno - 1].encode()[: node.end_col_offset].decode(errors="replace")
+            return "".join((first, *self.lines[node.lineno : node.end_lineno - 1], last))
+        return self.lines[node.lineno - 1].encode()[node.col_offset : node.end_col_offset].decode(errors="replace")
 
     def block(self, node: ast.stmt) -> str:
         """The statement's source, dedented. Line ends become `\n` first: `textwrap.dedent` sees a blank `\r\n`
         line as unindented text and would dedent nothing, leaving a nested `__init__` unparseable."""
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-        return textwrap.dedent("".join(line.rstrip("\r\n") + "\n" for line in self.lines[first - 1:node.end_lineno]))
+        return textwrap.dedent("".join(line.rstrip("\r\n") + "\n" for line in self.lines[first - 1 : node.end_lineno]))
 
 
 def _simple(value: ast.AST) -> bool:
@@ -671,8 +808,11 @@ def _simple(value: ast.AST) -> bool:
     if isinstance(value, ast.Call):  # a module-level namespace that constructors fill in (RWKV's `RWKV_CFG`)
         return dotted_name(value.func) in _NAMESPACES and not value.args and not value.keywords
     if isinstance(value, ast.Dict):  # a table of named configs (lit-llama's `llama_configs["7B"]`), kept small
-        return len(value.keys) <= _MAX_TABLE_ENTRIES and (value.end_lineno or value.lineno) - value.lineno < _MAX_TABLE_LINES \
+        return (
+            len(value.keys) <= _MAX_TABLE_ENTRIES
+            and (value.end_lineno or value.lineno) - value.lineno < _MAX_TABLE_LINES
             and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys)
+        )
     return isinstance(value, _SIMPLE_VALUES)
 
 
@@ -683,12 +823,22 @@ _MAX_TABLE_LINES = 200
 _NAMESPACES = frozenset({"types.SimpleNamespace", "SimpleNamespace"})
 
 
-_COMPOUND = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While, ast.Match,
-             *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+_COMPOUND = (
+    ast.If,
+    ast.Try,
+    ast.With,
+    ast.AsyncWith,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.Match,
+    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
+)
 
 
-def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines: _Lines,
-                  nested_classes: list[int]) -> None:
+def _scan_classes(
+    facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines: _Lines, nested_classes: list[int]
+) -> None:
     """Classes at module level (also under if/try/with), nested in classes, and local to functions (test
     modules define their models there), qualified by the enclosing scopes (`mod.test_fit.Model`) so two
     functions' local classes of one name stay apart. Functions are entered only when they span one of the
@@ -700,7 +850,9 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
             qualname = ".".join(p for p in (facts.module, *(n for _, n in scope), node.name) if p)
             init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
             init_source = lines.block(init) if init is not None and node.bases else None
-            post_init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__post_init__"), None)
+            post_init = next(
+                (s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__post_init__"), None
+            )
             fields = []
             target: ast.expr
             value: ast.expr | None
@@ -716,16 +868,32 @@ def _scan_classes(facts: FileFacts, body: list[ast.stmt], scope: ScopeKey, lines
                     if text is not None:
                         fields.append((target.id, text))
             owns = init_source is not None and any(t in init_source for t in _OWNS_TENSORS_TEXT)
-            facts.classes.append(ClassFact(node.name, qualname, Site(facts.filename, node.lineno), bases, methods,
-                                           (*scope, ("class", node.name)), init_source, tuple(fields), owns,
-                                           lines.block(post_init) if post_init is not None else None))
+            facts.classes.append(
+                ClassFact(
+                    node.name,
+                    qualname,
+                    Site(facts.filename, node.lineno),
+                    bases,
+                    methods,
+                    (*scope, ("class", node.name)),
+                    init_source,
+                    tuple(fields),
+                    owns,
+                    lines.block(post_init) if post_init is not None else None,
+                )
+            )
             _scan_classes(facts, node.body, (*scope, ("class", node.name)), lines, nested_classes)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if spans_marked_line(nested_classes, node):
                 _scan_classes(facts, node.body, (*scope, ("def", node.name)), lines, nested_classes)
         elif isinstance(node, _COMPOUND) and (not scope or spans_marked_line(nested_classes, node)):
-            for block in (getattr(node, "body", ()), getattr(node, "orelse", ()), getattr(node, "finalbody", ()),
-                          *(h.body for h in getattr(node, "handlers", ())), *(c.body for c in getattr(node, "cases", ()))):
+            for block in (
+                getattr(node, "body", ()),
+                getattr(node, "orelse", ()),
+                getattr(node, "finalbody", ()),
+                *(h.body for h in getattr(node, "handlers", ())),
+                *(c.body for c in getattr(node, "cases", ())),
+            ):
                 if block:
                     _scan_classes(facts, block, scope, lines, nested_classes)
 
@@ -787,8 +955,12 @@ def _has_build_then_cast(body: list[ast.stmt], cast_lines: list[int], builds=_cl
 
 def _built_name(stmt: ast.stmt, builds) -> str | None:
     """`x` of `x = Cls(...)` (what `builds` accepts), else None."""
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
-            and builds(stmt.value):
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and builds(stmt.value)
+    ):
         return stmt.targets[0].id
     return None
 
@@ -875,32 +1047,54 @@ def _scan_config_loads(facts: FileFacts, tree: ast.Module, text: str) -> tuple[C
             load = _hydra_load(facts, decorator, here)
             if load is not None and params:
                 directory, name = load
-                loads.append(ConfigLoad(Site(facts.filename, decorator.lineno), f"@{ast.unparse(decorator)}", scope,
-                                        params[0], (directory,), name, True))
+                loads.append(
+                    ConfigLoad(
+                        Site(facts.filename, decorator.lineno),
+                        f"@{ast.unparse(decorator)}",
+                        scope,
+                        params[0],
+                        (directory,),
+                        name,
+                        True,
+                    )
+                )
         if not loads and not spans_marked_line(loading, node):
             continue
         inner_nodes = list(_marked_nodes(node.body, marked))
         for inner in inner_nodes:
             if isinstance(inner, ast.Assign):
                 loads.extend(_omegaconf_load(facts, inner, scope, here))
-        found.extend(replace(load, overridden=_overridden(inner_nodes, load.variable),
-                             passes=_passes(facts, node, scope, load.variable)) for load in loads)
+        found.extend(
+            replace(
+                load,
+                overridden=_overridden(inner_nodes, load.variable),
+                passes=_passes(facts, node, scope, load.variable),
+            )
+            for load in loads
+        )
     return tuple(found)
 
 
-def _passes(facts: FileFacts, function: ast.FunctionDef | ast.AsyncFunctionDef, scope: ScopeKey,
-            variable: str) -> tuple[tuple[tuple[str, ...], int | str], ...]:
+def _passes(
+    facts: FileFacts, function: ast.FunctionDef | ast.AsyncFunctionDef, scope: ScopeKey, variable: str
+) -> tuple[tuple[tuple[str, ...], int | str], ...]:
     """The calls in `function` handing it the config `variable` whole: (candidate qualnames of the callee, the
     argument's position or keyword). Entry points import their helpers inside the function (Hydra's tab
     completion stays fast), where phase 1 keeps no names: those imports are read here."""
-    local = {alias.asname or alias.name: f"{node.module}.{alias.name}" for node in ast.walk(function)
-             if isinstance(node, ast.ImportFrom) and node.module and not node.level for alias in node.names}
+    local = {
+        alias.asname or alias.name: f"{node.module}.{alias.name}"
+        for node in ast.walk(function)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+        for alias in node.names
+    }
     found: list[tuple[tuple[str, ...], int | str]] = []
     for node in ast.walk(function):
         if not isinstance(node, ast.Call):
             continue
-        arguments: list[tuple[int | str, ast.expr]] = [*enumerate(node.args),
-                                                       *((k.arg, k.value) for k in node.keywords if k.arg)]
+        arguments: list[tuple[int | str, ast.expr]] = [
+            *enumerate(node.args),
+            *((k.arg, k.value) for k in node.keywords if k.arg),
+        ]
         for where, value in arguments:
             if isinstance(value, ast.Name) and value.id == variable:
                 callee = local.get(node.func.id) if isinstance(node.func, ast.Name) else None
@@ -917,7 +1111,9 @@ def _marked_nodes(body: list[ast.stmt], marked: list[int]) -> Iterator[ast.AST]:
         if isinstance(statement, _DEFINITIONS) or not spans_marked_line(marked, statement):
             continue
         parts = (*(getattr(statement, "handlers", None) or ()), *(getattr(statement, "cases", None) or ()))
-        nested = [s for name in _BLOCKS for s in getattr(statement, name, None) or ()] + [s for p in parts for s in p.body]
+        nested = [s for name in _BLOCKS for s in getattr(statement, name, None) or ()] + [
+            s for p in parts for s in p.body
+        ]
         if nested:
             yield from _marked_nodes(nested, marked)
         else:
@@ -930,16 +1126,30 @@ def _overridden(nodes: list[ast.AST], variable: str) -> tuple[str, ...]:
     mapping = f"{variable}.trainer"
     keys: set[str] = set()
     for node in nodes:
-        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else \
-            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        targets = (
+            node.targets
+            if isinstance(node, (ast.Assign, ast.Delete))
+            else [node.target]
+            if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+            else []
+        )
         for target in targets:
             if isinstance(target, ast.Attribute) and dotted_name(target.value) == mapping:
                 keys.add(target.attr)
-            elif isinstance(target, ast.Subscript) and dotted_name(target.value) == mapping \
-                    and (key := _string(target.slice)):
+            elif (
+                isinstance(target, ast.Subscript)
+                and dotted_name(target.value) == mapping
+                and (key := _string(target.slice))
+            ):
                 keys.add(key)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "pop" \
-                and dotted_name(node.func.value) == mapping and node.args and (key := _string(node.args[0])):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "pop"
+            and dotted_name(node.func.value) == mapping
+            and node.args
+            and (key := _string(node.args[0]))
+        ):
             keys.add(key)
     return tuple(sorted(keys))
 
@@ -949,7 +1159,8 @@ def _hydra_load(facts: FileFacts, decorator: ast.AST, here: str) -> tuple[str, s
     config up relative to the decorated file's directory. None when it is not one, or its path is not a
     literal (or names a package, `pkg://`)."""
     if not isinstance(decorator, ast.Call) or not any(
-            q == _HYDRA_MAIN or q.rsplit(".", 1)[-1] == "hydra_runner" for q in facts.names.resolve_node(decorator.func)):
+        q == _HYDRA_MAIN or q.rsplit(".", 1)[-1] == "hydra_runner" for q in facts.names.resolve_node(decorator.func)
+    ):
         return None
     arguments = dict(zip(("config_path", "config_name"), decorator.args))
     arguments.update((k.arg, k.value) for k in decorator.keywords if k.arg)
@@ -961,8 +1172,13 @@ def _hydra_load(facts: FileFacts, decorator: ast.AST, here: str) -> tuple[str, s
 
 def _omegaconf_load(facts: FileFacts, node: ast.Assign, scope: ScopeKey, here: str) -> list[ConfigLoad]:
     value = node.value
-    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name) or not isinstance(value, ast.Call) \
-            or not value.args or facts.names.resolve_node(value.func, scope).isdisjoint(_OMEGACONF_LOAD):
+    if (
+        len(node.targets) != 1
+        or not isinstance(node.targets[0], ast.Name)
+        or not isinstance(value, ast.Call)
+        or not value.args
+        or facts.names.resolve_node(value.func, scope).isdisjoint(_OMEGACONF_LOAD)
+    ):
         return []
     path = _string(value.args[0])
     if path is None or not path.endswith(_YAML_SUFFIXES):
@@ -972,8 +1188,17 @@ def _omegaconf_load(facts: FileFacts, node: ast.Assign, scope: ScopeKey, here: s
     while os.path.dirname(bases[-1]) != bases[-1]:
         bases.append(os.path.dirname(bases[-1]))
     directories = tuple(dict.fromkeys(os.path.normpath(os.path.join(base, folder)) for base in bases))
-    return [ConfigLoad(Site(facts.filename, node.lineno), f"OmegaConf.load({path!r})", scope, node.targets[0].id,
-                       directories, _config_name(os.path.basename(path)), False)]
+    return [
+        ConfigLoad(
+            Site(facts.filename, node.lineno),
+            f"OmegaConf.load({path!r})",
+            scope,
+            node.targets[0].id,
+            directories,
+            _config_name(os.path.basename(path)),
+            False,
+        )
+    ]
 
 
 def _string(node: ast.AST | None) -> str | None:
@@ -1009,23 +1234,27 @@ def python_facts(filename: str, path: str, tree: ast.Module, text: str) -> FileF
     marked = marked_lines(text, _RUNNER_OR_META_TEXT)
     # The scopes around local classes get names too: their bases may be imported inside the function.
     nested_classes = _indented_class_lines(text)
-    names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}),
-                          imports=imports)
+    names = collect_names(
+        tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}), imports=imports
+    )
     while marked:  # until no new alias appears: an alias can be bound on a line only an alias marks
         wider = sorted({*marked, *_word_lines(text, _runner_aliases(names))})
         if wider == marked:
             break
         marked = wider
-        names = collect_names(tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}),
-                          imports=imports)
+        names = collect_names(
+            tree, module, is_package, text=text, around=sorted({*marked, *nested_classes}), imports=imports
+        )
     facts = FileFacts(filename, module, names, path=os.path.abspath(path))
     casts = any(f".{m}(" in text for m in CAST_METHODS)
     cast_lines = _cast_lines(text) if casts else []
     facts.cast_hint = casts and _has_build_then_cast(tree.body, cast_lines)
-    facts.load_cast_hint = casts and any(f"{m}(" in text for m in _LOADERS) and \
-        _has_build_then_cast(tree.body, cast_lines, _loader_call)
+    facts.load_cast_hint = (
+        casts and any(f"{m}(" in text for m in _LOADERS) and _has_build_then_cast(tree.body, cast_lines, _loader_call)
+    )
     facts.statement_lines = tuple(
-        min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) for node in tree.body)
+        min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) for node in tree.body
+    )
     lines = _Lines(text)
     _scan_classes(facts, tree.body, (), lines, nested_classes)
     _scan_constants(facts, tree, lines)
@@ -1047,7 +1276,11 @@ def _indented_class_lines(text: str) -> list[int]:
     start = text.find("class")
     while start != -1:
         line_start = text.rfind("\n", 0, start) + 1
-        if line_start < start and text[start + 5:start + 6] in (" ", "\t") and not text[line_start:start].strip(" \t"):
+        if (
+            line_start < start
+            and text[start + 5 : start + 6] in (" ", "\t")
+            and not text[line_start:start].strip(" \t")
+        ):
             offsets.append(start)
         start = text.find("class", start + 5)
     return lines_of(text, offsets)
@@ -1071,7 +1304,12 @@ def _runner_aliases(names: FileNames) -> set[str]:
     """Names other than `Trainer`/`Fabric` that denote one (`from lightning import Trainer as T`,
     `Runner = L.Fabric`): lines using them can construct a runner too."""
     runners = TRAINER_QNAMES | FABRIC_QNAMES
-    return {name for scope, table in names.scopes.items() for name, targets in table.items()
-            if name not in ("Trainer", "Fabric") and not runners.isdisjoint(targets)
-            or any(t.startswith(ALIAS) for t in targets) and not runners.isdisjoint(names.resolve(name, scope))}
-
+    return {
+        name
+        for scope, table in names.scopes.items()
+        for name, targets in table.items()
+        if name not in ("Trainer", "Fabric")
+        and not runners.isdisjoint(targets)
+        or any(t.startswith(ALIAS) for t in targets)
+        and not runners.isdisjoint(names.resolve(name, scope))
+    }

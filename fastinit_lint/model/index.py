@@ -47,17 +47,20 @@ class FactsSummary(NamedTuple):
 
 
 def summarize(facts: FileFacts) -> FactsSummary:
-    return FactsSummary(tuple(c.qualname for c in facts.classes),
-                        bool(facts.runners or facts.trains or facts.calls or facts.config_loads),
-                        tuple(name for name, _ in facts.returns), facts.module, tuple(f.qualname for f in facts.loaders))
+    return FactsSummary(
+        tuple(c.qualname for c in facts.classes),
+        bool(facts.runners or facts.trains or facts.calls or facts.config_loads),
+        tuple(name for name, _ in facts.returns),
+        facts.module,
+        tuple(f.qualname for f in facts.loaders),
+    )
 
 
 class _Classes(Mapping[str, ClassFact]):
     """Qualname -> ClassFact, reading a file's facts on first use. A qualname defined twice (two plain
     `train.py` scripts are both module `train`) is the first file's by name, then the first in that file."""
 
-    def __init__(self, files: Mapping[str, FileFacts], summaries: Mapping[str, FactsSummary],
-                 order: list[str]) -> None:
+    def __init__(self, files: Mapping[str, FileFacts], summaries: Mapping[str, FactsSummary], order: list[str]) -> None:
         self._files = files
         self._found: dict[str, ClassFact] = {}
         self._where: dict[str, str] = {}
@@ -67,7 +70,9 @@ class _Classes(Mapping[str, ClassFact]):
 
     def __getitem__(self, qualname: str) -> ClassFact:
         if qualname not in self._found:
-            self._found[qualname] = next(c for c in self._files[self._where[qualname]].classes if c.qualname == qualname)
+            self._found[qualname] = next(
+                c for c in self._files[self._where[qualname]].classes if c.qualname == qualname
+            )
         return self._found[qualname]
 
     def __contains__(self, qualname: object) -> bool:
@@ -81,9 +86,14 @@ class _Classes(Mapping[str, ClassFact]):
 
 
 class ProjectIndex:
-    def __init__(self, files: list[FileFacts] | Mapping[str, FileFacts], assumed_strategy: Strategy | None = None,
-                 assumed_where: str = "", summaries: Mapping[str, FactsSummary] | None = None,
-                 lightning: LightningVersions | None = None) -> None:
+    def __init__(
+        self,
+        files: list[FileFacts] | Mapping[str, FileFacts],
+        assumed_strategy: Strategy | None = None,
+        assumed_where: str = "",
+        summaries: Mapping[str, FactsSummary] | None = None,
+        lightning: LightningVersions | None = None,
+    ) -> None:
         """`files` as a list, or as a mapping from file name (in file-name order) that may read each file's
         facts only when asked, with their `summaries` given so that building the index reads none.
         `lightning`: the Lightning releases the project's declaration files pin."""
@@ -128,8 +138,10 @@ class ProjectIndex:
         its nearest declaring directory, or a LightningModule there defining a hook Lightning 2.0 removed. None
         when nothing says so."""
         directory = self.lightning.declaring_directory(path)
-        pins = (*(self.lightning.pins.get(directory, ()) if directory else ()),
-                *(() if self.lightning.stated else self._removed_hooks.get(directory, ())))
+        pins = (
+            *(self.lightning.pins.get(directory, ()) if directory else ()),
+            *(() if self.lightning.stated else self._removed_hooks.get(directory, ())),
+        )
         return next((pin for pin in pins if pin.older_than(release)), None)
 
     @cached_property
@@ -143,7 +155,13 @@ class ProjectIndex:
             if hooks and all(kind == "class" for kind, _ in cls.scope) and self.is_lightning_module(qualname):
                 directory = self.lightning.declaring_directory(self.files[cls.site.filename].path)
                 found.setdefault(directory, []).append(
-                    Pin(f"`{cls.name}.{hooks[0]}`, a hook Lightning 2.0 removed (it raises on it)", cls.site, (2, 0), True))
+                    Pin(
+                        f"`{cls.name}.{hooks[0]}`, a hook Lightning 2.0 removed (it raises on it)",
+                        cls.site,
+                        (2, 0),
+                        True,
+                    )
+                )
         return {directory: tuple(pins) for directory, pins in found.items()}
 
     def function_returns(self, qualname: str) -> tuple[str, ...]:
@@ -164,8 +182,11 @@ class ProjectIndex:
         if cls.init_source is None:
             return set()
         names = self.files[cls.site.filename].names
-        return {q for q in constructed_classes(cls.init_source, lambda node: names.resolve_node(node, cls.scope))
-                if q in self.classes and q != qualname}
+        return {
+            q
+            for q in constructed_classes(cls.init_source, lambda node: names.resolve_node(node, cls.scope))
+            if q in self.classes and q != qualname
+        }
 
     def project_lineage(self, qualname: str) -> tuple[str, ...]:
         """`qualname` and its project base classes, each once (cycles and long chains without recursion). Once per
@@ -244,13 +265,22 @@ class ProjectIndex:
         return self.inherits(qualname, NN_MODULE_QNAMES | LIGHTNING_MODULE_QNAMES)
 
 
-def project_digest(file_digests: dict[str, str], assumed_strategy: Strategy | None = None, assumed_where: str = "",
-                   lightning: LightningVersions | None = None) -> str:
+def project_digest(
+    file_digests: dict[str, str],
+    assumed_strategy: Strategy | None = None,
+    assumed_where: str = "",
+    lightning: LightningVersions | None = None,
+) -> str:
     """What every cached result's key holds of the project: changes whenever any cross-file fact changes.
     Made from each file's `FileFacts.digest()` (kept beside the cached facts), so checking that nothing
     changed never needs the facts themselves, nor a ProjectIndex; and the declared Lightning pins."""
-    payload = repr((sorted(file_digests.items()), _assumption(assumed_strategy, assumed_where),
-                    lightning.digest() if lightning else ""))
+    payload = repr(
+        (
+            sorted(file_digests.items()),
+            _assumption(assumed_strategy, assumed_where),
+            lightning.digest() if lightning else "",
+        )
+    )
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 

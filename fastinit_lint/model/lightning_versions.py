@@ -28,8 +28,10 @@ from .site import Site
 _READ_LIMIT = 1_000_000
 # A requirement naming Lightning and its version clauses: `pytorch-lightning==1.8.6`, `lightning[extra]>=2.0,<3`,
 # conda's `pytorch-lightning=1.8.6`. Not `lightning-utilities`, `lightning.pytorch` or `lightning_fabric`.
-_REQUIREMENT = re.compile(r"(?<![\w.-])(pytorch[-_]lightning|lightning)(?:\[[^\]]*\])?\s*"
-                          r"((?:===|==|>=|<=|~=|!=|<|>|=)\s*[^\s,;\"'#\\]+(?:\s*,\s*(?:==|>=|<=|~=|!=|<|>)\s*[^\s,;\"'#\\]+)*)")
+_REQUIREMENT = re.compile(
+    r"(?<![\w.-])(pytorch[-_]lightning|lightning)(?:\[[^\]]*\])?\s*"
+    r"((?:===|==|>=|<=|~=|!=|<|>|=)\s*[^\s,;\"'#\\]+(?:\s*,\s*(?:==|>=|<=|~=|!=|<|>)\s*[^\s,;\"'#\\]+)*)"
+)
 _CLAUSE = re.compile(r"(===|==|>=|<=|~=|!=|<|>|=)\s*([^\s,]+)")
 _RELEASE = re.compile(r"(\d+)(?:\.(\d+))?")
 _FLOORS = ("===", "==", "=", ">=", "~=", ">")
@@ -39,8 +41,13 @@ def is_declaration(directory: str, name: str) -> bool:
     """Whether a file named `name` in `directory` can declare the project's dependencies."""
     if name.endswith(".txt"):
         return name.startswith("requirements") or os.path.basename(directory) == "requirements"
-    return (name in ("pyproject.toml", "setup.py", "setup.cfg") or name.startswith("Dockerfile")
-            or name.endswith((".dockerfile", ".sh")) or name.startswith("environment") and name.endswith((".yml", ".yaml")))
+    return (
+        name in ("pyproject.toml", "setup.py", "setup.cfg")
+        or name.startswith("Dockerfile")
+        or name.endswith((".dockerfile", ".sh"))
+        or name.startswith("environment")
+        and name.endswith((".yml", ".yaml"))
+    )
 
 
 @dataclass(frozen=True)
@@ -102,8 +109,9 @@ class LightningVersions:
         self.stated = stated  # by the config's `lightning-version`: the code's own evidence is not asked either
 
     @classmethod
-    def of_project(cls, files: Iterable[tuple[str, str]], stated: tuple[int, int] | None, root: str,
-                   config_path: str | None) -> LightningVersions:
+    def of_project(
+        cls, files: Iterable[tuple[str, str]], stated: tuple[int, int] | None, root: str, config_path: str | None
+    ) -> LightningVersions:
         """The config's `lightning-version` for the whole project when it states one, else the declarations."""
         if stated is None or config_path is None:
             return cls.read(files)

@@ -26,24 +26,42 @@ if TYPE_CHECKING:
 
 LOAD, INIT, CALL, OPAQUE = "load", "init", "call", "opaque"
 # Text a function must hold to be summarized (besides being a hook): a load, an initializer, or a call of one.
-_LOAD_TEXT = ("load_state_dict", "load_raw", ".load(", "reset_parameters", "init_weights", "init.", ".apply(",
-              "fastinit_runtime", "load_checkpoint")
+_LOAD_TEXT = (
+    "load_state_dict",
+    "load_raw",
+    ".load(",
+    "reset_parameters",
+    "init_weights",
+    "init.",
+    ".apply(",
+    "fastinit_runtime",
+    "load_checkpoint",
+)
 _REINIT_METHODS = frozenset({"reset_parameters", "init_weights", "_init_weights", "apply"})
 # Methods that cast, move or switch mode: they leave the weights as they are.
-_KEEPS_WEIGHTS = frozenset({"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "eval", "train",
-                            "requires_grad_"})
+_KEEPS_WEIGHTS = frozenset(
+    {"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "eval", "train", "requires_grad_"}
+)
 # Calls that take a model only to read or report it (not `getattr(model, "load_state_dict")(...)`, `setattr`).
 _READ_ONLY_MODULES = frozenset({"logging", "warnings", "pprint"})
-_READ_ONLY_BUILTINS = frozenset(f"builtins.{name}" for name in (
-    "print", "repr", "str", "len", "type", "id", "isinstance", "hasattr", "format", "hash", "callable"))
-_READ_ONLY_METHODS = frozenset({"print", "log", "info", "debug", "warning", "error", "log_dict", "watch", "append",
-                                "format"})
+_READ_ONLY_BUILTINS = frozenset(
+    f"builtins.{name}"
+    for name in ("print", "repr", "str", "len", "type", "id", "isinstance", "hasattr", "format", "hash", "callable")
+)
+_READ_ONLY_METHODS = frozenset(
+    {"print", "log", "info", "debug", "warning", "error", "log_dict", "watch", "append", "format"}
+)
 
 
 def read_only(qnames: frozenset[str], method: str | None) -> bool:
     """Whether a call of `qnames` (or of a method named `method`) only reads or reports its arguments."""
-    return method in _READ_ONLY_METHODS or not qnames.isdisjoint(_READ_ONLY_BUILTINS) \
+    return (
+        method in _READ_ONLY_METHODS
+        or not qnames.isdisjoint(_READ_ONLY_BUILTINS)
         or any(q.split(".")[0] in _READ_ONLY_MODULES for q in qnames)
+    )
+
+
 _MAX_REACHES = 64  # per function: bounded work on untrusted input
 _MAX_DEPTH = 8  # helpers followed into helpers
 ABSENT, UNKNOWN = "", "?"  # `strict` not given (Lightning and torch default to strict) / not a literal
@@ -84,7 +102,7 @@ def _strict_value(node: ast.AST | None, params: tuple[str, ...]) -> str:
 
 
 def _argument(call: ast.Call, position: int, keyword: str) -> ast.AST | None:
-    if len(call.args) > position and not any(isinstance(a, ast.Starred) for a in call.args[:position + 1]):
+    if len(call.args) > position and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
         return call.args[position]
     return next((k.value for k in call.keywords if k.arg == keyword), None)
 
@@ -98,8 +116,9 @@ class _Summarizer:
     """Reaches of one function's parameters. Each parameter's reads are counted against those classified, so
     that any read we did not classify (`model.parameters()`, `model.foo()`) makes it OPAQUE, not "not loaded"."""
 
-    def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef, names: FileNames, scope: ScopeKey,
-                 owner: str | None) -> None:
+    def __init__(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, names: FileNames, scope: ScopeKey, owner: str | None
+    ) -> None:
         args = node.args
         self.params = tuple(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
         self.names, self.scope, self.owner = names, scope, owner  # owner: the class qualname, for `self.m()`
@@ -132,26 +151,38 @@ class _Summarizer:
         func, row = call.func, call.lineno
         attr, receiver = (func.attr, _head(func.value)) if isinstance(func, ast.Attribute) else (None, None)
         if attr == "load_state_dict":
-            self._reach(receiver, LOAD, row, "load_state_dict", _strict_value(_argument(call, 1, "strict"), self.params))
+            self._reach(
+                receiver, LOAD, row, "load_state_dict", _strict_value(_argument(call, 1, "strict"), self.params)
+            )
             return
         if attr == "load_raw":
-            self._reach(_head(_argument(call, 1, "obj")), LOAD, row, "fabric.load_raw",
-                        _strict_value(_argument(call, 2, "strict"), self.params))
+            self._reach(
+                _head(_argument(call, 1, "obj")),
+                LOAD,
+                row,
+                "fabric.load_raw",
+                _strict_value(_argument(call, 2, "strict"), self.params),
+            )
             return
         state = _argument(call, 1, "state") if attr == "load" else None
         if isinstance(state, ast.Dict):
             for value in state.values:
-                self._reach(_head(value), LOAD, row, "fabric.load",
-                            _strict_value(_argument(call, 2, "strict"), self.params))
+                self._reach(
+                    _head(value), LOAD, row, "fabric.load", _strict_value(_argument(call, 2, "strict"), self.params)
+                )
             return
         if attr in _REINIT_METHODS and self._reach(receiver, INIT, row, attr):
             return
         if attr in _KEEPS_WEIGHTS and receiver in self.params:
             self.classified[receiver] = self.classified.get(receiver, 0) + 1
             return
-        if not any(_head(a) in self.params for a in (*call.args, *(k.value for k in call.keywords))) \
-                and not (self.owner and self.params and receiver == self.params[0]
-                         and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        if not any(_head(a) in self.params for a in (*call.args, *(k.value for k in call.keywords))) and not (
+            self.owner
+            and self.params
+            and receiver == self.params[0]
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+        ):
             return  # no parameter passed: nothing to resolve (most calls)
         qnames = self.names.resolve_node(func, self.scope)
         if any(q.startswith(("torch.nn.init.", "fastinit_runtime")) for q in qnames):
@@ -171,8 +202,13 @@ class _Summarizer:
         slots: list[tuple[int | str, ast.AST]] = []
         if _head(func) in self.params:  # a parameter's method, or a function passed in: we cannot see it
             qnames = frozenset()
-        if self.owner and self.params and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
-                and func.value.id == self.params[0]:
+        if (
+            self.owner
+            and self.params
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == self.params[0]
+        ):
             qnames = frozenset({f"{self.owner}.{func.attr}"})  # `self.m(x)`: `self` is `m`'s first parameter
             slots.append((0, func.value))
         for arg in call.args:
@@ -185,8 +221,15 @@ class _Summarizer:
             param = _head(value)
             if param in self.params:
                 if qnames:
-                    self._reach(param, CALL, call.lineno, dotted_name(func) or "", callee=tuple(sorted(qnames)),
-                                slot=slot, bound=bound)
+                    self._reach(
+                        param,
+                        CALL,
+                        call.lineno,
+                        dotted_name(func) or "",
+                        callee=tuple(sorted(qnames)),
+                        slot=slot,
+                        bound=bound,
+                    )
                 else:
                     self._reach(param, OPAQUE, call.lineno, dotted_name(func) or "a call")
 
@@ -244,7 +287,9 @@ _SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
 _HANDS_SELF = re.compile(r"[(,=]\s*self\b(?!\s*\.\s*\w+\s*\()")  # `f(self.model)`, `f(x, self)`, `f(m=self.m)`
 
 
-def _run_by_hooks(methods: list[ast.FunctionDef | ast.AsyncFunctionDef], lines: list[str], marked: list[int]) -> set[str]:
+def _run_by_hooks(
+    methods: list[ast.FunctionDef | ast.AsyncFunctionDef], lines: list[str], marked: list[int]
+) -> set[str]:
     """Names of the Lightning hooks among `methods`, and of the methods they call through `self` at any depth,
     that can reach a load: their text can load, or hands `self` (or an attribute of it) to a call. By text:
     this runs on every class of every file."""
@@ -260,7 +305,7 @@ def _run_by_hooks(methods: list[ast.FunctionDef | ast.AsyncFunctionDef], lines: 
             continue
         seen.add(name)
         for method in by_name[name]:
-            source = "".join(lines[method.lineno - 1:method.end_lineno])
+            source = "".join(lines[method.lineno - 1 : method.end_lineno])
             calls = [c for c in _SELF_CALL.findall(source) if c in by_name and c != name]
             pending.extend(calls)
             if _body_marked(marked, method) or calls or _HANDS_SELF.search(source):
@@ -273,7 +318,9 @@ def _summary(node, qualname: str, facts: FileFacts, scope: ScopeKey, owner: str 
     reaches = summarizer.run(node)
     args = node.args
     positional = (*args.posonlyargs, *args.args)
-    defaults = [(a.arg, _strict_value(d, ())) for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults)]
+    defaults = [
+        (a.arg, _strict_value(d, ())) for a, d in zip(positional[len(positional) - len(args.defaults) :], args.defaults)
+    ]
     defaults += [(a.arg, _strict_value(d, ())) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
     return LoaderFact(qualname, facts.filename, summarizer.params, tuple(defaults), tuple(reaches))
 
@@ -297,8 +344,11 @@ class Outcome:
     opaque: bool = False
 
     def __or__(self, other: Outcome) -> Outcome:
-        return Outcome(self.loads + tuple(l for l in other.loads if l not in self.loads), self.init or other.init,
-                       self.opaque or other.opaque)
+        return Outcome(
+            self.loads + tuple(l for l in other.loads if l not in self.loads),
+            self.init or other.init,
+            self.opaque or other.opaque,
+        )
 
     @property
     def partial(self) -> Load | None:
@@ -329,7 +379,9 @@ class Loads:
             return None
         return next((f for f in self._index.files[filename].loaders if f.qualname == qualname), None)
 
-    def reached(self, candidates: Iterable[str], slot: int | str, bound: tuple[tuple[int | str, str], ...]) -> Outcome | None:
+    def reached(
+        self, candidates: Iterable[str], slot: int | str, bound: tuple[tuple[int | str, str], ...]
+    ) -> Outcome | None:
         """What the project function called as one of `candidates` does with the argument in `slot`, given the
         call's arguments `bound` (slot -> "True"/"False"/UNKNOWN); None when none of them is summarized."""
         key = (tuple(sorted(candidates)), slot, bound)
@@ -340,15 +392,22 @@ class Loads:
             self._memo[key] = outcome
         return outcome
 
-    def _reached(self, candidates, slot, bound, depth: int, stack: set, budget: list[int]) -> tuple[Outcome | None, bool]:
+    def _reached(
+        self, candidates, slot, bound, depth: int, stack: set, budget: list[int]
+    ) -> tuple[Outcome | None, bool]:
         """(outcome, whether a cycle or a bound cut it short: then it is not memoized)."""
         result, cut = None, False
         for candidate in candidates:
             fact = self.fact(candidate)
             if fact is None:
                 continue
-            param = fact.params[slot] if isinstance(slot, int) and slot < len(fact.params) else \
-                slot if slot in fact.params else None
+            param = (
+                fact.params[slot]
+                if isinstance(slot, int) and slot < len(fact.params)
+                else slot
+                if slot in fact.params
+                else None
+            )
             if param is None:
                 result = (result or Outcome()) | _OPAQUE
                 continue
@@ -364,7 +423,9 @@ class Loads:
             result, cut = (result or Outcome()) | outcome, cut or inner_cut
         return result, cut
 
-    def _through(self, fact: LoaderFact, param: str, bound, depth: int, stack: set, budget: list[int]) -> tuple[Outcome, bool]:
+    def _through(
+        self, fact: LoaderFact, param: str, bound, depth: int, stack: set, budget: list[int]
+    ) -> tuple[Outcome, bool]:
         env = dict(fact.defaults)
         for slot, value in bound:
             name = fact.params[slot] if isinstance(slot, int) and slot < len(fact.params) else slot
@@ -379,8 +440,15 @@ class Loads:
                 continue
             if reach.kind == LOAD:
                 strict = value_of(reach.strict)
-                outcome |= Outcome(loads=(Load(Site(fact.filename, reach.row), reach.what,
-                                               {ABSENT: True, "True": True, "False": False}.get(strict)),))
+                outcome |= Outcome(
+                    loads=(
+                        Load(
+                            Site(fact.filename, reach.row),
+                            reach.what,
+                            {ABSENT: True, "True": True, "False": False}.get(strict),
+                        ),
+                    )
+                )
             elif reach.kind == INIT:
                 outcome |= Outcome(init=True)
             elif reach.kind == OPAQUE:

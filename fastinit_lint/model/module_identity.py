@@ -35,8 +35,12 @@ class ModuleTable:
         named: dict[str, list[str]] = {}
         for start, name in layouts:
             named.setdefault(name, []).append(start)
-        self.ids = {(start, name): self._qualified(start, name)
-                    for name, starts in named.items() if len(starts) > 1 for start in starts}
+        self.ids = {
+            (start, name): self._qualified(start, name)
+            for name, starts in named.items()
+            if len(starts) > 1
+            for start in starts
+        }
         # Per directory, the first names of the imports that lead somewhere else from it: most imports
         # (`torch`, `os`) are settled by one set lookup.
         self.heads: dict[str, set[str]] = {}
@@ -52,8 +56,9 @@ class ModuleTable:
         return f"{where}{_SEPARATOR}{name}"
 
     def digest(self) -> str:
-        return hashlib.blake2b(repr((sorted(self.starts), sorted(self.ids.items()))).encode(),
-                               digest_size=8).hexdigest()
+        return hashlib.blake2b(
+            repr((sorted(self.starts), sorted(self.ids.items()))).encode(), digest_size=8
+        ).hexdigest()
 
     def module_of(self, path: str) -> tuple[str, bool]:
         """The module `path` is (qualified when its name collides) and whether it is a package."""

@@ -80,15 +80,20 @@ class FileNames:
         for target in bound:
             if target.startswith(ALIAS):
                 if _depth < _MAX_ALIAS_DEPTH:
-                    result |= self.resolve(target[len(ALIAS):], scope, _depth + 1)
+                    result |= self.resolve(target[len(ALIAS) :], scope, _depth + 1)
                 continue
             result.add(target)
         return frozenset(f"{q}.{rest}" if rest else q for q in result)
 
     def module_level(self) -> FileNames:
         """The module-level bindings alone, as a partial table."""
-        return FileNames(self.module, self.is_package, {key: self.scopes[key] for key in self.scopes if not key},
-                         {key: self.star_imports[key] for key in self.star_imports if not key}, complete=False)
+        return FileNames(
+            self.module,
+            self.is_package,
+            {key: self.scopes[key] for key in self.scopes if not key},
+            {key: self.star_imports[key] for key in self.star_imports if not key},
+            complete=False,
+        )
 
     def resolve_node(self, node: ast.AST, scope: ScopeKey = ()) -> frozenset[str]:
         dotted = dotted_name(node)
@@ -172,7 +177,13 @@ class _BindingCollector(ast.NodeVisitor):
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         def body() -> None:
-            for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs, node.args.vararg, node.args.kwarg):
+            for arg in (
+                *node.args.posonlyargs,
+                *node.args.args,
+                *node.args.kwonlyargs,
+                node.args.vararg,
+                node.args.kwarg,
+            ):
                 if arg is not None:
                     self._bind(arg.arg, LOCAL)
             self.visit(node.body)
@@ -255,7 +266,9 @@ class _StatementBindings:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self._definition(node)
             return
-        if spans_marked_line(self.marked, node) or isinstance(node, (ast.Match, ast.Import, ast.ImportFrom, ast.Global)):
+        if spans_marked_line(self.marked, node) or isinstance(
+            node, (ast.Match, ast.Import, ast.ImportFrom, ast.Global)
+        ):
             collector.visit(node)  # the visitor's own walk, nested statements included
             return
         if isinstance(node, ast.Assign):
@@ -342,8 +355,15 @@ def lines_of(text: str, offsets: list[int]) -> list[int]:
     return lines
 
 
-def collect_names(tree: ast.Module, module: str, is_package: bool, module_level_only: bool = False,
-                  text: str | None = None, around: list[int] | None = None, imports=None) -> FileNames:
+def collect_names(
+    tree: ast.Module,
+    module: str,
+    is_package: bool,
+    module_level_only: bool = False,
+    text: str | None = None,
+    around: list[int] | None = None,
+    imports=None,
+) -> FileNames:
     """The names table of a file. Phase 1 builds partial ones (`FileNames.complete` False): module-level
     names only (`module_level_only`), or those of the scopes enclosing the sorted line numbers `around`;
     either resolves module-level names (class bases, constants) exactly. Given the source `text`,

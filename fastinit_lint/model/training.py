@@ -23,8 +23,14 @@ if TYPE_CHECKING:
 
 # Calls after which a model built on the meta device gets real storage (or is set up to get it).
 _MATERIALIZING = frozenset({"fit", "validate", "test", "predict", "setup", "setup_module", "to_empty", "fully_shard"})
-_VERBS = {"setup": "set up by", "setup_module": "set up by", "to_empty": "materialized by",
-          "fully_shard": "sharded by", "LightningCLI": "trained through", "class_path": "trained through"}
+_VERBS = {
+    "setup": "set up by",
+    "setup_module": "set up by",
+    "to_empty": "materialized by",
+    "fully_shard": "sharded by",
+    "LightningCLI": "trained through",
+    "class_path": "trained through",
+}
 _FACTORY_DEPTH = 3  # `build(cfg)` -> `_build_gpt(cfg)` -> `GPT(...)`
 _YAML = (".yaml", ".yml")
 META, EMPTY = "meta", "empty"
@@ -61,7 +67,7 @@ class Link:
         return self.strategy.sharded and self.runner is not None and self.runner.kind == "trainer"
 
     def describe(self) -> str:
-        """"trained by `trainer.fit(...)` with strategy 'fsdp'": where each is, `notes()` says."""
+        """ "trained by `trainer.fit(...)` with strategy 'fsdp'": where each is, `notes()` says."""
         text = self._trained()
         return text + f" with strategy {self.strategy.describe()}" if self.runner is not None else text
 
@@ -90,9 +96,12 @@ class TrainingGraph:
                     strategy, note = self.strategy_of(runner) if runner is not None else (Strategy(None), None)
                     for model in self._models(targets, _FACTORY_DEPTH):
                         self.links.setdefault(model, []).append(
-                            Link(model, train, runner, strategy, built, note, built_note))
+                            Link(model, train, runner, strategy, built, note, built_note)
+                        )
 
-    def _contexts(self, facts: FileFacts, train: TrainFact) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], tuple]]:
+    def _contexts(
+        self, facts: FileFacts, train: TrainFact
+    ) -> Iterator[tuple[RunnerFact | None, tuple[str, ...], tuple]]:
         """(runner, model targets, (how it was built, the note saying where)) for `train`: from its own function,
         or, when its runner or model is a parameter, from each call of that function passing a runner."""
         local = self._runners(facts, train)
@@ -138,14 +147,27 @@ class TrainingGraph:
         if train.call == "class_path":  # a LightningCLI config: its own `trainer:` mapping
             return list(facts.runners)
         if train.call == "LightningCLI":  # the YAML configs not naming a model of their own
-            return [r for f in self._index.train_files() if f.filename.endswith(_YAML) and f.cli_config
-                    for r in f.runners if not any(t.call == "class_path" for t in f.trains)] or [None]
+            return [
+                r
+                for f in self._index.train_files()
+                if f.filename.endswith(_YAML) and f.cli_config
+                for r in f.runners
+                if not any(t.call == "class_path" for t in f.trains)
+            ] or [None]
         if train.receiver is None:
             return [None]
         return [r for r in [_bound_runner(facts, train.receiver, train.scope, train.site.row)] if r is not None]
 
-    def _built(self, under: str | None, facts: FileFacts, scope, row: int, runner: RunnerFact | None,
-               receiver: str | None, built_row: int) -> tuple[str | None, Note | None]:
+    def _built(
+        self,
+        under: str | None,
+        facts: FileFacts,
+        scope,
+        row: int,
+        runner: RunnerFact | None,
+        receiver: str | None,
+        built_row: int,
+    ) -> tuple[str | None, Note | None]:
         """META or EMPTY for a model built under `under` (see TrainFact.built_under) on `built_row`, in `scope` of
         `facts` before `row`, and the note saying so there; `runner` is what `receiver` names (it may be a
         parameter)."""
@@ -158,7 +180,9 @@ class TrainingGraph:
             return None, None
         built = META if self.strategy_of(builder)[0].meta_init else EMPTY
         on_meta = " on the meta device" if built == META else ""
-        return built, Site(facts.filename, built_row).note(f"built{on_meta} under `{under}.init_module(empty_init=True)`")
+        return built, Site(facts.filename, built_row).note(
+            f"built{on_meta} under `{under}.init_module(empty_init=True)`"
+        )
 
     def _models(self, targets: tuple[str, ...], depth: int) -> Iterator[str]:
         """Project classes among `targets`, following project model factories' returns `depth` calls deep."""
@@ -204,8 +228,14 @@ class TrainingGraph:
     def empty_init_trainer_link(self, qualname: str) -> Link | None:
         """The first Trainer that runs `qualname`'s hooks on a model built with `init_module(empty_init=True)`
         off the meta device: allocated, never initialized."""
-        return next((link for link in self.links_to(qualname)
-                     if link.built == EMPTY and link.runner is not None and link.runner.kind == "trainer"), None)
+        return next(
+            (
+                link
+                for link in self.links_to(qualname)
+                if link.built == EMPTY and link.runner is not None and link.runner.kind == "trainer"
+            ),
+            None,
+        )
 
     def reached(self, qualname: str) -> bool:
         return bool(self.links_to(qualname))
@@ -226,8 +256,12 @@ class TrainingGraph:
                     continue
                 contained[current] = link
                 pending.extend(self._index.built_in_init(current))
-                pending.extend(c for base in self._index.classes[current].bases for c in base  # their __init__ runs too
-                               if c in self._index.classes)
+                pending.extend(
+                    c
+                    for base in self._index.classes[current].bases
+                    for c in base  # their __init__ runs too
+                    if c in self._index.classes
+                )
         return contained
 
 
@@ -249,6 +283,7 @@ def _argument(arguments: tuple, parameter: tuple[int, str]):
 def _bound_runner(facts: FileFacts, receiver: str, scope, row: int) -> RunnerFact | None:
     """The Trainer/Fabric `receiver` names at `row`: bound in the same scope (the last one before `row`),
     at module level, or (for `self.x`) in another method of the same class."""
+
     def visible(runner: RunnerFact) -> bool:
         if runner.bound_to != receiver:
             return False

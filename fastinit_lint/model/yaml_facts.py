@@ -89,7 +89,9 @@ def _cli_config(root: dict[str, yaml.Node]) -> bool:
     a `class_path` (jsonargparse's syntax; a CLI that adds arguments of its own has more keys)."""
     if root.keys() <= _CLI_KEYS:
         return True
-    return any(isinstance(root.get(key), yaml.MappingNode) and "class_path" in _mapping(root[key]) for key in ("model", "data"))
+    return any(
+        isinstance(root.get(key), yaml.MappingNode) and "class_path" in _mapping(root[key]) for key in ("model", "data")
+    )
 
 
 def _in_trainer_group(path: str, text: str) -> bool:
@@ -112,7 +114,9 @@ def yaml_facts(filename: str, text: str, path: str = "") -> FileFacts:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SourceError(f"invalid YAML: {problem}", (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1) from None
+        raise SourceError(
+            f"invalid YAML: {problem}", (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1
+        ) from None
     if root is None:
         return facts
     _check_duplicates(root)
@@ -136,14 +140,17 @@ def yaml_facts(filename: str, text: str, path: str = "") -> FileFacts:
             site=site,
             strategy=_strategy(strategy_node),
             strategy_site=Site(filename, strategy_node.start_mark.line + 1) if strategy_node else site,
-            precision=precision_node.value if isinstance(precision_node, yaml.ScalarNode) else ("32-true" if precision_node is None else None),
+            precision=precision_node.value
+            if isinstance(precision_node, yaml.ScalarNode)
+            else ("32-true" if precision_node is None else None),
         )
     )
     model = _mapping(root).get("model")
     class_path = _mapping(model).get("class_path") if isinstance(model, yaml.MappingNode) else None
     if isinstance(class_path, yaml.ScalarNode) and isinstance(class_path.value, str) and class_path.value:
-        facts.trains.append(TrainFact("class_path", None, (), Site(filename, class_path.start_mark.line + 1),
-                                      (class_path.value,)))
+        facts.trains.append(
+            TrainFact("class_path", None, (), Site(filename, class_path.start_mark.line + 1), (class_path.value,))
+        )
     return facts
 
 

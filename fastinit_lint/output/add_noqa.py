@@ -32,20 +32,21 @@ def _commentable_rows(text: str, lines: list[str]) -> set[int]:
             barred.update(range(tok.start[0], tok.end[0]))
         elif tok.type == tokenize.COMMENT:
             comments.add(tok.start[0])
-    barred.update(row for row, line in enumerate(lines, 1)
-                  if row not in comments and line.rstrip("\r\n").endswith("\\"))
+    barred.update(
+        row for row, line in enumerate(lines, 1) if row not in comments and line.rstrip("\r\n").endswith("\\")
+    )
     return set(range(1, len(lines) + 2)) - barred
 
 
 def _with_codes(line: str, codes: set[str]) -> str:
     body = line.rstrip("\r\n")
-    ending = line[len(body):]
+    ending = line[len(body) :]
     match = _NOQA.search(body)
     if match and match["codes"] is None:
         return line  # a bare noqa already suppresses everything
     if match:
         merged = sorted(set(re.split(r"[\s,]+", match["codes"].upper())) | codes)
-        return body[: match.start()] + f"# noqa: {', '.join(merged)}" + body[match.end():] + ending
+        return body[: match.start()] + f"# noqa: {', '.join(merged)}" + body[match.end() :] + ending
     return body.rstrip() + f"  # noqa: {', '.join(sorted(codes))}" + ending
 
 
@@ -60,8 +61,14 @@ def with_noqa(text: str, findings: list[Finding], python: bool = True) -> tuple[
     for finding in findings:
         row = next((r for r in (finding.location.row, finding.end_location.row) if r in allowed), None)
         if row is None:
-            errors.append(FileError(finding.filename, f"cannot add noqa for {finding.code}: its first and last lines "
-                                    "end inside a string or with a backslash", finding.location.row))
+            errors.append(
+                FileError(
+                    finding.filename,
+                    f"cannot add noqa for {finding.code}: its first and last lines "
+                    "end inside a string or with a backslash",
+                    finding.location.row,
+                )
+            )
             continue
         by_row.setdefault(row, set()).add(finding.code)
     added = 0
@@ -75,8 +82,9 @@ def with_noqa(text: str, findings: list[Finding], python: bool = True) -> tuple[
     try:
         ast.parse("".join(lines))
     except SyntaxError as exc:
-        errors.append(FileError(findings[0].filename, f"noqa not added: the result would not parse ({exc.msg})",
-                                exc.lineno or 1))
+        errors.append(
+            FileError(findings[0].filename, f"noqa not added: the result would not parse ({exc.msg})", exc.lineno or 1)
+        )
         return text, 0, errors
     return "".join(lines), added, errors
 

@@ -104,11 +104,22 @@ class Server(LanguageServer):
         watched = workspace.did_change_watched_files if workspace is not None else None
         if watched is None or not watched.dynamic_registration:
             return
-        watchers = [types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in
-                    ("*.py", "*.pyi", "*.yaml", "*.yml", *_CONFIG_NAMES)]
+        watchers = [
+            types.FileSystemWatcher(glob_pattern=f"**/{name}")
+            for name in ("*.py", "*.pyi", "*.yaml", "*.yml", *_CONFIG_NAMES)
+        ]
         options = types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers)
-        await self.register_capability_async(types.RegistrationParams(registrations=[types.Registration(
-            id=f"{SOURCE}-watched-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)]))
+        await self.register_capability_async(
+            types.RegistrationParams(
+                registrations=[
+                    types.Registration(
+                        id=f"{SOURCE}-watched-files",
+                        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                        register_options=options,
+                    )
+                ]
+            )
+        )
 
     async def begin_progress(self, title: str) -> str | None:
         window = self.client_capabilities.window
@@ -126,8 +137,15 @@ class Server(LanguageServer):
             path = _path(uri)
             if path is not None:
                 documents[uri] = (path, document.version, document.source, self.checked.get(uri))
-        job = _Job(documents, self.closed, self.changed_files, self.reload_settings, dict(self.overrides),
-                   self.generation, roots)
+        job = _Job(
+            documents,
+            self.closed,
+            self.changed_files,
+            self.reload_settings,
+            dict(self.overrides),
+            self.generation,
+            roots,
+        )
         self.closed, self.changed_files, self.reload_settings = set(), set(), False
         return job
 
@@ -176,8 +194,9 @@ class Server(LanguageServer):
     def report_crash(self, what: str, error: BaseException) -> None:
         text = "".join(traceback.format_exception(error))
         log.error("fastinit-lint: crashed while checking %s:\n%s", what, text)
-        self.show_message_log(f"fastinit-lint: crashed while checking {what} (please report this):\n{text}",
-                              types.MessageType.Error)
+        self.show_message_log(
+            f"fastinit-lint: crashed while checking {what} (please report this):\n{text}", types.MessageType.Error
+        )
 
     # -- engine thread ----------------------------------------------------------------------------------
 
@@ -345,9 +364,13 @@ def build(debounce: float = 0.25, jobs: int = 0, use_cache: bool = True) -> Serv
         if checked is None:
             return None
         at = params.position
-        codes = dict.fromkeys(d.code for d in _diagnostics(ls, params.text_document.uri, checked)
-                              if (d.range.start.line, d.range.start.character) <= (at.line, at.character)
-                              <= (d.range.end.line, d.range.end.character))
+        codes = dict.fromkeys(
+            d.code
+            for d in _diagnostics(ls, params.text_document.uri, checked)
+            if (d.range.start.line, d.range.start.character)
+            <= (at.line, at.character)
+            <= (d.range.end.line, d.range.end.character)
+        )
         pages = [explain_text(ls.registry.by_code[code]) for code in codes if code in ls.registry.by_code]
         if not pages:
             return None
@@ -358,8 +381,10 @@ def build(debounce: float = 0.25, jobs: int = 0, use_cache: bool = True) -> Serv
         rule = ls.registry.lookup(str(arguments[0])) if arguments else None
         return explain_text(rule) if rule is not None else None
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=False))
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=False),
+    )
     async def code_action(ls: Server, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
         checked, path = ls.current(uri), _path(uri)
@@ -373,15 +398,22 @@ def build(debounce: float = 0.25, jobs: int = 0, use_cache: bool = True) -> Serv
             actions += _quick_fixes(ls, uri, checked, lines, params)
         options = _options(checked.project)
         # Asked for on every cursor move: computed unasked only when some finding has a fix to apply.
-        wanted = any(FIX_ALL.startswith(kind) for kind in only) if only else \
-            any(options.applies(f.fix) for f in checked.result.findings)
+        wanted = (
+            any(FIX_ALL.startswith(kind) for kind in only)
+            if only
+            else any(options.applies(f.fix) for f in checked.result.findings)
+        )
         if wanted:
             version, text = document.version, document.source
             fixed = await ls.loop.run_in_executor(ls.engine, ls.fix_all, uri, path, text)
             if fixed is not None and fixed != text and ls.workspace.get_text_document(uri).version == version:
-                actions.append(types.CodeAction(
-                    title=f"Fix all {'' if checked.project.settings.unsafe_fixes else 'safe '}fastinit-lint fixes",
-                    kind=FIX_ALL, edit=_edit(ls, uri, version, [lines.text_edit(edit_between(text, fixed))])))
+                actions.append(
+                    types.CodeAction(
+                        title=f"Fix all {'' if checked.project.settings.unsafe_fixes else 'safe '}fastinit-lint fixes",
+                        kind=FIX_ALL,
+                        edit=_edit(ls, uri, version, [lines.text_edit(edit_between(text, fixed))]),
+                    )
+                )
         return actions
 
     return server
@@ -392,11 +424,13 @@ def _diagnostics(ls: Server, uri: str, checked: Checked) -> list[types.Diagnosti
     return [diagnostic(f, lines, checked.project.settings.root) for f in checked.result.findings]
 
 
-def _quick_fixes(ls: Server, uri: str, checked: Checked, lines: Lines,
-                 params: types.CodeActionParams) -> list[types.CodeAction]:
+def _quick_fixes(
+    ls: Server, uri: str, checked: Checked, lines: Lines, params: types.CodeActionParams
+) -> list[types.CodeAction]:
     """A fix and a noqa for each of our findings the client asks about (the diagnostics in its context)."""
-    asked = {(d.code, d.range.start.line, d.range.start.character) for d in params.context.diagnostics
-             if d.source == SOURCE}
+    asked = {
+        (d.code, d.range.start.line, d.range.start.character) for d in params.context.diagnostics if d.source == SOURCE
+    }
     document = ls.workspace.get_text_document(uri)
     actions = []
     for finding in checked.result.findings:
@@ -407,24 +441,35 @@ def _quick_fixes(ls: Server, uri: str, checked: Checked, lines: Lines,
         fix = finding.fix
         if fix is not None and fix.edits:
             unsafe = fix.applicability != "safe"
-            actions.append(types.CodeAction(
-                title=f"{finding.code}: {fix.message}" + (" (unsafe fix: review it)" if unsafe else ""),
-                kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic_], is_preferred=not unsafe,
-                edit=_edit(ls, uri, document.version, [lines.text_edit(e) for e in fix.edits])))
+            actions.append(
+                types.CodeAction(
+                    title=f"{finding.code}: {fix.message}" + (" (unsafe fix: review it)" if unsafe else ""),
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic_],
+                    is_preferred=not unsafe,
+                    edit=_edit(ls, uri, document.version, [lines.text_edit(e) for e in fix.edits]),
+                )
+            )
         actions.extend(_noqa(ls, uri, document.version, document.source, finding, diagnostic_, lines))
     return actions
 
 
-def _noqa(ls: Server, uri: str, version: int | None, text: str, finding: Finding, diagnostic_: types.Diagnostic,
-          lines: Lines) -> list[types.CodeAction]:
+def _noqa(
+    ls: Server, uri: str, version: int | None, text: str, finding: Finding, diagnostic_: types.Diagnostic, lines: Lines
+) -> list[types.CodeAction]:
     if finding.code == UNUSED_SUPPRESSION_CODE:
         return []  # suppressing "this suppression is unused" would be circular
     noqa_text, added, _ = with_noqa(text, [finding], python=file_kind(finding.filename) != "yaml")
     if not added:
         return []
-    return [types.CodeAction(title=f"Suppress {finding.code} with `# noqa: {finding.code}`",
-                             kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic_],
-                             edit=_edit(ls, uri, version, [lines.text_edit(edit_between(text, noqa_text))]))]
+    return [
+        types.CodeAction(
+            title=f"Suppress {finding.code} with `# noqa: {finding.code}`",
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[diagnostic_],
+            edit=_edit(ls, uri, version, [lines.text_edit(edit_between(text, noqa_text))]),
+        )
+    ]
 
 
 def _edit(ls: Server, uri: str, version: int | None, edits: list[types.TextEdit]) -> types.WorkspaceEdit:

@@ -59,8 +59,9 @@ def diagnostic(finding: Finding, lines: Lines, root: str) -> types.Diagnostic:
 def error_diagnostic(error: FileError, lines: Lines) -> types.Diagnostic:
     """A file the rules could not check (a syntax error while typing): said where, once."""
     at = lines.position(Location(error.row, error.column))
-    return types.Diagnostic(range=types.Range(at, at), message=error.message, severity=types.DiagnosticSeverity.Error,
-                            source=SOURCE)
+    return types.Diagnostic(
+        range=types.Range(at, at), message=error.message, severity=types.DiagnosticSeverity.Error, source=SOURCE
+    )
 
 
 def related(note: Note, root: str) -> types.DiagnosticRelatedInformation | None:
@@ -68,8 +69,9 @@ def related(note: Note, root: str) -> types.DiagnosticRelatedInformation | None:
     if not note.filename or note.location is None:
         return None
     row = note.location.row - 1
-    where = types.Location(from_fs_path(os.path.join(root, note.filename)),
-                           types.Range(types.Position(row, 0), types.Position(row + 1, 0)))
+    where = types.Location(
+        from_fs_path(os.path.join(root, note.filename)), types.Range(types.Position(row, 0), types.Position(row + 1, 0))
+    )
     return types.DiagnosticRelatedInformation(where, _relative(note.message, root))
 
 

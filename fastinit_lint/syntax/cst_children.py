@@ -13,11 +13,40 @@ from typing import Iterator
 
 from .lazy_libcst import cst
 
-_SKIPPED = ("whitespace", "lpar", "rpar", "comma", "equal", "semicolon", "dot", "colon", "first_colon",
-            "second_colon", "operator", "leading_lines", "header", "footer", "lines_after", "asynchronous",
-            "newline", "indent", "trailing", "first_line", "tokens", "lbrace", "rbrace", "lbracket", "rbracket",
-            "import_", "leading_whitespace", "relative", "default_indent", "default_newline", "encoding",
-            "has_trailing_newline")
+_SKIPPED = (
+    "whitespace",
+    "lpar",
+    "rpar",
+    "comma",
+    "equal",
+    "semicolon",
+    "dot",
+    "colon",
+    "first_colon",
+    "second_colon",
+    "operator",
+    "leading_lines",
+    "header",
+    "footer",
+    "lines_after",
+    "asynchronous",
+    "newline",
+    "indent",
+    "trailing",
+    "first_line",
+    "tokens",
+    "lbrace",
+    "rbrace",
+    "lbracket",
+    "rbracket",
+    "import_",
+    "leading_whitespace",
+    "relative",
+    "default_indent",
+    "default_newline",
+    "encoding",
+    "has_trailing_newline",
+)
 # Types whose fields are declared in another order than they are written.
 _SOURCE_ORDER = {
     "Arg": ("keyword", "value"),
@@ -68,5 +97,15 @@ def descendants(node: "cst.CSTNode", skip: tuple[type, ...] = ()) -> Iterator["c
 def holds_statements(node: "cst.CSTNode") -> bool:
     """Nodes that can contain a `def` or `class` (compound statements and their blocks, `match` cases
     included): everything else is an expression or a simple statement, where no definition can be."""
-    return isinstance(node, (cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler,
-                             cst.ExceptStarHandler, cst.Finally, cst.MatchCase))
+    return isinstance(
+        node,
+        (
+            cst.BaseCompoundStatement,
+            cst.BaseSuite,
+            cst.Else,
+            cst.ExceptHandler,
+            cst.ExceptStarHandler,
+            cst.Finally,
+            cst.MatchCase,
+        ),
+    )

@@ -58,9 +58,21 @@ class Settings:
 
     def fingerprint(self) -> str:
         """What a cached result depends on besides the file itself."""
-        relevant = (self.select, self.ignore, self.extend_select, self.per_file_ignores, self.strategy, self.strategy_source,
-                    self.large_layer_threshold, self.create_then_cast_threshold, self.unknown_size, self.unsafe_fixes,
-                    self.line_length, self.lightning_version, self.config_path if self.lightning_version else None)
+        relevant = (
+            self.select,
+            self.ignore,
+            self.extend_select,
+            self.per_file_ignores,
+            self.strategy,
+            self.strategy_source,
+            self.large_layer_threshold,
+            self.create_then_cast_threshold,
+            self.unknown_size,
+            self.unsafe_fixes,
+            self.line_length,
+            self.lightning_version,
+            self.config_path if self.lightning_version else None,
+        )
         return repr(relevant)
 
 
@@ -85,8 +97,9 @@ def _globs(key: str, value: object) -> tuple[str, ...]:
 def _per_file_ignores(value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(f"`per-file-ignores` must be a table of glob = [codes], got {value!r}")
-    return tuple((_glob("per-file-ignores", glob), _str_list(f"per-file-ignores.{glob}", codes))
-                 for glob, codes in value.items())
+    return tuple(
+        (_glob("per-file-ignores", glob), _str_list(f"per-file-ignores.{glob}", codes)) for glob, codes in value.items()
+    )
 
 
 def _strategy(value: object) -> Strategy:
@@ -112,13 +125,13 @@ def _bool(key: str, value: object) -> bool:
 
 def _unknown_size(value: object) -> str:
     if value not in ("large", "small"):
-        raise ConfigError(f"`unknown-size` must be \"large\" or \"small\", got {value!r}")
+        raise ConfigError(f'`unknown-size` must be "large" or "small", got {value!r}')
     return value
 
 
 def _release(key: str, value) -> tuple[int, int]:
     if not isinstance(value, str) or not (match := re.fullmatch(r"(\d{1,3})\.(\d{1,3})", value)):
-        raise ConfigError(f"`{key}` must be a Lightning release as \"major.minor\" (\"2.1\"), got {value!r}")
+        raise ConfigError(f'`{key}` must be a Lightning release as "major.minor" ("2.1"), got {value!r}')
     return int(match[1]), int(match[2])
 
 
@@ -131,7 +144,10 @@ _PARSERS = {
     "extend-exclude": lambda v: ("extend_exclude", _globs("extend-exclude", v)),
     "strategy": lambda v: ("strategy", _strategy(v)),
     "large-layer-threshold": lambda v: ("large_layer_threshold", _positive_int("large-layer-threshold", v)),
-    "create-then-cast-threshold": lambda v: ("create_then_cast_threshold", _positive_int("create-then-cast-threshold", v)),
+    "create-then-cast-threshold": lambda v: (
+        "create_then_cast_threshold",
+        _positive_int("create-then-cast-threshold", v),
+    ),
     "unknown-size": lambda v: ("unknown_size", _unknown_size(v)),
     "lightning-version": lambda v: ("lightning_version", _release("lightning-version", v)),
     "unsafe-fixes": lambda v: ("unsafe_fixes", _bool("unsafe-fixes", v)),
@@ -266,12 +282,15 @@ def _ini_value(path: Path, keys: tuple[str, ...]) -> int | None:
 
 # Where formatters and linters state the line length, in the order each directory is asked: ruff's own files,
 # then pyproject.toml's [tool.ruff] and [tool.black], then flake8's INI sections.
-_LINE_LENGTH_FILES = ((".ruff.toml", _toml_value, ("line-length",)), ("ruff.toml", _toml_value, ("line-length",)),
-                      ("pyproject.toml", _toml_value, ("tool", "ruff", "line-length")),
-                      ("pyproject.toml", _toml_value, ("tool", "black", "line-length")),
-                      (".flake8", _ini_value, ("flake8", "max-line-length")),
-                      ("setup.cfg", _ini_value, ("flake8", "max-line-length")),
-                      ("tox.ini", _ini_value, ("flake8", "max-line-length")))
+_LINE_LENGTH_FILES = (
+    (".ruff.toml", _toml_value, ("line-length",)),
+    ("ruff.toml", _toml_value, ("line-length",)),
+    ("pyproject.toml", _toml_value, ("tool", "ruff", "line-length")),
+    ("pyproject.toml", _toml_value, ("tool", "black", "line-length")),
+    (".flake8", _ini_value, ("flake8", "max-line-length")),
+    ("setup.cfg", _ini_value, ("flake8", "max-line-length")),
+    ("tox.ini", _ini_value, ("flake8", "max-line-length")),
+)
 
 
 def load_settings(start: str, config_path: str | None = None, overrides: dict | None = None) -> Settings:

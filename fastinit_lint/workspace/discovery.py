@@ -21,8 +21,23 @@ from .ignore_patterns import PatternSet
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 YAML_SUFFIXES = (".yaml", ".yml")
-DEFAULT_EXCLUDES = (".git", ".hg", ".venv", "venv", "build", "dist", "__pycache__", "node_modules", ".tox",
-                    ".mypy_cache", ".nox", ".pytest_cache", ".ruff_cache", ".fastinit_cache", "site-packages")
+DEFAULT_EXCLUDES = (
+    ".git",
+    ".hg",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    "__pycache__",
+    "node_modules",
+    ".tox",
+    ".mypy_cache",
+    ".nox",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".fastinit_cache",
+    "site-packages",
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +63,9 @@ class Excluder:
     config (ruff's hierarchy), and `nested` lists it (display name, path) for a run of its own.
     """
 
-    def __init__(self, root: str, excludes: tuple[str, ...], respect_gitignore: bool = True,
-                 nested_configs: bool = False) -> None:
+    def __init__(
+        self, root: str, excludes: tuple[str, ...], respect_gitignore: bool = True, nested_configs: bool = False
+    ) -> None:
         self.root = os.path.abspath(root)
         self.config = PatternSet(list(excludes))
         self.respect_gitignore = respect_gitignore
@@ -153,13 +169,21 @@ class _Walk:
     """Directory state carried down a walk, so each entry costs string joins instead of relpath calls:
     its path relative to the project root (None outside it) and the `.gitignore` files that apply."""
 
-    def __init__(self, excluder: Excluder, found: list[SourceFile], seen: dict, confinement: _Confinement,
-                 errors: list[FileError], declarations: list[tuple[str, str]] | None) -> None:
+    def __init__(
+        self,
+        excluder: Excluder,
+        found: list[SourceFile],
+        seen: dict,
+        confinement: _Confinement,
+        errors: list[FileError],
+        declarations: list[tuple[str, str]] | None,
+    ) -> None:
         self.excluder, self.found, self.seen = excluder, found, seen
         self.confinement, self.errors, self.declarations = confinement, errors, declarations
 
-    def walk(self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]],
-             real: str) -> None:
+    def walk(
+        self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]], real: str
+    ) -> None:
         """The tree below a directory (`directory`'s arguments) in the order a recursive walk takes, driven by a
         stack of listings instead of recursion: a tree deeper than Python's recursion limit is walked too."""
         stack = [self.directory(display, path, rel, gitignores, real, is_top=True)]
@@ -170,8 +194,15 @@ class _Walk:
             else:
                 stack.append(self.directory(*child))
 
-    def directory(self, display: str, path: str, rel: str | None, gitignores: list[tuple[str, PatternSet]],
-                  real: str, is_top: bool = False) -> Iterator[tuple]:
+    def directory(
+        self,
+        display: str,
+        path: str,
+        rel: str | None,
+        gitignores: list[tuple[str, PatternSet]],
+        real: str,
+        is_top: bool = False,
+    ) -> Iterator[tuple]:
         """Adds the files of one directory; yields its subdirectories, as `directory`'s arguments, in order.
         `real` is `path` with symlinks resolved: directory symlinks are not followed, so a child's is the
         parent's joined with its name, and files are keyed by where they really are at no cost."""
@@ -201,13 +232,20 @@ class _Walk:
             if is_dir:
                 yield child_display, entry.path, child_rel, gitignores, os.path.join(real, entry.name)
                 continue
-            if declaration and self.declarations is not None and not entry.is_symlink():  # read after the walk: few of them name Lightning
+            if (
+                declaration and self.declarations is not None and not entry.is_symlink()
+            ):  # read after the walk: few of them name Lightning
                 self.declarations.append((child_display, entry.path))
             if kind is None:
                 continue
             if not entry.is_symlink():
-                _add(self.found, self.seen, SourceFile(child_display, entry.path, kind),
-                     os.path.join(real, entry.name), False)
+                _add(
+                    self.found,
+                    self.seen,
+                    SourceFile(child_display, entry.path, kind),
+                    os.path.join(real, entry.name),
+                    False,
+                )
                 continue
             target = os.path.realpath(entry.path)
             if self.confinement.admits(target):
@@ -220,7 +258,7 @@ class _Walk:
             return True
         verdict = None
         for base, patterns in gitignores:
-            said = patterns.match(entry.path[len(base) + 1:], is_dir)
+            said = patterns.match(entry.path[len(base) + 1 :], is_dir)
             if said is not None:
                 verdict = said
         return bool(verdict)
@@ -237,8 +275,9 @@ def _add(found: list[SourceFile], seen: dict, source: SourceFile, real: str, via
         found[seen[real][0]] = source
 
 
-def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False,
-             declarations: list[tuple[str, str]] | None = None) -> tuple[list[SourceFile], list[FileError]]:
+def discover(
+    paths: list[str], excluder: Excluder, force_exclude: bool = False, declarations: list[tuple[str, str]] | None = None
+) -> tuple[list[SourceFile], list[FileError]]:
     """The files to check under `paths`, and errors; the walk adds the files that may declare the project's
     dependencies (`requirements.txt`, Dockerfiles: see model/lightning_versions) to `declarations`, as
     (display name, absolute path)."""
@@ -259,8 +298,9 @@ def discover(paths: list[str], excluder: Excluder, force_exclude: bool = False,
             rel = None if relative.startswith("..") else "" if relative == "." else relative
             inherited = [(d, p) for d in excluder.ancestors(absolute) if (p := excluder._gitignore(d)) is not None]
             try:
-                _Walk(excluder, found, seen, confinement, errors, declarations).walk(given.rstrip("/") or "/", absolute, rel,
-                                                                       inherited, real)
+                _Walk(excluder, found, seen, confinement, errors, declarations).walk(
+                    given.rstrip("/") or "/", absolute, rel, inherited, real
+                )
             except FileNotFoundError as exc:
                 errors.append(FileError(given, f"cannot list directory: {exc}"))
             continue

@@ -157,9 +157,13 @@ class PatternSet:
         # `re.match` per pattern and path (discovery of the torch tree asked 41,000 of them).
         self._any: tuple[re.Pattern[str], ...] | None = None  # (files, directories)
         if not any(p.negated for p in self.patterns):
-            self._any = tuple(re.compile("|".join(f"(?:{p.regex.pattern})" for p in self.patterns if p.dir_only in kinds)
-                                         or "(?!)", re.DOTALL)
-                              for kinds in ((False,), (False, True)))
+            self._any = tuple(
+                re.compile(
+                    "|".join(f"(?:{p.regex.pattern})" for p in self.patterns if p.dir_only in kinds) or "(?!)",
+                    re.DOTALL,
+                )
+                for kinds in ((False,), (False, True))
+            )
 
     def match(self, relpath: str, is_dir: bool) -> bool | None:
         """True = ignored, False = re-included by a negation, None = no pattern says anything."""

@@ -51,7 +51,9 @@ def decode(data: bytes, max_bytes: int) -> Source:
         start = getattr(exc, "start", 0)
         row = data.count(b"\n", 0, start) + 1
         col = start - (data.rfind(b"\n", 0, start) + 1) + 1
-        raise SourceError(f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}", row, col) from None
+        raise SourceError(
+            f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}", row, col
+        ) from None
     return Source(text=text, encoding=encoding, digest=digest_bytes(data))
 
 

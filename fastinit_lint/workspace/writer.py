@@ -56,7 +56,11 @@ def write_together(files: list[tuple[str, bytes, str | None]]) -> None:
             # Checked last, after the slow writes and fsyncs: an edit saved meanwhile must not be lost.
             for (path, _, _), (_, target, before, expected_digest) in zip(files, staged):
                 if expected_digest is not None and not _unchanged(target, expected_digest, before):
-                    raise ChangedOnDisk() if path == files[0][0] else WriteRefused(f"{path} changed on disk since it was read")
+                    raise (
+                        ChangedOnDisk()
+                        if path == files[0][0]
+                        else WriteRefused(f"{path} changed on disk since it was read")
+                    )
             for temp, target, _, _ in staged:
                 os.replace(temp, target)
         except BaseException:

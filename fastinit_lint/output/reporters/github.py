@@ -26,5 +26,7 @@ def render(findings: Sequence[Finding], **_: object) -> str:
             f"line={f.location.row},col={f.location.column},"
             f"endLine={f.end_location.row},endColumn={f.end_location.column}"
         )
-        lines.append(f"::error {props}::{_data(f'{f.filename}:{f.location.row}:{f.location.column}: {f.code} {f.message}')}\n")
+        lines.append(
+            f"::error {props}::{_data(f'{f.filename}:{f.location.row}:{f.location.column}: {f.code} {f.message}')}\n"
+        )
     return "".join(lines)

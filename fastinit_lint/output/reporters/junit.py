@@ -16,8 +16,14 @@ def render(findings: Sequence[Finding], **_: object) -> str:
         filename, items = printable(filename), list(group)  # XML 1.0 cannot hold control characters at all
         suite = ET.SubElement(suites, "testsuite", name=filename, tests=str(len(items)), failures=str(len(items)))
         for f in items:
-            case = ET.SubElement(suite, "testcase", name=f"{f.code} ({f.name})", classname=filename,
-                                 line=str(f.location.row), column=str(f.location.column))
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name=f"{f.code} ({f.name})",
+                classname=filename,
+                line=str(f.location.row),
+                column=str(f.location.column),
+            )
             failure = ET.SubElement(case, "failure", message=printable(f.message), type=f.code)
             failure.text = f"{filename}:{f.location.row}:{f.location.column}: {f.code} {printable(f.message)}"
     if not findings:

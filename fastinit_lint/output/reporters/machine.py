@@ -31,8 +31,10 @@ def finding_dict(finding: Finding) -> dict:
         "location": _location(finding.location),
         "end_location": _location(finding.end_location),
         "fix": fix,
-        "notes": [{"message": n.message, "filename": n.filename, "location": n.location and _location(n.location)}
-                  for n in finding.all_notes()],
+        "notes": [
+            {"message": n.message, "filename": n.filename, "location": n.location and _location(n.location)}
+            for n in finding.all_notes()
+        ],
     }
 
 

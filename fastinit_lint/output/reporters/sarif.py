@@ -39,10 +39,14 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
         "ruleId": finding.code,
         "level": "error",
         "message": {"text": finding.message},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": _uri(finding.filename)},
-            "region": _region(finding.location, finding.end_location),
-        }}],
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(finding.filename)},
+                    "region": _region(finding.location, finding.end_location),
+                }
+            }
+        ],
     }
     if finding.code in rule_index:  # not for a file that could not be checked (`invalid-syntax`)
         result["ruleIndex"] = rule_index[finding.code]
@@ -50,24 +54,33 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
     if notes:
         result["relatedLocations"] = [_related(i, note) for i, note in enumerate(notes)]
     if finding.fix is not None:
-        result["fixes"] = [{
-            "description": {"text": f"{finding.fix.message} ({finding.fix.applicability})"},
-            "artifactChanges": [{
-                "artifactLocation": {"uri": _uri(finding.filename)},
-                "replacements": [
-                    {"deletedRegion": _region(e.location, e.end_location), "insertedContent": {"text": e.content}}
-                    for e in finding.fix.edits
+        result["fixes"] = [
+            {
+                "description": {"text": f"{finding.fix.message} ({finding.fix.applicability})"},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": {"uri": _uri(finding.filename)},
+                        "replacements": [
+                            {
+                                "deletedRegion": _region(e.location, e.end_location),
+                                "insertedContent": {"text": e.content},
+                            }
+                            for e in finding.fix.edits
+                        ],
+                    }
                 ],
-            }],
-        }]
+            }
+        ]
     return result
 
 
 def _related(index: int, note: Note) -> dict:
     location: dict = {"id": index, "message": {"text": note.message}}
     if note.filename and note.location:
-        location["physicalLocation"] = {"artifactLocation": {"uri": _uri(note.filename)},
-                                        "region": {"startLine": note.location.row, "startColumn": note.location.column}}
+        location["physicalLocation"] = {
+            "artifactLocation": {"uri": _uri(note.filename)},
+            "region": {"startLine": note.location.row, "startColumn": note.location.column},
+        }
     return location
 
 
@@ -77,14 +90,18 @@ def render(findings: Sequence[Finding], *, rules: Sequence = (), **_: object) ->
     document = {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "fastinit-lint",
-                "version": __version__,
-                "rules": [_rule(rule) for rule in rule_list],
-            }},
-            "results": [_result(f, rule_index) for f in findings],
-            "columnKind": "unicodeCodePoints",  # our columns count characters; consumers otherwise may assume UTF-16
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "fastinit-lint",
+                        "version": __version__,
+                        "rules": [_rule(rule) for rule in rule_list],
+                    }
+                },
+                "results": [_result(f, rule_index) for f in findings],
+                "columnKind": "unicodeCodePoints",  # our columns count characters; consumers otherwise may assume UTF-16
+            }
+        ],
     }
     return json.dumps(document, indent=2) + "\n"

@@ -37,19 +37,35 @@ def _source_line(filename: str, row: int, cache: dict) -> str | None:
     return lines[row - 1] if 0 < row <= len(lines) else None
 
 
-def full(findings: Sequence[Finding], *, unsafe_fixes: bool = False, color=lambda t, _s: t,
-         sources: dict | None = None, **_: object) -> str:
+def full(
+    findings: Sequence[Finding],
+    *,
+    unsafe_fixes: bool = False,
+    color=lambda t, _s: t,
+    sources: dict | None = None,
+    **_: object,
+) -> str:
     cache: dict = dict(sources or {})
     out = []
     for f in findings:
         out.append(_head(f, unsafe_fixes, color) + "\n")
-        line = _source_line(f.filename, f.location.row, cache) if os.path.exists(f.filename) or f.filename in cache else None
+        line = (
+            _source_line(f.filename, f.location.row, cache)
+            if os.path.exists(f.filename) or f.filename in cache
+            else None
+        )
         if line is not None:
             gutter = str(f.location.row)
             pad = " " * len(gutter)
-            width = max(1, (f.end_location.column - f.location.column) if f.end_location.row == f.location.row
-                        else len(line) - f.location.column + 1)
-            out.append(f"{pad} |\n{gutter} | {printable(line)}\n{pad} | {' ' * (f.location.column - 1)}{color('^' * width, 'red')}\n")
+            width = max(
+                1,
+                (f.end_location.column - f.location.column)
+                if f.end_location.row == f.location.row
+                else len(line) - f.location.column + 1,
+            )
+            out.append(
+                f"{pad} |\n{gutter} | {printable(line)}\n{pad} | {' ' * (f.location.column - 1)}{color('^' * width, 'red')}\n"
+            )
         if f.fix is not None:
             hint = f.fix.message if _marker(f, unsafe_fixes) else f"{f.fix.message} (unsafe: needs --unsafe-fixes)"
             out.append(f"  = help: {printable(hint)}\n")
@@ -65,9 +81,21 @@ def statistics(findings: Sequence[Finding], *, unsafe_fixes: bool = False, as_js
         counts.setdefault((f.code, f.name), []).append(f)
     rows = sorted(counts.items(), key=lambda item: (-len(item[1]), item[0]))
     if as_json:
-        return json.dumps([{"code": code, "name": name, "count": len(items),
-                            "fixable": any(_marker(f, unsafe_fixes) for f in items)} for (code, name), items in rows],
-                          indent=2) + "\n"
+        return (
+            json.dumps(
+                [
+                    {
+                        "code": code,
+                        "name": name,
+                        "count": len(items),
+                        "fixable": any(_marker(f, unsafe_fixes) for f in items),
+                    }
+                    for (code, name), items in rows
+                ],
+                indent=2,
+            )
+            + "\n"
+        )
     width = max((len(str(len(v))) for _, v in rows), default=1)
     return "".join(
         f"{len(items):>{width}}\t{code}\t{'[*]' if any(_marker(f, unsafe_fixes) for f in items) else '[ ]'} {name}\n"
