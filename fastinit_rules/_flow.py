@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import enum
 from dataclasses import dataclass
+from typing import Sequence
 
 from fastinit_lint.api import (
     FABRIC_QNAMES,
@@ -536,17 +537,17 @@ def flow_of(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
     return context.shared(_compute_flow, node)
 
 
+def body_of(node: cst.FunctionDef | cst.Module) -> Sequence[cst.BaseStatement]:
+    """The statements of a module, or of a function written as a block (none for `def f(): return x`)."""
+    if isinstance(node, cst.Module):
+        return node.body
+    return node.body.body if isinstance(node.body, cst.IndentedBlock) else []
+
+
 def _compute_flow(context: Context, node: cst.FunctionDef | cst.Module) -> Flow:
     runners = _runners_in_scope(context)
     walker = _Walker(context, runners, node)
-    body = (
-        node.body
-        if isinstance(node, cst.Module)
-        else node.body.body
-        if isinstance(node.body, cst.IndentedBlock)
-        else []
-    )
-    walker.block(body)
+    walker.block(body_of(node))
     return Flow(runners, walker.blocks, walker.events)
 
 

@@ -13,6 +13,7 @@ from ._flow import (
     Flow,
     FlowRule,
     Kind,
+    body_of,
     build_size,
     flow_of,
     literal,
@@ -722,14 +723,7 @@ class CreateThenCast(FlowRule):
         without a fix: building in place would split the assignment into an `if` statement."""
         if flow_of(self.context, node).runners:
             return
-        body = (
-            node.body
-            if isinstance(node, cst.Module)
-            else node.body.body
-            if isinstance(node.body, cst.IndentedBlock)
-            else []
-        )
-        for line in _lines_outside_init_contexts(self.context, body):
+        for line in _lines_outside_init_contexts(self.context, body_of(node)):
             for small in line.body:
                 value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign, cst.Expr)) else None
                 if not isinstance(value, cst.IfExp):

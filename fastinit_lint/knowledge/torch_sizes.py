@@ -171,6 +171,29 @@ _RNN_DEFAULTS = {
 }
 
 # name -> (positional parameter names, defaults, formula)
+# nn.TransformerEncoderLayer and nn.TransformerDecoderLayer take the same parameters, in the same order.
+_TRANSFORMER_LAYER = (
+    (
+        "d_model",
+        "nhead",
+        "dim_feedforward",
+        "dropout",
+        "activation",
+        "layer_norm_eps",
+        "batch_first",
+        "norm_first",
+        "bias",
+    ),
+    {
+        "dim_feedforward": 2048,
+        "dropout": 0.1,
+        "activation": "relu",
+        "layer_norm_eps": 1e-5,
+        "batch_first": False,
+        "norm_first": False,
+        "bias": True,
+    },
+)
 TORCH_MODULES: dict[str, tuple[tuple[str, ...], dict, Callable[[Params], int]]] = {
     "Linear": (("in_features", "out_features", "bias"), {"bias": True}, _linear),
     "Bilinear": (("in1_features", "in2_features", "out_features", "bias"), {"bias": True}, _bilinear),
@@ -215,49 +238,11 @@ TORCH_MODULES: dict[str, tuple[tuple[str, ...], dict, Callable[[Params], int]]] 
         _mha,
     ),
     "TransformerEncoderLayer": (
-        (
-            "d_model",
-            "nhead",
-            "dim_feedforward",
-            "dropout",
-            "activation",
-            "layer_norm_eps",
-            "batch_first",
-            "norm_first",
-            "bias",
-        ),
-        {
-            "dim_feedforward": 2048,
-            "dropout": 0.1,
-            "activation": "relu",
-            "layer_norm_eps": 1e-5,
-            "batch_first": False,
-            "norm_first": False,
-            "bias": True,
-        },
+        *_TRANSFORMER_LAYER,
         _encoder_layer,
     ),
     "TransformerDecoderLayer": (
-        (
-            "d_model",
-            "nhead",
-            "dim_feedforward",
-            "dropout",
-            "activation",
-            "layer_norm_eps",
-            "batch_first",
-            "norm_first",
-            "bias",
-        ),
-        {
-            "dim_feedforward": 2048,
-            "dropout": 0.1,
-            "activation": "relu",
-            "layer_norm_eps": 1e-5,
-            "batch_first": False,
-            "norm_first": False,
-            "bias": True,
-        },
+        *_TRANSFORMER_LAYER,
         _decoder_layer,
     ),
     "Transformer": (
