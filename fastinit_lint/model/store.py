@@ -58,12 +58,13 @@ class StoredFile:
         return self._facts is not None or self._blob is not None
 
     def facts(self) -> FileFacts:
-        """The facts of a file that has them (`has_facts`), unpickled on the first call."""
-        if self._facts is None:
+        """The facts of a file that has them (`has_facts`), unpickled on the first call; KeyError without them."""
+        facts = self._facts
+        if facts is None:
             if self._blob is None:
-                raise LookupError(f"{self.filename} has no facts: {self.error}")
-            self._facts = pickle.loads(self._blob)
-        return self._facts
+                raise KeyError(f"{self.filename} has no facts: {self.error}")
+            facts = self._facts = pickle.loads(self._blob)
+        return facts
 
     def __getstate__(self) -> dict:
         """The facts as one blob, pickled once: a cache save re-pickles only the files that changed."""
@@ -151,10 +152,7 @@ class FactsStore(Mapping[str, FileFacts]):
         return self._loader_files
 
     def __getitem__(self, filename: str) -> FileFacts:
-        stored = self.stored[filename]
-        if not stored.has_facts:
-            raise KeyError(filename)
-        return stored.facts()
+        return self.stored[filename].facts()
 
     def __contains__(self, filename: object) -> bool:
         stored = self.stored.get(filename) if isinstance(filename, str) else None
