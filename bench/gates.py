@@ -15,6 +15,7 @@ from collections import Counter
 from fastinit_lint.engine import pipeline
 from fastinit_lint.engine.checker import gate
 from fastinit_lint.engine.registry import Registry
+from fastinit_lint.model.index import ProjectIndex
 from fastinit_lint.workspace.config import load_settings
 
 
@@ -25,14 +26,14 @@ def main(root: str) -> None:
         registry.by_code[code]
         for code in sorted(registry.enabled(settings.select, settings.extend_select, settings.ignore))
     ]
-    entries, _ = pipeline.index_project(settings, rules, use_cache=False)
-    index = pipeline.LazyIndex(entries, settings).get()
+    store, _, lightning = pipeline.index_project(settings, rules, use_cache=False)
+    index = ProjectIndex(store, settings.strategy, settings.strategy_source, lightning)
     files, size, alone = Counter(), Counter(), Counter()
     total = opened = 0
-    for name, entry in sorted(entries.items()):
-        if not entry.has_facts or not name.endswith(".py"):
+    for name in store:
+        if not name.endswith(".py"):
             continue
-        codes = [rule.code for rule in gate(rules, entry.markers, entry.facts, index, settings)]
+        codes = [rule.code for rule in gate(rules, store.stored[name].markers, store[name], index, settings)]
         if not codes:
             continue
         bytes_ = os.path.getsize(name)

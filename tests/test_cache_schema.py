@@ -8,8 +8,7 @@ import sys
 
 from fastinit_lint.diagnostics import FileResult
 from fastinit_lint.engine.cache import schema_digest
-from fastinit_lint.engine.pipeline import IndexEntry
-from fastinit_lint.model.index import FactsSummary
+from fastinit_lint.model.store import StoredFile
 
 
 def test_plain_classes_count_the_attributes_their_init_sets():
@@ -29,10 +28,10 @@ def test_the_cache_schema_reaches_the_fact_classes():
     """The pipeline's roots reach FileFacts and its parts: a field added to any of them changes the key."""
     from fastinit_lint.model import facts
 
-    before = schema_digest(IndexEntry, FactsSummary, FileResult)
+    before = schema_digest(StoredFile, FileResult)
     facts.RunnerFact.__annotations__["added"] = "int"
     try:
-        assert schema_digest(IndexEntry, FactsSummary, FileResult) != before
+        assert schema_digest(StoredFile, FileResult) != before
     finally:
         del facts.RunnerFact.__annotations__["added"]
 
@@ -55,9 +54,8 @@ def test_what_a_class_keeps_when_pickled_is_part_of_the_shape():
 def test_the_schema_is_the_same_in_every_process():
     """Set constants in the hooks' code (`x in {"a", "b"}`) iterate in an order the hash seed decides."""
     code = (
-        "from fastinit_lint.engine.cache import schema_digest; from fastinit_lint.engine.pipeline import IndexEntry; "
-        "from fastinit_lint.model.index import FactsSummary; from fastinit_lint.diagnostics import FileResult; "
-        "print(schema_digest(IndexEntry, FactsSummary, FileResult))"
+        "from fastinit_lint.engine.cache import schema_digest; from fastinit_lint.model.store import StoredFile; "
+        "from fastinit_lint.diagnostics import FileResult; print(schema_digest(StoredFile, FileResult))"
     )
     digests = {
         subprocess.run(
@@ -69,4 +67,4 @@ def test_the_schema_is_the_same_in_every_process():
         ).stdout
         for seed in ("1", "2", "3")
     }
-    assert len(digests) == 1 and schema_digest(IndexEntry, FactsSummary, FileResult) + "\n" in digests
+    assert len(digests) == 1 and schema_digest(StoredFile, FileResult) + "\n" in digests

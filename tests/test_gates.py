@@ -83,7 +83,7 @@ def test_links_to_subclasses_match_inherits_in_one_walk_per_linked_model(tmp_pat
     monkeypatch.chdir(tmp_path)
     registry = Registry.default()
     run(RunRequest(["."], load_settings(str(tmp_path)), registry.all(), jobs=1, use_cache=False), registry.expand)
-    index = _STATE["index"].get()
+    index = _STATE["index"]
     graph = index.training
     names = [
         "pkg.base.Base",
@@ -147,14 +147,14 @@ def test_class_and_text_gates(tmp_path, monkeypatch):
         "hooks.py": ["FI005", "FI008"],
         "both.py": ["FI006"],
     }
-    entries, index = _STATE["entries"], _STATE["index"].get()
+    index = _STATE["index"]
     opened = {
         name: {
             r.code
             for r in gate(
                 [RULES[c] for c in ("FI005", "FI006", "FI008")],
-                entries[name].markers,
-                entries[name].facts,
+                index.files.stored[name].markers,
+                index.files[name],
                 index,
                 settings,
             )

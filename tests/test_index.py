@@ -67,7 +67,7 @@ def _index(tmp_path):
         run(RunRequest(["."], settings, registry.all(), jobs=1, use_cache=False), registry.expand)
     finally:
         os.chdir(cwd)
-    return _STATE["index"].get()
+    return _STATE["index"]
 
 
 def test_inheritance_three_deep_through_aliases(tmp_path):
@@ -177,8 +177,9 @@ def test_warm_run_reads_no_facts_and_builds_no_index(tmp_path):
     finally:
         os.chdir(cwd)
     assert [f.findings for f in again.files] == [f.findings for f in first.files]
-    assert _STATE["index"].index is None
-    assert all(entry._facts is None for entry in _STATE["entries"].values() if entry.has_facts)
+    store = _STATE["index"].files
+    assert store._order is None  # the index's tables were never made
+    assert all(stored._facts is None for stored in store.stored.values() if stored.has_facts)
 
 
 def test_touched_file_reads_only_the_facts_its_gate_asks_for(tmp_path, monkeypatch):
@@ -209,7 +210,7 @@ def test_touched_file_reads_only_the_facts_its_gate_asks_for(tmp_path, monkeypat
     touched = run(RunRequest(["."], settings, registry.all(), jobs=1), registry.expand)
     assert [f.findings for f in touched.files] == [f.findings for f in cold.files]
     assert any(f.code == "FI013" for r in touched.files for f in r.findings)
-    read = {name for name, entry in _STATE["entries"].items() if entry._facts is not None}
+    read = {name for name, stored in _STATE["index"].files.stored.items() if stored._facts is not None}
     assert {"pkg/owner.py", "pkg/mid.py", "pkg/base.py", "meta.py"} <= read  # the class chain, the meta site
     assert "pkg/leaf.py" not in read and "pkg/__init__.py" not in read, read
 
@@ -269,9 +270,10 @@ def test_fi013_gate_leaves_out_files_whose_tensor_owners_all_have_a_reset(tmp_pa
     result = run(RunRequest(["."], settings, registry.all(), jobs=1, use_cache=False), registry.expand)
     assert {f.filename: [x.code for x in f.findings] for f in result.files if f.findings} == {"bare.py": ["FI013"]}
     fi013 = [r for r in registry.all() if r.code == "FI013"]
-    entries, index = _STATE["entries"], _STATE["index"].get()
-    assert gate(fi013, entries["bare.py"].markers, entries["bare.py"].facts, index, settings) == fi013
-    assert gate(fi013, entries["layers.py"].markers, entries["layers.py"].facts, index, settings) == []
+    index = _STATE["index"]
+    store = index.files
+    assert gate(fi013, store.stored["bare.py"].markers, store["bare.py"], index, settings) == fi013
+    assert gate(fi013, store.stored["layers.py"].markers, store["layers.py"], index, settings) == []
 
 
 def test_a_class_defined_twice_under_one_module_name_resolves_by_file_order_not_arrival_order(tmp_path):

@@ -17,8 +17,7 @@ from fastinit_lint.engine.cache import Cache, schema_digest
 from fastinit_lint.model.module_identity import ModuleTable
 from fastinit_lint.workspace.config import load_settings
 from fastinit_lint.diagnostics import FileResult
-from fastinit_lint.engine.pipeline import IndexEntry
-from fastinit_lint.model.index import FactsSummary
+from fastinit_lint.model.store import StoredFile
 from fastinit_lint.workspace.source import digest_bytes
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -63,10 +62,10 @@ def _forged_cache(root: Path, blob: bytes) -> bytes:
     facts = {}
     for path in sorted(root.rglob("*.py")):
         data, info = path.read_bytes(), path.stat()
-        entry = IndexEntry(info.st_size, info.st_mtime_ns, digest_bytes(data), None, frozenset(), False, None)
-        entry._blob, entry.filename, entry.verified_ns = blob, path.relative_to(root).as_posix(), time.time_ns() * 2
-        facts[str(path)] = entry
-    magic = Cache(str(root), "", enabled=False, schema=schema_digest(IndexEntry, FactsSummary, FileResult)).magic
+        stored = StoredFile(info.st_size, info.st_mtime_ns, digest_bytes(data), None, frozenset(), False, None)
+        stored._blob, stored.filename, stored.verified_ns = blob, path.relative_to(root).as_posix(), time.time_ns() * 2
+        facts[str(path)] = stored
+    magic = Cache(str(root), "", enabled=False, schema=schema_digest(StoredFile, FileResult)).magic
     layout = ModuleTable(str(root), [str(path) for path in root.rglob("*.py")]).digest()
     return pickle.dumps((magic, layout, facts, {}))
 

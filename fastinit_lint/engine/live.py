@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 
 from ..model.index import ProjectIndex, project_digest
+from ..model.store import StoredFile
 from ..workspace.config import Settings
 from ..workspace.discovery import SourceFile, file_kind
 from ..diagnostics import SourceError
 from ..workspace.source import read_source
 from .checker import CheckOptions, FileCheck, check_text, check_yaml_text
 from ..diagnostics import FileError, FileResult
-from .pipeline import IndexEntry, LazyIndex, PerFileIgnores, index_project, index_text, project_excluder
+from .pipeline import PerFileIgnores, index_project, index_text, project_excluder
 from .registry import Registry
 
 
@@ -30,12 +31,12 @@ class LiveProject:
         self.rules = [registry.by_code[code] for code in sorted(enabled)]
         self.excluder = project_excluder(settings)
         self.ignores = PerFileIgnores(settings)
-        self.entries, self.errors, self.lightning = index_project(settings, self.rules, jobs, use_cache)
+        self.store, self.errors, self.lightning = index_project(settings, self.rules, jobs, use_cache)
         self.texts: dict[str, str] = {}  # open documents: absolute path -> the editor's text
         # Open documents whose text does not parse (mid-edit): their own error, while the index keeps their
         # last facts, so other files' findings do not flicker with every keystroke.
         self.broken: dict[str, FileError] = {}
-        self._index: LazyIndex | None = None
+        self._index: ProjectIndex | None = None
 
     def owns(self, path: str) -> bool:
         """Whether `path` is a file of this project that its config does not exclude."""
@@ -45,13 +46,13 @@ class LiveProject:
     def set_text(self, path: str, text: str) -> None:
         """The editor's text of `path` from now on, for its own checks and for every other file's."""
         self.texts[path] = text
-        entry = index_text(self._source(path), text, self.settings, self.rules)
-        previous = self.entries.get(path)
-        if entry.error is not None and previous is not None and previous.has_facts:
-            self.broken[path] = entry.error
+        stored = index_text(self._source(path), text, self.settings, self.rules)
+        previous = self.store.stored.get(path)
+        if stored.error is not None and previous is not None and previous.has_facts:
+            self.broken[path] = stored.error
             return
         self.broken.pop(path, None)
-        self._replace(path, entry)
+        self._replace(path, stored)
 
     def forget_text(self, path: str) -> None:
         """The document was closed: the file on disk is the project's again."""
@@ -70,11 +71,11 @@ class LiveProject:
             return
         self._replace(path, index_text(self._source(path), text, self.settings, self.rules))
 
-    def _replace(self, path: str, entry: IndexEntry | None) -> None:
-        if entry is None:
-            self.entries.pop(path, None)
+    def _replace(self, path: str, stored: StoredFile | None) -> None:
+        if stored is None:
+            self.store.drop(path)
         else:
-            self.entries[path] = entry
+            self.store.put(stored)
         self._index = None  # memoized sizes, lineages and training graph may all depend on it
 
     @staticmethod
@@ -83,33 +84,29 @@ class LiveProject:
 
     def index(self) -> ProjectIndex:
         if self._index is None:
-            self._index = LazyIndex(self.entries, self.settings, self.lightning)
-        return self._index.get()
+            self._index = ProjectIndex(
+                self.store, self.settings.strategy, self.settings.strategy_source, self.lightning
+            )
+        return self._index
 
     def digest(self) -> str:
         """Changes whenever a fact any file's findings may depend on changes."""
-        return project_digest(
-            {e.filename: e.facts_digest for e in self.entries.values() if e.has_facts},
-            self.settings.strategy,
-            self.settings.strategy_source,
-            self.lightning,
-        )
+        return project_digest(self.store, self.settings.strategy, self.settings.strategy_source, self.lightning)
 
     def check(self, path: str, options: CheckOptions) -> FileResult:
         """Findings (or errors) for the open document `path`, from its editor text."""
-        entry, text = self.entries[path], self.texts[path]  # set by `set_text`
+        stored, text = self.store.stored[path], self.texts[path]  # set by `set_text`
         if path in self.broken:
             return FileResult(path, errors=[self.broken[path]])
-        if entry.error is not None:  # an entry has facts or else an error
-            return FileResult(path, errors=[entry.error])
+        if stored.error is not None:  # a file has facts or else an error
+            return FileResult(path, errors=[stored.error])
         source = self._source(path)
         codes = frozenset(r.code for r in self.rules) - self.ignores.codes_ignored(source, self.expand)
         rules = [rule for rule in self.rules if rule.code in codes]
+        facts = self.store[path]
         if source.kind == "yaml":
             return (
-                check_yaml_text(path, text, entry.facts, self.index(), rules, options)
-                if entry.facts.runners
-                else FileResult(path)
+                check_yaml_text(path, text, facts, self.index(), rules, options) if facts.runners else FileResult(path)
             )
-        check = FileCheck(path, text, entry.facts, self.index(), self.settings, options, rules)
-        return check_text(check, entry.markers, codes)
+        check = FileCheck(path, text, facts, self.index(), self.settings, options, rules)
+        return check_text(check, stored.markers, codes)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import ast
 import gc
 import os
-import pickle
 import signal
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from .cache import Cache, schema_digest
 from .checker import CheckOptions, FileCheck, check_text, check_yaml_text, gate
@@ -23,11 +22,12 @@ from .fixes import with_inserted_lines
 from ..workspace.config import Settings
 from ..diagnostics import FileError, FileResult, SourceError
 from ..workspace.discovery import Excluder, SourceFile, discover, file_kind, DEFAULT_EXCLUDES
-from ..model.facts import FileFacts, python_facts
+from ..model.facts import python_facts
 from ..model.module_identity import ModuleTable, forget_layout, use_table
 from ..workspace.ignore_patterns import PatternSet
-from ..model.index import FactsSummary, ProjectIndex, project_digest, summarize
+from ..model.index import ProjectIndex, project_digest
 from ..model.lightning_versions import LightningVersions
+from ..model.store import FactsStore, StoredFile
 from .limits import FileTimeout, allow_valid_python, limit_memory, time_limit
 from .pool import Lost, isolated_map
 from .progress import Progress
@@ -37,58 +37,6 @@ from .suppressions import may_have_directives
 from ..syntax.gc_pause import gc_paused
 from ..syntax.lazy_libcst import cst
 from ..workspace.writer import WriteRefused, write_together
-
-
-class IndexEntry:
-    """Phase 1's outcome for one file. Pickled (to the parent process, into the cache), its facts travel as
-    one pickled blob, unpickled only when read: a warm run checks sizes, mtimes and digests and never
-    needs them, and a cache save re-pickles only the entries that changed. Blobs come only from our own
-    workers or from a cache file whose MAC verified (cache.py), so unpickling them runs nothing foreign."""
-
-    def __init__(
-        self,
-        size: int,
-        mtime_ns: int,
-        digest: str,
-        facts: FileFacts | None,
-        markers: frozenset[str],
-        has_directives: bool,
-        error: FileError | None,
-        facts_digest: str = "",
-        lasting: bool = False,
-    ) -> None:
-        self.size, self.mtime_ns, self.digest = size, mtime_ns, digest
-        self.markers, self.has_directives, self.error = markers, has_directives, error
-        # The error follows from the file's text alone (a syntax error): cached like facts, so a warm run does not
-        # parse the file again (telling newer syntax apart imports LibCST).
-        self.lasting = lasting
-        self.facts_digest = facts_digest  # FileFacts.digest(), computed once when the facts are made
-        # the display name the facts (or the error) were made under
-        self.filename = facts.filename if facts is not None else error.filename if error is not None else ""
-        self.summary = summarize(facts) if facts is not None else None  # what the index needs without the facts
-        self._facts = facts
-        self._blob: bytes | None = None
-        self.verified_ns = 0  # when the run that last found this entry true of its file started (`_vouch`)
-
-    @property
-    def facts(self) -> FileFacts:
-        """The facts of an entry that has them (`has_facts`)."""
-        if self._facts is None:
-            if self._blob is None:
-                raise LookupError(f"{self.filename} has no facts: {self.error}")
-            self._facts = pickle.loads(self._blob)
-        return self._facts
-
-    @property
-    def has_facts(self) -> bool:
-        return self._facts is not None or self._blob is not None
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        if state["_blob"] is None and state["_facts"] is not None:
-            state["_blob"] = self._blob = pickle.dumps(state["_facts"], protocol=pickle.HIGHEST_PROTOCOL)
-        state["_facts"] = None
-        return state
 
 
 @dataclass
@@ -152,16 +100,16 @@ def _lost(doing: str, why: Lost) -> str:
     return f"crashed while {doing} (worker exited with code {why.exit_code}; please report this); skipped"
 
 
-def _index_one(source: SourceFile) -> tuple[str, IndexEntry]:
+def _index_one(source: SourceFile) -> StoredFile:
     outcome = _bounded(_index_unbounded, source, source.display, "indexing")
     return _index_failed(source, outcome.message) if isinstance(outcome, FileError) else outcome
 
 
-def _index_failed(source: SourceFile, message: str) -> tuple[str, IndexEntry]:
-    return source.display, IndexEntry(-1, -1, "", None, frozenset(), False, FileError(source.display, message))
+def _index_failed(source: SourceFile, message: str) -> StoredFile:
+    return StoredFile(-1, -1, "", None, frozenset(), False, FileError(source.display, message))
 
 
-def _index_unbounded(source: SourceFile) -> tuple[str, IndexEntry]:
+def _index_unbounded(source: SourceFile) -> StoredFile:
     try:
         stat = os.stat(source.path)
         size, mtime = stat.st_size, stat.st_mtime_ns
@@ -169,10 +117,10 @@ def _index_unbounded(source: SourceFile) -> tuple[str, IndexEntry]:
         size, mtime = -1, -1
     try:
         text_source = read_source(source.path, _STATE["settings"].max_file_bytes)
-        return source.display, _facts_for(source, text_source.text, text_source.digest, size, mtime)
+        return _facts_for(source, text_source.text, text_source.digest, size, mtime)
     except SourceError as exc:
         error = FileError(source.display, exc.message, exc.row, exc.column)
-        return source.display, IndexEntry(size, mtime, "", None, frozenset(), False, error)
+        return StoredFile(size, mtime, "", None, frozenset(), False, error)
 
 
 def _syntax_message(exc: SyntaxError, text: str) -> str:
@@ -189,7 +137,7 @@ def _syntax_message(exc: SyntaxError, text: str) -> str:
     )
 
 
-def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int) -> IndexEntry:
+def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int) -> StoredFile:
     markers = frozenset(m for m in _STATE["markers"] if m in text)
     try:
         if source.kind == "yaml":
@@ -203,16 +151,16 @@ def _facts_for(source: SourceFile, text: str, digest: str, size: int, mtime: int
     except SyntaxError as exc:
         row, col = exc.lineno or 1, exc.offset or 1
         error = FileError(source.display, _syntax_message(exc, text), row, col)
-        return IndexEntry(size, mtime, digest, None, markers, False, error, lasting=True)
+        return StoredFile(size, mtime, digest, None, markers, False, error, lasting=True)
     except RecursionError:  # (a MemoryError is `_bounded`'s to report)
         error = FileError(source.display, "too deeply nested to parse; skipped")
-        return IndexEntry(size, mtime, digest, None, markers, False, error)
+        return StoredFile(size, mtime, digest, None, markers, False, error)
     except SourceError as exc:
-        return IndexEntry(
+        return StoredFile(
             size, mtime, digest, None, markers, False, FileError(source.display, exc.message, exc.row, exc.column)
         )
     has_directives = source.kind == "python" and may_have_directives(text)
-    return IndexEntry(size, mtime, digest, facts, markers, has_directives, None, facts.digest())
+    return StoredFile(size, mtime, digest, facts, markers, has_directives, None)
 
 
 def _check_one(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
@@ -227,7 +175,8 @@ def _check_failed(task: tuple[SourceFile, frozenset[str]], message: str) -> File
 def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     source, codes = task
     state = _STATE
-    entry: IndexEntry = state["entries"][source.display]
+    index: ProjectIndex = state["index"]
+    stored = index.files.stored[source.display]
     rules = [rule for rule in state["rules"] if rule.code in codes]
     try:
         if "stdin" in state and state["stdin"][0] == source.display:
@@ -235,15 +184,15 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
         else:
             text_source = read_source(source.path, state["settings"].max_file_bytes)
             text, encoding, digest = text_source.text, text_source.encoding, text_source.digest
-            if digest != entry.digest:  # edited since phase 1: its facts (lines, names) describe other text
+            if digest != stored.digest:  # edited since phase 1: its facts (lines, names) describe other text
                 return FileResult(
                     source.display,
                     errors=[FileError(source.display, "file changed on disk while being checked; skipped (run again)")],
                 )
         check = FileCheck(
-            source.display, text, entry.facts, state["index"].get(), state["settings"], state["options"], rules
+            source.display, text, index.files[source.display], index, state["settings"], state["options"], rules
         )
-        result = check_text(check, entry.markers, codes)
+        result = check_text(check, stored.markers, codes)
     except SourceError as exc:
         return FileResult(source.display, errors=[FileError(source.display, exc.message, exc.row, exc.column)])
     except RecursionError:
@@ -252,25 +201,24 @@ def _check_unbounded(task: tuple[SourceFile, frozenset[str]]) -> FileResult:
     return result
 
 
-def _check_yaml(
-    source: SourceFile, entry: IndexEntry, index: ProjectIndex, rules: list[type[Rule]], options: CheckOptions
-) -> FileResult:
+def _check_yaml(source: SourceFile, index: ProjectIndex, rules: list[type[Rule]], options: CheckOptions) -> FileResult:
     """A YAML config is checked here, in this process (no LibCST); only those configuring a Trainer are read
     again."""
-    if not entry.facts.runners:
+    facts = index.files[source.display]
+    if not facts.runners:
         return FileResult(source.display)
     if "stdin" in _STATE and _STATE["stdin"][0] == source.display:
-        return check_yaml_text(source.display, _STATE["stdin"][1], entry.facts, index, rules, options)
+        return check_yaml_text(source.display, _STATE["stdin"][1], facts, index, rules, options)
     try:
         text_source = read_source(source.path, _STATE["settings"].max_file_bytes)
     except SourceError as exc:
         return FileResult(source.display, errors=[FileError(source.display, exc.message, exc.row, exc.column)])
-    if text_source.digest != entry.digest:
+    if text_source.digest != index.files.stored[source.display].digest:
         return FileResult(
             source.display,
             errors=[FileError(source.display, "file changed on disk while being checked; skipped (run again)")],
         )
-    result = check_yaml_text(source.display, text_source.text, entry.facts, index, rules, options)
+    result = check_yaml_text(source.display, text_source.text, facts, index, rules, options)
     result.encoding, result.digest = text_source.encoding, text_source.digest
     return result
 
@@ -379,19 +327,15 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     _prepare(settings, request.rules, request.options)
 
     preload = _LibCSTPreload()
-    entries, reindexed = _phase_one(sources + context_sources, cache, jobs, request, preload)
+    store, reindexed = _phase_one(sources + context_sources, cache, jobs, request, preload)
     for source in sources:
-        if (error := entries[source.display].error) is not None:
+        if (error := store.stored[source.display].error) is not None:
             errors.append(error)
 
-    index_digest = project_digest(
-        {e.filename: e.facts_digest for e in entries.values() if e.has_facts},
-        settings.strategy,
-        settings.strategy_source,
-        lightning,
-    )
-    index = LazyIndex(entries, settings, lightning)
-    _STATE.update(index=index, entries=entries)
+    index_digest = project_digest(store, settings.strategy, settings.strategy_source, lightning)
+    # Made now, it reads nothing: a run whose every result comes from the cache asks it nothing.
+    index = ProjectIndex(store, settings.strategy, settings.strategy_source, lightning)
+    _STATE.update(index=index)
     if request.stdin is not None:
         _STATE["stdin"] = request.stdin
 
@@ -402,11 +346,11 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
     tasks = []
     fresh = 0  # results not taken from the cache: the cache file needs rewriting
     for source in sources:
-        entry = entries[source.display]
-        if not entry.has_facts:
+        stored = store.stored[source.display]
+        if not stored.has_facts:
             continue
         codes = all_codes - ignores.codes_ignored(source, expand)
-        keys[source.display] = key = (entry.digest, index_digest, codes, request.options)
+        keys[source.display] = key = (stored.digest, index_digest, codes, request.options)
         cached = cache.results.get(source.display)
         if cached is not None and cached[0] == key and not (request.options.fix and cached[1].findings):
             results[source.display] = cached[1]
@@ -414,18 +358,18 @@ def run(request: RunRequest, expand: Callable[[str], set[str]]) -> RunResult:
         fresh += 1
         if source.kind == "yaml":
             results[source.display] = _check_yaml(
-                source, entry, index.get(), [r for r in request.rules if r.code in codes], request.options
+                source, index, [r for r in request.rules if r.code in codes], request.options
             )
-        elif gate([r for r in request.rules if r.code in codes], entry.markers, entry.facts, index.get(), settings) or (
-            request.options.report_unused_suppressions and entry.has_directives
-        ):
+        elif gate(
+            [r for r in request.rules if r.code in codes], stored.markers, store[source.display], index, settings
+        ) or (request.options.report_unused_suppressions and stored.has_directives):
             tasks.append((source, codes))
         else:
             results[source.display] = FileResult(source.display)
     tasks.sort(key=lambda task: _size(task[0]), reverse=True)
     preload.wait()  # never fork while another thread may hold the import lock
     if tasks:
-        index.get()  # built before the fork, so workers inherit one instead of each building it
+        store.summarize()  # before the fork, so workers inherit the index's tables instead of each making them
     for result in _map(
         _check_one, _check_failed, "checking", tasks, jobs, Progress("checking", len(tasks), request.progress)
     ):
@@ -460,7 +404,7 @@ def _open_cache(settings: Settings, enabled: bool, sources: Sequence[SourceFile]
         settings.root,
         settings.fingerprint(),
         enabled=enabled,
-        schema=schema_digest(IndexEntry, FactsSummary, FileResult),
+        schema=schema_digest(StoredFile, FileResult),
         layout=modules.digest(),
     )
 
@@ -478,9 +422,9 @@ def _prepare(settings: Settings, rules: list[type[Rule]], options: CheckOptions)
 
 def index_project(
     settings: Settings, rules: list[type[Rule]], jobs: int = 0, use_cache: bool = True
-) -> tuple[dict[str, IndexEntry], list[FileError], LightningVersions]:
+) -> tuple[FactsStore, list[FileError], LightningVersions]:
     """Phase 1 over every file of the project at `settings.root`, through the CLI's cache, for a front end
-    that keeps the index between checks (the language server). Entries are keyed by absolute path, which
+    that keeps the index between checks (the language server). Files are stored by absolute path, which
     is also each file's display name. Without a project marker there is no project: nothing is indexed.
     Also which Lightning releases the project's declarations admit, as a run reads them."""
     forget_layout()
@@ -494,17 +438,17 @@ def index_project(
     cache = _open_cache(settings, use_cache and settings.index_project, sources)
     _prepare(settings, rules, CheckOptions())
     request = RunRequest([settings.root], settings, rules, use_cache=use_cache)
-    entries, reindexed = _phase_one(sources, cache, jobs or os.cpu_count() or 1, request, _LibCSTPreload())
+    store, reindexed = _phase_one(sources, cache, jobs or os.cpu_count() or 1, request, _LibCSTPreload())
     cache.save(changed=reindexed > 0)
-    errors.extend(entry.error for entry in entries.values() if entry.error is not None)
+    errors.extend(stored.error for stored in store.stored.values() if stored.error is not None)
     return (
-        entries,
+        store,
         errors,
         LightningVersions.of_project(declarations, settings.lightning_version, settings.root, settings.config_path),
     )
 
 
-def index_text(source: SourceFile, text: str, settings: Settings, rules: list[type[Rule]]) -> IndexEntry:
+def index_text(source: SourceFile, text: str, settings: Settings, rules: list[type[Rule]]) -> StoredFile:
     """Phase 1 for one file's text as an editor holds it (not as saved), in this process."""
     _prepare(settings, rules, CheckOptions())
     return _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
@@ -526,45 +470,6 @@ def _project_context(
     return [s for s in context if s.path not in given]
 
 
-class LazyIndex:
-    """The ProjectIndex, built on first need (a run whose every result comes from the cache needs none),
-    over facts unpickled on first read (the gate of one touched file reads only the files it asks about)."""
-
-    def __init__(
-        self, entries: dict[str, IndexEntry], settings: Settings, lightning: LightningVersions | None = None
-    ) -> None:
-        self.entries, self.settings, self.lightning = entries, settings, lightning
-        self.index: ProjectIndex | None = None
-
-    def get(self) -> ProjectIndex:
-        if self.index is None:
-            with_facts = {e.filename: e for e in self.entries.values() if e.has_facts}
-            self.index = ProjectIndex(
-                _EntryFacts(with_facts),
-                self.settings.strategy,
-                self.settings.strategy_source,
-                summaries={name: e.summary for name, e in with_facts.items() if e.summary is not None},
-                lightning=self.lightning,
-            )
-        return self.index
-
-
-class _EntryFacts(Mapping[str, FileFacts]):
-    """File name -> facts over index entries, in file-name order; an entry unpickles its facts when read."""
-
-    def __init__(self, entries: dict[str, IndexEntry]) -> None:
-        self._entries = dict(sorted(entries.items()))
-
-    def __getitem__(self, filename: str) -> FileFacts:
-        return self._entries[filename].facts
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 class _LibCSTPreload:
     """Imports libcst on a thread of this process while phase-1 workers run, once a phase-1 result shows a
     file that rules will likely parse (it binds a Trainer/Fabric): phase-2 workers, forked later, then
@@ -574,12 +479,11 @@ class _LibCSTPreload:
     def __init__(self) -> None:
         self.thread: threading.Thread | None = None
 
-    def consider(self, indexed: tuple[str, IndexEntry]) -> None:
-        entry = indexed[1]
+    def consider(self, stored: StoredFile) -> None:
         # Reading the facts unpickles them here, on the parent's time, for every file: the summary first.
-        if self.thread is not None or entry.summary is None or not entry.summary.runners:
+        if self.thread is not None or not stored.has_runners:
             return
-        if any(r.bound_to for r in entry.facts.runners):
+        if any(r.bound_to for r in stored.facts().runners):
             self.thread = threading.Thread(target=self._load, daemon=True)
             self.thread.start()
 
@@ -596,23 +500,23 @@ class _LibCSTPreload:
 
 def _phase_one(
     sources: list[SourceFile], cache: Cache, jobs: int, request: RunRequest, preload: _LibCSTPreload
-) -> tuple[dict[str, IndexEntry], int]:
-    entries: dict[str, IndexEntry] = {}
+) -> tuple[FactsStore, int]:
+    store = FactsStore()
     todo = []
-    by_digest = 0  # entries kept after a doubt: saved again, so the next run trusts their stat
+    by_digest = 0  # cached files kept after a doubt: saved again, so the next run trusts their stat
     for source in sources:
         if request.stdin is not None and source.display == request.stdin[0]:
             text = request.stdin[1]
-            entries[source.display] = _facts_for(source, text, digest_bytes(text.encode()), -1, -1)
+            store.put(_facts_for(source, text, digest_bytes(text.encode()), -1, -1))
             continue
         cached = cache.facts.get(source.path)
         if cached is not None and (vouched := _vouch(source, cached, request.settings.max_file_bytes)) is not None:
-            entries[source.display] = cached
+            store.put(cached)
             by_digest += vouched == "digest"
             continue
         todo.append(source)
     todo.sort(key=_size, reverse=True)  # largest first: no single big file left running at the end
-    for display, entry in _map(
+    for stored in _map(
         _index_one,
         _index_failed,
         "indexing",
@@ -621,13 +525,13 @@ def _phase_one(
         Progress("indexing", len(todo), request.progress),
         preload.consider,
     ):
-        entries[display] = entry
+        store.put(stored)
     by_display = {s.display: s for s in sources}
-    for display, entry in entries.items():
-        if (entry.error is None or entry.lasting) and entry.size >= 0:
-            entry.verified_ns = cache.started_ns
-            cache.facts[by_display[display].path] = entry
-    return entries, len(todo) + by_digest
+    for display, stored in store.stored.items():
+        if (stored.error is None or stored.lasting) and stored.size >= 0:
+            stored.verified_ns = cache.started_ns
+            cache.facts[by_display[display].path] = stored
+    return store, len(todo) + by_digest
 
 
 # File timestamps lag the clock by up to their granularity (a kernel tick; 2 s on FAT), so a change made
@@ -635,11 +539,11 @@ def _phase_one(
 _TIMESTAMP_SLACK_NS = 2_000_000_000
 
 
-def _vouch(source: SourceFile, cached: IndexEntry, max_bytes: int) -> str | None:
-    """How a cached entry is known to still be true of its file: "stat", or "digest" when the stat leaves a
-    doubt (the entry then takes the file's new mtime); None when it is not. Size and mtime can both survive
+def _vouch(source: SourceFile, cached: StoredFile, max_bytes: int) -> str | None:
+    """How a cached file's record is known to still be true of it: "stat", or "digest" when the stat leaves a
+    doubt (the record then takes the file's new mtime); None when it is not. Size and mtime can both survive
     an edit (`os.utime`, `cp -p`, tar); the ctime cannot, so the stat alone is trusted only for a file whose
-    ctime is older than the run that last verified the entry (git's racy-entry rule)."""
+    ctime is older than the run that last verified the record (git's racy-entry rule)."""
     if not (cached.has_facts or cached.lasting) or cached.filename != source.display:
         return None
     try:

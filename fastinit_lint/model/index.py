@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator, Mapping, NamedTuple
+from typing import Iterator, Mapping
 
 from .config_readers import ConfigReaders
 from .facts import ClassFact, FileFacts
 from ..knowledge.lightning import REMOVED_IN_2_0_HOOKS, Strategy
 from .lightning_versions import LightningVersions, Pin
 from .load_summaries import Loads
+from .store import FactsStore
 from .training import TrainingGraph, constructed_classes
 
 LIGHTNING_MODULE_QNAMES = frozenset(
@@ -34,82 +35,21 @@ class StrategyEvidence:
         return f"strategy {self.strategy.describe()} from {self.where}"
 
 
-class FactsSummary(NamedTuple):
-    """What the index must know of a file without reading its facts: which classes, model factories and
-    module it defines and whether it has runners. Kept unpickled beside the facts, so a run that asks about
-    a few classes (the gate of one touched file) reads the facts of only the files defining them."""
-
-    classes: tuple[str, ...]
-    runners: bool  # Trainer/Fabric constructions, calls handing a model to one (see TrainFact), config loads
-    factories: tuple[str, ...] = ()  # module-level functions returning a model
-    module: str = ""
-    loaders: tuple[str, ...] = ()  # functions with a load summary
-
-
-def summarize(facts: FileFacts) -> FactsSummary:
-    return FactsSummary(
-        tuple(c.qualname for c in facts.classes),
-        bool(facts.runners or facts.trains or facts.calls or facts.config_loads),
-        tuple(name for name, _ in facts.returns),
-        facts.module,
-        tuple(f.qualname for f in facts.loaders),
-    )
-
-
-class _Classes(Mapping[str, ClassFact]):
-    """Qualname -> ClassFact, reading a file's facts on first use. A qualname defined twice (two plain
-    `train.py` scripts are both module `train`) is the first file's by name, then the first in that file."""
-
-    def __init__(self, files: Mapping[str, FileFacts], summaries: Mapping[str, FactsSummary], order: list[str]) -> None:
-        self._files = files
-        self._found: dict[str, ClassFact] = {}
-        self._where: dict[str, str] = {}
-        for filename in order:
-            for qualname in summaries[filename].classes:
-                self._where.setdefault(qualname, filename)
-
-    def __getitem__(self, qualname: str) -> ClassFact:
-        if qualname not in self._found:
-            self._found[qualname] = next(
-                c for c in self._files[self._where[qualname]].classes if c.qualname == qualname
-            )
-        return self._found[qualname]
-
-    def __contains__(self, qualname: object) -> bool:
-        return qualname in self._where
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._where)
-
-    def __len__(self) -> int:
-        return len(self._where)
-
-
 class ProjectIndex:
     def __init__(
         self,
-        files: list[FileFacts] | Mapping[str, FileFacts],
+        files: list[FileFacts] | FactsStore,
         assumed_strategy: Strategy | None = None,
         assumed_where: str = "",
-        summaries: Mapping[str, FactsSummary] | None = None,
         lightning: LightningVersions | None = None,
     ) -> None:
-        """`files` as a list, or as a mapping from file name (in file-name order) that may read each file's
-        facts only when asked, with their `summaries` given so that building the index reads none.
-        `lightning`: the Lightning releases the project's declaration files pin."""
-        if not isinstance(files, Mapping):
-            files = {f.filename: f for f in sorted(files, key=lambda f: f.filename)}
-        if summaries is None:
-            summaries = {name: summarize(facts) for name, facts in files.items()}
-        self.files = files  # order = output order
+        """`files`: the project's facts, read through a store (made here from a list). `lightning`: the Lightning
+        releases the project's declaration files pin. Made before any question; answers are memoized here, so
+        after the store changes a new index is made."""
+        self.files = files if isinstance(files, FactsStore) else FactsStore.of(files)  # order = output order
+        self.classes: Mapping[str, ClassFact] = self.files.classes
         self.assumed = _assumption(assumed_strategy, assumed_where)
         self.lightning = lightning or LightningVersions()
-        order = sorted(summaries)
-        self.classes: Mapping[str, ClassFact] = _Classes(files, summaries, order)
-        self._runner_files = [name for name in order if summaries[name].runners]
-        self._factory_files = {function: name for name in reversed(order) for function in summaries[name].factories}
-        self._module_files = {summaries[name].module: name for name in reversed(order) if summaries[name].module}
-        self._loader_files = {function: name for name in reversed(order) for function in summaries[name].loaders}
         self._canonical: dict[str, str] = {}
         self._lineage: dict[str, tuple[str, ...]] = {}
         self._subclass_memo: dict[tuple[str, frozenset[str]], bool] = {}
@@ -117,7 +57,7 @@ class ProjectIndex:
     def train_files(self) -> Iterator[FileFacts]:
         """Facts of the files constructing a runner, handing a model to one or loading a YAML config, in file-name
         order."""
-        return (self.files[name] for name in self._runner_files)
+        return (self.files[name] for name in self.files.runner_files)
 
     @cached_property
     def training(self) -> TrainingGraph:
@@ -131,7 +71,7 @@ class ProjectIndex:
     @cached_property
     def loads(self) -> Loads:
         """What calls of project functions do with the models passed to them (loads, initializers)."""
-        return Loads(self, self._loader_files)
+        return Loads(self, self.files.loader_files)
 
     def older_lightning(self, path: str, release: tuple[int, int]) -> Pin | None:
         """Why the file at `path` (absolute) must also run on a Lightning release older than `release`: a pin of
@@ -166,15 +106,16 @@ class ProjectIndex:
 
     def function_returns(self, qualname: str) -> tuple[str, ...]:
         """Candidate qualnames of what project function `qualname` returns, when it is a model factory."""
-        filename = self._factory_files.get(self.reexported(qualname, self._factory_files))
+        factories = self.files.factory_files
+        filename = factories.get(self.reexported(qualname, factories))
         if filename is None:
             return ()
-        qualname = self.reexported(qualname, self._factory_files)
+        qualname = self.reexported(qualname, factories)
         return next(targets for name, targets in self.files[filename].returns if name == qualname)
 
     def module_file(self, module: str) -> str | None:
         """The project file that is module `module`."""
-        return self._module_files.get(module)
+        return self.files.module_files.get(module)
 
     def built_in_init(self, qualname: str) -> set[str]:
         """Project classes whose instances `qualname`'s own `__init__` builds (its bases' are theirs)."""
@@ -253,7 +194,7 @@ class ProjectIndex:
     def _reexport(self, qualname: str) -> str | None:
         """What `pkg.Name` is bound to in `pkg`'s own module (one step of a re-export chain)."""
         module, _, name = qualname.rpartition(".")
-        filename = self._module_files.get(module)
+        filename = self.files.module_files.get(module)
         if filename is None:
             return None
         return next((t for t in sorted(self.files[filename].names.resolve(name, ())) if t != qualname), None)
@@ -266,17 +207,17 @@ class ProjectIndex:
 
 
 def project_digest(
-    file_digests: dict[str, str],
+    store: FactsStore,
     assumed_strategy: Strategy | None = None,
     assumed_where: str = "",
     lightning: LightningVersions | None = None,
 ) -> str:
     """What every cached result's key holds of the project: changes whenever any cross-file fact changes.
-    Made from each file's `FileFacts.digest()` (kept beside the cached facts), so checking that nothing
+    Made from each file's `FileFacts.digest()` (kept beside the stored facts), so checking that nothing
     changed never needs the facts themselves, nor a ProjectIndex; and the declared Lightning pins."""
     payload = repr(
         (
-            sorted(file_digests.items()),
+            sorted((name, stored.facts_digest) for name, stored in store.stored.items() if stored.has_facts),
             _assumption(assumed_strategy, assumed_where),
             lightning.digest() if lightning else "",
         )
