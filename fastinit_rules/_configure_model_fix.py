@@ -15,6 +15,7 @@ from fastinit_lint.api import cst, descendants
 
 from ._fsdp_wrap import CannotWrap, WrapPlan, wrapper_class
 from ._lightning import MethodAnalysis, Statement, is_docstring, method
+from ._nodes import assign, attribute, is_not_none, return_if
 
 # Calls that cannot be reproduced in another method: they bind names we cannot see.
 _DYNAMIC = frozenset({"setattr", "exec", "eval", "locals", "vars"})
@@ -117,7 +118,7 @@ def _rename_class() -> type:
         def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
             if id(original_node) in self.skip or original_node.value not in self.mapping:
                 return updated_node
-            return cst.parse_expression(self.mapping[original_node.value])
+            return attribute(*self.mapping[original_node.value])
 
     return _Rename
 
@@ -130,10 +131,6 @@ def _self_references_outside_init(classdef: cst.ClassDef) -> set[str]:
         for node in descendants(statement)
         if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"
     }
-
-
-def _line(code: str) -> cst.BaseStatement:
-    return cst.parse_statement(code)
 
 
 def plan_move(
@@ -181,17 +178,17 @@ def plan_move(
             ):
                 existing.setdefault(stmt.value.id, stmt.targets[0].attr)
     elsewhere = _self_references_outside_init(classdef)
-    mapping: dict[str, str] = {}
+    mapping: dict[str, tuple[str, ...]] = {}  # an argument's name -> the attribute it is read from
     stores: list[str] = []
     for name in free:
         if hparams is not None and (hparams[0] is None or name in hparams[0]) and name not in hparams[1]:
-            mapping[name] = f"self.hparams.{name}"
+            mapping[name] = ("self", "hparams", name)
         elif name in existing:
-            mapping[name] = f"self.{existing[name]}"
+            mapping[name] = ("self", existing[name])
         else:
             if name in elsewhere or any(name in s.writes_self for s in analysis.statements):
                 raise CannotMove(f"parameter `{name}` is needed in `configure_model` but `self.{name}` is already used")
-            mapping[name] = f"self.{name}"
+            mapping[name] = ("self", name)
             stores.append(name)
             unsafe.append(f"stores `__init__` argument `{name}` as `self.{name}`")
 
@@ -242,14 +239,14 @@ def _build_move(
     for s in analysis.statements:
         if id(s) in moved_ids:
             if not inserted:
-                new_init_body.extend(_line(f"self.{n} = {n}") for n in stores)
-                new_init_body.extend(_line(f"self.{a} = None") for a in placeholders)
+                new_init_body.extend(assign(attribute("self", n), cst.Name(n)) for n in stores)
+                new_init_body.extend(assign(attribute("self", a), cst.Name("None")) for a in placeholders)
                 inserted = True
             continue
         new_init_body.append(s.node)
     init = analysis.init.with_changes(body=analysis.init.body.with_changes(body=new_init_body))
 
-    guard = _line(f"if self.{guard_attr} is not None:\n    return\n")
+    guard = return_if(is_not_none(attribute("self", guard_attr)))
     new_body: list[cst.BaseStatement] = []
     if existing_hook is not None:
         hook_body = list(existing_hook.body.body)
@@ -260,10 +257,12 @@ def _build_move(
         for statement in classdef.body.body:
             new_body.append(init if statement is analysis.init else hook if statement is existing_hook else statement)
     else:
-        hook = cst.parse_statement("def configure_model(self):\n    pass\n").with_changes(
+        hook = cst.FunctionDef(
+            cst.Name("configure_model"),
+            cst.Parameters([cst.Param(cst.Name("self"))]),
+            cst.IndentedBlock([guard, *moved_nodes]),
             leading_lines=[cst.EmptyLine(indent=False)],
         )
-        hook = hook.with_changes(body=hook.body.with_changes(body=[guard, *moved_nodes]))
         for statement in classdef.body.body:
             if statement is analysis.init:
                 new_body.extend([init, hook])

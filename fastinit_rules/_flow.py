@@ -672,7 +672,8 @@ def small_enough(context: Context, event: Event, threshold: int | None = None) -
 
 def wrap_in_with(line: cst.SimpleStatementLine, context_code: str) -> cst.With:
     """`line` moved into `with <context_code>:`, keeping its comments (leading lines go above the `with`)."""
-    header = cst.parse_statement(f"with {context_code}:\n    pass\n")
-    return header.with_changes(
-        body=header.body.with_changes(body=[line.with_changes(leading_lines=[])]), leading_lines=line.leading_lines
+    return cst.With(
+        [cst.WithItem(cst.parse_expression(context_code))],
+        cst.IndentedBlock([line.with_changes(leading_lines=[])]),
+        leading_lines=line.leading_lines,
     )

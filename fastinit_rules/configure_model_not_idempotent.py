@@ -25,6 +25,7 @@ from ._lightning import (
     method,
     runs_older_lightning,
 )
+from ._nodes import assign, attribute, is_not_none, return_if
 
 
 def _is_guard(statement: cst.BaseStatement, context) -> bool:
@@ -621,14 +622,22 @@ class ConfigureModelNotIdempotent(Rule):
             reason = f"`__init__` already sets `self.{attr}` (move that construction here first, FI001)"
             self.report(hook, message, no_fix_reason=reason)
             return
-        test = f"self.{attr} is not None" if init is not None else f'getattr(self, "{attr}", None) is not None'
-        guard = cst.parse_statement(f"if {test}:\n    return\n")
+        # Without an __init__ to give it a placeholder, the attribute may not exist on the first call.
+        existing = (
+            attribute("self", attr)
+            if init is not None
+            else cst.Call(
+                cst.Name("getattr"),
+                [cst.Arg(cst.Name("self")), cst.Arg(cst.SimpleString(f'"{attr}"')), cst.Arg(cst.Name("None"))],
+            )
+        )
+        guard = return_if(is_not_none(existing))
         body = list(hook.body.body)
         at = 1 if body and is_docstring(body[0]) else 0
         new_hook = hook.with_changes(body=hook.body.with_changes(body=[*body[:at], guard, *body[at:]]))
         new_init = init
         if init is not None and in_init is None:
-            placeholder = cst.parse_statement(f"self.{attr} = None\n")
+            placeholder = assign(attribute("self", attr), cst.Name("None"))
             new_init = init.with_changes(body=init.body.with_changes(body=[*init.body.body, placeholder]))
         new_body = [new_hook if s is hook else new_init if s is init else s for s in node.body.body]
         # A build on some paths only: the guard tests one attribute, which other paths may leave unset.

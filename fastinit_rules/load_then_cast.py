@@ -6,6 +6,7 @@ from fastinit_lint.api import Invalid, Valid, cst, fix
 
 from ._casts import UnclearCast, cast_target
 from ._flow import Event, Flow, FlowRule, Kind, build_size, keyword, literal, small_enough, wrap_in_with
+from ._nodes import keyword_arg
 from ._runtime_dependency import RUNTIME, UNDECLARED, project_uses_runtime
 
 _HALF = frozenset({"torch.float16", "torch.half", "torch.bfloat16"})
@@ -341,7 +342,7 @@ class LoadThenCast(FlowRule):
                 f"; `device_map={device}` would also load it onto the device directly (needs `accelerate` with "
                 f"transformers 4)"
             )
-        argument = cst.parse_expression(f"f(torch_dtype={dtype})").args[0]
+        argument = keyword_arg("torch_dtype", cst.parse_expression(dtype))
         args = [*call.args[:-1], call.args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)] if call.args else []
         changes = {call: call.with_changes(args=[*args, argument])}
         self.report(
