@@ -57,7 +57,12 @@ class ProjectIndex:
     def train_files(self) -> Iterator[FileFacts]:
         """Facts of the files constructing a runner, handing a model to one or loading a YAML config, in file-name
         order."""
-        return (self.files[name] for name in self.files.runner_files)
+        return iter(self._train_files)
+
+    @cached_property
+    def _train_files(self) -> tuple[FileFacts, ...]:
+        # Asked once per training question (thousands per run); an index never outlives its store's contents.
+        return tuple(self.files[name] for name in self.files.runner_files)
 
     @cached_property
     def training(self) -> TrainingGraph:

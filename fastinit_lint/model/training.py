@@ -143,17 +143,22 @@ class TrainingGraph:
             return assumed.strategy, runner.strategy_site.note(f"{assumed}: the Trainer's own is not a literal")
         return runner.strategy, runner.strategy_note()
 
+    @cached_property
+    def _cli_config_runners(self) -> tuple[RunnerFact, ...]:
+        """The runners of the LightningCLI YAML configs not naming a model of their own."""
+        return tuple(
+            r
+            for f in self._index.train_files()
+            if f.filename.endswith(_YAML) and f.cli_config
+            for r in f.runners
+            if not any(t.call == "class_path" for t in f.trains)
+        )
+
     def _runners(self, facts: FileFacts, train: TrainFact) -> list[RunnerFact | None]:
         if train.call == "class_path":  # a LightningCLI config: its own `trainer:` mapping
             return list(facts.runners)
-        if train.call == "LightningCLI":  # the YAML configs not naming a model of their own
-            return [
-                r
-                for f in self._index.train_files()
-                if f.filename.endswith(_YAML) and f.cli_config
-                for r in f.runners
-                if not any(t.call == "class_path" for t in f.trains)
-            ] or [None]
+        if train.call == "LightningCLI":
+            return list(self._cli_config_runners) or [None]
         if train.receiver is None:
             return [None]
         return [r for r in [_bound_runner(facts, train.receiver, train.scope, train.site.row)] if r is not None]
