@@ -26,6 +26,7 @@ from .knowledge.lightning import (
     Strategy,
     init_dtype,
     precision_kind,
+    release_text,
 )
 from .model.estimate import ZERO, Frame, Module, Size, Tensor, size_of
 from .diagnostics import LineInsert, SourceError
@@ -80,6 +81,7 @@ __all__ = [
     "precision_kind",
     "read_only",
     "read_source",
+    "release_text",
     "size_of",
 ]
 

@@ -14,10 +14,14 @@ from fastinit_lint.api import ZERO, Context, Frame, Module, Size, Tensor, cst, s
 NEUTRAL_SELF_CALLS = frozenset({"save_hyperparameters", "register_buffer", "log", "print"})
 
 
+def older_lightning(facts, index, release: tuple[int, int]):
+    """The pin (or code evidence) saying the file of `facts` must also run on a Lightning release older than
+    `release`, where advice needing `release` would break it; None when nothing says so."""
+    return index.older_lightning(facts.path or os.path.abspath(facts.filename), release)
+
+
 def runs_older_lightning(facts, index, release: tuple[int, int]) -> bool:
-    """Whether the file of `facts` must also run on a Lightning release older than `release` (its project pins
-    one, or its code uses a hook Lightning 2.0 removed): advice needing `release` would break it there."""
-    return index.older_lightning(facts.path or os.path.abspath(facts.filename), release) is not None
+    return older_lightning(facts, index, release) is not None
 
 
 def lightning_class(context: Context) -> str | None:

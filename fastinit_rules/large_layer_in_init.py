@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import os
 
 from fastinit_lint.api import (
     CONFIGURE_MODEL_SINCE,
@@ -18,12 +17,21 @@ from fastinit_lint.api import (
     descendants,
     fix,
     init_dtype,
+    release_text,
 )
 
 from ._configure_model_fix import CannotMove, plan_move
 from ._direct_builds import direct_builds
 from ._fsdp_wrap import CONTAINERS, SHARDING_CALLS, WRAP, WRAP_MODULE, CannotWrap, plan_wrap, wrapper_class
-from ._lightning import MethodAnalysis, Statement, analyse_method, is_docstring, lightning_class, method
+from ._lightning import (
+    MethodAnalysis,
+    Statement,
+    analyse_method,
+    is_docstring,
+    lightning_class,
+    method,
+    older_lightning,
+)
 
 _SHOWN_SITES = 3  # places building the class outside Lightning given a note each; the rest are counted
 # A LightningModule building 51,200,000 parameters in `__init__`, and FI001's fix of it (under FSDP, built inside
@@ -995,16 +1003,12 @@ class LargeLayerInInit(Rule):
                     unsafe_reasons.append(outside)
                     notes.append(f"the fix is unsafe: {outside}")
                     notes.extend(_direct_build_notes(node.name.value, [d for d in direct if d.call_hook is None]))
-                older = context.index.older_lightning(
-                    context.facts.path or os.path.abspath(context.filename), CONFIGURE_MODEL_SINCE
-                )
+                older = older_lightning(context.facts, context.index, CONFIGURE_MODEL_SINCE)
                 if older is not None:  # Lightning before 2.1 calls `configure_sharded_model`, never `configure_model`
                     unsafe_reasons.append(
-                        f"Lightning releases older than {_release(CONFIGURE_MODEL_SINCE)} never call `configure_model`"
+                        f"Lightning releases older than {release_text(CONFIGURE_MODEL_SINCE)} never call `configure_model`"
                     )
-                    notes.extend(
-                        (f"the fix is unsafe: {unsafe_reasons[-1]}", older.note(_release(CONFIGURE_MODEL_SINCE)))
-                    )
+                    notes.extend((f"the fix is unsafe: {unsafe_reasons[-1]}", older.note(CONFIGURE_MODEL_SINCE)))
                 plan = fix(
                     move.build,
                     action + (f" (unsafe: {'; '.join(unsafe_reasons)})" if unsafe_reasons else ""),
@@ -1247,7 +1251,3 @@ def _what_moving_does(strategy: Strategy, precision: str | None, size: Size) -> 
     else:
         made = f"on the GPU instead of on the CPU, in float32 either way{f' ({_bytes(size.count, 4)} per rank)' if known else ''}"
     return f"build them in `configure_model`, where they are created {made}; {unsharded}"
-
-
-def _release(release: tuple[int, int]) -> str:
-    return ".".join(map(str, release))

@@ -109,3 +109,19 @@ def test_a_bad_stated_release_is_a_config_error(tmp_path, value):
     done = _lint(tmp_path)
     assert done.returncode == 2 and "lightning-version" in done.stderr and "pyproject.toml" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_changing_the_stated_release_is_seen_by_a_cached_run(tmp_path):
+    """Results are cached under the project digest, which holds the stated release: a warm run after the
+    config changes says what a cold run would."""
+    (tmp_path / "train.py").write_text(_TRAIN)
+    for stated, reported in (('"1.9"', False), ('"2.0"', True), ('"1.9"', False)):
+        (tmp_path / "pyproject.toml").write_text(f"[tool.fastinit-lint]\nlightning-version = {stated}\n")
+        done = subprocess.run(
+            [sys.executable, "-m", "fastinit_lint", "--output-format", "concise", "--select", "FI012", "."],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert ("FI012" in done.stdout) == reported, (stated, done.stdout, done.stderr)

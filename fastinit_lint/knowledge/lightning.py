@@ -142,6 +142,13 @@ FLOAT32 = ("float32", 4)
 # `configure_model`, `Trainer.init_module` and `Fabric.init_module` in 2.1.0 (#18004, #17462).
 PRECISION_FLAGS_SINCE = (2, 0)
 CONFIGURE_MODEL_SINCE = (2, 1)
+
+
+def release_text(release: tuple[int, int]) -> str:
+    """`(2, 1)` as Lightning numbers it: "2.1"."""
+    return f"{release[0]}.{release[1]}"
+
+
 # LightningModule hooks Lightning 2.0 removed and now raises NotImplementedError on ("Support for
 # `training_epoch_end` has been removed in v2.0.0", trainer/configuration_validator.py): a module defining
 # one runs on Lightning 1.x.

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from ..diagnostics import Note
+from ..knowledge.lightning import release_text
 from .site import Site
 
 _READ_LIMIT = 1_000_000
@@ -62,8 +63,8 @@ class Pin:
     def older_than(self, release: tuple[int, int]) -> bool:
         return self.release < release or self.below and self.release <= release
 
-    def note(self, needed: str) -> Note:
-        return self.site.note(f"{self.text}: the project runs Lightning releases older than {needed}")
+    def note(self, needed: tuple[int, int]) -> Note:
+        return self.site.note(f"{self.text}: the project runs Lightning releases older than {release_text(needed)}")
 
 
 def _release(version: str) -> tuple[int, int] | None:
@@ -116,7 +117,7 @@ class LightningVersions:
         if stated is None or config_path is None:
             return cls.read(files)
         row = _row_of(config_path, "lightning-version")
-        shown = f'`lightning-version = "{stated[0]}.{stated[1]}"`'
+        shown = f'`lightning-version = "{release_text(stated)}"`'
         shown_path = os.path.relpath(config_path)
         site = Site(config_path if shown_path.startswith("..") else shown_path, row)
         return cls({root: (Pin(shown, site, stated),)}, stated=True)

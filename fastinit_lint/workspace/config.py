@@ -70,8 +70,6 @@ class Settings:
             self.unknown_size,
             self.unsafe_fixes,
             self.line_length,
-            self.lightning_version,
-            self.config_path if self.lightning_version else None,
         )
         return repr(relevant)
 
