@@ -15,6 +15,15 @@ from engine_rules import TEST_RULES  # noqa: E402
 from fastinit_lint.cli import main  # noqa: E402
 from fastinit_lint.engine.registry import Registry  # noqa: E402
 
+# A Trainer that trains on the CPU and writes nothing (no logs, checkpoints, progress bar or summary).
+QUIET_CPU_TRAINER = {
+    "accelerator": "cpu",
+    "logger": False,
+    "enable_checkpointing": False,
+    "enable_progress_bar": False,
+    "enable_model_summary": False,
+}
+
 # Projects the linter is tested on (their `tests/test_*.py` are theirs, not ours).
 collect_ignore_glob = ["fixtures/*"]
 

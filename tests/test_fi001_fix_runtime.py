@@ -9,6 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from conftest import QUIET_CPU_TRAINER
 import pytest
 import torch
 from click.testing import CliRunner
@@ -106,14 +107,7 @@ def test_fix_preserves_parameters_ties_and_training(fixed_project):
     data = DataLoader(TensorDataset(make_x(), make_y()), batch_size=4)
     model = after()
     namespace = pytorch_lightning if isinstance(model, pytorch_lightning.LightningModule) else lightning
-    trainer = namespace.Trainer(
-        accelerator="cpu",
-        max_steps=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    trainer = namespace.Trainer(max_steps=2, **QUIET_CPU_TRAINER)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.fit(model, train_dataloaders=data)

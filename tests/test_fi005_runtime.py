@@ -7,6 +7,7 @@ import importlib.util
 import sys
 import warnings
 
+from conftest import QUIET_CPU_TRAINER
 import torch
 
 from fastinit_lint.engine.testing import lint_snippet
@@ -57,14 +58,7 @@ def _weights_after_fit_then_validate(tmp_path, name: str, source: str) -> tuple[
     torch.manual_seed(0)
     data = DataLoader(TensorDataset(torch.randn(32, 4), torch.randn(32, 1)), batch_size=8)
     model = module.Net()
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    trainer = L.Trainer(max_epochs=2, **QUIET_CPU_TRAINER)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.fit(model, data, data)

@@ -8,6 +8,7 @@ import importlib
 import sys
 import warnings
 
+from conftest import QUIET_CPU_TRAINER
 import pytest
 
 from fastinit_lint.diagnostics import UNSAFE
@@ -72,14 +73,7 @@ def _fit(tmp_path, name: str, base: str, child: str):
     finally:
         sys.path.remove(str(folder))
     data = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)), batch_size=8)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    trainer = L.Trainer(max_epochs=1, **QUIET_CPU_TRAINER)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trainer.fit(model, data)

@@ -8,6 +8,7 @@ import os
 import sys
 import warnings
 
+from conftest import QUIET_CPU_TRAINER
 import torch
 from click.testing import CliRunner
 
@@ -78,14 +79,7 @@ def test_fixed_load_from_checkpoint_builds_in_the_cast_dtype(tmp_path):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            trainer = L.Trainer(
-                accelerator="cpu",
-                max_steps=2,
-                logger=False,
-                enable_checkpointing=False,
-                enable_progress_bar=False,
-                enable_model_summary=False,
-            )
+            trainer = L.Trainer(max_steps=2, **QUIET_CPU_TRAINER)
             trainer.fit(Net(), DataLoader(TensorDataset(torch.randn(8, 64)), batch_size=4))
             checkpoint = tmp_path / "net.ckpt"
             trainer.save_checkpoint(checkpoint)

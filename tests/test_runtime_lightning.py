@@ -8,6 +8,7 @@ import sys
 import textwrap
 import warnings
 
+from conftest import QUIET_CPU_TRAINER
 import pytest
 import torch
 from torch import nn
@@ -47,10 +48,7 @@ class Net(L.LightningModule):
 
 
 def _trainer(**kw):
-    kw.setdefault("enable_checkpointing", False)  # else Lightning writes checkpoints/ into the working directory
-    return L.Trainer(
-        accelerator="cpu", max_steps=3, logger=False, enable_progress_bar=False, enable_model_summary=False, **kw
-    )
+    return L.Trainer(**{**QUIET_CPU_TRAINER, "max_steps": 3, **kw})
 
 
 def _data():
